@@ -1,0 +1,15 @@
+//! Database migrations. Invariants live here, where a reader looks for them:
+//! CHECK constraints on stock and prices, unique keys on slugs and SKUs.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_catalogue;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_catalogue::Migration)]
+    }
+}

@@ -1,0 +1,98 @@
+//! The `huakai` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use super::config::Config;
+use super::telemetry;
+
+#[derive(Parser)]
+#[command(
+    name = "huakai",
+    version,
+    about = "花开 Huakai: the shop for produce from poverty-relief villages"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (the default).
+    Serve,
+    /// Bring the database schema up to date.
+    Migrate,
+    /// The demo catalogue from the 涪口区 report.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
+    /// Print the GraphQL schema (SDL) to standard output.
+    ExportSchema,
+}
+
+#[derive(Subcommand)]
+enum DemoAction {
+    /// Load the demo catalogue into a database that holds no products.
+    Load,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::ExportSchema = command {
+        print!("{}", crate::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("huakai: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("huakai: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("huakai: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => super::serve(config).await,
+        Command::Migrate => {
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            println!("database schema is up to date");
+            Ok(())
+        }
+        Command::Demo {
+            action: DemoAction::Load,
+        } => {
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            if !crate::catalogue::demo::is_empty(&db).await? {
+                anyhow::bail!(
+                    "the database already holds products; the demo catalogue is only loaded into an empty one"
+                );
+            }
+            let summary = crate::catalogue::demo::load(&db).await?;
+            println!("loaded the demo catalogue: {summary}");
+            Ok(())
+        }
+        Command::ExportSchema => Ok(()),
+    }
+}

@@ -1,0 +1,165 @@
+//! Configuration from the environment, parsed once at start. A bad value stops start-up with
+//! one line that names the setting.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The embedded default: a SQLite file in the working directory, created when missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://huakai.db?mode=rwc";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem} (got {value:?})")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    problem: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    /// True when `DATABASE_URL` was unset: the embedded demo shop, filled with the demo
+    /// catalogue when empty.
+    pub embedded_database: bool,
+    pub redis_url: Option<String>,
+    pub cache_enabled: bool,
+    pub reservation_ttl: Duration,
+    pub payout_hold: Duration,
+    pub platform_fee_bps: u32,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can configure an app without touching the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let database_url = get("DATABASE_URL");
+        Ok(Config {
+            addr: parse_setting("HUAKAI_ADDR", get("HUAKAI_ADDR"), "127.0.0.1:8080", |v| {
+                v.parse::<SocketAddr>()
+                    .map_err(|_| "not a socket address such as 127.0.0.1:8080".to_owned())
+            })?,
+            embedded_database: database_url.is_none(),
+            database_url: match database_url {
+                Some(url)
+                    if url.starts_with("postgres://")
+                        || url.starts_with("postgresql://")
+                        || url.starts_with("sqlite:") =>
+                {
+                    url
+                }
+                Some(url) => return Err(error("DATABASE_URL", &url, "must start with postgres:// or sqlite:")),
+                None => DEFAULT_DATABASE_URL.to_owned(),
+            },
+            redis_url: match get("REDIS_URL") {
+                Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+                Some(url) => return Err(error("REDIS_URL", &url, "must start with redis:// or rediss://")),
+                None => None,
+            },
+            cache_enabled: parse_setting("HUAKAI_CACHE", get("HUAKAI_CACHE"), "on", |v| match v {
+                "on" => Ok(true),
+                "off" => Ok(false),
+                _ => Err("must be on or off".to_owned()),
+            })?,
+            reservation_ttl: parse_setting(
+                "HUAKAI_RESERVATION_TTL",
+                get("HUAKAI_RESERVATION_TTL"),
+                "30m",
+                parse_duration,
+            )?,
+            payout_hold: parse_setting("HUAKAI_PAYOUT_HOLD", get("HUAKAI_PAYOUT_HOLD"), "7d", parse_duration)?,
+            platform_fee_bps: parse_setting("HUAKAI_PLATFORM_FEE_BPS", get("HUAKAI_PLATFORM_FEE_BPS"), "500", |v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|bps| *bps <= 10_000)
+                    .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
+            })?,
+            log_format: parse_setting("HUAKAI_LOG_FORMAT", get("HUAKAI_LOG_FORMAT"), "text", |v| match v {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("must be text or json".to_owned()),
+            })?,
+        })
+    }
+}
+
+fn error(name: &'static str, value: &str, problem: &str) -> ConfigError {
+    ConfigError {
+        name,
+        value: value.to_owned(),
+        problem: problem.to_owned(),
+    }
+}
+
+fn parse_setting<T>(
+    name: &'static str,
+    value: Option<String>,
+    default: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let value = value.unwrap_or_else(|| default.to_owned());
+    parse(value.trim()).map_err(|problem| error(name, &value, &problem))
+}
+
+/// "2s", "15m", "7d" and the like; zero is refused.
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| "must be a duration such as 2s, 15m or 7d".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_serve_the_embedded_demo_shop() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert!(config.embedded_database);
+        assert!(config.cache_enabled);
+        assert_eq!(config.reservation_ttl, Duration::from_secs(30 * 60));
+        assert_eq!(config.payout_hold, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.platform_fee_bps, 500);
+    }
+
+    #[test]
+    fn a_bad_setting_is_named_in_one_line() {
+        let message = config(&[("HUAKAI_RESERVATION_TTL", "soon")])
+            .expect_err("invalid")
+            .to_string();
+        assert!(message.starts_with("HUAKAI_RESERVATION_TTL: "), "{message}");
+        assert!(!message.contains('\n'));
+        let message = config(&[("DATABASE_URL", "mysql://x")])
+            .expect_err("invalid")
+            .to_string();
+        assert!(message.starts_with("DATABASE_URL: "), "{message}");
+        assert!(config(&[("HUAKAI_PLATFORM_FEE_BPS", "10001")]).is_err());
+        assert!(config(&[("HUAKAI_ADDR", "localhost")]).is_err());
+        assert_eq!(
+            config(&[("HUAKAI_RESERVATION_TTL", "2s")])
+                .expect("valid")
+                .reservation_ttl,
+            Duration::from_secs(2)
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! The thin wiring layer: configuration, state, HTTP, the command line and telemetry.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::catalogue;
+use crate::graphql::{HuakaiSchema, build_schema};
+pub use config::Config;
+
+/// Everything a request handler needs, shared by all requests of one app instance.
+pub struct AppState {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub schema: HuakaiSchema,
+    statements: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// Opens and migrates the database; the embedded default is filled with the demo
+    /// catalogue while it holds no products.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+        telemetry::metrics();
+        let statements = Arc::new(AtomicU64::new(0));
+        let db = db::connect(&config.database_url, statements.clone())
+            .await
+            .with_context(|| format!("cannot open the database at {}", redact(&config.database_url)))?;
+        db::migrate(&db).await.context("cannot migrate the database")?;
+        if config.embedded_database && catalogue::demo::is_empty(&db).await? {
+            let summary = catalogue::demo::load(&db).await?;
+            tracing::info!(%summary, "loaded the demo catalogue into the embedded database");
+        }
+        let schema = build_schema(Some(db.clone()));
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            schema,
+            statements,
+        }))
+    }
+
+    /// SQL statements this instance has run so far (for tests and diagnostics).
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+}
+
+/// Hides a password in a database URL before it is logged.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…{}", &url[..scheme_end], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// A server accepting requests; `stop` shuts it down gracefully.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .context("server task panicked")?
+            .context("server failed")
+    }
+}
+
+/// Opens the state and serves it on `config.addr` (port 0 picks a free port).
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let addr = config.addr;
+    let state = AppState::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+    let router = http::router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_signal.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// `huakai serve`: runs until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = start(config).await?;
+    tracing::info!(addr = %server.addr, "serving GraphQL on http://{}/graphql", server.addr);
+    shutdown_requested().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    server.stop().await
+}
+
+async fn shutdown_requested() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_database_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
+        assert_eq!(super::redact("sqlite://huakai.db"), "sqlite://huakai.db");
+    }
+}

@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "producers")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// `HOUSEHOLD`, `COOPERATIVE` or `WORKSHOP` (a CHECK constraint holds it to these).
+    pub kind: String,
+    pub village_id: i64,
+    /// Registered poor households linked to this producer (利益联结).
+    pub linked_poor_households: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "products")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub category_id: i64,
+    pub village_id: i64,
+    pub producer_id: i64,
+    pub catalogue_entry_id: Option<i64>,
+    /// Cheapest and dearest variant price in fen, kept in step with the variants.
+    pub min_price_fen: i64,
+    pub max_price_fen: i64,
+    pub units_sold: i64,
+    pub listed_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

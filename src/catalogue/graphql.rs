@@ -1,0 +1,443 @@
+//! The storefront's GraphQL types and queries (the contract's "Catalogue" section).
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::entity::{catalogue_entry, category, producer, product, variant, village};
+use super::loaders::{
+    CatalogueEntryId, CatalogueLoader, CategoryId, ProducerId, ProductSelection, StockOfVariant, VariantsOfProduct,
+    VillageId, prefetch_product_page,
+};
+use super::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
+use crate::error::{AppError, AppResult};
+
+type Result<T> = async_graphql::Result<T>;
+use crate::graphql::ids::{NodeType, encode};
+use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::graphql::{database, loader, wants_total_count};
+use crate::money::{Fen, Money};
+
+/// Loads a row a foreign key points at; its absence is a broken database, not a client error.
+async fn load_required<K>(ctx: &Context<'_>, key: K) -> AppResult<<CatalogueLoader as Loader<K>>::Value>
+where
+    K: Send + Sync + Clone + Eq + std::hash::Hash + std::fmt::Debug + 'static,
+    CatalogueLoader: Loader<K, Error = std::sync::Arc<sea_orm::DbErr>>,
+{
+    loader(ctx)?
+        .load_one(key.clone())
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("dangling catalogue reference {key:?}")))
+}
+
+pub struct Product(pub product::Model);
+
+#[Object]
+impl Product {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Product, self.0.id)
+    }
+
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    async fn category(&self, ctx: &Context<'_>) -> Result<Category> {
+        Ok(Category::from(
+            load_required(ctx, CategoryId(self.0.category_id)).await?,
+        ))
+    }
+
+    /// Where the product is grown or made.
+    async fn village(&self, ctx: &Context<'_>) -> Result<Village> {
+        Ok(Village(load_required(ctx, VillageId(self.0.village_id)).await?))
+    }
+
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        Ok(Producer(load_required(ctx, ProducerId(self.0.producer_id)).await?))
+    }
+
+    /// The 贫困地区农产品目录 entry code, when the product is listed.
+    async fn catalogue_code(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.catalogue_entry_row(ctx).await?.map(|entry| entry.code))
+    }
+
+    /// The 贫困地区农产品目录 entry, when the product is listed.
+    async fn catalogue_entry(&self, ctx: &Context<'_>) -> Result<Option<CatalogueEntry>> {
+        Ok(self.catalogue_entry_row(ctx).await?.map(CatalogueEntry))
+    }
+
+    async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
+        Ok(self.variant_rows(ctx).await?.into_iter().map(Variant).collect())
+    }
+
+    async fn price_range(&self) -> PriceRange {
+        PriceRange {
+            min: Fen::new(self.0.min_price_fen).into(),
+            max: Fen::new(self.0.max_price_fen).into(),
+        }
+    }
+
+    /// True when the product can be bought now: its catalogue entry (if any) is valid today and
+    /// at least one variant has stock available.
+    async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
+        if let Some(entry) = self.catalogue_entry_row(ctx).await?
+            && !entry.is_valid_on(super::today_in_china())
+        {
+            return Ok(false);
+        }
+        let variants = self.variant_rows(ctx).await?;
+        let stock = loader(ctx)?
+            .load_many(variants.iter().map(|v| StockOfVariant(v.id)))
+            .await
+            .map_err(AppError::from)?;
+        Ok(stock.values().any(|level| level.available() > 0))
+    }
+
+    /// When the product was first offered in the shop.
+    async fn listed_at(&self) -> DateTime<Utc> {
+        self.0.listed_at
+    }
+}
+
+impl Product {
+    async fn variant_rows(&self, ctx: &Context<'_>) -> AppResult<Vec<variant::Model>> {
+        Ok(loader(ctx)?
+            .load_one(VariantsOfProduct(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn catalogue_entry_row(&self, ctx: &Context<'_>) -> AppResult<Option<catalogue_entry::Model>> {
+        match self.0.catalogue_entry_id {
+            Some(id) => Ok(Some(load_required(ctx, CatalogueEntryId(id)).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+pub struct Variant(pub variant::Model);
+
+#[Object]
+impl Variant {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Variant, self.0.id)
+    }
+
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn price(&self) -> Money {
+        Fen::new(self.0.price_fen).into()
+    }
+
+    async fn weight_grams(&self) -> i32 {
+        self.0.weight_grams
+    }
+
+    /// Units that can be ordered now: on hand less those held by unpaid orders.
+    async fn available(&self, ctx: &Context<'_>) -> Result<i32> {
+        let stock = loader(ctx)?
+            .load_one(StockOfVariant(self.0.id))
+            .await
+            .map_err(AppError::from)?;
+        let available = stock.map_or(0, |level| level.available());
+        Ok(i32::try_from(available).unwrap_or(i32::MAX))
+    }
+
+    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
+        Ok(Product(
+            load_required(ctx, super::loaders::ProductId(self.0.product_id)).await?,
+        ))
+    }
+}
+
+pub struct Village(pub village::Model);
+
+#[Object]
+impl Village {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Village, self.0.id)
+    }
+
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn town(&self) -> &str {
+        &self.0.town
+    }
+
+    async fn district(&self) -> &str {
+        &self.0.district
+    }
+
+    /// On the register of poor villages (建档立卡贫困村).
+    async fn registered_poor(&self) -> bool {
+        self.0.registered_poor
+    }
+
+    /// The year the village left poverty (出列), if it was registered poor.
+    async fn exited_poverty_year(&self) -> Option<i32> {
+        self.0.exited_poverty_year
+    }
+
+    async fn story(&self) -> &str {
+        &self.0.story
+    }
+
+    /// Products grown or made in this village, newest first.
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<ProductCursor, Product>> {
+        let filter = ServiceFilter {
+            village_id: Some(self.0.id),
+            ..ServiceFilter::default()
+        };
+        Ok(product_connection(ctx, &filter, ProductSort::Newest, first, after.as_deref()).await?)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ProducerKind {
+    /// A farm household (农户).
+    Household,
+    /// A cooperative (合作社).
+    Cooperative,
+    /// A village workshop (扶贫车间).
+    Workshop,
+}
+
+pub struct Producer(pub producer::Model);
+
+#[Object]
+impl Producer {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Producer, self.0.id)
+    }
+
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> Result<ProducerKind> {
+        match self.0.kind.as_str() {
+            "HOUSEHOLD" => Ok(ProducerKind::Household),
+            "COOPERATIVE" => Ok(ProducerKind::Cooperative),
+            "WORKSHOP" => Ok(ProducerKind::Workshop),
+            other => Err(AppError::Internal(anyhow::anyhow!("unknown producer kind {other:?}")).into()),
+        }
+    }
+
+    async fn village(&self, ctx: &Context<'_>) -> Result<Village> {
+        Ok(Village(load_required(ctx, VillageId(self.0.village_id)).await?))
+    }
+
+    /// Registered poor households linked to this producer (利益联结机制).
+    async fn linked_poor_households(&self) -> i32 {
+        self.0.linked_poor_households
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Category {
+    pub slug: String,
+    pub name: String,
+}
+
+impl From<category::Model> for Category {
+    fn from(row: category::Model) -> Self {
+        Category {
+            slug: row.slug,
+            name: row.name,
+        }
+    }
+}
+
+/// An entry of the 贫困地区农产品目录 (catalogue of products from poverty areas).
+pub struct CatalogueEntry(catalogue_entry::Model);
+
+#[Object]
+impl CatalogueEntry {
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    async fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+
+    /// First day of validity (China time).
+    async fn valid_from(&self) -> NaiveDate {
+        self.0.valid_from
+    }
+
+    /// Last day of validity, inclusive (China time).
+    async fn valid_to(&self) -> NaiveDate {
+        self.0.valid_to
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PriceRange {
+    pub min: Money,
+    pub max: Money,
+}
+
+#[derive(InputObject, Default)]
+pub struct ProductFilter {
+    pub category_slug: Option<String>,
+    pub village_slug: Option<String>,
+    /// Words in the name or description, e.g. "百合".
+    pub search: Option<String>,
+    /// True: only products that can be bought now; false: only those that cannot.
+    pub in_stock: Option<bool>,
+}
+
+async fn product_connection(
+    ctx: &Context<'_>,
+    filter: &ServiceFilter,
+    sort: ProductSort,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> AppResult<RelayConnection<ProductCursor, Product>> {
+    let page = PageRequest::new(first, after)?;
+    let (rows, total) = service::list_products(database(ctx)?, filter, sort, &page, wants_total_count(ctx)).await?;
+    prefetch_product_page(loader(ctx)?, &rows, selection_of_nodes(ctx)).await?;
+    Ok(connection(
+        rows,
+        &page,
+        total,
+        |row| ProductCursor::of(sort, row),
+        Product,
+    ))
+}
+
+/// Which nested product fields the query selects under `nodes` or `edges { node }`.
+fn selection_of_nodes(ctx: &Context<'_>) -> ProductSelection {
+    let look_ahead = ctx.look_ahead();
+    let nodes = look_ahead.field("nodes");
+    let edge_nodes = look_ahead.field("edges").field("node");
+    let selects = |field: &str| nodes.field(field).exists() || edge_nodes.field(field).exists();
+    let in_stock = selects("inStock");
+    ProductSelection {
+        category: selects("category"),
+        village: selects("village"),
+        producer: selects("producer"),
+        producer_village: nodes.field("producer").field("village").exists()
+            || edge_nodes.field("producer").field("village").exists(),
+        catalogue_entry: in_stock || selects("catalogueCode") || selects("catalogueEntry"),
+        variants: selects("variants"),
+        stock: in_stock
+            || nodes.field("variants").field("available").exists()
+            || edge_nodes.field("variants").field("available").exists(),
+    }
+}
+
+/// The storefront: anonymous, cacheable reads.
+#[derive(Default)]
+pub struct CatalogueQuery;
+
+#[Object]
+impl CatalogueQuery {
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ProductFilter>,
+        sort: Option<ProductSort>,
+    ) -> Result<RelayConnection<ProductCursor, Product>> {
+        let filter = filter.unwrap_or_default();
+        let filter = ServiceFilter {
+            category_slug: filter.category_slug,
+            village_slug: filter.village_slug,
+            village_id: None,
+            search: filter.search,
+            in_stock: filter.in_stock,
+        };
+        Ok(product_connection(ctx, &filter, sort.unwrap_or_default(), first, after.as_deref()).await?)
+    }
+
+    async fn product(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Product>> {
+        Ok(service::product_by_slug(database(ctx)?, &slug).await?.map(Product))
+    }
+
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn villages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, Village>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let (rows, total) = service::list_villages(database(ctx)?, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, Village))
+    }
+
+    async fn village(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Village>> {
+        Ok(service::village_by_slug(database(ctx)?, &slug).await?.map(Village))
+    }
+
+    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        Ok(service::list_categories(database(ctx)?)
+            .await?
+            .into_iter()
+            .map(Category::from)
+            .collect())
+    }
+}
+
+/// Resolves a catalogue object for `node(id:)`.
+pub async fn node(ctx: &Context<'_>, node_type: NodeType, id: i64) -> AppResult<Option<crate::graphql::Node>> {
+    use super::loaders::ProductId;
+    use crate::graphql::Node;
+    let loader = loader(ctx)?;
+    Ok(match node_type {
+        NodeType::Product => loader
+            .load_one(ProductId(id))
+            .await?
+            .map(|row| Node::Product(Product(row))),
+        NodeType::Village => loader
+            .load_one(VillageId(id))
+            .await?
+            .map(|row| Node::Village(Village(row))),
+        NodeType::Producer => loader
+            .load_one(ProducerId(id))
+            .await?
+            .map(|row| Node::Producer(Producer(row))),
+        NodeType::Variant => {
+            use sea_orm::EntityTrait;
+            variant::Entity::find_by_id(id)
+                .one(database(ctx)?)
+                .await?
+                .map(|row| Node::Variant(Variant(row)))
+        }
+    })
+}

@@ -1,0 +1,67 @@
+//! Opaque global ids for `Node`: base64url of "Type:number". Clients must not parse them;
+//! they only need to be stable and to say which type they name.
+
+use async_graphql::ID;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The object types `node(id:)` can fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeType {
+    Product,
+    Variant,
+    Village,
+    Producer,
+}
+
+impl NodeType {
+    const ALL: [NodeType; 4] = [
+        NodeType::Product,
+        NodeType::Variant,
+        NodeType::Village,
+        NodeType::Producer,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            NodeType::Product => "Product",
+            NodeType::Variant => "Variant",
+            NodeType::Village => "Village",
+            NodeType::Producer => "Producer",
+        }
+    }
+}
+
+pub fn encode(node_type: NodeType, id: i64) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", node_type.name())))
+}
+
+/// The type and row id an opaque id names, or `None` when it is not one of ours.
+pub fn decode(id: &str) -> Option<(NodeType, i64)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id.trim()).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let (name, number) = text.split_once(':')?;
+    let node_type = NodeType::ALL.into_iter().find(|t| t.name() == name)?;
+    let number: i64 = number.parse().ok()?;
+    (number > 0).then_some((node_type, number))
+}
+
+/// The row id when `id` names an object of `expected` type.
+pub fn decode_as(id: &str, expected: NodeType) -> Option<i64> {
+    decode(id).and_then(|(node_type, number)| (node_type == expected).then_some(number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_foreign_ids() {
+        let id = encode(NodeType::Variant, 42);
+        assert_eq!(decode(&id), Some((NodeType::Variant, 42)));
+        assert_eq!(decode_as(&id, NodeType::Product), None);
+        assert_eq!(decode("not-an-id"), None);
+        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("Variant:-1")), None);
+        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("Secret:1")), None);
+    }
+}

@@ -1,0 +1,82 @@
+//! Schema assembly: the root types merge each domain's queries and mutations; the `Node`
+//! interface and global ids are shared by every domain; limits guard the server.
+
+pub mod ids;
+pub mod relay;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::catalogue::graphql::{CatalogueQuery, Producer, Product, Variant, Village};
+use crate::catalogue::loaders::CatalogueLoader;
+use crate::error::{AppError, AppResult};
+
+/// Deeper queries are refused: no legitimate client nests more than this.
+pub const MAX_DEPTH: usize = 10;
+/// A page of 100 products with every field costs about 4,000; nested pages of pages cost more.
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Product(Product),
+    Variant(Variant),
+    Village(Village),
+    Producer(Producer),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when there is none the caller may see.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let Some((node_type, row_id)) = ids::decode(&id) else {
+            return Ok(None);
+        };
+        Ok(crate::catalogue::graphql::node(ctx, node_type, row_id).await?)
+    }
+}
+
+#[derive(MergedObject, Default)]
+pub struct Query(CatalogueQuery, NodeQuery);
+
+pub type HuakaiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema with its limits; `db` is what the resolvers read and write.
+pub fn build_schema(db: Option<DatabaseConnection>) -> HuakaiSchema {
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    if let Some(db) = db {
+        builder = builder.data(db);
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as `huakai export-schema` prints it and `schema/schema.graphql` holds it.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}
+
+/// Per-request data: batched loaders that must not outlive the request.
+pub fn request_loader(db: &DatabaseConnection) -> DataLoader<CatalogueLoader, HashMapCache> {
+    DataLoader::with_cache(CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default())
+}
+
+pub fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without a database")))
+}
+
+pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<CatalogueLoader, HashMapCache>> {
+    ctx.data::<DataLoader<CatalogueLoader, HashMapCache>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("request without a catalogue loader")))
+}
+
+/// Whether the client selected `totalCount` on the connection being resolved.
+pub fn wants_total_count(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}

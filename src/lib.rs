@@ -1,0 +1,10 @@
+//! Huakai (花开): the backend of a shop that sells produce from poverty-relief villages.
+//!
+//! Each domain lives in its own folder with its entities, service functions and GraphQL types;
+//! `app` wires configuration, state, HTTP and the command line; `graphql` assembles the schema.
+
+pub mod app;
+pub mod catalogue;
+pub mod error;
+pub mod graphql;
+pub mod money;

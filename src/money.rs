@@ -1,0 +1,149 @@
+//! Money is integer fen (1 yuan = 100 fen), never a float.
+//!
+//! Rounding rule: amounts are only ever entered with at most two decimals, so parsing never
+//! rounds; it rejects a third decimal instead. Percentages (fees, commissions) are computed in
+//! basis points with [`Fen::share_bps`], which rounds half up to the fen.
+
+use std::fmt;
+
+use async_graphql::SimpleObject;
+
+/// The one currency the shop sells in.
+pub const CURRENCY: &str = "CNY";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fen(i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyParseError {
+    #[error("an amount is a decimal number of yuan such as \"12.50\"")]
+    Malformed,
+    #[error("an amount has at most two decimals (fen)")]
+    TooPrecise,
+    #[error("the amount is too large")]
+    TooLarge,
+}
+
+impl Fen {
+    pub const ZERO: Fen = Fen(0);
+
+    pub const fn new(fen: i64) -> Self {
+        Fen(fen)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// Parses a non-negative yuan amount: "12", "12.5", "12.50". No sign, no exponent, no
+    /// thousands separators, at most two decimals.
+    pub fn parse_yuan(text: &str) -> Result<Fen, MoneyParseError> {
+        let text = text.trim();
+        let (whole, fraction) = match text.split_once('.') {
+            Some((whole, fraction)) => (whole, fraction),
+            None => (text, ""),
+        };
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || (text.ends_with('.')) {
+            return Err(MoneyParseError::Malformed);
+        }
+        if fraction.len() > 2 {
+            return Err(MoneyParseError::TooPrecise);
+        }
+        let whole: i64 = whole.parse().map_err(|_| MoneyParseError::TooLarge)?;
+        let fraction_fen: i64 = match fraction.len() {
+            0 => 0,
+            1 => i64::from(fraction.as_bytes()[0] - b'0') * 10,
+            _ => fraction.parse().map_err(|_| MoneyParseError::Malformed)?,
+        };
+        whole
+            .checked_mul(100)
+            .and_then(|fen| fen.checked_add(fraction_fen))
+            .map(Fen)
+            .ok_or(MoneyParseError::TooLarge)
+    }
+
+    /// `bps` basis points of this amount, rounded half up to the fen (for non-negative amounts;
+    /// a negative amount rounds half away from zero, so a reversal mirrors its original).
+    pub fn share_bps(self, bps: u32) -> Fen {
+        let product = i128::from(self.0) * i128::from(bps);
+        let magnitude = (product.abs() + 5_000) / 10_000;
+        let signed = if product < 0 { -magnitude } else { magnitude };
+        // |self * bps / 10000| <= |self| for bps <= 10000, so this always fits.
+        Fen(i64::try_from(signed).unwrap_or(i64::MAX))
+    }
+
+    pub fn checked_add(self, other: Fen) -> Option<Fen> {
+        self.0.checked_add(other.0).map(Fen)
+    }
+
+    pub fn checked_mul(self, quantity: i64) -> Option<Fen> {
+        self.0.checked_mul(quantity).map(Fen)
+    }
+}
+
+/// Yuan with exactly two decimals: 1250 fen is "12.50", -5 fen is "-0.05".
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+    }
+}
+
+/// A money value as the API shows it, like Shopify's `MoneyV2`.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    /// Decimal yuan with two decimals, e.g. "12.50".
+    pub amount: String,
+    /// ISO 4217 code; always "CNY".
+    pub currency: String,
+}
+
+impl From<Fen> for Money {
+    fn from(fen: Fen) -> Self {
+        Money {
+            amount: fen.to_string(),
+            currency: CURRENCY.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_two_decimals() {
+        assert_eq!(Fen::new(1250).to_string(), "12.50");
+        assert_eq!(Fen::new(5).to_string(), "0.05");
+        assert_eq!(Fen::new(0).to_string(), "0.00");
+        assert_eq!(Fen::new(-5).to_string(), "-0.05");
+        assert_eq!(Fen::new(i64::MIN).to_string(), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn parses_yuan_without_rounding() {
+        assert_eq!(Fen::parse_yuan("12"), Ok(Fen::new(1200)));
+        assert_eq!(Fen::parse_yuan("12.5"), Ok(Fen::new(1250)));
+        assert_eq!(Fen::parse_yuan("12.05"), Ok(Fen::new(1205)));
+        assert_eq!(Fen::parse_yuan(" 0.01 "), Ok(Fen::new(1)));
+        assert_eq!(Fen::parse_yuan("1.005"), Err(MoneyParseError::TooPrecise));
+        for bad in ["", ".5", "5.", "-1", "+1", "1e3", "1,000", "一", "1.x"] {
+            assert_eq!(Fen::parse_yuan(bad), Err(MoneyParseError::Malformed), "{bad:?}");
+        }
+        assert_eq!(Fen::parse_yuan("99999999999999999999"), Err(MoneyParseError::TooLarge));
+    }
+
+    #[test]
+    fn shares_round_half_up_to_the_fen() {
+        // 5% of 10 fen is 0.5 fen: half rounds up.
+        assert_eq!(Fen::new(10).share_bps(500), Fen::new(1));
+        // 5% of 9 fen is 0.45 fen: rounds down.
+        assert_eq!(Fen::new(9).share_bps(500), Fen::new(0));
+        assert_eq!(Fen::new(1).share_bps(500), Fen::new(0));
+        assert_eq!(Fen::new(12_345).share_bps(500), Fen::new(617));
+        assert_eq!(Fen::new(-10).share_bps(500), Fen::new(-1));
+        assert_eq!(Fen::new(i64::MAX).share_bps(10_000), Fen::new(i64::MAX));
+    }
+}

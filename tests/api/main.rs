@@ -1,0 +1,7 @@
+//! The integration tests: one binary (linking is the slow part of a build), one module per
+//! area. Each test starts the real app on a free port against its own database.
+
+mod support;
+
+mod catalogue;
+mod platform;
