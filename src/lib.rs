@@ -3,6 +3,7 @@
 //! Each domain lives in its own folder with its entities, service functions and GraphQL types;
 //! `app` wires configuration, state, HTTP and the command line; `graphql` assembles the schema.
 
+pub mod accounts;
 pub mod app;
 pub mod catalogue;
 pub mod error;

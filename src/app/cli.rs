@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use super::config::Config;
 use super::telemetry;
+use crate::accounts::Role;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,35 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account with any role (the first operator is made this way).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// admin, grower, host, union-admin or buyer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The producer a grower belongs to (its slug).
+        #[arg(long)]
+        producer: Option<String>,
+        /// The name shown for the account (defaults to the part of the email before the @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::from_cli(value).ok_or_else(|| "expected admin, grower, host, union-admin or buyer".to_owned())
 }
 
 #[derive(Subcommand)]
@@ -92,6 +122,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let summary = crate::catalogue::demo::load(&db).await?;
             println!("loaded the demo catalogue: {summary}");
             Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::Create {
+                    email,
+                    password,
+                    role,
+                    producer,
+                    name,
+                },
+        } => {
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+            match crate::accounts::service::create_user(&db, &email, &password, &name, role, producer.as_deref())
+                .await?
+            {
+                Ok(user) => {
+                    println!("created {} ({}) as user {}", user.email, user.role, user.id);
+                    Ok(())
+                }
+                Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message),
+            }
         }
         Command::ExportSchema => Ok(()),
     }

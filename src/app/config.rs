@@ -29,11 +29,17 @@ pub struct Config {
     /// catalogue when empty.
     pub embedded_database: bool,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several shops (or tests) can share one Redis.
+    pub redis_prefix: String,
     pub cache_enabled: bool,
     pub reservation_ttl: Duration,
     pub payout_hold: Duration,
     pub platform_fee_bps: u32,
     pub log_format: LogFormat,
+    /// Secret for signing tokens; unset, one is generated and kept in the database, so all
+    /// replicas on that database agree.
+    pub token_secret: Option<String>,
+    pub token_ttl: Duration,
 }
 
 impl Config {
@@ -68,6 +74,7 @@ impl Config {
                 Some(url) => return Err(error("REDIS_URL", &url, "must start with redis:// or rediss://")),
                 None => None,
             },
+            redis_prefix: get("HUAKAI_REDIS_PREFIX").unwrap_or_else(|| "huakai:".to_owned()),
             cache_enabled: parse_setting("HUAKAI_CACHE", get("HUAKAI_CACHE"), "on", |v| match v {
                 "on" => Ok(true),
                 "off" => Ok(false),
@@ -91,6 +98,17 @@ impl Config {
                 "json" => Ok(LogFormat::Json),
                 _ => Err("must be text or json".to_owned()),
             })?,
+            token_secret: match get("HUAKAI_TOKEN_SECRET") {
+                Some(secret) if secret.len() < 32 => {
+                    return Err(error(
+                        "HUAKAI_TOKEN_SECRET",
+                        "(hidden)",
+                        "must be at least 32 characters",
+                    ));
+                }
+                secret => secret,
+            },
+            token_ttl: parse_setting("HUAKAI_TOKEN_TTL", get("HUAKAI_TOKEN_TTL"), "7d", parse_duration)?,
         })
     }
 }

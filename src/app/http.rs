@@ -7,8 +7,10 @@ use async_graphql::ServerError;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,6 +19,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use super::AppState;
+use crate::accounts::graphql::ClientAddress;
+use crate::accounts::{Viewer, service};
+use crate::error::AppError;
 use crate::graphql::request_loader;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -52,26 +57,85 @@ fn operation_label(name: Option<&str>) -> String {
     }
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> async_graphql::Response {
+/// Who the request is from: anonymous without an `Authorization` header; a header that does
+/// not prove a live session is refused outright rather than downgraded to anonymous.
+async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Unauthenticated)?;
+    service::authenticate(&state.db, &state.accounts.keys, token).await
+}
+
+fn unauthenticated() -> Response {
+    let error = async_graphql::Error::from(AppError::Unauthenticated).into_server_error(Default::default());
+    let mut response = GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    response
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: SocketAddr,
+    request: async_graphql::Request,
+) -> Result<async_graphql::Response, Response> {
     let operation = operation_label(request.operation_name.as_deref());
     let started = Instant::now();
-    let request = request.data(request_loader(&state.db));
+    let viewer = match viewer_of(state, headers).await {
+        Ok(viewer) => viewer,
+        Err(AppError::Unauthenticated) => {
+            metrics::counter!("huakai_graphql_requests_total", "operation" => operation, "outcome" => "unauthenticated")
+                .increment(1);
+            return Err(unauthenticated());
+        }
+        Err(error) => {
+            let error = async_graphql::Error::from(error).into_server_error(Default::default());
+            return Ok(async_graphql::Response::from_errors(vec![error]));
+        }
+    };
+    let request = request
+        .data(request_loader(&state.db))
+        .data(viewer)
+        .data(ClientAddress(Some(client.ip())));
     let response = state.schema.execute(request).await;
     let outcome = if response.is_ok() { "ok" } else { "error" };
     metrics::counter!("huakai_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
         .increment(1);
     metrics::histogram!("huakai_graphql_request_duration_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
-    response
+    Ok(response)
 }
 
-async fn graphql_post(State(state): State<Arc<AppState>>, request: GraphQLRequest) -> GraphQLResponse {
-    execute(&state, request.into_inner()).await.into()
+async fn graphql_post(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    match execute(&state, &headers, client, request.into_inner()).await {
+        Ok(response) => GraphQLResponse::from(response).into_response(),
+        Err(refused) => refused,
+    }
 }
 
 /// `GET /graphql?query=…` runs a query (never a mutation: GET must be safe to cache and
 /// repeat); without a query it serves GraphiQL to a browser.
-async fn graphql_get(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Response {
+async fn graphql_get(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let Some(raw) = raw.filter(|raw| raw.contains("query=") || raw.contains("extensions=")) else {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     };
@@ -87,7 +151,10 @@ async fn graphql_get(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery
         )
             .into_response();
     }
-    GraphQLResponse::from(execute(&state, request).await).into_response()
+    match execute(&state, &headers, client, request).await {
+        Ok(response) => GraphQLResponse::from(response).into_response(),
+        Err(refused) => refused,
+    }
 }
 
 fn is_mutation(query: &str) -> bool {

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod redis;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -15,14 +16,19 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::accounts::rate_limit::LoginLimiter;
+use crate::accounts::service::Accounts;
+use crate::accounts::tokens::{self, TokenKeys};
 use crate::catalogue;
-use crate::graphql::{HuakaiSchema, build_schema};
+use crate::graphql::{HuakaiSchema, Services, build_schema};
 pub use config::Config;
 
 /// Everything a request handler needs, shared by all requests of one app instance.
 pub struct AppState {
     pub config: Config,
     pub db: DatabaseConnection,
+    pub redis: Option<Arc<redis::Redis>>,
+    pub accounts: Arc<Accounts>,
     pub schema: HuakaiSchema,
     statements: Arc<AtomicU64>,
 }
@@ -41,10 +47,24 @@ impl AppState {
             let summary = catalogue::demo::load(&db).await?;
             tracing::info!(%summary, "loaded the demo catalogue into the embedded database");
         }
-        let schema = build_schema(Some(db.clone()));
+        let redis = match &config.redis_url {
+            Some(url) => Some(Arc::new(redis::Redis::connect(url, &config.redis_prefix)?)),
+            None => None,
+        };
+        let secret = tokens::secret(&db, config.token_secret.as_deref()).await?;
+        let accounts = Arc::new(Accounts {
+            keys: TokenKeys::new(&secret, config.token_ttl),
+            limiter: LoginLimiter::new(redis.clone()),
+        });
+        let schema = build_schema(Some(Services {
+            db: db.clone(),
+            accounts: accounts.clone(),
+        }));
         Ok(Arc::new(AppState {
             config,
             db,
+            redis,
+            accounts,
             schema,
             statements,
         }))
@@ -94,7 +114,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
     let router = http::router(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = shutdown_signal.await;
             })

@@ -4,16 +4,19 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::entity::{catalogue_entry, category, producer, product, variant, village};
+use super::entity::{catalogue_entry, category, producer, product, stock_movement, variant, village};
 use super::loaders::{
     CatalogueEntryId, CatalogueLoader, CategoryId, ProducerId, ProductSelection, StockOfVariant, VariantsOfProduct,
     VillageId, prefetch_product_page,
 };
+use super::management;
 use super::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
-use crate::error::{AppError, AppResult};
+use crate::accounts::Role;
+use crate::accounts::policy::{Action, RoleGuard, viewer};
+use crate::error::{AppError, AppResult, UserError};
 
 type Result<T> = async_graphql::Result<T>;
-use crate::graphql::ids::{NodeType, encode};
+use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::graphql::{database, loader, wants_total_count};
 use crate::money::{Fen, Money};
@@ -432,6 +435,7 @@ pub async fn node(ctx: &Context<'_>, node_type: NodeType, id: i64) -> AppResult<
             .load_one(ProducerId(id))
             .await?
             .map(|row| Node::Producer(Producer(row))),
+        NodeType::User => None,
         NodeType::Variant => {
             use sea_orm::EntityTrait;
             variant::Entity::find_by_id(id)
@@ -440,4 +444,144 @@ pub async fn node(ctx: &Context<'_>, node_type: NodeType, id: i64) -> AppResult<
                 .map(|row| Node::Variant(Variant(row)))
         }
     })
+}
+
+#[derive(SimpleObject)]
+pub struct VariantPayload {
+    variant: Option<Variant>,
+    user_errors: Vec<UserError>,
+}
+
+impl VariantPayload {
+    fn failed(problem: UserError) -> Self {
+        VariantPayload {
+            variant: None,
+            user_errors: vec![problem],
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct VariantUpdateInput {
+    /// Decimal yuan such as "39.80".
+    pub price: Option<String>,
+    pub name: Option<String>,
+}
+
+/// One change to a variant's stock, as the audit trail keeps it.
+pub struct StockMovement(stock_movement::Model);
+
+#[Object]
+impl StockMovement {
+    async fn on_hand_delta(&self) -> i64 {
+        self.0.on_hand_delta
+    }
+
+    async fn reserved_delta(&self) -> i64 {
+        self.0.reserved_delta
+    }
+
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+
+    /// Who made the change; null for the shop's own (an order, an expired reservation).
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_user_id.map(|id| encode(NodeType::User, id))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// The variant `id` names, if the viewer may manage its producer's catalogue. An unknown id is
+/// a `NOT_FOUND` user error; a variant of another producer is FORBIDDEN (variants are public,
+/// so this leaks nothing).
+async fn managed_variant(ctx: &Context<'_>, id: &ID) -> AppResult<std::result::Result<variant::Model, UserError>> {
+    let not_found = || UserError::new("NOT_FOUND", "no such variant").on_field(&["variantId"]);
+    let Some(variant_id) = decode_as(id, NodeType::Variant) else {
+        return Ok(Err(not_found()));
+    };
+    let Some((variant, producer_id)) = management::variant_with_producer(database(ctx)?, variant_id).await? else {
+        return Ok(Err(not_found()));
+    };
+    viewer(ctx).authorize(Action::ManageCatalogue { producer_id })?;
+    Ok(Ok(variant))
+}
+
+#[derive(Default)]
+pub struct CatalogueMutation;
+
+#[Object]
+impl CatalogueMutation {
+    /// Changes a variant's price or name (its producer's growers, and operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn update_variant(
+        &self,
+        ctx: &Context<'_>,
+        variant_id: ID,
+        input: VariantUpdateInput,
+    ) -> Result<VariantPayload> {
+        let variant = match managed_variant(ctx, &variant_id).await? {
+            Ok(variant) => variant,
+            Err(problem) => return Ok(VariantPayload::failed(problem)),
+        };
+        let changes = management::VariantChanges {
+            price: input.price,
+            name: input.name,
+        };
+        Ok(
+            match management::update_variant(database(ctx)?, variant, changes).await? {
+                Ok(variant) => VariantPayload {
+                    variant: Some(Variant(variant)),
+                    user_errors: Vec::new(),
+                },
+                Err(problem) => VariantPayload::failed(problem),
+            },
+        )
+    }
+
+    /// Adds (or, negative, removes) on-hand stock, with a reason kept in the audit trail.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn adjust_stock(
+        &self,
+        ctx: &Context<'_>,
+        variant_id: ID,
+        delta: i32,
+        reason: String,
+    ) -> Result<VariantPayload> {
+        let variant = match managed_variant(ctx, &variant_id).await? {
+            Ok(variant) => variant,
+            Err(problem) => return Ok(VariantPayload::failed(problem)),
+        };
+        let actor = viewer(ctx).signed_in()?;
+        Ok(
+            match management::adjust_stock(database(ctx)?, actor, variant.id, delta, &reason).await? {
+                Ok(()) => VariantPayload {
+                    variant: Some(Variant(variant)),
+                    user_errors: Vec::new(),
+                },
+                Err(problem) => VariantPayload::failed(problem),
+            },
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogueManagementQuery;
+
+#[Object]
+impl CatalogueManagementQuery {
+    /// A variant's stock changes, newest first (its producer's growers, and operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn stock_history(&self, ctx: &Context<'_>, variant_id: ID, first: Option<i32>) -> Result<Vec<StockMovement>> {
+        let variant = match managed_variant(ctx, &variant_id).await? {
+            Ok(variant) => variant,
+            Err(_) => return Ok(Vec::new()),
+        };
+        let limit = PageRequest::<i64>::new(first, None)?.limit;
+        let rows = management::stock_history(database(ctx)?, variant.id, limit).await?;
+        Ok(rows.into_iter().map(StockMovement).collect())
+    }
 }

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod entity;
 pub mod graphql;
 pub mod loaders;
+pub mod management;
 pub mod service;
 
 use chrono::{FixedOffset, NaiveDate, Utc};

@@ -12,14 +12,16 @@ pub enum NodeType {
     Variant,
     Village,
     Producer,
+    User,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 4] = [
+    const ALL: [NodeType; 5] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
         NodeType::Producer,
+        NodeType::User,
     ];
 
     fn name(self) -> &'static str {
@@ -28,6 +30,7 @@ impl NodeType {
             NodeType::Variant => "Variant",
             NodeType::Village => "Village",
             NodeType::Producer => "Producer",
+            NodeType::User => "User",
         }
     }
 }

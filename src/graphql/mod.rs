@@ -5,10 +5,16 @@ pub mod ids;
 pub mod relay;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::catalogue::graphql::{CatalogueQuery, Producer, Product, Variant, Village};
+use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
+use crate::accounts::service::Accounts;
+use crate::catalogue::graphql::{
+    CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant, Village,
+};
 use crate::catalogue::loaders::CatalogueLoader;
 use crate::error::{AppError, AppResult};
 
@@ -24,6 +30,7 @@ pub enum Node {
     Variant(Variant),
     Village(Village),
     Producer(Producer),
+    User(User),
 }
 
 #[derive(Default)]
@@ -36,22 +43,35 @@ impl NodeQuery {
         let Some((node_type, row_id)) = ids::decode(&id) else {
             return Ok(None);
         };
-        Ok(crate::catalogue::graphql::node(ctx, node_type, row_id).await?)
+        let node = match node_type {
+            ids::NodeType::User => crate::accounts::graphql::node(ctx, row_id).await?,
+            catalogue_type => crate::catalogue::graphql::node(ctx, catalogue_type, row_id).await?,
+        };
+        Ok(node)
     }
 }
 
 #[derive(MergedObject, Default)]
-pub struct Query(CatalogueQuery, NodeQuery);
+pub struct Query(CatalogueQuery, CatalogueManagementQuery, AccountsQuery, NodeQuery);
 
-pub type HuakaiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Mutation(AccountsMutation, CatalogueMutation);
 
-/// The schema with its limits; `db` is what the resolvers read and write.
-pub fn build_schema(db: Option<DatabaseConnection>) -> HuakaiSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// What the resolvers share across requests.
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub accounts: Arc<Accounts>,
+}
+
+/// The schema with its limits, serving `services`.
+pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
-    if let Some(db) = db {
-        builder = builder.data(db);
+    if let Some(services) = services {
+        builder = builder.data(services.db).data(services.accounts);
     }
     builder.finish()
 }

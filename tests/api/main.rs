@@ -3,5 +3,7 @@
 
 mod support;
 
+mod accounts;
+mod authorization;
 mod catalogue;
 mod platform;

@@ -6,5 +6,6 @@ pub mod category;
 pub mod producer;
 pub mod product;
 pub mod stock_level;
+pub mod stock_movement;
 pub mod variant;
 pub mod village;

@@ -7,14 +7,18 @@
 //! `HUAKAI_TEST_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing service fails the test.
 
 pub mod database;
+pub mod redis;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use huakai::accounts::Role;
 use huakai::app::{Config, RunningServer};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 pub use database::{Backend, TestDatabase};
+pub use redis::TestRedis;
 
 /// Fails when a required service is not configured, else reports that the test did not run.
 pub fn service_missing(variable: &str) {
@@ -28,8 +32,10 @@ pub struct TestApp {
     pub server: RunningServer,
     pub base_url: String,
     client: reqwest::Client,
-    // Dropped last: the database outlives the server that uses it.
-    _database: TestDatabase,
+    settings: Vec<(String, String)>,
+    // Dropped after the server: the database and Redis keys outlive the server that uses them.
+    database: Arc<TestDatabase>,
+    redis: Option<Arc<TestRedis>>,
 }
 
 impl TestApp {
@@ -40,20 +46,41 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
-        let database = TestDatabase::create(backend).await?;
-        let app = TestApp::start(database, settings).await;
+        let database = Arc::new(TestDatabase::create(backend).await?);
+        let app = TestApp::start(database, None, settings).await;
         huakai::catalogue::demo::load(app.db())
             .await
             .expect("demo catalogue loads");
         Some(app)
     }
 
-    /// Starts the app on an existing database (a second instance, or a restart).
-    pub async fn start(database: TestDatabase, settings: &[(&str, &str)]) -> TestApp {
+    /// As `spawn_with`, with Redis under a key prefix of the test's own; `None` when the
+    /// backend or Redis is not configured (and not required).
+    pub async fn spawn_with_redis(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
+        let redis = Arc::new(TestRedis::create()?);
+        let database = Arc::new(TestDatabase::create(backend).await?);
+        let app = TestApp::start(database, Some(redis), settings).await;
+        huakai::catalogue::demo::load(app.db())
+            .await
+            .expect("demo catalogue loads");
+        Some(app)
+    }
+
+    /// Another app instance on the same database (and Redis), as a second replica would be.
+    pub async fn another_instance(&self) -> TestApp {
+        let settings: Vec<(&str, &str)> = self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        TestApp::start(self.database.clone(), self.redis.clone(), &settings).await
+    }
+
+    async fn start(database: Arc<TestDatabase>, redis: Option<Arc<TestRedis>>, settings: &[(&str, &str)]) -> TestApp {
         let mut pairs: Vec<(String, String)> = vec![
             ("HUAKAI_ADDR".into(), "127.0.0.1:0".into()),
             ("DATABASE_URL".into(), database.url.clone()),
         ];
+        if let Some(redis) = &redis {
+            pairs.push(("REDIS_URL".into(), redis.url.clone()));
+            pairs.push(("HUAKAI_REDIS_PREFIX".into(), redis.prefix.clone()));
+        }
         pairs.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let config = Config::from_lookup(|name| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .expect("test configuration is valid");
@@ -67,7 +94,12 @@ impl TestApp {
             server,
             base_url,
             client,
-            _database: database,
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            database,
+            redis,
         }
     }
 
@@ -83,24 +115,82 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
-    /// Posts a GraphQL request and returns the whole JSON answer (`data` and `errors`).
-    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        let response = self
-            .client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
+    /// Creates an account with `role` (a grower for `producer_slug`) and signs it in.
+    pub async fn user(&self, email: &str, role: Role, producer_slug: Option<&str>) -> Actor {
+        let password = "a long enough test password";
+        huakai::accounts::service::create_user(self.db(), email, password, email, role, producer_slug)
             .await
-            .expect("request is sent");
-        assert_eq!(response.status(), 200, "GraphQL answers 200");
-        response.json().await.expect("answer is JSON")
+            .expect("database answers")
+            .expect("account is valid");
+        self.login(email, password).await
     }
 
-    /// `data` of a request that must succeed.
-    pub async fn query(&self, query: &str, variables: Value) -> Value {
-        let answer = self.graphql(query, variables).await;
+    /// Signs in through the API.
+    pub async fn login(&self, email: &str, password: &str) -> Actor {
+        let data = self
+            .query(
+                "mutation($email: String!, $password: String!) {
+                    login(email: $email, password: $password) { token user { id } userErrors { code } }
+                }",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        let login = &data["login"];
+        assert_eq!(login["userErrors"], json!([]), "login of {email} failed");
+        Actor {
+            token: Some(login["token"].as_str().expect("token").to_owned()),
+            user_id: login["user"]["id"].as_str().expect("user id").to_owned(),
+        }
+    }
+
+    /// A GraphQL request as `actor` (anonymous without a token): HTTP status and JSON answer.
+    pub async fn graphql_as(&self, actor: &Actor, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = &actor.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request is sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("answer is JSON"))
+    }
+
+    /// `data` of a request as `actor` that must succeed.
+    pub async fn query_as(&self, actor: &Actor, query: &str, variables: Value) -> Value {
+        let (status, answer) = self.graphql_as(actor, query, variables).await;
+        assert_eq!(status, 200, "{answer:#}");
         assert!(answer.get("errors").is_none(), "unexpected errors: {answer:#}");
         answer["data"].clone()
+    }
+
+    /// An anonymous GraphQL request: the whole JSON answer (`data` and `errors`).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let (status, answer) = self.graphql_as(&Actor::anonymous(), query, variables).await;
+        assert_eq!(status, 200, "GraphQL answers 200: {answer:#}");
+        answer
+    }
+
+    /// `data` of an anonymous request that must succeed.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        self.query_as(&Actor::anonymous(), query, variables).await
+    }
+}
+
+/// Someone making requests: a bearer token (none for anonymous) and their user id.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub token: Option<String>,
+    pub user_id: String,
+}
+
+impl Actor {
+    pub fn anonymous() -> Actor {
+        Actor {
+            token: None,
+            user_id: String::new(),
+        }
     }
 }
 

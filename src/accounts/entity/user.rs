@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Lower-cased: emails are unique whatever their case.
+    pub email: String,
+    /// An argon2id PHC string; never the password.
+    pub password_hash: String,
+    pub display_name: String,
+    /// `BUYER`, `GROWER`, `HOST`, `UNION_ADMIN` or `ADMIN`.
+    pub role: String,
+    /// The producer a grower belongs to (only growers have one).
+    pub producer_id: Option<i64>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

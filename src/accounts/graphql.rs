@@ -1,0 +1,245 @@
+//! The contract's "Accounts" section, and the operator's user administration.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
+
+use super::entity::user;
+use super::policy::{Action, RoleGuard, viewer};
+use super::service::{self, Accounts, Session};
+use super::{Role, Viewer};
+use crate::catalogue::graphql::Producer;
+use crate::catalogue::loaders::ProducerId;
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::ids::{NodeType, decode_as, encode};
+use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::graphql::{Node, database, loader, wants_total_count};
+
+type Result<T> = async_graphql::Result<T>;
+
+/// The address the request came from, for rate limiting.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+fn accounts<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<Accounts>> {
+    ctx.data::<Arc<Accounts>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without accounts")))
+}
+
+/// An account. Only its owner and operators ever get one.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::User, self.0.id)
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    async fn role(&self) -> Result<Role> {
+        Ok(Role::from_db(&self.0.role)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", self.0.role)))?)
+    }
+
+    /// The producer a grower belongs to.
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Option<Producer>> {
+        let Some(producer_id) = self.0.producer_id else {
+            return Ok(None);
+        };
+        let producer = loader(ctx)?
+            .load_one(ProducerId(producer_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(producer.map(Producer))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// A bearer token for the `Authorization` header.
+    token: Option<String>,
+    user: Option<User>,
+    user_errors: Vec<UserError>,
+}
+
+impl From<std::result::Result<Session, UserError>> for AuthPayload {
+    fn from(outcome: std::result::Result<Session, UserError>) -> Self {
+        match outcome {
+            Ok(session) => AuthPayload {
+                token: Some(session.token),
+                user: Some(User(session.user)),
+                user_errors: Vec::new(),
+            },
+            Err(problem) => AuthPayload {
+                token: None,
+                user: None,
+                user_errors: vec![problem],
+            },
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// True when the token used for this request no longer works.
+    revoked: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct UserPayload {
+    user: Option<User>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    /// At least 10 characters, and not a common password.
+    pub password: String,
+    pub display_name: String,
+}
+
+#[derive(Default)]
+pub struct AccountsQuery;
+
+#[Object]
+impl AccountsQuery {
+    /// The signed-in user; null for anonymous callers.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Viewer::User(me) = viewer(ctx) else {
+            return Ok(None);
+        };
+        let user = user::Entity::find_by_id(me.user_id)
+            .one(database(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(user.map(User))
+    }
+
+    /// Every account, oldest first (operators).
+    #[graphql(
+        guard = "RoleGuard::any_of(&[Role::Admin])",
+        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+    )]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        role: Option<Role>,
+    ) -> Result<RelayConnection<i64, User>> {
+        viewer(ctx).authorize(Action::AdministerUsers)?;
+        let page = PageRequest::new(first, after.as_deref())?;
+        let (rows, total) = service::list_users(database(ctx)?, role, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, User))
+    }
+}
+
+#[derive(Default)]
+pub struct AccountsMutation;
+
+#[Object]
+impl AccountsMutation {
+    /// Opens a BUYER account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let outcome = service::register(
+            database(ctx)?,
+            accounts(ctx)?,
+            &input.email,
+            &input.password,
+            &input.display_name,
+        )
+        .await?;
+        Ok(outcome.into())
+    }
+
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> Result<AuthPayload> {
+        let address = ctx.data_opt::<ClientAddress>().and_then(|address| address.0);
+        Ok(
+            service::login(database(ctx)?, accounts(ctx)?, &email, &password, address)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Revokes the token this request was made with.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn logout(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
+        let me = viewer(ctx).signed_in()?;
+        service::logout(database(ctx)?, me).await?;
+        Ok(LogoutPayload {
+            revoked: true,
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Sets a new password; every other session is signed out.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<AuthPayload> {
+        let me = viewer(ctx).signed_in()?;
+        let outcome =
+            service::change_password(database(ctx)?, accounts(ctx)?, me, &current_password, &new_password).await?;
+        Ok(outcome.into())
+    }
+
+    /// Grants a role (operators). A grower needs the producer it belongs to.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
+    async fn set_user_role(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        role: Role,
+        producer_slug: Option<String>,
+    ) -> Result<UserPayload> {
+        viewer(ctx).authorize(Action::AdministerUsers)?;
+        let Some(user_id) = decode_as(&user_id, NodeType::User) else {
+            return Ok(UserPayload {
+                user: None,
+                user_errors: vec![UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])],
+            });
+        };
+        let outcome = service::set_role(database(ctx)?, user_id, role, producer_slug.as_deref()).await?;
+        Ok(match outcome {
+            Ok(user) => UserPayload {
+                user: Some(User(user)),
+                user_errors: Vec::new(),
+            },
+            Err(problem) => UserPayload {
+                user: None,
+                user_errors: vec![problem],
+            },
+        })
+    }
+}
+
+/// A user through `node(id:)`: only to themselves and operators; null to everyone else, so
+/// an id does not even reveal that the account exists.
+pub async fn node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Node>> {
+    if !viewer(ctx).may(Action::ReadUser { user_id }) {
+        return Ok(None);
+    }
+    Ok(user::Entity::find_by_id(user_id)
+        .one(database(ctx)?)
+        .await?
+        .map(|row| Node::User(User(row))))
+}

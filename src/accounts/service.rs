@@ -1,0 +1,365 @@
+//! Account operations as plain functions over a connection. Business failures come back as
+//! `Ok(Err(UserError))`; `Err` is for what the caller cannot fix.
+
+use std::net::IpAddr;
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+};
+
+use super::entity::{session, user};
+use super::password;
+use super::rate_limit::LoginLimiter;
+use super::tokens::TokenKeys;
+use super::{Role, SignedIn, Viewer};
+use crate::catalogue::entity::producer;
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::relay::PageRequest;
+
+/// What signing in needs, shared by all requests.
+pub struct Accounts {
+    pub keys: TokenKeys,
+    pub limiter: LoginLimiter,
+}
+
+/// A user and a fresh token for them.
+pub struct Session {
+    pub user: user::Model,
+    pub token: String,
+}
+
+pub type Outcome<T> = AppResult<Result<T, UserError>>;
+
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_DISPLAY_NAME_CHARS: usize = 50;
+
+/// Trimmed and lower-cased; emails are unique whatever their case.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn email_problem(email: &str) -> Option<&'static str> {
+    let valid = email.chars().count() <= MAX_EMAIL_CHARS
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+        });
+    (!valid).then_some("not a valid email address")
+}
+
+/// Checks a new account's fields; the first problem found is reported.
+fn validate_new_account(email: &str, password: &str, display_name: &str) -> Result<(), UserError> {
+    if let Some(problem) = email_problem(email) {
+        return Err(UserError::new("INVALID_INPUT", problem).on_field(&["input", "email"]));
+    }
+    let name_chars = display_name.chars().count();
+    if name_chars == 0 || name_chars > MAX_DISPLAY_NAME_CHARS {
+        return Err(UserError::new(
+            "INVALID_INPUT",
+            format!("a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
+        )
+        .on_field(&["input", "displayName"]));
+    }
+    if let Some(problem) = password::weakness(password) {
+        return Err(UserError::new("WEAK_PASSWORD", problem).on_field(&["input", "password"]));
+    }
+    Ok(())
+}
+
+async fn insert_user(
+    db: &impl ConnectionTrait,
+    email: String,
+    password: &str,
+    display_name: String,
+    role: Role,
+    producer_id: Option<i64>,
+) -> Outcome<user::Model> {
+    let password_hash = password::hash(password).await?;
+    let inserted = user::ActiveModel {
+        email: Set(email),
+        password_hash: Set(password_hash),
+        display_name: Set(display_name),
+        role: Set(role.as_db().to_owned()),
+        producer_id: Set(producer_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(user) => Ok(Ok(user)),
+        // The unique key is the judge: two registrations racing for one email get one account.
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Ok(Err(
+                UserError::new("EMAIL_TAKEN", "an account with this email exists").on_field(&["input", "email"])
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn start_session(db: &impl ConnectionTrait, keys: &TokenKeys, user: user::Model) -> AppResult<Session> {
+    let now = Utc::now();
+    let expires_at = now + chrono::Duration::from_std(keys.lifetime).map_err(|e| AppError::Internal(e.into()))?;
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    session::ActiveModel {
+        id: Set(session_id.clone()),
+        user_id: Set(user.id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let token = keys.issue(user.id, &session_id, now, expires_at)?;
+    Ok(Session { user, token })
+}
+
+/// `register`: always a BUYER.
+pub async fn register(
+    db: &DatabaseConnection,
+    accounts: &Accounts,
+    email: &str,
+    password: &str,
+    display_name: &str,
+) -> Outcome<Session> {
+    let email = normalize_email(email);
+    let display_name = display_name.trim().to_owned();
+    if let Err(problem) = validate_new_account(&email, password, &display_name) {
+        return Ok(Err(problem));
+    }
+    let user = match insert_user(db, email, password, display_name, Role::Buyer, None).await? {
+        Ok(user) => user,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    Ok(Ok(start_session(db, &accounts.keys, user).await?))
+}
+
+/// `login`: the same answer, in about the same time, whether or not the email exists.
+pub async fn login(
+    db: &DatabaseConnection,
+    accounts: &Accounts,
+    email: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> Outcome<Session> {
+    let email = normalize_email(email);
+    if accounts.limiter.is_limited(&email, address).await {
+        return Ok(Err(UserError::new(
+            "RATE_LIMITED",
+            "too many failed logins; wait a few minutes and try again",
+        )));
+    }
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(db)
+        .await?;
+    let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let Some(user) = user.filter(|_| matches) else {
+        accounts.limiter.record_failure(&email, address).await;
+        return Ok(Err(UserError::new("INVALID_CREDENTIALS", "wrong email or password")));
+    };
+    accounts.limiter.record_success(&email).await;
+    Ok(Ok(start_session(db, &accounts.keys, user).await?))
+}
+
+/// The viewer a bearer token proves; a forged, expired or revoked token is UNAUTHENTICATED.
+pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> AppResult<Viewer> {
+    let claims = keys.verify(token).ok_or(AppError::Unauthenticated)?;
+    let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
+    let live_session = session::Entity::find_by_id(claims.sid.clone())
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?;
+    if live_session.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let role =
+        Role::from_db(&user.role).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+    Ok(Viewer::User(SignedIn {
+        user_id,
+        role,
+        producer_id: user.producer_id,
+        session_id: claims.sid,
+    }))
+}
+
+/// `logout`: this session's token stops working at once.
+pub async fn logout(db: &impl ConnectionTrait, me: &SignedIn) -> AppResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::Id.eq(me.session_id.as_str()))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// `changePassword`: every existing session is revoked; the caller gets a new token.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    accounts: &Accounts,
+    me: &SignedIn,
+    current_password: &str,
+    new_password: &str,
+) -> Outcome<Session> {
+    let user = user::Entity::find_by_id(me.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if !password::verify(current_password, Some(&user.password_hash)).await? {
+        return Ok(Err(UserError::new(
+            "INVALID_CREDENTIALS",
+            "the current password is wrong",
+        )
+        .on_field(&["currentPassword"])));
+    }
+    if let Some(problem) = password::weakness(new_password) {
+        return Ok(Err(UserError::new("WEAK_PASSWORD", problem).on_field(&["newPassword"])));
+    }
+    let new_hash = password::hash(new_password).await?;
+    let txn = db.begin().await?;
+    let mut changed = user.into_active_model();
+    changed.password_hash = Set(new_hash);
+    let user = changed.update(&txn).await?;
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::UserId.eq(me.user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let session = start_session(&txn, &accounts.keys, user).await?;
+    txn.commit().await?;
+    Ok(Ok(session))
+}
+
+async fn producer_for_role(db: &impl ConnectionTrait, role: Role, producer_slug: Option<&str>) -> Outcome<Option<i64>> {
+    match (role, producer_slug) {
+        (Role::Grower, Some(slug)) => {
+            let producer = producer::Entity::find()
+                .filter(producer::Column::Slug.eq(slug))
+                .one(db)
+                .await?;
+            Ok(match producer {
+                Some(producer) => Ok(Some(producer.id)),
+                None => Err(UserError::new("NOT_FOUND", format!("no producer {slug:?}")).on_field(&["producerSlug"])),
+            })
+        }
+        (Role::Grower, None) => Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a grower belongs to a producer: name it",
+        )
+        .on_field(&["producerSlug"]))),
+        (_, Some(_)) => Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "only a grower belongs to a producer",
+        )
+        .on_field(&["producerSlug"]))),
+        (_, None) => Ok(Ok(None)),
+    }
+}
+
+/// `huakai user create`: any role, for bootstrapping the first operator.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    display_name: &str,
+    role: Role,
+    producer_slug: Option<&str>,
+) -> Outcome<user::Model> {
+    let email = normalize_email(email);
+    let display_name = display_name.trim().to_owned();
+    if let Err(problem) = validate_new_account(&email, password, &display_name) {
+        return Ok(Err(problem));
+    }
+    let producer_id = match producer_for_role(db, role, producer_slug).await? {
+        Ok(producer_id) => producer_id,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    insert_user(db, email, password, display_name, role, producer_id).await
+}
+
+/// `setUserRole` (operator): the change applies to the user's very next request.
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    role: Role,
+    producer_slug: Option<&str>,
+) -> Outcome<user::Model> {
+    let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(Err(UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])));
+    };
+    let producer_id = match producer_for_role(db, role, producer_slug).await? {
+        Ok(producer_id) => producer_id,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let mut changed = user.into_active_model();
+    changed.role = Set(role.as_db().to_owned());
+    changed.producer_id = Set(producer_id);
+    Ok(Ok(changed.update(db).await?))
+}
+
+/// A page of users, oldest first, optionally of one role.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    role: Option<Role>,
+    page: &PageRequest<i64>,
+    count_total: bool,
+) -> AppResult<(Vec<user::Model>, u64)> {
+    let mut select = user::Entity::find();
+    if let Some(role) = role {
+        select = select.filter(user::Column::Role.eq(role.as_db()));
+    }
+    let total = if count_total {
+        select.clone().count(db).await?
+    } else {
+        0
+    };
+    if let Some(after) = page.after {
+        select = select.filter(user::Column::Id.gt(after));
+    }
+    let rows = select
+        .order_by_asc(user::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_and_folded() {
+        assert_eq!(normalize_email("  Li.Hua@Example.COM "), "li.hua@example.com");
+        assert!(email_problem("li.hua@example.com").is_none());
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a@b..com",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(email_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}

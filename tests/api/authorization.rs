@@ -1,0 +1,171 @@
+//! The authorization matrix: every private query and mutation, asked by each kind of caller,
+//! with the outcome each must get. Every issue that adds a private operation adds its rows.
+
+use huakai::accounts::Role;
+use serde_json::{Value, json};
+
+use crate::support::{Actor, Backend, TestApp};
+
+/// What a caller gets back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// An answer (the field is not null, no errors).
+    Allowed,
+    /// A null answer: the object is not theirs to see, and its existence is not revealed.
+    Hidden,
+    /// `extensions.code = UNAUTHENTICATED`.
+    Unauthenticated,
+    /// `extensions.code = FORBIDDEN`.
+    Forbidden,
+}
+
+use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
+
+/// The callers, in the order of each row's outcomes.
+struct Cast {
+    anonymous: Actor,
+    buyer: Actor,
+    other_buyer: Actor,
+    grower: Actor,
+    other_grower: Actor,
+    operator: Actor,
+}
+
+impl Cast {
+    fn all(&self) -> [(&'static str, &Actor); 6] {
+        [
+            ("anonymous", &self.anonymous),
+            ("buyer", &self.buyer),
+            ("another buyer", &self.other_buyer),
+            ("grower", &self.grower),
+            ("another grower", &self.other_grower),
+            ("operator", &self.operator),
+        ]
+    }
+}
+
+struct Row {
+    operation: &'static str,
+    query: &'static str,
+    variables: Value,
+    /// anonymous, buyer, another buyer, grower, another grower, operator
+    expected: [Outcome; 6],
+}
+
+fn outcome_of(status: u16, answer: &Value, field: &str) -> Outcome {
+    if let Some(code) = answer["errors"][0]["extensions"]["code"].as_str() {
+        return match code {
+            "UNAUTHENTICATED" => Unauthenticated,
+            "FORBIDDEN" => Forbidden,
+            other => panic!("unexpected error code {other} (HTTP {status}): {answer:#}"),
+        };
+    }
+    assert_eq!(status, 200, "{answer:#}");
+    assert!(answer.get("errors").is_none(), "{answer:#}");
+    if answer["data"][field].is_null() {
+        Hidden
+    } else {
+        Allowed
+    }
+}
+
+async fn check_rows(app: &TestApp, cast: &Cast, rows: &[Row]) {
+    for row in rows {
+        for ((who, actor), expected) in cast.all().into_iter().zip(row.expected) {
+            let (status, answer) = app.graphql_as(actor, row.query, row.variables.clone()).await;
+            let got = outcome_of(status, &answer, row.operation);
+            assert_eq!(got, expected, "{} as {who}: {answer:#}", row.operation);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_private_operation_answers_each_caller_as_it_should() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let cast = Cast {
+        anonymous: Actor::anonymous(),
+        buyer: app.user("buyer@example.com", Role::Buyer, None).await,
+        other_buyer: app.user("other.buyer@example.com", Role::Buyer, None).await,
+        grower: app
+            .user("grower@example.com", Role::Grower, Some("sanwang-baihe-hezuoshe"))
+            .await,
+        other_grower: app
+            .user(
+                "other.grower@example.com",
+                Role::Grower,
+                Some("changyuan-longxia-hezuoshe"),
+            )
+            .await,
+        operator: app.user("operator@example.com", Role::Admin, None).await,
+    };
+    let lily = app
+        .query(
+            "{ product(slug: \"sanwang-xian-baihe\") { producer { slug } variants { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        lily["product"]["producer"]["slug"], "sanwang-baihe-hezuoshe",
+        "the grower's own product"
+    );
+    let variant_id = lily["product"]["variants"][0]["id"].clone();
+
+    let rows = [
+        Row {
+            operation: "me",
+            query: "{ me { id email } }",
+            variables: json!({}),
+            expected: [Hidden, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on User { email } } }",
+            variables: json!({ "id": cast.buyer.user_id }),
+            expected: [Hidden, Allowed, Hidden, Hidden, Hidden, Allowed],
+        },
+        Row {
+            operation: "users",
+            query: "{ users(first: 5) { totalCount nodes { email } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "setUserRole",
+            query: "mutation($id: ID!) { setUserRole(userId: $id, role: BUYER) { user { role } userErrors { code } } }",
+            variables: json!({ "id": cast.other_buyer.user_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "updateVariant",
+            query: "mutation($id: ID!) { updateVariant(variantId: $id, input: { name: \"500 g 装\" }) { variant { name } userErrors { code } } }",
+            variables: json!({ "id": variant_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "adjustStock",
+            query: "mutation($id: ID!) { adjustStock(variantId: $id, delta: 1, reason: \"盘点\") { variant { available } userErrors { code } } }",
+            variables: json!({ "id": variant_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "stockHistory",
+            query: "query($id: ID!) { stockHistory(variantId: $id) { onHandDelta reason } }",
+            variables: json!({ "id": variant_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "changePassword",
+            query: "mutation { changePassword(currentPassword: \"not the password\", newPassword: \"another long password\") { userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        // Last: it revokes each caller's token.
+        Row {
+            operation: "logout",
+            query: "mutation { logout { revoked } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+    ];
+    check_rows(&app, &cast, &rows).await;
+}
