@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod cache;
 pub mod catalogue;
 pub mod error;
 pub mod graphql;

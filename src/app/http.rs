@@ -1,26 +1,28 @@
 //! HTTP routes: GraphQL (POST, and GET for cacheable queries and GraphiQL), probes, metrics.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::ServerError;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use std::net::SocketAddr;
-
+use async_graphql_axum::GraphQLRequest;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use super::AppState;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::{Viewer, service};
+use crate::cache::persisted::Resolution;
+use crate::cache::{CachedResponse, RequestKey, StockHoles, StorefrontCache, holes, is_storefront_query};
+use crate::catalogue::today_in_china;
 use crate::error::AppError;
 use crate::graphql::request_loader;
 
@@ -73,22 +75,75 @@ async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppE
     service::authenticate(&state.db, &state.accounts.keys, token).await
 }
 
-fn unauthenticated() -> Response {
-    let error = async_graphql::Error::from(AppError::Unauthenticated).into_server_error(Default::default());
-    let mut response = GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
-    *response.status_mut() = StatusCode::UNAUTHORIZED;
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-    response
+/// A GraphQL answer as JSON text, with the HTTP status it goes out with.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    /// True when a signed-in viewer asked: the answer is theirs alone.
+    private: bool,
 }
 
-async fn execute(
+impl Answer {
+    fn error(status: StatusCode, message: &str, code: &str) -> Answer {
+        let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]}).to_string();
+        Answer {
+            status,
+            body,
+            private: false,
+        }
+    }
+
+    fn into_response(self, cacheable_by_cdn: bool, if_none_match: Option<&HeaderValue>) -> Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if cacheable_by_cdn && self.status == StatusCode::OK && !self.private {
+            // A CDN may keep it but must ask again each time; the ETag makes asking cheap.
+            let etag = format!("\"{}\"", hex::encode(&Sha256::digest(self.body.as_bytes())[..16]));
+            if if_none_match.is_some_and(|sent| sent.as_bytes() == etag.as_bytes()) {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+                if let Ok(value) = HeaderValue::from_str(&etag) {
+                    headers.insert(header::ETAG, value);
+                }
+                return (StatusCode::NOT_MODIFIED, headers).into_response();
+            }
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+            if let Ok(value) = HeaderValue::from_str(&etag) {
+                headers.insert(header::ETAG, value);
+            }
+        } else {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        (self.status, headers, self.body).into_response()
+    }
+}
+
+fn serialize(response: &async_graphql::Response) -> String {
+    serde_json::to_string(response).unwrap_or_else(|_| json!({"errors": [{"message": "internal error"}]}).to_string())
+}
+
+async fn answer(
     state: &AppState,
     headers: &HeaderMap,
     client: SocketAddr,
-    request: async_graphql::Request,
-) -> Result<async_graphql::Response, Response> {
+    mut request: async_graphql::Request,
+) -> Answer {
+    match state.persisted_queries.resolve(&request).await {
+        Resolution::NotPersisted => {}
+        Resolution::Query(query) => request.query = query,
+        Resolution::NotFound => {
+            return Answer::error(StatusCode::OK, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND");
+        }
+        Resolution::HashMismatch => {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                "provided sha does not match query",
+                "BAD_USER_INPUT",
+            );
+        }
+    }
     let operation = operation_label(request.operation_name.as_deref());
     let started = Instant::now();
     let viewer = match viewer_of(state, headers).await {
@@ -96,24 +151,99 @@ async fn execute(
         Err(AppError::Unauthenticated) => {
             metrics::counter!("huakai_graphql_requests_total", "operation" => operation, "outcome" => "unauthenticated")
                 .increment(1);
-            return Err(unauthenticated());
+            return Answer::error(StatusCode::UNAUTHORIZED, "authentication required", "UNAUTHENTICATED");
         }
         Err(error) => {
             let error = async_graphql::Error::from(error).into_server_error(Default::default());
-            return Ok(async_graphql::Response::from_errors(vec![error]));
+            return Answer {
+                status: StatusCode::OK,
+                body: serialize(&async_graphql::Response::from_errors(vec![error])),
+                private: false,
+            };
         }
     };
+    let private = viewer != Viewer::Anonymous;
     let request = request
         .data(request_loader(&state.db))
         .data(viewer)
         .data(ClientAddress(Some(client.ip())));
-    let response = state.schema.execute(request).await;
-    let outcome = if response.is_ok() { "ok" } else { "error" };
+    // Only anonymous storefront reads are shared: nothing private enters or leaves the cache.
+    let (body, ok) = if !private && state.cache.enabled() {
+        cached_or_executed(state, request, &operation).await
+    } else {
+        let response = state.schema.execute(request).await;
+        (serialize(&response), response.is_ok())
+    };
+    let outcome = if ok { "ok" } else { "error" };
     metrics::counter!("huakai_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
         .increment(1);
     metrics::histogram!("huakai_graphql_request_duration_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
-    Ok(response)
+    Answer {
+        status: StatusCode::OK,
+        body,
+        private,
+    }
+}
+
+/// The storefront cache in front of the schema: a hit is served with fresh stock figures; a
+/// miss is computed once while other requests for the same key wait for it.
+async fn cached_or_executed(state: &AppState, request: async_graphql::Request, operation: &str) -> (String, bool) {
+    let cache: &StorefrontCache = &state.cache;
+    let Some(versions) = cache.versions().await else {
+        let response = state.schema.execute(request).await;
+        return (serialize(&response), response.is_ok());
+    };
+    let today = today_in_china();
+    let key = StorefrontCache::entry_key(&RequestKey::of(&request), versions, today);
+    if let Some(hit) = cache.get(&key, versions).await {
+        metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
+        if let Some(body) = filled(state, &hit, today).await {
+            return (body, true);
+        }
+    }
+    let turn = cache.recompute_turn(&key).await;
+    if let Some(hit) = cache.get(&key, versions).await {
+        metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
+        if let Some(body) = filled(state, &hit, today).await {
+            return (body, true);
+        }
+    }
+    metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
+    if !is_storefront_query(&request.query) {
+        drop(turn);
+        let response = state.schema.execute(request).await;
+        return (serialize(&response), response.is_ok());
+    }
+    let holes = Arc::new(StockHoles::default());
+    let response = state.schema.execute(request.data(holes.clone())).await;
+    let body = serialize(&response);
+    let ok = response.is_ok();
+    if ok {
+        let (holes, depends_on_availability) = holes.take();
+        let entry = CachedResponse {
+            body: body.clone(),
+            holes,
+            availability_version: depends_on_availability.then_some(versions.availability),
+        };
+        cache.put(&key, entry).await;
+    }
+    drop(turn);
+    (body, ok)
+}
+
+/// A cached body with its stock figures filled in fresh; `None` when the stock cannot be read.
+async fn filled(state: &AppState, entry: &CachedResponse, today: chrono::NaiveDate) -> Option<String> {
+    if entry.holes.is_empty() {
+        return Some(entry.body.clone());
+    }
+    let variant_ids = holes::variant_ids(&entry.holes);
+    let available = crate::catalogue::service::available_stock(&state.db, variant_ids)
+        .await
+        .ok()?;
+    let mut body: serde_json::Value = serde_json::from_str(&entry.body).ok()?;
+    holes::fill(&mut body, &entry.holes, &available, today);
+    serde_json::to_string(&body).ok()
 }
 
 async fn graphql_post(
@@ -122,10 +252,9 @@ async fn graphql_post(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
-    match execute(&state, &headers, client, request.into_inner()).await {
-        Ok(response) => GraphQLResponse::from(response).into_response(),
-        Err(refused) => refused,
-    }
+    answer(&state, &headers, client, request.into_inner())
+        .await
+        .into_response(false, None)
 }
 
 /// `GET /graphql?query=…` runs a query (never a mutation: GET must be safe to cache and
@@ -141,20 +270,30 @@ async fn graphql_get(
     };
     let request = match async_graphql::http::parse_query_string(&raw) {
         Ok(request) => request,
-        Err(error) => return bad_request(&format!("malformed GraphQL GET request: {error}")),
+        Err(error) => {
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed GraphQL GET request: {error}"),
+                "BAD_REQUEST",
+            )
+            .into_response(false, None);
+        }
     };
     if is_mutation(&request.query) {
-        return (
+        let mut response = Answer::error(
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            Json(json!({"errors": [{"message": "mutations must be sent with POST", "extensions": {"code": "METHOD_NOT_ALLOWED"}}]})),
+            "mutations must be sent with POST",
+            "METHOD_NOT_ALLOWED",
         )
-            .into_response();
+        .into_response(false, None);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
-    match execute(&state, &headers, client, request).await {
-        Ok(response) => GraphQLResponse::from(response).into_response(),
-        Err(refused) => refused,
-    }
+    answer(&state, &headers, client, request)
+        .await
+        .into_response(true, headers.get(header::IF_NONE_MATCH))
 }
 
 fn is_mutation(query: &str) -> bool {
@@ -168,17 +307,12 @@ fn is_mutation(query: &str) -> bool {
     }
 }
 
-fn bad_request(message: &str) -> Response {
-    let response = async_graphql::Response::from_errors(vec![ServerError::new(message, None)]);
-    let mut response = GraphQLResponse::from(response).into_response();
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    response
-}
-
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready while the database answers; the cache's state is reported but never makes the app
+/// unready (the shop works without it).
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let database_ok = state.db.ping().await.is_ok();
     let status = if database_ok {
@@ -189,6 +323,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let body = json!({
         "status": if database_ok { "ready" } else { "unavailable" },
         "database": if database_ok { "ok" } else { "unreachable" },
+        "cache": state.cache.state(),
     });
     (status, Json(body)).into_response()
 }
@@ -217,5 +352,11 @@ mod tests {
         assert!(is_mutation("mutation { x }"));
         assert!(is_mutation("query A { a } mutation B { b }"));
         assert!(!is_mutation("{ products { totalCount } }"));
+    }
+
+    #[test]
+    fn server_errors_serialize_as_graphql() {
+        let response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new("boom", None)]);
+        assert!(serialize(&response).contains("\"boom\""));
     }
 }

@@ -19,6 +19,8 @@ use tokio::task::JoinHandle;
 use crate::accounts::rate_limit::LoginLimiter;
 use crate::accounts::service::Accounts;
 use crate::accounts::tokens::{self, TokenKeys};
+use crate::cache::StorefrontCache;
+use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
 pub use config::Config;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub redis: Option<Arc<redis::Redis>>,
     pub accounts: Arc<Accounts>,
+    pub cache: Arc<StorefrontCache>,
+    pub persisted_queries: PersistedQueries,
     pub schema: HuakaiSchema,
     statements: Arc<AtomicU64>,
 }
@@ -56,15 +60,27 @@ impl AppState {
             keys: TokenKeys::new(&secret, config.token_ttl),
             limiter: LoginLimiter::new(redis.clone()),
         });
+        let cache = Arc::new(match (&redis, config.cache_enabled) {
+            (_, false) => StorefrontCache::off(),
+            (Some(redis), true) => StorefrontCache::redis(redis.clone()),
+            (None, true) => StorefrontCache::in_process(),
+        });
+        let persisted_queries = match &redis {
+            Some(redis) => PersistedQueries::Redis(redis.clone()),
+            None => PersistedQueries::in_process(),
+        };
         let schema = build_schema(Some(Services {
             db: db.clone(),
             accounts: accounts.clone(),
+            cache: cache.clone(),
         }));
         Ok(Arc::new(AppState {
             config,
             db,
             redis,
             accounts,
+            cache,
+            persisted_queries,
             schema,
             statements,
         }))

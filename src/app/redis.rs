@@ -1,5 +1,6 @@
-//! The shared Redis connection: short timeouts and a circuit breaker, so that Redis trouble
-//! costs a request a few milliseconds at most and the shop carries on without it.
+//! The shared Redis connection, single node or cluster behind one type: short timeouts and a
+//! circuit breaker, so that Redis trouble costs a request a few milliseconds at most and the
+//! shop carries on without it.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -7,17 +8,61 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use redis::RedisResult;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use tokio::sync::OnceCell;
 
 /// After this many failures in a row Redis is left alone for [`OPEN_FOR`].
 const FAILURES_TO_OPEN: u32 = 3;
 const OPEN_FOR: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
-const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(150);
+const CONNECTION_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A connection to a single Redis or to a Redis Cluster; cheap to clone.
+#[derive(Clone)]
+pub enum RedisConnection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            RedisConnection::Single(connection) => connection.req_packed_command(cmd),
+            RedisConnection::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            RedisConnection::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            RedisConnection::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConnection::Single(connection) => connection.get_db(),
+            RedisConnection::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+enum Target {
+    Single(redis::Client),
+    Cluster(Box<ClusterClient>),
+}
 
 pub struct Redis {
-    manager: ConnectionManager,
+    target: Target,
+    connection: OnceCell<RedisConnection>,
     prefix: String,
     consecutive_failures: AtomicU32,
     open_until: Mutex<Option<Instant>>,
@@ -32,31 +77,54 @@ pub enum RedisState {
 }
 
 impl Redis {
-    /// Connects lazily: a Redis that is down at start-up is tried again on use.
+    /// Sets up the connection without connecting: a Redis that is down at start-up is tried
+    /// again on use. Several URLs separated by commas name the seed nodes of a Redis Cluster.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Redis> {
-        let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let manager =
-            ConnectionManager::new_lazy_with_config(client, config).context("cannot set up the Redis connection")?;
+        let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        let target = if urls.len() > 1 {
+            let client = ClusterClient::builder(urls)
+                .response_timeout(RESPONSE_TIMEOUT)
+                .connection_timeout(CONNECTION_TIMEOUT)
+                .retries(1)
+                .build()
+                .context("REDIS_URL does not name a valid Redis Cluster")?;
+            Target::Cluster(Box::new(client))
+        } else {
+            Target::Single(redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?)
+        };
         Ok(Redis {
-            manager,
+            target,
+            connection: OnceCell::new(),
             prefix: prefix.to_owned(),
             consecutive_failures: AtomicU32::new(0),
             open_until: Mutex::new(None),
         })
     }
 
-    /// A key in this shop's namespace (several shops or tests can share one Redis).
-    pub fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+    async fn connection(&self) -> RedisResult<RedisConnection> {
+        let connection = self
+            .connection
+            .get_or_try_init(|| async {
+                match &self.target {
+                    Target::Single(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+                            .set_number_of_retries(1)
+                            .set_max_delay(Duration::from_millis(200));
+                        ConnectionManager::new_lazy_with_config(client.clone(), config).map(RedisConnection::Single)
+                    }
+                    Target::Cluster(client) => client.get_async_connection().await.map(RedisConnection::Cluster),
+                }
+            })
+            .await?;
+        Ok(connection.clone())
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
+    /// A key in this shop's namespace. The prefix is a hash tag, so that in a cluster the keys
+    /// one command touches together always share a slot.
+    pub fn key(&self, name: &str) -> String {
+        format!("{{{}}}{name}", self.prefix)
     }
 
     pub fn state(&self) -> RedisState {
@@ -83,19 +151,23 @@ impl Redis {
     /// Runs `command` on Redis, or returns `None` without waiting when Redis is failing.
     pub async fn run<T, F, Fut>(&self, command: F) -> Option<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(RedisConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         if self.breaker_open() {
             return None;
         }
-        match command(self.manager.clone()).await {
+        let result = match self.connection().await {
+            Ok(connection) => command(connection).await,
+            Err(error) => Err(error),
+        };
+        match result {
             Ok(value) => {
                 self.consecutive_failures.store(0, Ordering::Relaxed);
                 Some(value)
             }
             Err(error) => {
-                metrics::counter!("huakai_redis_errors_total").increment(1);
+                metrics::counter!("huakai_cache_errors_total", "component" => "redis").increment(1);
                 let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
                 if failures >= FAILURES_TO_OPEN {
                     tracing::warn!(%error, "Redis is failing; carrying on without it for {OPEN_FOR:?}");

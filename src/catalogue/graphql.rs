@@ -13,12 +13,13 @@ use super::management;
 use super::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
 use crate::accounts::Role;
 use crate::accounts::policy::{Action, RoleGuard, viewer};
+use crate::cache::holes::{self, StockFigure};
 use crate::error::{AppError, AppResult, UserError};
 
 type Result<T> = async_graphql::Result<T>;
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{database, loader, wants_total_count};
+use crate::graphql::{database, loader, storefront_cache, wants_total_count};
 use crate::money::{Fen, Money};
 
 /// Loads a row a foreign key points at; its absence is a broken database, not a client error.
@@ -92,12 +93,20 @@ impl Product {
     /// True when the product can be bought now: its catalogue entry (if any) is valid today and
     /// at least one variant has stock available.
     async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
-        if let Some(entry) = self.catalogue_entry_row(ctx).await?
+        let entry = self.catalogue_entry_row(ctx).await?;
+        let variants = self.variant_rows(ctx).await?;
+        holes::record(
+            ctx,
+            StockFigure::InStock {
+                variant_ids: variants.iter().map(|v| v.id).collect(),
+                entry_validity: entry.as_ref().map(|entry| (entry.valid_from, entry.valid_to)),
+            },
+        );
+        if let Some(entry) = entry
             && !entry.is_valid_on(super::today_in_china())
         {
             return Ok(false);
         }
-        let variants = self.variant_rows(ctx).await?;
         let stock = loader(ctx)?
             .load_many(variants.iter().map(|v| StockOfVariant(v.id)))
             .await
@@ -153,6 +162,7 @@ impl Variant {
 
     /// Units that can be ordered now: on hand less those held by unpaid orders.
     async fn available(&self, ctx: &Context<'_>) -> Result<i32> {
+        holes::record(ctx, StockFigure::Available { variant_id: self.0.id });
         let stock = loader(ctx)?
             .load_one(StockOfVariant(self.0.id))
             .await
@@ -378,6 +388,9 @@ impl CatalogueQuery {
         sort: Option<ProductSort>,
     ) -> Result<RelayConnection<ProductCursor, Product>> {
         let filter = filter.unwrap_or_default();
+        if filter.in_stock.is_some() {
+            holes::depends_on_availability(ctx);
+        }
         let filter = ServiceFilter {
             category_slug: filter.category_slug,
             village_slug: filter.village_slug,
@@ -513,6 +526,11 @@ async fn managed_variant(ctx: &Context<'_>, id: &ID) -> AppResult<std::result::R
 #[derive(Default)]
 pub struct CatalogueMutation;
 
+/// Listing products and keeping catalogue entries (merged into the mutation root with
+/// [`CatalogueMutation`]).
+#[derive(Default)]
+pub struct CatalogueListingMutation;
+
 #[Object]
 impl CatalogueMutation {
     /// Changes a variant's price or name (its producer's growers, and operators).
@@ -531,15 +549,17 @@ impl CatalogueMutation {
             price: input.price,
             name: input.name,
         };
-        Ok(
-            match management::update_variant(database(ctx)?, variant, changes).await? {
-                Ok(variant) => VariantPayload {
+        let outcome = management::update_variant(database(ctx)?, variant, changes).await?;
+        Ok(match outcome {
+            Ok(variant) => {
+                storefront_cache(ctx)?.catalogue_changed().await;
+                VariantPayload {
                     variant: Some(Variant(variant)),
                     user_errors: Vec::new(),
-                },
-                Err(problem) => VariantPayload::failed(problem),
-            },
-        )
+                }
+            }
+            Err(problem) => VariantPayload::failed(problem),
+        })
     }
 
     /// Adds (or, negative, removes) on-hand stock, with a reason kept in the audit trail.
@@ -556,15 +576,183 @@ impl CatalogueMutation {
             Err(problem) => return Ok(VariantPayload::failed(problem)),
         };
         let actor = viewer(ctx).signed_in()?;
-        Ok(
-            match management::adjust_stock(database(ctx)?, actor, variant.id, delta, &reason).await? {
-                Ok(()) => VariantPayload {
+        let outcome = management::adjust_stock(database(ctx)?, actor, variant.id, delta, &reason).await?;
+        Ok(match outcome {
+            Ok(change) => {
+                if change.availability_flipped() {
+                    storefront_cache(ctx)?.availability_changed().await;
+                }
+                VariantPayload {
                     variant: Some(Variant(variant)),
                     user_errors: Vec::new(),
-                },
-                Err(problem) => VariantPayload::failed(problem),
+                }
+            }
+            Err(problem) => VariantPayload::failed(problem),
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct NewVariantInput {
+    /// Capital letters, digits and dashes, unique in the shop.
+    pub sku: String,
+    pub name: String,
+    /// Decimal yuan such as "39.80".
+    pub price: String,
+    #[graphql(default)]
+    pub weight_grams: i32,
+    /// Opening stock on hand.
+    #[graphql(default)]
+    pub stock: i32,
+}
+
+#[derive(InputObject)]
+pub struct NewProductInput {
+    /// Lower-case pinyin words joined by dashes, unique in the shop.
+    pub slug: String,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    pub category_slug: String,
+    /// Where it is grown or made; the producer's village when not given.
+    pub village_slug: Option<String>,
+    /// The producer it is listed for: required of operators; a grower lists for its own.
+    pub producer_slug: Option<String>,
+    /// Its 贫困地区农产品目录 entry, when listed.
+    pub catalogue_code: Option<String>,
+    pub variants: Vec<NewVariantInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct ProductPayload {
+    product: Option<Product>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct CatalogueEntryUpdateInput {
+    pub issuer: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    /// Last day of validity (China time); a day in the past takes the entry's products off sale.
+    pub valid_to: Option<NaiveDate>,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogueEntryPayload {
+    catalogue_entry: Option<CatalogueEntry>,
+    user_errors: Vec<UserError>,
+}
+
+/// The producer a new product is listed for: a grower's own; for an operator, the one named.
+async fn listing_producer(
+    ctx: &Context<'_>,
+    producer_slug: Option<&str>,
+) -> AppResult<std::result::Result<producer::Model, UserError>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let me = viewer(ctx).signed_in()?;
+    let producer = match (producer_slug, me.producer_id) {
+        (Some(slug), _) => {
+            producer::Entity::find()
+                .filter(producer::Column::Slug.eq(slug))
+                .one(database(ctx)?)
+                .await?
+        }
+        (None, Some(own)) => producer::Entity::find_by_id(own).one(database(ctx)?).await?,
+        (None, None) => {
+            return Ok(Err(
+                UserError::new("INVALID_INPUT", "name the producer to list for").on_field(&["input", "producerSlug"])
+            ));
+        }
+    };
+    let Some(producer) = producer else {
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no such producer").on_field(&["input", "producerSlug"])
+        ));
+    };
+    viewer(ctx).authorize(Action::ManageCatalogue {
+        producer_id: producer.id,
+    })?;
+    Ok(Ok(producer))
+}
+
+#[Object]
+impl CatalogueListingMutation {
+    /// Lists a new product with its variants and opening stock (a grower for its own producer,
+    /// operators for any).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn create_product(&self, ctx: &Context<'_>, input: NewProductInput) -> Result<ProductPayload> {
+        let producer = match listing_producer(ctx, input.producer_slug.as_deref()).await? {
+            Ok(producer) => producer,
+            Err(problem) => {
+                return Ok(ProductPayload {
+                    product: None,
+                    user_errors: vec![problem],
+                });
+            }
+        };
+        let actor = viewer(ctx).signed_in()?;
+        let new = management::NewProduct {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+            category_slug: input.category_slug,
+            village_slug: input.village_slug,
+            catalogue_code: input.catalogue_code,
+            variants: input
+                .variants
+                .into_iter()
+                .map(|v| management::NewVariant {
+                    sku: v.sku,
+                    name: v.name,
+                    price: v.price,
+                    weight_grams: v.weight_grams,
+                    stock: v.stock,
+                })
+                .collect(),
+        };
+        let outcome = management::create_product(database(ctx)?, actor, &producer, new).await?;
+        Ok(match outcome {
+            Ok(product) => {
+                storefront_cache(ctx)?.catalogue_changed().await;
+                ProductPayload {
+                    product: Some(Product(product)),
+                    user_errors: Vec::new(),
+                }
+            }
+            Err(problem) => ProductPayload {
+                product: None,
+                user_errors: vec![problem],
             },
-        )
+        })
+    }
+
+    /// Renews, corrects or withdraws a 贫困地区农产品目录 entry (operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
+    async fn update_catalogue_entry(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: CatalogueEntryUpdateInput,
+    ) -> Result<CatalogueEntryPayload> {
+        let changes = management::EntryChanges {
+            issuer: input.issuer,
+            valid_from: input.valid_from,
+            valid_to: input.valid_to,
+        };
+        let outcome = management::update_catalogue_entry(database(ctx)?, &code, changes).await?;
+        Ok(match outcome {
+            Ok(entry) => {
+                storefront_cache(ctx)?.catalogue_changed().await;
+                CatalogueEntryPayload {
+                    catalogue_entry: Some(CatalogueEntry(entry)),
+                    user_errors: Vec::new(),
+                }
+            }
+            Err(problem) => CatalogueEntryPayload {
+                catalogue_entry: None,
+                user_errors: vec![problem],
+            },
+        })
     }
 }
 

@@ -6,10 +6,10 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionSession, TransactionTrait,
+    Set, SqlErr, TransactionSession, TransactionTrait,
 };
 
-use super::entity::{product, stock_level, stock_movement, variant};
+use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
 use crate::accounts::SignedIn;
 use crate::error::{AppResult, UserError};
 use crate::money::Fen;
@@ -121,6 +121,20 @@ async fn refresh_price_range(db: &impl ConnectionTrait, product_id: i64) -> AppR
     Ok(())
 }
 
+/// Available units of a variant before and after a stock change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockChange {
+    pub available_before: i64,
+    pub available_after: i64,
+}
+
+impl StockChange {
+    /// True when the variant ran out or came back: lists filtered on stock change then.
+    pub fn availability_flipped(self) -> bool {
+        (self.available_before > 0) != (self.available_after > 0)
+    }
+}
+
 /// `adjustStock`: adds `delta` (negative to remove) to the on-hand stock and writes the audit
 /// row in the same transaction. On-hand stock never drops below zero, nor below what unpaid
 /// orders hold: the conditional update refuses it, and the CHECK constraints back it up.
@@ -130,7 +144,7 @@ pub async fn adjust_stock(
     variant_id: i64,
     delta: i32,
     reason: &str,
-) -> Outcome<()> {
+) -> Outcome<StockChange> {
     if delta == 0 || delta.unsigned_abs() > MAX_STOCK_DELTA.unsigned_abs() {
         return Ok(Err(UserError::new(
             "INVALID_QUANTITY",
@@ -159,15 +173,19 @@ pub async fn adjust_stock(
                 .add(delta)
                 .gte(Expr::col(stock_level::Column::Reserved)),
         )
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?;
-    if updated.rows_affected != 1 {
+    let Some(level) = updated.first() else {
         return Ok(Err(UserError::new(
             "OUT_OF_STOCK",
             "there is not that much stock on hand that is not held by orders",
         )
         .on_field(&["delta"])));
-    }
+    };
+    let change = StockChange {
+        available_before: level.available() - delta,
+        available_after: level.available(),
+    };
     stock_movement::ActiveModel {
         variant_id: Set(variant_id),
         on_hand_delta: Set(delta),
@@ -181,7 +199,7 @@ pub async fn adjust_stock(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok(Ok(()))
+    Ok(Ok(change))
 }
 
 /// The latest stock movements of a variant, newest first.
@@ -196,4 +214,270 @@ pub async fn stock_history(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// What an operator may change about a catalogue entry.
+pub struct EntryChanges {
+    pub issuer: Option<String>,
+    pub valid_from: Option<chrono::NaiveDate>,
+    pub valid_to: Option<chrono::NaiveDate>,
+}
+
+/// `updateCatalogueEntry` (operators): an entry renewed, corrected or withdrawn.
+pub async fn update_catalogue_entry(
+    db: &impl ConnectionTrait,
+    code: &str,
+    changes: EntryChanges,
+) -> Outcome<catalogue_entry::Model> {
+    let Some(entry) = catalogue_entry::Entity::find()
+        .filter(catalogue_entry::Column::Code.eq(code))
+        .one(db)
+        .await?
+    else {
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no catalogue entry with this code").on_field(&["code"])
+        ));
+    };
+    let valid_from = changes.valid_from.unwrap_or(entry.valid_from);
+    let valid_to = changes.valid_to.unwrap_or(entry.valid_to);
+    if valid_to < valid_from {
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "validTo is before validFrom").on_field(&["input", "validTo"])
+        ));
+    }
+    let issuer = changes.issuer.as_deref().map(str::trim);
+    if issuer.is_some_and(|issuer| issuer.is_empty() || issuer.chars().count() > 100) {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "an issuer has 1 to 100 characters",
+        )
+        .on_field(&["input", "issuer"])));
+    }
+    let mut changed = entry.into_active_model();
+    changed.valid_from = Set(valid_from);
+    changed.valid_to = Set(valid_to);
+    if let Some(issuer) = issuer {
+        changed.issuer = Set(issuer.to_owned());
+    }
+    Ok(Ok(changed.update(db).await?))
+}
+
+pub struct NewVariant {
+    pub sku: String,
+    pub name: String,
+    pub price: String,
+    pub weight_grams: i32,
+    pub stock: i32,
+}
+
+pub struct NewProduct {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub category_slug: String,
+    pub village_slug: Option<String>,
+    pub catalogue_code: Option<String>,
+    pub variants: Vec<NewVariant>,
+}
+
+const MAX_VARIANTS: usize = 20;
+
+fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+    UserError::new("INVALID_INPUT", message).on_field(path)
+}
+
+fn is_slug(slug: &str) -> bool {
+    (2..=80).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_sku(sku: &str) -> bool {
+    (2..=40).contains(&sku.len())
+        && sku
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Checks a new product's own fields; the first problem found is reported.
+fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
+    if !is_slug(&input.slug) {
+        return Err(invalid(
+            &["input", "slug"],
+            "a slug is 2 to 80 lower-case letters, digits and dashes",
+        ));
+    }
+    if input.name.trim().is_empty() || input.name.chars().count() > 80 {
+        return Err(invalid(&["input", "name"], "a name has 1 to 80 characters"));
+    }
+    if input.description.chars().count() > 2_000 {
+        return Err(invalid(
+            &["input", "description"],
+            "a description has at most 2000 characters",
+        ));
+    }
+    if input.variants.is_empty() || input.variants.len() > MAX_VARIANTS {
+        return Err(invalid(
+            &["input", "variants"],
+            format!("a product has 1 to {MAX_VARIANTS} variants"),
+        ));
+    }
+    let mut prices = Vec::new();
+    for (index, new) in input.variants.iter().enumerate() {
+        let index = index.to_string();
+        let at = |field: &'static str| ["input", "variants", index.as_str(), field];
+        if !is_sku(&new.sku) {
+            return Err(invalid(
+                &at("sku"),
+                "a SKU is 2 to 40 capital letters, digits and dashes",
+            ));
+        }
+        if new.name.trim().is_empty() || new.name.chars().count() > MAX_NAME_CHARS {
+            return Err(invalid(
+                &at("name"),
+                format!("a variant name has 1 to {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        match Fen::parse_yuan(&new.price) {
+            Ok(price) if price > Fen::ZERO && price <= MAX_PRICE => prices.push(price),
+            Ok(_) => {
+                return Err(invalid(
+                    &at("price"),
+                    format!("a price is more than 0 and at most {MAX_PRICE}"),
+                ));
+            }
+            Err(problem) => return Err(invalid(&at("price"), problem.to_string())),
+        }
+        if !(0..=100_000).contains(&new.weight_grams) {
+            return Err(invalid(&at("weightGrams"), "a weight is 0 to 100000 grams"));
+        }
+        if !(0..=MAX_STOCK_DELTA).contains(&new.stock) {
+            return Err(
+                UserError::new("INVALID_QUANTITY", format!("initial stock is 0 to {MAX_STOCK_DELTA}"))
+                    .on_field(&at("stock")),
+            );
+        }
+    }
+    Ok(prices)
+}
+
+/// `createProduct`: a producer lists a new product with its variants and opening stock, in one
+/// transaction. Unique slugs and SKUs are the database's to judge.
+pub async fn create_product(
+    db: &impl TransactionTrait,
+    actor: &SignedIn,
+    producer: &super::entity::producer::Model,
+    input: NewProduct,
+) -> Outcome<product::Model> {
+    let prices = match validate_new_product(&input) {
+        Ok(prices) => prices,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let txn = db.begin().await?;
+    let Some(category) = super::entity::category::Entity::find()
+        .filter(super::entity::category::Column::Slug.eq(input.category_slug.as_str()))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no such category").on_field(&["input", "categorySlug"])
+        ));
+    };
+    let village_id = match &input.village_slug {
+        None => producer.village_id,
+        Some(slug) => match super::service::village_by_slug(&txn, slug).await? {
+            Some(village) => village.id,
+            None => {
+                return Ok(Err(
+                    UserError::new("NOT_FOUND", "no such village").on_field(&["input", "villageSlug"])
+                ));
+            }
+        },
+    };
+    let entry_id = match &input.catalogue_code {
+        None => None,
+        Some(code) => match catalogue_entry::Entity::find()
+            .filter(catalogue_entry::Column::Code.eq(code.as_str()))
+            .one(&txn)
+            .await?
+        {
+            Some(entry) => Some(entry.id),
+            None => {
+                return Ok(Err(
+                    UserError::new("NOT_FOUND", "no such catalogue entry").on_field(&["input", "catalogueCode"])
+                ));
+            }
+        },
+    };
+    let now = Utc::now();
+    let inserted = product::ActiveModel {
+        slug: Set(input.slug.clone()),
+        name: Set(input.name.trim().to_owned()),
+        description: Set(input.description.trim().to_owned()),
+        category_id: Set(category.id),
+        village_id: Set(village_id),
+        producer_id: Set(producer.id),
+        catalogue_entry_id: Set(entry_id),
+        min_price_fen: Set(prices.iter().min().copied().unwrap_or(Fen::ZERO).get()),
+        max_price_fen: Set(prices.iter().max().copied().unwrap_or(Fen::ZERO).get()),
+        units_sold: Set(0),
+        listed_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let product = match inserted {
+        Ok(product) => product,
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(Err(invalid(&["input", "slug"], "this slug is taken")));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    for (position, (new, price)) in input.variants.iter().zip(prices).enumerate() {
+        let inserted = variant::ActiveModel {
+            product_id: Set(product.id),
+            sku: Set(new.sku.clone()),
+            name: Set(new.name.trim().to_owned()),
+            price_fen: Set(price.get()),
+            weight_grams: Set(new.weight_grams),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        let variant = match inserted {
+            Ok(variant) => variant,
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Ok(Err(invalid(
+                    &["input", "variants", &position.to_string(), "sku"],
+                    "this SKU is taken",
+                )));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        stock_level::ActiveModel {
+            variant_id: Set(variant.id),
+            on_hand: Set(i64::from(new.stock)),
+            reserved: Set(0),
+        }
+        .insert(&txn)
+        .await?;
+        if new.stock > 0 {
+            stock_movement::ActiveModel {
+                variant_id: Set(variant.id),
+                on_hand_delta: Set(i64::from(new.stock)),
+                reserved_delta: Set(0),
+                reason: Set("opening stock".to_owned()),
+                actor_user_id: Set(Some(actor.user_id)),
+                order_id: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(Ok(product))
 }

@@ -12,8 +12,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
+use crate::cache::StorefrontCache;
 use crate::catalogue::graphql::{
-    CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant, Village,
+    CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
+    Village,
 };
 use crate::catalogue::loaders::CatalogueLoader;
 use crate::error::{AppError, AppResult};
@@ -55,7 +57,7 @@ impl NodeQuery {
 pub struct Query(CatalogueQuery, CatalogueManagementQuery, AccountsQuery, NodeQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, CatalogueMutation);
+pub struct Mutation(AccountsMutation, CatalogueMutation, CatalogueListingMutation);
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -63,6 +65,7 @@ pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct Services {
     pub db: DatabaseConnection,
     pub accounts: Arc<Accounts>,
+    pub cache: Arc<StorefrontCache>,
 }
 
 /// The schema with its limits, serving `services`.
@@ -71,7 +74,7 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(services) = services {
-        builder = builder.data(services.db).data(services.accounts);
+        builder = builder.data(services.db).data(services.accounts).data(services.cache);
     }
     builder.finish()
 }
@@ -94,6 +97,12 @@ pub fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
 pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<CatalogueLoader, HashMapCache>> {
     ctx.data::<DataLoader<CatalogueLoader, HashMapCache>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("request without a catalogue loader")))
+}
+
+/// The storefront cache, for writes to announce what they changed.
+pub fn storefront_cache<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<StorefrontCache>> {
+    ctx.data::<Arc<StorefrontCache>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without a storefront cache")))
 }
 
 /// Whether the client selected `totalCount` on the connection being resolved.

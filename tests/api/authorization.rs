@@ -154,6 +154,24 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
         },
         Row {
+            operation: "createProduct",
+            query: "mutation($input: NewProductInput!) { createProduct(input: $input) { product { slug } userErrors { code } } }",
+            variables: json!({ "input": {
+                "slug": "sanwang-baihe-cha", "name": "三旺村百合花茶", "categorySlug": "ganhuo-shanhuo",
+                "producerSlug": "sanwang-baihe-hezuoshe",
+                "variants": [{ "sku": "SW-BHC-50G", "name": "50 g", "price": "29.90", "stock": 10 }]
+            } }),
+            // The grower lists it first; the operator's attempt then meets the taken slug (a
+            // user error, not a refusal).
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "updateCatalogueEntry",
+            query: "mutation { updateCatalogueEntry(code: \"FK-2025-0001\", input: { issuer: \"涪口区农业农村局\" }) { catalogueEntry { code } userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
             operation: "changePassword",
             query: "mutation { changePassword(currentPassword: \"not the password\", newPassword: \"another long password\") { userErrors { code } } }",
             variables: json!({}),

@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use chrono::Duration;
-use huakai::catalogue::entity::{catalogue_entry, product, stock_level};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set};
+use huakai::accounts::Role;
+use huakai::catalogue::entity::product;
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
@@ -208,27 +209,25 @@ async fn filters_narrow_the_list(backend: Backend) {
 
     // Selling the last units takes a product off the in-stock list at once.
     let first = &in_stock_nodes[0]["slug"];
-    let product = product::Entity::find()
-        .filter(product::Column::Slug.eq(first.as_str().expect("slug")))
-        .one(app.db())
-        .await
-        .expect("query")
-        .expect("product");
-    let variants = huakai::catalogue::entity::variant::Entity::find()
-        .filter(huakai::catalogue::entity::variant::Column::ProductId.eq(product.id))
-        .all(app.db())
-        .await
-        .expect("variants");
-    for variant in variants {
-        let level = stock_level::Entity::find_by_id(variant.id)
-            .one(app.db())
-            .await
-            .expect("query")
-            .expect("stock");
-        let mut level = level.into_active_model();
-        level.reserved = Set(0);
-        level.on_hand = Set(0);
-        level.update(app.db()).await.expect("stock update");
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let variants = app
+        .query(
+            "query($slug: String!) { product(slug: $slug) { variants { id available } } }",
+            json!({ "slug": first }),
+        )
+        .await;
+    for variant in variants["product"]["variants"].as_array().expect("variants") {
+        let available = variant["available"].as_i64().expect("available");
+        if available > 0 {
+            let emptied = app
+                .query_as(
+                    &operator,
+                    "mutation($id: ID!, $delta: Int!) { adjustStock(variantId: $id, delta: $delta, reason: \"售罄\") { userErrors { code } } }",
+                    json!({ "id": variant["id"], "delta": -available }),
+                )
+                .await;
+            assert_eq!(emptied["adjustStock"]["userErrors"], json!([]));
+        }
     }
     let after = app.query(query, json!({ "filter": { "inStock": true } })).await;
     let slugs: Vec<&Value> = after["products"]["nodes"]
@@ -414,23 +413,17 @@ async fn a_lapsed_catalogue_entry_takes_its_product_off_sale(backend: Backend) {
     let before = app.query(query, json!({})).await;
     assert_eq!(before["product"]["inStock"], json!(true));
 
-    let lobster = product::Entity::find()
-        .filter(product::Column::Slug.eq("changyuan-xiaolongxia"))
-        .one(app.db())
-        .await
-        .expect("query")
-        .expect("product");
-    let entry_id = lobster.catalogue_entry_id.expect("the lobster is listed");
-    let entry = catalogue_entry::Entity::find_by_id(entry_id)
-        .one(app.db())
-        .await
-        .expect("query")
-        .expect("entry");
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
     let yesterday = huakai::catalogue::today_in_china() - Duration::days(1);
-    let mut lapsed = entry.into_active_model();
-    lapsed.valid_from = Set(yesterday - Duration::days(365));
-    lapsed.valid_to = Set(yesterday);
-    lapsed.update(app.db()).await.expect("entry update");
+    let lapse = app
+        .query_as(
+            &operator,
+            "mutation($code: String!, $to: NaiveDate!) {
+                updateCatalogueEntry(code: $code, input: { validTo: $to }) { catalogueEntry { validTo } userErrors { code } } }",
+            json!({ "code": before["product"]["catalogueCode"], "to": yesterday.to_string() }),
+        )
+        .await;
+    assert_eq!(lapse["updateCatalogueEntry"]["userErrors"], json!([]));
 
     let after = app.query(query, json!({})).await;
     assert_eq!(after["product"]["inStock"], json!(false), "a lapsed entry is not sold");

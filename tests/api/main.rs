@@ -5,5 +5,6 @@ mod support;
 
 mod accounts;
 mod authorization;
+mod cache;
 mod catalogue;
 mod platform;

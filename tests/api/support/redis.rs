@@ -25,7 +25,7 @@ pub async fn delete_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
     let client = redis::Client::open(url)?;
     let mut connection = client.get_multiplexed_async_connection().await?;
     let keys: Vec<String> = {
-        let mut iter = connection.scan_match::<_, String>(format!("{prefix}*")).await?;
+        let mut iter = connection.scan_match::<_, String>(format!("{{{prefix}}}*")).await?;
         let mut keys = Vec::new();
         while let Some(key) = iter.next_item().await {
             keys.push(key?);

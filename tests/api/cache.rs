@@ -1,0 +1,566 @@
+//! The storefront cache: hits, exact freshness after every kind of write, stock kept apart,
+//! one recomputation per stampede, Redis failing and coming back, replicas sharing Redis, Redis
+//! Cluster, persisted queries and CDN headers.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use huakai::accounts::Role;
+use serde_json::{Value, json};
+
+use crate::support::{Actor, Backend, TestApp, service_missing};
+
+/// A query the storefront really sends: a page of products with their variants and stock.
+const STOREFRONT: &str = "query Storefront($first: Int, $filter: ProductFilter) {
+    products(first: $first, filter: $filter) {
+        totalCount
+        nodes { slug name inStock priceRange { min { amount } } variants { id name price { amount } available } }
+    }
+}";
+
+/// A fresh operation name, so this test's cache counters are its own.
+fn operation() -> String {
+    format!("Storefront_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn counter(app: &TestApp, metric: &str, operation: &str) -> u64 {
+    let text = app
+        .http()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .filter(|line| line.starts_with(metric) && line.contains(&format!("operation=\"{operation}\"")))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Runs the storefront query under `operation` and returns its data.
+async fn storefront(app: &TestApp, operation: &str, variables: Value) -> Value {
+    let answer: Value = app
+        .http()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": STOREFRONT.replacen("Storefront", operation, 1), "variables": variables, "operationName": operation }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(answer.get("errors").is_none(), "{answer:#}");
+    answer["data"].clone()
+}
+
+fn product<'a>(data: &'a Value, slug: &str) -> Option<&'a Value> {
+    data["products"]["nodes"]
+        .as_array()?
+        .iter()
+        .find(|node| node["slug"] == slug)
+}
+
+/// Hits after the first query, and every kind of storefront write visible at once.
+async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
+    let op = operation();
+    let page = json!({ "first": 100 });
+    let first = storefront(reader, &op, page.clone()).await;
+    let statements_before = reader.server.state.statements_executed();
+    let again = storefront(reader, &op, page.clone()).await;
+    assert_eq!(first, again);
+    assert!(
+        counter(reader, "huakai_cache_hits_total", &op).await >= 1,
+        "the repeat is a hit"
+    );
+    assert!(
+        reader.server.state.statements_executed() - statements_before <= 1,
+        "a hit costs at most the one stock query"
+    );
+
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let lobster = product(&first, "changyuan-xiaolongxia")
+        .expect("lobster listed")
+        .clone();
+    let variant_id = lobster["variants"][0]["id"].clone();
+
+    // Price and name.
+    let changed = app
+        .query_as(
+            &operator,
+            "mutation($id: ID!) { updateVariant(variantId: $id, input: { price: \"66.60\", name: \"1 kg 特惠装\" }) { userErrors { code } } }",
+            json!({ "id": variant_id }),
+        )
+        .await;
+    assert_eq!(changed["updateVariant"]["userErrors"], json!([]));
+    let now = storefront(reader, &op, page.clone()).await;
+    let lobster_now = product(&now, "changyuan-xiaolongxia").expect("listed");
+    assert_eq!(lobster_now["variants"][0]["price"]["amount"], "66.60");
+    assert_eq!(lobster_now["variants"][0]["name"], "1 kg 特惠装");
+    assert_eq!(lobster_now["priceRange"]["min"]["amount"], "66.60");
+
+    // Stock, many times over, as in a flash sale: always fresh, and still answered by the cache.
+    let hits_before = counter(reader, "huakai_cache_hits_total", &op).await;
+    let mut expected = lobster_now["variants"][0]["available"].as_i64().expect("available");
+    for delta in [-3, -5, 2, -1] {
+        app.query_as(
+            &operator,
+            "mutation($id: ID!, $delta: Int!) { adjustStock(variantId: $id, delta: $delta, reason: \"直播\") { userErrors { code } } }",
+            json!({ "id": variant_id, "delta": delta }),
+        )
+        .await;
+        expected += delta;
+        let now = storefront(reader, &op, page.clone()).await;
+        let lobster_now = product(&now, "changyuan-xiaolongxia").expect("listed");
+        assert_eq!(
+            lobster_now["variants"][0]["available"],
+            json!(expected),
+            "stock is never stale"
+        );
+    }
+    assert!(
+        counter(reader, "huakai_cache_hits_total", &op).await >= hits_before + 4,
+        "stock changes do not turn the page into a miss"
+    );
+
+    // Selling out takes the product off an in-stock list; restocking brings it back.
+    let in_stock = json!({ "first": 100, "filter": { "inStock": true } });
+    assert!(
+        product(
+            &storefront(reader, &op, in_stock.clone()).await,
+            "huachong-gaoshan-yangmei"
+        )
+        .is_some()
+    );
+    let bayberry = app
+        .query(
+            "{ product(slug: \"huachong-gaoshan-yangmei\") { variants { id available } } }",
+            json!({}),
+        )
+        .await;
+    let bayberry_variant = &bayberry["product"]["variants"][0];
+    let bayberry_stock = bayberry_variant["available"].as_i64().expect("available");
+    let adjust = "mutation($id: ID!, $delta: Int!) { adjustStock(variantId: $id, delta: $delta, reason: \"盘点\") { userErrors { code } } }";
+    app.query_as(
+        &operator,
+        adjust,
+        json!({ "id": bayberry_variant["id"], "delta": -bayberry_stock }),
+    )
+    .await;
+    let sold_out = storefront(reader, &op, in_stock.clone()).await;
+    assert!(
+        product(&sold_out, "huachong-gaoshan-yangmei").is_none(),
+        "sold out leaves the in-stock list"
+    );
+    let everything = storefront(reader, &op, page.clone()).await;
+    assert_eq!(
+        product(&everything, "huachong-gaoshan-yangmei").expect("still listed")["inStock"],
+        json!(false)
+    );
+    app.query_as(&operator, adjust, json!({ "id": bayberry_variant["id"], "delta": 5 }))
+        .await;
+    assert!(
+        product(
+            &storefront(reader, &op, in_stock.clone()).await,
+            "huachong-gaoshan-yangmei"
+        )
+        .is_some()
+    );
+
+    // A new product.
+    let total_before = storefront(reader, &op, page.clone()).await["products"]["totalCount"].clone();
+    let created = app
+        .query_as(
+            &operator,
+            "mutation($input: NewProductInput!) { createProduct(input: $input) { product { slug } userErrors { code field } } }",
+            json!({ "input": {
+                "slug": "sanwang-baihe-mi", "name": "三旺村百合蜜", "categorySlug": "ganhuo-shanhuo",
+                "producerSlug": "sanwang-baihe-hezuoshe", "catalogueCode": null,
+                "variants": [{ "sku": "SW-BHM-250G", "name": "250 g", "price": "48.00", "weightGrams": 250, "stock": 30 }]
+            } }),
+        )
+        .await;
+    assert_eq!(created["createProduct"]["userErrors"], json!([]));
+    let now = storefront(reader, &op, page.clone()).await;
+    assert_eq!(
+        now["products"]["totalCount"],
+        json!(total_before.as_u64().expect("count") + 1)
+    );
+    assert!(product(&now, "sanwang-baihe-mi").is_some_and(|p| p["inStock"] == json!(true)));
+
+    // A catalogue entry lapsing.
+    let entry = app
+        .query(
+            "{ product(slug: \"changyuan-xiaolongxia\") { catalogueCode } }",
+            json!({}),
+        )
+        .await;
+    let yesterday = huakai::catalogue::today_in_china() - chrono::Duration::days(1);
+    app.query_as(
+        &operator,
+        "mutation($code: String!, $to: NaiveDate!) { updateCatalogueEntry(code: $code, input: { validTo: $to }) { userErrors { code } } }",
+        json!({ "code": entry["product"]["catalogueCode"], "to": yesterday.to_string() }),
+    )
+    .await;
+    let now = storefront(reader, &op, page.clone()).await;
+    assert_eq!(
+        product(&now, "changyuan-xiaolongxia").expect("listed")["inStock"],
+        json!(false)
+    );
+    assert!(product(&storefront(reader, &op, in_stock).await, "changyuan-xiaolongxia").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_cache_hits_and_stays_fresh() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    hits_and_freshness(&app, &app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cache_hits_and_stays_fresh_across_replicas() {
+    let Some(writer) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+        return;
+    };
+    let reader = writer.another_instance().await;
+    let ready: Value = reader
+        .http()
+        .get(reader.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["cache"], "redis");
+    hits_and_freshness(&writer, &reader).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stampede_recomputes_once() {
+    let Some(app) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+        return;
+    };
+    let op = operation();
+    let page = json!({ "first": 50 });
+    // The cost of one computation.
+    let before = app.server.state.statements_executed();
+    storefront(&app, &op, page.clone()).await;
+    let one = app.server.state.statements_executed() - before;
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let variant = app
+        .query("{ product(slug: \"longtan-huangtao\") { variants { id } } }", json!({}))
+        .await;
+    app.query_as(
+        &operator,
+        "mutation($id: ID!) { updateVariant(variantId: $id, input: { name: \"礼盒装\" }) { userErrors { code } } }",
+        json!({ "id": variant["product"]["variants"][0]["id"] }),
+    )
+    .await;
+
+    let before = app.server.state.statements_executed();
+    let answers = futures::future::join_all((0..24).map(|_| storefront(&app, &op, page.clone()))).await;
+    let spent = app.server.state.statements_executed() - before;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+    // One recomputation, then a stock query per waiting request at most.
+    assert!(
+        spent <= one + 24,
+        "24 concurrent requests spent {spent} statements; one computation costs {one}"
+    );
+    assert!(counter(&app, "huakai_cache_misses_total", &op).await <= 2);
+}
+
+/// A redis-server of the test's own, to stop and start.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("address").port()
+}
+
+fn redis_server_available() -> bool {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        service_missing("redis-server (the binary, to start a Redis of the test's own)");
+    }
+    found
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let mut redis = OwnRedis {
+            port: free_port(),
+            child: None,
+            dir: tempfile::tempdir().expect("folder"),
+        };
+        redis.resume();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn resume(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        wait_for_port(self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wait_for_port(port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on {port}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shop_carries_on_while_redis_is_down_and_caches_again_when_it_is_back() {
+    if !redis_server_available() {
+        return;
+    }
+    let mut redis = OwnRedis::start();
+    let url = redis.url();
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &url)])
+        .await
+        .expect("SQLite");
+    let op = operation();
+    let page = json!({ "first": 20 });
+    let expected = storefront(&app, &op, page.clone()).await;
+    storefront(&app, &op, page.clone()).await;
+    assert!(counter(&app, "huakai_cache_hits_total", &op).await >= 1);
+
+    redis.stop();
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(
+            storefront(&app, &op, page.clone()).await,
+            expected,
+            "answered from the database"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "no long waits: {:?}",
+            started.elapsed()
+        );
+    }
+    let ready = app.http().get(app.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 200, "the shop stays ready without its cache");
+    let ready: Value = ready.json().await.expect("json");
+    assert_eq!(ready["cache"], "redis-down");
+
+    redis.resume();
+    let hits_before = counter(&app, "huakai_cache_hits_total", &op).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while counter(&app, "huakai_cache_hits_total", &op).await < hits_before + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "caching did not resume after Redis came back"
+        );
+        assert_eq!(storefront(&app, &op, page.clone()).await, expected);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_serves_the_cache() {
+    if !redis_server_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("folder");
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut nodes: Vec<OwnRedis> = Vec::new();
+    for port in &ports {
+        let node_dir = tempfile::tempdir_in(dir.path()).expect("folder");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+            .arg("--dir")
+            .arg(node_dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        wait_for_port(*port);
+        nodes.push(OwnRedis {
+            port: *port,
+            child: Some(child),
+            dir: node_dir,
+        });
+    }
+    let addresses: Vec<String> = ports.iter().map(|port| format!("127.0.0.1:{port}")).collect();
+    let created = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addresses)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli runs");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stdout));
+    for port in &ports {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let info = Command::new("redis-cli")
+                .args(["-p", &port.to_string(), "cluster", "info"])
+                .output()
+                .expect("redis-cli");
+            if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the cluster did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let url = ports
+        .iter()
+        .map(|port| format!("redis://127.0.0.1:{port}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &url)])
+        .await
+        .expect("SQLite");
+    let ready: Value = app
+        .http()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["cache"], "redis");
+    hits_and_freshness(&app, &app).await;
+    drop(nodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_queries_and_cdn_headers() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let query = "{ categories { slug name } }";
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(query.as_bytes()))
+    };
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+
+    let unknown: Value = app
+        .http()
+        .post(app.url("/graphql"))
+        .json(&json!({ "extensions": extensions }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(unknown["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND");
+
+    let wrong = app
+        .http()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ products { totalCount } }", "extensions": extensions }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), 400, "a query must match its hash");
+
+    let registered: Value = app
+        .http()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query, "extensions": extensions }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        registered["data"]["categories"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+
+    // Now a short GET carries only the hash, and a CDN may keep the answer if it revalidates.
+    let get = app
+        .http()
+        .get(app.url("/graphql"))
+        .query(&[("extensions", extensions.to_string())])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(get.status(), 200);
+    assert_eq!(get.headers()["cache-control"], "public, no-cache");
+    let etag = get.headers()["etag"].clone();
+    let body: Value = get.json().await.expect("json");
+    assert_eq!(body, registered);
+    let revalidated = app
+        .http()
+        .get(app.url("/graphql"))
+        .query(&[("extensions", extensions.to_string())])
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(revalidated.status(), 304);
+
+    // A signed-in caller's answer is never for a shared cache.
+    let buyer: Actor = app.user("buyer@example.com", Role::Buyer, None).await;
+    let private = app
+        .http()
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ me { email } }")])
+        .bearer_auth(buyer.token.expect("token"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(private.status(), 200);
+    assert_eq!(private.headers()["cache-control"], "private, no-store");
+}
