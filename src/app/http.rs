@@ -13,7 +13,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -21,7 +20,7 @@ use super::AppState;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::{Viewer, service};
 use crate::cache::persisted::Resolution;
-use crate::cache::{CachedResponse, RequestKey, StockHoles, StorefrontCache, holes, is_storefront_query};
+use crate::cache::{CachedResponse, CutBody, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
 use crate::error::AppError;
 use crate::graphql::request_loader;
@@ -97,8 +96,9 @@ impl Answer {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if cacheable_by_cdn && self.status == StatusCode::OK && !self.private {
-            // A CDN may keep it but must ask again each time; the ETag makes asking cheap.
-            let etag = format!("\"{}\"", hex::encode(&Sha256::digest(self.body.as_bytes())[..16]));
+            // A CDN may keep it but must ask again each time; the ETag makes asking cheap. (xxh3:
+            // an ETag needs no cryptographic strength, and hashing every answer must be cheap.)
+            let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(self.body.as_bytes()));
             if if_none_match.is_some_and(|sent| sent.as_bytes() == etag.as_bytes()) {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
                 if let Ok(value) = HeaderValue::from_str(&etag) {
@@ -221,12 +221,16 @@ async fn cached_or_executed(state: &AppState, request: async_graphql::Request, o
     let ok = response.is_ok();
     if ok {
         let (holes, depends_on_availability) = holes.take();
-        let entry = CachedResponse {
-            body: body.clone(),
-            holes,
-            availability_version: depends_on_availability.then_some(versions.availability),
-        };
-        cache.put(&key, entry).await;
+        let cut = serde_json::to_value(&response)
+            .ok()
+            .and_then(|value| CutBody::cut(value, holes));
+        if let Some(cut) = cut {
+            let entry = CachedResponse {
+                body: cut,
+                availability_version: depends_on_availability.then_some(versions.availability),
+            };
+            cache.put(&key, entry).await;
+        }
     }
     drop(turn);
     (body, ok)
@@ -234,16 +238,15 @@ async fn cached_or_executed(state: &AppState, request: async_graphql::Request, o
 
 /// A cached body with its stock figures filled in fresh; `None` when the stock cannot be read.
 async fn filled(state: &AppState, entry: &CachedResponse, today: chrono::NaiveDate) -> Option<String> {
-    if entry.holes.is_empty() {
-        return Some(entry.body.clone());
-    }
-    let variant_ids = holes::variant_ids(&entry.holes);
-    let available = crate::catalogue::service::available_stock(&state.db, variant_ids)
-        .await
-        .ok()?;
-    let mut body: serde_json::Value = serde_json::from_str(&entry.body).ok()?;
-    holes::fill(&mut body, &entry.holes, &available, today);
-    serde_json::to_string(&body).ok()
+    let variant_ids = entry.body.variant_ids();
+    let available = if variant_ids.is_empty() {
+        Default::default()
+    } else {
+        crate::catalogue::service::available_stock(&state.db, variant_ids)
+            .await
+            .ok()?
+    };
+    Some(entry.body.fill(&available, today))
 }
 
 async fn graphql_post(

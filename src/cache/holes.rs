@@ -80,39 +80,81 @@ pub fn depends_on_availability(ctx: &Context<'_>) {
     }
 }
 
-/// Every variant whose stock the holes show.
-pub fn variant_ids(holes: &[StockHole]) -> HashSet<i64> {
-    let mut ids = HashSet::new();
-    for hole in holes {
-        match &hole.figure {
-            StockFigure::Available { variant_id } => {
-                ids.insert(*variant_id);
-            }
-            StockFigure::InStock { variant_ids, .. } => ids.extend(variant_ids),
-        }
-    }
-    ids
+/// A response body cut at its stock figures: `segments[0] figure[0] segments[1] … segments[n]`.
+/// Filling in fresh figures is then a concatenation, with no JSON parsing on a hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CutBody {
+    pub segments: Vec<String>,
+    pub figures: Vec<StockFigure>,
 }
 
-/// Writes fresh stock figures into a cached response body (`{"data": …}`).
-pub fn fill(body: &mut Value, holes: &[StockHole], available: &HashMap<i64, i64>, today: NaiveDate) {
-    let available_of = |variant_id: &i64| available.get(variant_id).copied().unwrap_or(0);
-    for hole in holes {
-        let fresh = match &hole.figure {
-            StockFigure::Available { variant_id } => {
-                Value::from(i32::try_from(available_of(variant_id)).unwrap_or(i32::MAX))
-            }
-            StockFigure::InStock {
-                variant_ids,
-                entry_validity,
-            } => {
-                let on_sale = entry_validity.is_none_or(|(from, to)| from <= today && today <= to);
-                Value::from(on_sale && variant_ids.iter().any(|id| available_of(id) > 0))
-            }
-        };
-        if let Some(slot) = locate(&mut body["data"], &hole.path) {
-            *slot = fresh;
+impl CutBody {
+    /// Cuts `response` (`{"data": …}`) at `holes`; `None` when a hole is not where it was
+    /// recorded (then the response is not cached).
+    pub fn cut(mut response: Value, holes: Vec<StockHole>) -> Option<CutBody> {
+        let markers: Vec<String> = (0..holes.len())
+            .map(|i| format!("\u{1}huakai-stock-{i}\u{1}"))
+            .collect();
+        for (hole, marker) in holes.iter().zip(&markers) {
+            *locate(&mut response["data"], &hole.path)? = Value::String(marker.clone());
         }
+        let text = serde_json::to_string(&response).ok()?;
+        let mut found: Vec<(usize, usize, StockFigure)> = Vec::with_capacity(holes.len());
+        for (hole, marker) in holes.into_iter().zip(&markers) {
+            let quoted = serde_json::to_string(marker).ok()?;
+            let start = text.find(&quoted)?;
+            found.push((start, start + quoted.len(), hole.figure));
+        }
+        found.sort_by_key(|(start, _, _)| *start);
+        let mut segments = Vec::with_capacity(found.len() + 1);
+        let mut figures = Vec::with_capacity(found.len());
+        let mut position = 0;
+        for (start, end, figure) in found {
+            segments.push(text[position..start].to_owned());
+            figures.push(figure);
+            position = end;
+        }
+        segments.push(text[position..].to_owned());
+        Some(CutBody { segments, figures })
+    }
+
+    /// Every variant whose stock the body shows.
+    pub fn variant_ids(&self) -> HashSet<i64> {
+        let mut ids = HashSet::new();
+        for figure in &self.figures {
+            match figure {
+                StockFigure::Available { variant_id } => {
+                    ids.insert(*variant_id);
+                }
+                StockFigure::InStock { variant_ids, .. } => ids.extend(variant_ids),
+            }
+        }
+        ids
+    }
+
+    /// The body with `available` units per variant filled in.
+    pub fn fill(&self, available: &HashMap<i64, i64>, today: NaiveDate) -> String {
+        let available_of = |variant_id: &i64| available.get(variant_id).copied().unwrap_or(0);
+        let mut body =
+            String::with_capacity(self.segments.iter().map(String::len).sum::<usize>() + 8 * self.figures.len());
+        for (segment, figure) in self.segments.iter().zip(&self.figures) {
+            body.push_str(segment);
+            match figure {
+                StockFigure::Available { variant_id } => {
+                    body.push_str(&i32::try_from(available_of(variant_id)).unwrap_or(i32::MAX).to_string());
+                }
+                StockFigure::InStock {
+                    variant_ids,
+                    entry_validity,
+                } => {
+                    let on_sale = entry_validity.is_none_or(|(from, to)| from <= today && today <= to);
+                    let in_stock = on_sale && variant_ids.iter().any(|id| available_of(id) > 0);
+                    body.push_str(if in_stock { "true" } else { "false" });
+                }
+            }
+        }
+        body.push_str(self.segments.last().map_or("", String::as_str));
+        body
     }
 }
 
@@ -133,17 +175,18 @@ mod tests {
 
     #[test]
     fn fills_fresh_figures_at_their_paths() {
-        let mut body =
+        let body =
             json!({ "data": { "p": { "inStock": true, "variants": [{ "available": 5 }, { "available": 2 }] } } });
         let key = |k: &str| PathPart::Key(k.to_owned());
+        // Recorded in resolution order, which need not be the order in the body.
         let holes = vec![
-            StockHole {
-                path: vec![key("p"), key("variants"), PathPart::Index(0), key("available")],
-                figure: StockFigure::Available { variant_id: 1 },
-            },
             StockHole {
                 path: vec![key("p"), key("variants"), PathPart::Index(1), key("available")],
                 figure: StockFigure::Available { variant_id: 2 },
+            },
+            StockHole {
+                path: vec![key("p"), key("variants"), PathPart::Index(0), key("available")],
+                figure: StockFigure::Available { variant_id: 1 },
             },
             StockHole {
                 path: vec![key("p"), key("inStock")],
@@ -153,14 +196,38 @@ mod tests {
                 },
             },
         ];
+        let cut = CutBody::cut(body, holes).expect("holes are where recorded");
+        assert_eq!(cut.variant_ids(), HashSet::from([1, 2]));
         let today = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
-        fill(&mut body, &holes, &HashMap::from([(1, 0), (2, 0)]), today);
+        let filled: Value = serde_json::from_str(&cut.fill(&HashMap::from([(1, 0), (2, 0)]), today)).expect("json");
         assert_eq!(
-            body,
+            filled,
             json!({ "data": { "p": { "inStock": false, "variants": [{ "available": 0 }, { "available": 0 }] } } })
         );
-        fill(&mut body, &holes, &HashMap::from([(1, 0), (2, 7)]), today);
-        assert_eq!(body["data"]["p"]["inStock"], json!(true));
-        assert_eq!(body["data"]["p"]["variants"][1]["available"], json!(7));
+        let filled: Value = serde_json::from_str(&cut.fill(&HashMap::from([(1, 0), (2, 7)]), today)).expect("json");
+        assert_eq!(filled["data"]["p"]["inStock"], json!(true));
+        assert_eq!(filled["data"]["p"]["variants"][1]["available"], json!(7));
+        assert_eq!(filled["data"]["p"]["variants"][0]["available"], json!(0));
+    }
+
+    #[test]
+    fn a_lapsed_entry_is_not_in_stock() {
+        let body = json!({ "data": { "inStock": true } });
+        let holes = vec![StockHole {
+            path: vec![PathPart::Key("inStock".to_owned())],
+            figure: StockFigure::InStock {
+                variant_ids: vec![1],
+                entry_validity: Some((
+                    NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
+                    NaiveDate::from_ymd_opt(2025, 12, 31).expect("date"),
+                )),
+            },
+        }];
+        let cut = CutBody::cut(body, holes).expect("cut");
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        assert_eq!(
+            cut.fill(&HashMap::from([(1, 9)]), today),
+            r#"{"data":{"inStock":false}}"#
+        );
     }
 }

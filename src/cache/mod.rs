@@ -5,9 +5,11 @@
 //! - A cached response is keyed by the request (query, variables, operation) and the
 //!   *catalogue version*, a counter every catalogue write bumps after it commits. A write is
 //!   therefore visible to the very next query on every replica, and old entries simply age out.
-//! - Stock figures are not trusted from the cache: each entry records where they sit
+//! - Stock figures are not trusted from the cache: each entry is cut where they sit
 //!   ([`holes`]), and a hit fills them in from one indexed query. A flash sale that changes
 //!   stock every millisecond leaves the cached pages valid.
+//! - Entries read from Redis are also kept in the process (keyed by version, so never stale);
+//!   a hit then costs one small Redis round trip for the versions.
 //! - A list filtered on `inStock` depends on which products have stock at all; such entries
 //!   also carry the *availability version*, bumped only when a variant runs out or comes back.
 //! - Entries are keyed by the day in China too, so catalogue entries that lapse at midnight
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::redis::{Redis, RedisState};
-pub use holes::{StockHole, StockHoles};
+pub use holes::{CutBody, StockHole, StockHoles};
 
 /// How long an entry lives at most; versions make it stale long before that in a busy shop.
 const ENTRY_TTL: Duration = Duration::from_secs(600);
@@ -52,9 +54,8 @@ pub struct Versions {
 /// A cached storefront response.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CachedResponse {
-    /// The serialized GraphQL response.
-    pub body: String,
-    pub holes: Vec<StockHole>,
+    /// The serialized GraphQL response, cut at its stock figures.
+    pub body: CutBody,
     /// Set when which items the response lists depends on stock.
     pub availability_version: Option<u64>,
 }
@@ -66,7 +67,12 @@ enum Store {
         catalogue: AtomicU64,
         availability: AtomicU64,
     },
-    Redis(Arc<Redis>),
+    Redis {
+        redis: Arc<Redis>,
+        /// Entries already fetched from Redis. Safe to keep: an entry's key holds the
+        /// catalogue version, and the versions are read from Redis on every request.
+        local: quick_cache::sync::Cache<String, Arc<CachedResponse>>,
+    },
 }
 
 pub struct StorefrontCache {
@@ -89,7 +95,10 @@ impl StorefrontCache {
     }
 
     pub fn redis(redis: Arc<Redis>) -> StorefrontCache {
-        StorefrontCache::with_store(Store::Redis(redis))
+        StorefrontCache::with_store(Store::Redis {
+            redis,
+            local: quick_cache::sync::Cache::new(MEMORY_ENTRIES),
+        })
     }
 
     fn with_store(store: Store) -> StorefrontCache {
@@ -108,7 +117,7 @@ impl StorefrontCache {
         match &self.store {
             Store::Off => "off",
             Store::Memory { .. } => "in-process",
-            Store::Redis(redis) => match redis.state() {
+            Store::Redis { redis, .. } => match redis.state() {
                 RedisState::Up => "redis",
                 RedisState::Down => "redis-down",
             },
@@ -127,7 +136,7 @@ impl StorefrontCache {
                 catalogue: catalogue.load(Ordering::Acquire),
                 availability: availability.load(Ordering::Acquire),
             }),
-            Store::Redis(redis) => {
+            Store::Redis { redis, .. } => {
                 let keys = [redis.key(CATALOGUE_VERSION), redis.key(AVAILABILITY_VERSION)];
                 let values = redis
                     .run(|mut connection| async move { connection.mget::<_, Vec<Option<u64>>>(&keys).await })
@@ -155,7 +164,7 @@ impl StorefrontCache {
                 };
                 counter.fetch_add(1, Ordering::AcqRel);
             }
-            Store::Redis(redis) => {
+            Store::Redis { redis, .. } => {
                 let key = redis.key(which);
                 let bumped = redis
                     .run(|mut connection| async move { connection.incr::<_, _, u64>(key, 1).await })
@@ -191,15 +200,23 @@ impl StorefrontCache {
                 .get(key)
                 .filter(|(stored, _)| stored.elapsed() < ENTRY_TTL)
                 .map(|(_, entry)| entry),
-            Store::Redis(redis) => {
-                let key = redis.key(key);
-                let text = redis
-                    .run(|mut connection| async move { connection.get::<_, Option<String>>(key).await })
-                    .await
-                    .flatten();
-                text.and_then(|text| serde_json::from_str::<CachedResponse>(&text).ok())
-                    .map(Arc::new)
-            }
+            Store::Redis { redis, local } => match local.get(key) {
+                Some(entry) => Some(entry),
+                None => {
+                    let redis_key = redis.key(key);
+                    let text = redis
+                        .run(|mut connection| async move { connection.get::<_, Option<String>>(redis_key).await })
+                        .await
+                        .flatten();
+                    let entry = text
+                        .and_then(|text| serde_json::from_str::<CachedResponse>(&text).ok())
+                        .map(Arc::new);
+                    if let Some(entry) = &entry {
+                        local.insert(key.to_owned(), entry.clone());
+                    }
+                    entry
+                }
+            },
         }?;
         let current = entry
             .availability_version
@@ -211,7 +228,7 @@ impl StorefrontCache {
         match &self.store {
             Store::Off => {}
             Store::Memory { entries, .. } => entries.insert(key.to_owned(), (Instant::now(), Arc::new(entry))),
-            Store::Redis(redis) => {
+            Store::Redis { redis, .. } => {
                 let Ok(text) = serde_json::to_string(&entry) else {
                     return;
                 };
@@ -236,7 +253,7 @@ impl StorefrontCache {
             recomputing.entry(key.to_owned()).or_default().clone()
         };
         let guard = lock.lock_owned().await;
-        if let Store::Redis(redis) = &self.store {
+        if let Store::Redis { redis, .. } = &self.store {
             let lock_key = redis.key(&format!("recompute:{key}"));
             let acquired = redis
                 .run(|mut connection| async move {
