@@ -9,4 +9,6 @@ pub mod cache;
 pub mod catalogue;
 pub mod error;
 pub mod graphql;
+pub mod inventory;
 pub mod money;
+pub mod orders;

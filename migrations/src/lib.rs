@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_catalogue;
 mod m20261129_000002_accounts;
+mod m20261129_000003_orders;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_catalogue::Migration),
             Box::new(m20261129_000002_accounts::Migration),
+            Box::new(m20261129_000003_orders::Migration),
         ]
     }
 }

@@ -9,13 +9,20 @@ use crate::error::{AppError, AppResult};
 
 /// What a viewer may want to do with a private object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<'a> {
     /// Change a producer's variants, prices and stock, and read its stock history.
     ManageCatalogue { producer_id: i64 },
     /// See a user's account.
     ReadUser { user_id: i64 },
     /// List users and grant roles.
     AdministerUsers,
+    /// See an order: its buyer, and the growers of the producers it buys from (who see only
+    /// their own lines of it).
+    ReadOrder { buyer_id: i64, producer_ids: &'a [i64] },
+    /// Cancel an order or confirm its delivery: its buyer.
+    ChangeOrder { buyer_id: i64 },
+    /// Ship a producer's part of an order: that producer's growers.
+    ShipOrder { producer_ids: &'a [i64] },
 }
 
 impl Viewer {
@@ -36,7 +43,7 @@ impl Viewer {
     }
 
     /// Whether this viewer may do `action`. Operators may do everything.
-    pub fn may(&self, action: Action) -> bool {
+    pub fn may(&self, action: Action<'_>) -> bool {
         let Viewer::User(me) = self else {
             return false;
         };
@@ -47,11 +54,19 @@ impl Viewer {
             Action::ManageCatalogue { producer_id } => me.role == Role::Grower && me.producer_id == Some(producer_id),
             Action::ReadUser { user_id } => me.user_id == user_id,
             Action::AdministerUsers => false,
+            Action::ReadOrder { buyer_id, producer_ids } => {
+                me.user_id == buyer_id
+                    || (me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p)))
+            }
+            Action::ChangeOrder { buyer_id } => me.user_id == buyer_id,
+            Action::ShipOrder { producer_ids } => {
+                me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p))
+            }
         }
     }
 
     /// `may`, as an error: UNAUTHENTICATED for anonymous callers, FORBIDDEN for the others.
-    pub fn authorize(&self, action: Action) -> AppResult<&SignedIn> {
+    pub fn authorize(&self, action: Action<'_>) -> AppResult<&SignedIn> {
         let signed_in = self.signed_in()?;
         if self.may(action) {
             Ok(signed_in)

@@ -34,6 +34,8 @@ pub struct Config {
     pub cache_enabled: bool,
     pub reservation_ttl: Duration,
     pub payout_hold: Duration,
+    /// A shipped order counts as delivered this long after shipment if the buyer never says.
+    pub auto_delivery: Duration,
     pub platform_fee_bps: u32,
     pub log_format: LogFormat,
     /// Secret for signing tokens; unset, one is generated and kept in the database, so all
@@ -87,6 +89,12 @@ impl Config {
                 parse_duration,
             )?,
             payout_hold: parse_setting("HUAKAI_PAYOUT_HOLD", get("HUAKAI_PAYOUT_HOLD"), "7d", parse_duration)?,
+            auto_delivery: parse_setting(
+                "HUAKAI_AUTO_DELIVERY",
+                get("HUAKAI_AUTO_DELIVERY"),
+                "14d",
+                parse_duration,
+            )?,
             platform_fee_bps: parse_setting("HUAKAI_PLATFORM_FEE_BPS", get("HUAKAI_PLATFORM_FEE_BPS"), "500", |v| {
                 v.parse::<u32>()
                     .ok()

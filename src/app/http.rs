@@ -165,6 +165,7 @@ async fn answer(
     let private = viewer != Viewer::Anonymous;
     let request = request
         .data(request_loader(&state.db))
+        .data(crate::orders::graphql::request_loader(&state.db))
         .data(viewer)
         .data(ClientAddress(Some(client.ip())));
     // Only anonymous storefront reads are shared: nothing private enters or leaves the cache.

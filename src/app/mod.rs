@@ -23,6 +23,7 @@ use crate::cache::StorefrontCache;
 use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
+use crate::orders::graphql::OrderSettings;
 pub use config::Config;
 
 /// Everything a request handler needs, shared by all requests of one app instance.
@@ -73,6 +74,10 @@ impl AppState {
             db: db.clone(),
             accounts: accounts.clone(),
             cache: cache.clone(),
+            payments_available: false,
+            orders: OrderSettings {
+                reservation: config.reservation_ttl,
+            },
         }));
         Ok(Arc::new(AppState {
             config,
@@ -106,11 +111,14 @@ pub struct RunningServer {
     pub state: Arc<AppState>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn stop(self) -> anyhow::Result<()> {
+        // The worker's work is transactional: stopping it mid-way rolls back what it had begun.
+        self.worker.abort();
         let _ = self.shutdown.send(());
         self.task
             .await
@@ -136,11 +144,21 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             })
             .await
     });
+    // The worker has a pool of its own: background work never takes a request's connection,
+    // and the request pool's statement count stays the requests' own.
+    let worker_db = db::connect(&state.config.database_url, Default::default()).await?;
+    let worker = crate::orders::worker::spawn(
+        worker_db,
+        state.cache.clone(),
+        state.config.reservation_ttl,
+        state.config.auto_delivery,
+    );
     Ok(RunningServer {
         addr,
         state,
         shutdown,
         task,
+        worker,
     })
 }
 

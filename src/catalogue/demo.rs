@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use super::entity::{catalogue_entry, category, producer, product, stock_level, variant, village};
+use super::entity::{catalogue_entry, category, producer, product, stock_level, stock_movement, variant, village};
 use crate::error::AppResult;
 
 const DEMO_CATALOGUE: &str = include_str!("demo_catalogue.json");
@@ -215,6 +215,19 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
                 variant_id: Set(variant.id),
                 on_hand: Set(item.on_hand),
                 reserved: Set(0),
+            }
+            .insert(&txn)
+            .await?;
+            // The ledger starts with the opening stock, so stock can be rebuilt from it.
+            stock_movement::ActiveModel {
+                variant_id: Set(variant.id),
+                on_hand_delta: Set(item.on_hand),
+                reserved_delta: Set(0),
+                reason: Set("opening stock".to_owned()),
+                actor_user_id: Set(None),
+                order_id: Set(None),
+                created_at: Set(Utc::now()),
+                ..Default::default()
             }
             .insert(&txn)
             .await?;

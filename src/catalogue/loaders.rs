@@ -30,6 +30,8 @@ pub struct ProducerId(pub i64);
 pub struct CatalogueEntryId(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProductId(pub i64);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VariantId(pub i64);
 /// All variants of a product, in display order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VariantsOfProduct(pub i64);
@@ -109,6 +111,18 @@ impl Loader<ProductId> for CatalogueLoader {
     async fn load(&self, keys: &[ProductId]) -> LoadResult<ProductId, Self::Value> {
         rows_by::<product::Entity, _>(&self.db, product::Column::Id, keys.iter().map(|k| k.0), |row| {
             ProductId(row.id)
+        })
+        .await
+    }
+}
+
+impl Loader<VariantId> for CatalogueLoader {
+    type Value = variant::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Self::Value> {
+        rows_by::<variant::Entity, _>(&self.db, variant::Column::Id, keys.iter().map(|k| k.0), |row| {
+            VariantId(row.id)
         })
         .await
     }

@@ -13,15 +13,17 @@ pub enum NodeType {
     Village,
     Producer,
     User,
+    Order,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 5] = [
+    const ALL: [NodeType; 6] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
         NodeType::Producer,
         NodeType::User,
+        NodeType::Order,
     ];
 
     fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl NodeType {
             NodeType::Village => "Village",
             NodeType::Producer => "Producer",
             NodeType::User => "User",
+            NodeType::Order => "Order",
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::catalogue::graphql::{
 };
 use crate::catalogue::loaders::CatalogueLoader;
 use crate::error::{AppError, AppResult};
+use crate::orders::graphql::{Order, OrderSettings, OrdersMutation, OrdersQuery, PaymentsAvailable};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -33,6 +34,7 @@ pub enum Node {
     Village(Village),
     Producer(Producer),
     User(User),
+    Order(Box<Order>),
 }
 
 #[derive(Default)]
@@ -47,6 +49,7 @@ impl NodeQuery {
         };
         let node = match node_type {
             ids::NodeType::User => crate::accounts::graphql::node(ctx, row_id).await?,
+            ids::NodeType::Order => crate::orders::graphql::node(ctx, row_id).await?,
             catalogue_type => crate::catalogue::graphql::node(ctx, catalogue_type, row_id).await?,
         };
         Ok(node)
@@ -54,10 +57,21 @@ impl NodeQuery {
 }
 
 #[derive(MergedObject, Default)]
-pub struct Query(CatalogueQuery, CatalogueManagementQuery, AccountsQuery, NodeQuery);
+pub struct Query(
+    CatalogueQuery,
+    CatalogueManagementQuery,
+    AccountsQuery,
+    OrdersQuery,
+    NodeQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, CatalogueMutation, CatalogueListingMutation);
+pub struct Mutation(
+    AccountsMutation,
+    CatalogueMutation,
+    CatalogueListingMutation,
+    OrdersMutation,
+);
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -66,6 +80,8 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub accounts: Arc<Accounts>,
     pub cache: Arc<StorefrontCache>,
+    pub payments_available: bool,
+    pub orders: OrderSettings,
 }
 
 /// The schema with its limits, serving `services`.
@@ -74,7 +90,12 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(services) = services {
-        builder = builder.data(services.db).data(services.accounts).data(services.cache);
+        builder = builder
+            .data(services.db)
+            .data(services.accounts)
+            .data(services.cache)
+            .data(PaymentsAvailable(services.payments_available))
+            .data(services.orders);
     }
     builder.finish()
 }

@@ -354,7 +354,9 @@ async fn a_grower_changes_prices_and_stock_of_its_own_producer(backend: Backend)
         )
         .await;
     let history = history["stockHistory"].as_array().expect("history").clone();
-    assert_eq!(history.len(), 2, "refused adjustments leave no row: {history:?}");
+    // Two adjustments after the opening stock; refused adjustments leave no row.
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_eq!(history[2]["reason"], "opening stock");
     assert_eq!(history[0]["onHandDelta"], json!(-(available + 25)));
     assert_eq!(history[1]["onHandDelta"], json!(25));
     assert_eq!(history[1]["reason"], "新采收入库");

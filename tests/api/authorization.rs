@@ -62,7 +62,9 @@ fn outcome_of(status: u16, answer: &Value, field: &str) -> Outcome {
     }
     assert_eq!(status, 200, "{answer:#}");
     assert!(answer.get("errors").is_none(), "{answer:#}");
-    if answer["data"][field].is_null() {
+    // A mutation on an object the caller may not see answers as if it did not exist.
+    let payload = &answer["data"][field];
+    if payload.is_null() || payload["userErrors"][0]["code"] == "NOT_FOUND" {
         Hidden
     } else {
         Allowed
@@ -109,6 +111,15 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         "the grower's own product"
     );
     let variant_id = lily["product"]["variants"][0]["id"].clone();
+    let place = |key: &str| crate::orders::order_input(json!([{ "variantId": variant_id, "quantity": 1 }]), key);
+    let order = app
+        .query_as(&cast.buyer, crate::orders::PLACE, place("matrix-order"))
+        .await;
+    let order_id = order["placeOrder"]["order"]["id"].clone();
+    let to_cancel = app
+        .query_as(&cast.buyer, crate::orders::PLACE, place("matrix-cancel"))
+        .await;
+    let cancel_id = to_cancel["placeOrder"]["order"]["id"].clone();
 
     let rows = [
         Row {
@@ -170,6 +181,48 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             query: "mutation { updateCatalogueEntry(code: \"FK-2025-0001\", input: { issuer: \"涪口区农业农村局\" }) { catalogueEntry { code } userErrors { code } } }",
             variables: json!({}),
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "order",
+            query: "query($id: ID!) { order(id: $id) { number lines { quantity } } }",
+            variables: json!({ "id": order_id }),
+            expected: [Hidden, Allowed, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Order { number } } }",
+            variables: json!({ "id": order_id }),
+            expected: [Hidden, Allowed, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "myOrders",
+            query: "{ myOrders { totalCount } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        Row {
+            operation: "placeOrder",
+            query: crate::orders::PLACE,
+            variables: place("matrix-place"),
+            expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        Row {
+            operation: "markShipped",
+            query: "mutation($id: ID!) { markShipped(orderId: $id, trackingNumber: \"SF1\") { userErrors { code } } }",
+            variables: json!({ "id": order_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "confirmDelivery",
+            query: "mutation($id: ID!) { confirmDelivery(orderId: $id) { userErrors { code } } }",
+            variables: json!({ "id": order_id }),
+            expected: [Unauthenticated, Allowed, Hidden, Forbidden, Hidden, Allowed],
+        },
+        Row {
+            operation: "cancelOrder",
+            query: "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } userErrors { code } } }",
+            variables: json!({ "id": cancel_id }),
+            expected: [Unauthenticated, Allowed, Hidden, Forbidden, Hidden, Allowed],
         },
         Row {
             operation: "changePassword",

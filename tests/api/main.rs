@@ -7,4 +7,5 @@ mod accounts;
 mod authorization;
 mod cache;
 mod catalogue;
+mod orders;
 mod platform;

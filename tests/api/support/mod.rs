@@ -54,6 +54,15 @@ impl TestApp {
         Some(app)
     }
 
+    /// The app on a database made by the caller, with the demo catalogue loaded.
+    pub async fn spawn_on(database: TestDatabase) -> TestApp {
+        let app = TestApp::start(Arc::new(database), None, &[]).await;
+        huakai::catalogue::demo::load(app.db())
+            .await
+            .expect("demo catalogue loads");
+        app
+    }
+
     /// As `spawn_with`, with Redis under a key prefix of the test's own; `None` when the
     /// backend or Redis is not configured (and not required).
     pub async fn spawn_with_redis(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {

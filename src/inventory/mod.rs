@@ -1,0 +1,125 @@
+//! Inventory: every change to a variant's on-hand or reserved stock goes through here, as a
+//! conditional update the CHECK constraints back up, with its row in the stock ledger
+//! (`stock_movements`) written in the same transaction.
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::catalogue::entity::{stock_level, stock_movement};
+use crate::error::AppResult;
+
+/// Why stock moved, as the ledger records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Movement {
+    /// An order holds units until it is paid or its reservation ends.
+    Reserve,
+    /// An unpaid order was cancelled or expired: its units are free again.
+    Release,
+    /// An order was paid: its units leave the shelf.
+    Sell,
+    /// A paid order was cancelled before shipment: its units are back on the shelf.
+    Return,
+}
+
+impl Movement {
+    /// (on-hand delta, reserved delta) for `quantity` units.
+    fn deltas(self, quantity: i64) -> (i64, i64) {
+        match self {
+            Movement::Reserve => (0, quantity),
+            Movement::Release => (0, -quantity),
+            Movement::Sell => (-quantity, -quantity),
+            Movement::Return => (quantity, 0),
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Movement::Reserve => "order reserved",
+            Movement::Release => "order released",
+            Movement::Sell => "order paid",
+            Movement::Return => "paid order cancelled",
+        }
+    }
+}
+
+/// The outcome of one stock change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moved {
+    /// Done; true when the variant ran out or came back with it.
+    Done { availability_flipped: bool },
+    /// Refused: not enough stock (for a reservation), or the books do not allow it.
+    Refused,
+}
+
+/// Moves `quantity` units of `variant_id` for `order_id`, inside the caller's transaction.
+/// A reservation only succeeds while enough units are available; the update is one statement,
+/// so concurrent buyers can never take the same unit. The ledger row is written first and the
+/// stock row last, so a hot variant's row stays locked only from this update to the commit;
+/// on [`Moved::Refused`] the caller must roll back.
+pub async fn apply(
+    txn: &impl ConnectionTrait,
+    movement: Movement,
+    variant_id: i64,
+    quantity: i64,
+    order_id: i64,
+    actor_user_id: Option<i64>,
+) -> AppResult<Moved> {
+    let (on_hand_delta, reserved_delta) = movement.deltas(quantity);
+    stock_movement::Entity::insert(stock_movement::ActiveModel {
+        variant_id: Set(variant_id),
+        on_hand_delta: Set(on_hand_delta),
+        reserved_delta: Set(reserved_delta),
+        reason: Set(movement.reason().to_owned()),
+        actor_user_id: Set(actor_user_id),
+        order_id: Set(Some(order_id)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    let mut update = stock_level::Entity::update_many()
+        .col_expr(
+            stock_level::Column::OnHand,
+            Expr::col(stock_level::Column::OnHand).add(on_hand_delta),
+        )
+        .col_expr(
+            stock_level::Column::Reserved,
+            Expr::col(stock_level::Column::Reserved).add(reserved_delta),
+        )
+        .filter(stock_level::Column::VariantId.eq(variant_id));
+    update = match movement {
+        Movement::Reserve => update.filter(
+            Expr::col(stock_level::Column::OnHand)
+                .sub(Expr::col(stock_level::Column::Reserved))
+                .gte(quantity),
+        ),
+        Movement::Release | Movement::Sell => update.filter(stock_level::Column::Reserved.gte(quantity)),
+        Movement::Return => update,
+    };
+    let updated = update.exec_with_returning(txn).await?;
+    let Some(level) = updated.first() else {
+        return Ok(Moved::Refused);
+    };
+    let after = level.available();
+    let before = after - (on_hand_delta - reserved_delta);
+    Ok(Moved::Done {
+        availability_flipped: (before > 0) != (after > 0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Movement;
+
+    #[test]
+    fn every_movement_keeps_available_stock_accounted() {
+        // Paying moves units off the shelf and out of the reservation together, so what is
+        // available to others does not change.
+        let (on_hand, reserved) = Movement::Sell.deltas(3);
+        assert_eq!(on_hand - reserved, 0);
+        assert_eq!(Movement::Reserve.deltas(3), (0, 3));
+        assert_eq!(Movement::Release.deltas(3), (0, -3));
+        assert_eq!(Movement::Return.deltas(3), (3, 0));
+    }
+}

@@ -1,0 +1,3 @@
+pub mod order;
+pub mod order_line;
+pub mod shipment;

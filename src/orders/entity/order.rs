@@ -1,0 +1,39 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// What the buyer and the growers quote, e.g. `HK20260915A1B2C3D4E5`.
+    pub number: String,
+    pub buyer_id: i64,
+    /// One of [`super::super::OrderStatus`], as stored.
+    pub status: String,
+    pub payment_method: String,
+    pub total_fen: i64,
+    pub idempotency_key: String,
+    /// The livestream promo link the order came through.
+    pub referral_code: Option<String>,
+    /// The labour union the order is bought for (消费帮扶), once unions exist.
+    pub union_id: Option<i64>,
+    pub ship_name: String,
+    pub ship_phone: String,
+    pub ship_province: String,
+    pub ship_city: String,
+    pub ship_district: String,
+    pub ship_line1: String,
+    pub ship_postal_code: Option<String>,
+    /// While unpaid: when the held stock is released and the order cancelled.
+    pub reserved_until: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub paid_at: Option<DateTimeUtc>,
+    pub shipped_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

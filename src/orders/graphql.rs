@@ -1,0 +1,577 @@
+//! The contract's "Orders and inventory" section.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entity::{order, order_line, shipment};
+use super::service::{self, Address, LineRequest, OrderRequest};
+use super::{OrderStatus, PaymentMethod};
+use crate::accounts::policy::{Action, RoleGuard, viewer};
+use crate::accounts::{Role, Viewer};
+use crate::catalogue::graphql::{Producer, Variant};
+use crate::catalogue::loaders::{ProducerId, VariantId};
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::ids::{NodeType, decode_as, encode};
+use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::graphql::{database, loader, storefront_cache, wants_total_count};
+use crate::money::{Fen, Money};
+
+type Result<T> = async_graphql::Result<T>;
+
+/// Batched loads of order lines and shipments, for lists of orders.
+pub struct OrdersLoader {
+    db: DatabaseConnection,
+}
+
+impl OrdersLoader {
+    pub fn new(db: DatabaseConnection) -> Self {
+        OrdersLoader { db }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinesOfOrder(pub i64);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShipmentsOfOrder(pub i64);
+
+impl Loader<LinesOfOrder> for OrdersLoader {
+    type Value = Vec<order_line::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[LinesOfOrder],
+    ) -> std::result::Result<HashMap<LinesOfOrder, Self::Value>, Self::Error> {
+        let rows = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(order_line::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(Arc::new)?;
+        let mut grouped: HashMap<LinesOfOrder, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped.entry(LinesOfOrder(row.order_id)).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<ShipmentsOfOrder> for OrdersLoader {
+    type Value = Vec<shipment::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ShipmentsOfOrder],
+    ) -> std::result::Result<HashMap<ShipmentsOfOrder, Self::Value>, Self::Error> {
+        let rows = shipment::Entity::find()
+            .filter(shipment::Column::OrderId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(shipment::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(Arc::new)?;
+        let mut grouped: HashMap<ShipmentsOfOrder, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped.entry(ShipmentsOfOrder(row.order_id)).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+pub type RequestOrdersLoader = DataLoader<OrdersLoader, HashMapCache>;
+
+/// Per-request batched loads of order lines and shipments.
+pub fn request_loader(db: &DatabaseConnection) -> RequestOrdersLoader {
+    DataLoader::with_cache(OrdersLoader::new(db.clone()), tokio::spawn, HashMapCache::default())
+}
+
+fn orders_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a RequestOrdersLoader> {
+    ctx.data::<RequestOrdersLoader>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("request without an orders loader")))
+}
+
+/// An order as one viewer sees it: whole to its buyer and operators; to a grower, only the
+/// lines and shipment of the grower's own producer (another grower's sales are not theirs).
+pub struct Order {
+    row: order::Model,
+    only_producer: Option<i64>,
+}
+
+impl Order {
+    /// The order as `viewer` may see it, or `None` when it is not theirs to see.
+    pub async fn visible_to(db: &DatabaseConnection, viewer: &Viewer, row: order::Model) -> AppResult<Option<Order>> {
+        let producers = service::producers_of(db, row.id).await?;
+        if !viewer.may(Action::ReadOrder {
+            buyer_id: row.buyer_id,
+            producer_ids: &producers,
+        }) {
+            return Ok(None);
+        }
+        let whole = match viewer {
+            Viewer::User(me) => me.user_id == row.buyer_id || me.role == Role::Admin,
+            Viewer::Anonymous => false,
+        };
+        let only_producer = if whole {
+            None
+        } else {
+            match viewer {
+                Viewer::User(me) => me.producer_id,
+                Viewer::Anonymous => None,
+            }
+        };
+        Ok(Some(Order { row, only_producer }))
+    }
+
+    async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
+        let lines = orders_loader(ctx)?
+            .load_one(LinesOfOrder(self.row.id))
+            .await?
+            .unwrap_or_default();
+        Ok(lines
+            .into_iter()
+            .filter(|line| self.only_producer.is_none_or(|producer| line.producer_id == producer))
+            .collect())
+    }
+}
+
+#[Object]
+impl Order {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Order, self.row.id)
+    }
+
+    /// What the buyer and the growers quote.
+    async fn number(&self) -> &str {
+        &self.row.number
+    }
+
+    async fn status(&self) -> Result<OrderStatus> {
+        Ok(OrderStatus::from_db(&self.row.status)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown order status {}", self.row.status)))?)
+    }
+
+    /// The order's total; to a grower, the total of the grower's own lines.
+    async fn total(&self, ctx: &Context<'_>) -> Result<Money> {
+        if self.only_producer.is_none() {
+            return Ok(Fen::new(self.row.total_fen).into());
+        }
+        let sum = self
+            .visible_lines(ctx)
+            .await?
+            .iter()
+            .map(|line| line.line_total_fen)
+            .sum::<i64>();
+        Ok(Fen::new(sum).into())
+    }
+
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
+    }
+
+    /// Until when an unpaid order holds its stock.
+    async fn reserved_until(&self) -> Option<DateTime<Utc>> {
+        self.row.reserved_until
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+
+    async fn payment_method(&self) -> Result<PaymentMethod> {
+        Ok(PaymentMethod::from_db(&self.row.payment_method)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payment method {}", self.row.payment_method)))?)
+    }
+
+    /// The livestream promo link the order came through.
+    async fn referral_code(&self) -> Option<&str> {
+        self.row.referral_code.as_deref()
+    }
+
+    async fn shipping_address(&self) -> ShippingAddress {
+        ShippingAddress {
+            name: self.row.ship_name.clone(),
+            phone: self.row.ship_phone.clone(),
+            province: self.row.ship_province.clone(),
+            city: self.row.ship_city.clone(),
+            district: self.row.ship_district.clone(),
+            line1: self.row.ship_line1.clone(),
+            postal_code: self.row.ship_postal_code.clone(),
+        }
+    }
+
+    /// One per producer, each with its own tracking number.
+    async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
+        let shipments = orders_loader(ctx)?
+            .load_one(ShipmentsOfOrder(self.row.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(shipments
+            .into_iter()
+            .filter(|s| self.only_producer.is_none_or(|producer| s.producer_id == producer))
+            .map(Shipment)
+            .collect())
+    }
+
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.row.paid_at
+    }
+
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.row.delivered_at
+    }
+}
+
+pub struct OrderLine(order_line::Model);
+
+#[Object]
+impl OrderLine {
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Variant> {
+        let variant = loader(ctx)?
+            .load_one(VariantId(self.0.variant_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Variant(variant.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("order line without its variant"))
+        })?))
+    }
+
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+
+    /// The price when the order was placed.
+    async fn unit_price(&self) -> Money {
+        Fen::new(self.0.unit_price_fen).into()
+    }
+
+    async fn line_total(&self) -> Money {
+        Fen::new(self.0.line_total_fen).into()
+    }
+
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        let producer = loader(ctx)?
+            .load_one(ProducerId(self.0.producer_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Producer(producer.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("order line without its producer"))
+        })?))
+    }
+}
+
+pub struct Shipment(shipment::Model);
+
+#[Object]
+impl Shipment {
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        let producer = loader(ctx)?
+            .load_one(ProducerId(self.0.producer_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Producer(producer.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("shipment without its producer"))
+        })?))
+    }
+
+    async fn tracking_number(&self) -> Option<&str> {
+        self.0.tracking_number.as_deref()
+    }
+
+    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        self.0.shipped_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ShippingAddress {
+    name: String,
+    phone: String,
+    province: String,
+    city: String,
+    district: String,
+    line1: String,
+    postal_code: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct OrderLineInput {
+    pub variant_id: ID,
+    pub quantity: i32,
+}
+
+#[derive(InputObject)]
+pub struct AddressInput {
+    pub name: String,
+    pub phone: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub line1: String,
+    pub postal_code: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct PlaceOrderInput {
+    pub lines: Vec<OrderLineInput>,
+    pub shipping_address: AddressInput,
+    /// Repeat it to retry safely: the same key from the same buyer is the same order.
+    pub idempotency_key: String,
+    /// CARD when Stripe is set up, else BANK_TRANSFER.
+    pub payment_method: Option<PaymentMethod>,
+    /// The livestream promo link's code.
+    pub referral_code: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PlaceOrderPayload {
+    order: Option<Order>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct OrderPayload {
+    order: Option<Order>,
+    user_errors: Vec<UserError>,
+}
+
+impl OrderPayload {
+    fn failed(problem: UserError) -> Self {
+        OrderPayload {
+            order: None,
+            user_errors: vec![problem],
+        }
+    }
+
+    fn done(order: Order) -> Self {
+        OrderPayload {
+            order: Some(order),
+            user_errors: Vec::new(),
+        }
+    }
+}
+
+/// Whether Stripe is configured, so card, Alipay and WeChat Pay orders can be paid.
+#[derive(Clone, Copy, Debug)]
+pub struct PaymentsAvailable(pub bool);
+
+/// Settings the order mutations read.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderSettings {
+    pub reservation: std::time::Duration,
+}
+
+fn not_found() -> UserError {
+    UserError::new("NOT_FOUND", "no such order").on_field(&["orderId"])
+}
+
+/// The order `id` names, if the viewer may see it.
+async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::Model, Vec<i64>)>> {
+    let Some(order_id) = decode_as(id, NodeType::Order) else {
+        return Ok(None);
+    };
+    let db = database(ctx)?;
+    let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
+        return Ok(None);
+    };
+    let producers = service::producers_of(db, row.id).await?;
+    let visible = viewer(ctx).may(Action::ReadOrder {
+        buyer_id: row.buyer_id,
+        producer_ids: &producers,
+    });
+    Ok(visible.then_some((row, producers)))
+}
+
+async fn shown(ctx: &Context<'_>, row: order::Model) -> AppResult<Option<Order>> {
+    Order::visible_to(database(ctx)?, viewer(ctx), row).await
+}
+
+#[derive(Default)]
+pub struct OrdersQuery;
+
+#[Object]
+impl OrdersQuery {
+    /// An order its buyer, its growers or an operator may see; null to anyone else.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        let Some((row, _)) = visible_order(ctx, &id).await? else {
+            return Ok(None);
+        };
+        Ok(shown(ctx, row).await?)
+    }
+
+    /// The signed-in buyer's orders, newest first.
+    #[graphql(
+        guard = "RoleGuard::signed_in()",
+        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+    )]
+    async fn my_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, Order>> {
+        let me = viewer(ctx).signed_in()?;
+        let page = PageRequest::new(first, after.as_deref())?;
+        let (rows, total) = service::buyer_orders(database(ctx)?, me.user_id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(
+            rows,
+            &page,
+            total,
+            |row| row.id,
+            |row| Order {
+                row,
+                only_producer: None,
+            },
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct OrdersMutation;
+
+#[Object]
+impl OrdersMutation {
+    /// Places an order: every line's stock is held for all lines or none, until `reservedUntil`.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
+        let me = viewer(ctx).signed_in()?;
+        let payments_available = ctx.data_opt::<PaymentsAvailable>().is_some_and(|p| p.0);
+        let payment_method = input.payment_method.unwrap_or(if payments_available {
+            PaymentMethod::Card
+        } else {
+            PaymentMethod::BankTransfer
+        });
+        if payment_method.uses_stripe() && !payments_available {
+            return Ok(PlaceOrderPayload {
+                order: None,
+                user_errors: vec![
+                    UserError::new(
+                        "PAYMENTS_UNAVAILABLE",
+                        "card, Alipay and WeChat Pay are not available; pay by bank transfer",
+                    )
+                    .on_field(&["input", "paymentMethod"]),
+                ],
+            });
+        }
+        let reservation = ctx
+            .data_opt::<OrderSettings>()
+            .map_or(std::time::Duration::from_secs(30 * 60), |s| s.reservation);
+        let address = input.shipping_address;
+        let request = OrderRequest {
+            lines: input
+                .lines
+                .iter()
+                .map(|line| LineRequest {
+                    variant_id: decode_as(&line.variant_id, NodeType::Variant),
+                    quantity: line.quantity,
+                })
+                .collect(),
+            address: Address {
+                name: address.name,
+                phone: address.phone,
+                province: address.province,
+                city: address.city,
+                district: address.district,
+                line1: address.line1,
+                postal_code: address.postal_code,
+            },
+            idempotency_key: input.idempotency_key,
+            payment_method,
+            referral_code: input.referral_code,
+        };
+        let outcome = service::place_order(database(ctx)?, me.user_id, request, reservation).await?;
+        Ok(match outcome {
+            Ok(placed) => {
+                if placed.availability_changed {
+                    storefront_cache(ctx)?.availability_changed().await;
+                }
+                PlaceOrderPayload {
+                    order: Some(Order {
+                        row: placed.order,
+                        only_producer: None,
+                    }),
+                    user_errors: Vec::new(),
+                }
+            }
+            Err(problem) => PlaceOrderPayload {
+                order: None,
+                user_errors: vec![problem],
+            },
+        })
+    }
+
+    /// Cancels an order not yet shipped (its buyer, or an operator): its stock is freed.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
+        let Some((row, _)) = visible_order(ctx, &order_id).await? else {
+            return Ok(OrderPayload::failed(not_found()));
+        };
+        let me = viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
+        let outcome = service::cancel(database(ctx)?, &row, me.user_id).await?;
+        Ok(match outcome {
+            Ok((row, changed)) => {
+                if changed.availability_changed {
+                    storefront_cache(ctx)?.availability_changed().await;
+                }
+                match shown(ctx, row).await? {
+                    Some(order) => OrderPayload::done(order),
+                    None => OrderPayload::failed(not_found()),
+                }
+            }
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+
+    /// Ships a paid order: a grower ships its own producer's part, an operator every part left.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn mark_shipped(&self, ctx: &Context<'_>, order_id: ID, tracking_number: String) -> Result<OrderPayload> {
+        let Some((row, producers)) = visible_order(ctx, &order_id).await? else {
+            return Ok(OrderPayload::failed(not_found()));
+        };
+        let me = viewer(ctx).authorize(Action::ShipOrder {
+            producer_ids: &producers,
+        })?;
+        let producer = if me.role == Role::Admin { None } else { me.producer_id };
+        let outcome = service::mark_shipped(database(ctx)?, &row, producer, &tracking_number).await?;
+        Ok(match outcome {
+            Ok(row) => match shown(ctx, row).await? {
+                Some(order) => OrderPayload::done(order),
+                None => OrderPayload::failed(not_found()),
+            },
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+
+    /// The buyer (or an operator) confirms a shipped order arrived.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn confirm_delivery(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
+        let Some((row, _)) = visible_order(ctx, &order_id).await? else {
+            return Ok(OrderPayload::failed(not_found()));
+        };
+        viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
+        let outcome = service::confirm_delivery(database(ctx)?, &row).await?;
+        Ok(match outcome {
+            Ok(row) => match shown(ctx, row).await? {
+                Some(order) => OrderPayload::done(order),
+                None => OrderPayload::failed(not_found()),
+            },
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+}
+
+/// An order through `node(id:)`: null to anyone who may not see it.
+pub async fn node(ctx: &Context<'_>, order_id: i64) -> AppResult<Option<crate::graphql::Node>> {
+    let db = database(ctx)?;
+    let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Order::visible_to(db, viewer(ctx), row)
+        .await?
+        .map(|order| crate::graphql::Node::Order(Box::new(order))))
+}
