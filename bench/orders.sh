@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The order benchmark: orders per second on one hot variant against orders spread over 100
+# variants, 64 concurrent buyers, release build on PostgreSQL with Redis; the storefront cache
+# hit ratio while the hot run goes on; then a flash sale of limited stock checked for oversell.
+#
+#   bash bench/orders.sh            # 15 s per run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-15s}"
+BUYERS=64
+PG="${HUAKAI_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+REDIS="${HUAKAI_BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
+PORT="${PORT:-18191}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huakai-target}"
+for tool in wrk bc; do
+  command -v $tool >/dev/null || { apt-get install -y $tool >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $tool >/dev/null; }; }
+done
+cargo build --release --quiet
+BIN="$CARGO_TARGET_DIR/release/huakai"
+WORK=$(mktemp -d)
+DB="huakai_bench_orders_$$"
+PREFIX="huakai-bench-orders-$$:"
+psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+cleanup() {
+  [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
+  redis-cli -u "$REDIS" --scan --pattern "{$PREFIX}*" | xargs -r redis-cli -u "$REDIS" del >/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export DATABASE_URL="$PG/$DB" REDIS_URL="$REDIS" HUAKAI_REDIS_PREFIX="$PREFIX" HUAKAI_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
+export HUAKAI_RESERVATION_TTL=1h
+"$BIN" demo load >/dev/null
+"$BIN" user create --email ops@bench.example --password "a long operator password" --role admin >/dev/null
+"$BIN" serve 2>"$WORK/server.log" &
+SERVER=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+gql() { # token query variables-json
+  curl -sf "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' ${1:+-H "authorization: Bearer $1"} \
+    -d "$(python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1], "variables": json.loads(sys.argv[2])}))' "$2" "$3")"
+}
+OPS=$(gql "" 'mutation { login(email: "ops@bench.example", password: "a long operator password") { token } }' '{}' \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["login"]["token"])')
+
+# 100 spread variants (5 products x 20) and one hot variant, each with ample stock.
+make_product() { # slug skuprefix count stock
+  python3 - "$1" "$2" "$3" "$4" <<'PY' > "$WORK/input.json"
+import json, sys
+slug, prefix, count, stock = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+print(json.dumps({"input": {"slug": slug, "name": "压测商品 " + slug, "categorySlug": "shucai", "producerSlug": "sanwang-baihe-hezuoshe",
+  "variants": [{"sku": "%s-%02d" % (prefix, i), "name": "规格 %d" % i, "price": "%d.90" % (10 + i), "stock": stock} for i in range(count)]}}))
+PY
+  gql "$OPS" 'mutation($input: NewProductInput!) { createProduct(input: $input) { product { variants { id } } userErrors { code } } }' "$(cat "$WORK/input.json")" \
+    | python3 -c 'import json, sys; [print(v["id"]) for v in json.load(sys.stdin)["data"]["createProduct"]["product"]["variants"]]'
+}
+: > "$WORK/spread"
+for p in 1 2 3 4 5; do make_product "bench-spread-$p" "SPREAD$p" 20 1000000 >> "$WORK/spread"; done
+make_product bench-hot HOT 1 1000000 > "$WORK/hot"
+
+: > "$WORK/tokens"
+for i in $(seq 1 $BUYERS); do
+  gql "" 'mutation($input: RegisterInput!) { register(input: $input) { token } }' \
+    "{\"input\": {\"email\": \"buyer$i@bench.example\", \"password\": \"a long buyer password\", \"displayName\": \"买家$i\"}}" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["register"]["token"])' >> "$WORK/tokens"
+done
+
+orders() { psql "$PG/$DB" -Atc "SELECT count(*) FROM orders"; }
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$0 ~ "^"m {s += $2} END {print s + 0}'; }
+
+run() { # name variants-file
+  local before after out secs
+  before=$(orders)
+  out=$(TOKENS_FILE="$WORK/tokens" VARIANTS_FILE="$2" wrk -t2 -c$BUYERS -d"$DURATION" --latency -s bench/place_order.lua "http://127.0.0.1:$PORT/graphql")
+  after=$(orders)
+  secs=${DURATION%s}
+  printf '%-8s %8.0f orders/s   p99 %s   (%d orders)\n' "$1" "$(echo "($after - $before) / $secs" | bc -l)" "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$((after - before))"
+  echo $(( (after - before) / secs )) > "$WORK/rate-$1"
+}
+
+echo "wrk, $BUYERS buyers (connections), $DURATION each, on $(nproc) cores shared with the server"
+run spread "$WORK/spread"
+
+# The hot run, with shoppers reading the hot product's page (stock included) meanwhile.
+HOT_PAGE="http://127.0.0.1:$PORT/graphql?query=$(python3 -c 'import urllib.parse; print(urllib.parse.quote("{ product(slug: \"bench-hot\") { name inStock priceRange { min { amount } } variants { id sku price { amount } available } } }"))')"
+curl -sf "$HOT_PAGE" >/dev/null
+HITS=$(metric huakai_cache_hits_total); MISSES=$(metric huakai_cache_misses_total)
+wrk -t1 -c8 -d"$DURATION" "$HOT_PAGE" > "$WORK/storefront.txt" &
+READERS=$!
+run hot "$WORK/hot"
+wait $READERS
+HITS=$(( $(metric huakai_cache_hits_total) - HITS )); MISSES=$(( $(metric huakai_cache_misses_total) - MISSES ))
+python3 - "$(cat "$WORK/rate-hot")" "$(cat "$WORK/rate-spread")" "$HITS" "$MISSES" <<'PY'
+import sys
+hot, spread, hits, misses = map(float, sys.argv[1:])
+print("hot / spread: %.0f%%" % (100 * hot / spread))
+print("storefront cache during the hot run: %d hits, %d misses, hit ratio %.1f%%" % (hits, misses, 100 * hits / max(1, hits + misses)))
+PY
+
+# A flash sale: 2,000 units, more buyers than units; nothing may be oversold.
+make_product bench-flash FLASH 1 2000 > "$WORK/flash"
+DURATION=10s run flash "$WORK/flash" >/dev/null
+psql "$PG/$DB" -Atc "
+  SELECT 'flash sale: ' || count(o.id) || ' orders for 2000 units, on hand ' || s.on_hand || ', reserved ' || s.reserved
+         || ', available ' || (s.on_hand - s.reserved)
+  FROM variants v JOIN stock_levels s ON s.variant_id = v.id
+  LEFT JOIN order_lines l ON l.variant_id = v.id LEFT JOIN orders o ON o.id = l.order_id
+  WHERE v.sku = 'FLASH-00' GROUP BY s.on_hand, s.reserved"
+psql "$PG/$DB" -Atc "SELECT 'variants below zero anywhere: ' || count(*) FROM stock_levels WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand"
