@@ -12,3 +12,4 @@ pub mod graphql;
 pub mod inventory;
 pub mod money;
 pub mod orders;
+pub mod payments;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_catalogue;
 mod m20261129_000002_accounts;
 mod m20261129_000003_orders;
+mod m20261129_000004_payments;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_catalogue::Migration),
             Box::new(m20261129_000002_accounts::Migration),
             Box::new(m20261129_000003_orders::Migration),
+            Box::new(m20261129_000004_payments::Migration),
         ]
     }
 }

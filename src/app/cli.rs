@@ -32,10 +32,26 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Payments.
+    Payments {
+        #[command(subcommand)]
+        action: PaymentsAction,
+    },
     /// Accounts.
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PaymentsAction {
+    /// Compare recent PaymentIntents at Stripe with the orders and repair what a missed
+    /// webhook left behind.
+    Reconcile {
+        /// How far back to look.
+        #[arg(long, default_value = "3d", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
     },
 }
 
@@ -145,6 +161,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
                 Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message),
             }
+        }
+        Command::Payments {
+            action: PaymentsAction::Reconcile { since },
+        } => {
+            let Some(stripe) = &config.stripe else {
+                anyhow::bail!("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set: there is nothing to reconcile");
+            };
+            let gateway = crate::payments::stripe::StripeGateway::new(
+                &stripe.secret_key,
+                &stripe.webhook_secret,
+                stripe.api_base.as_deref(),
+            );
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            let since = chrono::Utc::now() - chrono::Duration::from_std(since)?;
+            let (found, _) = crate::payments::service::reconcile(&db, &gateway, since).await?;
+            println!(
+                "checked {} PaymentIntents: {} repaired, {} flagged for an operator, {} not ours",
+                found.checked, found.repaired, found.flagged, found.unknown
+            );
+            Ok(())
         }
         Command::ExportSchema => Ok(()),
     }

@@ -42,6 +42,16 @@ pub struct Config {
     /// replicas on that database agree.
     pub token_secret: Option<String>,
     pub token_ttl: Duration,
+    pub stripe: Option<StripeSettings>,
+}
+
+/// Stripe, when the shop takes card, Alipay and WeChat Pay.
+#[derive(Clone, Debug)]
+pub struct StripeSettings {
+    pub secret_key: String,
+    pub webhook_secret: String,
+    /// Another API base (a local stand-in), instead of api.stripe.com.
+    pub api_base: Option<String>,
 }
 
 impl Config {
@@ -117,6 +127,24 @@ impl Config {
                 secret => secret,
             },
             token_ttl: parse_setting("HUAKAI_TOKEN_TTL", get("HUAKAI_TOKEN_TTL"), "7d", parse_duration)?,
+            stripe: match (get("STRIPE_SECRET_KEY"), get("STRIPE_WEBHOOK_SECRET")) {
+                (None, None) => None,
+                (Some(_), None) => return Err(error("STRIPE_WEBHOOK_SECRET", "", "is needed with STRIPE_SECRET_KEY")),
+                (None, Some(_)) => return Err(error("STRIPE_SECRET_KEY", "", "is needed with STRIPE_WEBHOOK_SECRET")),
+                (Some(secret_key), Some(webhook_secret)) => Some(StripeSettings {
+                    secret_key,
+                    webhook_secret,
+                    api_base: match get("STRIPE_API_BASE") {
+                        Some(base)
+                            if url::Url::parse(&base).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https") =>
+                        {
+                            Some(base)
+                        }
+                        Some(base) => return Err(error("STRIPE_API_BASE", &base, "must be an http(s) URL")),
+                        None => None,
+                    },
+                }),
+            },
         })
     }
 }

@@ -7,10 +7,11 @@ use std::time::Instant;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::GraphQLRequest;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -28,6 +29,7 @@ use crate::graphql::request_loader;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/webhooks/stripe", post(stripe_webhook))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -308,6 +310,35 @@ fn is_mutation(query: &str) -> bool {
     match &document.operations {
         DocumentOperations::Single(operation) => is_write(operation.node.ty),
         DocumentOperations::Multiple(operations) => operations.values().any(|operation| is_write(operation.node.ty)),
+    }
+}
+
+/// Stripe's events: verified over the raw body, stored once per event id, answered at once and
+/// applied by the inbox worker. A bad signature, a stale timestamp or a body that is not an
+/// event answers 400 and changes nothing; a repeat answers 200 and changes nothing.
+async fn stripe_webhook(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(stripe) = &state.stripe else {
+        return (StatusCode::NOT_FOUND, "payments are not configured").into_response();
+    };
+    let Ok(payload) = std::str::from_utf8(&body) else {
+        return (StatusCode::BAD_REQUEST, "the body is not UTF-8").into_response();
+    };
+    let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
+    match crate::payments::inbox::receive(&state.db, stripe, payload, signature).await {
+        Err(rejected) => {
+            metrics::counter!("huakai_webhooks_total", "outcome" => "rejected").increment(1);
+            (StatusCode::BAD_REQUEST, rejected.to_string()).into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::error!(error = ?error, "storing a Stripe event failed");
+            // Stripe retries on 5xx: nothing is lost.
+            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+        }
+        Ok(Ok(())) => {
+            metrics::counter!("huakai_webhooks_total", "outcome" => "stored").increment(1);
+            state.webhook_arrived.notify_one();
+            (StatusCode::OK, "ok").into_response()
+        }
     }
 }
 

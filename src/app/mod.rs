@@ -24,6 +24,7 @@ use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
 use crate::orders::graphql::OrderSettings;
+use crate::payments::stripe::StripeGateway;
 pub use config::Config;
 
 /// Everything a request handler needs, shared by all requests of one app instance.
@@ -34,6 +35,10 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub cache: Arc<StorefrontCache>,
     pub persisted_queries: PersistedQueries,
+    /// Stripe, when configured.
+    pub stripe: Option<StripeGateway>,
+    /// Woken when a webhook event is stored, so the inbox worker applies it at once.
+    pub webhook_arrived: Arc<tokio::sync::Notify>,
     pub schema: HuakaiSchema,
     statements: Arc<AtomicU64>,
 }
@@ -70,11 +75,15 @@ impl AppState {
             Some(redis) => PersistedQueries::Redis(redis.clone()),
             None => PersistedQueries::in_process(),
         };
+        let stripe = config
+            .stripe
+            .as_ref()
+            .map(|stripe| StripeGateway::new(&stripe.secret_key, &stripe.webhook_secret, stripe.api_base.as_deref()));
         let schema = build_schema(Some(Services {
             db: db.clone(),
             accounts: accounts.clone(),
             cache: cache.clone(),
-            payments_available: false,
+            stripe: stripe.clone(),
             orders: OrderSettings {
                 reservation: config.reservation_ttl,
             },
@@ -86,6 +95,8 @@ impl AppState {
             accounts,
             cache,
             persisted_queries,
+            stripe,
+            webhook_arrived: Arc::new(tokio::sync::Notify::new()),
             schema,
             statements,
         }))
@@ -111,14 +122,16 @@ pub struct RunningServer {
     pub state: Arc<AppState>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
-    worker: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn stop(self) -> anyhow::Result<()> {
-        // The worker's work is transactional: stopping it mid-way rolls back what it had begun.
-        self.worker.abort();
+        // The workers' work is transactional: stopping one mid-way rolls back what it had begun.
+        for worker in &self.workers {
+            worker.abort();
+        }
         let _ = self.shutdown.send(());
         self.task
             .await
@@ -147,18 +160,26 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // The worker has a pool of its own: background work never takes a request's connection,
     // and the request pool's statement count stays the requests' own.
     let worker_db = db::connect(&state.config.database_url, Default::default()).await?;
-    let worker = crate::orders::worker::spawn(
-        worker_db,
+    let mut workers = vec![crate::orders::worker::spawn(
+        worker_db.clone(),
         state.cache.clone(),
         state.config.reservation_ttl,
         state.config.auto_delivery,
-    );
+    )];
+    if let Some(stripe) = &state.stripe {
+        workers.push(crate::payments::inbox::spawn(
+            worker_db,
+            stripe.clone(),
+            state.cache.clone(),
+            state.webhook_arrived.clone(),
+        ));
+    }
     Ok(RunningServer {
         addr,
         state,
         shutdown,
         task,
-        worker,
+        workers,
     })
 }
 

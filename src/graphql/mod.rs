@@ -20,6 +20,8 @@ use crate::catalogue::graphql::{
 use crate::catalogue::loaders::CatalogueLoader;
 use crate::error::{AppError, AppResult};
 use crate::orders::graphql::{Order, OrderSettings, OrdersMutation, OrdersQuery, PaymentsAvailable};
+use crate::payments::graphql::PaymentsMutation;
+use crate::payments::stripe::StripeGateway;
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -71,6 +73,7 @@ pub struct Mutation(
     CatalogueMutation,
     CatalogueListingMutation,
     OrdersMutation,
+    PaymentsMutation,
 );
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -80,7 +83,7 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub accounts: Arc<Accounts>,
     pub cache: Arc<StorefrontCache>,
-    pub payments_available: bool,
+    pub stripe: Option<StripeGateway>,
     pub orders: OrderSettings,
 }
 
@@ -94,8 +97,11 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
             .data(services.db)
             .data(services.accounts)
             .data(services.cache)
-            .data(PaymentsAvailable(services.payments_available))
+            .data(PaymentsAvailable(services.stripe.is_some()))
             .data(services.orders);
+        if let Some(stripe) = services.stripe {
+            builder = builder.data(stripe);
+        }
     }
     builder.finish()
 }

@@ -20,6 +20,8 @@ use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::graphql::{database, loader, storefront_cache, wants_total_count};
 use crate::money::{Fen, Money};
+use crate::payments::graphql::{Payment, gateway, payment_for};
+use crate::payments::service as payments;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -218,6 +220,11 @@ impl Order {
             .collect())
     }
 
+    /// How the order is paid; the client secret only to the buyer.
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
+        Ok(payment_for(ctx, &self.row).await?)
+    }
+
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.row.paid_at
     }
@@ -341,7 +348,7 @@ pub struct OrderPayload {
 }
 
 impl OrderPayload {
-    fn failed(problem: UserError) -> Self {
+    pub fn failed(problem: UserError) -> Self {
         OrderPayload {
             order: None,
             user_errors: vec![problem],
@@ -353,6 +360,18 @@ impl OrderPayload {
             order: Some(order),
             user_errors: Vec::new(),
         }
+    }
+
+    /// The order as it is now, as the viewer may see it.
+    pub async fn of(ctx: &Context<'_>, order_id: i64) -> AppResult<Self> {
+        let row = order::Entity::find_by_id(order_id)
+            .one(database(ctx)?)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order vanished")))?;
+        Ok(match shown(ctx, row).await? {
+            Some(order) => OrderPayload::done(order),
+            None => OrderPayload::failed(not_found()),
+        })
     }
 }
 
@@ -385,6 +404,11 @@ async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::M
         producer_ids: &producers,
     });
     Ok(visible.then_some((row, producers)))
+}
+
+/// The order row `id` names, if the viewer may see it.
+pub async fn visible_order_row(ctx: &Context<'_>, id: &ID) -> AppResult<Option<order::Model>> {
+    Ok(visible_order(ctx, id).await?.map(|(row, _)| row))
 }
 
 async fn shown(ctx: &Context<'_>, row: order::Model) -> AppResult<Option<Order>> {
@@ -490,12 +514,25 @@ impl OrdersMutation {
                 if placed.availability_changed {
                     storefront_cache(ctx)?.availability_changed().await;
                 }
+                // The order stands either way; a payment that could not be started is started
+                // again when the buyer retries with the same idempotency key.
+                let user_errors = match payments::start(database(ctx)?, gateway(ctx), &placed.order).await {
+                    Ok(Ok(_)) => Vec::new(),
+                    Ok(Err(problem)) => vec![problem],
+                    Err(error) => {
+                        tracing::error!(error = ?error, order = placed.order.id, "starting a payment failed");
+                        vec![UserError::new(
+                            "PAYMENTS_UNAVAILABLE",
+                            "the order is placed, but its payment could not be started; retry with the same idempotency key",
+                        )]
+                    }
+                };
                 PlaceOrderPayload {
                     order: Some(Order {
                         row: placed.order,
                         only_producer: None,
                     }),
-                    user_errors: Vec::new(),
+                    user_errors,
                 }
             }
             Err(problem) => PlaceOrderPayload {
@@ -512,11 +549,20 @@ impl OrdersMutation {
             return Ok(OrderPayload::failed(not_found()));
         };
         let me = viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
+        let was_paid = row.paid_at.is_some();
         let outcome = service::cancel(database(ctx)?, &row, me.user_id).await?;
         Ok(match outcome {
             Ok((row, changed)) => {
                 if changed.availability_changed {
                     storefront_cache(ctx)?.availability_changed().await;
+                }
+                if was_paid && let Some(payment) = payments::payment_of(database(ctx)?, row.id).await? {
+                    // A paid order the buyer cancels is refunded in full.
+                    if let Err(problem) =
+                        payments::refund(database(ctx)?, gateway(ctx), &payment, None, "cancelled by the buyer").await?
+                    {
+                        tracing::warn!(order = row.id, code = %problem.code, "a cancelled order could not be refunded");
+                    }
                 }
                 match shown(ctx, row).await? {
                     Some(order) => OrderPayload::done(order),

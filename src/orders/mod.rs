@@ -83,6 +83,16 @@ impl PaymentMethod {
     pub fn uses_stripe(self) -> bool {
         self != PaymentMethod::BankTransfer
     }
+
+    /// Stripe's name for the method (`payment_method_types`).
+    pub fn stripe_type(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "card",
+            PaymentMethod::Alipay => "alipay",
+            PaymentMethod::WechatPay => "wechat_pay",
+            PaymentMethod::BankTransfer => "customer_balance",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -451,6 +451,80 @@ pub async fn mark_paid(db: &DatabaseConnection, order_id: i64) -> AppResult<Opti
     }))
 }
 
+/// A payment that arrived after the order's reservation ended: the order is paid if its stock
+/// can still be had (all lines or none), else `Ok(None)` and the caller refunds.
+pub async fn revive_paid(db: &DatabaseConnection, order_id: i64) -> AppResult<Option<Changed>> {
+    let txn = begin_write(db).await?;
+    let revived = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid.as_db()))
+        .col_expr(order::Column::PaidAt, Expr::value(Utc::now()))
+        .col_expr(order::Column::CancelledAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Status.eq(OrderStatus::Cancelled.as_db()))
+        .filter(order::Column::PaidAt.is_null())
+        .exec(&txn)
+        .await?;
+    if revived.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let lines = lines_of(&txn, order_id).await?;
+    let mut flipped = false;
+    for movement in [Movement::Reserve, Movement::Sell] {
+        match move_lines(&txn, &lines, movement, None).await? {
+            Some(changed) => flipped |= changed,
+            None => {
+                txn.rollback().await?;
+                return Ok(None);
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(Some(Changed {
+        availability_changed: flipped,
+    }))
+}
+
+/// After a full refund: a paid order not yet shipped puts its units back; a paid, shipped or
+/// delivered order becomes REFUNDED (a cancelled one stays CANCELLED).
+pub async fn mark_refunded(db: &DatabaseConnection, order_id: i64) -> AppResult<Changed> {
+    let Some(order) = order::Entity::find_by_id(order_id).one(db).await? else {
+        return Ok(Changed {
+            availability_changed: false,
+        });
+    };
+    let txn = begin_write(db).await?;
+    let mut flipped = false;
+    let status = OrderStatus::from_db(&order.status);
+    let refundable = matches!(
+        status,
+        Some(OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed)
+    );
+    if refundable && let Some(from) = status {
+        let unshipped = status == Some(OrderStatus::Paid)
+            && shipments_of(&txn, order_id)
+                .await?
+                .iter()
+                .all(|s| s.shipped_at.is_none());
+        if transition(&txn, order_id, from, OrderStatus::Refunded, None).await? && unshipped {
+            let lines = lines_of(&txn, order_id).await?;
+            match move_lines(&txn, &lines, Movement::Return, None).await? {
+                Some(changed) => flipped = changed,
+                None => {
+                    txn.rollback().await?;
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "order {order_id} refunded without its stock"
+                    )));
+                }
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(Changed {
+        availability_changed: flipped,
+    })
+}
+
 /// `cancelOrder`: an unpaid order frees its stock; a paid one not yet shipped puts its units
 /// back on the shelf (the caller refunds it).
 pub async fn cancel(db: &DatabaseConnection, order: &order::Model, actor: i64) -> Outcome<(order::Model, Changed)> {

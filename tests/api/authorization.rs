@@ -225,6 +225,18 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             expected: [Unauthenticated, Allowed, Hidden, Forbidden, Hidden, Allowed],
         },
         Row {
+            operation: "recordBankTransfer",
+            query: "mutation($id: ID!) { recordBankTransfer(orderId: $id, reference: \"ICBC-1\") { userErrors { code } } }",
+            variables: json!({ "id": order_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "refundOrder",
+            query: "mutation($id: ID!) { refundOrder(orderId: $id, amount: \"1.00\") { userErrors { code } } }",
+            variables: json!({ "id": order_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
             operation: "changePassword",
             query: "mutation { changePassword(currentPassword: \"not the password\", newPassword: \"another long password\") { userErrors { code } } }",
             variables: json!({}),

@@ -8,4 +8,5 @@ mod authorization;
 mod cache;
 mod catalogue;
 mod orders;
+mod payments;
 mod platform;

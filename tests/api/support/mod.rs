@@ -8,6 +8,7 @@
 
 pub mod database;
 pub mod redis;
+pub mod stripe;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,9 +55,30 @@ impl TestApp {
         Some(app)
     }
 
+    /// The app taking payments through a Stripe stand-in, which sends its webhooks to the app.
+    pub async fn spawn_with_stripe(
+        backend: Backend,
+        settings: &[(&str, &str)],
+    ) -> Option<(TestApp, stripe::StripeStandIn)> {
+        let stripe = stripe::StripeStandIn::start().await;
+        let mut all: Vec<(&str, &str)> = vec![
+            ("STRIPE_SECRET_KEY", stripe.secret_key.as_str()),
+            ("STRIPE_WEBHOOK_SECRET", stripe.webhook_secret.as_str()),
+            ("STRIPE_API_BASE", stripe.base_url.as_str()),
+        ];
+        all.extend_from_slice(settings);
+        let app = TestApp::spawn_with(backend, &all).await?;
+        stripe.send_webhooks_to(app.url("/webhooks/stripe"));
+        Some((app, stripe))
+    }
+
     /// The app on a database made by the caller, with the demo catalogue loaded.
     pub async fn spawn_on(database: TestDatabase) -> TestApp {
-        let app = TestApp::start(Arc::new(database), None, &[]).await;
+        TestApp::spawn_on_with(database, &[]).await
+    }
+
+    pub async fn spawn_on_with(database: TestDatabase, settings: &[(&str, &str)]) -> TestApp {
+        let app = TestApp::start(Arc::new(database), None, settings).await;
         huakai::catalogue::demo::load(app.db())
             .await
             .expect("demo catalogue loads");

@@ -1,0 +1,3 @@
+pub mod payment;
+pub mod refund;
+pub mod webhook_event;

@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+/// How an order is paid: one row per order.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    /// `stripe` or `bank_transfer`.
+    pub provider: String,
+    /// One of [`super::super::PaymentStatus`], as stored.
+    pub status: String,
+    pub amount_fen: i64,
+    /// Refunded so far; never more than `amount_fen` (a CHECK holds it).
+    pub refunded_fen: i64,
+    pub currency: String,
+    pub stripe_payment_intent_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// The 对公转账 reference an operator recorded.
+    pub bank_reference: Option<String>,
+    pub last_error: Option<String>,
+    /// Set when Stripe's word and the order disagree (an amount that does not match, say).
+    pub needs_review: bool,
+    pub review_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

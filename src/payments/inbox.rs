@@ -1,0 +1,193 @@
+//! The webhook inbox: a verified event is stored (once per Stripe event id) before Stripe gets
+//! its 200, and applied by a worker afterwards. A crash between the two loses nothing: the
+//! worker finds the event on the next start. Any replica may work the inbox; an event is claimed
+//! for a while with a conditional update, so two replicas never apply it at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use stripe::{EventObject, EventType, Webhook};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::entity::webhook_event;
+use super::service::{self, Effect};
+use super::stripe::StripeGateway;
+use crate::cache::StorefrontCache;
+use crate::error::{AppError, AppResult};
+
+/// How long a worker holds an event it is applying before another may try.
+const CLAIM: Duration = Duration::from_secs(60);
+/// Events that failed this often wait for an operator (they stay in the inbox).
+const MAX_ATTEMPTS: i32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Rejected {
+    #[error("missing Stripe-Signature header")]
+    Unsigned,
+    #[error("the signature does not verify, or is too old")]
+    BadSignature,
+    #[error("the payload is not a Stripe event")]
+    Malformed,
+}
+
+/// Verifies and stores an event; `Ok` means it is safe to answer 200.
+pub async fn receive(
+    db: &DatabaseConnection,
+    gateway: &StripeGateway,
+    payload: &str,
+    signature: Option<&str>,
+) -> Result<AppResult<()>, Rejected> {
+    let signature = signature.ok_or(Rejected::Unsigned)?;
+    let event = Webhook::construct_event(payload, signature, &gateway.webhook_secret).map_err(|error| match error {
+        stripe::WebhookError::BadParse(_) => Rejected::Malformed,
+        _ => Rejected::BadSignature,
+    })?;
+    let stored = webhook_event::Entity::insert(webhook_event::ActiveModel {
+        id: Set(event.id.to_string()),
+        event_type: Set(event.type_.to_string()),
+        payload: Set(payload.to_owned()),
+        received_at: Set(Utc::now()),
+        claimed_until: Set(None),
+        processed_at: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+    })
+    .on_conflict(OnConflict::column(webhook_event::Column::Id).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await;
+    Ok(stored.map(|_| ()).map_err(AppError::from))
+}
+
+async fn claim(db: &DatabaseConnection, id: &str) -> AppResult<bool> {
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(CLAIM).map_err(|e| AppError::Internal(e.into()))?;
+    let claimed = webhook_event::Entity::update_many()
+        .col_expr(webhook_event::Column::ClaimedUntil, Expr::value(until))
+        .col_expr(
+            webhook_event::Column::Attempts,
+            Expr::col(webhook_event::Column::Attempts).add(1),
+        )
+        .filter(webhook_event::Column::Id.eq(id))
+        .filter(webhook_event::Column::ProcessedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(webhook_event::Column::ClaimedUntil.is_null())
+                .add(webhook_event::Column::ClaimedUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// Applies one stored event to our records.
+async fn apply(db: &DatabaseConnection, gateway: &StripeGateway, payload: &str) -> AppResult<Effect> {
+    let event: stripe::Event = serde_json::from_str(payload)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored event does not parse: {e}")))?;
+    match (event.type_, event.data.object) {
+        (EventType::PaymentIntentSucceeded, EventObject::PaymentIntent(intent)) => {
+            let Some(payment) = service::payment_for_intent(db, &intent).await? else {
+                tracing::warn!(intent = %intent.id, "a payment succeeded for no order of ours");
+                return Ok(Effect::default());
+            };
+            service::apply_success(
+                db,
+                Some(gateway),
+                &payment,
+                intent.amount_received,
+                &intent.currency.to_string(),
+            )
+            .await
+        }
+        (EventType::PaymentIntentPaymentFailed, EventObject::PaymentIntent(intent)) => {
+            let Some(payment) = service::payment_for_intent(db, &intent).await? else {
+                return Ok(Effect::default());
+            };
+            let message = intent
+                .last_payment_error
+                .as_ref()
+                .and_then(|error| error.message.clone());
+            service::apply_failure(db, Some(gateway), &payment, message).await
+        }
+        (EventType::ChargeRefunded, EventObject::Charge(charge)) => {
+            let Some(intent_id) = charge.payment_intent.as_ref().map(|intent| intent.id().to_string()) else {
+                return Ok(Effect::default());
+            };
+            let Some(payment) = super::entity::payment::Entity::find()
+                .filter(super::entity::payment::Column::StripePaymentIntentId.eq(intent_id))
+                .one(db)
+                .await?
+            else {
+                return Ok(Effect::default());
+            };
+            service::apply_refunded_total(db, &payment, charge.amount_refunded).await
+        }
+        // Events we do not act on are recorded and done.
+        _ => Ok(Effect::default()),
+    }
+}
+
+/// Applies every waiting event; returns how many were applied.
+pub async fn work(db: &DatabaseConnection, gateway: &StripeGateway, cache: &StorefrontCache) -> AppResult<usize> {
+    let waiting = webhook_event::Entity::find()
+        .filter(webhook_event::Column::ProcessedAt.is_null())
+        .filter(webhook_event::Column::Attempts.lt(MAX_ATTEMPTS))
+        .order_by_asc(webhook_event::Column::ReceivedAt)
+        .limit(100)
+        .all(db)
+        .await?;
+    let mut applied = 0;
+    for event in waiting {
+        if !claim(db, &event.id).await? {
+            continue;
+        }
+        match apply(db, gateway, &event.payload).await {
+            Ok(effect) => {
+                if effect.availability_changed {
+                    cache.availability_changed().await;
+                }
+                webhook_event::Entity::update_many()
+                    .col_expr(webhook_event::Column::ProcessedAt, Expr::value(Utc::now()))
+                    .col_expr(webhook_event::Column::LastError, Expr::value(Option::<String>::None))
+                    .filter(webhook_event::Column::Id.eq(event.id.as_str()))
+                    .exec(db)
+                    .await?;
+                applied += 1;
+            }
+            Err(error) => {
+                tracing::error!(event = %event.id, error = ?error, "applying a Stripe event failed; it will be retried");
+                webhook_event::Entity::update_many()
+                    .col_expr(
+                        webhook_event::Column::ClaimedUntil,
+                        Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                    )
+                    .col_expr(webhook_event::Column::LastError, Expr::value(format!("{error:?}")))
+                    .filter(webhook_event::Column::Id.eq(event.id.as_str()))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Works the inbox when told an event arrived, and every few seconds in case a notice was
+/// missed (another replica received it, or this one restarted).
+pub fn spawn(
+    db: DatabaseConnection,
+    gateway: StripeGateway,
+    cache: Arc<StorefrontCache>,
+    arrived: Arc<Notify>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = work(&db, &gateway, &cache).await {
+                tracing::error!(error = ?error, "working the webhook inbox failed");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(2), arrived.notified()).await;
+        }
+    })
+}
