@@ -13,3 +13,4 @@ pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod payouts;

@@ -7,6 +7,7 @@ mod m20261129_000001_catalogue;
 mod m20261129_000002_accounts;
 mod m20261129_000003_orders;
 mod m20261129_000004_payments;
+mod m20261129_000005_payouts;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_accounts::Migration),
             Box::new(m20261129_000003_orders::Migration),
             Box::new(m20261129_000004_payments::Migration),
+            Box::new(m20261129_000005_payouts::Migration),
         ]
     }
 }

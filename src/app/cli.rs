@@ -32,6 +32,11 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Grower payouts.
+    Payouts {
+        #[command(subcommand)]
+        action: PayoutsAction,
+    },
     /// Payments.
     Payments {
         #[command(subcommand)]
@@ -41,6 +46,18 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PayoutsAction {
+    /// Pay every producer its available earnings (for a scheduler): Stripe transfers to
+    /// connected accounts, a bank batch for the others.
+    Run,
+    /// Write a bank batch as CSV (payee, account, amount in yuan, reference) to standard output.
+    Export {
+        /// The batch id a run printed (or `Payout.batchId`).
+        batch_id: i64,
     },
 }
 
@@ -160,6 +177,43 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message),
+            }
+        }
+        Command::Payouts { action } => {
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            match action {
+                PayoutsAction::Run => {
+                    let gateway = config.stripe.as_ref().map(|stripe| {
+                        crate::payments::stripe::StripeGateway::new(
+                            &stripe.secret_key,
+                            &stripe.webhook_secret,
+                            stripe.api_base.as_deref(),
+                        )
+                    });
+                    let payouts = crate::payouts::service::run(&db, gateway.as_ref(), chrono::Utc::now()).await?;
+                    for payout in &payouts {
+                        println!(
+                            "payout {} to producer {}: {} yuan by {}, {}{}",
+                            payout.id,
+                            payout.producer_id,
+                            crate::money::Fen::new(payout.amount_fen),
+                            payout.method,
+                            payout.status,
+                            payout.batch_id.map(|b| format!(", batch {b}")).unwrap_or_default()
+                        );
+                    }
+                    println!("{} payouts", payouts.len());
+                    Ok(())
+                }
+                PayoutsAction::Export { batch_id } => match crate::payouts::service::export_batch(&db, batch_id).await?
+                {
+                    Some(csv) => {
+                        print!("{csv}");
+                        Ok(())
+                    }
+                    None => anyhow::bail!("there is no payout batch {batch_id}"),
+                },
             }
         }
         Command::Payments {

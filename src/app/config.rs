@@ -55,6 +55,14 @@ pub struct StripeSettings {
 }
 
 impl Config {
+    /// The fee and hold the earnings ledger applies.
+    pub fn payout_settings(&self) -> crate::payouts::ledger::PayoutSettings {
+        crate::payouts::ledger::PayoutSettings {
+            platform_fee_bps: self.platform_fee_bps,
+            hold: self.payout_hold,
+        }
+    }
+
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
     }

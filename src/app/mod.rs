@@ -86,6 +86,7 @@ impl AppState {
             stripe: stripe.clone(),
             orders: OrderSettings {
                 reservation: config.reservation_ttl,
+                payouts: config.payout_settings(),
             },
         }));
         Ok(Arc::new(AppState {
@@ -165,6 +166,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         state.cache.clone(),
         state.config.reservation_ttl,
         state.config.auto_delivery,
+        state.config.payout_settings(),
     )];
     if let Some(stripe) = &state.stripe {
         workers.push(crate::payments::inbox::spawn(

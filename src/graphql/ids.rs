@@ -14,16 +14,18 @@ pub enum NodeType {
     Producer,
     User,
     Order,
+    Payout,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 6] = [
+    const ALL: [NodeType; 7] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
         NodeType::Producer,
         NodeType::User,
         NodeType::Order,
+        NodeType::Payout,
     ];
 
     fn name(self) -> &'static str {
@@ -34,6 +36,7 @@ impl NodeType {
             NodeType::Producer => "Producer",
             NodeType::User => "User",
             NodeType::Order => "Order",
+            NodeType::Payout => "Payout",
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::orders::graphql::{Order, OrderSettings, OrdersMutation, OrdersQuery, PaymentsAvailable};
 use crate::payments::graphql::PaymentsMutation;
 use crate::payments::stripe::StripeGateway;
+use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -37,6 +38,7 @@ pub enum Node {
     Producer(Producer),
     User(User),
     Order(Box<Order>),
+    Payout(Payout),
 }
 
 #[derive(Default)]
@@ -52,6 +54,7 @@ impl NodeQuery {
         let node = match node_type {
             ids::NodeType::User => crate::accounts::graphql::node(ctx, row_id).await?,
             ids::NodeType::Order => crate::orders::graphql::node(ctx, row_id).await?,
+            ids::NodeType::Payout => crate::payouts::graphql::node(ctx, row_id).await?,
             catalogue_type => crate::catalogue::graphql::node(ctx, catalogue_type, row_id).await?,
         };
         Ok(node)
@@ -64,6 +67,7 @@ pub struct Query(
     CatalogueManagementQuery,
     AccountsQuery,
     OrdersQuery,
+    PayoutsQuery,
     NodeQuery,
 );
 
@@ -74,6 +78,7 @@ pub struct Mutation(
     CatalogueListingMutation,
     OrdersMutation,
     PaymentsMutation,
+    PayoutsMutation,
 );
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -383,6 +383,7 @@ pub struct PaymentsAvailable(pub bool);
 #[derive(Clone, Copy, Debug)]
 pub struct OrderSettings {
     pub reservation: std::time::Duration,
+    pub payouts: crate::payouts::ledger::PayoutSettings,
 }
 
 fn not_found() -> UserError {
@@ -600,7 +601,10 @@ impl OrdersMutation {
             return Ok(OrderPayload::failed(not_found()));
         };
         viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
-        let outcome = service::confirm_delivery(database(ctx)?, &row).await?;
+        let settings = ctx
+            .data::<OrderSettings>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("no order settings")))?;
+        let outcome = service::confirm_delivery(database(ctx)?, &row, settings.payouts).await?;
         Ok(match outcome {
             Ok(row) => match shown(ctx, row).await? {
                 Some(order) => OrderPayload::done(order),

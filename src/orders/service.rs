@@ -20,6 +20,7 @@ use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::relay::PageRequest;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
+use crate::payouts::ledger::{self, PayoutSettings};
 
 pub type Outcome<T> = AppResult<Result<T, UserError>>;
 
@@ -641,17 +642,34 @@ pub async fn mark_shipped(
     Ok(Ok(order))
 }
 
-/// `confirmDelivery`: a shipped order arrived.
-pub async fn confirm_delivery(db: &DatabaseConnection, order: &order::Model) -> Outcome<order::Model> {
+/// A shipped order arrived: DELIVERED, and each line's earning goes into its producer's
+/// ledger in the same transaction (`false` when the order was not SHIPPED).
+async fn deliver(db: &DatabaseConnection, order_id: i64, payouts: PayoutSettings) -> AppResult<bool> {
+    let txn = begin_write(db).await?;
     if !transition(
-        db,
-        order.id,
+        &txn,
+        order_id,
         OrderStatus::Shipped,
         OrderStatus::Delivered,
         Some(order::Column::DeliveredAt),
     )
     .await?
     {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    ledger::record_delivery(&txn, order_id, Utc::now(), payouts).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// `confirmDelivery`: a shipped order arrived.
+pub async fn confirm_delivery(
+    db: &DatabaseConnection,
+    order: &order::Model,
+    payouts: PayoutSettings,
+) -> Outcome<order::Model> {
+    if !deliver(db, order.id, payouts).await? {
         return Ok(Err(UserError::new(
             "NOT_DELIVERABLE",
             "only a shipped order can be delivered",
@@ -714,16 +732,28 @@ pub async fn expire_reservations(db: &DatabaseConnection, now: DateTime<Utc>) ->
 }
 
 /// Marks orders delivered `after` their last shipment left, for buyers who never confirm.
-pub async fn auto_deliver(db: &DatabaseConnection, now: DateTime<Utc>, after: Duration) -> AppResult<u64> {
+pub async fn auto_deliver(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    after: Duration,
+    payouts: PayoutSettings,
+) -> AppResult<u64> {
     let cutoff = now - chrono::Duration::from_std(after).map_err(|e| AppError::Internal(e.into()))?;
-    let updated = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::Delivered.as_db()))
-        .col_expr(order::Column::DeliveredAt, Expr::value(now))
+    let due: Vec<i64> = order::Entity::find()
+        .select_only()
+        .column(order::Column::Id)
         .filter(order::Column::Status.eq(OrderStatus::Shipped.as_db()))
         .filter(order::Column::ShippedAt.lt(cutoff))
-        .exec(db)
+        .into_tuple()
+        .all(db)
         .await?;
-    Ok(updated.rows_affected)
+    let mut delivered = 0;
+    for order_id in due {
+        if deliver(db, order_id, payouts).await? {
+            delivered += 1;
+        }
+    }
+    Ok(delivered)
 }
 
 /// A page of the buyer's orders, newest first; the cursor is the order id.

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::service;
 use crate::cache::StorefrontCache;
+use crate::payouts::ledger::PayoutSettings;
 
 /// How often to look: a quarter of the reservation time, between 200 ms and 5 s.
 pub fn period(reservation: Duration) -> Duration {
@@ -22,6 +23,7 @@ pub fn spawn(
     cache: Arc<StorefrontCache>,
     reservation: Duration,
     auto_delivery: Duration,
+    payouts: PayoutSettings,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period(reservation));
@@ -41,7 +43,7 @@ pub fn spawn(
                 }
                 Err(error) => tracing::error!(error = ?error, "expiring reservations failed"),
             }
-            if let Err(error) = service::auto_deliver(&db, now, auto_delivery).await {
+            if let Err(error) = service::auto_deliver(&db, now, auto_delivery, payouts).await {
                 tracing::error!(error = ?error, "marking shipped orders delivered failed");
             }
         }

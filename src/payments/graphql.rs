@@ -102,8 +102,20 @@ impl PaymentsMutation {
             ));
         };
         match service::refund(db, gateway(ctx), &payment, amount, "refunded by an operator").await? {
-            Ok(effect) => {
-                if effect.availability_changed {
+            Ok(refunded) => {
+                // A refund after delivery takes the money back from the producers' earnings.
+                let settings = ctx
+                    .data::<crate::orders::graphql::OrderSettings>()
+                    .map_err(|_| AppError::Internal(anyhow::anyhow!("no order settings")))?;
+                crate::payouts::ledger::record_refund(
+                    db,
+                    order.id,
+                    refunded.refund_id,
+                    refunded.amount,
+                    settings.payouts,
+                )
+                .await?;
+                if refunded.effect.availability_changed {
                     storefront_cache(ctx)?.availability_changed().await;
                 }
                 Ok(OrderPayload::of(ctx, order.id).await?)

@@ -158,6 +158,19 @@ pub async fn apply_success(
         }
         return Ok(Effect::default());
     }
+    // The money is in: the payment says so first, so nobody sees a paid order with an unpaid
+    // payment (a crash right after is finished when the event is applied again).
+    set_status(
+        db,
+        payment.id,
+        PaymentStatus::Succeeded,
+        &[
+            PaymentStatus::RequiresPayment,
+            PaymentStatus::Processing,
+            PaymentStatus::Failed,
+        ],
+    )
+    .await?;
     let mut effect = Effect::default();
     match OrderStatus::from_db(&order.status) {
         Some(OrderStatus::PendingPayment) => {
@@ -169,17 +182,6 @@ pub async fn apply_success(
             Some(changed) => effect.availability_changed = changed.availability_changed,
             None => {
                 // The stock went to other buyers while this one paid: give the money back.
-                set_status(
-                    db,
-                    payment.id,
-                    PaymentStatus::Succeeded,
-                    &[
-                        PaymentStatus::RequiresPayment,
-                        PaymentStatus::Processing,
-                        PaymentStatus::Failed,
-                    ],
-                )
-                .await?;
                 let fresh = payment::Entity::find_by_id(payment.id)
                     .one(db)
                     .await?
@@ -200,22 +202,10 @@ pub async fn apply_success(
                     )
                     .await?;
                 }
-                return Ok(effect);
             }
         },
         _ => {}
     }
-    set_status(
-        db,
-        payment.id,
-        PaymentStatus::Succeeded,
-        &[
-            PaymentStatus::RequiresPayment,
-            PaymentStatus::Processing,
-            PaymentStatus::Failed,
-        ],
-    )
-    .await?;
     Ok(effect)
 }
 
@@ -307,6 +297,14 @@ async fn settle_refund_status(db: &DatabaseConnection, payment_id: i64) -> AppRe
     })
 }
 
+/// A refund that went through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refunded {
+    pub refund_id: i64,
+    pub amount: Fen,
+    pub effect: Effect,
+}
+
 /// Refunds `amount` (all that is left when `None`) of a settled payment. The amount is taken
 /// off what may still be refunded in the database first, so two refunds racing can never give
 /// back more than was paid; then Stripe is asked with the refund row's id as idempotency key.
@@ -316,7 +314,7 @@ pub async fn refund(
     payment: &payment::Model,
     amount: Option<Fen>,
     reason: &str,
-) -> Outcome<Effect> {
+) -> Outcome<Refunded> {
     if !PaymentStatus::from_db(&payment.status)
         .is_some_and(|s| matches!(s, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded))
     {
@@ -413,7 +411,11 @@ pub async fn refund(
         .filter(refund::Column::Id.eq(row.id))
         .exec(db)
         .await?;
-    Ok(Ok(settle_refund_status(db, payment.id).await?))
+    Ok(Ok(Refunded {
+        refund_id: row.id,
+        amount: Fen::new(amount),
+        effect: settle_refund_status(db, payment.id).await?,
+    }))
 }
 
 /// `recordBankTransfer`: an operator saw the 对公转账 arrive.

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use stripe::{
-    Client, CreatePaymentIntent, CreateRefund, Currency, ListPaymentIntents, PaymentIntent, PaymentIntentId,
-    RangeBounds, RangeQuery, Refund, RequestStrategy, Timestamp,
+    Client, CreatePaymentIntent, CreateRefund, CreateTransfer, Currency, ListPaymentIntents, PaymentIntent,
+    PaymentIntentId, RangeBounds, RangeQuery, Refund, RequestStrategy, Timestamp, Transfer,
 };
 
 use crate::error::AppError;
@@ -75,6 +75,18 @@ impl StripeGateway {
         Refund::create(&self.idempotent(format!("huakai-refund-{refund_id}")), params)
             .await
             .map_err(|e| failed("refund", e))
+    }
+
+    /// Pays a producer's connected account; the payout row's id is the idempotency key, so a
+    /// rerun after a crash pays once.
+    pub async fn transfer(&self, payout_id: i64, destination: &str, amount_fen: i64) -> Result<Transfer, AppError> {
+        let mut params = CreateTransfer::new(Currency::CNY, destination.to_owned());
+        params.amount = Some(amount_fen);
+        params.transfer_group = Some("huakai-payouts");
+        params.metadata = Some(HashMap::from([("payout_id".to_owned(), payout_id.to_string())]));
+        Transfer::create(&self.idempotent(format!("huakai-payout-{payout_id}")), params)
+            .await
+            .map_err(|e| failed("transfer", e))
     }
 
     /// PaymentIntents created since `since` (newest first), up to `limit` pages of 100.

@@ -237,6 +237,48 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
         },
         Row {
+            operation: "myProducer",
+            query: "{ myProducer { balance { available { amount } } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Allowed, Forbidden],
+        },
+        Row {
+            operation: "producerAccount",
+            query: "{ producerAccount(slug: \"sanwang-baihe-hezuoshe\") { balance { paidOut { amount } } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "payouts",
+            query: "{ payouts(first: 5) { nodes { id } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "runPayouts",
+            query: "mutation { runPayouts { payouts { id } userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "confirmPayout",
+            query: "mutation { confirmPayout(payoutId: \"UGF5b3V0Ojk5OTk\", reference: \"x\") { userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Hidden],
+        },
+        Row {
+            operation: "setCooperativeMembers",
+            query: "mutation { setCooperativeMembers(producerSlug: \"sanwang-baihe-hezuoshe\", members: [{ name: \"陈家\", registeredPoor: true, shareBps: 5000 }]) { userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "setProducerPayoutAccount",
+            query: "mutation { setProducerPayoutAccount(producerSlug: \"sanwang-baihe-hezuoshe\", bankAccountName: \"三旺村百合合作社\", bankAccountNumber: \"6222 0000 1111\") { userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
             operation: "changePassword",
             query: "mutation { changePassword(currentPassword: \"not the password\", newPassword: \"another long password\") { userErrors { code } } }",
             variables: json!({}),

@@ -9,4 +9,5 @@ mod cache;
 mod catalogue;
 mod orders;
 mod payments;
+mod payouts;
 mod platform;

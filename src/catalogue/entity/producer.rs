@@ -12,6 +12,10 @@ pub struct Model {
     pub village_id: i64,
     /// Registered poor households linked to this producer (利益联结).
     pub linked_poor_households: i32,
+    /// A Stripe connected account (`acct_…`): paid by Stripe transfer when set, else by bank.
+    pub stripe_account_id: Option<String>,
+    pub bank_account_name: Option<String>,
+    pub bank_account_number: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

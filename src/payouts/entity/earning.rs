@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+/// One entry of a producer's append-only earnings ledger: a delivered line (SALE) or money
+/// given back for it (REVERSAL, negative). `line_total = platform_fee + commission + amount`,
+/// always (a CHECK holds it).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "earnings")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub producer_id: i64,
+    pub order_id: i64,
+    pub order_line_id: i64,
+    /// The refund a reversal answers; 0 for a sale.
+    pub refund_id: i64,
+    pub kind: String,
+    pub line_total_fen: i64,
+    pub platform_fee_fen: i64,
+    pub commission_fen: i64,
+    /// What the producer earns (negative for a reversal).
+    pub amount_fen: i64,
+    /// Delivery plus `HUAKAI_PAYOUT_HOLD`: pending until then.
+    pub available_at: DateTimeUtc,
+    /// The payout that pays it; set once, by a conditional update.
+    pub payout_id: Option<i64>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

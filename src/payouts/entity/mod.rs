@@ -1,0 +1,4 @@
+pub mod cooperative_member;
+pub mod earning;
+pub mod payout;
+pub mod payout_batch;

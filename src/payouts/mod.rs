@@ -1,0 +1,160 @@
+//! Grower payouts: what each producer earned from delivered lines (less the platform fee and
+//! any host commission), when it becomes available, and paying it out once: by Stripe transfer
+//! to a connected account, or by bank in batches confirmed line by line.
+
+pub mod entity;
+pub mod graphql;
+pub mod ledger;
+pub mod service;
+
+use async_graphql::Enum;
+
+use crate::money::Fen;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PayoutStatus {
+    Pending,
+    InTransit,
+    Paid,
+    Failed,
+}
+
+impl PayoutStatus {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            PayoutStatus::Pending => "PENDING",
+            PayoutStatus::InTransit => "IN_TRANSIT",
+            PayoutStatus::Paid => "PAID",
+            PayoutStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn from_db(value: &str) -> Option<PayoutStatus> {
+        [
+            PayoutStatus::Pending,
+            PayoutStatus::InTransit,
+            PayoutStatus::Paid,
+            PayoutStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_db() == value)
+    }
+}
+
+pub const METHOD_STRIPE: &str = "stripe_transfer";
+pub const METHOD_BANK: &str = "bank";
+
+/// How a line total divides: the platform's fee, the host's commission, the producer's earning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub platform_fee: Fen,
+    pub commission: Fen,
+    pub earning: Fen,
+}
+
+/// Rounding rule: the fee (and a commission) are `bps` of the line total rounded half up to the
+/// fen; the producer earns exactly what is left, so `fee + commission + earning = line total`
+/// to the fen, for every amount. A negative total (a reversal) mirrors its positive.
+pub fn split(line_total: Fen, platform_fee_bps: u32, commission_bps: u32) -> Split {
+    let platform_fee = line_total.share_bps(platform_fee_bps);
+    let commission = line_total.share_bps(commission_bps);
+    let earning = Fen::new(line_total.get() - platform_fee.get() - commission.get());
+    Split {
+        platform_fee,
+        commission,
+        earning,
+    }
+}
+
+/// Divides `amount` among `shares` (basis points each) by largest remainder: every part is
+/// the floor of its exact share, and the fen left over go one each to the largest remainders.
+/// Parts add up to `amount × Σshares / 10000` rounded down; the rest stays with the cooperative.
+pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
+    let total_bps: i128 = shares.iter().map(|s| i128::from(*s)).sum();
+    let amount = i128::from(amount.get());
+    let distributable = amount * total_bps.min(10_000) / 10_000;
+    let mut parts: Vec<(i128, i128, usize)> = shares
+        .iter()
+        .enumerate()
+        .map(|(index, share)| {
+            let exact = amount * i128::from(*share);
+            (exact / 10_000, exact % 10_000, index)
+        })
+        .collect();
+    let mut left = distributable - parts.iter().map(|(floor, _, _)| floor).sum::<i128>();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|a, b| parts[*b].1.cmp(&parts[*a].1).then(a.cmp(b)));
+    for index in order {
+        if left <= 0 {
+            break;
+        }
+        parts[index].0 += 1;
+        left -= 1;
+    }
+    parts
+        .into_iter()
+        .map(|(part, _, _)| Fen::new(i64::try_from(part).unwrap_or(i64::MAX)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fees_round_half_up_and_the_identity_holds_for_awkward_amounts() {
+        // 1 fen at 5%: 0.05 fen rounds to 0; the grower keeps the fen.
+        assert_eq!(
+            split(Fen::new(1), 500, 0),
+            Split {
+                platform_fee: Fen::new(0),
+                commission: Fen::new(0),
+                earning: Fen::new(1)
+            }
+        );
+        // 10 fen at 5% is exactly half a fen: half up.
+        assert_eq!(split(Fen::new(10), 500, 0).platform_fee, Fen::new(1));
+        // 19.99 yuan at 5% = 99.95 fen → 100.
+        assert_eq!(split(Fen::new(1999), 500, 0).platform_fee, Fen::new(100));
+        assert_eq!(split(Fen::new(1999), 500, 0).earning, Fen::new(1899));
+        for total in (1..5_000).chain([99_999_999, 123_456_789_012]) {
+            for (fee, commission) in [(500, 0), (0, 0), (333, 1_250), (10_000, 0), (1, 1)] {
+                let s = split(Fen::new(total), fee, commission);
+                assert_eq!(
+                    s.platform_fee.get() + s.commission.get() + s.earning.get(),
+                    total,
+                    "{total} {fee} {commission}"
+                );
+                let reversed = split(Fen::new(-total), fee, commission);
+                assert_eq!(
+                    reversed.earning,
+                    Fen::new(-s.earning.get()),
+                    "a reversal mirrors its sale"
+                );
+            }
+        }
+        // Many lines: each line rounds on its own, and the sums add up exactly.
+        let lines: Vec<i64> = (0..997).map(|i| 1 + (i * 7919) % 4999).collect();
+        let splits: Vec<Split> = lines.iter().map(|l| split(Fen::new(*l), 500, 0)).collect();
+        let fees: i64 = splits.iter().map(|s| s.platform_fee.get()).sum();
+        let earnings: i64 = splits.iter().map(|s| s.earning.get()).sum();
+        assert_eq!(fees + earnings, lines.iter().sum::<i64>());
+    }
+
+    #[test]
+    fn households_get_their_shares_to_the_fen() {
+        let parts = divide(Fen::new(100), &[3_334, 3_333, 3_333]);
+        assert_eq!(parts, vec![Fen::new(34), Fen::new(33), Fen::new(33)]);
+        assert_eq!(parts.iter().map(|p| p.get()).sum::<i64>(), 100);
+        // Shares adding to less than the whole: the cooperative keeps the rest.
+        let parts = divide(Fen::new(1001), &[5_000, 2_500]);
+        assert_eq!(parts.iter().map(|p| p.get()).sum::<i64>(), 750);
+        assert_eq!(
+            divide(Fen::new(1), &[5_000, 5_000])
+                .iter()
+                .map(|p| p.get())
+                .sum::<i64>(),
+            1
+        );
+    }
+}
