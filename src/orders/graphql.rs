@@ -41,6 +41,37 @@ pub struct LinesOfOrder(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ShipmentsOfOrder(pub i64);
 
+/// The rows of `E` belonging to the orders `keys` name, grouped by order (an order with none
+/// gets an empty list).
+async fn by_order<E, K>(
+    db: &DatabaseConnection,
+    column: E::Column,
+    keys: &[K],
+    order_of_key: impl Fn(&K) -> i64,
+    key_of_order: impl Fn(i64) -> K,
+    order_of_row: impl Fn(&E::Model) -> i64,
+) -> std::result::Result<HashMap<K, Vec<E::Model>>, Arc<DbErr>>
+where
+    E: EntityTrait,
+    E::Column: sea_orm::ColumnTrait,
+    K: Copy + Eq + std::hash::Hash,
+{
+    use sea_orm::Iterable;
+    let primary_key = E::PrimaryKey::iter()
+        .next()
+        .map(sea_orm::PrimaryKeyToColumn::into_column);
+    let mut select = E::find().filter(column.is_in(keys.iter().map(&order_of_key)));
+    if let Some(primary_key) = primary_key {
+        select = select.order_by_asc(primary_key);
+    }
+    let rows = select.all(db).await.map_err(Arc::new)?;
+    let mut grouped: HashMap<K, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(key_of_order(order_of_row(&row))).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
 impl Loader<LinesOfOrder> for OrdersLoader {
     type Value = Vec<order_line::Model>;
     type Error = Arc<DbErr>;
@@ -49,17 +80,15 @@ impl Loader<LinesOfOrder> for OrdersLoader {
         &self,
         keys: &[LinesOfOrder],
     ) -> std::result::Result<HashMap<LinesOfOrder, Self::Value>, Self::Error> {
-        let rows = order_line::Entity::find()
-            .filter(order_line::Column::OrderId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(order_line::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(Arc::new)?;
-        let mut grouped: HashMap<LinesOfOrder, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            grouped.entry(LinesOfOrder(row.order_id)).or_default().push(row);
-        }
-        Ok(grouped)
+        by_order::<order_line::Entity, _>(
+            &self.db,
+            order_line::Column::OrderId,
+            keys,
+            |k| k.0,
+            LinesOfOrder,
+            |row| row.order_id,
+        )
+        .await
     }
 }
 
@@ -71,17 +100,15 @@ impl Loader<ShipmentsOfOrder> for OrdersLoader {
         &self,
         keys: &[ShipmentsOfOrder],
     ) -> std::result::Result<HashMap<ShipmentsOfOrder, Self::Value>, Self::Error> {
-        let rows = shipment::Entity::find()
-            .filter(shipment::Column::OrderId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(shipment::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(Arc::new)?;
-        let mut grouped: HashMap<ShipmentsOfOrder, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            grouped.entry(ShipmentsOfOrder(row.order_id)).or_default().push(row);
-        }
-        Ok(grouped)
+        by_order::<shipment::Entity, _>(
+            &self.db,
+            shipment::Column::OrderId,
+            keys,
+            |k| k.0,
+            ShipmentsOfOrder,
+            |row| row.order_id,
+        )
+        .await
     }
 }
 

@@ -8,7 +8,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::earning;
-use super::split;
+use super::{allocate, split};
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
 use crate::orders::entity::order_line;
@@ -81,36 +81,6 @@ pub async fn record_delivery(
     insert(db, entries).await
 }
 
-/// Splits `amount` over `weights` in proportion, to the fen: floors, then the leftover fen to
-/// the largest remainders.
-pub fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
-    let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
-    if total <= 0 {
-        return vec![0; weights.len()];
-    }
-    let mut parts: Vec<(i128, i128)> = weights
-        .iter()
-        .map(|w| {
-            let exact = i128::from(amount) * i128::from(*w);
-            (exact / total, exact % total)
-        })
-        .collect();
-    let mut left = i128::from(amount) - parts.iter().map(|(floor, _)| floor).sum::<i128>();
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|a, b| parts[*b].1.cmp(&parts[*a].1).then(a.cmp(b)));
-    for index in order {
-        if left <= 0 {
-            break;
-        }
-        parts[index].0 += 1;
-        left -= 1;
-    }
-    parts
-        .into_iter()
-        .map(|(part, _)| i64::try_from(part).unwrap_or(i64::MAX))
-        .collect()
-}
-
 /// Money given back for a delivered order: a reversing entry per line, the refund shared over
 /// the lines in proportion to their totals, each reversing its fee the way the sale took it.
 /// Counts against the balance at once. An order not delivered has no earnings to reverse.
@@ -155,17 +125,4 @@ pub async fn record_refund(
         })
         .collect();
     insert(db, entries).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::allocate;
-
-    #[test]
-    fn refunds_are_shared_over_lines_to_the_fen() {
-        assert_eq!(allocate(100, &[1, 1, 1]), vec![34, 33, 33]);
-        assert_eq!(allocate(1, &[5000, 1]), vec![1, 0]);
-        assert_eq!(allocate(999, &[333, 333, 334]).iter().sum::<i64>(), 999);
-        assert_eq!(allocate(5, &[0, 0]), vec![0, 0]);
-    }
 }

@@ -66,22 +66,21 @@ pub fn split(line_total: Fen, platform_fee_bps: u32, commission_bps: u32) -> Spl
     }
 }
 
-/// Divides `amount` among `shares` (basis points each) by largest remainder: every part is
-/// the floor of its exact share, and the fen left over go one each to the largest remainders.
-/// Parts add up to `amount × Σshares / 10000` rounded down; the rest stays with the cooperative.
-pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
-    let total_bps: i128 = shares.iter().map(|s| i128::from(*s)).sum();
-    let amount = i128::from(amount.get());
-    let distributable = amount * total_bps.min(10_000) / 10_000;
-    let mut parts: Vec<(i128, i128, usize)> = shares
+/// Splits `amount` over `weights` in proportion, to the fen: every part is the floor of its
+/// exact share, and the fen left over go one each to the largest remainders (ties to the first).
+pub fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+    if total <= 0 {
+        return vec![0; weights.len()];
+    }
+    let mut parts: Vec<(i128, i128)> = weights
         .iter()
-        .enumerate()
-        .map(|(index, share)| {
-            let exact = amount * i128::from(*share);
-            (exact / 10_000, exact % 10_000, index)
+        .map(|w| {
+            let exact = i128::from(amount) * i128::from(*w);
+            (exact / total, exact % total)
         })
         .collect();
-    let mut left = distributable - parts.iter().map(|(floor, _, _)| floor).sum::<i128>();
+    let mut left = i128::from(amount) - parts.iter().map(|(floor, _)| floor).sum::<i128>();
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by(|a, b| parts[*b].1.cmp(&parts[*a].1).then(a.cmp(b)));
     for index in order {
@@ -93,8 +92,20 @@ pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
     }
     parts
         .into_iter()
-        .map(|(part, _, _)| Fen::new(i64::try_from(part).unwrap_or(i64::MAX)))
+        .map(|(part, _)| i64::try_from(part).unwrap_or(i64::MAX))
         .collect()
+}
+
+/// A cooperative's payout among its households, by their shares in basis points: the
+/// cooperative itself holds the share no household has (what it keeps), and the amount is
+/// allocated over all of them, so the parts and what the cooperative keeps add up to the fen.
+pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
+    let total: i64 = shares.iter().map(|s| i64::from(*s)).sum();
+    let mut weights: Vec<i64> = shares.iter().map(|s| i64::from(*s)).collect();
+    weights.push((10_000 - total).max(0));
+    let mut parts = allocate(amount.get(), &weights);
+    parts.pop();
+    parts.into_iter().map(Fen::new).collect()
 }
 
 #[cfg(test)]
@@ -142,13 +153,22 @@ mod tests {
     }
 
     #[test]
+    fn refunds_are_shared_over_lines_to_the_fen() {
+        assert_eq!(allocate(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(allocate(1, &[5000, 1]), vec![1, 0]);
+        assert_eq!(allocate(999, &[333, 333, 334]).iter().sum::<i64>(), 999);
+        assert_eq!(allocate(5, &[0, 0]), vec![0, 0]);
+    }
+
+    #[test]
     fn households_get_their_shares_to_the_fen() {
         let parts = divide(Fen::new(100), &[3_334, 3_333, 3_333]);
         assert_eq!(parts, vec![Fen::new(34), Fen::new(33), Fen::new(33)]);
         assert_eq!(parts.iter().map(|p| p.get()).sum::<i64>(), 100);
-        // Shares adding to less than the whole: the cooperative keeps the rest.
+        // Shares adding to less than the whole: the cooperative keeps the rest (here 250 of
+        // 1001; the odd fen went to the largest remainder, the first household's half fen).
         let parts = divide(Fen::new(1001), &[5_000, 2_500]);
-        assert_eq!(parts.iter().map(|p| p.get()).sum::<i64>(), 750);
+        assert_eq!(parts, vec![Fen::new(501), Fen::new(250)]);
         assert_eq!(
             divide(Fen::new(1), &[5_000, 5_000])
                 .iter()
