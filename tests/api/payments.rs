@@ -43,14 +43,12 @@ async fn card_order(app: &TestApp, buyer: &Actor, key: &str, quantity: i64) -> (
 }
 
 async fn wait_for_status(app: &TestApp, actor: &Actor, order_id: &Value, status: &str) -> Value {
-    for _ in 0..100 {
-        let seen = app.query_as(actor, ORDER, json!({ "id": order_id })).await;
-        if seen["order"]["status"] == status {
-            return seen["order"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("order {order_id} never became {status}");
+    let what = format!("order {order_id} becoming {status}");
+    app.eventually(actor, ORDER, json!({ "id": order_id }), &what, |seen| {
+        seen["order"]["status"] == status
+    })
+    .await["order"]
+        .clone()
 }
 
 async fn a_card_order_is_paid_once_through_a_signed_webhook(backend: Backend) {
@@ -121,17 +119,12 @@ async fn a_card_order_is_paid_once_through_a_signed_webhook(backend: Backend) {
 
     // A declined card: FAILED, and the order can still be paid.
     stripe.decline(&intent).await;
-    let mut failed = false;
-    for _ in 0..100 {
-        let seen = app.query_as(&buyer, ORDER, json!({ "id": order_id })).await;
-        if seen["order"]["payment"]["status"] == "FAILED" {
-            assert_eq!(seen["order"]["status"], "PENDING_PAYMENT");
-            failed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(failed, "the decline was not recorded");
+    let declined = app
+        .eventually(&buyer, ORDER, json!({ "id": order_id }), "the decline", |seen| {
+            seen["order"]["payment"]["status"] == "FAILED"
+        })
+        .await;
+    assert_eq!(declined["order"]["status"], "PENDING_PAYMENT");
 
     // Paid: the signed event moves the order to PAID.
     let succeeded = stripe.succeed(&intent).await;
@@ -268,15 +261,11 @@ async fn a_wrong_amount_is_flagged_not_paid() {
         stripe.deliver(&stripe.event("payment_intent.succeeded", short)).await,
         200
     );
-    let mut flagged = Value::Null;
-    for _ in 0..100 {
-        let seen = app.query_as(&operator, ORDER, json!({ "id": order_id })).await;
-        if !seen["order"]["payment"]["reviewReason"].is_null() {
-            flagged = seen;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let flagged = app
+        .eventually(&operator, ORDER, json!({ "id": order_id }), "the flag", |seen| {
+            !seen["order"]["payment"]["reviewReason"].is_null()
+        })
+        .await;
     assert_eq!(
         flagged["order"]["status"], "PENDING_PAYMENT",
         "an amount that does not match pays nothing"
@@ -337,17 +326,16 @@ async fn a_payment_after_expiry_revives_the_order_or_is_refunded() {
         .await;
     assert_eq!(took["placeOrder"]["userErrors"], json!([]));
     stripe.succeed(&late_intent).await;
-    let mut refunded = false;
-    for _ in 0..100 {
-        let seen = app.query_as(&buyer, ORDER, json!({ "id": late_order })).await;
-        if seen["order"]["payment"]["status"] == "REFUNDED" {
-            assert_eq!(seen["order"]["status"], "CANCELLED");
-            refunded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(refunded, "the late payment was not refunded");
+    let refunded = app
+        .eventually(
+            &buyer,
+            ORDER,
+            json!({ "id": late_order }),
+            "the late payment's refund",
+            |seen| seen["order"]["payment"]["status"] == "REFUNDED",
+        )
+        .await;
+    assert_eq!(refunded["order"]["status"], "CANCELLED");
     assert_eq!(stripe.refunds().len(), 1);
     assert_ledger_balances(&app).await;
 }

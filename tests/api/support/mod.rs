@@ -196,6 +196,26 @@ impl TestApp {
         answer["data"].clone()
     }
 
+    /// Asks `query` as `actor` until `done` holds of the answer's data (10 s at most): for what
+    /// the app's workers do in the background.
+    pub async fn eventually(
+        &self,
+        actor: &Actor,
+        query: &str,
+        variables: Value,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..200 {
+            let data = self.query_as(actor, query, variables.clone()).await;
+            if done(&data) {
+                return data;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what} did not happen within 10 s");
+    }
+
     /// An anonymous GraphQL request: the whole JSON answer (`data` and `errors`).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let (status, answer) = self.graphql_as(&Actor::anonymous(), query, variables).await;
