@@ -165,16 +165,12 @@ async fn answer(
         }
     };
     let private = viewer != Viewer::Anonymous;
-    let request = request
-        .data(request_loader(&state.db))
-        .data(crate::orders::graphql::request_loader(&state.db))
-        .data(viewer)
-        .data(ClientAddress(Some(client.ip())));
+    let context = RequestContext { viewer, client };
     // Only anonymous storefront reads are shared: nothing private enters or leaves the cache.
     let (body, ok) = if !private && state.cache.enabled() {
-        cached_or_executed(state, request, &operation).await
+        cached_or_executed(state, request, context, &operation).await
     } else {
-        let response = state.schema.execute(request).await;
+        let response = state.schema.execute(context.attach(state, request)).await;
         (serialize(&response), response.is_ok())
     };
     let outcome = if ok { "ok" } else { "error" };
@@ -189,12 +185,35 @@ async fn answer(
     }
 }
 
+/// Who asks and from where: what the resolvers need besides the query.
+struct RequestContext {
+    viewer: Viewer,
+    client: SocketAddr,
+}
+
+impl RequestContext {
+    /// The request with its per-request data: the viewer, the client's address and fresh
+    /// batched loaders (made only when the request is executed, not for a cache hit).
+    fn attach(self, state: &AppState, request: async_graphql::Request) -> async_graphql::Request {
+        request
+            .data(request_loader(&state.db))
+            .data(crate::orders::graphql::request_loader(&state.db))
+            .data(self.viewer)
+            .data(ClientAddress(Some(self.client.ip())))
+    }
+}
+
 /// The storefront cache in front of the schema: a hit is served with fresh stock figures; a
 /// miss is computed once while other requests for the same key wait for it.
-async fn cached_or_executed(state: &AppState, request: async_graphql::Request, operation: &str) -> (String, bool) {
+async fn cached_or_executed(
+    state: &AppState,
+    request: async_graphql::Request,
+    context: RequestContext,
+    operation: &str,
+) -> (String, bool) {
     let cache: &StorefrontCache = &state.cache;
     let Some(versions) = cache.versions().await else {
-        let response = state.schema.execute(request).await;
+        let response = state.schema.execute(context.attach(state, request)).await;
         return (serialize(&response), response.is_ok());
     };
     let today = today_in_china();
@@ -215,11 +234,14 @@ async fn cached_or_executed(state: &AppState, request: async_graphql::Request, o
     metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
     if !is_storefront_query(&request.query) {
         drop(turn);
-        let response = state.schema.execute(request).await;
+        let response = state.schema.execute(context.attach(state, request)).await;
         return (serialize(&response), response.is_ok());
     }
     let holes = Arc::new(StockHoles::default());
-    let response = state.schema.execute(request.data(holes.clone())).await;
+    let response = state
+        .schema
+        .execute(context.attach(state, request).data(holes.clone()))
+        .await;
     let body = serialize(&response);
     let ok = response.is_ok();
     if ok {

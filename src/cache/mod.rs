@@ -290,7 +290,9 @@ impl RequestKey {
         let mut digest = Sha256::new();
         digest.update(request.query.as_bytes());
         digest.update([0]);
-        digest.update(serde_json::to_vec(&request.variables).unwrap_or_default());
+        if !request.variables.is_empty() {
+            digest.update(serde_json::to_vec(&request.variables).unwrap_or_default());
+        }
         digest.update([0]);
         digest.update(request.operation_name.as_deref().unwrap_or_default().as_bytes());
         RequestKey(hex::encode(digest.finalize()))
