@@ -8,12 +8,9 @@ pub mod loaders;
 pub mod management;
 pub mod service;
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 /// Today's date in China (UTC+8): catalogue entries are valid from and to calendar days there.
 pub fn today_in_china() -> NaiveDate {
-    const CHINA_STANDARD_TIME: i32 = 8 * 3600;
-    let offset =
-        FixedOffset::east_opt(CHINA_STANDARD_TIME).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    Utc::now().with_timezone(&offset).date_naive()
+    (Utc::now() + chrono::TimeDelta::hours(8)).date_naive()
 }

@@ -233,7 +233,7 @@ pub async fn apply_failure(
             .await;
         }
     }
-    let updated = payment::Entity::update_many()
+    payment::Entity::update_many()
         .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Failed.as_db()))
         .col_expr(payment::Column::LastError, Expr::value(message))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -245,7 +245,6 @@ pub async fn apply_failure(
         ]))
         .exec(db)
         .await?;
-    let _ = updated;
     Ok(Effect::default())
 }
 
