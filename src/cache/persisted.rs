@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 use crate::app::redis::Redis;
 
 const TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Longer queries are answered but not kept: nobody fills the store with megabytes.
+const MAX_STORED_QUERY_BYTES: usize = 16 * 1024;
 
 pub enum PersistedQueries {
     Memory(quick_cache::sync::Cache<String, Arc<str>>),
@@ -90,7 +92,9 @@ impl PersistedQueries {
         if sha256_hex(&request.query) != hash {
             return Resolution::HashMismatch;
         }
-        self.store(&hash, &request.query).await;
+        if request.query.len() <= MAX_STORED_QUERY_BYTES {
+            self.store(&hash, &request.query).await;
+        }
         Resolution::Query(request.query.clone())
     }
 }

@@ -585,11 +585,18 @@ impl OrdersMutation {
                     storefront_cache(ctx)?.availability_changed().await;
                 }
                 if was_paid && let Some(payment) = payments::payment_of(database(ctx)?, row.id).await? {
-                    // A paid order the buyer cancels is refunded in full.
-                    if let Err(problem) =
-                        payments::refund(database(ctx)?, gateway(ctx), &payment, None, "cancelled by the buyer").await?
-                    {
-                        tracing::warn!(order = row.id, code = %problem.code, "a cancelled order could not be refunded");
+                    // A paid order the buyer cancels is refunded in full; the cancellation stands
+                    // even when the refund cannot go through now, and an operator is told.
+                    let refunded =
+                        payments::refund(database(ctx)?, gateway(ctx), &payment, None, "cancelled by the buyer").await;
+                    let problem = match refunded {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(problem)) => Some(problem.message),
+                        Err(error) => Some(format!("{error:?}")),
+                    };
+                    if let Some(problem) = problem {
+                        let reason = format!("cancelled by the buyer but not refunded: {problem}");
+                        payments::flag(database(ctx)?, &payment, reason).await?;
                     }
                 }
                 match shown(ctx, row).await? {

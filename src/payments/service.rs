@@ -120,7 +120,8 @@ async fn set_status(
     Ok(updated.rows_affected == 1)
 }
 
-async fn flag(db: &DatabaseConnection, payment: &payment::Model, reason: String) -> AppResult<()> {
+/// Marks a payment for an operator to look at (`Payment.reviewReason`).
+pub async fn flag(db: &DatabaseConnection, payment: &payment::Model, reason: String) -> AppResult<()> {
     tracing::warn!(payment = payment.id, order = payment.order_id, %reason, "payment flagged for an operator");
     metrics::counter!("huakai_payments_flagged_total").increment(1);
     let mut flagged = payment.clone().into_active_model();
