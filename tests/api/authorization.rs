@@ -2,6 +2,7 @@
 //! with the outcome each must get. Every issue that adds a private operation adds its rows.
 
 use huakai::accounts::Role;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::support::{Actor, Backend, TestApp};
@@ -120,6 +121,25 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         .query_as(&cast.buyer, crate::orders::PLACE, place("matrix-cancel"))
         .await;
     let cancel_id = to_cancel["placeOrder"]["order"]["id"].clone();
+    // A payout of the grower's producer, made directly: runs need deliveries and a hold.
+    let lily_producer = huakai::catalogue::entity::producer::Entity::find()
+        .filter(huakai::catalogue::entity::producer::Column::Slug.eq("sanwang-baihe-hezuoshe"))
+        .one(app.db())
+        .await
+        .expect("query")
+        .expect("producer");
+    let payout = huakai::payouts::entity::payout::ActiveModel {
+        producer_id: Set(lily_producer.id),
+        amount_fen: Set(1_000),
+        status: Set("PENDING".to_owned()),
+        method: Set("bank".to_owned()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .expect("payout");
+    let payout_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::Payout, payout.id);
 
     let rows = [
         Row {
@@ -235,6 +255,12 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             query: "mutation($id: ID!) { refundOrder(orderId: $id, amount: \"1.00\") { userErrors { code } } }",
             variables: json!({ "id": order_id }),
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Payout { amount { amount } } } }",
+            variables: json!({ "id": payout_id }),
+            expected: [Hidden, Hidden, Hidden, Allowed, Hidden, Allowed],
         },
         Row {
             operation: "myProducer",
