@@ -60,6 +60,25 @@ pub async fn variants(app: &TestApp, slug: &str) -> HashMap<String, (Value, i64)
         .collect()
 }
 
+/// Units of `variant` of product `slug` available now, as the storefront shows them.
+pub async fn available(app: &TestApp, slug: &str, variant: &Value) -> i64 {
+    variants(app, slug)
+        .await
+        .into_values()
+        .find(|(id, _)| id == variant)
+        .map(|(_, available)| available)
+        .unwrap_or_else(|| panic!("{slug} has no variant {variant}"))
+}
+
+/// The row id behind an order's global id.
+pub fn order_row(order_id: &Value) -> i64 {
+    huakai::graphql::ids::decode_as(
+        order_id.as_str().expect("an order id"),
+        huakai::graphql::ids::NodeType::Order,
+    )
+    .expect("an order id")
+}
+
 /// Stock equals what the ledger adds up to, for every variant: nothing moved off the books.
 pub async fn assert_ledger_balances(app: &TestApp) {
     let levels = stock_level::Entity::find().all(app.db()).await.expect("stock");
@@ -150,37 +169,13 @@ async fn placing_an_order_reserves_its_stock_and_repeats_are_the_same_order(back
     );
 
     // The storefront shows the held units as gone.
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        lily_stock - 3
-    );
-    assert_eq!(
-        variants(&app, "changyuan-xiadaomi")
-            .await
-            .values()
-            .find(|(id, _)| *id == grain)
-            .expect("rice")
-            .1,
-        grain_stock - 2
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, lily_stock - 3);
+    assert_eq!(available(&app, "changyuan-xiadaomi", &grain).await, grain_stock - 2);
 
     // The same key is the same order, never a second one.
     let again = app.query_as(&buyer, PLACE, order_input(lines, "first-order")).await;
     assert_eq!(again["placeOrder"]["order"]["id"], order["id"]);
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        lily_stock - 3
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, lily_stock - 3);
 
     let mine = app
         .query_as(&buyer, "{ myOrders(first: 10) { totalCount nodes { id } } }", json!({}))
@@ -282,15 +277,7 @@ async fn bad_orders_get_stable_codes_and_reserve_nothing(backend: Backend) {
         "no Stripe settings, no card payments"
     );
 
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        lily_stock
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, lily_stock);
     assert!(order::Entity::find().all(app.db()).await.expect("orders").is_empty());
     let (status, answer) = app
         .graphql_as(
@@ -395,15 +382,7 @@ async fn an_unpaid_order_expires_and_frees_its_stock(backend: Backend) {
         )
         .await;
     let order_id = placed["placeOrder"]["order"]["id"].clone();
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        stock - 5
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, stock - 5);
 
     let status = "query($id: ID!) { order(id: $id) { status reservedUntil } }";
     app.eventually(
@@ -414,15 +393,7 @@ async fn an_unpaid_order_expires_and_frees_its_stock(backend: Backend) {
         |seen| seen["order"]["status"] == "CANCELLED",
     )
     .await;
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        stock
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, stock);
     assert_ledger_balances(&app).await;
 }
 
@@ -469,30 +440,20 @@ async fn orders_ship_per_producer_and_are_delivered(backend: Backend) {
         "an unpaid order is not shipped"
     );
 
-    let order_row =
-        huakai::graphql::ids::decode_as(order_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Order)
-            .expect("order id");
-    huakai::orders::service::mark_paid(app.db(), order_row)
+    let row = order_row(&order_id);
+    huakai::orders::service::mark_paid(app.db(), row)
         .await
         .expect("paid")
         .expect("was pending");
     assert!(
-        huakai::orders::service::mark_paid(app.db(), order_row)
+        huakai::orders::service::mark_paid(app.db(), row)
             .await
             .expect("no error")
             .is_none(),
         "paying twice changes nothing"
     );
     // Paid units leave the shelf; what is available does not change again.
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        lily_stock - 2
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, lily_stock - 2);
 
     // Each grower sees only its own part.
     let view = "query($id: ID!) { order(id: $id) { total { amount } lines { quantity producer { slug } } } }";
@@ -573,15 +534,7 @@ async fn orders_ship_per_producer_and_are_delivered(backend: Backend) {
     assert_eq!(refused["cancelOrder"]["userErrors"][0]["code"], "NOT_FOUND");
     let cancelled = app.query_as(&buyer, cancel, json!({ "id": pending_id })).await;
     assert_eq!(cancelled["cancelOrder"]["order"]["status"], "CANCELLED");
-    assert_eq!(
-        variants(&app, "changyuan-xiadaomi")
-            .await
-            .values()
-            .find(|(id, _)| *id == rice)
-            .expect("rice")
-            .1,
-        rice_stock
-    );
+    assert_eq!(available(&app, "changyuan-xiadaomi", &rice).await, rice_stock);
 
     let paid = app
         .query_as(
@@ -591,23 +544,13 @@ async fn orders_ship_per_producer_and_are_delivered(backend: Backend) {
         )
         .await;
     let paid_id = paid["placeOrder"]["order"]["id"].clone();
-    let paid_row =
-        huakai::graphql::ids::decode_as(paid_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Order)
-            .expect("order id");
+    let paid_row = order_row(&paid_id);
     huakai::orders::service::mark_paid(app.db(), paid_row)
         .await
         .expect("paid");
     let cancelled = app.query_as(&buyer, cancel, json!({ "id": paid_id })).await;
     assert_eq!(cancelled["cancelOrder"]["order"]["status"], "CANCELLED");
-    assert_eq!(
-        variants(&app, "changyuan-xiadaomi")
-            .await
-            .values()
-            .find(|(id, _)| *id == rice)
-            .expect("rice")
-            .1,
-        rice_stock
-    );
+    assert_eq!(available(&app, "changyuan-xiadaomi", &rice).await, rice_stock);
 
     // A shipped order the buyer never confirms is delivered automatically.
     let auto = app
@@ -618,9 +561,7 @@ async fn orders_ship_per_producer_and_are_delivered(backend: Backend) {
         )
         .await;
     let auto_id = auto["placeOrder"]["order"]["id"].clone();
-    let auto_row =
-        huakai::graphql::ids::decode_as(auto_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Order)
-            .expect("order id");
+    let auto_row = order_row(&auto_id);
     huakai::orders::service::mark_paid(app.db(), auto_row)
         .await
         .expect("paid");

@@ -11,7 +11,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, assert_ledger_balances, order_input, variants};
+use crate::orders::{PLACE, assert_ledger_balances, available, order_input, order_row, variants};
 use crate::support::stripe::StripeStandIn;
 use crate::support::{Actor, Backend, TestApp, TestDatabase};
 
@@ -62,10 +62,8 @@ async fn a_card_order_is_paid_once_through_a_signed_webhook(backend: Backend) {
     assert_eq!(intents.len(), 1);
     assert_eq!(intents[0]["currency"], "cny");
     assert_eq!(intents[0]["payment_method_types"], json!(["card"]));
-    let order_row =
-        huakai::graphql::ids::decode_as(order_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Order)
-            .expect("order");
-    assert_eq!(intents[0]["metadata"]["order_id"], order_row.to_string());
+    let row = order_row(&order_id);
+    assert_eq!(intents[0]["metadata"]["order_id"], row.to_string());
     let seen = app.query_as(&buyer, ORDER, json!({ "id": order_id })).await;
     let total = seen["order"]["total"]["amount"]
         .as_str()
@@ -224,15 +222,7 @@ async fn refunds_full_and_partial_go_through_stripe_once(backend: Backend) {
     let nothing_left = app.query_as(&operator, refund, json!({ "id": order_id })).await;
     assert_eq!(nothing_left["refundOrder"]["userErrors"][0]["code"], "NOT_REFUNDABLE");
     // Refunded before shipment: the lilies are back on the shelf.
-    assert_eq!(
-        variants(&app, "sanwang-xian-baihe")
-            .await
-            .values()
-            .find(|(id, _)| *id == lily)
-            .expect("lily")
-            .1,
-        stock
-    );
+    assert_eq!(available(&app, "sanwang-xian-baihe", &lily).await, stock);
 
     // A paid order the buyer cancels is refunded.
     let (second, second_intent) = card_order(&app, &buyer, "cancel-me", 1).await;
