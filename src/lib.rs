@@ -14,3 +14,4 @@ pub mod money;
 pub mod orders;
 pub mod payments;
 pub mod payouts;
+pub mod shop;

@@ -8,6 +8,7 @@ mod m20261129_000002_accounts;
 mod m20261129_000003_orders;
 mod m20261129_000004_payments;
 mod m20261129_000005_payouts;
+mod m20261129_000006_money_paths;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_orders::Migration),
             Box::new(m20261129_000004_payments::Migration),
             Box::new(m20261129_000005_payouts::Migration),
+            Box::new(m20261129_000006_money_paths::Migration),
         ]
     }
 }

@@ -180,18 +180,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::Payouts { action } => {
-            let db = super::db::connect(&config.database_url, Default::default()).await?;
-            super::db::migrate(&db).await?;
+            let shop = super::shop_for_command(&config).await?;
             match action {
                 PayoutsAction::Run => {
-                    let gateway = config.stripe.as_ref().map(|stripe| {
-                        crate::payments::stripe::StripeGateway::new(
-                            &stripe.secret_key,
-                            &stripe.webhook_secret,
-                            stripe.api_base.as_deref(),
-                        )
-                    });
-                    let payouts = crate::payouts::service::run(&db, gateway.as_ref(), chrono::Utc::now()).await?;
+                    let payouts = crate::payouts::runs::run(&shop, chrono::Utc::now()).await?;
                     for payout in &payouts {
                         println!(
                             "payout {} to producer {}: {} yuan by {}, {}{}",
@@ -206,8 +198,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     println!("{} payouts", payouts.len());
                     Ok(())
                 }
-                PayoutsAction::Export { batch_id } => match crate::payouts::service::export_batch(&db, batch_id).await?
-                {
+                PayoutsAction::Export { batch_id } => match crate::payouts::runs::export_batch(&shop.db, batch_id).await? {
                     Some(csv) => {
                         print!("{csv}");
                         Ok(())
@@ -219,21 +210,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Payments {
             action: PaymentsAction::Reconcile { since },
         } => {
-            let Some(stripe) = &config.stripe else {
+            if config.stripe.is_none() {
                 anyhow::bail!("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set: there is nothing to reconcile");
-            };
-            let gateway = crate::payments::stripe::StripeGateway::new(
-                &stripe.secret_key,
-                &stripe.webhook_secret,
-                stripe.api_base.as_deref(),
-            );
-            let db = super::db::connect(&config.database_url, Default::default()).await?;
-            super::db::migrate(&db).await?;
+            }
+            let shop = super::shop_for_command(&config).await?;
             let since = chrono::Utc::now() - chrono::Duration::from_std(since)?;
-            let (found, _) = crate::payments::service::reconcile(&db, &gateway, since).await?;
+            let found = crate::payments::reconcile::reconcile(&shop, since).await?;
             println!(
-                "checked {} PaymentIntents: {} repaired, {} flagged for an operator, {} not ours",
-                found.checked, found.repaired, found.flagged, found.unknown
+                "checked {} PaymentIntents: {} repaired, {} flagged for an operator, {} not ours; \
+                 {} refunds and {} payouts in doubt settled",
+                found.checked, found.repaired, found.flagged, found.unknown, found.refunds_settled, found.payouts_settled
             );
             Ok(())
         }

@@ -52,6 +52,20 @@ pub struct StripeSettings {
     pub webhook_secret: String,
     /// Another API base (a local stand-in), instead of api.stripe.com.
     pub api_base: Option<String>,
+    /// How long one Stripe call may take before its outcome counts as unknown (and is settled
+    /// later by looking the object up).
+    pub timeout: Duration,
+}
+
+impl StripeSettings {
+    pub fn gateway(&self) -> crate::payments::stripe::StripeGateway {
+        crate::payments::stripe::StripeGateway::new(
+            &self.secret_key,
+            &self.webhook_secret,
+            self.api_base.as_deref(),
+            self.timeout,
+        )
+    }
 }
 
 impl Config {
@@ -60,6 +74,15 @@ impl Config {
         crate::payouts::ledger::PayoutSettings {
             platform_fee_bps: self.platform_fee_bps,
             hold: self.payout_hold,
+        }
+    }
+
+    /// What the shop's operations need to know.
+    pub fn shop_settings(&self) -> crate::shop::ShopSettings {
+        crate::shop::ShopSettings {
+            reservation: self.reservation_ttl,
+            auto_delivery: self.auto_delivery,
+            payouts: self.payout_settings(),
         }
     }
 
@@ -151,6 +174,12 @@ impl Config {
                         Some(base) => return Err(error("STRIPE_API_BASE", &base, "must be an http(s) URL")),
                         None => None,
                     },
+                    timeout: parse_setting(
+                        "HUAKAI_STRIPE_TIMEOUT",
+                        get("HUAKAI_STRIPE_TIMEOUT"),
+                        "30s",
+                        parse_duration,
+                    )?,
                 }),
             },
         })

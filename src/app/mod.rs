@@ -23,8 +23,8 @@ use crate::cache::StorefrontCache;
 use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
-use crate::orders::graphql::OrderSettings;
 use crate::payments::stripe::StripeGateway;
+use crate::shop::Shop;
 pub use config::Config;
 
 /// Everything a request handler needs, shared by all requests of one app instance.
@@ -75,18 +75,14 @@ impl AppState {
             Some(redis) => PersistedQueries::Redis(redis.clone()),
             None => PersistedQueries::in_process(),
         };
-        let stripe = config
-            .stripe
-            .as_ref()
-            .map(|stripe| StripeGateway::new(&stripe.secret_key, &stripe.webhook_secret, stripe.api_base.as_deref()));
+        let stripe = config.stripe.as_ref().map(config::StripeSettings::gateway);
         let schema = build_schema(Some(Services {
-            db: db.clone(),
             accounts: accounts.clone(),
-            cache: cache.clone(),
-            stripe: stripe.clone(),
-            orders: OrderSettings {
-                reservation: config.reservation_ttl,
-                payouts: config.payout_settings(),
+            shop: Shop {
+                db: db.clone(),
+                stripe: stripe.clone(),
+                cache: cache.clone(),
+                settings: config.shop_settings(),
             },
         }));
         Ok(Arc::new(AppState {
@@ -107,6 +103,26 @@ impl AppState {
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }
+}
+
+/// The shop as a command (`huakai payouts run`, `huakai payments reconcile`) uses it: the
+/// migrated database, Stripe when configured, and the storefront cache the servers read, so
+/// stock a command frees or sells shows at once.
+pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
+    let db = db::connect(&config.database_url, Default::default())
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(&config.database_url)))?;
+    db::migrate(&db).await.context("cannot migrate the database")?;
+    let cache = match (&config.redis_url, config.cache_enabled) {
+        (Some(url), true) => StorefrontCache::redis(Arc::new(redis::Redis::connect(url, &config.redis_prefix)?)),
+        _ => StorefrontCache::off(),
+    };
+    Ok(Shop {
+        db,
+        stripe: config.stripe.as_ref().map(config::StripeSettings::gateway),
+        cache: Arc::new(cache),
+        settings: config.shop_settings(),
+    })
 }
 
 /// Hides a password in a database URL before it is logged.
@@ -160,21 +176,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     });
     // The worker has a pool of its own: background work never takes a request's connection,
     // and the request pool's statement count stays the requests' own.
-    let worker_db = db::connect(&state.config.database_url, Default::default()).await?;
-    let mut workers = vec![crate::orders::worker::spawn(
-        worker_db.clone(),
-        state.cache.clone(),
-        state.config.reservation_ttl,
-        state.config.auto_delivery,
-        state.config.payout_settings(),
-    )];
-    if let Some(stripe) = &state.stripe {
-        workers.push(crate::payments::inbox::spawn(
-            worker_db,
-            stripe.clone(),
-            state.cache.clone(),
-            state.webhook_arrived.clone(),
-        ));
+    let worker_shop = Shop {
+        db: db::connect(&state.config.database_url, Default::default()).await?,
+        stripe: state.stripe.clone(),
+        cache: state.cache.clone(),
+        settings: state.config.shop_settings(),
+    };
+    let mut workers = vec![crate::orders::worker::spawn(worker_shop.clone())];
+    if worker_shop.stripe.is_some() {
+        workers.push(crate::payments::inbox::spawn(worker_shop, state.webhook_arrived.clone()));
     }
     Ok(RunningServer {
         addr,

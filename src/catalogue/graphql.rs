@@ -448,7 +448,7 @@ pub async fn node(ctx: &Context<'_>, node_type: NodeType, id: i64) -> AppResult<
             .load_one(ProducerId(id))
             .await?
             .map(|row| Node::Producer(Producer(row))),
-        NodeType::User | NodeType::Order | NodeType::Payout => None,
+        NodeType::User | NodeType::Order | NodeType::Payout | NodeType::BankRefund => None,
         NodeType::Variant => {
             use sea_orm::EntityTrait;
             variant::Entity::find_by_id(id)

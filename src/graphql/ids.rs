@@ -15,10 +15,11 @@ pub enum NodeType {
     User,
     Order,
     Payout,
+    BankRefund,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 7] = [
+    const ALL: [NodeType; 8] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -26,6 +27,7 @@ impl NodeType {
         NodeType::User,
         NodeType::Order,
         NodeType::Payout,
+        NodeType::BankRefund,
     ];
 
     fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl NodeType {
             NodeType::User => "User",
             NodeType::Order => "Order",
             NodeType::Payout => "Payout",
+            NodeType::BankRefund => "BankRefund",
         }
     }
 }

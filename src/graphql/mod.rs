@@ -19,10 +19,10 @@ use crate::catalogue::graphql::{
 };
 use crate::catalogue::loaders::CatalogueLoader;
 use crate::error::{AppError, AppResult};
-use crate::orders::graphql::{Order, OrderSettings, OrdersMutation, OrdersQuery, PaymentsAvailable};
-use crate::payments::graphql::PaymentsMutation;
-use crate::payments::stripe::StripeGateway;
+use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
+use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
+use crate::shop::Shop;
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -39,6 +39,7 @@ pub enum Node {
     User(User),
     Order(Box<Order>),
     Payout(Payout),
+    BankRefund(BankRefund),
 }
 
 #[derive(Default)]
@@ -55,6 +56,7 @@ impl NodeQuery {
             ids::NodeType::User => crate::accounts::graphql::node(ctx, row_id).await?,
             ids::NodeType::Order => crate::orders::graphql::node(ctx, row_id).await?,
             ids::NodeType::Payout => crate::payouts::graphql::node(ctx, row_id).await?,
+            ids::NodeType::BankRefund => crate::payments::graphql::node(ctx, row_id).await?,
             catalogue_type => crate::catalogue::graphql::node(ctx, catalogue_type, row_id).await?,
         };
         Ok(node)
@@ -67,6 +69,7 @@ pub struct Query(
     CatalogueManagementQuery,
     AccountsQuery,
     OrdersQuery,
+    PaymentsQuery,
     PayoutsQuery,
     NodeQuery,
 );
@@ -85,11 +88,8 @@ pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What the resolvers share across requests.
 pub struct Services {
-    pub db: DatabaseConnection,
     pub accounts: Arc<Accounts>,
-    pub cache: Arc<StorefrontCache>,
-    pub stripe: Option<StripeGateway>,
-    pub orders: OrderSettings,
+    pub shop: Shop,
 }
 
 /// The schema with its limits, serving `services`.
@@ -99,14 +99,10 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(services) = services {
         builder = builder
-            .data(services.db)
+            .data(services.shop.db.clone())
             .data(services.accounts)
-            .data(services.cache)
-            .data(PaymentsAvailable(services.stripe.is_some()))
-            .data(services.orders);
-        if let Some(stripe) = services.stripe {
-            builder = builder.data(stripe);
-        }
+            .data(services.shop.cache.clone())
+            .data(services.shop);
     }
     builder.finish()
 }
@@ -129,6 +125,12 @@ pub fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
 pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<CatalogueLoader, HashMapCache>> {
     ctx.data::<DataLoader<CatalogueLoader, HashMapCache>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("request without a catalogue loader")))
+}
+
+/// The shop's operations' handles (database, Stripe, cache, settings).
+pub fn shop<'a>(ctx: &Context<'a>) -> AppResult<&'a Shop> {
+    ctx.data::<Shop>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without the shop")))
 }
 
 /// The storefront cache, for writes to announce what they changed.

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::{order, order_line, shipment};
-use super::service::{self, Address, LineRequest, OrderRequest};
+use super::service::placing::{self, Address, LineRequest, OrderRequest};
+use super::service::{cancel, lifecycle, state};
 use super::{OrderStatus, PaymentMethod};
 use crate::accounts::policy::{Action, RoleGuard, viewer};
 use crate::accounts::{Role, Viewer};
@@ -18,10 +19,9 @@ use crate::catalogue::loaders::{ProducerId, VariantId};
 use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{database, loader, storefront_cache, wants_total_count};
+use crate::graphql::{database, loader, shop, wants_total_count};
 use crate::money::{Fen, Money};
-use crate::payments::graphql::{Payment, gateway, payment_for};
-use crate::payments::service as payments;
+use crate::payments::graphql::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -134,7 +134,7 @@ pub struct Order {
 impl Order {
     /// The order as `viewer` may see it, or `None` when it is not theirs to see.
     pub async fn visible_to(db: &DatabaseConnection, viewer: &Viewer, row: order::Model) -> AppResult<Option<Order>> {
-        let producers = service::producers_of(db, row.id).await?;
+        let producers = state::producers_of(db, row.id).await?;
         if !viewer.may(Action::ReadOrder {
             buyer_id: row.buyer_id,
             producer_ids: &producers,
@@ -402,17 +402,6 @@ impl OrderPayload {
     }
 }
 
-/// Whether Stripe is configured, so card, Alipay and WeChat Pay orders can be paid.
-#[derive(Clone, Copy, Debug)]
-pub struct PaymentsAvailable(pub bool);
-
-/// Settings the order mutations read.
-#[derive(Clone, Copy, Debug)]
-pub struct OrderSettings {
-    pub reservation: std::time::Duration,
-    pub payouts: crate::payouts::ledger::PayoutSettings,
-}
-
 fn not_found() -> UserError {
     UserError::new("NOT_FOUND", "no such order").on_field(&["orderId"])
 }
@@ -426,7 +415,7 @@ async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::M
     let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
         return Ok(None);
     };
-    let producers = service::producers_of(db, row.id).await?;
+    let producers = state::producers_of(db, row.id).await?;
     let visible = viewer(ctx).may(Action::ReadOrder {
         buyer_id: row.buyer_id,
         producer_ids: &producers,
@@ -469,7 +458,7 @@ impl OrdersQuery {
     ) -> Result<RelayConnection<i64, Order>> {
         let me = viewer(ctx).signed_in()?;
         let page = PageRequest::new(first, after.as_deref())?;
-        let (rows, total) = service::buyer_orders(database(ctx)?, me.user_id, &page, wants_total_count(ctx)).await?;
+        let (rows, total) = state::buyer_orders(database(ctx)?, me.user_id, &page, wants_total_count(ctx)).await?;
         Ok(connection(
             rows,
             &page,
@@ -492,7 +481,8 @@ impl OrdersMutation {
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
         let me = viewer(ctx).signed_in()?;
-        let payments_available = ctx.data_opt::<PaymentsAvailable>().is_some_and(|p| p.0);
+        let shop = shop(ctx)?;
+        let payments_available = shop.stripe.is_some();
         let payment_method = input.payment_method.unwrap_or(if payments_available {
             PaymentMethod::Card
         } else {
@@ -510,9 +500,6 @@ impl OrdersMutation {
                 ],
             });
         }
-        let reservation = ctx
-            .data_opt::<OrderSettings>()
-            .map_or(std::time::Duration::from_secs(30 * 60), |s| s.reservation);
         let address = input.shipping_address;
         let request = OrderRequest {
             lines: input
@@ -536,33 +523,14 @@ impl OrdersMutation {
             payment_method,
             referral_code: input.referral_code,
         };
-        let outcome = service::place_order(database(ctx)?, me.user_id, request, reservation).await?;
-        Ok(match outcome {
-            Ok(placed) => {
-                if placed.availability_changed {
-                    storefront_cache(ctx)?.availability_changed().await;
-                }
-                // The order stands either way; a payment that could not be started is started
-                // again when the buyer retries with the same idempotency key.
-                let user_errors = match payments::start(database(ctx)?, gateway(ctx), &placed.order).await {
-                    Ok(Ok(_)) => Vec::new(),
-                    Ok(Err(problem)) => vec![problem],
-                    Err(error) => {
-                        tracing::error!(error = ?error, order = placed.order.id, "starting a payment failed");
-                        vec![UserError::new(
-                            "PAYMENTS_UNAVAILABLE",
-                            "the order is placed, but its payment could not be started; retry with the same idempotency key",
-                        )]
-                    }
-                };
-                PlaceOrderPayload {
-                    order: Some(Order {
-                        row: placed.order,
-                        only_producer: None,
-                    }),
-                    user_errors,
-                }
-            }
+        Ok(match placing::place(shop, me.user_id, request).await? {
+            Ok(placed) => PlaceOrderPayload {
+                order: Some(Order {
+                    row: placed.order,
+                    only_producer: None,
+                }),
+                user_errors: placed.payment_problem.into_iter().collect(),
+            },
             Err(problem) => PlaceOrderPayload {
                 order: None,
                 user_errors: vec![problem],
@@ -577,33 +545,11 @@ impl OrdersMutation {
             return Ok(OrderPayload::failed(not_found()));
         };
         let me = viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
-        let was_paid = row.paid_at.is_some();
-        let outcome = service::cancel(database(ctx)?, &row, me.user_id).await?;
-        Ok(match outcome {
-            Ok((row, changed)) => {
-                if changed.availability_changed {
-                    storefront_cache(ctx)?.availability_changed().await;
-                }
-                if was_paid && let Some(payment) = payments::payment_of(database(ctx)?, row.id).await? {
-                    // A paid order the buyer cancels is refunded in full; the cancellation stands
-                    // even when the refund cannot go through now, and an operator is told.
-                    let refunded =
-                        payments::refund(database(ctx)?, gateway(ctx), &payment, None, "cancelled by the buyer").await;
-                    let problem = match refunded {
-                        Ok(Ok(_)) => None,
-                        Ok(Err(problem)) => Some(problem.message),
-                        Err(error) => Some(format!("{error:?}")),
-                    };
-                    if let Some(problem) = problem {
-                        let reason = format!("cancelled by the buyer but not refunded: {problem}");
-                        payments::flag(database(ctx)?, &payment, reason).await?;
-                    }
-                }
-                match shown(ctx, row).await? {
-                    Some(order) => OrderPayload::done(order),
-                    None => OrderPayload::failed(not_found()),
-                }
-            }
+        Ok(match cancel::cancel(shop(ctx)?, row.id, me.user_id).await? {
+            Ok(row) => match shown(ctx, row).await? {
+                Some(order) => OrderPayload::done(order),
+                None => OrderPayload::failed(not_found()),
+            },
             Err(problem) => OrderPayload::failed(problem),
         })
     }
@@ -618,7 +564,7 @@ impl OrdersMutation {
             producer_ids: &producers,
         })?;
         let producer = if me.role == Role::Admin { None } else { me.producer_id };
-        let outcome = service::mark_shipped(database(ctx)?, &row, producer, &tracking_number).await?;
+        let outcome = lifecycle::mark_shipped(shop(ctx)?, row.id, producer, &tracking_number).await?;
         Ok(match outcome {
             Ok(row) => match shown(ctx, row).await? {
                 Some(order) => OrderPayload::done(order),
@@ -635,10 +581,7 @@ impl OrdersMutation {
             return Ok(OrderPayload::failed(not_found()));
         };
         viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
-        let settings = ctx
-            .data::<OrderSettings>()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("no order settings")))?;
-        let outcome = service::confirm_delivery(database(ctx)?, &row, settings.payouts).await?;
+        let outcome = lifecycle::confirm_delivery(shop(ctx)?, row.id).await?;
         Ok(match outcome {
             Ok(row) => match shown(ctx, row).await? {
                 Some(order) => OrderPayload::done(order),

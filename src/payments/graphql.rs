@@ -1,25 +1,27 @@
-//! The contract's "Payments" section: `Order.payment`, `refundOrder`, `recordBankTransfer`.
+//! The contract's "Payments" section (`Order.payment`, `refundOrder`, `recordBankTransfer`) and
+//! "Refunds that wait for a bank" (`pendingBankRefunds`, `recordBankRefund`).
 
 use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
 
 use super::PaymentStatus;
 use super::entity::payment;
-use super::service;
-use super::stripe::StripeGateway;
+use super::entity::refund::RefundStatus;
+use super::refunds::{self, PendingBankRefund};
+use super::{records, service};
 use crate::accounts::Role;
+use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::error::{AppError, AppResult, UserError};
-use crate::graphql::{database, storefront_cache};
+use crate::graphql::ids::{NodeType, decode_as, encode};
+use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::graphql::{database, shop};
 use crate::money::{Fen, Money};
 use crate::orders::entity::order;
-use crate::orders::graphql::{OrderPayload, visible_order_row};
+use crate::orders::graphql::{Order, OrderPayload, visible_order_row};
 
 type Result<T> = async_graphql::Result<T>;
-
-/// The Stripe gateway, when Stripe is configured.
-pub fn gateway<'a>(ctx: &Context<'a>) -> Option<&'a StripeGateway> {
-    ctx.data_opt::<StripeGateway>()
-}
 
 /// An order's payment, as one viewer may see it.
 pub struct Payment {
@@ -59,8 +61,16 @@ impl Payment {
         Fen::new(self.row.amount_fen).into()
     }
 
-    async fn refunded(&self) -> Money {
-        Fen::new(self.row.refunded_fen).into()
+    /// What has gone back to the buyer.
+    async fn refunded(&self, ctx: &Context<'_>) -> Result<Money> {
+        let pending = refunds::pending_amount(database(ctx)?, self.row.id).await?;
+        Ok(Fen::new(self.row.refunded_fen - pending.get()).into())
+    }
+
+    /// Refunds decided but not yet gone back: a bank refund an operator has still to send, or a
+    /// Stripe refund whose answer is awaited.
+    async fn refund_pending(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(refunds::pending_amount(database(ctx)?, self.row.id).await?.into())
     }
 
     /// The reason an operator must look at this payment (an amount that did not match).
@@ -72,13 +82,112 @@ impl Payment {
     }
 }
 
+/// A refund of a bank-transfer order, to be sent back by bank (operators).
+pub struct BankRefund(PendingBankRefund);
+
+#[Object]
+impl BankRefund {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::BankRefund, self.0.refund.id)
+    }
+
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        let db = database(ctx)?;
+        let row = order::Entity::find_by_id(self.0.order_id)
+            .one(db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bank refund without its order")))?;
+        Ok(Order::visible_to(db, viewer(ctx), row)
+            .await?
+            .ok_or(AppError::Forbidden)?)
+    }
+
+    async fn amount(&self) -> Money {
+        Fen::new(self.0.refund.amount_fen).into()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.refund.created_at
+    }
+
+    /// `PENDING` until an operator records the transfer back, then `SUCCEEDED`.
+    async fn status(&self) -> &'static str {
+        match self.0.refund.status {
+            RefundStatus::Pending => "PENDING",
+            RefundStatus::Succeeded => "SUCCEEDED",
+            RefundStatus::Failed => "FAILED",
+        }
+    }
+
+    /// Why the money goes back ("cancelled by the buyer", "refunded by an operator", …).
+    async fn reason(&self) -> &str {
+        &self.0.refund.reason
+    }
+
+    /// The reference the buyer's transfer arrived with: which account to send the money back to.
+    async fn paid_with_reference(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let payment = records::payment_of(database(ctx)?, self.0.order_id).await?;
+        Ok(payment.and_then(|p| p.bank_reference))
+    }
+
+    /// The buyer's account email, for telling them the money is on its way.
+    async fn buyer_email(&self, ctx: &Context<'_>) -> Result<String> {
+        let db = database(ctx)?;
+        let order = order::Entity::find_by_id(self.0.order_id)
+            .one(db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bank refund without its order")))?;
+        let buyer = user::Entity::find_by_id(order.buyer_id)
+            .one(db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order without its buyer")))?;
+        Ok(buyer.email)
+    }
+
+    /// The bank's reference for the transfer back, once recorded.
+    async fn bank_reference(&self) -> Option<&str> {
+        self.0.refund.bank_reference.as_deref()
+    }
+
+    async fn refunded_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.refund.status == RefundStatus::Succeeded)
+            .then_some(self.0.refund.settled_at)
+            .flatten()
+    }
+}
+
+#[derive(Default)]
+pub struct PaymentsQuery;
+
+#[Object]
+impl PaymentsQuery {
+    /// Bank refunds an operator has still to send, oldest first (operators).
+    #[graphql(
+        guard = "RoleGuard::any_of(&[Role::Admin])",
+        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+    )]
+    async fn pending_bank_refunds(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, BankRefund>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let rows = refunds::pending_bank_refunds(database(ctx)?, &page).await?;
+        Ok(connection(rows, &page, 0, |row| row.refund.id, BankRefund))
+    }
+}
+
 #[derive(Default)]
 pub struct PaymentsMutation;
 
 #[Object]
 impl PaymentsMutation {
     /// Refunds an order in full, or `amount` of it (decimal yuan), up to what is paid and not yet
-    /// refunded (operators).
+    /// refunded (operators). A bank-transfer order's refund waits in `pendingBankRefunds`.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
     async fn refund_order(&self, ctx: &Context<'_>, order_id: ID, amount: Option<String>) -> Result<OrderPayload> {
         let Some(order) = visible_order_row(ctx, &order_id).await? else {
@@ -95,31 +204,8 @@ impl PaymentsMutation {
                 ));
             }
         };
-        let db = database(ctx)?;
-        let Some(payment) = service::payment_of(db, order.id).await? else {
-            return Ok(OrderPayload::failed(
-                UserError::new("NOT_REFUNDABLE", "nothing has been paid that could be refunded").on_field(&["orderId"]),
-            ));
-        };
-        match service::refund(db, gateway(ctx), &payment, amount, "refunded by an operator").await? {
-            Ok(refunded) => {
-                // A refund after delivery takes the money back from the producers' earnings.
-                let settings = ctx
-                    .data::<crate::orders::graphql::OrderSettings>()
-                    .map_err(|_| AppError::Internal(anyhow::anyhow!("no order settings")))?;
-                crate::payouts::ledger::record_refund(
-                    db,
-                    order.id,
-                    refunded.refund_id,
-                    refunded.amount,
-                    settings.payouts,
-                )
-                .await?;
-                if refunded.effect.availability_changed {
-                    storefront_cache(ctx)?.availability_changed().await;
-                }
-                Ok(OrderPayload::of(ctx, order.id).await?)
-            }
+        match refunds::refund_order(shop(ctx)?, order.id, amount).await? {
+            Ok(()) => Ok(OrderPayload::of(ctx, order.id).await?),
             Err(problem) => Ok(OrderPayload::failed(problem)),
         }
     }
@@ -132,13 +218,23 @@ impl PaymentsMutation {
                 UserError::new("NOT_FOUND", "no such order").on_field(&["orderId"]),
             ));
         };
-        match service::record_bank_transfer(database(ctx)?, &order, &reference).await? {
-            Ok(effect) => {
-                if effect.availability_changed {
-                    storefront_cache(ctx)?.availability_changed().await;
-                }
-                Ok(OrderPayload::of(ctx, order.id).await?)
-            }
+        match service::record_bank_transfer(shop(ctx)?, order.id, &reference).await? {
+            Ok(()) => Ok(OrderPayload::of(ctx, order.id).await?),
+            Err(problem) => Ok(OrderPayload::failed(problem)),
+        }
+    }
+
+    /// Records that a bank refund was sent back, with the bank's reference (operators): the
+    /// refund is done.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
+    async fn record_bank_refund(&self, ctx: &Context<'_>, refund_id: ID, reference: String) -> Result<OrderPayload> {
+        let Some(refund_id) = decode_as(&refund_id, NodeType::BankRefund) else {
+            return Ok(OrderPayload::failed(
+                UserError::new("NOT_FOUND", "no such refund").on_field(&["refundId"]),
+            ));
+        };
+        match refunds::record_bank_refund(shop(ctx)?, refund_id, &reference).await? {
+            Ok(order_id) => Ok(OrderPayload::of(ctx, order_id).await?),
             Err(problem) => Ok(OrderPayload::failed(problem)),
         }
     }
@@ -146,7 +242,17 @@ impl PaymentsMutation {
 
 /// `Order.payment` for the viewer.
 pub async fn payment_for(ctx: &Context<'_>, order: &order::Model) -> AppResult<Option<Payment>> {
-    let row = service::payment_of(database(ctx)?, order.id).await?;
+    let row = records::payment_of(database(ctx)?, order.id).await?;
     let for_buyer = matches!(viewer(ctx), crate::accounts::Viewer::User(me) if me.user_id == order.buyer_id);
     Ok(row.map(|row| Payment::new(row, for_buyer)))
+}
+
+/// A bank refund through `node(id:)`: operators only, null to anyone else.
+pub async fn node(ctx: &Context<'_>, refund_id: i64) -> AppResult<Option<crate::graphql::Node>> {
+    if viewer(ctx).with_role(&[Role::Admin]).is_err() {
+        return Ok(None);
+    }
+    Ok(refunds::bank_refund(database(ctx)?, refund_id)
+        .await?
+        .map(|row| crate::graphql::Node::BankRefund(BankRefund(row))))
 }

@@ -14,10 +14,10 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::entity::webhook_event;
-use super::service::{self, Effect};
 use super::stripe::StripeGateway;
-use crate::cache::StorefrontCache;
+use super::{records, refunds, service};
 use crate::error::{AppError, AppResult};
+use crate::shop::Shop;
 
 /// How long a worker holds an event it is applying before another may try.
 const CLAIM: Duration = Duration::from_secs(60);
@@ -84,54 +84,45 @@ async fn claim(db: &DatabaseConnection, id: &str) -> AppResult<bool> {
 }
 
 /// Applies one stored event to our records.
-async fn apply(db: &DatabaseConnection, gateway: &StripeGateway, payload: &str) -> AppResult<Effect> {
+async fn apply(shop: &Shop, payload: &str) -> AppResult<()> {
     let event: stripe::Event = serde_json::from_str(payload)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored event does not parse: {e}")))?;
     match (event.type_, event.data.object) {
         (EventType::PaymentIntentSucceeded, EventObject::PaymentIntent(intent)) => {
-            let Some(payment) = service::payment_for_intent(db, &intent).await? else {
+            let Some(payment) = records::payment_for_intent(&shop.db, &intent).await? else {
                 tracing::warn!(intent = %intent.id, "a payment succeeded for no order of ours");
-                return Ok(Effect::default());
+                return Ok(());
             };
-            service::apply_success(
-                db,
-                Some(gateway),
-                &payment,
-                intent.amount_received,
-                &intent.currency.to_string(),
-            )
-            .await
+            service::apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await
         }
         (EventType::PaymentIntentPaymentFailed, EventObject::PaymentIntent(intent)) => {
-            let Some(payment) = service::payment_for_intent(db, &intent).await? else {
-                return Ok(Effect::default());
+            let Some(payment) = records::payment_for_intent(&shop.db, &intent).await? else {
+                return Ok(());
             };
             let message = intent
                 .last_payment_error
                 .as_ref()
                 .and_then(|error| error.message.clone());
-            service::apply_failure(db, Some(gateway), &payment, message).await
+            service::apply_failure(shop, &payment, message).await
         }
+        // A refund, ours or one made in Stripe's dashboard: Stripe's list of refunds decides.
         (EventType::ChargeRefunded, EventObject::Charge(charge)) => {
             let Some(intent_id) = charge.payment_intent.as_ref().map(|intent| intent.id().to_string()) else {
-                return Ok(Effect::default());
+                return Ok(());
             };
-            let Some(payment) = super::entity::payment::Entity::find()
-                .filter(super::entity::payment::Column::StripePaymentIntentId.eq(intent_id))
-                .one(db)
-                .await?
-            else {
-                return Ok(Effect::default());
+            let Some(payment) = records::payment_by_intent(&shop.db, &intent_id).await? else {
+                return Ok(());
             };
-            service::apply_refunded_total(db, &payment, charge.amount_refunded).await
+            refunds::sync_with_stripe(shop, &payment).await
         }
         // Events we do not act on are recorded and done.
-        _ => Ok(Effect::default()),
+        _ => Ok(()),
     }
 }
 
 /// Applies every waiting event; returns how many were applied.
-pub async fn work(db: &DatabaseConnection, gateway: &StripeGateway, cache: &StorefrontCache) -> AppResult<usize> {
+pub async fn work(shop: &Shop) -> AppResult<usize> {
+    let db = &shop.db;
     let waiting = webhook_event::Entity::find()
         .filter(webhook_event::Column::ProcessedAt.is_null())
         .filter(webhook_event::Column::Attempts.lt(MAX_ATTEMPTS))
@@ -144,11 +135,8 @@ pub async fn work(db: &DatabaseConnection, gateway: &StripeGateway, cache: &Stor
         if !claim(db, &event.id).await? {
             continue;
         }
-        match apply(db, gateway, &event.payload).await {
-            Ok(effect) => {
-                if effect.availability_changed {
-                    cache.availability_changed().await;
-                }
+        match apply(shop, &event.payload).await {
+            Ok(()) => {
                 webhook_event::Entity::update_many()
                     .col_expr(webhook_event::Column::ProcessedAt, Expr::value(Utc::now()))
                     .col_expr(webhook_event::Column::LastError, Expr::value(Option::<String>::None))
@@ -175,17 +163,17 @@ pub async fn work(db: &DatabaseConnection, gateway: &StripeGateway, cache: &Stor
 }
 
 /// Works the inbox when told an event arrived, and every few seconds in case a notice was
-/// missed (another replica received it, or this one restarted).
-pub fn spawn(
-    db: DatabaseConnection,
-    gateway: StripeGateway,
-    cache: Arc<StorefrontCache>,
-    arrived: Arc<Notify>,
-) -> JoinHandle<()> {
+/// missed (another replica received it, or this one restarted); and retries refunds whose
+/// outcome at Stripe is unknown, once the call that left them so has had time to end.
+pub fn spawn(shop: Shop, arrived: Arc<Notify>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(error) = work(&db, &gateway, &cache).await {
+            if let Err(error) = work(&shop).await {
                 tracing::error!(error = ?error, "working the webhook inbox failed");
+            }
+            let quiet = shop.stripe.as_ref().map_or(CLAIM, |gateway| gateway.timeout() * 2);
+            if let Err(error) = refunds::retry_unsettled(&shop, quiet).await {
+                tracing::error!(error = ?error, "retrying refunds failed");
             }
             let _ = tokio::time::timeout(Duration::from_secs(2), arrived.notified()).await;
         }

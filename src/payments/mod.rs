@@ -1,10 +1,13 @@
 //! Payments: Stripe PaymentIntents for card, Alipay and WeChat Pay (confirmed by signed
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
-//! operator, refunds, and reconciliation with Stripe.
+//! operator, refunds on every path (`refunds`), and reconciliation with Stripe.
 
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
+pub mod reconcile;
+pub mod records;
+pub mod refunds;
 pub mod service;
 pub mod stripe;
 

@@ -7,7 +7,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::PayoutStatus;
 use super::entity::{earning, payout};
-use super::service::{self, Balance as BalanceRow, NewMember};
+use super::balances::{self, Balance as BalanceRow};
+use super::statements::{self, NewMember};
+use super::{payout_reference, runs};
 use crate::accounts::Role;
 use crate::accounts::policy::{Action, RoleGuard, viewer};
 use crate::catalogue::entity::producer;
@@ -15,10 +17,9 @@ use crate::catalogue::graphql::Producer;
 use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{Node, database};
+use crate::graphql::{Node, database, shop};
 use crate::money::{Fen, Money};
 use crate::orders::entity::{order, order_line};
-use crate::payments::graphql::gateway;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -62,7 +63,7 @@ impl ProducerAccount {
     }
 
     async fn balance(&self, ctx: &Context<'_>) -> Result<Balance> {
-        Ok(service::balance(database(ctx)?, self.0.id, Utc::now()).await?.into())
+        Ok(balances::balance(database(ctx)?, self.0.id, Utc::now()).await?.into())
     }
 
     #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
@@ -73,7 +74,7 @@ impl ProducerAccount {
         after: Option<String>,
     ) -> Result<RelayConnection<i64, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = service::list_payouts(database(ctx)?, Some(self.0.id), None, &page).await?;
+        let rows = balances::list_payouts(database(ctx)?, Some(self.0.id), None, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Payout))
     }
 
@@ -86,7 +87,7 @@ impl ProducerAccount {
         after: Option<String>,
     ) -> Result<RelayConnection<i64, Earning>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = service::list_earnings(database(ctx)?, self.0.id, &page).await?;
+        let rows = balances::list_earnings(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Earning))
     }
 
@@ -110,7 +111,7 @@ impl ProducerAccount {
 
     /// The month's earnings (`YYYY-MM`, China time) as CSV.
     async fn monthly_statement(&self, ctx: &Context<'_>, month: String) -> Result<String> {
-        match service::monthly_statement(database(ctx)?, self.0.id, &month).await? {
+        match balances::monthly_statement(database(ctx)?, self.0.id, &month).await? {
             Ok(csv) => Ok(csv),
             Err(problem) => Err(AppError::bad_input(problem.message).into()),
         }
@@ -231,7 +232,7 @@ impl Payout {
         self.0
             .reference
             .clone()
-            .unwrap_or_else(|| service::payout_reference(self.0.id))
+            .unwrap_or_else(|| payout_reference(self.0.id))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -254,20 +255,16 @@ impl Payout {
 
     /// A cooperative's payout shared among its member households.
     async fn statement(&self, ctx: &Context<'_>) -> Result<PayoutStatement> {
-        let parts = service::statement(database(ctx)?, &self.0).await?;
-        let shared: i64 = parts.iter().map(|p| p.amount.get()).sum();
-        let to_poor: i64 = parts
-            .iter()
-            .filter(|p| p.member.registered_poor)
-            .map(|p| p.amount.get())
-            .sum();
+        let parts = statements::statement(database(ctx)?, &self.0).await?;
+        let shared: i64 = parts.iter().map(|p| p.amount_fen).sum();
+        let to_poor: i64 = parts.iter().filter(|p| p.registered_poor).map(|p| p.amount_fen).sum();
         Ok(PayoutStatement {
             households: parts
                 .into_iter()
                 .map(|p| HouseholdShare {
-                    name: p.member.name,
-                    registered_poor: p.member.registered_poor,
-                    amount: p.amount.into(),
+                    name: p.name,
+                    registered_poor: p.registered_poor,
+                    amount: Fen::new(p.amount_fen).into(),
                 })
                 .collect(),
             to_registered_poor: Fen::new(to_poor).into(),
@@ -345,7 +342,7 @@ impl PayoutsQuery {
         after: Option<String>,
     ) -> Result<RelayConnection<i64, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = service::list_payouts(database(ctx)?, None, status, &page).await?;
+        let rows = balances::list_payouts(database(ctx)?, None, status, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Payout))
     }
 }
@@ -359,7 +356,7 @@ impl PayoutsMutation {
     #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
     async fn run_payouts(&self, ctx: &Context<'_>, as_of: Option<DateTime<Utc>>) -> Result<RunPayoutsPayload> {
         let as_of = as_of.unwrap_or_else(Utc::now).min(Utc::now());
-        let payouts = service::run(database(ctx)?, gateway(ctx), as_of).await?;
+        let payouts = runs::run(shop(ctx)?, as_of).await?;
         Ok(RunPayoutsPayload {
             payouts: payouts.into_iter().map(Payout).collect(),
             user_errors: Vec::new(),
@@ -375,7 +372,7 @@ impl PayoutsMutation {
                 user_errors: vec![UserError::new("NOT_FOUND", "no such payout").on_field(&["payoutId"])],
             });
         };
-        Ok(match service::confirm(database(ctx)?, id, &reference).await? {
+        Ok(match runs::confirm(database(ctx)?, id, &reference).await? {
             Ok(row) => PayoutPayload {
                 payout: Some(Payout(row)),
                 user_errors: Vec::new(),
@@ -413,7 +410,7 @@ impl PayoutsMutation {
                 share_bps: m.share_bps,
             })
             .collect();
-        Ok(match service::set_members(database(ctx)?, &producer, members).await? {
+        Ok(match statements::set_members(database(ctx)?, &producer, members).await? {
             Ok(_) => ProducerAccountPayload {
                 account: Some(ProducerAccount(producer)),
                 user_errors: Vec::new(),
@@ -442,7 +439,7 @@ impl PayoutsMutation {
                 user_errors: vec![UserError::new("NOT_FOUND", "no such producer").on_field(&["producerSlug"])],
             });
         };
-        let outcome = service::set_payout_account(
+        let outcome = statements::set_payout_account(
             database(ctx)?,
             producer,
             stripe_account_id,

@@ -1,6 +1,13 @@
-//! Writing the earnings ledger: a sale when a line is delivered, a reversal when money is given
-//! back for a delivered line. Entries are never changed afterwards (only claimed by a payout).
+//! Writing the earnings ledger, always inside the transaction of the step that causes it: a
+//! sale when a line is delivered, a reversal when money is given back for a delivered line, and
+//! a restoring entry when a refund that reversed earnings is refused. Entries are never changed
+//! afterwards (only claimed by a payout), and a repeat of any step writes nothing (a unique key
+//! on line, kind and refund).
+//!
+//! Kinds: `SALE` with refund 0 is a delivered line; `REVERSAL` answers a refund (negative);
+//! `SALE` naming a refund restores what that refused refund reversed.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,10 +15,12 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::earning;
-use super::{allocate, split};
+use super::split;
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
 use crate::orders::entity::order_line;
+use crate::payments::entity::refund::{self, RefundStatus};
+use crate::payments::entity::refund_line;
 
 /// The fee and hold the ledger applies.
 #[derive(Clone, Copy, Debug)]
@@ -23,11 +32,13 @@ pub struct PayoutSettings {
 /// Host commission in basis points; livestream links do not exist yet.
 const COMMISSION_BPS: u32 = 0;
 
+pub const SALE: &str = "SALE";
+pub const REVERSAL: &str = "REVERSAL";
+
 async fn insert(db: &impl ConnectionTrait, entries: Vec<earning::ActiveModel>) -> AppResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    // A repeat (the same delivery or refund applied twice) writes nothing.
     earning::Entity::insert_many(entries)
         .on_conflict(
             OnConflict::columns([
@@ -43,85 +54,142 @@ async fn insert(db: &impl ConnectionTrait, entries: Vec<earning::ActiveModel>) -
     Ok(())
 }
 
+/// An entry for `line_total` (negative for a reversal) of `line`, split as a sale is.
+fn entry(
+    line: &order_line::Model,
+    kind: &str,
+    refund_id: i64,
+    line_total: Fen,
+    available_at: DateTime<Utc>,
+    settings: PayoutSettings,
+) -> earning::ActiveModel {
+    let parts = split(line_total, settings.platform_fee_bps, COMMISSION_BPS);
+    earning::ActiveModel {
+        producer_id: Set(line.producer_id),
+        order_id: Set(line.order_id),
+        order_line_id: Set(line.id),
+        refund_id: Set(refund_id),
+        kind: Set(kind.to_owned()),
+        line_total_fen: Set(line_total.get()),
+        platform_fee_fen: Set(parts.platform_fee.get()),
+        commission_fen: Set(parts.commission.get()),
+        amount_fen: Set(parts.earning.get()),
+        available_at: Set(available_at),
+        payout_id: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
 /// Each line of a delivered order earns its producer the line total less the fee and the
-/// commission, available after the hold.
+/// commission, available after the hold; every refund decided before delivery (and not
+/// refused) is reversed at once, so the producer earns on what the buyer kept.
 pub async fn record_delivery(
     db: &impl ConnectionTrait,
     order_id: i64,
     delivered_at: DateTime<Utc>,
     settings: PayoutSettings,
 ) -> AppResult<()> {
-    let lines = order_line::Entity::find()
+    let lines: HashMap<i64, order_line::Model> = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|line| (line.id, line))
+        .collect();
     let available_at =
         delivered_at + chrono::Duration::from_std(settings.hold).map_err(|e| AppError::Internal(e.into()))?;
-    let entries = lines
+    let mut entries: Vec<earning::ActiveModel> = lines
+        .values()
+        .map(|line| entry(line, SALE, 0, Fen::new(line.line_total_fen), available_at, settings))
+        .collect();
+    let refunded = refund_line::Entity::find()
+        .inner_join(refund::Entity)
+        .filter(refund_line::Column::OrderLineId.is_in(lines.keys().copied()))
+        .filter(refund::Column::Status.ne(RefundStatus::Failed))
+        .all(db)
+        .await?;
+    for part in refunded {
+        if let Some(line) = lines.get(&part.order_line_id) {
+            entries.push(entry(
+                line,
+                REVERSAL,
+                part.refund_id,
+                Fen::new(-part.amount_fen),
+                delivered_at,
+                settings,
+            ));
+        }
+    }
+    insert(db, entries).await
+}
+
+/// A refund decided for an order: for each line already delivered (it has a sale), a reversing
+/// entry of the refund's part of that line, counted against the balance at once. Lines not
+/// delivered yet are reversed when they are ([`record_delivery`]).
+pub async fn reverse_refund(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    refund_id: i64,
+    parts: &[(i64, i64)],
+    settings: PayoutSettings,
+) -> AppResult<()> {
+    let delivered: Vec<i64> = earning::Entity::find()
+        .filter(earning::Column::OrderId.eq(order_id))
+        .filter(earning::Column::Kind.eq(SALE))
+        .filter(earning::Column::RefundId.eq(0))
+        .all(db)
+        .await?
         .into_iter()
-        .map(|line| {
-            let parts = split(Fen::new(line.line_total_fen), settings.platform_fee_bps, COMMISSION_BPS);
-            earning::ActiveModel {
-                producer_id: Set(line.producer_id),
-                order_id: Set(order_id),
-                order_line_id: Set(line.id),
-                refund_id: Set(0),
-                kind: Set("SALE".to_owned()),
-                line_total_fen: Set(line.line_total_fen),
-                platform_fee_fen: Set(parts.platform_fee.get()),
-                commission_fen: Set(parts.commission.get()),
-                amount_fen: Set(parts.earning.get()),
-                available_at: Set(available_at),
-                payout_id: Set(None),
-                created_at: Set(delivered_at),
-                ..Default::default()
-            }
+        .map(|sale| sale.order_line_id)
+        .collect();
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    let lines: HashMap<i64, order_line::Model> = order_line::Entity::find()
+        .filter(order_line::Column::Id.is_in(delivered))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|line| (line.id, line))
+        .collect();
+    let now = Utc::now();
+    let entries = parts
+        .iter()
+        .filter_map(|(line_id, part)| {
+            lines
+                .get(line_id)
+                .map(|line| entry(line, REVERSAL, refund_id, Fen::new(-part), now, settings))
         })
         .collect();
     insert(db, entries).await
 }
 
-/// Money given back for a delivered order: a reversing entry per line, the refund shared over
-/// the lines in proportion to their totals, each reversing its fee the way the sale took it.
-/// Counts against the balance at once. An order not delivered has no earnings to reverse.
-pub async fn record_refund(
-    db: &impl ConnectionTrait,
-    order_id: i64,
-    refund_id: i64,
-    amount: Fen,
-    settings: PayoutSettings,
-) -> AppResult<()> {
-    let sales = earning::Entity::find()
-        .filter(earning::Column::OrderId.eq(order_id))
-        .filter(earning::Column::Kind.eq("SALE"))
+/// A refund was refused after it reversed earnings: each reversal is answered by an entry of
+/// the opposite amount (its fee and commission mirrored too), available at once.
+pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<()> {
+    let reversals = earning::Entity::find()
+        .filter(earning::Column::RefundId.eq(refund_id))
+        .filter(earning::Column::Kind.eq(REVERSAL))
         .all(db)
         .await?;
-    if sales.is_empty() {
-        return Ok(());
-    }
-    let weights: Vec<i64> = sales.iter().map(|sale| sale.line_total_fen).collect();
     let now = Utc::now();
-    let entries = sales
-        .iter()
-        .zip(allocate(amount.get(), &weights))
-        .filter(|(_, part)| *part > 0)
-        .map(|(sale, part)| {
-            let parts = split(Fen::new(-part), settings.platform_fee_bps, COMMISSION_BPS);
-            earning::ActiveModel {
-                producer_id: Set(sale.producer_id),
-                order_id: Set(order_id),
-                order_line_id: Set(sale.order_line_id),
-                refund_id: Set(refund_id),
-                kind: Set("REVERSAL".to_owned()),
-                line_total_fen: Set(-part),
-                platform_fee_fen: Set(parts.platform_fee.get()),
-                commission_fen: Set(parts.commission.get()),
-                amount_fen: Set(parts.earning.get()),
-                available_at: Set(now),
-                payout_id: Set(None),
-                created_at: Set(now),
-                ..Default::default()
-            }
+    let entries = reversals
+        .into_iter()
+        .map(|reversal| earning::ActiveModel {
+            producer_id: Set(reversal.producer_id),
+            order_id: Set(reversal.order_id),
+            order_line_id: Set(reversal.order_line_id),
+            refund_id: Set(refund_id),
+            kind: Set(SALE.to_owned()),
+            line_total_fen: Set(-reversal.line_total_fen),
+            platform_fee_fen: Set(-reversal.platform_fee_fen),
+            commission_fen: Set(-reversal.commission_fen),
+            amount_fen: Set(-reversal.amount_fen),
+            available_at: Set(now),
+            payout_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
         })
         .collect();
     insert(db, entries).await

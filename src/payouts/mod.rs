@@ -2,10 +2,12 @@
 //! any host commission), when it becomes available, and paying it out once: by Stripe transfer
 //! to a connected account, or by bank in batches confirmed line by line.
 
+pub mod balances;
 pub mod entity;
 pub mod graphql;
 pub mod ledger;
-pub mod service;
+pub mod runs;
+pub mod statements;
 
 use async_graphql::Enum;
 
@@ -106,6 +108,20 @@ pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
     let mut parts = allocate(amount.get(), &weights);
     parts.pop();
     parts.into_iter().map(Fen::new).collect()
+}
+
+/// Quotes every field, doubling quotes inside: safe for names with commas.
+pub fn csv_row(fields: &[String]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+        .collect();
+    format!("{}\n", quoted.join(","))
+}
+
+/// What the bank shows the producer next to the money.
+pub fn payout_reference(payout_id: i64) -> String {
+    format!("HUAKAI-PAYOUT-{payout_id}")
 }
 
 #[cfg(test)]

@@ -312,7 +312,7 @@ async fn stripe_transfers_pay_once_even_after_a_crash_and_failures_return_the_mo
     tokio::time::sleep(Duration::from_millis(1_200)).await;
 
     // A run that records its payouts and dies before calling Stripe…
-    let recorded = huakai::payouts::service::record_payouts(app.db(), chrono::Utc::now(), true)
+    let recorded = huakai::payouts::runs::record_payouts(app.db(), chrono::Utc::now(), true)
         .await
         .expect("recorded");
     assert_eq!(recorded.len(), 1);

@@ -2,3 +2,4 @@ pub mod cooperative_member;
 pub mod earning;
 pub mod payout;
 pub mod payout_batch;
+pub mod payout_household_share;

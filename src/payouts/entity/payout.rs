@@ -19,6 +19,11 @@ pub struct Model {
     pub failure_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
+    /// Stripe calls made for it; after the first, Stripe is asked whether the transfer exists
+    /// before another is sent.
+    pub attempts: i32,
+    /// What the last unclear Stripe answer said (the payout stays in flight).
+    pub last_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

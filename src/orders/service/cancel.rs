@@ -1,0 +1,77 @@
+//! `cancelOrder`: an unpaid order frees its stock; a paid one not yet shipped puts its units
+//! back on the shelf and is refunded in full, all decided in one transaction.
+
+use super::state::{Outcome, find, lines_of, move_lines, shipments_of, transition};
+use crate::app::db::begin_write;
+use crate::error::{AppError, UserError};
+use crate::inventory::Movement;
+use crate::money::Fen;
+use crate::orders::OrderStatus;
+use crate::orders::entity::order;
+use crate::payments::refunds;
+use crate::payments::records::payment_of;
+use crate::shop::{Effect, Shop};
+
+fn not_cancellable(message: &str) -> UserError {
+    UserError::new("NOT_CANCELLABLE", message).on_field(&["orderId"])
+}
+
+/// Cancels the order for `actor`. The status change comes first and takes the order's row, so
+/// a shipment racing this one either shipped before (and the cancellation is refused) or waits
+/// and finds the order cancelled. A paid order's refund is recorded in the same transaction
+/// (with its earnings reversed), then sent; if Stripe cannot be reached it is retried, and if
+/// it is refused an operator is told: the cancellation stands either way.
+pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Model> {
+    let txn = begin_write(&shop.db).await?;
+    let order = find(&txn, order_id).await?;
+    let (from, movement) = match OrderStatus::from_db(&order.status) {
+        Some(OrderStatus::PendingPayment) => (OrderStatus::PendingPayment, Movement::Release),
+        Some(OrderStatus::Paid) => (OrderStatus::Paid, Movement::Return),
+        _ => {
+            txn.rollback().await?;
+            return Ok(Err(not_cancellable("only an order not yet shipped can be cancelled")));
+        }
+    };
+    if !transition(
+        &txn,
+        order_id,
+        from,
+        OrderStatus::Cancelled,
+        Some(order::Column::CancelledAt),
+    )
+    .await?
+    {
+        txn.rollback().await?;
+        return Ok(Err(not_cancellable("the order changed meanwhile; look again")));
+    }
+    if shipments_of(&txn, order_id).await?.iter().any(|s| s.shipped_at.is_some()) {
+        txn.rollback().await?;
+        return Ok(Err(not_cancellable("only an order not yet shipped can be cancelled")));
+    }
+    let lines = lines_of(&txn, order_id).await?;
+    let Some(flipped) = move_lines(&txn, &lines, movement, Some(actor)).await? else {
+        txn.rollback().await?;
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "order {order_id} cancelled without its stock"
+        )));
+    };
+    let mut refund = None;
+    if from == OrderStatus::Paid
+        && let Some(payment) = payment_of(&txn, order_id).await?
+    {
+        let left = Fen::new(payment.amount_fen - payment.refunded_fen);
+        if left > Fen::ZERO {
+            match refunds::decide(&txn, &payment, left, "cancelled by the buyer", None, shop.settings.payouts).await? {
+                Ok(decided) => refund = Some(decided.refund),
+                // An operator refunded it meanwhile: nothing is left to give back.
+                Err(problem) => tracing::info!(order = order_id, code = %problem.code, "no refund on cancellation"),
+            }
+        }
+    }
+    txn.commit().await?;
+    shop.announce(Effect::flipped(flipped)).await;
+    if let Some(refund) = refund {
+        refunds::settle(shop, refund.id).await?;
+    }
+    Ok(Ok(find(&shop.db, order_id).await?))
+}

@@ -1,0 +1,12 @@
+//! Order operations as plain functions: placing an order (`placing`), cancelling it, with the
+//! refund of a paid one (`cancel`), and what moves it along afterwards: payment, shipment,
+//! delivery, expiry (`lifecycle`). Each operation commits its database effects in one
+//! transaction, every state change conditional on the state it starts from. Business failures
+//! come back as `Ok(Err(UserError))`; `Err` is for what the caller cannot fix.
+//!
+//! Other domains import the file they need (`orders::service::lifecycle::…`), never this one.
+
+pub mod cancel;
+pub mod lifecycle;
+pub mod placing;
+pub mod state;

@@ -1,0 +1,368 @@
+//! Placing an order: every line checked, prices snapshot, stock reserved for all lines or
+//! none, and the payment started.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+
+use super::state::Outcome;
+use crate::app::db::begin_write;
+use crate::catalogue::entity::{catalogue_entry, product, variant};
+use crate::catalogue::today_in_china;
+use crate::error::{AppError, AppResult, UserError};
+use crate::inventory::{self, Moved, Movement};
+use crate::money::Fen;
+use crate::orders::entity::{order, order_line, shipment};
+use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::service as payments;
+use crate::shop::{Effect, Shop};
+
+pub const MAX_QUANTITY: i32 = 999;
+pub const MAX_LINES: usize = 50;
+
+pub struct LineRequest {
+    pub variant_id: Option<i64>,
+    pub quantity: i32,
+}
+
+pub struct Address {
+    pub name: String,
+    pub phone: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub line1: String,
+    pub postal_code: Option<String>,
+}
+
+pub struct OrderRequest {
+    pub lines: Vec<LineRequest>,
+    pub address: Address,
+    pub idempotency_key: String,
+    pub payment_method: PaymentMethod,
+    pub referral_code: Option<String>,
+}
+
+/// A placed (or found again) order, and whether stock ran out because of it.
+struct Reserved {
+    order: order::Model,
+    availability_changed: bool,
+}
+
+/// A placed order, and what went wrong starting its payment (the order stands either way: the
+/// same idempotency key starts the payment again).
+pub struct Placed {
+    pub order: order::Model,
+    pub payment_problem: Option<UserError>,
+}
+
+/// `placeOrder`: reserves the stock (one transaction), tells the storefront cache, and starts
+/// the payment. A payment that cannot be started now leaves the order standing and says so.
+pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome<Placed> {
+    let reserved = match place_order(&shop.db, buyer_id, request, shop.settings.reservation).await? {
+        Ok(reserved) => reserved,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    shop.announce(Effect::flipped(reserved.availability_changed)).await;
+    let payment_problem = match payments::start(&shop.db, shop.stripe.as_ref(), &reserved.order).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(problem)) => Some(problem),
+        Err(error) => {
+            tracing::error!(error = ?error, order = reserved.order.id, "starting a payment failed");
+            Some(UserError::new(
+                "PAYMENTS_UNAVAILABLE",
+                "the order is placed, but its payment could not be started; retry with the same idempotency key",
+            ))
+        }
+    };
+    Ok(Ok(Placed {
+        order: reserved.order,
+        payment_problem,
+    }))
+}
+
+fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+    UserError::new("INVALID_INPUT", message).on_field(path)
+}
+
+fn check_text(value: &str, path: &[&str], max_chars: usize) -> Result<(), UserError> {
+    let chars = value.trim().chars().count();
+    if chars == 0 || chars > max_chars {
+        return Err(invalid(path, format!("give 1 to {max_chars} characters")));
+    }
+    Ok(())
+}
+
+/// Checks the request's own fields; returns the quantity wanted per variant.
+fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserError> {
+    let key_chars = request.idempotency_key.chars().count();
+    if key_chars == 0 || key_chars > 100 {
+        return Err(invalid(
+            &["input", "idempotencyKey"],
+            "an idempotency key has 1 to 100 characters",
+        ));
+    }
+    if request.lines.is_empty() || request.lines.len() > MAX_LINES {
+        return Err(invalid(
+            &["input", "lines"],
+            format!("an order has 1 to {MAX_LINES} lines"),
+        ));
+    }
+    // Lines of the same variant are one line: their quantities add up.
+    let mut wanted: BTreeMap<i64, (i32, usize)> = BTreeMap::new();
+    for (index, line) in request.lines.iter().enumerate() {
+        let at = index.to_string();
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(
+                UserError::new("INVALID_QUANTITY", format!("a quantity is 1 to {MAX_QUANTITY}"))
+                    .on_field(&["input", "lines", &at, "quantity"]),
+            );
+        }
+        let Some(variant_id) = line.variant_id else {
+            return Err(UserError::new("NOT_FOUND", "no such variant").on_field(&["input", "lines", &at, "variantId"]));
+        };
+        let entry = wanted.entry(variant_id).or_insert((0, index));
+        entry.0 += line.quantity;
+        if entry.0 > MAX_QUANTITY {
+            return Err(
+                UserError::new("INVALID_QUANTITY", format!("at most {MAX_QUANTITY} of one variant"))
+                    .on_field(&["input", "lines", &at, "quantity"]),
+            );
+        }
+    }
+    let address = &request.address;
+    check_text(&address.name, &["input", "shippingAddress", "name"], 50)?;
+    check_text(&address.province, &["input", "shippingAddress", "province"], 50)?;
+    check_text(&address.city, &["input", "shippingAddress", "city"], 50)?;
+    check_text(&address.district, &["input", "shippingAddress", "district"], 50)?;
+    check_text(&address.line1, &["input", "shippingAddress", "line1"], 200)?;
+    let phone = address.phone.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        return Err(invalid(
+            &["input", "shippingAddress", "phone"],
+            "a phone number has 5 to 20 digits",
+        ));
+    }
+    if let Some(code) = address.postal_code.as_deref().map(str::trim).filter(|c| !c.is_empty())
+        && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid(
+            &["input", "shippingAddress", "postalCode"],
+            "a postal code has 6 digits",
+        ));
+    }
+    if let Some(code) = &request.referral_code
+        && (code.is_empty() || code.len() > 64)
+    {
+        return Err(invalid(
+            &["input", "referralCode"],
+            "a referral code has 1 to 64 characters",
+        ));
+    }
+    Ok(wanted)
+}
+
+/// The buyer's order with this idempotency key, if there is one.
+pub async fn by_idempotency_key(
+    db: &impl ConnectionTrait,
+    buyer_id: i64,
+    key: &str,
+) -> AppResult<Option<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::BuyerId.eq(buyer_id))
+        .filter(order::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// `HK`, the day in China, and ten random characters: unique without a counter (the unique
+/// key catches the improbable clash).
+fn order_number() -> String {
+    let china_day = today_in_china().format("%Y%m%d");
+    let random = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
+    format!("HK{china_day}{}", &random[..10])
+}
+
+/// `placeOrder`: validates every line, snapshots prices and reserves stock for all lines or
+/// none, in one transaction. The same key from the same buyer returns the same order, also
+/// when two requests race (the unique index decides).
+async fn place_order(
+    db: &DatabaseConnection,
+    buyer_id: i64,
+    request: OrderRequest,
+    reservation: Duration,
+) -> Outcome<Reserved> {
+    let wanted = match validate(&request) {
+        Ok(wanted) => wanted,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    if let Some(order) = by_idempotency_key(db, buyer_id, &request.idempotency_key).await? {
+        return Ok(Ok(Reserved {
+            order,
+            availability_changed: false,
+        }));
+    }
+
+    let variants: HashMap<i64, variant::Model> = variant::Entity::find()
+        .filter(variant::Column::Id.is_in(wanted.keys().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let products: HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(variants.values().map(|v| v.product_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let entries: HashMap<i64, catalogue_entry::Model> = catalogue_entry::Entity::find()
+        .filter(catalogue_entry::Column::Id.is_in(products.values().filter_map(|p| p.catalogue_entry_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let today = today_in_china();
+    let mut lines = Vec::with_capacity(wanted.len());
+    let mut total = Fen::ZERO;
+    for (variant_id, (quantity, index)) in &wanted {
+        let at = index.to_string();
+        let (Some(variant), Some(product)) = (
+            variants.get(variant_id),
+            variants.get(variant_id).and_then(|v| products.get(&v.product_id)),
+        ) else {
+            return Ok(Err(UserError::new("NOT_FOUND", "no such variant").on_field(&[
+                "input",
+                "lines",
+                &at,
+                "variantId",
+            ])));
+        };
+        let on_sale = product
+            .catalogue_entry_id
+            .is_none_or(|entry_id| entries.get(&entry_id).is_some_and(|entry| entry.is_valid_on(today)));
+        if !on_sale {
+            return Ok(Err(UserError::new(
+                "NOT_ON_SALE",
+                format!(
+                    "{} is not on sale: its catalogue entry is not valid today",
+                    product.name
+                ),
+            )
+            .on_field(&["input", "lines", &at, "variantId"])));
+        }
+        let line_total = Fen::new(variant.price_fen)
+            .checked_mul(i64::from(*quantity))
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line total overflows")))?;
+        total = total
+            .checked_add(line_total)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order total overflows")))?;
+        lines.push((variant.clone(), product.producer_id, *quantity, line_total, at));
+    }
+
+    let now = Utc::now();
+    let reserved_until = now + chrono::Duration::from_std(reservation).map_err(|e| AppError::Internal(e.into()))?;
+    let address = request.address;
+    let txn = begin_write(db).await?;
+    let inserted = order::ActiveModel {
+        number: Set(order_number()),
+        buyer_id: Set(buyer_id),
+        status: Set(OrderStatus::PendingPayment.as_db().to_owned()),
+        payment_method: Set(request.payment_method.as_db().to_owned()),
+        total_fen: Set(total.get()),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        referral_code: Set(request.referral_code),
+        union_id: Set(None),
+        ship_name: Set(address.name.trim().to_owned()),
+        ship_phone: Set(address.phone.trim().to_owned()),
+        ship_province: Set(address.province.trim().to_owned()),
+        ship_city: Set(address.city.trim().to_owned()),
+        ship_district: Set(address.district.trim().to_owned()),
+        ship_line1: Set(address.line1.trim().to_owned()),
+        ship_postal_code: Set(address
+            .postal_code
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())),
+        reserved_until: Set(Some(reserved_until)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let order = match inserted {
+        Ok(order) => order,
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            // Another request with this key won the race: its order is the answer.
+            txn.rollback().await?;
+            let order = by_idempotency_key(db, buyer_id, &request.idempotency_key)
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
+            return Ok(Ok(Reserved {
+                order,
+                availability_changed: false,
+            }));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    order_line::Entity::insert_many(lines.iter().map(|(variant, producer_id, quantity, line_total, _)| {
+        order_line::ActiveModel {
+            order_id: Set(order.id),
+            variant_id: Set(variant.id),
+            product_id: Set(variant.product_id),
+            producer_id: Set(*producer_id),
+            quantity: Set(*quantity),
+            unit_price_fen: Set(variant.price_fen),
+            line_total_fen: Set(line_total.get()),
+            ..Default::default()
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    let mut producers: Vec<i64> = lines.iter().map(|(_, producer_id, ..)| *producer_id).collect();
+    producers.sort_unstable();
+    producers.dedup();
+    shipment::Entity::insert_many(producers.into_iter().map(|producer_id| shipment::ActiveModel {
+        order_id: Set(order.id),
+        producer_id: Set(producer_id),
+        tracking_number: Set(None),
+        shipped_at: Set(None),
+        ..Default::default()
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    // Stock last, in variant order (no deadlocks between orders of several lines): a hot
+    // variant's row is locked only from here to the commit.
+    let mut availability_changed = false;
+    for (variant, _, quantity, _, at) in &lines {
+        match inventory::apply(
+            &txn,
+            Movement::Reserve,
+            variant.id,
+            i64::from(*quantity),
+            order.id,
+            Some(buyer_id),
+        )
+        .await?
+        {
+            Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
+            Moved::Refused => {
+                txn.rollback().await?;
+                return Ok(Err(UserError::new(
+                    "OUT_OF_STOCK",
+                    format!("not enough of {} left", variant.name),
+                )
+                .on_field(&["input", "lines", at, "quantity"])));
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(Ok(Reserved {
+        order,
+        availability_changed,
+    }))
+}

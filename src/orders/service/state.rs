@@ -1,0 +1,135 @@
+//! An order's rows, and the two steps every state change is made of: a conditional move
+//! between statuses, and stock moved for every line.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::error::{AppError, AppResult, UserError};
+use crate::orders::OrderStatus;
+use crate::orders::entity::{order, order_line, shipment};
+use crate::graphql::relay::PageRequest;
+use crate::inventory::{self, Moved, Movement};
+
+pub type Outcome<T> = AppResult<Result<T, UserError>>;
+
+pub async fn lines_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<order_line::Model>> {
+    Ok(order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(order_id))
+        .order_by_asc(order_line::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn shipments_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<shipment::Model>> {
+    Ok(shipment::Entity::find()
+        .filter(shipment::Column::OrderId.eq(order_id))
+        .order_by_asc(shipment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, order_id: i64) -> AppResult<order::Model> {
+    order::Entity::find_by_id(order_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {order_id} vanished")))
+}
+
+/// Moves an order from `from` to `to` if it is still in `from`; false when another request
+/// changed it first. On PostgreSQL the update also locks the order's row until the commit, so
+/// whatever the caller checks afterwards in the same transaction cannot change under it.
+pub async fn transition(
+    txn: &impl ConnectionTrait,
+    order_id: i64,
+    from: OrderStatus,
+    to: OrderStatus,
+    stamp: Option<order::Column>,
+) -> AppResult<bool> {
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to.as_db()))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Status.eq(from.as_db()));
+    if let Some(column) = stamp {
+        update = update.col_expr(column, Expr::value(Utc::now()));
+    }
+    if to != OrderStatus::PendingPayment {
+        update = update.col_expr(order::Column::ReservedUntil, Expr::value(Option::<DateTime<Utc>>::None));
+    }
+    Ok(update.exec(txn).await?.rows_affected == 1)
+}
+
+/// Takes the order's row for the rest of the transaction (a write that changes nothing), so
+/// that money decided about the order (a refund) and what the order does (delivery, shipment)
+/// happen one after the other, each seeing the other's rows.
+pub async fn lock_order(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<()> {
+    order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::col(order::Column::Status))
+        .filter(order::Column::Id.eq(order_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Applies `movement` to every line of an order; `None` (and the caller rolls back) when the
+/// books refuse one, else whether a variant ran out or came back.
+pub async fn move_lines(
+    txn: &impl ConnectionTrait,
+    lines: &[order_line::Model],
+    movement: Movement,
+    actor: Option<i64>,
+) -> AppResult<Option<bool>> {
+    let mut sorted: Vec<&order_line::Model> = lines.iter().collect();
+    sorted.sort_by_key(|line| line.variant_id);
+    let mut flipped = false;
+    for line in sorted {
+        match inventory::apply(
+            txn,
+            movement,
+            line.variant_id,
+            i64::from(line.quantity),
+            line.order_id,
+            actor,
+        )
+        .await?
+        {
+            Moved::Done { availability_flipped } => flipped |= availability_flipped,
+            Moved::Refused => return Ok(None),
+        }
+    }
+    Ok(Some(flipped))
+}
+
+/// A page of the buyer's orders, newest first; the cursor is the order id.
+pub async fn buyer_orders(
+    db: &impl ConnectionTrait,
+    buyer_id: i64,
+    page: &PageRequest<i64>,
+    count_total: bool,
+) -> AppResult<(Vec<order::Model>, u64)> {
+    let select = order::Entity::find().filter(order::Column::BuyerId.eq(buyer_id));
+    let total = if count_total {
+        select.clone().count(db).await?
+    } else {
+        0
+    };
+    let mut select = select;
+    if let Some(after) = page.after {
+        select = select.filter(order::Column::Id.lt(after));
+    }
+    let rows = select
+        .order_by_desc(order::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The producers with lines in an order.
+pub async fn producers_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<i64>> {
+    Ok(shipments_of(db, order_id)
+        .await?
+        .into_iter()
+        .map(|s| s.producer_id)
+        .collect())
+}

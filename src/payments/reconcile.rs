@@ -1,0 +1,55 @@
+//! `huakai payments reconcile`: our records against Stripe's, for whatever a lost webhook or an
+//! unanswered call left behind. The same code paths the webhook and the first call take.
+
+use chrono::{DateTime, Utc};
+
+use super::PaymentStatus;
+use super::records::payment_for_intent;
+use super::refunds;
+use super::service::apply_success;
+use crate::error::AppResult;
+use crate::payouts::runs;
+use crate::shop::Shop;
+
+/// What a reconciliation found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub checked: usize,
+    pub repaired: usize,
+    pub flagged: usize,
+    pub unknown: usize,
+    /// Refunds in doubt that turned out to have gone through (or were made now).
+    pub refunds_settled: usize,
+    /// Payouts in flight that turned out to be paid (or were paid now).
+    pub payouts_settled: usize,
+}
+
+/// Pays orders whose PaymentIntent (created since `since`) succeeded without our hearing of it,
+/// then settles every Stripe refund and payout whose outcome is still unknown.
+pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconciliation> {
+    let mut found = Reconciliation::default();
+    let Some(gateway) = &shop.stripe else {
+        return Ok(found);
+    };
+    for intent in gateway.recent_payment_intents(since.timestamp(), 50).await? {
+        found.checked += 1;
+        let Some(payment) = payment_for_intent(&shop.db, &intent).await? else {
+            found.unknown += 1;
+            continue;
+        };
+        let ours = PaymentStatus::from_db(&payment.status);
+        if intent.status == ::stripe::PaymentIntentStatus::Succeeded && !ours.is_some_and(PaymentStatus::is_settled) {
+            let was_flagged = payment.needs_review;
+            apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await?;
+            let after = super::records::payment_of(&shop.db, payment.order_id).await?;
+            if after.as_ref().is_some_and(|p| p.needs_review && !was_flagged) {
+                found.flagged += 1;
+            } else {
+                found.repaired += 1;
+            }
+        }
+    }
+    found.refunds_settled = refunds::retry_unsettled(shop, std::time::Duration::ZERO).await?;
+    found.payouts_settled = runs::send_transfers(&shop.db, gateway).await?.iter().filter(|p| p.paid_at.is_some()).count();
+    Ok(found)
+}

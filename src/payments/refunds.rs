@@ -1,0 +1,602 @@
+//! Refunds, whichever path asks for one: an operator (`refundOrder`), a cancellation, a
+//! payment that arrived for stock already gone, or Stripe's dashboard (`charge.refunded`).
+//!
+//! A refund is decided in one transaction ([`decide`]): the amount is taken off what may still
+//! be refunded (a conditional update, so racing refunds never give back more than was paid), the
+//! refund row is written with its split over the order's lines, the producers' earnings are
+//! reversed if the order was delivered (delivery later credits only what was kept), and a full
+//! refund closes the order. Only then does the money move ([`settle`]):
+//! - Stripe is asked with the refund's id as idempotency key and metadata. A definite refusal
+//!   fails the refund and gives everything back; an unclear answer (time-out, 409, 5xx) leaves
+//!   it PENDING, and the next attempt first looks the refund up at Stripe, so it is made once,
+//!   also after Stripe has forgotten the key. A worker and `huakai payments reconcile` retry.
+//! - A bank-transfer order is refunded by bank: the refund waits, PENDING, in
+//!   `pendingBankRefunds` until an operator records the bank's reference.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, SqlErr,
+};
+
+use super::entity::{payment, refund, refund_line};
+use super::entity::refund::RefundStatus;
+use super::records::{flag, payment_of};
+use super::stripe::CallError;
+use super::{PROVIDER_BANK_TRANSFER, PROVIDER_STRIPE, PaymentStatus};
+use crate::app::db::begin_write;
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::relay::PageRequest;
+use crate::money::Fen;
+use crate::orders::service::lifecycle::close_fully_refunded;
+use crate::orders::service::state::{Outcome, lines_of, lock_order};
+use crate::payouts::allocate;
+use crate::payouts::ledger::{self, PayoutSettings};
+use crate::shop::{Effect, Shop};
+
+/// A refund recorded by [`decide`].
+pub struct Decided {
+    pub refund: refund::Model,
+    pub effect: Effect,
+}
+
+/// Where a refund stands after [`settle`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// The money went back (Stripe accepted it, or the bank transfer was recorded).
+    Done,
+    /// Waiting: for an operator to send a bank transfer, or for Stripe's unclear answer to be
+    /// cleared up by a later attempt.
+    Waiting,
+    /// Definitely refused: nothing was refunded, and an operator has been told.
+    Refused(String),
+}
+
+/// Records a refund of `amount` of `payment` inside the caller's transaction (see the module
+/// doc). `stripe_refund_id` names a refund Stripe already made (from its dashboard): the row is
+/// written as succeeded.
+pub async fn decide(
+    txn: &impl ConnectionTrait,
+    payment: &payment::Model,
+    amount: Fen,
+    reason: &str,
+    stripe_refund_id: Option<&str>,
+    payouts: PayoutSettings,
+) -> AppResult<Result<Decided, UserError>> {
+    // Refunds and deliveries of one order take turns, so each sees the other's rows.
+    lock_order(txn, payment.order_id).await?;
+    let taken = payment::Entity::update_many()
+        .col_expr(
+            payment::Column::RefundedFen,
+            Expr::col(payment::Column::RefundedFen).add(amount.get()),
+        )
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(payment.id))
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Succeeded.as_db(),
+            PaymentStatus::PartiallyRefunded.as_db(),
+        ]))
+        .filter(
+            Expr::col(payment::Column::RefundedFen)
+                .add(amount.get())
+                .lte(Expr::col(payment::Column::AmountFen)),
+        )
+        .exec(txn)
+        .await?;
+    if amount <= Fen::ZERO || taken.rows_affected != 1 {
+        return Ok(Err(UserError::new(
+            "NOT_REFUNDABLE",
+            "that much has not been paid, or was refunded meanwhile",
+        )
+        .on_field(&["amount"])));
+    }
+    let now = Utc::now();
+    let status = if stripe_refund_id.is_some() {
+        RefundStatus::Succeeded
+    } else {
+        RefundStatus::Pending
+    };
+    let row = refund::ActiveModel {
+        payment_id: Set(payment.id),
+        amount_fen: Set(amount.get()),
+        status: Set(status),
+        stripe_refund_id: Set(stripe_refund_id.map(str::to_owned)),
+        reason: Set(reason.to_owned()),
+        created_at: Set(now),
+        bank_reference: Set(None),
+        attempted_at: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+        settled_at: Set((status == RefundStatus::Succeeded).then_some(now)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let parts = split_over_lines(txn, payment, amount).await?;
+    refund_line::Entity::insert_many(parts.iter().map(|(line_id, part)| refund_line::ActiveModel {
+        refund_id: Set(row.id),
+        order_line_id: Set(*line_id),
+        amount_fen: Set(*part),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    ledger::reverse_refund(txn, payment.order_id, row.id, &parts, payouts).await?;
+    let fully = payment.refunded_fen + amount.get() == payment.amount_fen
+        || payment::Entity::find_by_id(payment.id)
+            .one(txn)
+            .await?
+            .is_some_and(|p| p.refunded_fen == p.amount_fen);
+    let effect = if fully {
+        close_fully_refunded(txn, payment.order_id).await?
+    } else {
+        Effect::default()
+    };
+    if status == RefundStatus::Succeeded {
+        update_payment_status(txn, payment.id).await?;
+    }
+    Ok(Ok(Decided { refund: row, effect }))
+}
+
+/// `amount` shared over the order's lines in proportion to what each still holds (its total
+/// less earlier refunds that were not refused), to the fen: `(order line id, part)`, parts > 0.
+async fn split_over_lines(
+    txn: &impl ConnectionTrait,
+    payment: &payment::Model,
+    amount: Fen,
+) -> AppResult<Vec<(i64, i64)>> {
+    let lines = lines_of(txn, payment.order_id).await?;
+    let live_refunds: Vec<i64> = refund::Entity::find()
+        .select_only()
+        .column(refund::Column::Id)
+        .filter(refund::Column::PaymentId.eq(payment.id))
+        .filter(refund::Column::Status.ne(RefundStatus::Failed))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut refunded: HashMap<i64, i64> = HashMap::new();
+    for part in refund_line::Entity::find()
+        .filter(refund_line::Column::RefundId.is_in(live_refunds))
+        .all(txn)
+        .await?
+    {
+        *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
+    }
+    let weights: Vec<i64> = lines
+        .iter()
+        .map(|line| Ord::max(line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0), 0))
+        .collect();
+    Ok(lines
+        .iter()
+        .zip(allocate(amount.get(), &weights))
+        .filter(|(_, part)| *part > 0)
+        .map(|(line, part)| (line.id, part))
+        .collect())
+}
+
+/// REFUNDED or PARTIALLY_REFUNDED as the refunds that went through say.
+async fn update_payment_status(txn: &impl ConnectionTrait, payment_id: i64) -> AppResult<()> {
+    let Some(payment) = payment::Entity::find_by_id(payment_id).one(txn).await? else {
+        return Ok(());
+    };
+    let settled: i64 = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .filter(refund::Column::Status.eq(RefundStatus::Succeeded))
+        .all(txn)
+        .await?
+        .iter()
+        .map(|r| r.amount_fen)
+        .sum();
+    let to = match settled {
+        0 => PaymentStatus::Succeeded,
+        all if all >= payment.amount_fen => PaymentStatus::Refunded,
+        _ => PaymentStatus::PartiallyRefunded,
+    };
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(to.as_db()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(payment_id))
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Succeeded.as_db(),
+            PaymentStatus::PartiallyRefunded.as_db(),
+        ]))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The money of a decided refund goes back, or waits (see [`Settled`]).
+pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
+    let Some(row) = refund::Entity::find_by_id(refund_id).one(&shop.db).await? else {
+        return Err(AppError::Internal(anyhow::anyhow!("refund {refund_id} vanished")));
+    };
+    match row.status {
+        RefundStatus::Succeeded => return Ok(Settled::Done),
+        RefundStatus::Failed => return Ok(Settled::Refused(row.last_error.unwrap_or_default())),
+        RefundStatus::Pending => {}
+    }
+    let payment = payment::Entity::find_by_id(row.payment_id)
+        .one(&shop.db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund {refund_id} without its payment")))?;
+    if payment.provider != PROVIDER_STRIPE {
+        return Ok(Settled::Waiting);
+    }
+    let (Some(gateway), Some(intent)) = (&shop.stripe, &payment.stripe_payment_intent_id) else {
+        tracing::warn!(refund = refund_id, "a Stripe refund waits: Stripe is not configured here");
+        return Ok(Settled::Waiting);
+    };
+    // An earlier call's answer was lost: Stripe may have made the refund. Ask before asking again.
+    if row.attempts > 0 {
+        match gateway.find_refund(row.id, intent).await {
+            Ok(Some(found)) => return conclude(shop, &row, &found).await,
+            Ok(None) => {}
+            Err(error) => {
+                note_unknown(shop, row.id, &error).await?;
+                return Ok(Settled::Waiting);
+            }
+        }
+    }
+    // One caller at a time makes the call (the claim counts the attempt).
+    let claimed = refund::Entity::update_many()
+        .col_expr(refund::Column::Attempts, Expr::col(refund::Column::Attempts).add(1))
+        .col_expr(refund::Column::AttemptedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(row.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(refund::Column::Attempts.eq(row.attempts))
+        .exec(&shop.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(Settled::Waiting);
+    }
+    match gateway.refund(row.id, intent, row.amount_fen).await {
+        Ok(made) => conclude(shop, &row, &made).await,
+        Err(CallError::Refused(reason)) => refuse(shop, &row, &reason).await,
+        Err(error @ CallError::Unknown(_)) => {
+            note_unknown(shop, row.id, &error).await?;
+            Ok(Settled::Waiting)
+        }
+    }
+}
+
+async fn note_unknown(shop: &Shop, refund_id: i64, error: &CallError) -> AppResult<()> {
+    tracing::warn!(refund = refund_id, %error, "a refund's outcome at Stripe is unknown; it will be looked up");
+    metrics::counter!("huakai_refunds_unknown_total").increment(1);
+    refund::Entity::update_many()
+        .col_expr(refund::Column::LastError, Expr::value(error.to_string()))
+        .filter(refund::Column::Id.eq(refund_id))
+        .exec(&shop.db)
+        .await?;
+    Ok(())
+}
+
+/// Stripe has the refund: it went through, unless Stripe says it failed.
+async fn conclude(shop: &Shop, row: &refund::Model, found: &::stripe::Refund) -> AppResult<Settled> {
+    match found.status.as_deref() {
+        Some("failed" | "canceled") => refuse(shop, row, "Stripe reports the refund failed").await,
+        _ => {
+            let txn = begin_write(&shop.db).await?;
+            let done = refund::Entity::update_many()
+                .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
+                .col_expr(refund::Column::StripeRefundId, Expr::value(found.id.to_string()))
+                .col_expr(refund::Column::SettledAt, Expr::value(Utc::now()))
+                .col_expr(refund::Column::LastError, Expr::value(Option::<String>::None))
+                .filter(refund::Column::Id.eq(row.id))
+                .filter(refund::Column::Status.eq(RefundStatus::Pending))
+                .exec(&txn)
+                .await?;
+            if done.rows_affected == 1 {
+                update_payment_status(&txn, row.payment_id).await?;
+            }
+            txn.commit().await?;
+            Ok(Settled::Done)
+        }
+    }
+}
+
+/// A definite no: the refund fails, its amount may be refunded again, the producers' earnings
+/// come back, and an operator is told (the order keeps the state the refund gave it).
+async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Settled> {
+    let txn = begin_write(&shop.db).await?;
+    let payment = payment::Entity::find_by_id(row.payment_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund {} without its payment", row.id)))?;
+    lock_order(&txn, payment.order_id).await?;
+    let failed = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Failed))
+        .col_expr(refund::Column::LastError, Expr::value(reason))
+        .col_expr(refund::Column::SettledAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(row.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if failed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(Settled::Waiting);
+    }
+    payment::Entity::update_many()
+        .col_expr(
+            payment::Column::RefundedFen,
+            Expr::col(payment::Column::RefundedFen).sub(row.amount_fen),
+        )
+        .filter(payment::Column::Id.eq(payment.id))
+        .exec(&txn)
+        .await?;
+    ledger::restore_refund(&txn, row.id).await?;
+    flag(
+        &txn,
+        &payment,
+        format!("a refund of {} was refused: {reason}", Fen::new(row.amount_fen)),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::error!(refund = row.id, %reason, "Stripe refused a refund");
+    Ok(Settled::Refused(reason.to_owned()))
+}
+
+/// `refundOrder`: refunds `amount` of an order (all that is left when `None`).
+pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Outcome<()> {
+    let not_refundable = || {
+        Ok(Err(UserError::new(
+            "NOT_REFUNDABLE",
+            "nothing has been paid that could be refunded",
+        )
+        .on_field(&["orderId"])))
+    };
+    let txn = begin_write(&shop.db).await?;
+    let Some(payment) = payment_of(&txn, order_id).await? else {
+        txn.rollback().await?;
+        return not_refundable();
+    };
+    if !PaymentStatus::from_db(&payment.status)
+        .is_some_and(|s| matches!(s, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded))
+    {
+        txn.rollback().await?;
+        return not_refundable();
+    }
+    let remaining = Fen::new(payment.amount_fen - payment.refunded_fen);
+    let amount = amount.unwrap_or(remaining);
+    if amount <= Fen::ZERO || amount > remaining {
+        txn.rollback().await?;
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            format!("a refund is more than 0 and at most {remaining} (paid and not yet refunded)"),
+        )
+        .on_field(&["amount"])));
+    }
+    let decided = match decide(&txn, &payment, amount, "refunded by an operator", None, shop.settings.payouts).await? {
+        Ok(decided) => decided,
+        Err(problem) => {
+            txn.rollback().await?;
+            return Ok(Err(problem));
+        }
+    };
+    txn.commit().await?;
+    shop.announce(decided.effect).await;
+    match settle(shop, decided.refund.id).await? {
+        Settled::Refused(reason) => Ok(Err(UserError::new(
+            "REFUND_FAILED",
+            format!("Stripe did not accept the refund: {reason}"),
+        ))),
+        Settled::Done | Settled::Waiting => Ok(Ok(())),
+    }
+}
+
+/// `recordBankRefund`: an operator sent a bank refund back; it is done. Returns its order.
+pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) -> Outcome<i64> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a reference has 1 to 100 characters",
+        )
+        .on_field(&["reference"])));
+    }
+    let not_waiting = || {
+        Ok(Err(UserError::new(
+            "NOT_PENDING",
+            "this is not a bank refund waiting to be sent",
+        )
+        .on_field(&["refundId"])))
+    };
+    let txn = begin_write(&shop.db).await?;
+    let Some(row) = refund::Entity::find_by_id(refund_id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no such refund").on_field(&["refundId"])
+        ));
+    };
+    let Some(payment) = payment::Entity::find_by_id(row.payment_id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Err(AppError::Internal(anyhow::anyhow!("refund {refund_id} without its payment")));
+    };
+    if payment.provider != PROVIDER_BANK_TRANSFER {
+        txn.rollback().await?;
+        return not_waiting();
+    }
+    let done = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
+        .col_expr(refund::Column::BankReference, Expr::value(reference))
+        .col_expr(refund::Column::SettledAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if done.rows_affected != 1 {
+        txn.rollback().await?;
+        return not_waiting();
+    }
+    update_payment_status(&txn, payment.id).await?;
+    txn.commit().await?;
+    Ok(Ok(payment.order_id))
+}
+
+/// A bank refund waiting for an operator, with what the operator needs to send it.
+pub struct PendingBankRefund {
+    pub refund: refund::Model,
+    pub order_id: i64,
+}
+
+/// Bank refunds still to send, oldest first; the cursor is the refund id.
+pub async fn pending_bank_refunds(
+    db: &impl ConnectionTrait,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<PendingBankRefund>> {
+    let mut select = refund::Entity::find()
+        .find_also_related(payment::Entity)
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(payment::Column::Provider.eq(PROVIDER_BANK_TRANSFER));
+    if let Some(after) = page.after {
+        select = select.filter(refund::Column::Id.gt(after));
+    }
+    Ok(select
+        .order_by_asc(refund::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(refund, payment)| {
+            payment.map(|payment| PendingBankRefund {
+                refund,
+                order_id: payment.order_id,
+            })
+        })
+        .collect())
+}
+
+/// A bank refund by id, if it is one.
+pub async fn bank_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<Option<PendingBankRefund>> {
+    Ok(refund::Entity::find_by_id(refund_id)
+        .find_also_related(payment::Entity)
+        .filter(payment::Column::Provider.eq(PROVIDER_BANK_TRANSFER))
+        .one(db)
+        .await?
+        .and_then(|(refund, payment)| {
+            payment.map(|payment| PendingBankRefund {
+                refund,
+                order_id: payment.order_id,
+            })
+        }))
+}
+
+/// What is being refunded and has not gone back yet.
+pub async fn pending_amount(db: &impl ConnectionTrait, payment_id: i64) -> AppResult<Fen> {
+    let pending: i64 = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .all(db)
+        .await?
+        .iter()
+        .map(|r| r.amount_fen)
+        .sum();
+    Ok(Fen::new(pending))
+}
+
+/// `charge.refunded`: Stripe's list of the payment's refunds is the truth. Ours that were in
+/// doubt are settled; refunds made in Stripe's dashboard are recorded (each once: Stripe's
+/// refund id is unique in our table) and reverse the producers' earnings like any other.
+pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResult<()> {
+    let (Some(gateway), Some(intent)) = (&shop.stripe, &payment.stripe_payment_intent_id) else {
+        return Ok(());
+    };
+    let at_stripe = gateway.refunds_of(intent).await?;
+    for found in at_stripe {
+        let ours = found
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("refund_id"))
+            .and_then(|id| id.parse::<i64>().ok());
+        if let Some(ours) = ours
+            && let Some(row) = refund::Entity::find_by_id(ours).one(&shop.db).await?
+            && row.payment_id == payment.id
+        {
+            if row.status == RefundStatus::Pending {
+                conclude(shop, &row, &found).await?;
+            }
+            continue;
+        }
+        if matches!(found.status.as_deref(), Some("failed" | "canceled")) {
+            continue;
+        }
+        let known = refund::Entity::find()
+            .filter(refund::Column::StripeRefundId.eq(found.id.as_str()))
+            .one(&shop.db)
+            .await?;
+        if known.is_some() {
+            continue;
+        }
+        let txn = begin_write(&shop.db).await?;
+        let fresh = payment::Entity::find_by_id(payment.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment {} vanished", payment.id)))?;
+        let decided = decide(
+            &txn,
+            &fresh,
+            Fen::new(found.amount),
+            "refunded in Stripe's dashboard",
+            Some(found.id.as_str()),
+            shop.settings.payouts,
+        )
+        .await;
+        match decided {
+            Ok(Ok(decided)) => {
+                txn.commit().await?;
+                shop.announce(decided.effect).await;
+            }
+            Ok(Err(problem)) => {
+                txn.rollback().await?;
+                let reason = format!(
+                    "Stripe refunded {} ({}), more than we hold as refundable: {}",
+                    Fen::new(found.amount),
+                    found.id,
+                    problem.message
+                );
+                flag(&shop.db, payment, reason).await?;
+            }
+            // Another worker recorded the same Stripe refund first.
+            Err(AppError::Database(error)) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                txn.rollback().await?;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Stripe refunds still in doubt whose last attempt began more than `quiet` ago (or never
+/// began: a crash right after the decision), settled again. Returns how many are done.
+pub async fn retry_unsettled(shop: &Shop, quiet: Duration) -> AppResult<usize> {
+    let cutoff = Utc::now() - chrono::Duration::from_std(quiet).map_err(|e| AppError::Internal(e.into()))?;
+    let waiting: Vec<i64> = refund::Entity::find()
+        .select_only()
+        .column(refund::Column::Id)
+        .inner_join(payment::Entity)
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(payment::Column::Provider.eq(PROVIDER_STRIPE))
+        .filter(
+            Condition::any()
+                .add(refund::Column::AttemptedAt.lt(cutoff))
+                .add(
+                    Condition::all()
+                        .add(refund::Column::AttemptedAt.is_null())
+                        .add(refund::Column::CreatedAt.lt(cutoff)),
+                ),
+        )
+        .order_by_asc(refund::Column::Id)
+        .limit(100)
+        .into_tuple()
+        .all(&shop.db)
+        .await?;
+    let mut done = 0;
+    for refund_id in waiting {
+        if settle(shop, refund_id).await? == Settled::Done {
+            done += 1;
+        }
+    }
+    Ok(done)
+}

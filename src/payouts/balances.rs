@@ -1,0 +1,169 @@
+//! What a producer has earned and been paid: balances, lists of payouts and earnings, and the
+//! monthly statement.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::entity::{earning, payout};
+use super::{PayoutStatus, csv_row, payout_reference};
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::relay::PageRequest;
+use crate::money::Fen;
+use crate::orders::entity::order;
+use crate::orders::service::state::Outcome;
+
+/// A producer's money.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balance {
+    /// Earned, still within the hold after delivery.
+    pub pending: Fen,
+    /// Past the hold and in no payout yet (negative when refunds outweigh new earnings: carried
+    /// into the next payout).
+    pub available: Fen,
+    /// In a payout not yet paid.
+    pub in_transit: Fen,
+    /// In payouts that were paid.
+    pub paid_out: Fen,
+}
+
+pub async fn balance(db: &DatabaseConnection, producer_id: i64, now: DateTime<Utc>) -> AppResult<Balance> {
+    let entries = earning::Entity::find()
+        .filter(earning::Column::ProducerId.eq(producer_id))
+        .all(db)
+        .await?;
+    let payouts: HashMap<i64, String> = payout::Entity::find()
+        .filter(payout::Column::ProducerId.eq(producer_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.status))
+        .collect();
+    let mut sums = [0i64; 4];
+    for entry in entries {
+        let slot = match entry.payout_id.and_then(|id| payouts.get(&id)).map(String::as_str) {
+            None if entry.available_at > now => 0,
+            None => 1,
+            Some("PAID") => 3,
+            Some(_) => 2,
+        };
+        sums[slot] += entry.amount_fen;
+    }
+    Ok(Balance {
+        pending: Fen::new(sums[0]),
+        available: Fen::new(sums[1]),
+        in_transit: Fen::new(sums[2]),
+        paid_out: Fen::new(sums[3]),
+    })
+}
+
+/// A page of a producer's payouts (all producers' for `None`), newest first.
+pub async fn list_payouts(
+    db: &DatabaseConnection,
+    producer_id: Option<i64>,
+    status: Option<PayoutStatus>,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<payout::Model>> {
+    let mut select = payout::Entity::find();
+    if let Some(producer_id) = producer_id {
+        select = select.filter(payout::Column::ProducerId.eq(producer_id));
+    }
+    if let Some(status) = status {
+        select = select.filter(payout::Column::Status.eq(status.as_db()));
+    }
+    if let Some(after) = page.after {
+        select = select.filter(payout::Column::Id.lt(after));
+    }
+    Ok(select
+        .order_by_desc(payout::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?)
+}
+
+/// A page of a producer's earnings, newest first.
+pub async fn list_earnings(
+    db: &DatabaseConnection,
+    producer_id: i64,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<earning::Model>> {
+    let mut select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
+    if let Some(after) = page.after {
+        select = select.filter(earning::Column::Id.lt(after));
+    }
+    Ok(select
+        .order_by_desc(earning::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?)
+}
+
+/// The earnings of a month (`YYYY-MM`, China time) as CSV, for a producer's records.
+pub async fn monthly_statement(db: &DatabaseConnection, producer_id: i64, month: &str) -> Outcome<String> {
+    let Some((year, month_number)) = month
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(_, m)| (1..=12).contains(m))
+    else {
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "a month is written YYYY-MM").on_field(&["month"])
+        ));
+    };
+    let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8")))?;
+    let entries = earning::Entity::find()
+        .filter(earning::Column::ProducerId.eq(producer_id))
+        .order_by_asc(earning::Column::Id)
+        .all(db)
+        .await?;
+    let order_ids: Vec<i64> = entries.iter().map(|e| e.order_id).collect();
+    let numbers: HashMap<i64, String> = order::Entity::find()
+        .filter(order::Column::Id.is_in(order_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.number))
+        .collect();
+    let mut csv = csv_row(
+        &[
+            "date",
+            "order",
+            "kind",
+            "line_total_yuan",
+            "platform_fee_yuan",
+            "commission_yuan",
+            "earning_yuan",
+            "payout",
+        ]
+        .map(str::to_owned),
+    );
+    let mut total = 0;
+    for entry in entries {
+        let local = entry.created_at.with_timezone(&china);
+        if local.year() != year || local.month() != month_number {
+            continue;
+        }
+        total += entry.amount_fen;
+        csv.push_str(&csv_row(&[
+            local.format("%Y-%m-%d").to_string(),
+            numbers.get(&entry.order_id).cloned().unwrap_or_default(),
+            entry.kind.clone(),
+            Fen::new(entry.line_total_fen).to_string(),
+            Fen::new(entry.platform_fee_fen).to_string(),
+            Fen::new(entry.commission_fen).to_string(),
+            Fen::new(entry.amount_fen).to_string(),
+            entry.payout_id.map(payout_reference).unwrap_or_default(),
+        ]));
+    }
+    csv.push_str(&csv_row(&[
+        "total".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        Fen::new(total).to_string(),
+        String::new(),
+    ]));
+    Ok(Ok(csv))
+}

@@ -1,0 +1,321 @@
+//! Payout runs: each producer's available earnings claimed into one payout, its household
+//! shares frozen with it, then paid: by Stripe transfer (settled exactly once, whatever Stripe
+//! answers) or by bank in batches that operators export and confirm line by line.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::entity::{earning, payout, payout_batch};
+use super::statements::freeze_shares;
+use super::{METHOD_BANK, METHOD_STRIPE, PayoutStatus, csv_row, payout_reference};
+use crate::app::db::begin_write;
+use crate::catalogue::entity::producer;
+use crate::error::{AppError, AppResult, UserError};
+use crate::money::Fen;
+use crate::orders::service::state::Outcome;
+use crate::payments::stripe::{CallError, StripeGateway};
+use crate::shop::Shop;
+
+/// Records one payout per producer covering all its available earnings as of `as_of`, with its
+/// household shares. Each earning is claimed by a conditional update (`payout_id IS NULL`), so
+/// two runs racing, or a run repeated after dying half-way, never put an earning in two
+/// payouts. A producer whose available sum is not positive is left for a later run (refunds
+/// after a payout are deducted so).
+pub async fn record_payouts(
+    db: &DatabaseConnection,
+    as_of: DateTime<Utc>,
+    stripe_enabled: bool,
+) -> AppResult<Vec<payout::Model>> {
+    let producers: Vec<i64> = earning::Entity::find()
+        .select_only()
+        .column(earning::Column::ProducerId)
+        .distinct()
+        .filter(earning::Column::PayoutId.is_null())
+        .filter(earning::Column::AvailableAt.lte(as_of))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut batch: Option<i64> = None;
+    let mut recorded = Vec::new();
+    for producer_id in producers {
+        let Some(producer) = producer::Entity::find_by_id(producer_id).one(db).await? else {
+            continue;
+        };
+        let by_stripe = stripe_enabled && producer.stripe_account_id.is_some();
+        if !by_stripe && batch.is_none() {
+            let created = payout_batch::ActiveModel {
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+            batch = Some(created.id);
+        }
+        let batch_id = if by_stripe { None } else { batch };
+        let txn = begin_write(db).await?;
+        let claimable: Vec<i64> = earning::Entity::find()
+            .select_only()
+            .column(earning::Column::AmountFen)
+            .filter(earning::Column::ProducerId.eq(producer_id))
+            .filter(earning::Column::PayoutId.is_null())
+            .filter(earning::Column::AvailableAt.lte(as_of))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let expected: i64 = claimable.iter().sum();
+        if expected <= 0 {
+            txn.rollback().await?;
+            continue;
+        }
+        let row = payout::ActiveModel {
+            producer_id: Set(producer_id),
+            amount_fen: Set(expected),
+            status: Set(PayoutStatus::Pending.as_db().to_owned()),
+            method: Set(if by_stripe { METHOD_STRIPE } else { METHOD_BANK }.to_owned()),
+            batch_id: Set(batch_id),
+            stripe_transfer_id: Set(None),
+            reference: Set(None),
+            failure_reason: Set(None),
+            created_at: Set(Utc::now()),
+            paid_at: Set(None),
+            attempts: Set(0),
+            last_error: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let claimed = earning::Entity::update_many()
+            .col_expr(earning::Column::PayoutId, Expr::value(row.id))
+            .filter(earning::Column::ProducerId.eq(producer_id))
+            .filter(earning::Column::PayoutId.is_null())
+            .filter(earning::Column::AvailableAt.lte(as_of))
+            .exec_with_returning(&txn)
+            .await?;
+        let amount: i64 = claimed.iter().map(|e| e.amount_fen).sum();
+        if amount <= 0 {
+            // Another run claimed them first.
+            txn.rollback().await?;
+            continue;
+        }
+        let row = if amount == expected {
+            row
+        } else {
+            let mut corrected = row.into_active_model();
+            corrected.amount_fen = Set(amount);
+            corrected.update(&txn).await?
+        };
+        freeze_shares(&txn, &row).await?;
+        txn.commit().await?;
+        recorded.push(row);
+    }
+    // A batch no payout went into (another run took the earnings) is not kept.
+    if let Some(batch_id) = batch
+        && recorded.iter().all(|p| p.batch_id != Some(batch_id))
+    {
+        payout_batch::Entity::delete_by_id(batch_id).exec(db).await?;
+    }
+    Ok(recorded)
+}
+
+/// Pays every Stripe payout not yet settled, exactly once. A payout whose earlier call got no
+/// definite answer is first looked up at Stripe (by its transfer group), so it is paid once
+/// also after Stripe has forgotten the idempotency key; a call is then made under the payout's
+/// own key. Only a definite refusal fails the payout and returns its earnings to `available`;
+/// an unclear answer leaves it IN_TRANSIT for the next run or `huakai payments reconcile`.
+pub async fn send_transfers(db: &DatabaseConnection, gateway: &StripeGateway) -> AppResult<Vec<payout::Model>> {
+    let waiting = payout::Entity::find()
+        .filter(payout::Column::Method.eq(METHOD_STRIPE))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .order_by_asc(payout::Column::Id)
+        .all(db)
+        .await?;
+    let mut done = Vec::new();
+    for row in waiting {
+        let Some(account) = producer::Entity::find_by_id(row.producer_id)
+            .one(db)
+            .await?
+            .and_then(|p| p.stripe_account_id)
+        else {
+            continue;
+        };
+        settle_transfer(db, gateway, &row, &account).await?;
+        if let Some(fresh) = payout::Entity::find_by_id(row.id).one(db).await? {
+            done.push(fresh);
+        }
+    }
+    Ok(done)
+}
+
+async fn settle_transfer(
+    db: &DatabaseConnection,
+    gateway: &StripeGateway,
+    row: &payout::Model,
+    account: &str,
+) -> AppResult<()> {
+    if row.attempts > 0 {
+        match gateway.find_transfer(row.id).await {
+            Ok(Some(transfer)) => return mark_paid(db, row.id, transfer.id.as_str()).await,
+            Ok(None) => {}
+            Err(error) => return note_unknown(db, row.id, &error).await,
+        }
+    }
+    // One caller at a time makes the call; the claim counts the attempt.
+    let claimed = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit.as_db()))
+        .col_expr(payout::Column::Attempts, Expr::col(payout::Column::Attempts).add(1))
+        .filter(payout::Column::Id.eq(row.id))
+        .filter(payout::Column::Attempts.eq(row.attempts))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(());
+    }
+    match gateway.transfer(row.id, account, row.amount_fen).await {
+        Ok(transfer) => mark_paid(db, row.id, transfer.id.as_str()).await,
+        Err(CallError::Refused(reason)) => {
+            tracing::warn!(payout = row.id, %reason, "Stripe refused a payout transfer; its earnings are available again");
+            let txn = begin_write(db).await?;
+            let failed = payout::Entity::update_many()
+                .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Failed.as_db()))
+                .col_expr(payout::Column::FailureReason, Expr::value(reason))
+                .filter(payout::Column::Id.eq(row.id))
+                .filter(payout::Column::Status.eq(PayoutStatus::InTransit.as_db()))
+                .exec(&txn)
+                .await?;
+            if failed.rows_affected == 1 {
+                earning::Entity::update_many()
+                    .col_expr(earning::Column::PayoutId, Expr::value(Option::<i64>::None))
+                    .filter(earning::Column::PayoutId.eq(row.id))
+                    .exec(&txn)
+                    .await?;
+            }
+            txn.commit().await?;
+            Ok(())
+        }
+        Err(error @ CallError::Unknown(_)) => note_unknown(db, row.id, &error).await,
+    }
+}
+
+async fn mark_paid(db: &impl ConnectionTrait, payout_id: i64, transfer_id: &str) -> AppResult<()> {
+    payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid.as_db()))
+        .col_expr(payout::Column::StripeTransferId, Expr::value(transfer_id))
+        .col_expr(payout::Column::PaidAt, Expr::value(Utc::now()))
+        .col_expr(payout::Column::LastError, Expr::value(Option::<String>::None))
+        .filter(payout::Column::Id.eq(payout_id))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn note_unknown(db: &impl ConnectionTrait, payout_id: i64, error: &CallError) -> AppResult<()> {
+    tracing::warn!(payout = payout_id, %error, "a payout's outcome at Stripe is unknown; the next run looks it up");
+    metrics::counter!("huakai_payouts_unknown_total").increment(1);
+    payout::Entity::update_many()
+        .col_expr(payout::Column::LastError, Expr::value(error.to_string()))
+        .filter(payout::Column::Id.eq(payout_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// `runPayouts` / `huakai payouts run`: records the payouts, then pays the Stripe ones (also
+/// those an earlier run left in flight).
+pub async fn run(shop: &Shop, as_of: DateTime<Utc>) -> AppResult<Vec<payout::Model>> {
+    let recorded = record_payouts(&shop.db, as_of, shop.stripe.is_some()).await?;
+    let mut by_id: HashMap<i64, payout::Model> = recorded.into_iter().map(|p| (p.id, p)).collect();
+    if let Some(gateway) = &shop.stripe {
+        for paid in send_transfers(&shop.db, gateway).await? {
+            by_id.insert(paid.id, paid);
+        }
+    }
+    let mut all: Vec<payout::Model> = by_id.into_values().collect();
+    all.sort_by_key(|p| p.id);
+    Ok(all)
+}
+
+/// `confirmPayout`: the bank paid this line of a batch.
+pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -> Outcome<payout::Model> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a reference has 1 to 100 characters",
+        )
+        .on_field(&["reference"])));
+    }
+    if payout::Entity::find_by_id(payout_id).one(db).await?.is_none() {
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no such payout").on_field(&["payoutId"])
+        ));
+    }
+    let updated = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid.as_db()))
+        .col_expr(payout::Column::Reference, Expr::value(reference))
+        .col_expr(payout::Column::PaidAt, Expr::value(Utc::now()))
+        .filter(payout::Column::Id.eq(payout_id))
+        .filter(payout::Column::Method.eq(METHOD_BANK))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(Err(UserError::new(
+            "NOT_CONFIRMABLE",
+            "only a bank payout not yet paid can be confirmed",
+        )
+        .on_field(&["payoutId"])));
+    }
+    Ok(Ok(payout::Entity::find_by_id(payout_id).one(db).await?.ok_or_else(
+        || AppError::Internal(anyhow::anyhow!("payout vanished")),
+    )?))
+}
+
+/// `huakai payouts export BATCH_ID`: the bank file (payee, account, amount in yuan, reference).
+/// Exported payouts are IN_TRANSIT until confirmed. `None` when there is no such batch.
+pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<Option<String>> {
+    if payout_batch::Entity::find_by_id(batch_id).one(db).await?.is_none() {
+        return Ok(None);
+    }
+    let rows = payout::Entity::find()
+        .filter(payout::Column::BatchId.eq(batch_id))
+        .order_by_asc(payout::Column::Id)
+        .all(db)
+        .await?;
+    let mut csv = csv_row(&[
+        "payee".into(),
+        "account".into(),
+        "amount_yuan".into(),
+        "reference".into(),
+    ]);
+    for row in &rows {
+        let producer = producer::Entity::find_by_id(row.producer_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payout without its producer")))?;
+        csv.push_str(&csv_row(&[
+            producer
+                .bank_account_name
+                .clone()
+                .unwrap_or_else(|| producer.name.clone()),
+            producer.bank_account_number.clone().unwrap_or_default(),
+            Fen::new(row.amount_fen).to_string(),
+            payout_reference(row.id),
+        ]));
+    }
+    payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit.as_db()))
+        .filter(payout::Column::BatchId.eq(batch_id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending.as_db()))
+        .exec(db)
+        .await?;
+    Ok(Some(csv))
+}
+

@@ -1,0 +1,138 @@
+//! Cooperatives and their households (二次分配): the member list, how each payout was shared
+//! (frozen with the payout), and where a producer's money goes.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use super::divide;
+use super::entity::{cooperative_member, payout, payout_household_share};
+use crate::catalogue::entity::producer;
+use crate::error::{AppResult, UserError};
+use crate::money::Fen;
+use crate::orders::service::state::Outcome;
+
+/// How a cooperative's payout was shared among its member households (二次分配), as written
+/// when the payout was made.
+pub async fn statement(db: &DatabaseConnection, payout: &payout::Model) -> AppResult<Vec<payout_household_share::Model>> {
+    Ok(payout_household_share::Entity::find()
+        .filter(payout_household_share::Column::PayoutId.eq(payout.id))
+        .order_by_asc(payout_household_share::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// Inside the payout's transaction: shares `payout` among the producer's households as they
+/// are now, and keeps the parts with it.
+pub async fn freeze_shares(db: &impl ConnectionTrait, payout: &payout::Model) -> AppResult<()> {
+    let members = cooperative_member::Entity::find()
+        .filter(cooperative_member::Column::ProducerId.eq(payout.producer_id))
+        .order_by_asc(cooperative_member::Column::Id)
+        .all(db)
+        .await?;
+    if members.is_empty() {
+        return Ok(());
+    }
+    let shares: Vec<i32> = members.iter().map(|m| m.share_bps).collect();
+    let parts = divide(Fen::new(payout.amount_fen), &shares);
+    payout_household_share::Entity::insert_many(members.into_iter().zip(parts).enumerate().map(
+        |(position, (member, amount))| payout_household_share::ActiveModel {
+            payout_id: Set(payout.id),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            name: Set(member.name),
+            registered_poor: Set(member.registered_poor),
+            share_bps: Set(member.share_bps),
+            amount_fen: Set(amount.get()),
+            ..Default::default()
+        },
+    ))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+pub struct NewMember {
+    pub name: String,
+    pub registered_poor: bool,
+    pub share_bps: i32,
+}
+
+/// Replaces a cooperative's member households and their shares.
+pub async fn set_members(
+    db: &DatabaseConnection,
+    producer: &producer::Model,
+    members: Vec<NewMember>,
+) -> Outcome<Vec<cooperative_member::Model>> {
+    if producer.kind != "COOPERATIVE" {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "only a cooperative shares its payouts with member households",
+        )));
+    }
+    let total: i64 = members.iter().map(|m| i64::from(m.share_bps)).sum();
+    if members.iter().any(|m| !(1..=10_000).contains(&m.share_bps)) || total > 10_000 {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "shares are 1 to 10000 basis points each and 10000 in all at most",
+        )
+        .on_field(&["members"])));
+    }
+    if members
+        .iter()
+        .any(|m| m.name.trim().is_empty() || m.name.chars().count() > 50)
+    {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a household's name has 1 to 50 characters",
+        )
+        .on_field(&["members"])));
+    }
+    let txn = db.begin().await?;
+    cooperative_member::Entity::delete_many()
+        .filter(cooperative_member::Column::ProducerId.eq(producer.id))
+        .exec(&txn)
+        .await?;
+    for member in &members {
+        cooperative_member::ActiveModel {
+            producer_id: Set(producer.id),
+            name: Set(member.name.trim().to_owned()),
+            registered_poor: Set(member.registered_poor),
+            share_bps: Set(member.share_bps),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Ok(cooperative_member::Entity::find()
+        .filter(cooperative_member::Column::ProducerId.eq(producer.id))
+        .order_by_asc(cooperative_member::Column::Id)
+        .all(db)
+        .await?))
+}
+
+/// `setProducerPayoutAccount` (operators): where a producer's money goes.
+pub async fn set_payout_account(
+    db: &DatabaseConnection,
+    producer: producer::Model,
+    stripe_account_id: Option<String>,
+    bank_account_name: Option<String>,
+    bank_account_number: Option<String>,
+) -> Outcome<producer::Model> {
+    if let Some(account) = &stripe_account_id
+        && !(account.starts_with("acct_") && account.len() <= 100)
+    {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a Stripe connected account id starts with acct_",
+        )
+        .on_field(&["stripeAccountId"])));
+    }
+    let mut changed = producer.into_active_model();
+    changed.stripe_account_id = Set(stripe_account_id);
+    changed.bank_account_name = Set(bank_account_name);
+    changed.bank_account_number = Set(bank_account_number);
+    Ok(Ok(changed.update(db).await?))
+}
+

@@ -1,0 +1,59 @@
+//! What an operation that spans domains needs (placing, paying, refunding, delivering, paying
+//! out): the database, Stripe when configured, the storefront cache to tell about stock that
+//! ran out or came back, and the settings. Resolvers, webhook handlers, workers and the command
+//! line hold one `Shop` and call one operation with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::cache::StorefrontCache;
+use crate::payments::stripe::StripeGateway;
+use crate::payouts::ledger::PayoutSettings;
+
+#[derive(Clone)]
+pub struct Shop {
+    pub db: DatabaseConnection,
+    pub stripe: Option<StripeGateway>,
+    pub cache: Arc<StorefrontCache>,
+    pub settings: ShopSettings,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ShopSettings {
+    /// How long an unpaid order holds its stock.
+    pub reservation: Duration,
+    /// A shipped order counts as delivered this long after shipment.
+    pub auto_delivery: Duration,
+    pub payouts: PayoutSettings,
+}
+
+/// What a committed operation changed that the storefront cache must hear about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    /// A variant ran out of stock or came back.
+    pub availability_changed: bool,
+}
+
+impl Effect {
+    pub fn and(self, other: Effect) -> Effect {
+        Effect {
+            availability_changed: self.availability_changed || other.availability_changed,
+        }
+    }
+
+    pub fn flipped(availability_changed: bool) -> Effect {
+        Effect { availability_changed }
+    }
+}
+
+impl Shop {
+    /// Tells the storefront cache what a committed change did. The cache's own versions are
+    /// its durable state: a replica that misses this serves entries at most their TTL.
+    pub async fn announce(&self, effect: Effect) {
+        if effect.availability_changed {
+            self.cache.availability_changed().await;
+        }
+    }
+}
