@@ -78,7 +78,11 @@ impl MigrationTrait for Migration {
                 .timestamp_with_time_zone()
                 .null()
                 .to_owned(),
-            ColumnDef::new(Refunds::Attempts).integer().not_null().default(0).to_owned(),
+            ColumnDef::new(Refunds::Attempts)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
             ColumnDef::new(Refunds::LastError).text().null().to_owned(),
             ColumnDef::new(Refunds::SettledAt)
                 .timestamp_with_time_zone()
@@ -91,7 +95,11 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         let payout_columns = [
-            ColumnDef::new(Payouts::Attempts).integer().not_null().default(0).to_owned(),
+            ColumnDef::new(Payouts::Attempts)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
             // What the last unanswered (or unclear) Stripe call said; the payout stays in flight.
             ColumnDef::new(Payouts::LastError).text().null().to_owned(),
         ];
@@ -109,11 +117,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(RefundLines::RefundId).big_integer().not_null())
                     .col(ColumnDef::new(RefundLines::OrderLineId).big_integer().not_null())
                     .col(ColumnDef::new(RefundLines::AmountFen).big_integer().not_null())
-                    .primary_key(
-                        Index::create()
-                            .col(RefundLines::RefundId)
-                            .col(RefundLines::OrderLineId),
-                    )
+                    .primary_key(Index::create().col(RefundLines::RefundId).col(RefundLines::OrderLineId))
                     .check(Expr::col(RefundLines::AmountFen).gt(0))
                     .foreign_key(&mut fk(
                         RefundLines::Table,
@@ -156,9 +160,17 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(PayoutHouseholdShares::PayoutId).big_integer().not_null())
                     .col(ColumnDef::new(PayoutHouseholdShares::Position).integer().not_null())
                     .col(ColumnDef::new(PayoutHouseholdShares::Name).string().not_null())
-                    .col(ColumnDef::new(PayoutHouseholdShares::RegisteredPoor).boolean().not_null())
+                    .col(
+                        ColumnDef::new(PayoutHouseholdShares::RegisteredPoor)
+                            .boolean()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(PayoutHouseholdShares::ShareBps).integer().not_null())
-                    .col(ColumnDef::new(PayoutHouseholdShares::AmountFen).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(PayoutHouseholdShares::AmountFen)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .check(Expr::col(PayoutHouseholdShares::ShareBps).between(1, 10_000))
                     .check(Expr::col(PayoutHouseholdShares::AmountFen).gte(0))
                     .foreign_key(&mut fk(

@@ -198,13 +198,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     println!("{} payouts", payouts.len());
                     Ok(())
                 }
-                PayoutsAction::Export { batch_id } => match crate::payouts::runs::export_batch(&shop.db, batch_id).await? {
-                    Some(csv) => {
-                        print!("{csv}");
-                        Ok(())
+                PayoutsAction::Export { batch_id } => {
+                    match crate::payouts::runs::export_batch(&shop.db, batch_id).await? {
+                        Some(csv) => {
+                            print!("{csv}");
+                            Ok(())
+                        }
+                        None => anyhow::bail!("there is no payout batch {batch_id}"),
                     }
-                    None => anyhow::bail!("there is no payout batch {batch_id}"),
-                },
+                }
             }
         }
         Command::Payments {
@@ -219,7 +221,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!(
                 "checked {} PaymentIntents: {} repaired, {} flagged for an operator, {} not ours; \
                  {} refunds and {} payouts in doubt settled",
-                found.checked, found.repaired, found.flagged, found.unknown, found.refunds_settled, found.payouts_settled
+                found.checked,
+                found.repaired,
+                found.flagged,
+                found.unknown,
+                found.refunds_settled,
+                found.payouts_settled
             );
             Ok(())
         }

@@ -184,7 +184,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     };
     let mut workers = vec![crate::orders::worker::spawn(worker_shop.clone())];
     if worker_shop.stripe.is_some() {
-        workers.push(crate::payments::inbox::spawn(worker_shop, state.webhook_arrived.clone()));
+        workers.push(crate::payments::inbox::spawn(
+            worker_shop,
+            state.webhook_arrived.clone(),
+        ));
     }
     Ok(RunningServer {
         addr,

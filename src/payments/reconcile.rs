@@ -50,6 +50,10 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
         }
     }
     found.refunds_settled = refunds::retry_unsettled(shop, std::time::Duration::ZERO).await?;
-    found.payouts_settled = runs::send_transfers(&shop.db, gateway).await?.iter().filter(|p| p.paid_at.is_some()).count();
+    found.payouts_settled = runs::send_transfers(&shop.db, gateway)
+        .await?
+        .iter()
+        .filter(|p| p.paid_at.is_some())
+        .count();
     Ok(found)
 }

@@ -19,12 +19,12 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    SqlErr,
 };
 
-use super::entity::{payment, refund, refund_line};
 use super::entity::refund::RefundStatus;
+use super::entity::{payment, refund, refund_line};
 use super::records::{flag, payment_of};
 use super::stripe::CallError;
 use super::{PROVIDER_BANK_TRANSFER, PROVIDER_STRIPE, PaymentStatus};
@@ -226,7 +226,10 @@ pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
         return Ok(Settled::Waiting);
     }
     let (Some(gateway), Some(intent)) = (&shop.stripe, &payment.stripe_payment_intent_id) else {
-        tracing::warn!(refund = refund_id, "a Stripe refund waits: Stripe is not configured here");
+        tracing::warn!(
+            refund = refund_id,
+            "a Stripe refund waits: Stripe is not configured here"
+        );
         return Ok(Settled::Waiting);
     };
     // An earlier call's answer was lost: Stripe may have made the refund. Ask before asking again.
@@ -368,7 +371,16 @@ pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Ou
         )
         .on_field(&["amount"])));
     }
-    let decided = match decide(&txn, &payment, amount, "refunded by an operator", None, shop.settings.payouts).await? {
+    let decided = match decide(
+        &txn,
+        &payment,
+        amount,
+        "refunded by an operator",
+        None,
+        shop.settings.payouts,
+    )
+    .await?
+    {
         Ok(decided) => decided,
         Err(problem) => {
             txn.rollback().await?;
@@ -412,7 +424,9 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) ->
     };
     let Some(payment) = payment::Entity::find_by_id(row.payment_id).one(&txn).await? else {
         txn.rollback().await?;
-        return Err(AppError::Internal(anyhow::anyhow!("refund {refund_id} without its payment")));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "refund {refund_id} without its payment"
+        )));
     };
     if payment.provider != PROVIDER_BANK_TRANSFER {
         txn.rollback().await?;
@@ -579,13 +593,11 @@ pub async fn retry_unsettled(shop: &Shop, quiet: Duration) -> AppResult<usize> {
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .filter(payment::Column::Provider.eq(PROVIDER_STRIPE))
         .filter(
-            Condition::any()
-                .add(refund::Column::AttemptedAt.lt(cutoff))
-                .add(
-                    Condition::all()
-                        .add(refund::Column::AttemptedAt.is_null())
-                        .add(refund::Column::CreatedAt.lt(cutoff)),
-                ),
+            Condition::any().add(refund::Column::AttemptedAt.lt(cutoff)).add(
+                Condition::all()
+                    .add(refund::Column::AttemptedAt.is_null())
+                    .add(refund::Column::CreatedAt.lt(cutoff)),
+            ),
         )
         .order_by_asc(refund::Column::Id)
         .limit(100)

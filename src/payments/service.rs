@@ -138,9 +138,20 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
                     .await?
                     .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
                 let reason = "paid after the reservation ended; stock gone";
-                match decide(&txn, &fresh, Fen::new(fresh.amount_fen), reason, None, shop.settings.payouts).await? {
+                match decide(
+                    &txn,
+                    &fresh,
+                    Fen::new(fresh.amount_fen),
+                    reason,
+                    None,
+                    shop.settings.payouts,
+                )
+                .await?
+                {
                     Ok(decided) => refund = Some(decided.refund.id),
-                    Err(problem) => flag(&txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?,
+                    Err(problem) => {
+                        flag(&txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?
+                    }
                 }
             }
         },

@@ -230,7 +230,10 @@ mod tests {
     #[test]
     fn only_a_request_error_is_a_refusal() {
         use stripe::ErrorType::*;
-        assert!(matches!(classify(stripe_error(400, InvalidRequest)), CallError::Refused(_)));
+        assert!(matches!(
+            classify(stripe_error(400, InvalidRequest)),
+            CallError::Refused(_)
+        ));
         assert!(matches!(classify(stripe_error(402, Card)), CallError::Refused(_)));
         for unknown in [
             stripe_error(409, IdempotencyError),

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::PayoutStatus;
-use super::entity::{earning, payout};
 use super::balances::{self, Balance as BalanceRow};
+use super::entity::{earning, payout};
 use super::statements::{self, NewMember};
 use super::{payout_reference, runs};
 use crate::accounts::Role;
@@ -229,10 +229,7 @@ impl Payout {
 
     /// What the bank shows next to the money.
     async fn reference(&self) -> String {
-        self.0
-            .reference
-            .clone()
-            .unwrap_or_else(|| payout_reference(self.0.id))
+        self.0.reference.clone().unwrap_or_else(|| payout_reference(self.0.id))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -410,16 +407,18 @@ impl PayoutsMutation {
                 share_bps: m.share_bps,
             })
             .collect();
-        Ok(match statements::set_members(database(ctx)?, &producer, members).await? {
-            Ok(_) => ProducerAccountPayload {
-                account: Some(ProducerAccount(producer)),
-                user_errors: Vec::new(),
+        Ok(
+            match statements::set_members(database(ctx)?, &producer, members).await? {
+                Ok(_) => ProducerAccountPayload {
+                    account: Some(ProducerAccount(producer)),
+                    user_errors: Vec::new(),
+                },
+                Err(problem) => ProducerAccountPayload {
+                    account: None,
+                    user_errors: vec![problem],
+                },
             },
-            Err(problem) => ProducerAccountPayload {
-                account: None,
-                user_errors: vec![problem],
-            },
-        })
+        )
     }
 
     /// Where a producer's payouts go: a Stripe connected account (`acct_…`), else its bank

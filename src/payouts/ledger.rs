@@ -83,7 +83,7 @@ fn entry(
 
 /// Each line of a delivered order earns its producer the line total less the fee and the
 /// commission, available after the hold; every refund decided before delivery (and not
-/// refused) is reversed at once, so the producer earns on what the buyer kept.
+/// refused) is reversed with it, so the producer earns on what the buyer kept.
 pub async fn record_delivery(
     db: &impl ConnectionTrait,
     order_id: i64,
@@ -116,7 +116,7 @@ pub async fn record_delivery(
                 REVERSAL,
                 part.refund_id,
                 Fen::new(-part.amount_fen),
-                delivered_at,
+                available_at,
                 settings,
             ));
         }
@@ -125,8 +125,9 @@ pub async fn record_delivery(
 }
 
 /// A refund decided for an order: for each line already delivered (it has a sale), a reversing
-/// entry of the refund's part of that line, counted against the balance at once. Lines not
-/// delivered yet are reversed when they are ([`record_delivery`]).
+/// entry of the refund's part of that line. It becomes available with its sale, or at once when
+/// the sale is available already (after a payout: a negative balance the next payout deducts).
+/// Lines not delivered yet are reversed when they are ([`record_delivery`]).
 pub async fn reverse_refund(
     db: &impl ConnectionTrait,
     order_id: i64,
@@ -134,20 +135,20 @@ pub async fn reverse_refund(
     parts: &[(i64, i64)],
     settings: PayoutSettings,
 ) -> AppResult<()> {
-    let delivered: Vec<i64> = earning::Entity::find()
+    let sales: HashMap<i64, DateTime<Utc>> = earning::Entity::find()
         .filter(earning::Column::OrderId.eq(order_id))
         .filter(earning::Column::Kind.eq(SALE))
         .filter(earning::Column::RefundId.eq(0))
         .all(db)
         .await?
         .into_iter()
-        .map(|sale| sale.order_line_id)
+        .map(|sale| (sale.order_line_id, sale.available_at))
         .collect();
-    if delivered.is_empty() {
+    if sales.is_empty() {
         return Ok(());
     }
     let lines: HashMap<i64, order_line::Model> = order_line::Entity::find()
-        .filter(order_line::Column::Id.is_in(delivered))
+        .filter(order_line::Column::Id.is_in(sales.keys().copied()))
         .all(db)
         .await?
         .into_iter()
@@ -157,9 +158,18 @@ pub async fn reverse_refund(
     let entries = parts
         .iter()
         .filter_map(|(line_id, part)| {
-            lines
+            let line = lines.get(line_id)?;
+            let available_at = sales
                 .get(line_id)
-                .map(|line| entry(line, REVERSAL, refund_id, Fen::new(-part), now, settings))
+                .map_or(now, |sale_available| (*sale_available).max(now));
+            Some(entry(
+                line,
+                REVERSAL,
+                refund_id,
+                Fen::new(-part),
+                available_at,
+                settings,
+            ))
         })
         .collect();
     insert(db, entries).await

@@ -318,4 +318,3 @@ pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<O
         .await?;
     Ok(Some(csv))
 }
-

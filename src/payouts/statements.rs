@@ -15,7 +15,10 @@ use crate::orders::service::state::Outcome;
 
 /// How a cooperative's payout was shared among its member households (二次分配), as written
 /// when the payout was made.
-pub async fn statement(db: &DatabaseConnection, payout: &payout::Model) -> AppResult<Vec<payout_household_share::Model>> {
+pub async fn statement(
+    db: &DatabaseConnection,
+    payout: &payout::Model,
+) -> AppResult<Vec<payout_household_share::Model>> {
     Ok(payout_household_share::Entity::find()
         .filter(payout_household_share::Column::PayoutId.eq(payout.id))
         .order_by_asc(payout_household_share::Column::Position)
@@ -135,4 +138,3 @@ pub async fn set_payout_account(
     changed.bank_account_number = Set(bank_account_number);
     Ok(Ok(changed.update(db).await?))
 }
-

@@ -7,6 +7,7 @@ mod accounts;
 mod authorization;
 mod cache;
 mod catalogue;
+mod money;
 mod orders;
 mod payments;
 mod payouts;

@@ -8,8 +8,8 @@ use crate::inventory::Movement;
 use crate::money::Fen;
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
-use crate::payments::refunds;
 use crate::payments::records::payment_of;
+use crate::payments::refunds;
 use crate::shop::{Effect, Shop};
 
 fn not_cancellable(message: &str) -> UserError {
@@ -44,7 +44,11 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
         txn.rollback().await?;
         return Ok(Err(not_cancellable("the order changed meanwhile; look again")));
     }
-    if shipments_of(&txn, order_id).await?.iter().any(|s| s.shipped_at.is_some()) {
+    if shipments_of(&txn, order_id)
+        .await?
+        .iter()
+        .any(|s| s.shipped_at.is_some())
+    {
         txn.rollback().await?;
         return Ok(Err(not_cancellable("only an order not yet shipped can be cancelled")));
     }
@@ -61,7 +65,16 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
     {
         let left = Fen::new(payment.amount_fen - payment.refunded_fen);
         if left > Fen::ZERO {
-            match refunds::decide(&txn, &payment, left, "cancelled by the buyer", None, shop.settings.payouts).await? {
+            match refunds::decide(
+                &txn,
+                &payment,
+                left,
+                "cancelled by the buyer",
+                None,
+                shop.settings.payouts,
+            )
+            .await?
+            {
                 Ok(decided) => refund = Some(decided.refund),
                 // An operator refunded it meanwhile: nothing is left to give back.
                 Err(problem) => tracing::info!(order = order_id, code = %problem.code, "no refund on cancellation"),

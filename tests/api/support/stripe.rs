@@ -61,6 +61,19 @@ pub struct StripeStandIn {
     server: JoinHandle<()>,
 }
 
+/// What goes wrong with one request, as it does with Stripe now and then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The work is done, but the answer comes only after this long (longer than the app waits).
+    SlowAnswer(Duration),
+    /// 409 `idempotency_error`: another request with this key is still running. Nothing done.
+    KeyInUse,
+    /// The work is done, then 500 `api_error`, which Stripe also replays for the same key.
+    ServerErrorAfterWork,
+    /// 400 `invalid_request_error`: a definite no. Nothing done.
+    Refuse,
+}
+
 /// One webhook delivery attempt: which event, and what the app answered (0: no answer at all).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
@@ -171,6 +184,39 @@ impl StripeStandIn {
     /// code `balance_insufficient`), for testing failed payouts.
     pub fn fail_next_transfer(&self) {
         self.shared.ledger().fail_next_transfer = true;
+    }
+
+    /// Makes the next POST to `path` (e.g. `"/v1/refunds"`) go wrong the way `fault` says.
+    pub fn fault_next(&self, path: &str, fault: Fault) {
+        self.shared
+            .ledger()
+            .faults
+            .entry(path.to_owned())
+            .or_default()
+            .push(fault);
+    }
+
+    /// Forgets every idempotency key, as Stripe does 24 hours after a key's first use.
+    pub fn forget_idempotency_keys(&self) {
+        self.shared.ledger().idempotency.clear();
+    }
+
+    /// Someone refunds `amount` of a PaymentIntent in Stripe's dashboard: a refund without our
+    /// metadata, and its `charge.refunded` event sent to the app (answered before this returns).
+    pub async fn dashboard_refund(&self, payment_intent_id: &str, amount: i64) -> Value {
+        let params = Params::decode(&format!("payment_intent={payment_intent_id}&amount={amount}"));
+        let mut events = Vec::new();
+        let refund = {
+            let mut ledger = self.shared.ledger();
+            let refund = create_refund(&mut ledger, &params, &no_request(), &mut events)
+                .unwrap_or_else(|reply| panic!("the dashboard refund was refused: {}", reply.body));
+            ledger.events.extend(events.iter().cloned());
+            refund
+        };
+        for event in &events {
+            self.send_now(event).await;
+        }
+        refund
     }
 
     /// The buyer pays: the PaymentIntent's status becomes "succeeded", `amount_received` its
@@ -338,6 +384,8 @@ struct Ledger {
     /// POSTs by path.
     create_calls: HashMap<String, usize>,
     fail_next_transfer: bool,
+    /// Faults still to happen, by path, first first.
+    faults: HashMap<String, Vec<Fault>>,
     webhook_url: Option<String>,
 }
 
@@ -519,36 +567,79 @@ async fn serve_request(
                 .get("idempotency-key")
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
-            let (reply, replayed, events) = {
+            let (reply, replayed, events, delay) = {
                 let mut guard = shared.ledger();
                 let ledger = &mut *guard;
                 *ledger.create_calls.entry(path.clone()).or_default() += 1;
+                let fault = ledger
+                    .faults
+                    .get_mut(&path)
+                    .filter(|waiting| !waiting.is_empty())
+                    .map(|waiting| waiting.remove(0));
                 let earlier = key.as_ref().and_then(|key| ledger.idempotency.get(key));
-                if let Some(earlier) = earlier {
-                    (earlier.replay(&path, &params), true, Vec::new())
-                } else {
-                    let request = json!({
-                        "id": new_id("req", 14),
-                        "idempotency_key": key,
-                    });
-                    let mut events = Vec::new();
-                    let reply = route_post(ledger, &segments, &params, &request, &mut events)
-                        .unwrap_or_else(|| Reply::unrecognised(&method, &path));
-                    if let Some(key) = key {
-                        let params = params.sorted();
-                        let remembered = Remembered {
-                            path: path.clone(),
-                            params,
-                            reply: reply.clone(),
-                        };
-                        ledger.idempotency.insert(key, remembered);
+                match (fault, earlier) {
+                    (Some(Fault::KeyInUse), _) => {
+                        let reply = Reply::error(
+                            StatusCode::CONFLICT,
+                            "idempotency_error",
+                            "There is currently another in-progress request using this Stripe-Idempotency-Key. \
+                             Please try again later.",
+                            None,
+                            None,
+                        );
+                        (reply, false, Vec::new(), None)
                     }
-                    ledger.events.extend(events.iter().cloned());
-                    (reply, false, events)
+                    (_, Some(earlier)) => (earlier.replay(&path, &params), true, Vec::new(), None),
+                    (fault, None) => {
+                        let request = json!({
+                            "id": new_id("req", 14),
+                            "idempotency_key": key,
+                        });
+                        let mut events = Vec::new();
+                        let reply = if fault == Some(Fault::Refuse) {
+                            Reply::bad(
+                                "This request was refused (a test fault).",
+                                Some("charge_disputed"),
+                                None,
+                            )
+                        } else {
+                            route_post(ledger, &segments, &params, &request, &mut events)
+                                .unwrap_or_else(|| Reply::unrecognised(&method, &path))
+                        };
+                        let reply = if fault == Some(Fault::ServerErrorAfterWork) {
+                            Reply::error(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "api_error",
+                                "An unknown error occurred (a test fault).",
+                                None,
+                                None,
+                            )
+                        } else {
+                            reply
+                        };
+                        if let Some(key) = key {
+                            let params = params.sorted();
+                            let remembered = Remembered {
+                                path: path.clone(),
+                                params,
+                                reply: reply.clone(),
+                            };
+                            ledger.idempotency.insert(key, remembered);
+                        }
+                        ledger.events.extend(events.iter().cloned());
+                        let delay = match fault {
+                            Some(Fault::SlowAnswer(delay)) => Some(delay),
+                            _ => None,
+                        };
+                        (reply, false, events, delay)
+                    }
                 }
             };
             for event in events {
                 spawn_delivery(&shared, event);
+            }
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
             }
             let mut response = reply.into_response();
             if replayed {
@@ -1723,6 +1814,44 @@ mod tests {
         assert_eq!(transfer["metadata"], json!({ "payout": "3" }));
         assert_eq!(transfer["reversed"], false);
         assert_eq!(stand_in.transfers(), [transfer]);
+    }
+
+    #[tokio::test]
+    async fn faults_happen_once_each_as_stripe_would_answer() {
+        let stand_in = StripeStandIn::start().await;
+        let body = "amount=500&currency=cny&destination=acct_123&transfer_group=payout-9";
+        // 409: nothing done, nothing remembered; the same key then does the work.
+        stand_in.fault_next("/v1/transfers", Fault::KeyInUse);
+        let (status, conflict) = post(&stand_in, "/v1/transfers", Some("k1"), body).await;
+        assert_eq!(status, 409);
+        assert_eq!(conflict["error"]["type"], "idempotency_error");
+        assert!(stand_in.transfers().is_empty());
+        let (status, made) = post(&stand_in, "/v1/transfers", Some("k1"), body).await;
+        assert_eq!(status, 200, "{made}");
+        // 500 after the work: the transfer exists, and the key replays the 500.
+        stand_in.fault_next("/v1/transfers", Fault::ServerErrorAfterWork);
+        let (status, _) = post(&stand_in, "/v1/transfers", Some("k2"), body).await;
+        assert_eq!(status, 500);
+        assert_eq!(stand_in.transfers().len(), 2);
+        let (status, _) = post(&stand_in, "/v1/transfers", Some("k2"), body).await;
+        assert_eq!(status, 500, "Stripe replays a 500 for the same key");
+        // A slow answer: the work is done before the answer comes.
+        stand_in.fault_next("/v1/transfers", Fault::SlowAnswer(Duration::from_millis(300)));
+        let started = std::time::Instant::now();
+        let (status, _) = post(&stand_in, "/v1/transfers", Some("k3"), body).await;
+        assert_eq!(status, 200);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(stand_in.transfers().len(), 3);
+        // Forgotten keys make new objects, as Stripe does after 24 hours.
+        stand_in.forget_idempotency_keys();
+        let (status, _) = post(&stand_in, "/v1/transfers", Some("k3"), body).await;
+        assert_eq!(status, 200);
+        assert_eq!(stand_in.transfers().len(), 4);
+        stand_in.fault_next("/v1/transfers", Fault::Refuse);
+        let (status, refused) = post(&stand_in, "/v1/transfers", Some("k4"), body).await;
+        assert_eq!(status, 400);
+        assert_eq!(refused["error"]["type"], "invalid_request_error");
+        assert_eq!(stand_in.transfers().len(), 4);
     }
 
     #[tokio::test]
