@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use super::PaymentStatus;
+use super::bank_refunds::{self, PendingBankRefund};
 use super::entity::payment;
 use super::entity::refund::RefundStatus;
-use super::refunds::{self, PendingBankRefund};
+use super::refunds;
 use super::{records, service};
 use crate::accounts::Role;
 use crate::accounts::entity::user;
@@ -176,7 +177,7 @@ impl PaymentsQuery {
         after: Option<String>,
     ) -> Result<RelayConnection<i64, BankRefund>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = refunds::pending_bank_refunds(database(ctx)?, &page).await?;
+        let rows = bank_refunds::pending_bank_refunds(database(ctx)?, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.refund.id, BankRefund))
     }
 }
@@ -233,7 +234,7 @@ impl PaymentsMutation {
                 UserError::new("NOT_FOUND", "no such refund").on_field(&["refundId"]),
             ));
         };
-        match refunds::record_bank_refund(shop(ctx)?, refund_id, &reference).await? {
+        match bank_refunds::record_bank_refund(shop(ctx)?, refund_id, &reference).await? {
             Ok(order_id) => Ok(OrderPayload::of(ctx, order_id).await?),
             Err(problem) => Ok(OrderPayload::failed(problem)),
         }
@@ -252,7 +253,7 @@ pub async fn node(ctx: &Context<'_>, refund_id: i64) -> AppResult<Option<crate::
     if viewer(ctx).with_role(&[Role::Admin]).is_err() {
         return Ok(None);
     }
-    Ok(refunds::bank_refund(database(ctx)?, refund_id)
+    Ok(bank_refunds::bank_refund(database(ctx)?, refund_id)
         .await?
         .map(|row| crate::graphql::Node::BankRefund(BankRefund(row))))
 }

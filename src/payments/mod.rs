@@ -2,6 +2,7 @@
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
 //! operator, refunds on every path (`refunds`), and reconciliation with Stripe.
 
+pub mod bank_refunds;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;

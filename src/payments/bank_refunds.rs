@@ -1,0 +1,115 @@
+//! Refunds of bank-transfer orders (对公转账): decided like any refund, then sent back by bank by
+//! an operator, who finds them in `pendingBankRefunds` and records the bank's reference.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::PROVIDER_BANK_TRANSFER;
+use super::entity::payment;
+use super::entity::refund::{self, RefundStatus};
+use super::refunds::update_payment_status;
+use crate::app::db::begin_write;
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::relay::PageRequest;
+use crate::orders::service::state::Outcome;
+use crate::shop::Shop;
+
+/// `recordBankRefund`: an operator sent a bank refund back; it is done. Returns its order.
+pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) -> Outcome<i64> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a reference has 1 to 100 characters",
+        )
+        .on_field(&["reference"])));
+    }
+    let not_waiting = || {
+        Ok(Err(UserError::new(
+            "NOT_PENDING",
+            "this is not a bank refund waiting to be sent",
+        )
+        .on_field(&["refundId"])))
+    };
+    let txn = begin_write(&shop.db).await?;
+    let Some(row) = refund::Entity::find_by_id(refund_id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no such refund").on_field(&["refundId"])
+        ));
+    };
+    let Some(payment) = payment::Entity::find_by_id(row.payment_id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "refund {refund_id} without its payment"
+        )));
+    };
+    if payment.provider != PROVIDER_BANK_TRANSFER {
+        txn.rollback().await?;
+        return not_waiting();
+    }
+    let done = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
+        .col_expr(refund::Column::BankReference, Expr::value(reference))
+        .col_expr(refund::Column::SettledAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if done.rows_affected != 1 {
+        txn.rollback().await?;
+        return not_waiting();
+    }
+    update_payment_status(&txn, payment.id).await?;
+    txn.commit().await?;
+    Ok(Ok(payment.order_id))
+}
+
+/// A bank refund waiting for an operator, with what the operator needs to send it.
+pub struct PendingBankRefund {
+    pub refund: refund::Model,
+    pub order_id: i64,
+}
+
+/// Bank refunds still to send, oldest first; the cursor is the refund id.
+pub async fn pending_bank_refunds(
+    db: &impl ConnectionTrait,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<PendingBankRefund>> {
+    let mut select = refund::Entity::find()
+        .find_also_related(payment::Entity)
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(payment::Column::Provider.eq(PROVIDER_BANK_TRANSFER));
+    if let Some(after) = page.after {
+        select = select.filter(refund::Column::Id.gt(after));
+    }
+    Ok(select
+        .order_by_asc(refund::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(refund, payment)| {
+            payment.map(|payment| PendingBankRefund {
+                refund,
+                order_id: payment.order_id,
+            })
+        })
+        .collect())
+}
+
+/// A bank refund by id, if it is one.
+pub async fn bank_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<Option<PendingBankRefund>> {
+    Ok(refund::Entity::find_by_id(refund_id)
+        .find_also_related(payment::Entity)
+        .filter(payment::Column::Provider.eq(PROVIDER_BANK_TRANSFER))
+        .one(db)
+        .await?
+        .and_then(|(refund, payment)| {
+            payment.map(|payment| PendingBankRefund {
+                refund,
+                order_id: payment.order_id,
+            })
+        }))
+}
