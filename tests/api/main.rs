@@ -7,6 +7,7 @@ mod accounts;
 mod authorization;
 mod cache;
 mod catalogue;
+mod fuzz;
 mod limits;
 mod orders;
 mod payments;

@@ -119,6 +119,9 @@ impl TestApp {
             ("HUAKAI_ADDR".into(), "127.0.0.1:0".into()),
             ("DATABASE_URL".into(), database.url.clone()),
             ("HUAKAI_METRICS_OPERATIONS".into(), METRIC_OPERATIONS.join(",")),
+            // One test plays hundreds of concurrent clients (a flash sale) against one instance;
+            // the overload guard's own tests set their cap.
+            ("HUAKAI_MAX_IN_FLIGHT".into(), "1024".into()),
         ];
         if let Some(redis) = &redis {
             pairs.push(("REDIS_URL".into(), redis.url.clone()));
