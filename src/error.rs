@@ -68,6 +68,8 @@ pub struct UserError {
     /// A stable code such as `OUT_OF_STOCK`.
     pub code: String,
     pub message: String,
+    /// For `RATE_LIMITED`: seconds to wait before the same request can succeed.
+    pub retry_after_seconds: Option<i32>,
 }
 
 impl UserError {
@@ -76,7 +78,15 @@ impl UserError {
             field: None,
             code: code.to_owned(),
             message: message.into(),
+            retry_after_seconds: None,
         }
+    }
+
+    /// `RATE_LIMITED`, with when to try again (in the message too, for people).
+    pub fn rate_limited(what: &str, retry_after_seconds: u64) -> Self {
+        let mut error = UserError::new("RATE_LIMITED", format!("{what}; try again in {retry_after_seconds} s"));
+        error.retry_after_seconds = Some(i32::try_from(retry_after_seconds).unwrap_or(i32::MAX));
+        error
     }
 
     pub fn on_field(mut self, path: &[&str]) -> Self {

@@ -157,12 +157,14 @@ pub struct AccountsMutation;
 impl AccountsMutation {
     /// Opens a BUYER account and signs it in.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let address = ctx.data_opt::<ClientAddress>().and_then(|address| address.0);
         let outcome = service::register(
             database(ctx)?,
             accounts(ctx)?,
             &input.email,
             &input.password,
             &input.display_name,
+            address,
         )
         .await?;
         Ok(outcome.into())

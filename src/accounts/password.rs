@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 
 use crate::error::AppError;
 
@@ -70,34 +70,60 @@ pub fn weakness(password: &str) -> Option<String> {
     None
 }
 
-pub async fn hash(password: &str) -> Result<String, AppError> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|error| AppError::Internal(anyhow::anyhow!("password hashing failed: {error}")))
-    })
-    .await
-    .map_err(|error| AppError::Internal(error.into()))?
+/// Computes argon2 hashes off the async runtime, a few at a time. Each takes 19 MiB and tens
+/// of milliseconds of a core; without a bound, a burst of sign-ins would hold as many as the
+/// blocking pool has threads (hundreds) and exhaust a small pod's memory. Callers beyond the
+/// bound wait their turn (the request timeout and the overload guard bound the wait).
+pub struct PasswordHasher {
+    permits: tokio::sync::Semaphore,
 }
 
-/// Whether `password` matches `stored`. Without a stored hash (no such user), a dummy hash is
-/// checked instead, so an unknown email takes as long to refuse as a wrong password.
-pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool, AppError> {
-    let password = password.to_owned();
-    let stored = stored.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let hash_text = stored.as_deref().unwrap_or_else(|| dummy_hash());
-        let matches = PasswordHash::new(hash_text)
-            .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
-            .unwrap_or(false);
-        known && matches
-    })
-    .await
-    .map_err(|error| AppError::Internal(error.into()))
+impl PasswordHasher {
+    /// At most `at_once` hashes computed at the same time (at least one).
+    pub fn new(at_once: usize) -> PasswordHasher {
+        PasswordHasher {
+            permits: tokio::sync::Semaphore::new(at_once.max(1)),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|error| AppError::Internal(error.into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| AppError::Internal(error.into()))
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let password = password.to_owned();
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|error| AppError::Internal(anyhow::anyhow!("password hashing failed: {error}")))
+        })
+        .await?
+    }
+
+    /// Whether `password` matches `stored`. Without a stored hash (no such user), a dummy hash
+    /// is checked instead, so an unknown email takes as long to refuse as a wrong password.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, AppError> {
+        let password = password.to_owned();
+        let stored = stored.map(str::to_owned);
+        self.run(move || {
+            let known = stored.is_some();
+            let hash_text = stored.as_deref().unwrap_or_else(|| dummy_hash());
+            let matches = PasswordHash::new(hash_text)
+                .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+                .unwrap_or(false);
+            known && matches
+        })
+        .await
+    }
 }
 
 fn dummy_hash() -> &'static str {
@@ -114,6 +140,7 @@ fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn weak_passwords_are_named() {
@@ -132,10 +159,29 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_verify() {
-        let hash = hash("correct horse battery").await.expect("hash");
+        let hasher = PasswordHasher::new(2);
+        let hash = hasher.hash("correct horse battery").await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery", Some(&hash)).await.expect("verify"));
-        assert!(!verify("wrong horse battery", Some(&hash)).await.expect("verify"));
-        assert!(!verify("correct horse battery", None).await.expect("verify"));
+        assert!(
+            hasher
+                .verify("correct horse battery", Some(&hash))
+                .await
+                .expect("verify")
+        );
+        assert!(!hasher.verify("wrong horse battery", Some(&hash)).await.expect("verify"));
+        assert!(!hasher.verify("correct horse battery", None).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn hashes_wait_for_a_turn() {
+        let hasher = PasswordHasher::new(1);
+        let busy = hasher.permits.acquire().await.expect("permit");
+        let waiting = tokio::time::timeout(Duration::from_millis(300), hasher.hash("correct horse battery")).await;
+        assert!(waiting.is_err(), "no hash runs while the only turn is taken");
+        drop(busy);
+        let hash = tokio::time::timeout(Duration::from_secs(10), hasher.hash("correct horse battery"))
+            .await
+            .expect("the turn is free again");
+        assert!(hash.is_ok());
     }
 }

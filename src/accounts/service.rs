@@ -11,8 +11,8 @@ use sea_orm::{
 };
 
 use super::entity::{session, user};
-use super::password;
-use super::rate_limit::LoginLimiter;
+use super::password::{self, PasswordHasher};
+use super::rate_limit::{Limit, RateLimiter};
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer};
 use crate::catalogue::entity::producer;
@@ -22,7 +22,30 @@ use crate::graphql::relay::PageRequest;
 /// What signing in needs, shared by all requests.
 pub struct Accounts {
     pub keys: TokenKeys,
-    pub limiter: LoginLimiter,
+    pub limiter: RateLimiter,
+    pub hasher: PasswordHasher,
+    pub limits: AccountLimits,
+}
+
+/// Attempts allowed per rate-limit window (see `crate::app::config::Limits`).
+#[derive(Clone, Copy, Debug)]
+pub struct AccountLimits {
+    pub login_failures_per_address: u32,
+    pub login_failures_per_account: u32,
+    pub registrations_per_address: u32,
+    pub password_change_failures: u32,
+}
+
+/// How rate limits name a client: its address; an IPv6 client by its /64, which one
+/// subscriber usually holds whole.
+fn client_key(address: Option<IpAddr>) -> String {
+    match address {
+        Some(IpAddr::V6(v6)) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|network| network.trunc().to_string())
+            .unwrap_or_else(|_| v6.to_string()),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        None => "unknown".to_owned(),
+    }
 }
 
 /// A user and a fresh token for them.
@@ -74,15 +97,17 @@ fn validate_new_account(email: &str, password: &str, display_name: &str) -> Resu
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_user(
     db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
     email: String,
     password: &str,
     display_name: String,
     role: Role,
     producer_id: Option<i64>,
 ) -> Outcome<user::Model> {
-    let password_hash = password::hash(password).await?;
+    let password_hash = hasher.hash(password).await?;
     let inserted = user::ActiveModel {
         email: Set(email),
         password_hash: Set(password_hash),
@@ -123,20 +148,32 @@ async fn start_session(db: &impl ConnectionTrait, keys: &TokenKeys, user: user::
     Ok(Session { user, token })
 }
 
-/// `register`: always a BUYER.
+/// `register`: always a BUYER. Each attempt that gets as far as hashing its password counts
+/// against its address's limit.
 pub async fn register(
     db: &DatabaseConnection,
     accounts: &Accounts,
     email: &str,
     password: &str,
     display_name: &str,
+    address: Option<IpAddr>,
 ) -> Outcome<Session> {
     let email = normalize_email(email);
     let display_name = display_name.trim().to_owned();
     if let Err(problem) = validate_new_account(&email, password, &display_name) {
         return Ok(Err(problem));
     }
-    let user = match insert_user(db, email, password, display_name, Role::Buyer, None).await? {
+    let per_address = Limit {
+        key: format!("registrations:addr:{}", client_key(address)),
+        max: accounts.limits.registrations_per_address,
+    };
+    if let Err(wait) = accounts.limiter.attempt(&[per_address]).await {
+        return Ok(Err(UserError::rate_limited(
+            "too many new accounts from this address",
+            wait.seconds(),
+        )));
+    }
+    let user = match insert_user(db, &accounts.hasher, email, password, display_name, Role::Buyer, None).await? {
         Ok(user) => user,
         Err(problem) => return Ok(Err(problem)),
     };
@@ -144,6 +181,10 @@ pub async fn register(
 }
 
 /// `login`: the same answer, in about the same time, whether or not the email exists.
+///
+/// Every attempt counts as a failure until it succeeds, so concurrent guesses cannot slip
+/// under the limits together. Failures are limited per client address and per email *from
+/// that address*: guessing at an account from one place never locks its owner out elsewhere.
 pub async fn login(
     db: &DatabaseConnection,
     accounts: &Accounts,
@@ -152,22 +193,37 @@ pub async fn login(
     address: Option<IpAddr>,
 ) -> Outcome<Session> {
     let email = normalize_email(email);
-    if accounts.limiter.is_limited(&email, address).await {
-        return Ok(Err(UserError::new(
-            "RATE_LIMITED",
-            "too many failed logins; wait a few minutes and try again",
+    let client = client_key(address);
+    let per_address = format!("login-failures:addr:{client}");
+    let per_account = format!("login-failures:account:{client}:{email}");
+    let limits = [
+        Limit {
+            key: per_address.clone(),
+            max: accounts.limits.login_failures_per_address,
+        },
+        Limit {
+            key: per_account.clone(),
+            max: accounts.limits.login_failures_per_account,
+        },
+    ];
+    if let Err(wait) = accounts.limiter.attempt(&limits).await {
+        return Ok(Err(UserError::rate_limited(
+            "too many failed logins from this address",
+            wait.seconds(),
         )));
     }
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(db)
         .await?;
-    let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let matches = accounts
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
     let Some(user) = user.filter(|_| matches) else {
-        accounts.limiter.record_failure(&email, address).await;
         return Ok(Err(UserError::new("INVALID_CREDENTIALS", "wrong email or password")));
     };
-    accounts.limiter.record_success(&email).await;
+    accounts.limiter.forgive(&[per_address], &[per_account]).await;
     Ok(Ok(start_session(db, &accounts.keys, user).await?))
 }
 
@@ -221,7 +277,23 @@ pub async fn change_password(
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if !password::verify(current_password, Some(&user.password_hash)).await? {
+    // A stolen token must not become a way to guess the password behind it.
+    let failures = format!("password-change-failures:user:{}", me.user_id);
+    let limit = Limit {
+        key: failures.clone(),
+        max: accounts.limits.password_change_failures,
+    };
+    if let Err(wait) = accounts.limiter.attempt(&[limit]).await {
+        return Ok(Err(UserError::rate_limited(
+            "too many wrong current passwords",
+            wait.seconds(),
+        )));
+    }
+    if !accounts
+        .hasher
+        .verify(current_password, Some(&user.password_hash))
+        .await?
+    {
         return Ok(Err(UserError::new(
             "INVALID_CREDENTIALS",
             "the current password is wrong",
@@ -231,7 +303,8 @@ pub async fn change_password(
     if let Some(problem) = password::weakness(new_password) {
         return Ok(Err(UserError::new("WEAK_PASSWORD", problem).on_field(&["newPassword"])));
     }
-    let new_hash = password::hash(new_password).await?;
+    accounts.limiter.forgive(&[], &[failures]).await;
+    let new_hash = accounts.hasher.hash(new_password).await?;
     let txn = db.begin().await?;
     let mut changed = user.into_active_model();
     changed.password_hash = Set(new_hash);
@@ -291,7 +364,9 @@ pub async fn create_user(
         Ok(producer_id) => producer_id,
         Err(problem) => return Ok(Err(problem)),
     };
-    insert_user(db, email, password, display_name, role, producer_id).await
+    // The command line makes one account at a time: one hash at a time is plenty.
+    let hasher = PasswordHasher::new(1);
+    insert_user(db, &hasher, email, password, display_name, role, producer_id).await
 }
 
 /// `setUserRole` (operator): the change applies to the user's very next request.

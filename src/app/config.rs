@@ -43,6 +43,39 @@ pub struct Config {
     pub token_secret: Option<String>,
     pub token_ttl: Duration,
     pub stripe: Option<StripeSettings>,
+    pub limits: Limits,
+    /// Peers whose `X-Forwarded-For` is believed (the ingress, a CDN); empty: nobody's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Operation names that get their own metrics label; every other name is `other`.
+    pub metrics_operations: Vec<String>,
+    /// Bytes the in-process storefront cache may hold.
+    pub cache_memory_bytes: u64,
+    /// Bytes the in-process store of persisted queries may hold.
+    pub persisted_queries_memory_bytes: u64,
+}
+
+/// What one client, or all of them together, may ask of the server. Each is a setting, so a
+/// union's office behind one address or a load test can raise it.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Larger request bodies answer 413 unread.
+    pub max_body_bytes: usize,
+    /// A request still running after this answers 504.
+    pub request_timeout: Duration,
+    /// Requests served at once; more answer 503 with `Retry-After` at once instead of queueing.
+    pub max_in_flight: usize,
+    /// Password hashes (argon2, 19 MiB each) computed at once in this process.
+    pub password_hashes: usize,
+    /// The window every rate limit below counts in.
+    pub rate_window: Duration,
+    /// Failed logins from one client address, whatever the email.
+    pub login_failures_per_address: u32,
+    /// Failed logins for one email from one client address (its owner elsewhere is unaffected).
+    pub login_failures_per_account: u32,
+    /// New accounts from one client address.
+    pub registrations_per_address: u32,
+    /// Wrong current passwords in `changePassword` for one account.
+    pub password_change_failures: u32,
 }
 
 /// Stripe, when the shop takes card, Alipay and WeChat Pay.
@@ -95,7 +128,62 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let database_url = get("DATABASE_URL");
+        let count = |name: &'static str, default: &str| {
+            parse_setting(name, get(name), default, |v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| "must be a whole number above 0".to_owned())
+            })
+        };
+        let limits = Limits {
+            max_body_bytes: parse_setting("HUAKAI_MAX_BODY", get("HUAKAI_MAX_BODY"), "1MiB", parse_bytes).and_then(
+                |bytes| usize::try_from(bytes).map_err(|_| error("HUAKAI_MAX_BODY", &bytes.to_string(), "too large")),
+            )?,
+            request_timeout: parse_setting(
+                "HUAKAI_REQUEST_TIMEOUT",
+                get("HUAKAI_REQUEST_TIMEOUT"),
+                "30s",
+                parse_duration,
+            )?,
+            max_in_flight: count("HUAKAI_MAX_IN_FLIGHT", "256")? as usize,
+            password_hashes: count("HUAKAI_PASSWORD_HASHES", "4")? as usize,
+            rate_window: parse_setting("HUAKAI_RATE_WINDOW", get("HUAKAI_RATE_WINDOW"), "15m", parse_duration)?,
+            login_failures_per_address: count("HUAKAI_LOGIN_FAILURES_PER_ADDRESS", "20")?,
+            login_failures_per_account: count("HUAKAI_LOGIN_FAILURES_PER_ACCOUNT", "5")?,
+            registrations_per_address: count("HUAKAI_REGISTRATIONS_PER_ADDRESS", "10")?,
+            password_change_failures: count("HUAKAI_PASSWORD_CHANGE_FAILURES", "5")?,
+        };
         Ok(Config {
+            limits,
+            trusted_proxies: parse_setting("HUAKAI_TRUSTED_PROXIES", get("HUAKAI_TRUSTED_PROXIES"), "", |v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(|part| {
+                        part.parse::<ipnet::IpNet>()
+                            .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                            .map_err(|_| format!("{part:?} is not an address or a network such as 10.0.0.0/8"))
+                    })
+                    .collect()
+            })?,
+            metrics_operations: get("HUAKAI_METRICS_OPERATIONS")
+                .map(|names| {
+                    names
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|name| !name.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cache_memory_bytes: parse_setting("HUAKAI_CACHE_MEMORY", get("HUAKAI_CACHE_MEMORY"), "64MiB", parse_bytes)?,
+            persisted_queries_memory_bytes: parse_setting(
+                "HUAKAI_PERSISTED_QUERIES_MEMORY",
+                get("HUAKAI_PERSISTED_QUERIES_MEMORY"),
+                "8MiB",
+                parse_bytes,
+            )?,
             addr: parse_setting("HUAKAI_ADDR", get("HUAKAI_ADDR"), "127.0.0.1:8080", |v| {
                 v.parse::<SocketAddr>()
                     .map_err(|_| "not a socket address such as 127.0.0.1:8080".to_owned())
@@ -109,12 +197,24 @@ impl Config {
                 {
                     url
                 }
-                Some(url) => return Err(error("DATABASE_URL", &url, "must start with postgres:// or sqlite:")),
+                Some(url) => {
+                    return Err(error(
+                        "DATABASE_URL",
+                        &redact_url(&url),
+                        "must start with postgres:// or sqlite:",
+                    ));
+                }
                 None => DEFAULT_DATABASE_URL.to_owned(),
             },
             redis_url: match get("REDIS_URL") {
                 Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
-                Some(url) => return Err(error("REDIS_URL", &url, "must start with redis:// or rediss://")),
+                Some(url) => {
+                    return Err(error(
+                        "REDIS_URL",
+                        &redact_url(&url),
+                        "must start with redis:// or rediss://",
+                    ));
+                }
                 None => None,
             },
             redis_prefix: get("HUAKAI_REDIS_PREFIX").unwrap_or_else(|| "huakai:".to_owned()),
@@ -171,7 +271,9 @@ impl Config {
                         {
                             Some(base)
                         }
-                        Some(base) => return Err(error("STRIPE_API_BASE", &base, "must be an http(s) URL")),
+                        Some(base) => {
+                            return Err(error("STRIPE_API_BASE", &redact_url(&base), "must be an http(s) URL"));
+                        }
                         None => None,
                     },
                     timeout: parse_setting(
@@ -204,6 +306,38 @@ fn parse_setting<T>(
     parse(value.trim()).map_err(|problem| error(name, &value, &problem))
 }
 
+/// A URL with its password (and anything else between `://` and `@`) hidden, for logs and
+/// errors; several comma-separated URLs (a Redis Cluster) are each redacted.
+pub fn redact_url(url: &str) -> String {
+    url.split(',')
+        .map(|one| match (one.find("://"), one.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…{}", &one[..scheme_end], &one[at..]),
+            (None, Some(at)) => format!("…{}", &one[at..]),
+            _ => one.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A size in bytes: `1048576`, `512KiB`, `1MiB`, `1GiB` (also `KB`, `MB`, `GB` as powers of 1024).
+fn parse_bytes(value: &str) -> Result<u64, String> {
+    let split = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| "must be a size such as 1048576, 512KiB or 1MiB".to_owned())
+}
+
 /// "2s", "15m", "7d" and the like; zero is refused.
 fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value)
@@ -231,6 +365,48 @@ mod tests {
         assert_eq!(config.reservation_ttl, Duration::from_secs(30 * 60));
         assert_eq!(config.payout_hold, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(config.platform_fee_bps, 500);
+    }
+
+    #[test]
+    fn limits_have_defaults_and_take_sizes() {
+        let defaults = config_of(&[]);
+        assert_eq!(defaults.limits.max_body_bytes, 1024 * 1024);
+        assert_eq!(defaults.limits.request_timeout, Duration::from_secs(30));
+        assert!(defaults.trusted_proxies.is_empty());
+        let set = config_of(&[
+            ("HUAKAI_MAX_BODY", "512KiB"),
+            ("HUAKAI_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
+        ]);
+        assert_eq!(set.limits.max_body_bytes, 512 * 1024);
+        assert_eq!(set.trusted_proxies.len(), 2);
+        assert!(config(&[("HUAKAI_MAX_BODY", "lots")]).is_err());
+        assert!(config(&[("HUAKAI_MAX_IN_FLIGHT", "0")]).is_err());
+        assert!(config(&[("HUAKAI_TRUSTED_PROXIES", "the ingress")]).is_err());
+    }
+
+    fn config_of(pairs: &[(&str, &str)]) -> Config {
+        config(pairs).expect("valid")
+    }
+
+    #[test]
+    fn a_bad_url_is_named_without_its_password() {
+        for (name, value) in [
+            ("DATABASE_URL", "mysql://huakai:hunter2-secret@db:3306/shop"),
+            ("REDIS_URL", "http://:hunter2-secret@cache:6379"),
+            ("STRIPE_API_BASE", "ftp://user:hunter2-secret@stripe.local"),
+        ] {
+            let mut pairs = vec![(name, value)];
+            if name == "STRIPE_API_BASE" {
+                pairs.extend([("STRIPE_SECRET_KEY", "sk_test_x"), ("STRIPE_WEBHOOK_SECRET", "whsec_x")]);
+            }
+            let message = config(&pairs).expect_err("invalid").to_string();
+            assert!(message.starts_with(name), "{message}");
+            assert!(!message.contains("hunter2"), "the password leaked: {message}");
+        }
+        assert_eq!(
+            redact_url("redis://:pw@a:6379,redis://:pw@b:6379"),
+            "redis://…@a:6379,redis://…@b:6379"
+        );
     }
 
     #[test]

@@ -4,9 +4,11 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod limits;
 pub mod redis;
 pub mod telemetry;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,8 +18,9 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::accounts::rate_limit::LoginLimiter;
-use crate::accounts::service::Accounts;
+use crate::accounts::password::PasswordHasher;
+use crate::accounts::rate_limit::RateLimiter;
+use crate::accounts::service::{AccountLimits, Accounts};
 use crate::accounts::tokens::{self, TokenKeys};
 use crate::cache::StorefrontCache;
 use crate::cache::persisted::PersistedQueries;
@@ -40,6 +43,8 @@ pub struct AppState {
     /// Woken when a webhook event is stored, so the inbox worker applies it at once.
     pub webhook_arrived: Arc<tokio::sync::Notify>,
     pub schema: HuakaiSchema,
+    /// Operation names that get their own metrics label (see `http::operation_label`).
+    pub operation_labels: HashSet<String>,
     statements: Arc<AtomicU64>,
 }
 
@@ -51,7 +56,12 @@ impl AppState {
         let statements = Arc::new(AtomicU64::new(0));
         let db = db::connect(&config.database_url, statements.clone())
             .await
-            .with_context(|| format!("cannot open the database at {}", redact(&config.database_url)))?;
+            .with_context(|| {
+                format!(
+                    "cannot open the database at {}",
+                    config::redact_url(&config.database_url)
+                )
+            })?;
         db::migrate(&db).await.context("cannot migrate the database")?;
         if config.embedded_database && catalogue::demo::is_empty(&db).await? {
             let summary = catalogue::demo::load(&db).await?;
@@ -64,16 +74,23 @@ impl AppState {
         let secret = tokens::secret(&db, config.token_secret.as_deref()).await?;
         let accounts = Arc::new(Accounts {
             keys: TokenKeys::new(&secret, config.token_ttl),
-            limiter: LoginLimiter::new(redis.clone()),
+            limiter: RateLimiter::new(redis.clone(), config.limits.rate_window),
+            hasher: PasswordHasher::new(config.limits.password_hashes),
+            limits: AccountLimits {
+                login_failures_per_address: config.limits.login_failures_per_address,
+                login_failures_per_account: config.limits.login_failures_per_account,
+                registrations_per_address: config.limits.registrations_per_address,
+                password_change_failures: config.limits.password_change_failures,
+            },
         });
         let cache = Arc::new(match (&redis, config.cache_enabled) {
             (_, false) => StorefrontCache::off(),
-            (Some(redis), true) => StorefrontCache::redis(redis.clone()),
-            (None, true) => StorefrontCache::in_process(),
+            (Some(redis), true) => StorefrontCache::redis(redis.clone(), config.cache_memory_bytes),
+            (None, true) => StorefrontCache::in_process(config.cache_memory_bytes),
         });
         let persisted_queries = match &redis {
             Some(redis) => PersistedQueries::Redis(redis.clone()),
-            None => PersistedQueries::in_process(),
+            None => PersistedQueries::in_process(config.persisted_queries_memory_bytes),
         };
         let stripe = config.stripe.as_ref().map(config::StripeSettings::gateway);
         let schema = build_schema(Some(Services {
@@ -86,7 +103,6 @@ impl AppState {
             },
         }));
         Ok(Arc::new(AppState {
-            config,
             db,
             redis,
             accounts,
@@ -95,6 +111,11 @@ impl AppState {
             stripe,
             webhook_arrived: Arc::new(tokio::sync::Notify::new()),
             schema,
+            operation_labels: crate::graphql::root_field_names()
+                .into_iter()
+                .chain(config.metrics_operations.iter().cloned())
+                .collect(),
+            config,
             statements,
         }))
     }
@@ -111,10 +132,18 @@ impl AppState {
 pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
     let db = db::connect(&config.database_url, Default::default())
         .await
-        .with_context(|| format!("cannot open the database at {}", redact(&config.database_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                config::redact_url(&config.database_url)
+            )
+        })?;
     db::migrate(&db).await.context("cannot migrate the database")?;
     let cache = match (&config.redis_url, config.cache_enabled) {
-        (Some(url), true) => StorefrontCache::redis(Arc::new(redis::Redis::connect(url, &config.redis_prefix)?)),
+        (Some(url), true) => StorefrontCache::redis(
+            Arc::new(redis::Redis::connect(url, &config.redis_prefix)?),
+            config.cache_memory_bytes,
+        ),
         _ => StorefrontCache::off(),
     };
     Ok(Shop {
@@ -123,14 +152,6 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         cache: Arc::new(cache),
         settings: config.shop_settings(),
     })
-}
-
-/// Hides a password in a database URL before it is logged.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…{}", &url[..scheme_end], &url[at..]),
-        _ => url.to_owned(),
-    }
 }
 
 /// A server accepting requests; `stop` shuts it down gracefully.
@@ -225,14 +246,5 @@ async fn shutdown_requested() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redacts_database_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
-        assert_eq!(super::redact("sqlite://huakai.db"), "sqlite://huakai.db");
     }
 }

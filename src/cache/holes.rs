@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PathPart {
     Key(String),
     Index(usize),
@@ -89,33 +89,29 @@ pub struct CutBody {
 }
 
 impl CutBody {
-    /// Cuts `response` (`{"data": …}`) at `holes`; `None` when a hole is not where it was
-    /// recorded (then the response is not cached).
-    pub fn cut(mut response: Value, holes: Vec<StockHole>) -> Option<CutBody> {
-        let markers: Vec<String> = (0..holes.len())
-            .map(|i| format!("\u{1}huakai-stock-{i}\u{1}"))
-            .collect();
-        for (hole, marker) in holes.iter().zip(&markers) {
-            *locate(&mut response["data"], &hole.path)? = Value::String(marker.clone());
+    /// Cuts `response` (`{"data": …}`) at `holes`, whose paths start inside `data`; `None`
+    /// when a hole is not where it was recorded (then the response is not cached).
+    ///
+    /// The body is written out here, value by value, and cut where a hole's path leads: no
+    /// text in the body (a product or variant named anything at all) can be taken for a hole.
+    pub fn cut(response: Value, holes: Vec<StockHole>) -> Option<CutBody> {
+        let expected = holes.len();
+        let mut data = HoleTree::default();
+        for hole in holes {
+            data.insert(&hole.path, hole.figure)?;
         }
-        let text = serde_json::to_string(&response).ok()?;
-        let mut found: Vec<(usize, usize, StockFigure)> = Vec::with_capacity(holes.len());
-        for (hole, marker) in holes.into_iter().zip(&markers) {
-            let quoted = serde_json::to_string(marker).ok()?;
-            let start = text.find(&quoted)?;
-            found.push((start, start + quoted.len(), hole.figure));
+        let mut root = HoleTree::default();
+        root.children.insert(PathPart::Key("data".to_owned()), data);
+        let mut cutter = Cutter::default();
+        cutter.write(&response, root)?;
+        if cutter.figures.len() != expected {
+            return None;
         }
-        found.sort_by_key(|(start, _, _)| *start);
-        let mut segments = Vec::with_capacity(found.len() + 1);
-        let mut figures = Vec::with_capacity(found.len());
-        let mut position = 0;
-        for (start, end, figure) in found {
-            segments.push(text[position..start].to_owned());
-            figures.push(figure);
-            position = end;
-        }
-        segments.push(text[position..].to_owned());
-        Some(CutBody { segments, figures })
+        cutter.segments.push(cutter.current);
+        Some(CutBody {
+            segments: cutter.segments,
+            figures: cutter.figures,
+        })
     }
 
     /// Every variant whose stock the body shows.
@@ -158,14 +154,84 @@ impl CutBody {
     }
 }
 
-fn locate<'a>(mut value: &'a mut Value, path: &[PathPart]) -> Option<&'a mut Value> {
-    for part in path {
-        value = match part {
-            PathPart::Key(key) => value.get_mut(key.as_str())?,
-            PathPart::Index(index) => value.get_mut(*index)?,
-        };
+/// The holes of a body by where they sit: a figure here, or holes further down.
+#[derive(Default)]
+struct HoleTree {
+    figure: Option<StockFigure>,
+    children: HashMap<PathPart, HoleTree>,
+}
+
+impl HoleTree {
+    /// `None` when two holes claim one place, or one sits inside another.
+    fn insert(&mut self, path: &[PathPart], figure: StockFigure) -> Option<()> {
+        let mut node = self;
+        for part in path {
+            if node.figure.is_some() {
+                return None;
+            }
+            node = node.children.entry(part.clone()).or_default();
+        }
+        if node.figure.is_some() || !node.children.is_empty() {
+            return None;
+        }
+        node.figure = Some(figure);
+        Some(())
     }
-    Some(value)
+}
+
+/// Writes a JSON body out, starting a new segment at each hole.
+#[derive(Default)]
+struct Cutter {
+    segments: Vec<String>,
+    figures: Vec<StockFigure>,
+    current: String,
+}
+
+impl Cutter {
+    fn write(&mut self, value: &Value, mut holes: HoleTree) -> Option<()> {
+        if let Some(figure) = holes.figure {
+            self.segments.push(std::mem::take(&mut self.current));
+            self.figures.push(figure);
+            return Some(());
+        }
+        if holes.children.is_empty() {
+            self.current.push_str(&serde_json::to_string(value).ok()?);
+            return Some(());
+        }
+        match value {
+            Value::Object(fields) => {
+                self.current.push('{');
+                for (i, (key, field)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        self.current.push(',');
+                    }
+                    self.current.push_str(&serde_json::to_string(key).ok()?);
+                    self.current.push(':');
+                    match holes.children.remove(&PathPart::Key(key.clone())) {
+                        Some(below) => self.write(field, below)?,
+                        None => self.current.push_str(&serde_json::to_string(field).ok()?),
+                    }
+                }
+                self.current.push('}');
+            }
+            Value::Array(items) => {
+                self.current.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.current.push(',');
+                    }
+                    match holes.children.remove(&PathPart::Index(i)) {
+                        Some(below) => self.write(item, below)?,
+                        None => self.current.push_str(&serde_json::to_string(item).ok()?),
+                    }
+                }
+                self.current.push(']');
+            }
+            _ => return None,
+        }
+        // Every hole below this value was found in it.
+        holes.children.is_empty().then_some(())
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +274,44 @@ mod tests {
         assert_eq!(filled["data"]["p"]["inStock"], json!(true));
         assert_eq!(filled["data"]["p"]["variants"][1]["available"], json!(7));
         assert_eq!(filled["data"]["p"]["variants"][0]["available"], json!(0));
+    }
+
+    #[test]
+    fn text_that_looks_like_a_hole_is_left_alone() {
+        // Names are anyone's: one written like the old stock marker must stay a name.
+        let body = json!({ "data": { "v": [
+            { "name": "\u{1}huakai-stock-1\u{1}", "available": 5 },
+            { "name": "\u{1}huakai-stock-0\u{1}", "available": 2 },
+        ] } });
+        let key = |k: &str| PathPart::Key(k.to_owned());
+        let holes = (0..2)
+            .map(|i| StockHole {
+                path: vec![key("v"), PathPart::Index(i), key("available")],
+                figure: StockFigure::Available {
+                    variant_id: i as i64 + 1,
+                },
+            })
+            .collect();
+        let cut = CutBody::cut(body, holes).expect("cut");
+        let today = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
+        let filled: Value = serde_json::from_str(&cut.fill(&HashMap::from([(1, 10), (2, 20)]), today)).expect("json");
+        assert_eq!(
+            filled,
+            json!({ "data": { "v": [
+                { "name": "\u{1}huakai-stock-1\u{1}", "available": 10 },
+                { "name": "\u{1}huakai-stock-0\u{1}", "available": 20 },
+            ] } })
+        );
+    }
+
+    #[test]
+    fn a_hole_that_is_not_in_the_body_is_not_cached() {
+        let body = json!({ "data": { "p": null } });
+        let holes = vec![StockHole {
+            path: vec![PathPart::Key("p".to_owned()), PathPart::Key("inStock".to_owned())],
+            figure: StockFigure::Available { variant_id: 1 },
+        }];
+        assert!(CutBody::cut(body, holes).is_none());
     }
 
     #[test]

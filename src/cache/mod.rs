@@ -39,7 +39,8 @@ const ENTRY_TTL: Duration = Duration::from_secs(600);
 /// How long a replica holds the recompute lock of a key, and waits on another's.
 const RECOMPUTE_LOCK: Duration = Duration::from_millis(2_000);
 const RECOMPUTE_WAIT: Duration = Duration::from_millis(200);
-const MEMORY_ENTRIES: usize = 10_000;
+/// A guess at an entry's size, for sizing the in-process caches' tables (not a bound).
+const TYPICAL_ENTRY_BYTES: u64 = 16 * 1024;
 
 const CATALOGUE_VERSION: &str = "version:catalogue";
 const AVAILABILITY_VERSION: &str = "version:availability";
@@ -60,10 +61,45 @@ pub struct CachedResponse {
     pub availability_version: Option<u64>,
 }
 
+impl CachedResponse {
+    /// About what the entry takes in memory.
+    fn bytes(&self) -> u64 {
+        let text: usize = self.body.segments.iter().map(String::len).sum();
+        (text + self.body.figures.len() * std::mem::size_of::<holes::StockFigure>()) as u64
+    }
+}
+
+/// Entries weigh their bytes, so the in-process caches are bounded in memory, not in count
+/// (a few huge answers could otherwise fill a pod).
+#[derive(Clone)]
+struct EntryWeight;
+
+impl quick_cache::Weighter<String, (Instant, Arc<CachedResponse>)> for EntryWeight {
+    fn weight(&self, key: &String, (_, entry): &(Instant, Arc<CachedResponse>)) -> u64 {
+        key.len() as u64 + entry.bytes()
+    }
+}
+
+impl quick_cache::Weighter<String, Arc<CachedResponse>> for EntryWeight {
+    fn weight(&self, key: &String, entry: &Arc<CachedResponse>) -> u64 {
+        key.len() as u64 + entry.bytes()
+    }
+}
+
+fn bounded<V: Clone>(max_bytes: u64) -> quick_cache::sync::Cache<String, V, EntryWeight>
+where
+    EntryWeight: quick_cache::Weighter<String, V>,
+{
+    let estimated_items = usize::try_from(max_bytes / TYPICAL_ENTRY_BYTES)
+        .unwrap_or(usize::MAX)
+        .max(16);
+    quick_cache::sync::Cache::with_weighter(estimated_items, max_bytes, EntryWeight)
+}
+
 enum Store {
     Off,
     Memory {
-        entries: quick_cache::sync::Cache<String, (Instant, Arc<CachedResponse>)>,
+        entries: quick_cache::sync::Cache<String, (Instant, Arc<CachedResponse>), EntryWeight>,
         catalogue: AtomicU64,
         availability: AtomicU64,
     },
@@ -71,7 +107,7 @@ enum Store {
         redis: Arc<Redis>,
         /// Entries already fetched from Redis. Safe to keep: an entry's key holds the
         /// catalogue version, and the versions are read from Redis on every request.
-        local: quick_cache::sync::Cache<String, Arc<CachedResponse>>,
+        local: quick_cache::sync::Cache<String, Arc<CachedResponse>, EntryWeight>,
     },
 }
 
@@ -86,18 +122,20 @@ impl StorefrontCache {
         StorefrontCache::with_store(Store::Off)
     }
 
-    pub fn in_process() -> StorefrontCache {
+    /// Entries in the process, in at most `max_bytes`.
+    pub fn in_process(max_bytes: u64) -> StorefrontCache {
         StorefrontCache::with_store(Store::Memory {
-            entries: quick_cache::sync::Cache::new(MEMORY_ENTRIES),
+            entries: bounded(max_bytes),
             catalogue: AtomicU64::new(0),
             availability: AtomicU64::new(0),
         })
     }
 
-    pub fn redis(redis: Arc<Redis>) -> StorefrontCache {
+    /// Entries in Redis, with a copy of those read lately in at most `max_bytes` of the process.
+    pub fn redis(redis: Arc<Redis>, max_bytes: u64) -> StorefrontCache {
         StorefrontCache::with_store(Store::Redis {
             redis,
-            local: quick_cache::sync::Cache::new(MEMORY_ENTRIES),
+            local: bounded(max_bytes),
         })
     }
 
@@ -338,6 +376,29 @@ pub fn is_storefront_query(query: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(bytes: usize) -> CachedResponse {
+        CachedResponse {
+            body: CutBody {
+                segments: vec!["x".repeat(bytes)],
+                figures: Vec::new(),
+            },
+            availability_version: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_in_process_cache_is_bounded_in_bytes() {
+        let cache = StorefrontCache::in_process(1 << 20);
+        for i in 0..100 {
+            cache.put(&format!("key-{i}"), entry(100 * 1024)).await;
+        }
+        let Store::Memory { entries, .. } = &cache.store else {
+            panic!("in process");
+        };
+        assert!(entries.weight() <= 1 << 20, "{} bytes kept", entries.weight());
+        assert!(entries.len() >= 5, "it still caches: {} entries", entries.len());
+    }
 
     #[test]
     fn only_storefront_queries_are_shared() {

@@ -15,8 +15,18 @@ const TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const MAX_STORED_QUERY_BYTES: usize = 16 * 1024;
 
 pub enum PersistedQueries {
-    Memory(quick_cache::sync::Cache<String, Arc<str>>),
+    Memory(quick_cache::sync::Cache<String, Arc<str>, QueryWeight>),
     Redis(Arc<Redis>),
+}
+
+/// A stored query weighs its bytes (and its hash's), so the store is bounded in memory.
+#[derive(Clone)]
+pub struct QueryWeight;
+
+impl quick_cache::Weighter<String, Arc<str>> for QueryWeight {
+    fn weight(&self, hash: &String, query: &Arc<str>) -> u64 {
+        (hash.len() + query.len()) as u64
+    }
 }
 
 /// What to do with a request's `extensions.persistedQuery`.
@@ -37,8 +47,14 @@ fn sha256_hex(query: &str) -> String {
 }
 
 impl PersistedQueries {
-    pub fn in_process() -> PersistedQueries {
-        PersistedQueries::Memory(quick_cache::sync::Cache::new(10_000))
+    /// Kept in the process, in at most `max_bytes` of queries.
+    pub fn in_process(max_bytes: u64) -> PersistedQueries {
+        let estimated_items = usize::try_from(max_bytes / 1024).unwrap_or(usize::MAX).max(16);
+        PersistedQueries::Memory(quick_cache::sync::Cache::with_weighter(
+            estimated_items,
+            max_bytes,
+            QueryWeight,
+        ))
     }
 
     async fn load(&self, hash: &str) -> Option<String> {
@@ -92,9 +108,58 @@ impl PersistedQueries {
         if sha256_hex(&request.query) != hash {
             return Resolution::HashMismatch;
         }
-        if request.query.len() <= MAX_STORED_QUERY_BYTES {
+        // Only queries are kept: a stored mutation could be run by its hash from a link.
+        if request.query.len() <= MAX_STORED_QUERY_BYTES && !crate::graphql::holds_write_operation(&request.query) {
             self.store(&hash, &request.query).await;
         }
         Resolution::Query(request.query.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn persisted(query: &str, with_query: bool) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(if with_query { query } else { "" });
+        request.extensions.insert(
+            "persistedQuery".to_owned(),
+            async_graphql::Value::from_json(serde_json::json!({"version": 1, "sha256Hash": sha256_hex(query)}))
+                .expect("json"),
+        );
+        request
+    }
+
+    #[tokio::test]
+    async fn only_queries_are_kept() {
+        let store = PersistedQueries::in_process(1 << 20);
+        let query = "{ categories { slug } }";
+        assert_eq!(
+            store.resolve(&persisted(query, true)).await,
+            Resolution::Query(query.to_owned())
+        );
+        assert_eq!(
+            store.resolve(&persisted(query, false)).await,
+            Resolution::Query(query.to_owned())
+        );
+        let mutation = "mutation { logout { revoked } }";
+        assert_eq!(
+            store.resolve(&persisted(mutation, true)).await,
+            Resolution::Query(mutation.to_owned())
+        );
+        assert_eq!(store.resolve(&persisted(mutation, false)).await, Resolution::NotFound);
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_is_bounded_in_bytes() {
+        let store = PersistedQueries::in_process(64 * 1024);
+        for i in 0..200 {
+            let query = format!("{{ product(slug: \"{i:0>8000}\") {{ name }} }}");
+            store.resolve(&persisted(&query, true)).await;
+        }
+        let PersistedQueries::Memory(queries) = &store else {
+            panic!("in process");
+        };
+        assert!(queries.weight() <= 64 * 1024, "{} bytes kept", queries.weight());
     }
 }

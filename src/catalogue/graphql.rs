@@ -79,6 +79,8 @@ impl Product {
         Ok(self.catalogue_entry_row(ctx).await?.map(CatalogueEntry))
     }
 
+    /// At most `MAX_VARIANTS` (20); the query cost counts them all.
+    #[graphql(complexity = "crate::graphql::list_complexity(management::MAX_VARIANTS, child_complexity)")]
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
         Ok(self.variant_rows(ctx).await?.into_iter().map(Variant).collect())
     }
@@ -421,6 +423,7 @@ impl CatalogueQuery {
         Ok(service::village_by_slug(database(ctx)?, &slug).await?.map(Village))
     }
 
+    #[graphql(complexity = "crate::graphql::list_complexity(CATEGORIES_COST_BOUND, child_complexity)")]
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
         Ok(service::list_categories(database(ctx)?)
             .await?
@@ -458,6 +461,20 @@ pub async fn node(ctx: &Context<'_>, node_type: NodeType, id: i64) -> AppResult<
         }
     })
 }
+
+/// Categories are the operators' short list (8 in the demo shop); the query cost counts a list
+/// of them as this many.
+const CATEGORIES_COST_BOUND: usize = 50;
+
+/// Text inputs the catalogue checks itself, refusing control characters as `INVALID_INPUT`
+/// user errors (every other string input is refused earlier by
+/// [`crate::graphql::input_rules`]): root field, and the path to the input within it.
+pub const SELF_CHECKED_TEXT: &[(&str, &[&str])] = &[
+    ("updateVariant", &["input", "name"]),
+    ("createProduct", &["input", "name"]),
+    ("createProduct", &["input", "description"]),
+    ("createProduct", &["input", "variants", "name"]),
+];
 
 #[derive(SimpleObject)]
 pub struct VariantPayload {
@@ -498,9 +515,14 @@ impl StockMovement {
         &self.0.reason
     }
 
-    /// Who made the change; null for the shop's own (an order, an expired reservation).
-    async fn actor_id(&self) -> Option<ID> {
-        self.0.actor_user_id.map(|id| encode(NodeType::User, id))
+    /// Who made the change, as the policy lets the viewer see users: the viewer's own changes
+    /// and, to operators, everyone's. Null for the shop's own changes (an expired
+    /// reservation) and for other people (a grower must not learn which buyers ordered).
+    async fn actor_id(&self, ctx: &Context<'_>) -> Option<ID> {
+        self.0
+            .actor_user_id
+            .filter(|user_id| viewer(ctx).may(Action::ReadUser { user_id: *user_id }))
+            .map(|user_id| encode(NodeType::User, user_id))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -762,7 +784,10 @@ pub struct CatalogueManagementQuery;
 #[Object]
 impl CatalogueManagementQuery {
     /// A variant's stock changes, newest first (its producer's growers, and operators).
-    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    #[graphql(
+        guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])",
+        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+    )]
     async fn stock_history(&self, ctx: &Context<'_>, variant_id: ID, first: Option<i32>) -> Result<Vec<StockMovement>> {
         let variant = match managed_variant(ctx, &variant_id).await? {
             Ok(variant) => variant,

@@ -73,6 +73,9 @@ pub async fn update_variant(
         )
         .on_field(&["input", "name"])));
     }
+    if name.is_some_and(has_control_characters) {
+        return Ok(Err(control_characters(&["input", "name"])));
+    }
     let product_id = variant.product_id;
     let txn = db.begin().await?;
     let mut changed = variant.into_active_model();
@@ -280,7 +283,21 @@ pub struct NewProduct {
     pub variants: Vec<NewVariant>,
 }
 
-const MAX_VARIANTS: usize = 20;
+/// Variants one product may have; also what the query cost counts for `Product.variants`.
+pub const MAX_VARIANTS: usize = 20;
+
+/// Names are one line of visible text: no control character at all (tab and line breaks
+/// included), which would corrupt listings, exports and labels.
+fn has_control_characters(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+fn control_characters(path: &[&str]) -> UserError {
+    invalid(
+        path,
+        "control characters (such as NUL or line breaks) are not allowed here",
+    )
+}
 
 fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
     UserError::new("INVALID_INPUT", message).on_field(path)
@@ -311,11 +328,22 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
     if input.name.trim().is_empty() || input.name.chars().count() > 80 {
         return Err(invalid(&["input", "name"], "a name has 1 to 80 characters"));
     }
+    if has_control_characters(&input.name) {
+        return Err(control_characters(&["input", "name"]));
+    }
     if input.description.chars().count() > 2_000 {
         return Err(invalid(
             &["input", "description"],
             "a description has at most 2000 characters",
         ));
+    }
+    // A description may run over several lines; nothing else invisible belongs in it.
+    if input
+        .description
+        .chars()
+        .any(crate::graphql::input_rules::is_refused_control)
+    {
+        return Err(control_characters(&["input", "description"]));
     }
     if input.variants.is_empty() || input.variants.len() > MAX_VARIANTS {
         return Err(invalid(
@@ -338,6 +366,9 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
                 &at("name"),
                 format!("a variant name has 1 to {MAX_NAME_CHARS} characters"),
             ));
+        }
+        if has_control_characters(&new.name) {
+            return Err(control_characters(&at("name")));
         }
         match Fen::parse_yuan(&new.price) {
             Ok(price) if price > Fen::ZERO && price <= MAX_PRICE => prices.push(price),

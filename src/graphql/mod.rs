@@ -2,6 +2,7 @@
 //! interface and global ids are shared by every domain; limits guard the server.
 
 pub mod ids;
+pub mod input_rules;
 pub mod relay;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -26,8 +27,15 @@ use crate::shop::Shop;
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
-/// A page of 100 products with every field costs about 4,000; nested pages of pages cost more.
-pub const MAX_COMPLEXITY: usize = 5_000;
+/// Every list counts as its size bound times its fields: a page of 100 products with their
+/// variants (20 at most each) and every field costs about 21,000; lists nested in lists (pages
+/// of pages, `variants { product { variants … } }`) cost their product and are refused.
+pub const MAX_COMPLEXITY: usize = 25_000;
+
+/// Cost of a list of at most `bound` items for the complexity limit.
+pub fn list_complexity(bound: usize, child_complexity: usize) -> usize {
+    bound.saturating_mul(child_complexity.max(1))
+}
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -96,7 +104,8 @@ pub struct Services {
 pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+        .limit_complexity(MAX_COMPLEXITY)
+        .extension(input_rules::InputRules);
     if let Some(services) = services {
         builder = builder
             .data(services.shop.db.clone())
@@ -139,7 +148,71 @@ pub fn storefront_cache<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<StorefrontCa
         .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without a storefront cache")))
 }
 
+/// Whether a document holds a mutation or a subscription (which a GET must never run, and
+/// which are never kept as persisted queries). A document that does not parse holds neither:
+/// executing it only reports the syntax error.
+pub fn holds_write_operation(query: &str) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    // Parsing costs more than serving a cached answer: the keywords must be in the text of a
+    // document that has such an operation, so only documents that contain one are parsed.
+    if !query.contains("mutation") && !query.contains("subscription") {
+        return false;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let writes = |ty: OperationType| ty != OperationType::Query;
+    match &document.operations {
+        DocumentOperations::Single(operation) => writes(operation.node.ty),
+        DocumentOperations::Multiple(operations) => operations.values().any(|operation| writes(operation.node.ty)),
+    }
+}
+
+/// The names of the root fields of queries and mutations: operation names the shop knows.
+pub fn root_field_names() -> Vec<String> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let Ok(document) = async_graphql::parser::parse_schema(sdl()) else {
+        return Vec::new();
+    };
+    document
+        .definitions
+        .iter()
+        .filter_map(|definition| match definition {
+            TypeSystemDefinition::Type(ty) if ["Query", "Mutation"].contains(&ty.node.name.node.as_str()) => {
+                match &ty.node.kind {
+                    TypeKind::Object(object) => {
+                        Some(object.fields.iter().map(|field| field.node.name.node.to_string()))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// Whether the client selected `totalCount` on the connection being resolved.
 pub fn wants_total_count(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_writes() {
+        assert!(holds_write_operation("mutation { x }"));
+        assert!(holds_write_operation("query A { a } mutation B { b }"));
+        assert!(!holds_write_operation("{ products { totalCount } }"));
+        assert!(!holds_write_operation("{ product(slug: \"mutation\") { name } }"));
+    }
+
+    #[test]
+    fn root_fields_are_known_operation_names() {
+        let names = root_field_names();
+        assert!(names.iter().any(|name| name == "products"));
+        assert!(names.iter().any(|name| name == "login"));
+    }
 }

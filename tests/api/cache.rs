@@ -18,11 +18,6 @@ const STOREFRONT: &str = "query Storefront($first: Int, $filter: ProductFilter) 
     }
 }";
 
-/// A fresh operation name, so this test's cache counters are its own.
-fn operation() -> String {
-    format!("Storefront_{}", uuid::Uuid::new_v4().simple())
-}
-
 async fn counter(app: &TestApp, metric: &str, operation: &str) -> u64 {
     let text = app
         .http()
@@ -63,15 +58,15 @@ fn product<'a>(data: &'a Value, slug: &str) -> Option<&'a Value> {
 }
 
 /// Hits after the first query, and every kind of storefront write visible at once.
-async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
-    let op = operation();
+/// `op` names the operation in this test's metrics (one of `support::METRIC_OPERATIONS`).
+async fn hits_and_freshness(app: &TestApp, reader: &TestApp, op: &str) {
     let page = json!({ "first": 100 });
-    let first = storefront(reader, &op, page.clone()).await;
+    let first = storefront(reader, op, page.clone()).await;
     let statements_before = reader.server.state.statements_executed();
-    let again = storefront(reader, &op, page.clone()).await;
+    let again = storefront(reader, op, page.clone()).await;
     assert_eq!(first, again);
     assert!(
-        counter(reader, "huakai_cache_hits_total", &op).await >= 1,
+        counter(reader, "huakai_cache_hits_total", op).await >= 1,
         "the repeat is a hit"
     );
     assert!(
@@ -94,14 +89,14 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         )
         .await;
     assert_eq!(changed["updateVariant"]["userErrors"], json!([]));
-    let now = storefront(reader, &op, page.clone()).await;
+    let now = storefront(reader, op, page.clone()).await;
     let lobster_now = product(&now, "changyuan-xiaolongxia").expect("listed");
     assert_eq!(lobster_now["variants"][0]["price"]["amount"], "66.60");
     assert_eq!(lobster_now["variants"][0]["name"], "1 kg 特惠装");
     assert_eq!(lobster_now["priceRange"]["min"]["amount"], "66.60");
 
     // Stock, many times over, as in a flash sale: always fresh, and still answered by the cache.
-    let hits_before = counter(reader, "huakai_cache_hits_total", &op).await;
+    let hits_before = counter(reader, "huakai_cache_hits_total", op).await;
     let mut expected = lobster_now["variants"][0]["available"].as_i64().expect("available");
     for delta in [-3, -5, 2, -1] {
         app.query_as(
@@ -111,7 +106,7 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         )
         .await;
         expected += delta;
-        let now = storefront(reader, &op, page.clone()).await;
+        let now = storefront(reader, op, page.clone()).await;
         let lobster_now = product(&now, "changyuan-xiaolongxia").expect("listed");
         assert_eq!(
             lobster_now["variants"][0]["available"],
@@ -120,7 +115,7 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         );
     }
     assert!(
-        counter(reader, "huakai_cache_hits_total", &op).await >= hits_before + 4,
+        counter(reader, "huakai_cache_hits_total", op).await >= hits_before + 4,
         "stock changes do not turn the page into a miss"
     );
 
@@ -128,7 +123,7 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
     let in_stock = json!({ "first": 100, "filter": { "inStock": true } });
     assert!(
         product(
-            &storefront(reader, &op, in_stock.clone()).await,
+            &storefront(reader, op, in_stock.clone()).await,
             "huachong-gaoshan-yangmei"
         )
         .is_some()
@@ -148,12 +143,12 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         json!({ "id": bayberry_variant["id"], "delta": -bayberry_stock }),
     )
     .await;
-    let sold_out = storefront(reader, &op, in_stock.clone()).await;
+    let sold_out = storefront(reader, op, in_stock.clone()).await;
     assert!(
         product(&sold_out, "huachong-gaoshan-yangmei").is_none(),
         "sold out leaves the in-stock list"
     );
-    let everything = storefront(reader, &op, page.clone()).await;
+    let everything = storefront(reader, op, page.clone()).await;
     assert_eq!(
         product(&everything, "huachong-gaoshan-yangmei").expect("still listed")["inStock"],
         json!(false)
@@ -162,14 +157,14 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         .await;
     assert!(
         product(
-            &storefront(reader, &op, in_stock.clone()).await,
+            &storefront(reader, op, in_stock.clone()).await,
             "huachong-gaoshan-yangmei"
         )
         .is_some()
     );
 
     // A new product.
-    let total_before = storefront(reader, &op, page.clone()).await["products"]["totalCount"].clone();
+    let total_before = storefront(reader, op, page.clone()).await["products"]["totalCount"].clone();
     let created = app
         .query_as(
             &operator,
@@ -182,7 +177,7 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         )
         .await;
     assert_eq!(created["createProduct"]["userErrors"], json!([]));
-    let now = storefront(reader, &op, page.clone()).await;
+    let now = storefront(reader, op, page.clone()).await;
     assert_eq!(
         now["products"]["totalCount"],
         json!(total_before.as_u64().expect("count") + 1)
@@ -203,18 +198,18 @@ async fn hits_and_freshness(app: &TestApp, reader: &TestApp) {
         json!({ "code": entry["product"]["catalogueCode"], "to": yesterday.to_string() }),
     )
     .await;
-    let now = storefront(reader, &op, page.clone()).await;
+    let now = storefront(reader, op, page.clone()).await;
     assert_eq!(
         product(&now, "changyuan-xiaolongxia").expect("listed")["inStock"],
         json!(false)
     );
-    assert!(product(&storefront(reader, &op, in_stock).await, "changyuan-xiaolongxia").is_none());
+    assert!(product(&storefront(reader, op, in_stock).await, "changyuan-xiaolongxia").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_process_cache_hits_and_stays_fresh() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
-    hits_and_freshness(&app, &app).await;
+    hits_and_freshness(&app, &app, "StorefrontInProcess").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,7 +228,7 @@ async fn redis_cache_hits_and_stays_fresh_across_replicas() {
         .await
         .expect("json");
     assert_eq!(ready["cache"], "redis");
-    hits_and_freshness(&writer, &reader).await;
+    hits_and_freshness(&writer, &reader, "StorefrontAcrossReplicas").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,11 +236,11 @@ async fn a_stampede_recomputes_once() {
     let Some(app) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
         return;
     };
-    let op = operation();
+    let op = "StorefrontStampede";
     let page = json!({ "first": 50 });
     // The cost of one computation.
     let before = app.server.state.statements_executed();
-    storefront(&app, &op, page.clone()).await;
+    storefront(&app, op, page.clone()).await;
     let one = app.server.state.statements_executed() - before;
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let variant = app
@@ -259,7 +254,7 @@ async fn a_stampede_recomputes_once() {
     .await;
 
     let before = app.server.state.statements_executed();
-    let answers = futures::future::join_all((0..24).map(|_| storefront(&app, &op, page.clone()))).await;
+    let answers = futures::future::join_all((0..24).map(|_| storefront(&app, op, page.clone()))).await;
     let spent = app.server.state.statements_executed() - before;
     assert!(answers.windows(2).all(|w| w[0] == w[1]));
     // One recomputation, then a stock query per waiting request at most.
@@ -267,7 +262,7 @@ async fn a_stampede_recomputes_once() {
         spent <= one + 24,
         "24 concurrent requests spent {spent} statements; one computation costs {one}"
     );
-    assert!(counter(&app, "huakai_cache_misses_total", &op).await <= 2);
+    assert!(counter(&app, "huakai_cache_misses_total", op).await <= 2);
 }
 
 /// A redis-server of the test's own, to stop and start.
@@ -364,17 +359,17 @@ async fn the_shop_carries_on_while_redis_is_down_and_caches_again_when_it_is_bac
     let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &url)])
         .await
         .expect("SQLite");
-    let op = operation();
+    let op = "StorefrontRedisDown";
     let page = json!({ "first": 20 });
-    let expected = storefront(&app, &op, page.clone()).await;
-    storefront(&app, &op, page.clone()).await;
-    assert!(counter(&app, "huakai_cache_hits_total", &op).await >= 1);
+    let expected = storefront(&app, op, page.clone()).await;
+    storefront(&app, op, page.clone()).await;
+    assert!(counter(&app, "huakai_cache_hits_total", op).await >= 1);
 
     redis.stop();
     for _ in 0..20 {
         let started = Instant::now();
         assert_eq!(
-            storefront(&app, &op, page.clone()).await,
+            storefront(&app, op, page.clone()).await,
             expected,
             "answered from the database"
         );
@@ -390,14 +385,14 @@ async fn the_shop_carries_on_while_redis_is_down_and_caches_again_when_it_is_bac
     assert_eq!(ready["cache"], "redis-down");
 
     redis.resume();
-    let hits_before = counter(&app, "huakai_cache_hits_total", &op).await;
+    let hits_before = counter(&app, "huakai_cache_hits_total", op).await;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while counter(&app, "huakai_cache_hits_total", &op).await < hits_before + 2 {
+    while counter(&app, "huakai_cache_hits_total", op).await < hits_before + 2 {
         assert!(
             Instant::now() < deadline,
             "caching did not resume after Redis came back"
         );
-        assert_eq!(storefront(&app, &op, page.clone()).await, expected);
+        assert_eq!(storefront(&app, op, page.clone()).await, expected);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -477,7 +472,7 @@ async fn redis_cluster_serves_the_cache() {
         .await
         .expect("json");
     assert_eq!(ready["cache"], "redis");
-    hits_and_freshness(&app, &app).await;
+    hits_and_freshness(&app, &app, "StorefrontCluster").await;
     drop(nodes);
 }
 

@@ -7,6 +7,8 @@ mod accounts;
 mod authorization;
 mod cache;
 mod catalogue;
+mod fuzz;
+mod limits;
 mod money;
 mod orders;
 mod payments;

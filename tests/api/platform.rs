@@ -227,3 +227,30 @@ fn the_binary_serves_the_demo_shop_and_stops_on_sigterm() {
     assert!(output.status.success(), "exit after SIGTERM: {:?}", output.status);
     assert!(String::from_utf8_lossy(&output.stderr).contains("shutting down"));
 }
+
+/// `docker compose -f deploy/compose.yaml up` must start: its default token secret has to
+/// pass the server's own rule (32 characters at least).
+#[test]
+fn the_compose_files_default_secret_is_accepted() {
+    let compose = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose.yaml"))
+        .expect("deploy/compose.yaml exists");
+    let secret = compose
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("HUAKAI_TOKEN_SECRET: ${HUAKAI_TOKEN_SECRET:-"))
+        .and_then(|rest| rest.strip_suffix('}'))
+        .expect("the compose file gives a default secret");
+    let config = huakai::app::Config::from_lookup(|name| (name == "HUAKAI_TOKEN_SECRET").then(|| secret.to_owned()));
+    assert!(config.is_ok(), "{:?}", config.err().map(|e| e.to_string()));
+}
+
+#[test]
+fn a_bad_url_stops_start_up_without_showing_its_password() {
+    let output = Command::new(env!("CARGO_BIN_EXE_huakai"))
+        .env("DATABASE_URL", "mysql://shop:hunter2-secret@db:3306/huakai")
+        .output()
+        .expect("huakai runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}

@@ -29,6 +29,17 @@ pub fn service_missing(variable: &str) {
     eprintln!("\n!!! {variable} is unset: this test did NOT run against that service !!!\n");
 }
 
+/// Operation names the tests count metrics under: metrics are the process's, so each test
+/// that reads a counter uses a name of its own, and the apps know them all as labels.
+pub const METRIC_OPERATIONS: &[&str] = &[
+    "StorefrontProbe",
+    "StorefrontInProcess",
+    "StorefrontAcrossReplicas",
+    "StorefrontStampede",
+    "StorefrontRedisDown",
+    "StorefrontCluster",
+];
+
 pub struct TestApp {
     pub server: RunningServer,
     pub base_url: String,
@@ -107,6 +118,10 @@ impl TestApp {
         let mut pairs: Vec<(String, String)> = vec![
             ("HUAKAI_ADDR".into(), "127.0.0.1:0".into()),
             ("DATABASE_URL".into(), database.url.clone()),
+            ("HUAKAI_METRICS_OPERATIONS".into(), METRIC_OPERATIONS.join(",")),
+            // One test plays hundreds of concurrent clients (a flash sale) against one instance;
+            // the overload guard's own tests set their cap.
+            ("HUAKAI_MAX_IN_FLIGHT".into(), "1024".into()),
         ];
         if let Some(redis) = &redis {
             pairs.push(("REDIS_URL".into(), redis.url.clone()));
