@@ -27,6 +27,19 @@ pub struct ShopSettings {
     /// A shipped order counts as delivered this long after shipment.
     pub auto_delivery: Duration,
     pub payouts: PayoutSettings,
+    pub order_limits: OrderLimits,
+}
+
+/// What one buyer may hold unpaid at once, so that nobody can sit on a flash sale's stock with
+/// orders they never pay (each is a setting: a union buying for its members raises them).
+#[derive(Clone, Copy, Debug)]
+pub struct OrderLimits {
+    /// Orders awaiting payment.
+    pub unpaid_orders_per_buyer: u32,
+    /// Units held by the buyer's unpaid orders, all variants together.
+    pub reserved_units_per_buyer: u32,
+    /// Units of one variant held by the buyer's unpaid orders.
+    pub reserved_units_per_variant: u32,
 }
 
 /// What a committed operation changed that the storefront cache must hear about.

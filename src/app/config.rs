@@ -76,6 +76,8 @@ pub struct Limits {
     pub registrations_per_address: u32,
     /// Wrong current passwords in `changePassword` for one account.
     pub password_change_failures: u32,
+    /// What one buyer may hold unpaid at once (orders and units).
+    pub orders: crate::shop::OrderLimits,
 }
 
 /// Stripe, when the shop takes card, Alipay and WeChat Pay.
@@ -116,6 +118,7 @@ impl Config {
             reservation: self.reservation_ttl,
             auto_delivery: self.auto_delivery,
             payouts: self.payout_settings(),
+            order_limits: self.limits.orders,
         }
     }
 
@@ -153,6 +156,11 @@ impl Config {
             login_failures_per_account: count("HUAKAI_LOGIN_FAILURES_PER_ACCOUNT", "5")?,
             registrations_per_address: count("HUAKAI_REGISTRATIONS_PER_ADDRESS", "10")?,
             password_change_failures: count("HUAKAI_PASSWORD_CHANGE_FAILURES", "5")?,
+            orders: crate::shop::OrderLimits {
+                unpaid_orders_per_buyer: count("HUAKAI_UNPAID_ORDERS_PER_BUYER", "5")?,
+                reserved_units_per_buyer: count("HUAKAI_RESERVED_UNITS_PER_BUYER", "500")?,
+                reserved_units_per_variant: count("HUAKAI_RESERVED_UNITS_PER_VARIANT", "50")?,
+            },
         };
         Ok(Config {
             limits,

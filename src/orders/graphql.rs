@@ -249,7 +249,7 @@ impl Order {
 
     /// How the order is paid; the client secret only to the buyer.
     async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
-        Ok(payment_for(ctx, &self.row).await?)
+        Ok(payment_for(ctx, &self.row, self.only_producer).await?)
     }
 
     async fn paid_at(&self) -> Option<DateTime<Utc>> {

@@ -4,8 +4,11 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::entity::payment;
+use super::entity::refund::{self, RefundStatus};
+use super::entity::{payment, refund_line};
 use crate::error::AppResult;
+use crate::money::Fen;
+use crate::orders::entity::order_line;
 
 pub async fn payment_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Option<payment::Model>> {
     Ok(payment::Entity::find()
@@ -47,4 +50,44 @@ pub async fn payment_for_intent(
         return Ok(None);
     };
     payment_of(db, order_id).await
+}
+
+/// One producer's share of a payment: what its lines cost, what of that went back and what is
+/// still being refunded (by the refunds' split over the lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProducerShare {
+    pub amount: Fen,
+    pub refunded: Fen,
+    pub refund_pending: Fen,
+}
+
+pub async fn producer_share(
+    db: &impl ConnectionTrait,
+    payment: &payment::Model,
+    producer_id: i64,
+) -> AppResult<ProducerShare> {
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(payment.order_id))
+        .filter(order_line::Column::ProducerId.eq(producer_id))
+        .all(db)
+        .await?;
+    let mut share = ProducerShare {
+        amount: Fen::new(lines.iter().map(|l| l.line_total_fen).sum()),
+        ..ProducerShare::default()
+    };
+    let parts = refund_line::Entity::find()
+        .find_also_related(refund::Entity)
+        .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
+        .all(db)
+        .await?;
+    for (part, refund) in parts {
+        match refund.map(|r| r.status) {
+            Some(RefundStatus::Succeeded) => share.refunded = Fen::new(share.refunded.get() + part.amount_fen),
+            Some(RefundStatus::Pending) => {
+                share.refund_pending = Fen::new(share.refund_pending.get() + part.amount_fen)
+            }
+            _ => {}
+        }
+    }
+    Ok(share)
 }

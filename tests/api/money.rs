@@ -665,3 +665,46 @@ async fn a_payout_statement_does_not_change_when_the_members_do() {
     let later = app.query_as(&cast.operator, statement, json!({ "id": payout })).await;
     assert_eq!(later, paid, "the statement says what was paid then");
 }
+
+/// In an order of two producers' goods, each grower sees its own share of the money, never the
+/// other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grower_sees_only_its_own_share_of_a_shared_order() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite");
+    let cast = cast(&app).await;
+    let lily = lily_at(&app, &cast, "30.00").await;
+    let mut rice: Vec<(String, (Value, i64))> = variants(&app, "changyuan-xiadaomi").await.into_iter().collect();
+    rice.sort_by(|a, b| a.0.cmp(&b.0));
+    let rice_grower = app
+        .user("rice@example.com", Role::Grower, Some("changyuan-pengjia-xiadaotian"))
+        .await;
+    let mut input = order_input(
+        json!([{ "variantId": lily, "quantity": 2 }, { "variantId": rice[0].1.0, "quantity": 1 }]),
+        "shared",
+    );
+    input["input"]["paymentMethod"] = json!("BANK_TRANSFER");
+    let placed = app.query_as(&cast.buyer, PLACE, input).await;
+    let order_id = placed["placeOrder"]["order"]["id"].clone();
+    let total = fen(&placed["placeOrder"]["order"]["total"]);
+    pay_by_bank(&app, &cast.operator, &order_id).await;
+    let refunded = refund(&app, &cast.operator, &order_id, Some("10.00")).await;
+    assert_eq!(refunded["userErrors"], json!([]));
+
+    let lilys = order(&app, &cast.grower, &order_id).await;
+    assert_eq!(lilys["total"]["amount"], "60.00");
+    assert_eq!(
+        lilys["payment"]["amount"]["amount"], "60.00",
+        "its own lines, not the order"
+    );
+    let rices = order(&app, &rice_grower, &order_id).await;
+    let rice_total = total - 6_000;
+    assert_eq!(fen(&rices["payment"]["amount"]), rice_total);
+    // The ¥10 refund is shared over the lines in proportion: each sees its own part of it.
+    let lily_part = fen(&lilys["payment"]["refundPending"]);
+    let rice_part = fen(&rices["payment"]["refundPending"]);
+    assert_eq!(lily_part + rice_part, 1_000);
+    assert_eq!(lily_part, (1_000 * 6_000 + total / 2) / total, "{lily_part} of {total}");
+    let whole = order(&app, &cast.operator, &order_id).await;
+    assert_eq!(fen(&whole["payment"]["amount"]), total);
+    assert_eq!(whole["payment"]["refundPending"]["amount"], "10.00");
+}

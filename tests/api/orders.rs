@@ -19,6 +19,7 @@ on_each_backend!(
     bad_orders_get_stable_codes_and_reserve_nothing,
     three_hundred_buyers_race_for_forty_units,
     an_unpaid_order_expires_and_frees_its_stock,
+    one_buyer_cannot_hold_a_flash_sale_with_unpaid_orders,
     orders_ship_per_producer_and_are_delivered,
     a_killed_app_leaves_no_stock_reserved_without_an_order,
 );
@@ -322,7 +323,8 @@ pub async fn forty_units(app: &TestApp) -> Value {
 }
 
 async fn three_hundred_buyers_race_for_forty_units(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    // Each of the 20 buyers places 15 orders at once: a load test raises the unpaid-order cap.
+    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_UNPAID_ORDERS_PER_BUYER", "100")]).await else {
         return;
     };
     let variant_id = forty_units(&app).await;
@@ -638,5 +640,107 @@ async fn a_killed_app_leaves_no_stock_reserved_without_an_order(backend: Backend
     for request in requests {
         let _ = request.await;
     }
+    assert_ledger_balances(&app).await;
+}
+
+const PLACE_LIMITED: &str = "mutation($input: PlaceOrderInput!) {
+    placeOrder(input: $input) { order { id } userErrors { field code message retryAfterSeconds } } }";
+
+async fn one_buyer_cannot_hold_a_flash_sale_with_unpaid_orders(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("HUAKAI_UNPAID_ORDERS_PER_BUYER", "2"),
+            ("HUAKAI_RESERVED_UNITS_PER_VARIANT", "5"),
+            ("HUAKAI_RESERVED_UNITS_PER_BUYER", "8"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let variant_id = forty_units(&app).await;
+    let hoarder = app.user("hoarder@example.com", Role::Buyer, None).await;
+    let operator = app.login("operator@example.com", "a long enough test password").await;
+
+    // More units of one variant than one buyer may hold unpaid: refused, with when to retry.
+    let first = app
+        .query_as(
+            &hoarder,
+            PLACE_LIMITED,
+            order_input(json!([{ "variantId": variant_id, "quantity": 3 }]), "first"),
+        )
+        .await;
+    assert_eq!(first["placeOrder"]["userErrors"], json!([]));
+    let over_variant = app
+        .query_as(
+            &hoarder,
+            PLACE_LIMITED,
+            order_input(json!([{ "variantId": variant_id, "quantity": 3 }]), "second"),
+        )
+        .await;
+    let refusal = &over_variant["placeOrder"]["userErrors"][0];
+    assert_eq!(refusal["code"], "RATE_LIMITED", "{over_variant}");
+    assert_eq!(refusal["field"], json!(["input", "lines", "0", "quantity"]));
+    let wait = refusal["retryAfterSeconds"].as_i64().expect("when to retry");
+    assert!((1..=30 * 60).contains(&wait), "until the first hold ends: {wait}");
+
+    // Twelve orders of one unit raced at once: the buyer ends with two unpaid orders, no more.
+    let rice = variants(&app, "changyuan-xiadaomi")
+        .await
+        .into_values()
+        .next()
+        .expect("rice")
+        .0;
+    let attempts = (0..12).map(|n| {
+        let (app, hoarder) = (&app, &hoarder);
+        let input = order_input(json!([{ "variantId": rice, "quantity": 1 }]), &format!("race-{n}"));
+        async move { app.query_as(hoarder, PLACE_LIMITED, input).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let placed = answers
+        .iter()
+        .filter(|a| a["placeOrder"]["userErrors"] == json!([]))
+        .count();
+    assert_eq!(placed, 1, "with the first order, two unpaid orders at most");
+    assert!(answers.iter().all(|a| {
+        a["placeOrder"]["userErrors"] == json!([]) || a["placeOrder"]["userErrors"][0]["code"] == "RATE_LIMITED"
+    }));
+    // The same idempotency key still answers with its order.
+    let repeat = app
+        .query_as(
+            &hoarder,
+            PLACE_LIMITED,
+            order_input(json!([{ "variantId": variant_id, "quantity": 3 }]), "first"),
+        )
+        .await;
+    assert_eq!(repeat["placeOrder"]["order"]["id"], first["placeOrder"]["order"]["id"]);
+
+    // Paying an order frees its place; others are not affected by the hoarder's limit.
+    let paid = app
+        .query_as(
+            &operator,
+            "mutation($id: ID!) { recordBankTransfer(orderId: $id, reference: \"ICBC-9\") { userErrors { code } } }",
+            json!({ "id": first["placeOrder"]["order"]["id"] }),
+        )
+        .await;
+    assert_eq!(paid["recordBankTransfer"]["userErrors"], json!([]));
+    let after_paying = app
+        .query_as(
+            &hoarder,
+            PLACE_LIMITED,
+            order_input(json!([{ "variantId": variant_id, "quantity": 2 }]), "after-paying"),
+        )
+        .await;
+    assert_eq!(after_paying["placeOrder"]["userErrors"], json!([]), "{after_paying}");
+    let neighbour = app.user("neighbour@example.com", Role::Buyer, None).await;
+    let theirs = app
+        .query_as(
+            &neighbour,
+            PLACE_LIMITED,
+            order_input(json!([{ "variantId": variant_id, "quantity": 5 }]), "neighbour"),
+        )
+        .await;
+    assert_eq!(theirs["placeOrder"]["userErrors"], json!([]));
     assert_ledger_balances(&app).await;
 }

@@ -2,14 +2,15 @@
 //! none, and the payment started.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
 use super::state::Outcome;
+use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::catalogue::today_in_china;
@@ -19,7 +20,7 @@ use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::service as payments;
-use crate::shop::{Effect, Shop};
+use crate::shop::{Effect, OrderLimits, Shop, ShopSettings};
 
 pub const MAX_QUANTITY: i32 = 999;
 pub const MAX_LINES: usize = 50;
@@ -63,7 +64,7 @@ pub struct Placed {
 /// `placeOrder`: reserves the stock (one transaction), tells the storefront cache, and starts
 /// the payment. A payment that cannot be started now leaves the order standing and says so.
 pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome<Placed> {
-    let reserved = match place_order(&shop.db, buyer_id, request, shop.settings.reservation).await? {
+    let reserved = match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
         Ok(reserved) => reserved,
         Err(problem) => return Ok(Err(problem)),
     };
@@ -180,6 +181,72 @@ pub async fn by_idempotency_key(
         .await?)
 }
 
+/// Refuses an order that would have the buyer hold more unpaid orders or units than the limits
+/// allow, with when the oldest of its holds ends. The buyer's row is taken first, so the
+/// buyer's concurrent orders are counted one after the other.
+async fn within_limits(
+    txn: &impl ConnectionTrait,
+    buyer_id: i64,
+    wanted: &BTreeMap<i64, (i32, usize)>,
+    limits: OrderLimits,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), UserError>> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Id, Expr::col(user::Column::Id))
+        .filter(user::Column::Id.eq(buyer_id))
+        .exec(txn)
+        .await?;
+    let holding = order::Entity::find()
+        .filter(order::Column::BuyerId.eq(buyer_id))
+        .filter(order::Column::Status.eq(OrderStatus::PendingPayment.as_db()))
+        .filter(order::Column::ReservedUntil.gt(now))
+        .all(txn)
+        .await?;
+    let Some(first_to_end) = holding.iter().filter_map(|o| o.reserved_until).min() else {
+        return Ok(Ok(()));
+    };
+    let retry_after = u64::try_from((first_to_end - now).num_seconds().max(1)).unwrap_or(1);
+    if holding.len() >= limits.unpaid_orders_per_buyer as usize {
+        return Ok(Err(UserError::rate_limited(
+            &format!("you have {} unpaid orders; pay or cancel one first", holding.len()),
+            retry_after,
+        )));
+    }
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(holding.iter().map(|o| o.id)))
+        .all(txn)
+        .await?;
+    let mut held: HashMap<i64, i64> = HashMap::new();
+    for line in &lines {
+        *held.entry(line.variant_id).or_default() += i64::from(line.quantity);
+    }
+    let asked: i64 = wanted.values().map(|(quantity, _)| i64::from(*quantity)).sum();
+    if held.values().sum::<i64>() + asked > i64::from(limits.reserved_units_per_buyer) {
+        return Ok(Err(UserError::rate_limited(
+            &format!(
+                "unpaid orders may hold {} units at most",
+                limits.reserved_units_per_buyer
+            ),
+            retry_after,
+        )));
+    }
+    for (variant_id, (quantity, index)) in wanted {
+        if held.get(variant_id).copied().unwrap_or(0) + i64::from(*quantity)
+            > i64::from(limits.reserved_units_per_variant)
+        {
+            return Ok(Err(UserError::rate_limited(
+                &format!(
+                    "unpaid orders may hold {} units of one variant at most",
+                    limits.reserved_units_per_variant
+                ),
+                retry_after,
+            )
+            .on_field(&["input", "lines", &index.to_string(), "quantity"])));
+        }
+    }
+    Ok(Ok(()))
+}
+
 /// `HK`, the day in China, and ten random characters: unique without a counter (the unique
 /// key catches the improbable clash).
 fn order_number() -> String {
@@ -195,7 +262,7 @@ async fn place_order(
     db: &DatabaseConnection,
     buyer_id: i64,
     request: OrderRequest,
-    reservation: Duration,
+    settings: &ShopSettings,
 ) -> Outcome<Reserved> {
     let wanted = match validate(&request) {
         Ok(wanted) => wanted,
@@ -268,9 +335,14 @@ async fn place_order(
     }
 
     let now = Utc::now();
-    let reserved_until = now + chrono::Duration::from_std(reservation).map_err(|e| AppError::Internal(e.into()))?;
+    let reserved_until =
+        now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
     let address = request.address;
     let txn = begin_write(db).await?;
+    if let Err(problem) = within_limits(&txn, buyer_id, &wanted, settings.order_limits, now).await? {
+        txn.rollback().await?;
+        return Ok(Err(problem));
+    }
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
