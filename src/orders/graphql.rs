@@ -198,6 +198,7 @@ impl Order {
         Ok(Fen::new(sum).into())
     }
 
+    #[graphql(complexity = "crate::graphql::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
         Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
     }
@@ -234,6 +235,8 @@ impl Order {
     }
 
     /// One per producer, each with its own tracking number.
+    /// One per producer with lines in the order.
+    #[graphql(complexity = "crate::graphql::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
         let shipments = orders_loader(ctx)?
             .load_one(ShipmentsOfOrder(self.row.id))

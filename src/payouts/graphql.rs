@@ -92,6 +92,7 @@ impl ProducerAccount {
     }
 
     /// A cooperative's member households (二次分配).
+    #[graphql(complexity = "crate::graphql::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
     async fn households(&self, ctx: &Context<'_>) -> Result<Vec<Household>> {
         use super::entity::cooperative_member;
         let members = cooperative_member::Entity::find()
@@ -251,6 +252,7 @@ impl Payout {
     }
 
     /// A cooperative's payout shared among its member households.
+    #[graphql(complexity = "crate::graphql::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
     async fn statement(&self, ctx: &Context<'_>) -> Result<PayoutStatement> {
         let parts = statements::statement(database(ctx)?, &self.0).await?;
         let shared: i64 = parts.iter().map(|p| p.amount_fen).sum();

@@ -55,6 +55,9 @@ pub async fn freeze_shares(db: &impl ConnectionTrait, payout: &payout::Model) ->
     Ok(())
 }
 
+/// The most households one cooperative registers (a village's cooperative has dozens).
+pub const MAX_HOUSEHOLDS: usize = 500;
+
 pub struct NewMember {
     pub name: String,
     pub registered_poor: bool,
@@ -72,6 +75,13 @@ pub async fn set_members(
             "INVALID_INPUT",
             "only a cooperative shares its payouts with member households",
         )));
+    }
+    if members.len() > MAX_HOUSEHOLDS {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            format!("a cooperative has {MAX_HOUSEHOLDS} households at most"),
+        )
+        .on_field(&["members"])));
     }
     let total: i64 = members.iter().map(|m| i64::from(m.share_bps)).sum();
     if members.iter().any(|m| !(1..=10_000).contains(&m.share_bps)) || total > 10_000 {
