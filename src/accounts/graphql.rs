@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use super::entity::user;
+use super::memberships;
 use super::policy::{Action, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
 use super::{Role, Viewer};
@@ -51,9 +52,9 @@ impl User {
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", self.0.role)))?)
     }
 
-    /// The producer a grower belongs to.
+    /// The producer a grower works for.
     async fn producer(&self, ctx: &Context<'_>) -> Result<Option<Producer>> {
-        let Some(producer_id) = self.0.producer_id else {
+        let Some(producer_id) = memberships::current_producer(database(ctx)?, self.0.id).await? else {
             return Ok(None);
         };
         let producer = loader(ctx)?

@@ -3,6 +3,7 @@
 
 pub mod entity;
 pub mod graphql;
+pub mod memberships;
 pub mod password;
 pub mod policy;
 pub mod rate_limit;

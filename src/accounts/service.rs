@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::entity::{session, user};
+use super::memberships;
 use super::password::{self, PasswordHasher};
 use super::rate_limit::{Limit, RateLimiter};
 use super::tokens::TokenKeys;
@@ -99,7 +100,7 @@ fn validate_new_account(email: &str, password: &str, display_name: &str) -> Resu
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_user(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     hasher: &PasswordHasher,
     email: String,
     password: &str,
@@ -108,19 +109,23 @@ async fn insert_user(
     producer_id: Option<i64>,
 ) -> Outcome<user::Model> {
     let password_hash = hasher.hash(password).await?;
+    let txn = db.begin().await?;
     let inserted = user::ActiveModel {
         email: Set(email),
         password_hash: Set(password_hash),
         display_name: Set(display_name),
         role: Set(role.as_db().to_owned()),
-        producer_id: Set(producer_id),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await;
     match inserted {
-        Ok(user) => Ok(Ok(user)),
+        Ok(user) => {
+            memberships::work_for(&txn, user.id, producer_id).await?;
+            txn.commit().await?;
+            Ok(Ok(user))
+        }
         // The unique key is the judge: two registrations racing for one email get one account.
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Ok(Err(
@@ -246,10 +251,14 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &s
         .ok_or(AppError::Unauthenticated)?;
     let role =
         Role::from_db(&user.role).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+    let producer_id = match role {
+        Role::Grower => memberships::current_producer(db, user_id).await?,
+        _ => None,
+    };
     Ok(Viewer::User(SignedIn {
         user_id,
         role,
-        producer_id: user.producer_id,
+        producer_id,
         session_id: claims.sid,
     }))
 }
@@ -371,7 +380,7 @@ pub async fn create_user(
 
 /// `setUserRole` (operator): the change applies to the user's very next request.
 pub async fn set_role(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     user_id: i64,
     role: Role,
     producer_slug: Option<&str>,
@@ -383,10 +392,13 @@ pub async fn set_role(
         Ok(producer_id) => producer_id,
         Err(problem) => return Ok(Err(problem)),
     };
+    let txn = db.begin().await?;
     let mut changed = user.into_active_model();
     changed.role = Set(role.as_db().to_owned());
-    changed.producer_id = Set(producer_id);
-    Ok(Ok(changed.update(db).await?))
+    let user = changed.update(&txn).await?;
+    memberships::work_for(&txn, user.id, producer_id).await?;
+    txn.commit().await?;
+    Ok(Ok(user))
 }
 
 /// A page of users, oldest first, optionally of one role.

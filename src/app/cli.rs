@@ -186,9 +186,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     let payouts = crate::payouts::runs::run(&shop, chrono::Utc::now()).await?;
                     for payout in &payouts {
                         println!(
-                            "payout {} to producer {}: {} yuan by {}, {}{}",
+                            "payout {} to {:?} {}: {} yuan by {}, {}{}",
                             payout.id,
-                            payout.producer_id,
+                            payout.payee_kind,
+                            payout.producer_id.or(payout.host_id).unwrap_or_default(),
                             crate::money::Fen::new(payout.amount_fen),
                             payout.method,
                             payout.status,

@@ -241,14 +241,18 @@ impl Payout {
         self.0.paid_at
     }
 
-    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        let row = producer::Entity::find_by_id(self.0.producer_id)
+    /// The producer paid (none when the payee is a host).
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Option<Producer>> {
+        let Some(producer_id) = self.0.producer_id else {
+            return Ok(None);
+        };
+        let row = producer::Entity::find_by_id(producer_id)
             .one(database(ctx)?)
             .await
             .map_err(AppError::from)?;
-        Ok(Producer(row.ok_or_else(|| {
+        Ok(Some(Producer(row.ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("payout without its producer"))
-        })?))
+        })?)))
     }
 
     /// A cooperative's payout shared among its member households.
@@ -466,8 +470,10 @@ pub async fn node(ctx: &Context<'_>, payout_id: i64) -> AppResult<Option<Node>> 
     let Some(row) = payout::Entity::find_by_id(payout_id).one(database(ctx)?).await? else {
         return Ok(None);
     };
-    let visible = viewer(ctx).may(Action::ManageCatalogue {
-        producer_id: row.producer_id,
-    });
+    let visible = match (row.producer_id, row.host_id) {
+        (Some(producer_id), _) => viewer(ctx).may(Action::ManageCatalogue { producer_id }),
+        (None, Some(host_id)) => viewer(ctx).may(Action::ReadUser { user_id: host_id }),
+        (None, None) => false,
+    };
     Ok(visible.then_some(Node::Payout(Payout(row))))
 }

@@ -11,7 +11,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
+use super::entity::payout::PayeeKind;
 use super::entity::{earning, payout, payout_batch};
+use super::payees::payee_of;
 use super::statements::freeze_shares;
 use super::{METHOD_BANK, METHOD_STRIPE, PayoutStatus, csv_row, payout_reference};
 use crate::app::db::begin_write;
@@ -74,7 +76,9 @@ pub async fn record_payouts(
             continue;
         }
         let row = payout::ActiveModel {
-            producer_id: Set(producer_id),
+            producer_id: Set(Some(producer_id)),
+            host_id: Set(None),
+            payee_kind: Set(PayeeKind::Producer),
             amount_fen: Set(expected),
             status: Set(PayoutStatus::Pending.as_db().to_owned()),
             method: Set(if by_stripe { METHOD_STRIPE } else { METHOD_BANK }.to_owned()),
@@ -137,11 +141,7 @@ pub async fn send_transfers(db: &DatabaseConnection, gateway: &StripeGateway) ->
         .await?;
     let mut done = Vec::new();
     for row in waiting {
-        let Some(account) = producer::Entity::find_by_id(row.producer_id)
-            .one(db)
-            .await?
-            .and_then(|p| p.stripe_account_id)
-        else {
+        let Some(account) = payee_of(db, &row).await?.stripe_account else {
             continue;
         };
         settle_transfer(db, gateway, &row, &account).await?;
@@ -296,16 +296,10 @@ pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<O
         "reference".into(),
     ]);
     for row in &rows {
-        let producer = producer::Entity::find_by_id(row.producer_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payout without its producer")))?;
+        let payee = payee_of(db, row).await?;
         csv.push_str(&csv_row(&[
-            producer
-                .bank_account_name
-                .clone()
-                .unwrap_or_else(|| producer.name.clone()),
-            producer.bank_account_number.clone().unwrap_or_default(),
+            payee.bank_account_name.unwrap_or(payee.name),
+            payee.bank_account_number.unwrap_or_default(),
             Fen::new(row.amount_fen).to_string(),
             payout_reference(row.id),
         ]));

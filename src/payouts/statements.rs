@@ -29,8 +29,11 @@ pub async fn statement(
 /// Inside the payout's transaction: shares `payout` among the producer's households as they
 /// are now, and keeps the parts with it.
 pub async fn freeze_shares(db: &impl ConnectionTrait, payout: &payout::Model) -> AppResult<()> {
+    let Some(producer_id) = payout.producer_id else {
+        return Ok(());
+    };
     let members = cooperative_member::Entity::find()
-        .filter(cooperative_member::Column::ProducerId.eq(payout.producer_id))
+        .filter(cooperative_member::Column::ProducerId.eq(producer_id))
         .order_by_asc(cooperative_member::Column::Id)
         .all(db)
         .await?;

@@ -129,7 +129,8 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         .expect("query")
         .expect("producer");
     let payout = huakai::payouts::entity::payout::ActiveModel {
-        producer_id: Set(lily_producer.id),
+        producer_id: Set(Some(lily_producer.id)),
+        payee_kind: Set(huakai::payouts::entity::payout::PayeeKind::Producer),
         amount_fen: Set(1_000),
         status: Set("PENDING".to_owned()),
         method: Set("bank".to_owned()),

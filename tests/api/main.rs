@@ -9,6 +9,7 @@ mod cache;
 mod catalogue;
 mod fuzz;
 mod limits;
+mod migrations;
 mod money;
 mod orders;
 mod payments;

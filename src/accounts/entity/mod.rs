@@ -1,3 +1,4 @@
+pub mod membership;
 pub mod session;
 pub mod setting;
 pub mod user;

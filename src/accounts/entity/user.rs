@@ -12,8 +12,6 @@ pub struct Model {
     pub display_name: String,
     /// `BUYER`, `GROWER`, `HOST`, `UNION_ADMIN` or `ADMIN`.
     pub role: String,
-    /// The producer a grower belongs to (only growers have one).
-    pub producer_id: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

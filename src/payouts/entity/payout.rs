@@ -5,7 +5,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub producer_id: i64,
+    /// The producer paid, when the payee is a producer.
+    pub producer_id: Option<i64>,
     pub amount_fen: i64,
     /// `PENDING`, `IN_TRANSIT`, `PAID` or `FAILED`.
     pub status: String,
@@ -24,6 +25,19 @@ pub struct Model {
     pub attempts: i32,
     /// What the last unclear Stripe answer said (the payout stays in flight).
     pub last_error: Option<String>,
+    /// The host paid, when the payee is a livestream host.
+    pub host_id: Option<i64>,
+    pub payee_kind: PayeeKind,
+}
+
+/// Who a payout pays: a producer for its earnings, or a livestream host for its commissions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PayeeKind {
+    #[sea_orm(string_value = "PRODUCER")]
+    Producer,
+    #[sea_orm(string_value = "HOST")]
+    Host,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

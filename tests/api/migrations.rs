@@ -1,0 +1,92 @@
+//! Migrations carry existing data across: a database made before a migration, with rows in
+//! it, is brought up to date and keeps what it said.
+
+use huakai::accounts::memberships;
+use huakai_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::on_each_backend;
+use crate::support::{Backend, TestDatabase};
+
+on_each_backend!(growers_keep_their_producer_and_payouts_take_any_payee);
+
+async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let db = huakai::app::db::connect(&database.url, Default::default())
+        .await
+        .expect("the database opens");
+    // The schema as it was before memberships (migrations 1 to 6), with a grower in it.
+    Migrator::up(&db, Some(6)).await.expect("the older migrations run");
+    huakai::catalogue::demo::load(&db).await.expect("demo catalogue");
+    let sql = |text: &str| Statement::from_string(db.get_database_backend(), text.to_owned());
+    db.execute_raw(sql(
+        "INSERT INTO users (email, password_hash, display_name, role, producer_id, created_at) \
+         SELECT 'lily@example.com', 'x', 'Lily', 'GROWER', id, '2026-09-01T00:00:00Z' FROM producers \
+         WHERE slug = 'sanwang-baihe-hezuoshe'",
+    ))
+    .await
+    .expect("a grower of the old schema");
+    db.execute_raw(sql(
+        "INSERT INTO users (email, password_hash, display_name, role, created_at) \
+         VALUES ('host@example.com', 'x', 'Host', 'HOST', '2026-09-01T00:00:00Z')",
+    ))
+    .await
+    .expect("a host");
+
+    Migrator::up(&db, None)
+        .await
+        .expect("the newer migrations run over the data");
+
+    let id_of = |email: &'static str| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(sql(&format!("SELECT id FROM users WHERE email = '{email}'")))
+                .await
+                .expect("query")
+                .expect("the user");
+            row.try_get_by_index::<i64>(0).expect("an id")
+        }
+    };
+    let lily = id_of("lily@example.com").await;
+    let producer = db
+        .query_one_raw(sql("SELECT id FROM producers WHERE slug = 'sanwang-baihe-hezuoshe'"))
+        .await
+        .expect("query")
+        .expect("producer")
+        .try_get_by_index::<i64>(0)
+        .expect("an id");
+    assert_eq!(
+        memberships::current_producer(&db, lily).await.expect("membership"),
+        Some(producer),
+        "the grower still works for its producer"
+    );
+    let host = id_of("host@example.com").await;
+    db.execute_raw(sql(&format!(
+        "INSERT INTO payouts (host_id, payee_kind, amount_fen, status, method, created_at) \
+         VALUES ({host}, 'HOST', 500, 'PENDING', 'bank', '2026-10-01T00:00:00Z')"
+    )))
+    .await
+    .expect("a payout to a host");
+    for (what, payee) in [
+        ("no payee", "NULL, NULL, 'PRODUCER'".to_owned()),
+        ("two payees", format!("{producer}, {host}, 'HOST'")),
+    ] {
+        let refused = db
+            .execute_raw(sql(&format!(
+                "INSERT INTO payouts (producer_id, host_id, payee_kind, amount_fen, status, method, created_at) \
+                 VALUES ({payee}, 500, 'PENDING', 'bank', '2026-10-01T00:00:00Z')"
+            )))
+            .await;
+        assert!(refused.is_err(), "a payout with {what} is refused");
+    }
+    let second = db
+        .execute_raw(sql(&format!(
+            "INSERT INTO memberships (user_id, kind, producer_id, started_at) \
+             VALUES ({lily}, 'PRODUCER', {producer}, '2026-11-01T00:00:00Z')"
+        )))
+        .await;
+    assert!(second.is_err(), "one current tie of a kind per user");
+}
