@@ -12,6 +12,8 @@ pub mod graphql;
 pub mod inventory;
 pub mod money;
 pub mod orders;
+pub mod paging;
 pub mod payments;
 pub mod payouts;
 pub mod shop;
+pub mod text;

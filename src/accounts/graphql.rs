@@ -9,15 +9,15 @@ use sea_orm::EntityTrait;
 
 use super::entity::user;
 use super::memberships;
-use super::policy::{Action, RoleGuard, viewer};
+use super::policy::{AdministerUsers, ReadUser, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
 use super::{Role, Viewer};
 use crate::catalogue::graphql::Producer;
 use crate::catalogue::loaders::ProducerId;
 use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::context::{database, loader, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{Node, database, loader, wants_total_count};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -144,7 +144,7 @@ impl AccountsQuery {
         after: Option<String>,
         role: Option<Role>,
     ) -> Result<RelayConnection<i64, User>> {
-        viewer(ctx).authorize(Action::AdministerUsers)?;
+        viewer(ctx).authorize(AdministerUsers)?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = service::list_users(database(ctx)?, role, &page, wants_total_count(ctx)).await?;
         Ok(connection(rows, &page, total, |row| row.id, User))
@@ -214,7 +214,7 @@ impl AccountsMutation {
         role: Role,
         producer_slug: Option<String>,
     ) -> Result<UserPayload> {
-        viewer(ctx).authorize(Action::AdministerUsers)?;
+        viewer(ctx).authorize(AdministerUsers)?;
         let Some(user_id) = decode_as(&user_id, NodeType::User) else {
             return Ok(UserPayload {
                 user: None,
@@ -237,12 +237,9 @@ impl AccountsMutation {
 
 /// A user through `node(id:)`: only to themselves and operators; null to everyone else, so
 /// an id does not even reveal that the account exists.
-pub async fn node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Node>> {
-    if !viewer(ctx).may(Action::ReadUser { user_id }) {
+pub async fn node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<User>> {
+    if !viewer(ctx).may(ReadUser { user_id }) {
         return Ok(None);
     }
-    Ok(user::Entity::find_by_id(user_id)
-        .one(database(ctx)?)
-        .await?
-        .map(|row| Node::User(User(row))))
+    Ok(user::Entity::find_by_id(user_id).one(database(ctx)?).await?.map(User))
 }

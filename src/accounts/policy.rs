@@ -1,28 +1,39 @@
 //! The one authorization policy. Guards on fields say who may call them at all (signed in, which
 //! roles); [`Viewer::may`] decides, object by object, whether this viewer may see or change
-//! this thing. Nothing else in the code base decides access.
+//! this thing, asking a [`Permission`]. Operators may do everything; each domain defines the
+//! permissions of its own objects in its `policy.rs` (the accounts' are here), and nothing else
+//! in the code base decides access.
 
 use async_graphql::{Context, Guard};
 
 use super::{Role, SignedIn, Viewer};
 use crate::error::{AppError, AppResult};
 
-/// What a viewer may want to do with a private object.
+/// Something a viewer may want to do with a private object; who other than an operator may.
+pub trait Permission {
+    fn allows(&self, me: &SignedIn) -> bool;
+}
+
+/// See a user's account: the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action<'a> {
-    /// Change a producer's variants, prices and stock, and read its stock history.
-    ManageCatalogue { producer_id: i64 },
-    /// See a user's account.
-    ReadUser { user_id: i64 },
-    /// List users and grant roles.
-    AdministerUsers,
-    /// See an order: its buyer, and the growers of the producers it buys from (who see only
-    /// their own lines of it).
-    ReadOrder { buyer_id: i64, producer_ids: &'a [i64] },
-    /// Cancel an order or confirm its delivery: its buyer.
-    ChangeOrder { buyer_id: i64 },
-    /// Ship a producer's part of an order: that producer's growers.
-    ShipOrder { producer_ids: &'a [i64] },
+pub struct ReadUser {
+    pub user_id: i64,
+}
+
+impl Permission for ReadUser {
+    fn allows(&self, me: &SignedIn) -> bool {
+        me.user_id == self.user_id
+    }
+}
+
+/// List users and grant roles: operators only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdministerUsers;
+
+impl Permission for AdministerUsers {
+    fn allows(&self, _me: &SignedIn) -> bool {
+        false
+    }
 }
 
 impl Viewer {
@@ -42,33 +53,18 @@ impl Viewer {
         }
     }
 
-    /// Whether this viewer may do `action`. Operators may do everything.
-    pub fn may(&self, action: Action<'_>) -> bool {
-        let Viewer::User(me) = self else {
-            return false;
-        };
-        if me.role == Role::Admin {
-            return true;
-        }
-        match action {
-            Action::ManageCatalogue { producer_id } => me.role == Role::Grower && me.producer_id == Some(producer_id),
-            Action::ReadUser { user_id } => me.user_id == user_id,
-            Action::AdministerUsers => false,
-            Action::ReadOrder { buyer_id, producer_ids } => {
-                me.user_id == buyer_id
-                    || (me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p)))
-            }
-            Action::ChangeOrder { buyer_id } => me.user_id == buyer_id,
-            Action::ShipOrder { producer_ids } => {
-                me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p))
-            }
+    /// Whether this viewer may do what `permission` names. Operators may do everything.
+    pub fn may(&self, permission: impl Permission) -> bool {
+        match self {
+            Viewer::User(me) => me.role == Role::Admin || permission.allows(me),
+            Viewer::Anonymous => false,
         }
     }
 
     /// `may`, as an error: UNAUTHENTICATED for anonymous callers, FORBIDDEN for the others.
-    pub fn authorize(&self, action: Action<'_>) -> AppResult<&SignedIn> {
+    pub fn authorize(&self, permission: impl Permission) -> AppResult<&SignedIn> {
         let signed_in = self.signed_in()?;
-        if self.may(action) {
+        if self.may(permission) {
             Ok(signed_in)
         } else {
             Err(AppError::Forbidden)
@@ -113,29 +109,27 @@ impl Guard for RoleGuard {
 mod tests {
     use super::*;
 
-    fn user(user_id: i64, role: Role, producer_id: Option<i64>) -> Viewer {
+    fn user(user_id: i64, role: Role) -> Viewer {
         Viewer::User(SignedIn {
             user_id,
             role,
-            producer_id,
+            producer_id: None,
             session_id: "s".to_owned(),
         })
     }
 
     #[test]
-    fn growers_manage_only_their_own_producer() {
-        let grower = user(1, Role::Grower, Some(10));
-        assert!(grower.may(Action::ManageCatalogue { producer_id: 10 }));
-        assert!(!grower.may(Action::ManageCatalogue { producer_id: 11 }));
-        assert!(!user(2, Role::Buyer, None).may(Action::ManageCatalogue { producer_id: 10 }));
-        assert!(user(3, Role::Admin, None).may(Action::ManageCatalogue { producer_id: 10 }));
-        assert!(!Viewer::Anonymous.may(Action::ReadUser { user_id: 1 }));
+    fn users_see_themselves_and_operators_see_everyone() {
+        assert!(user(1, Role::Buyer).may(ReadUser { user_id: 1 }));
+        assert!(!user(1, Role::Buyer).may(ReadUser { user_id: 2 }));
+        assert!(user(3, Role::Admin).may(ReadUser { user_id: 2 }));
+        assert!(!Viewer::Anonymous.may(ReadUser { user_id: 1 }));
         assert!(matches!(
-            Viewer::Anonymous.authorize(Action::AdministerUsers),
+            Viewer::Anonymous.authorize(AdministerUsers),
             Err(AppError::Unauthenticated)
         ));
         assert!(matches!(
-            grower.authorize(Action::AdministerUsers),
+            user(1, Role::Grower).authorize(AdministerUsers),
             Err(AppError::Forbidden)
         ));
     }

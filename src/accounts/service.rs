@@ -18,7 +18,7 @@ use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer};
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
-use crate::graphql::relay::PageRequest;
+use crate::paging::PageRequest;
 
 /// What signing in needs, shared by all requests.
 pub struct Accounts {

@@ -23,7 +23,8 @@ use crate::cache::persisted::Resolution;
 use crate::cache::{CachedResponse, CutBody, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
 use crate::error::AppError;
-use crate::graphql::{holds_write_operation, request_loader};
+use crate::graphql::context::request_loader;
+use crate::graphql::holds_write_operation;
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()

@@ -10,16 +10,17 @@ use super::loaders::{
     VillageId, prefetch_product_page,
 };
 use super::management;
+use super::policy::ManageCatalogue;
 use super::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
 use crate::accounts::Role;
-use crate::accounts::policy::{Action, RoleGuard, viewer};
+use crate::accounts::policy::{ReadUser, RoleGuard, viewer};
 use crate::cache::holes::{self, StockFigure};
 use crate::error::{AppError, AppResult, UserError};
 
 type Result<T> = async_graphql::Result<T>;
+use crate::graphql::context::{database, loader, storefront_cache, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{database, loader, storefront_cache, wants_total_count};
 use crate::money::{Fen, Money};
 
 /// Loads a row a foreign key points at; its absence is a broken database, not a client error.
@@ -80,7 +81,7 @@ impl Product {
     }
 
     /// At most `MAX_VARIANTS` (20); the query cost counts them all.
-    #[graphql(complexity = "crate::graphql::list_complexity(management::MAX_VARIANTS, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(management::MAX_VARIANTS, child_complexity)")]
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
         Ok(self.variant_rows(ctx).await?.into_iter().map(Variant).collect())
     }
@@ -423,7 +424,7 @@ impl CatalogueQuery {
         Ok(service::village_by_slug(database(ctx)?, &slug).await?.map(Village))
     }
 
-    #[graphql(complexity = "crate::graphql::list_complexity(CATEGORIES_COST_BOUND, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(CATEGORIES_COST_BOUND, child_complexity)")]
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
         Ok(service::list_categories(database(ctx)?)
             .await?
@@ -433,33 +434,25 @@ impl CatalogueQuery {
     }
 }
 
-/// Resolves a catalogue object for `node(id:)`.
-pub async fn node(ctx: &Context<'_>, node_type: NodeType, id: i64) -> AppResult<Option<crate::graphql::Node>> {
-    use super::loaders::ProductId;
-    use crate::graphql::Node;
-    let loader = loader(ctx)?;
-    Ok(match node_type {
-        NodeType::Product => loader
-            .load_one(ProductId(id))
-            .await?
-            .map(|row| Node::Product(Product(row))),
-        NodeType::Village => loader
-            .load_one(VillageId(id))
-            .await?
-            .map(|row| Node::Village(Village(row))),
-        NodeType::Producer => loader
-            .load_one(ProducerId(id))
-            .await?
-            .map(|row| Node::Producer(Producer(row))),
-        NodeType::User | NodeType::Order | NodeType::Payout | NodeType::BankRefund => None,
-        NodeType::Variant => {
-            use sea_orm::EntityTrait;
-            variant::Entity::find_by_id(id)
-                .one(database(ctx)?)
-                .await?
-                .map(|row| Node::Variant(Variant(row)))
-        }
-    })
+/// A product through `node(id:)`.
+pub async fn product_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Product>> {
+    Ok(loader(ctx)?.load_one(super::loaders::ProductId(id)).await?.map(Product))
+}
+
+/// A village through `node(id:)`.
+pub async fn village_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Village>> {
+    Ok(loader(ctx)?.load_one(VillageId(id)).await?.map(Village))
+}
+
+/// A producer through `node(id:)`.
+pub async fn producer_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Producer>> {
+    Ok(loader(ctx)?.load_one(ProducerId(id)).await?.map(Producer))
+}
+
+/// A variant through `node(id:)`.
+pub async fn variant_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Variant>> {
+    use sea_orm::EntityTrait;
+    Ok(variant::Entity::find_by_id(id).one(database(ctx)?).await?.map(Variant))
 }
 
 /// Categories are the operators' short list (8 in the demo shop); the query cost counts a list
@@ -521,7 +514,7 @@ impl StockMovement {
     async fn actor_id(&self, ctx: &Context<'_>) -> Option<ID> {
         self.0
             .actor_user_id
-            .filter(|user_id| viewer(ctx).may(Action::ReadUser { user_id: *user_id }))
+            .filter(|user_id| viewer(ctx).may(ReadUser { user_id: *user_id }))
             .map(|user_id| encode(NodeType::User, user_id))
     }
 
@@ -541,7 +534,7 @@ async fn managed_variant(ctx: &Context<'_>, id: &ID) -> AppResult<std::result::R
     let Some((variant, producer_id)) = management::variant_with_producer(database(ctx)?, variant_id).await? else {
         return Ok(Err(not_found()));
     };
-    viewer(ctx).authorize(Action::ManageCatalogue { producer_id })?;
+    viewer(ctx).authorize(ManageCatalogue { producer_id })?;
     Ok(Ok(variant))
 }
 
@@ -691,7 +684,7 @@ async fn listing_producer(
             UserError::new("NOT_FOUND", "no such producer").on_field(&["input", "producerSlug"])
         ));
     };
-    viewer(ctx).authorize(Action::ManageCatalogue {
+    viewer(ctx).authorize(ManageCatalogue {
         producer_id: producer.id,
     })?;
     Ok(Ok(producer))

@@ -338,11 +338,7 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
         ));
     }
     // A description may run over several lines; nothing else invisible belongs in it.
-    if input
-        .description
-        .chars()
-        .any(crate::graphql::input_rules::is_refused_control)
-    {
+    if input.description.chars().any(crate::text::is_refused_control) {
         return Err(control_characters(&["input", "description"]));
     }
     if input.variants.is_empty() || input.variants.len() > MAX_VARIANTS {

@@ -6,6 +6,7 @@ pub mod entity;
 pub mod graphql;
 pub mod loaders;
 pub mod management;
+pub mod policy;
 pub mod service;
 
 use chrono::{NaiveDate, Utc};

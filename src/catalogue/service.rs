@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entity::{catalogue_entry, category, product, stock_level, variant, village};
 use crate::error::{AppError, AppResult};
-use crate::graphql::relay::PageRequest;
+use crate::paging::PageRequest;
 
 /// How the storefront orders products.
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -159,7 +159,7 @@ fn refuse_control(text: &str, shown: &str, path: &[&str], root_field: &str, pos:
     let self_checked = crate::catalogue::graphql::SELF_CHECKED_TEXT
         .iter()
         .any(|(field, field_path)| *field == root_field && *field_path == path);
-    if self_checked || !text.chars().any(is_refused_control) {
+    if self_checked || !text.chars().any(crate::text::is_refused_control) {
         return Ok(());
     }
     Err(refusal(
@@ -167,11 +167,6 @@ fn refuse_control(text: &str, shown: &str, path: &[&str], root_field: &str, pos:
         "BAD_USER_INPUT",
         pos,
     ))
-}
-
-/// Control characters other than tab and line breaks, which multi-line text may hold.
-pub fn is_refused_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
 #[cfg(test)]

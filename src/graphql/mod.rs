@@ -1,29 +1,26 @@
 //! Schema assembly: the root types merge each domain's queries and mutations; the `Node`
 //! interface and global ids are shared by every domain; limits guard the server.
 
+pub mod context;
 pub mod ids;
 pub mod input_rules;
 pub mod relay;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache};
 use std::sync::Arc;
 
 use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
-use sea_orm::DatabaseConnection;
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
-use crate::cache::StorefrontCache;
 use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
 };
-use crate::catalogue::loaders::CatalogueLoader;
-use crate::error::{AppError, AppResult};
 use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
+use crate::{accounts, catalogue, orders, payments, payouts};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -31,11 +28,6 @@ pub const MAX_DEPTH: usize = 10;
 /// variants (20 at most each) and every field costs about 21,000; lists nested in lists (pages
 /// of pages, `variants { product { variants … } }`) cost their product and are refused.
 pub const MAX_COMPLEXITY: usize = 25_000;
-
-/// Cost of a list of at most `bound` items for the complexity limit.
-pub fn list_complexity(bound: usize, child_complexity: usize) -> usize {
-    bound.saturating_mul(child_complexity.max(1))
-}
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -60,14 +52,22 @@ impl NodeQuery {
         let Some((node_type, row_id)) = ids::decode(&id) else {
             return Ok(None);
         };
-        let node = match node_type {
-            ids::NodeType::User => crate::accounts::graphql::node(ctx, row_id).await?,
-            ids::NodeType::Order => crate::orders::graphql::node(ctx, row_id).await?,
-            ids::NodeType::Payout => crate::payouts::graphql::node(ctx, row_id).await?,
-            ids::NodeType::BankRefund => crate::payments::graphql::node(ctx, row_id).await?,
-            catalogue_type => crate::catalogue::graphql::node(ctx, catalogue_type, row_id).await?,
-        };
-        Ok(node)
+        // Each domain answers for its own types, and checks who is asking.
+        use ids::NodeType;
+        Ok(match node_type {
+            NodeType::Product => catalogue::graphql::product_node(ctx, row_id).await?.map(Node::Product),
+            NodeType::Variant => catalogue::graphql::variant_node(ctx, row_id).await?.map(Node::Variant),
+            NodeType::Village => catalogue::graphql::village_node(ctx, row_id).await?.map(Node::Village),
+            NodeType::Producer => catalogue::graphql::producer_node(ctx, row_id)
+                .await?
+                .map(Node::Producer),
+            NodeType::User => accounts::graphql::node(ctx, row_id).await?.map(Node::User),
+            NodeType::Order => orders::graphql::node(ctx, row_id)
+                .await?
+                .map(|order| Node::Order(Box::new(order))),
+            NodeType::Payout => payouts::graphql::node(ctx, row_id).await?.map(Node::Payout),
+            NodeType::BankRefund => payments::graphql::node(ctx, row_id).await?.map(Node::BankRefund),
+        })
     }
 }
 
@@ -121,33 +121,6 @@ pub fn sdl() -> String {
     build_schema(None).sdl()
 }
 
-/// Per-request data: batched loaders that must not outlive the request.
-pub fn request_loader(db: &DatabaseConnection) -> DataLoader<CatalogueLoader, HashMapCache> {
-    DataLoader::with_cache(CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default())
-}
-
-pub fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without a database")))
-}
-
-pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<CatalogueLoader, HashMapCache>> {
-    ctx.data::<DataLoader<CatalogueLoader, HashMapCache>>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("request without a catalogue loader")))
-}
-
-/// The shop's operations' handles (database, Stripe, cache, settings).
-pub fn shop<'a>(ctx: &Context<'a>) -> AppResult<&'a Shop> {
-    ctx.data::<Shop>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without the shop")))
-}
-
-/// The storefront cache, for writes to announce what they changed.
-pub fn storefront_cache<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<StorefrontCache>> {
-    ctx.data::<Arc<StorefrontCache>>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without a storefront cache")))
-}
-
 /// Whether a document holds a mutation or a subscription (which a GET must never run, and
 /// which are never kept as persisted queries). A document that does not parse holds neither:
 /// executing it only reports the syntax error.
@@ -190,11 +163,6 @@ pub fn root_field_names() -> Vec<String> {
         })
         .flatten()
         .collect()
-}
-
-/// Whether the client selected `totalCount` on the connection being resolved.
-pub fn wants_total_count(ctx: &Context<'_>) -> bool {
-    ctx.look_ahead().field("totalCount").exists()
 }
 
 #[cfg(test)]

@@ -21,12 +21,7 @@ pub struct ConnectionTotal {
 
 pub type RelayConnection<C, T> = Connection<OpaqueCursor<C>, T, ConnectionTotal>;
 
-/// A forward page request: how many items, and after which cursor.
-#[derive(Debug, Clone)]
-pub struct PageRequest<C> {
-    pub limit: u64,
-    pub after: Option<C>,
-}
+pub use crate::paging::PageRequest;
 
 impl<C: Serialize + DeserializeOwned + Send + Sync> PageRequest<C> {
     /// `first` larger than the cap is served as the cap, as GitHub and Shopify do.
@@ -71,6 +66,11 @@ where
         Edge::new(cursor, node_of(row))
     }));
     connection
+}
+
+/// Cost of a list of at most `bound` items for the complexity limit.
+pub fn list_complexity(bound: usize, child_complexity: usize) -> usize {
+    bound.saturating_mul(child_complexity.max(1))
 }
 
 /// Cost of a connection field for the complexity limit: its page size times its children.

@@ -9,19 +9,20 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::{order, order_line, shipment};
+use super::policy::{ChangeOrder, ReadOrder, ShipOrder};
 use super::service::placing::{self, Address, LineRequest, OrderRequest};
 use super::service::{cancel, lifecycle, state};
 use super::{OrderStatus, PaymentMethod};
-use crate::accounts::policy::{Action, RoleGuard, viewer};
+use crate::accounts::policy::{RoleGuard, viewer};
 use crate::accounts::{Role, Viewer};
 use crate::catalogue::graphql::{Producer, Variant};
 use crate::catalogue::loaders::{ProducerId, VariantId};
 use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::context::{database, loader, shop, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{database, loader, shop, wants_total_count};
 use crate::money::{Fen, Money};
-use crate::payments::graphql::{Payment, payment_for};
+use crate::payments::graphql::payment::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -135,7 +136,7 @@ impl Order {
     /// The order as `viewer` may see it, or `None` when it is not theirs to see.
     pub async fn visible_to(db: &DatabaseConnection, viewer: &Viewer, row: order::Model) -> AppResult<Option<Order>> {
         let producers = state::producers_of(db, row.id).await?;
-        if !viewer.may(Action::ReadOrder {
+        if !viewer.may(ReadOrder {
             buyer_id: row.buyer_id,
             producer_ids: &producers,
         }) {
@@ -198,7 +199,7 @@ impl Order {
         Ok(Fen::new(sum).into())
     }
 
-    #[graphql(complexity = "crate::graphql::list_complexity(placing::MAX_LINES, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
         Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
     }
@@ -236,7 +237,7 @@ impl Order {
 
     /// One per producer, each with its own tracking number.
     /// One per producer with lines in the order.
-    #[graphql(complexity = "crate::graphql::list_complexity(placing::MAX_LINES, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
         let shipments = orders_loader(ctx)?
             .load_one(ShipmentsOfOrder(self.row.id))
@@ -419,7 +420,7 @@ async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::M
         return Ok(None);
     };
     let producers = state::producers_of(db, row.id).await?;
-    let visible = viewer(ctx).may(Action::ReadOrder {
+    let visible = viewer(ctx).may(ReadOrder {
         buyer_id: row.buyer_id,
         producer_ids: &producers,
     });
@@ -547,7 +548,7 @@ impl OrdersMutation {
         let Some((row, _)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
-        let me = viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
+        let me = viewer(ctx).authorize(ChangeOrder { buyer_id: row.buyer_id })?;
         Ok(match cancel::cancel(shop(ctx)?, row.id, me.user_id).await? {
             Ok(row) => match shown(ctx, row).await? {
                 Some(order) => OrderPayload::done(order),
@@ -563,7 +564,7 @@ impl OrdersMutation {
         let Some((row, producers)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
-        let me = viewer(ctx).authorize(Action::ShipOrder {
+        let me = viewer(ctx).authorize(ShipOrder {
             producer_ids: &producers,
         })?;
         let producer = if me.role == Role::Admin { None } else { me.producer_id };
@@ -583,7 +584,7 @@ impl OrdersMutation {
         let Some((row, _)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
-        viewer(ctx).authorize(Action::ChangeOrder { buyer_id: row.buyer_id })?;
+        viewer(ctx).authorize(ChangeOrder { buyer_id: row.buyer_id })?;
         let outcome = lifecycle::confirm_delivery(shop(ctx)?, row.id).await?;
         Ok(match outcome {
             Ok(row) => match shown(ctx, row).await? {
@@ -596,12 +597,10 @@ impl OrdersMutation {
 }
 
 /// An order through `node(id:)`: null to anyone who may not see it.
-pub async fn node(ctx: &Context<'_>, order_id: i64) -> AppResult<Option<crate::graphql::Node>> {
+pub async fn node(ctx: &Context<'_>, order_id: i64) -> AppResult<Option<Order>> {
     let db = database(ctx)?;
     let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
         return Ok(None);
     };
-    Ok(Order::visible_to(db, viewer(ctx), row)
-        .await?
-        .map(|order| crate::graphql::Node::Order(Box::new(order))))
+    Order::visible_to(db, viewer(ctx), row).await
 }

@@ -3,6 +3,7 @@
 
 pub mod entity;
 pub mod graphql;
+pub mod policy;
 pub mod service;
 pub mod worker;
 

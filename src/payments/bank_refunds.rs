@@ -11,8 +11,8 @@ use super::entity::refund::{self, RefundStatus};
 use super::refunds::update_payment_status;
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
-use crate::graphql::relay::PageRequest;
 use crate::orders::service::state::Outcome;
+use crate::paging::PageRequest;
 use crate::shop::Shop;
 
 /// `recordBankRefund`: an operator sent a bank refund back; it is done. Returns its order.

@@ -9,10 +9,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::entity::{earning, payout};
 use super::{PayoutStatus, csv_row, payout_reference};
 use crate::error::{AppError, AppResult, UserError};
-use crate::graphql::relay::PageRequest;
 use crate::money::Fen;
 use crate::orders::entity::order;
 use crate::orders::service::state::Outcome;
+use crate::paging::PageRequest;
 
 /// A producer's money.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -8,16 +8,17 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::PayoutStatus;
 use super::balances::{self, Balance as BalanceRow};
 use super::entity::{earning, payout};
+use super::policy::{HostMoney, ProducerMoney};
 use super::statements::{self, NewMember};
 use super::{payout_reference, runs};
 use crate::accounts::Role;
-use crate::accounts::policy::{Action, RoleGuard, viewer};
+use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::entity::producer;
 use crate::catalogue::graphql::Producer;
 use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{Node, database, shop};
 use crate::money::{Fen, Money};
 use crate::orders::entity::{order, order_line};
 
@@ -92,7 +93,7 @@ impl ProducerAccount {
     }
 
     /// A cooperative's member households (二次分配).
-    #[graphql(complexity = "crate::graphql::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
     async fn households(&self, ctx: &Context<'_>) -> Result<Vec<Household>> {
         use super::entity::cooperative_member;
         let members = cooperative_member::Entity::find()
@@ -256,7 +257,7 @@ impl Payout {
     }
 
     /// A cooperative's payout shared among its member households.
-    #[graphql(complexity = "crate::graphql::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
     async fn statement(&self, ctx: &Context<'_>) -> Result<PayoutStatement> {
         let parts = statements::statement(database(ctx)?, &self.0).await?;
         let shared: i64 = parts.iter().map(|p| p.amount_fen).sum();
@@ -402,7 +403,7 @@ impl PayoutsMutation {
         let Some(producer) = producer_by_slug(ctx, &producer_slug).await? else {
             return Ok(not_found());
         };
-        viewer(ctx).authorize(Action::ManageCatalogue {
+        viewer(ctx).authorize(ProducerMoney {
             producer_id: producer.id,
         })?;
         let members = members
@@ -466,14 +467,14 @@ impl PayoutsMutation {
 }
 
 /// A payout through `node(id:)`: to its producer's growers and operators; null to anyone else.
-pub async fn node(ctx: &Context<'_>, payout_id: i64) -> AppResult<Option<Node>> {
+pub async fn node(ctx: &Context<'_>, payout_id: i64) -> AppResult<Option<Payout>> {
     let Some(row) = payout::Entity::find_by_id(payout_id).one(database(ctx)?).await? else {
         return Ok(None);
     };
     let visible = match (row.producer_id, row.host_id) {
-        (Some(producer_id), _) => viewer(ctx).may(Action::ManageCatalogue { producer_id }),
-        (None, Some(host_id)) => viewer(ctx).may(Action::ReadUser { user_id: host_id }),
+        (Some(producer_id), _) => viewer(ctx).may(ProducerMoney { producer_id }),
+        (None, Some(host_id)) => viewer(ctx).may(HostMoney { host_id }),
         (None, None) => false,
     };
-    Ok(visible.then_some(Node::Payout(Payout(row))))
+    Ok(visible.then_some(Payout(row)))
 }

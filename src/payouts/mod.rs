@@ -7,6 +7,7 @@ pub mod entity;
 pub mod graphql;
 pub mod ledger;
 pub mod payees;
+pub mod policy;
 pub mod runs;
 pub mod statements;
 

@@ -6,10 +6,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::{AppError, AppResult, UserError};
-use crate::graphql::relay::PageRequest;
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment};
+use crate::paging::PageRequest;
 
 pub type Outcome<T> = AppResult<Result<T, UserError>>;
 

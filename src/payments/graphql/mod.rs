@@ -1,13 +1,13 @@
-//! The contract's "Payments" section (`Order.payment`, `refundOrder`, `recordBankTransfer`) and
-//! "Refunds that wait for a bank" (`pendingBankRefunds`, `recordBankRefund`).
+//! The contract's "Payments" section (`refundOrder`, `recordBankTransfer`; `Order.payment` is in
+//! `payment`) and "Refunds that wait for a bank" (`pendingBankRefunds`, `recordBankRefund`).
+
+pub mod payment;
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
-use super::PaymentStatus;
 use super::bank_refunds::{self, PendingBankRefund};
-use super::entity::payment;
 use super::entity::refund::RefundStatus;
 use super::refunds;
 use super::{records, service};
@@ -15,95 +15,14 @@ use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::graphql::{database, shop};
 use crate::money::{Fen, Money};
 use crate::orders::entity::order;
 use crate::orders::graphql::{Order, OrderPayload, visible_order_row};
 
 type Result<T> = async_graphql::Result<T>;
-
-/// Who is looking at a payment decides what it shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PaymentView {
-    /// The buyer: everything but the operators' notes, and the client secret.
-    Buyer,
-    /// An operator: everything but the client secret.
-    Operator,
-    /// A grower of one producer in the order: only that producer's share of the money.
-    Producer(i64),
-}
-
-/// An order's payment, as one viewer may see it.
-pub struct Payment {
-    row: payment::Model,
-    view: PaymentView,
-}
-
-impl Payment {
-    async fn share(&self, ctx: &Context<'_>, producer_id: i64) -> Result<records::ProducerShare> {
-        Ok(records::producer_share(database(ctx)?, &self.row, producer_id).await?)
-    }
-}
-
-#[Object]
-impl Payment {
-    /// `stripe` or `bank_transfer`.
-    async fn provider(&self) -> &str {
-        &self.row.provider
-    }
-
-    async fn status(&self) -> Result<PaymentStatus> {
-        Ok(PaymentStatus::from_db(&self.row.status)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payment status {}", self.row.status)))?)
-    }
-
-    /// For Stripe.js to confirm the PaymentIntent; shown to the buyer only.
-    async fn client_secret(&self) -> Option<&str> {
-        match self.view {
-            PaymentView::Buyer => self.row.client_secret.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// What was paid; to a grower, the part paid for its own lines.
-    async fn amount(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(match self.view {
-            PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.amount.into(),
-            _ => Fen::new(self.row.amount_fen).into(),
-        })
-    }
-
-    /// What has gone back to the buyer (to a grower: of its own lines).
-    async fn refunded(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(match self.view {
-            PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.refunded.into(),
-            _ => {
-                let pending = refunds::pending_amount(database(ctx)?, self.row.id).await?;
-                Fen::new(self.row.refunded_fen - pending.get()).into()
-            }
-        })
-    }
-
-    /// Refunds decided but not yet gone back: a bank refund an operator has still to send, or a
-    /// Stripe refund whose answer is awaited (to a grower: of its own lines).
-    async fn refund_pending(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(match self.view {
-            PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.refund_pending.into(),
-            _ => refunds::pending_amount(database(ctx)?, self.row.id).await?.into(),
-        })
-    }
-
-    /// Why an operator must look at this payment (an amount that did not match, a refund that
-    /// was refused); shown to operators only.
-    async fn review_reason(&self) -> Option<&str> {
-        match self.view {
-            PaymentView::Operator if self.row.needs_review => self.row.review_reason.as_deref(),
-            _ => None,
-        }
-    }
-}
 
 /// A refund of a bank-transfer order, to be sent back by bank (operators).
 pub struct BankRefund(PendingBankRefund);
@@ -263,27 +182,12 @@ impl PaymentsMutation {
     }
 }
 
-/// `Order.payment` for the viewer; `only_producer` when the viewer sees one producer's part.
-pub async fn payment_for(
-    ctx: &Context<'_>,
-    order: &order::Model,
-    only_producer: Option<i64>,
-) -> AppResult<Option<Payment>> {
-    let row = records::payment_of(database(ctx)?, order.id).await?;
-    let view = match (only_producer, viewer(ctx)) {
-        (Some(producer_id), _) => PaymentView::Producer(producer_id),
-        (None, crate::accounts::Viewer::User(me)) if me.user_id == order.buyer_id => PaymentView::Buyer,
-        (None, _) => PaymentView::Operator,
-    };
-    Ok(row.map(|row| Payment { row, view }))
-}
-
 /// A bank refund through `node(id:)`: operators only, null to anyone else.
-pub async fn node(ctx: &Context<'_>, refund_id: i64) -> AppResult<Option<crate::graphql::Node>> {
+pub async fn node(ctx: &Context<'_>, refund_id: i64) -> AppResult<Option<BankRefund>> {
     if viewer(ctx).with_role(&[Role::Admin]).is_err() {
         return Ok(None);
     }
     Ok(bank_refunds::bank_refund(database(ctx)?, refund_id)
         .await?
-        .map(|row| crate::graphql::Node::BankRefund(BankRefund(row))))
+        .map(BankRefund))
 }

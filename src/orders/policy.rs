@@ -1,0 +1,46 @@
+//! Who may see and change an order.
+
+use crate::accounts::policy::Permission;
+use crate::accounts::{Role, SignedIn};
+
+fn grows_for_one_of(me: &SignedIn, producer_ids: &[i64]) -> bool {
+    me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p))
+}
+
+/// See an order: its buyer, and the growers of the producers it buys from (who see only their
+/// own lines of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadOrder<'a> {
+    pub buyer_id: i64,
+    pub producer_ids: &'a [i64],
+}
+
+impl Permission for ReadOrder<'_> {
+    fn allows(&self, me: &SignedIn) -> bool {
+        me.user_id == self.buyer_id || grows_for_one_of(me, self.producer_ids)
+    }
+}
+
+/// Cancel an order or confirm its delivery: its buyer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChangeOrder {
+    pub buyer_id: i64,
+}
+
+impl Permission for ChangeOrder {
+    fn allows(&self, me: &SignedIn) -> bool {
+        me.user_id == self.buyer_id
+    }
+}
+
+/// Ship a producer's part of an order: that producer's growers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShipOrder<'a> {
+    pub producer_ids: &'a [i64],
+}
+
+impl Permission for ShipOrder<'_> {
+    fn allows(&self, me: &SignedIn) -> bool {
+        grows_for_one_of(me, self.producer_ids)
+    }
+}
