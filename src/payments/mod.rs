@@ -6,6 +6,7 @@ pub mod bank_refunds;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
+pub mod providers;
 pub mod reconcile;
 pub mod records;
 pub mod refunds;

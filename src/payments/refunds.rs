@@ -25,8 +25,8 @@ use sea_orm::{
 
 use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, refund_line};
+use super::providers::{self, RefundAttempt};
 use super::records::{flag, payment_of};
-use super::stripe::CallError;
 use super::{PROVIDER_STRIPE, PaymentStatus};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
@@ -207,7 +207,8 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
     Ok(())
 }
 
-/// The money of a decided refund goes back, or waits (see [`Settled`]).
+/// The money of a decided refund goes back through its payment's provider, or waits (see
+/// [`Settled`]).
 pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
     let Some(row) = refund::Entity::find_by_id(refund_id).one(&shop.db).await? else {
         return Err(AppError::Internal(anyhow::anyhow!("refund {refund_id} vanished")));
@@ -221,69 +222,22 @@ pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
         .one(&shop.db)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund {refund_id} without its payment")))?;
-    if payment.provider != PROVIDER_STRIPE {
-        return Ok(Settled::Waiting);
-    }
-    let (Some(gateway), Some(intent)) = (&shop.stripe, &payment.stripe_payment_intent_id) else {
-        tracing::warn!(
-            refund = refund_id,
-            "a Stripe refund waits: Stripe is not configured here"
-        );
+    let Some(provider) = providers::of_payment(shop, &payment) else {
+        tracing::warn!(refund = refund_id, provider = %payment.provider, "a refund waits: its provider is not configured here");
         return Ok(Settled::Waiting);
     };
-    // An earlier call's answer was lost: Stripe may have made the refund. Ask before asking again.
-    if row.attempts > 0 {
-        match gateway.find_refund(row.id, intent).await {
-            Ok(Some(found)) => return conclude(shop, &row, &found).await,
-            Ok(None) => {}
-            Err(error) => {
-                note_unknown(shop, row.id, &error).await?;
-                return Ok(Settled::Waiting);
-            }
-        }
-    }
-    // One caller at a time makes the call (the claim counts the attempt).
-    let claimed = refund::Entity::update_many()
-        .col_expr(refund::Column::Attempts, Expr::col(refund::Column::Attempts).add(1))
-        .col_expr(refund::Column::AttemptedAt, Expr::value(Utc::now()))
-        .filter(refund::Column::Id.eq(row.id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .filter(refund::Column::Attempts.eq(row.attempts))
-        .exec(&shop.db)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Ok(Settled::Waiting);
-    }
-    match gateway.refund(row.id, intent, row.amount_fen).await {
-        Ok(made) => conclude(shop, &row, &made).await,
-        Err(CallError::Refused(reason)) => refuse(shop, &row, &reason).await,
-        Err(error @ CallError::Unknown(_)) => {
-            note_unknown(shop, row.id, &error).await?;
-            Ok(Settled::Waiting)
-        }
-    }
+    let attempt = provider.send_refund(&shop.db, &row, &payment).await?;
+    apply_attempt(shop, &row, attempt).await
 }
 
-async fn note_unknown(shop: &Shop, refund_id: i64, error: &CallError) -> AppResult<()> {
-    tracing::warn!(refund = refund_id, %error, "a refund's outcome at Stripe is unknown; it will be looked up");
-    metrics::counter!("huakai_refunds_unknown_total").increment(1);
-    refund::Entity::update_many()
-        .col_expr(refund::Column::LastError, Expr::value(error.to_string()))
-        .filter(refund::Column::Id.eq(refund_id))
-        .exec(&shop.db)
-        .await?;
-    Ok(())
-}
-
-/// Stripe has the refund: it went through, unless Stripe says it failed.
-async fn conclude(shop: &Shop, row: &refund::Model, found: &::stripe::Refund) -> AppResult<Settled> {
-    match found.status.as_deref() {
-        Some("failed" | "canceled") => refuse(shop, row, "Stripe reports the refund failed").await,
-        _ => {
+/// Records what sending a refund came to.
+async fn apply_attempt(shop: &Shop, row: &refund::Model, attempt: RefundAttempt) -> AppResult<Settled> {
+    match attempt {
+        RefundAttempt::Sent { reference } => {
             let txn = begin_write(&shop.db).await?;
             let done = refund::Entity::update_many()
                 .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
-                .col_expr(refund::Column::StripeRefundId, Expr::value(found.id.to_string()))
+                .col_expr(refund::Column::StripeRefundId, Expr::value(reference))
                 .col_expr(refund::Column::SettledAt, Expr::value(Utc::now()))
                 .col_expr(refund::Column::LastError, Expr::value(Option::<String>::None))
                 .filter(refund::Column::Id.eq(row.id))
@@ -296,6 +250,18 @@ async fn conclude(shop: &Shop, row: &refund::Model, found: &::stripe::Refund) ->
             txn.commit().await?;
             Ok(Settled::Done)
         }
+        RefundAttempt::Refused(reason) => refuse(shop, row, &reason).await,
+        RefundAttempt::Unknown(reason) => {
+            tracing::warn!(refund = row.id, %reason, "a refund's outcome is unknown; it will be looked up");
+            metrics::counter!("huakai_refunds_unknown_total").increment(1);
+            refund::Entity::update_many()
+                .col_expr(refund::Column::LastError, Expr::value(reason))
+                .filter(refund::Column::Id.eq(row.id))
+                .exec(&shop.db)
+                .await?;
+            Ok(Settled::Waiting)
+        }
+        RefundAttempt::Waiting => Ok(Settled::Waiting),
     }
 }
 
@@ -429,7 +395,7 @@ pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResul
             && row.payment_id == payment.id
         {
             if row.status == RefundStatus::Pending {
-                conclude(shop, &row, &found).await?;
+                apply_attempt(shop, &row, providers::concluded(&found)).await?;
             }
             continue;
         }

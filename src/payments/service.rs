@@ -5,13 +5,13 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::payment;
+use super::providers;
 use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
-use super::stripe::{CallError, StripeGateway};
-use super::{PROVIDER_BANK_TRANSFER, PROVIDER_STRIPE, PaymentStatus};
+use super::{PROVIDER_BANK_TRANSFER, PaymentStatus};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
 use crate::money::Fen;
@@ -21,29 +21,36 @@ use crate::orders::service::state::Outcome;
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::shop::{Effect, Shop};
 
-/// The order's payment, started if it was not: a PaymentIntent for card, Alipay and WeChat Pay
-/// (one per order, created under the order's idempotency key), a waiting row for a bank
-/// transfer. Safe to call again, e.g. when a retried `placeOrder` finds its order.
-pub async fn start(
-    db: &DatabaseConnection,
-    gateway: Option<&StripeGateway>,
-    order: &order::Model,
-) -> Outcome<payment::Model> {
-    if let Some(existing) = payment_of(db, order.id).await? {
+/// The order's payment, started if it was not, by the provider of the order's method: a
+/// Stripe PaymentIntent for card, Alipay and WeChat Pay (one per order, created under the
+/// order's idempotency key), a waiting row for a bank transfer. Safe to call again, e.g. when a
+/// retried `placeOrder` finds its order.
+pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model> {
+    if let Some(existing) = payment_of(&shop.db, order.id).await? {
         return Ok(Ok(existing));
     }
     let method = PaymentMethod::from_db(&order.payment_method)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payment method {}", order.payment_method)))?;
+    let Some(provider) = providers::for_method(shop, method) else {
+        return Ok(Err(UserError::new(
+            "PAYMENTS_UNAVAILABLE",
+            "card, Alipay and WeChat Pay are not available",
+        )));
+    };
+    let started = match provider.start(order, method).await? {
+        Ok(started) => started,
+        Err(problem) => return Ok(Err(problem)),
+    };
     let now = Utc::now();
-    let mut row = payment::ActiveModel {
+    let row = payment::ActiveModel {
         order_id: Set(order.id),
-        provider: Set(PROVIDER_BANK_TRANSFER.to_owned()),
+        provider: Set(provider.name().to_owned()),
         status: Set(PaymentStatus::RequiresPayment.as_db().to_owned()),
         amount_fen: Set(order.total_fen),
         refunded_fen: Set(0),
         currency: Set("cny".to_owned()),
-        stripe_payment_intent_id: Set(None),
-        client_secret: Set(None),
+        stripe_payment_intent_id: Set(started.external_id),
+        client_secret: Set(started.client_secret),
         bank_reference: Set(None),
         last_error: Set(None),
         needs_review: Set(false),
@@ -52,21 +59,6 @@ pub async fn start(
         updated_at: Set(now),
         ..Default::default()
     };
-    if method.uses_stripe() {
-        let Some(gateway) = gateway else {
-            return Ok(Err(UserError::new(
-                "PAYMENTS_UNAVAILABLE",
-                "card, Alipay and WeChat Pay are not available",
-            )));
-        };
-        let intent = gateway
-            .create_payment_intent(order.id, order.total_fen, method)
-            .await
-            .map_err(|error: CallError| AppError::from(error))?;
-        row.provider = Set(PROVIDER_STRIPE.to_owned());
-        row.stripe_payment_intent_id = Set(Some(intent.id.to_string()));
-        row.client_secret = Set(intent.client_secret.clone());
-    }
     // A concurrent start for the same order inserted first: its row is the answer.
     payment::Entity::insert(row)
         .on_conflict(
@@ -74,9 +66,9 @@ pub async fn start(
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(db)
+        .exec_without_returning(&shop.db)
         .await?;
-    let row = payment_of(db, order.id)
+    let row = payment_of(&shop.db, order.id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment row vanished")))?;
     Ok(Ok(row))

@@ -69,7 +69,7 @@ pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome
         Err(problem) => return Ok(Err(problem)),
     };
     shop.announce(Effect::flipped(reserved.availability_changed)).await;
-    let payment_problem = match payments::start(&shop.db, shop.stripe.as_ref(), &reserved.order).await {
+    let payment_problem = match payments::start(shop, &reserved.order).await {
         Ok(Ok(_)) => None,
         Ok(Err(problem)) => Some(problem),
         Err(error) => {

@@ -1,0 +1,174 @@
+//! The ways to pay, behind one trait: Stripe (card, Alipay, WeChat Pay) and bank transfer
+//! (对公转账); a prepaid allowance is the next. A provider starts a payment and sends a refund
+//! that has been decided; everything else (recording, the earnings, the order) is the same
+//! whichever provider it is.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::entity::payment;
+use super::entity::refund::{self, RefundStatus};
+use super::stripe::{CallError, StripeGateway};
+use super::{PROVIDER_BANK_TRANSFER, PROVIDER_STRIPE};
+use crate::error::{AppResult, UserError};
+use crate::orders::PaymentMethod;
+use crate::orders::entity::order;
+use crate::shop::Shop;
+
+/// What a provider made to start a payment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Started {
+    /// The provider's own id for it (a Stripe PaymentIntent).
+    pub external_id: Option<String>,
+    /// What the buyer's app needs to complete it.
+    pub client_secret: Option<String>,
+}
+
+/// What sending a refund came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundAttempt {
+    /// The money is on its way back; the provider's reference for it.
+    Sent { reference: String },
+    /// A definite no: nothing was refunded.
+    Refused(String),
+    /// No definite answer: it may or may not have been made; ask again later.
+    Unknown(String),
+    /// Nothing to send now: an operator sends it (by bank), or another caller is sending it.
+    Waiting,
+}
+
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// The name the payment row keeps (`stripe`, `bank_transfer`).
+    fn name(&self) -> &'static str;
+
+    /// Starts paying for `order` by `method`.
+    async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>>;
+
+    /// Sends the decided, still pending `refund` of `payment`.
+    async fn send_refund(
+        &self,
+        db: &DatabaseConnection,
+        refund: &refund::Model,
+        payment: &payment::Model,
+    ) -> AppResult<RefundAttempt>;
+}
+
+/// The provider that takes `method`, if the shop has it.
+pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentProvider + '_>> {
+    if method.uses_stripe() {
+        shop.stripe
+            .as_ref()
+            .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>)
+    } else {
+        Some(Box::new(BankTransfer))
+    }
+}
+
+/// The provider a payment was made with, if the shop has it.
+pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dyn PaymentProvider + 'a>> {
+    match payment.provider.as_str() {
+        PROVIDER_STRIPE => shop
+            .stripe
+            .as_ref()
+            .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
+        PROVIDER_BANK_TRANSFER => Some(Box::new(BankTransfer)),
+        _ => None,
+    }
+}
+
+/// 对公转账: the buyer's company transfers the money, an operator records it; refunds go back
+/// the same way, sent by an operator (`pendingBankRefunds`).
+struct BankTransfer;
+
+#[async_trait]
+impl PaymentProvider for BankTransfer {
+    fn name(&self) -> &'static str {
+        PROVIDER_BANK_TRANSFER
+    }
+
+    async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+        Ok(Ok(Started::default()))
+    }
+
+    async fn send_refund(
+        &self,
+        _db: &DatabaseConnection,
+        _refund: &refund::Model,
+        _payment: &payment::Model,
+    ) -> AppResult<RefundAttempt> {
+        Ok(RefundAttempt::Waiting)
+    }
+}
+
+/// Stripe: a PaymentIntent per order; refunds keyed and tagged by our refund's id.
+struct Stripe<'a> {
+    gateway: &'a StripeGateway,
+}
+
+#[async_trait]
+impl PaymentProvider for Stripe<'_> {
+    fn name(&self) -> &'static str {
+        PROVIDER_STRIPE
+    }
+
+    async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+        let intent = self
+            .gateway
+            .create_payment_intent(order.id, order.total_fen, method)
+            .await?;
+        Ok(Ok(Started {
+            external_id: Some(intent.id.to_string()),
+            client_secret: intent.client_secret,
+        }))
+    }
+
+    /// An earlier call whose answer was lost may have made the refund: Stripe is asked first.
+    /// Then one caller at a time (a claim that counts the attempt) asks Stripe to refund, under
+    /// the refund's own idempotency key.
+    async fn send_refund(
+        &self,
+        db: &DatabaseConnection,
+        row: &refund::Model,
+        payment: &payment::Model,
+    ) -> AppResult<RefundAttempt> {
+        let Some(intent) = &payment.stripe_payment_intent_id else {
+            return Ok(RefundAttempt::Refused("the payment has no PaymentIntent".to_owned()));
+        };
+        if row.attempts > 0 {
+            match self.gateway.find_refund(row.id, intent).await {
+                Ok(Some(found)) => return Ok(concluded(&found)),
+                Ok(None) => {}
+                Err(error) => return Ok(RefundAttempt::Unknown(error.to_string())),
+            }
+        }
+        let claimed = refund::Entity::update_many()
+            .col_expr(refund::Column::Attempts, Expr::col(refund::Column::Attempts).add(1))
+            .col_expr(refund::Column::AttemptedAt, Expr::value(Utc::now()))
+            .filter(refund::Column::Id.eq(row.id))
+            .filter(refund::Column::Status.eq(RefundStatus::Pending))
+            .filter(refund::Column::Attempts.eq(row.attempts))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Ok(RefundAttempt::Waiting);
+        }
+        Ok(match self.gateway.refund(row.id, intent, row.amount_fen).await {
+            Ok(made) => concluded(&made),
+            Err(CallError::Refused(reason)) => RefundAttempt::Refused(reason),
+            Err(error @ CallError::Unknown(_)) => RefundAttempt::Unknown(error.to_string()),
+        })
+    }
+}
+
+/// A refund Stripe has: on its way back, unless Stripe says it failed.
+pub fn concluded(found: &::stripe::Refund) -> RefundAttempt {
+    match found.status.as_deref() {
+        Some("failed" | "canceled") => RefundAttempt::Refused("Stripe reports the refund failed".to_owned()),
+        _ => RefundAttempt::Sent {
+            reference: found.id.to_string(),
+        },
+    }
+}
