@@ -9,6 +9,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod error;
 pub mod graphql;
+pub mod impact;
 pub mod inventory;
 pub mod money;
 pub mod orders;

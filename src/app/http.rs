@@ -34,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
         .layer(TraceLayer::new_for_http())
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.

@@ -26,6 +26,7 @@ use crate::cache::StorefrontCache;
 use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
+use crate::impact::ImpactReports;
 use crate::payments::stripe::StripeGateway;
 use crate::shop::Shop;
 pub use config::Config;
@@ -43,6 +44,8 @@ pub struct AppState {
     /// Woken when a webhook event is stored, so the inbox worker applies it at once.
     pub webhook_arrived: Arc<tokio::sync::Notify>,
     pub schema: HuakaiSchema,
+    /// Impact reports computed lately, shared by the query and the page.
+    pub impact: Arc<ImpactReports>,
     /// Operation names that get their own metrics label (see `http::operation_label`).
     pub operation_labels: HashSet<String>,
     statements: Arc<AtomicU64>,
@@ -93,6 +96,7 @@ impl AppState {
             None => PersistedQueries::in_process(config.persisted_queries_memory_bytes),
         };
         let stripe = config.stripe.as_ref().map(config::StripeSettings::gateway);
+        let impact = Arc::new(ImpactReports::default());
         let schema = build_schema(Some(Services {
             accounts: accounts.clone(),
             shop: Shop {
@@ -101,6 +105,7 @@ impl AppState {
                 cache: cache.clone(),
                 settings: config.shop_settings(),
             },
+            impact: impact.clone(),
         }));
         Ok(Arc::new(AppState {
             db,
@@ -111,6 +116,7 @@ impl AppState {
             stripe,
             webhook_arrived: Arc::new(tokio::sync::Notify::new()),
             schema,
+            impact,
             operation_labels: crate::graphql::root_field_names()
                 .into_iter()
                 .chain(config.metrics_operations.iter().cloned())

@@ -16,6 +16,8 @@ use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
 };
+use crate::impact::ImpactReports;
+use crate::impact::graphql::ImpactQuery;
 use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
@@ -79,6 +81,7 @@ pub struct Query(
     OrdersQuery,
     PaymentsQuery,
     PayoutsQuery,
+    ImpactQuery,
     NodeQuery,
 );
 
@@ -98,6 +101,7 @@ pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct Services {
     pub accounts: Arc<Accounts>,
     pub shop: Shop,
+    pub impact: Arc<ImpactReports>,
 }
 
 /// The schema with its limits, serving `services`.
@@ -111,7 +115,8 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
             .data(services.shop.db.clone())
             .data(services.accounts)
             .data(services.shop.cache.clone())
-            .data(services.shop);
+            .data(services.shop)
+            .data(services.impact);
     }
     builder.finish()
 }

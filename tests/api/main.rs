@@ -8,6 +8,7 @@ mod authorization;
 mod cache;
 mod catalogue;
 mod fuzz;
+mod impact;
 mod limits;
 mod migrations;
 mod money;

@@ -22,7 +22,7 @@ on_each_backend!(
     a_hundred_cancellations_racing_shipments_end_one_way_or_the_other,
 );
 
-const LILY: &str = "sanwang-xian-baihe";
+pub const LILY: &str = "sanwang-xian-baihe";
 const LILY_COOP: &str = "sanwang-baihe-hezuoshe";
 
 const ACCOUNT: &str = "{ myProducer { balance { pending { amount } available { amount } paidOut { amount } }
@@ -35,7 +35,7 @@ const ORDER: &str = "query($id: ID!) { order(id: $id) { status total { amount }
 const PENDING_BANK_REFUNDS: &str = "{ pendingBankRefunds(first: 50) { nodes { id amount { amount } status reason
     buyerEmail paidWithReference order { id number } } } }";
 
-fn fen(money: &Value) -> i64 {
+pub fn fen(money: &Value) -> i64 {
     let text = money["amount"].as_str().unwrap_or_else(|| panic!("an amount: {money}"));
     let negative = text.starts_with('-');
     let (yuan, cents) = text.trim_start_matches('-').split_once('.').expect("decimals");
@@ -43,13 +43,13 @@ fn fen(money: &Value) -> i64 {
     if negative { -value } else { value }
 }
 
-struct Cast {
-    buyer: Actor,
-    operator: Actor,
-    grower: Actor,
+pub struct Cast {
+    pub buyer: Actor,
+    pub operator: Actor,
+    pub grower: Actor,
 }
 
-async fn cast(app: &TestApp) -> Cast {
+pub async fn cast(app: &TestApp) -> Cast {
     Cast {
         buyer: app.user("buyer@example.com", Role::Buyer, None).await,
         operator: app.user("operator@example.com", Role::Admin, None).await,
@@ -58,7 +58,7 @@ async fn cast(app: &TestApp) -> Cast {
 }
 
 /// The lily's first variant (by SKU), priced at `price` yuan with plenty in stock.
-async fn lily_at(app: &TestApp, cast: &Cast, price: &str) -> Value {
+pub async fn lily_at(app: &TestApp, cast: &Cast, price: &str) -> Value {
     let mut all: Vec<(String, (Value, i64))> = variants(app, LILY).await.into_iter().collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     let variant = all[0].1.0.clone();
@@ -77,7 +77,7 @@ async fn lily_at(app: &TestApp, cast: &Cast, price: &str) -> Value {
 }
 
 /// A placed order of `quantity` of `variant`, paid by `method`; its id.
-async fn place(app: &TestApp, buyer: &Actor, variant: &Value, quantity: i64, key: &str, method: &str) -> Value {
+pub async fn place(app: &TestApp, buyer: &Actor, variant: &Value, quantity: i64, key: &str, method: &str) -> Value {
     let mut input = order_input(json!([{ "variantId": variant, "quantity": quantity }]), key);
     input["input"]["paymentMethod"] = json!(method);
     let placed = app.query_as(buyer, PLACE, input).await;
@@ -85,7 +85,7 @@ async fn place(app: &TestApp, buyer: &Actor, variant: &Value, quantity: i64, key
     placed["placeOrder"]["order"]["id"].clone()
 }
 
-async fn pay_by_bank(app: &TestApp, operator: &Actor, order_id: &Value) {
+pub async fn pay_by_bank(app: &TestApp, operator: &Actor, order_id: &Value) {
     let paid = app
         .query_as(
             operator,
@@ -96,7 +96,7 @@ async fn pay_by_bank(app: &TestApp, operator: &Actor, order_id: &Value) {
     assert_eq!(paid["recordBankTransfer"]["userErrors"], json!([]));
 }
 
-async fn ship_and_deliver(app: &TestApp, cast: &Cast, order_id: &Value) {
+pub async fn ship_and_deliver(app: &TestApp, cast: &Cast, order_id: &Value) {
     let shipped = app
         .query_as(
             &cast.operator,
@@ -115,7 +115,7 @@ async fn ship_and_deliver(app: &TestApp, cast: &Cast, order_id: &Value) {
     assert_eq!(done["confirmDelivery"]["order"]["status"], "DELIVERED");
 }
 
-async fn refund(app: &TestApp, operator: &Actor, order_id: &Value, amount: Option<&str>) -> Value {
+pub async fn refund(app: &TestApp, operator: &Actor, order_id: &Value, amount: Option<&str>) -> Value {
     app.query_as(
         operator,
         "mutation($id: ID!, $amount: String) { refundOrder(orderId: $id, amount: $amount) {
@@ -126,7 +126,7 @@ async fn refund(app: &TestApp, operator: &Actor, order_id: &Value, amount: Optio
         .clone()
 }
 
-async fn order(app: &TestApp, actor: &Actor, order_id: &Value) -> Value {
+pub async fn order(app: &TestApp, actor: &Actor, order_id: &Value) -> Value {
     app.query_as(actor, ORDER, json!({ "id": order_id })).await["order"].clone()
 }
 
@@ -134,7 +134,7 @@ async fn balance(app: &TestApp, grower: &Actor) -> Value {
     app.query_as(grower, ACCOUNT, json!({})).await["myProducer"].clone()
 }
 
-async fn run_payouts(app: &TestApp, operator: &Actor) -> Vec<Value> {
+pub async fn run_payouts(app: &TestApp, operator: &Actor) -> Vec<Value> {
     let data = app
         .query_as(
             operator,

@@ -1,0 +1,77 @@
+//! The public impact report (扶贫成效): what the shop did for poor villages, worked out from its
+//! ledgers (`figures`), as a GraphQL query (`graphql`) and a page, CSV and JSON (`page`, `http`).
+//! Reports are kept in the process and recomputed when the ledgers have changed.
+
+pub mod figures;
+pub mod graphql;
+pub mod http;
+pub mod page;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+use crate::error::AppResult;
+use figures::{Period, Report};
+
+/// Reports kept at once (a period and a village each; a report is a few kilobytes).
+const KEPT: usize = 64;
+
+/// Computed reports, each with the ledgers' state it was computed from.
+#[derive(Default)]
+pub struct ImpactReports {
+    kept: Mutex<HashMap<Period, (String, Arc<Report>)>>,
+}
+
+/// The ledgers' state in one short string: it changes whenever an order is paid, a refund is
+/// decided or settled, a line is delivered or a payout is paid. One query of indexed maxima.
+async fn ledgers_state(db: &DatabaseConnection) -> AppResult<String> {
+    let sql = "SELECT \
+        CAST((SELECT MAX(paid_at) FROM orders) AS TEXT), \
+        CAST((SELECT MAX(id) FROM refunds) AS TEXT), \
+        CAST((SELECT MAX(settled_at) FROM refunds) AS TEXT), \
+        CAST((SELECT MAX(id) FROM earnings) AS TEXT), \
+        CAST((SELECT MAX(paid_at) FROM payouts) AS TEXT)";
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    let mut state = String::new();
+    if let Some(row) = row {
+        for index in 0..5 {
+            let part: Option<String> = row.try_get_by_index(index)?;
+            state.push_str(part.as_deref().unwrap_or("-"));
+            state.push('|');
+        }
+    }
+    Ok(state)
+}
+
+impl ImpactReports {
+    /// The report for `period`, computed now if the ledgers changed since it was last computed.
+    /// `None` when the village named does not exist.
+    pub async fn report(&self, db: &DatabaseConnection, period: Period) -> AppResult<Option<Arc<Report>>> {
+        let state = ledgers_state(db).await?;
+        if let Some((kept_state, report)) = self.lock().get(&period)
+            && *kept_state == state
+        {
+            metrics::counter!("huakai_impact_cache_hits_total").increment(1);
+            return Ok(Some(report.clone()));
+        }
+        metrics::counter!("huakai_impact_cache_misses_total").increment(1);
+        let Some(report) = figures::report(db, period.clone()).await? else {
+            return Ok(None);
+        };
+        let report = Arc::new(report);
+        let mut kept = self.lock();
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        kept.insert(period, (state, report.clone()));
+        Ok(Some(report))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Period, (String, Arc<Report>)>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,247 @@
+//! The public impact report: every figure against a scenario worked out by hand, the rule that
+//! small villages show households only in the total, and the page, CSV and JSON agreeing with
+//! the query.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::money::{Cast, cast, fen, lily_at, order, pay_by_bank, place, refund, run_payouts, ship_and_deliver};
+use crate::on_each_backend;
+use crate::orders::{PLACE, order_input, variants};
+use crate::support::{Backend, TestApp};
+
+on_each_backend!(every_figure_is_worked_out_from_the_ledgers);
+
+const IMPACT: &str = "query($village: String) { impact(villageSlug: $village) {
+    from to sales { amount } unitsSold paidToProducers { amount } paidToHouseholds { amount }
+    householdsReached growerShareBps salesThroughOrganisations { amount } salesThroughHosts { amount }
+    villages { village { slug } sales { amount } householdsReached }
+    towns { town sales { amount } } producerKinds { kind sales { amount } }
+    months { month sales { amount } } computedAt } }";
+
+/// The variant of `slug` with the alphabetically first SKU, priced at `price`.
+async fn priced(app: &TestApp, cast: &Cast, slug: &str, price: &str) -> Value {
+    let mut all: Vec<(String, (Value, i64))> = variants(app, slug).await.into_iter().collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let variant = all[0].1.0.clone();
+    let changed = app
+        .query_as(
+            &cast.operator,
+            "mutation($id: ID!, $price: String!) { updateVariant(variantId: $id, input: { price: $price }) { userErrors { code } } }",
+            json!({ "id": variant, "price": price }),
+        )
+        .await;
+    assert_eq!(changed["updateVariant"]["userErrors"], json!([]));
+    variant
+}
+
+async fn impact(app: &TestApp, village: Option<&str>) -> Value {
+    app.query(IMPACT, json!({ "village": village })).await["impact"].clone()
+}
+
+async fn every_figure_is_worked_out_from_the_ledgers(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_PAYOUT_HOLD", "1s")]).await else {
+        return;
+    };
+    let cast = cast(&app).await;
+    // Nothing sold yet: every figure is zero, every month of the year is listed.
+    let empty = impact(&app, None).await;
+    assert_eq!(empty["sales"]["amount"], "0.00");
+    assert_eq!(empty["months"].as_array().map(Vec::len), Some(12));
+
+    // 三旺村's lily cooperative shares its payouts with six households, five registered poor.
+    let members = "mutation($members: [HouseholdInput!]!) { setCooperativeMembers(producerSlug: \"sanwang-baihe-hezuoshe\", members: $members) { userErrors { code } } }";
+    let households: Vec<Value> = (1..=5)
+        .map(|n| json!({ "name": format!("贫困户{n}"), "registeredPoor": true, "shareBps": 1500 }))
+        .chain([json!({ "name": "一般户", "registeredPoor": false, "shareBps": 1000 })])
+        .collect();
+    let set = app
+        .query_as(&cast.operator, members, json!({ "members": households }))
+        .await;
+    assert_eq!(set["setCooperativeMembers"]["userErrors"], json!([]));
+
+    let lily = lily_at(&app, &cast, "30.00").await;
+    let rice = priced(&app, &cast, "changyuan-xiadaomi", "50.00").await;
+    let mooncake = priced(&app, &cast, "zhuting-kekou-wuren-yuebing", "80.00").await;
+
+    // A: two producers' goods, ¥110, ¥11 refunded before delivery (¥6 of the lilies, ¥5 of the
+    // rice, in proportion), then delivered.
+    let mut input = order_input(
+        json!([{ "variantId": lily, "quantity": 2 }, { "variantId": rice, "quantity": 1 }]),
+        "two-producers",
+    );
+    input["input"]["paymentMethod"] = json!("BANK_TRANSFER");
+    let a = app.query_as(&cast.buyer, PLACE, input).await["placeOrder"]["order"]["id"].clone();
+    pay_by_bank(&app, &cast.operator, &a).await;
+    assert_eq!(
+        refund(&app, &cast.operator, &a, Some("11.00")).await["userErrors"],
+        json!([])
+    );
+    ship_and_deliver(&app, &cast, &a).await;
+    // B: paid, then cancelled and refunded in full: nothing sold.
+    let b = place(&app, &cast.buyer, &lily, 1, "cancelled", "BANK_TRANSFER").await;
+    pay_by_bank(&app, &cast.operator, &b).await;
+    let cancelled = app
+        .query_as(
+            &cast.buyer,
+            "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } } }",
+            json!({ "id": b }),
+        )
+        .await;
+    assert_eq!(cancelled["cancelOrder"]["order"]["status"], "CANCELLED");
+    // C: mooncakes from 朱亭村, not a registered-poor village: outside the report.
+    let c = place(&app, &cast.buyer, &mooncake, 1, "mooncakes", "BANK_TRANSFER").await;
+    pay_by_bank(&app, &cast.operator, &c).await;
+    ship_and_deliver(&app, &cast, &c).await;
+    // D: placed, never paid: not a sale.
+    place(&app, &cast.buyer, &rice, 2, "unpaid", "BANK_TRANSFER").await;
+
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let confirm =
+        "mutation($id: ID!) { confirmPayout(payoutId: $id, reference: \"ICBC-PAY\") { userErrors { code } } }";
+    for payout in run_payouts(&app, &cast.operator).await {
+        let confirmed = app
+            .query_as(&cast.operator, confirm, json!({ "id": payout["id"] }))
+            .await;
+        assert_eq!(confirmed["confirmPayout"]["userErrors"], json!([]));
+    }
+    // 三旺村's catalogue entry lapses afterwards: what was sold while it was valid still counts.
+    let lapsed = app
+        .query_as(
+            &cast.operator,
+            "mutation { updateCatalogueEntry(code: \"FK-2025-0004\", input: { validTo: \"2025-12-31\" }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(lapsed["updateCatalogueEntry"]["userErrors"], json!([]));
+
+    let report = impact(&app, None).await;
+    // Sales: ¥60 + ¥50 − ¥11 of A; B nets to nothing; C is not a poor village's; D is unpaid.
+    assert_eq!(report["sales"]["amount"], "99.00");
+    assert_eq!(report["unitsSold"], 3, "A's two lilies and its rice");
+    // Earnings: lilies ¥60 − ¥6 less 5% = ¥51.30; rice ¥50 − ¥5 less 5% = ¥42.75.
+    assert_eq!(report["paidToProducers"]["amount"], "94.05");
+    assert_eq!(report["growerShareBps"], 9_500, "¥94.05 of ¥99.00");
+    // ¥51.30 shared: 15% to each of five poor households is ¥7.695, the cooperative keeping
+    // 15%: largest remainder gives the odd fen to the first three, ¥7.70 × 3 + ¥7.69 × 2.
+    assert_eq!(report["paidToHouseholds"]["amount"], "38.48");
+    // Five poor households of the cooperative, and the rice-growing household (农户).
+    assert_eq!(report["householdsReached"], 6);
+    assert_eq!(report["salesThroughOrganisations"]["amount"], "0.00");
+    let villages = report["villages"].as_array().expect("villages");
+    let village = |slug: &str| {
+        villages
+            .iter()
+            .find(|v| v["village"]["slug"] == slug)
+            .unwrap_or_else(|| panic!("{slug} in {villages:?}"))
+            .clone()
+    };
+    assert_eq!(village("sanwang-cun")["sales"]["amount"], "54.00");
+    assert_eq!(village("sanwang-cun")["householdsReached"], 5);
+    assert_eq!(village("changyuan-cun")["sales"]["amount"], "45.00");
+    assert_eq!(
+        village("changyuan-cun")["householdsReached"],
+        Value::Null,
+        "one household: shown in the total only"
+    );
+    assert!(villages.iter().all(|v| v["village"]["slug"] != "zhuting-cun"));
+    assert_eq!(
+        report["towns"],
+        json!([
+            { "town": "淦田镇", "sales": { "amount": "54.00" } },
+            { "town": "龙门镇", "sales": { "amount": "45.00" } },
+        ])
+    );
+    assert_eq!(
+        report["producerKinds"],
+        json!([
+            { "kind": "COOPERATIVE", "sales": { "amount": "54.00" } },
+            { "kind": "HOUSEHOLD", "sales": { "amount": "45.00" } },
+        ])
+    );
+    let months: i64 = report["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .map(|m| fen(&m["sales"]))
+        .sum();
+    assert_eq!(months, 9_900, "the months add up to the total");
+
+    // One village alone.
+    let sanwang = impact(&app, Some("sanwang-cun")).await;
+    assert_eq!(sanwang["sales"]["amount"], "54.00");
+    assert_eq!(sanwang["paidToProducers"]["amount"], "51.30");
+    let unknown = app.graphql(IMPACT, json!({ "village": "no-such-cun" })).await;
+    assert_eq!(crate::support::error_code(&unknown), "BAD_USER_INPUT");
+
+    // The page, the CSV and the JSON say the same.
+    let page = app.http().get(app.url("/impact")).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/html"))
+    );
+    let etag = page.headers()["etag"].clone();
+    let html = page.text().await.expect("html");
+    for shown in [
+        "¥99.00",
+        "¥94.05",
+        "¥38.48",
+        "6 户",
+        "95.00%",
+        "三旺村",
+        "少于 5 户",
+        "<svg",
+    ] {
+        assert!(html.contains(shown), "the page shows {shown}");
+    }
+    let again = app
+        .http()
+        .get(app.url("/impact"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(again.status(), 304, "unchanged figures revalidate");
+    let json_figures: Value = app
+        .http()
+        .get(app.url("/impact.json"))
+        .send()
+        .await
+        .expect("json")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(json_figures["sales"], report["sales"]["amount"]);
+    assert_eq!(json_figures["paidToHouseholds"], report["paidToHouseholds"]["amount"]);
+    assert_eq!(json_figures["householdsReached"], report["householdsReached"]);
+    let csv = app
+        .http()
+        .get(app.url("/impact.csv"))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    assert!(csv.starts_with('\u{feff}'), "Excel reads UTF-8 with a BOM");
+    assert!(csv.contains("\"total\",\"sales_yuan\",\"99.00\""));
+    assert!(csv.contains("\"village_households_reached\",\"changyuan-cun\",\"\""));
+
+    // A new sale shows at once: the ledgers changed, the report is worked out again.
+    let e = place(&app, &cast.buyer, &rice, 1, "later", "BANK_TRANSFER").await;
+    pay_by_bank(&app, &cast.operator, &e).await;
+    assert_eq!(impact(&app, None).await["sales"]["amount"], "149.00");
+    let fresh = app.http().get(app.url("/impact.json")).send().await.expect("json");
+    let fresh: Value = fresh.json().await.expect("JSON");
+    assert_eq!(fresh["sales"], "149.00");
+    assert_eq!(order(&app, &cast.operator, &e).await["status"], "PAID");
+
+    // Bad parameters are the client's, not a 500.
+    for bad in ["/impact?year=abc", "/impact?from=2026-13-01", "/impact.csv?year=1900"] {
+        let answer = app.http().get(app.url(bad)).send().await.expect("answer");
+        assert_eq!(answer.status(), 400, "{bad}");
+    }
+}
