@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod catalogue;
+pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod impact;

@@ -99,7 +99,12 @@ fn parse_role(value: &str) -> Result<Role, String> {
 #[derive(Subcommand)]
 enum DemoAction {
     /// Load the demo catalogue into a database that holds no products.
-    Load,
+    Load {
+        /// Also a year of activity (orders, deliveries, refunds, payouts) into a shop with no
+        /// orders; the catalogue is loaded first if the database has none.
+        #[arg(long)]
+        activity: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -143,17 +148,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo {
-            action: DemoAction::Load,
+            action: DemoAction::Load { activity },
         } => {
-            let db = super::db::connect(&config.database_url, Default::default()).await?;
-            super::db::migrate(&db).await?;
-            if !crate::catalogue::demo::is_empty(&db).await? {
+            let shop = super::shop_for_command(&config).await?;
+            let empty = crate::catalogue::demo::is_empty(&shop.db).await?;
+            if empty {
+                let summary = crate::catalogue::demo::load(&shop.db).await?;
+                println!("loaded the demo catalogue: {summary}");
+            } else if !activity {
                 anyhow::bail!(
                     "the database already holds products; the demo catalogue is only loaded into an empty one"
                 );
             }
-            let summary = crate::catalogue::demo::load(&db).await?;
-            println!("loaded the demo catalogue: {summary}");
+            if activity {
+                if crate::demo::has_activity(&shop.db).await? {
+                    anyhow::bail!("the shop already has orders; demo activity is only loaded into a shop without");
+                }
+                let summary = crate::demo::load_activity(&shop).await?;
+                println!("loaded demo activity: {summary}");
+            }
             Ok(())
         }
         Command::User {

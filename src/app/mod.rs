@@ -66,7 +66,10 @@ impl AppState {
                 )
             })?;
         db::migrate(&db).await.context("cannot migrate the database")?;
-        if config.embedded_database && catalogue::demo::is_empty(&db).await? {
+        // The embedded default is a demo shop: at its first start it gets the catalogue and,
+        // once the shop is assembled below, a year of activity.
+        let first_demo_start = config.embedded_database && catalogue::demo::is_empty(&db).await?;
+        if first_demo_start {
             let summary = catalogue::demo::load(&db).await?;
             tracing::info!(%summary, "loaded the demo catalogue into the embedded database");
         }
@@ -97,14 +100,19 @@ impl AppState {
         };
         let stripe = config.stripe.as_ref().map(config::StripeSettings::gateway);
         let impact = Arc::new(ImpactReports::default());
+        let shop = Shop {
+            db: db.clone(),
+            stripe: stripe.clone(),
+            cache: cache.clone(),
+            settings: config.shop_settings(),
+        };
+        if first_demo_start {
+            let summary = crate::demo::load_activity(&shop).await?;
+            tracing::info!(%summary, "loaded demo activity into the embedded database");
+        }
         let schema = build_schema(Some(Services {
             accounts: accounts.clone(),
-            shop: Shop {
-                db: db.clone(),
-                stripe: stripe.clone(),
-                cache: cache.clone(),
-                settings: config.shop_settings(),
-            },
+            shop,
             impact: impact.clone(),
         }));
         Ok(Arc::new(AppState {
