@@ -245,3 +245,102 @@ async fn every_figure_is_worked_out_from_the_ledgers(backend: Backend) {
         assert_eq!(answer.status(), 400, "{bad}");
     }
 }
+
+/// Where tests leave what a person may want to look at afterwards (screenshots).
+fn artifacts() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let folder = target.join("test-artifacts");
+    std::fs::create_dir_all(&folder).expect("an artifacts folder");
+    folder
+}
+
+/// The page in a real browser, at a phone's width and a desktop's: the headline figures and
+/// both charts are on screen, nothing runs off the side, and the figures are the query's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let state = &app.server.state;
+    let shop = huakai::shop::Shop {
+        db: state.db.clone(),
+        stripe: None,
+        cache: state.cache.clone(),
+        settings: state.config.shop_settings(),
+    };
+    huakai::demo::load_activity(&shop)
+        .await
+        .expect("a year of demo activity");
+    let sales = impact(&app, None).await["sales"]["amount"]
+        .as_str()
+        .expect("sales")
+        .to_owned();
+    assert_ne!(sales, "0.00", "the demo year sold something");
+
+    for (name, width, height) in [("phone", 390, 844), ("desktop", 1280, 900)] {
+        let Some(browser) = crate::support::browser::Browser::start(width, height).await else {
+            return;
+        };
+        browser.open(&app.url("/impact")).await;
+        browser
+            .wait_for("return document.readyState === 'complete'", "the page loading")
+            .await;
+        let seen = browser
+            .run(
+                "const box = (selector) => {
+                    const element = document.querySelector(selector);
+                    if (!element) return null;
+                    const rect = element.getBoundingClientRect();
+                    const style = getComputedStyle(element);
+                    return { left: rect.left, right: rect.right, width: rect.width, height: rect.height,
+                             shown: style.visibility !== 'hidden' && style.display !== 'none' };
+                 };
+                 return {
+                    viewport: window.innerWidth,
+                    scrollWidth: document.documentElement.scrollWidth,
+                    sales: document.querySelector('#sales .value').textContent,
+                    headline: box('#headline'), salesBox: box('#sales'), households: box('#households'),
+                    months: box('#months-chart'), villages: box('#villages-chart'),
+                    bars: document.querySelectorAll('#months-chart rect').length,
+                    villageBars: document.querySelectorAll('#villages-chart rect').length,
+                 };",
+            )
+            .await;
+        let viewport = seen["viewport"].as_f64().expect("a viewport width");
+        assert!(
+            seen["scrollWidth"].as_f64().expect("a width") <= viewport,
+            "{name}: nothing runs off the side: {seen:#}"
+        );
+        for part in ["headline", "salesBox", "households", "months", "villages"] {
+            let part_box = &seen[part];
+            assert_eq!(part_box["shown"], true, "{name}: {part} is shown: {seen:#}");
+            assert!(
+                part_box["width"].as_f64().unwrap_or(0.0) > 100.0,
+                "{name}: {part} has room"
+            );
+            assert!(
+                part_box["height"].as_f64().unwrap_or(0.0) > 20.0,
+                "{name}: {part} has height"
+            );
+            assert!(
+                part_box["right"].as_f64().unwrap_or(f64::MAX) <= viewport + 0.5,
+                "{name}: {part} fits the screen: {seen:#}"
+            );
+        }
+        assert_eq!(seen["bars"], 12, "{name}: a bar for every month of the year");
+        assert!(
+            seen["villageBars"].as_u64().unwrap_or(0) >= 3,
+            "{name}: the villages' bars"
+        );
+        let shown_sales = seen["sales"]
+            .as_str()
+            .expect("the sales figure")
+            .replace([',', '¥'], "");
+        assert_eq!(shown_sales, sales, "{name}: the page's sales are the query's");
+        let png = browser.screenshot().await;
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let path = artifacts().join(format!("impact-{name}.png"));
+        std::fs::write(&path, png).expect("the screenshot is saved");
+        eprintln!("screenshot of /impact at {width} px: {}", path.display());
+    }
+}
