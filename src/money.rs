@@ -82,6 +82,41 @@ impl Fen {
     }
 }
 
+// Sums and differences of amounts stay amounts. Overflow would need more than 92 quadrillion
+// yuan; it panics in debug builds and wraps in release, as `i64` does.
+impl std::ops::Add for Fen {
+    type Output = Fen;
+    fn add(self, other: Fen) -> Fen {
+        Fen(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for Fen {
+    type Output = Fen;
+    fn sub(self, other: Fen) -> Fen {
+        Fen(self.0 - other.0)
+    }
+}
+
+impl std::ops::Neg for Fen {
+    type Output = Fen;
+    fn neg(self) -> Fen {
+        Fen(-self.0)
+    }
+}
+
+impl std::ops::AddAssign for Fen {
+    fn add_assign(&mut self, other: Fen) {
+        self.0 += other.0;
+    }
+}
+
+impl std::iter::Sum for Fen {
+    fn sum<I: Iterator<Item = Fen>>(amounts: I) -> Fen {
+        amounts.fold(Fen::ZERO, |total, amount| total + amount)
+    }
+}
+
 /// Yuan with exactly two decimals: 1250 fen is "12.50", -5 fen is "-0.05".
 impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,6 +147,17 @@ impl From<Fen> for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_add_up() {
+        let parts = [Fen::new(1_250), Fen::new(-250), Fen::new(5)];
+        assert_eq!(parts.into_iter().sum::<Fen>(), Fen::new(1_005));
+        assert_eq!(Fen::new(100) - Fen::new(30), Fen::new(70));
+        assert_eq!(-Fen::new(30), Fen::new(-30));
+        let mut total = Fen::ZERO;
+        total += Fen::new(7);
+        assert_eq!(total, Fen::new(7));
+    }
 
     #[test]
     fn formats_two_decimals() {

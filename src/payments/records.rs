@@ -72,7 +72,7 @@ pub async fn producer_share(
         .all(db)
         .await?;
     let mut share = ProducerShare {
-        amount: Fen::new(lines.iter().map(|l| l.line_total_fen).sum()),
+        amount: lines.iter().map(|l| Fen::new(l.line_total_fen)).sum(),
         ..ProducerShare::default()
     };
     let parts = refund_line::Entity::find()
@@ -82,10 +82,8 @@ pub async fn producer_share(
         .await?;
     for (part, refund) in parts {
         match refund.map(|r| r.status) {
-            Some(RefundStatus::Succeeded) => share.refunded = Fen::new(share.refunded.get() + part.amount_fen),
-            Some(RefundStatus::Pending) => {
-                share.refund_pending = Fen::new(share.refund_pending.get() + part.amount_fen)
-            }
+            Some(RefundStatus::Succeeded) => share.refunded += Fen::new(part.amount_fen),
+            Some(RefundStatus::Pending) => share.refund_pending += Fen::new(part.amount_fen),
             _ => {}
         }
     }
