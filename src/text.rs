@@ -4,3 +4,16 @@
 pub fn is_refused_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
+
+/// A bank's reference for a transfer, as an operator types it: trimmed, 1 to 100 characters;
+/// else an `INVALID_INPUT` on the `reference` argument.
+pub fn bank_reference(reference: &str) -> Result<&str, crate::error::UserError> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Err(
+            crate::error::UserError::new("INVALID_INPUT", "a reference has 1 to 100 characters")
+                .on_field(&["reference"]),
+        );
+    }
+    Ok(reference)
+}

@@ -57,15 +57,7 @@ impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
         telemetry::metrics();
         let statements = Arc::new(AtomicU64::new(0));
-        let db = db::connect(&config.database_url, statements.clone())
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the database at {}",
-                    config::redact_url(&config.database_url)
-                )
-            })?;
-        db::migrate(&db).await.context("cannot migrate the database")?;
+        let db = open_database(&config, statements.clone()).await?;
         // The embedded default is a demo shop: at its first start it gets the catalogue and,
         // once the shop is assembled below, a year of activity.
         let first_demo_start = config.embedded_database && catalogue::demo::is_empty(&db).await?;
@@ -140,19 +132,23 @@ impl AppState {
     }
 }
 
+/// Opens the database (its URL's password hidden in any error) and brings its schema up to date.
+async fn open_database(config: &Config, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(&config.database_url, statements).await.with_context(|| {
+        format!(
+            "cannot open the database at {}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
+    db::migrate(&db).await.context("cannot migrate the database")?;
+    Ok(db)
+}
+
 /// The shop as a command (`huakai payouts run`, `huakai payments reconcile`) uses it: the
 /// migrated database, Stripe when configured, and the storefront cache the servers read, so
 /// stock a command frees or sells shows at once.
 pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
-    let db = db::connect(&config.database_url, Default::default())
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database at {}",
-                config::redact_url(&config.database_url)
-            )
-        })?;
-    db::migrate(&db).await.context("cannot migrate the database")?;
+    let db = open_database(config, Default::default()).await?;
     let cache = match (&config.redis_url, config.cache_enabled) {
         (Some(url), true) => StorefrontCache::redis(
             Arc::new(redis::Redis::connect(url, &config.redis_prefix)?),

@@ -17,14 +17,10 @@ use crate::shop::Shop;
 
 /// `recordBankRefund`: an operator sent a bank refund back; it is done. Returns its order.
 pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) -> Outcome<i64> {
-    let reference = reference.trim();
-    if reference.is_empty() || reference.chars().count() > 100 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a reference has 1 to 100 characters",
-        )
-        .on_field(&["reference"])));
-    }
+    let reference = match crate::text::bank_reference(reference) {
+        Ok(reference) => reference,
+        Err(problem) => return Ok(Err(problem)),
+    };
     let not_waiting = || {
         Ok(Err(UserError::new(
             "NOT_PENDING",

@@ -186,14 +186,10 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
 
 /// `recordBankTransfer`: an operator saw the 对公转账 arrive.
 pub async fn record_bank_transfer(shop: &Shop, order_id: i64, reference: &str) -> Outcome<()> {
-    let reference = reference.trim();
-    if reference.is_empty() || reference.chars().count() > 100 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a reference has 1 to 100 characters",
-        )
-        .on_field(&["reference"])));
-    }
+    let reference = match crate::text::bank_reference(reference) {
+        Ok(reference) => reference,
+        Err(problem) => return Ok(Err(problem)),
+    };
     let not_payable = |message: &str| Ok(Err(UserError::new("NOT_PAYABLE", message).on_field(&["orderId"])));
     let Some(payment) = payment_of(&shop.db, order_id).await? else {
         return not_payable("this order is not paid by bank transfer");

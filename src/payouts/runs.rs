@@ -244,14 +244,10 @@ pub async fn run(shop: &Shop, as_of: DateTime<Utc>) -> AppResult<Vec<payout::Mod
 
 /// `confirmPayout`: the bank paid this line of a batch.
 pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -> Outcome<payout::Model> {
-    let reference = reference.trim();
-    if reference.is_empty() || reference.chars().count() > 100 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a reference has 1 to 100 characters",
-        )
-        .on_field(&["reference"])));
-    }
+    let reference = match crate::text::bank_reference(reference) {
+        Ok(reference) => reference,
+        Err(problem) => return Ok(Err(problem)),
+    };
     if payout::Entity::find_by_id(payout_id).one(db).await?.is_none() {
         return Ok(Err(
             UserError::new("NOT_FOUND", "no such payout").on_field(&["payoutId"])
