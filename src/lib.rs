@@ -17,3 +17,4 @@ pub mod payments;
 pub mod payouts;
 pub mod shop;
 pub mod text;
+pub mod unions;

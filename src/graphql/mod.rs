@@ -20,7 +20,8 @@ use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
-use crate::{accounts, catalogue, orders, payments, payouts};
+use crate::unions::graphql::{Membership, Organisation, UnionsMutation, UnionsQuery};
+use crate::{accounts, catalogue, orders, payments, payouts, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -40,6 +41,8 @@ pub enum Node {
     Order(Box<Order>),
     Payout(Payout),
     BankRefund(BankRefund),
+    Organisation(Organisation),
+    Membership(Membership),
 }
 
 #[derive(Default)]
@@ -67,6 +70,12 @@ impl NodeQuery {
                 .map(|order| Node::Order(Box::new(order))),
             NodeType::Payout => payouts::graphql::node(ctx, row_id).await?.map(Node::Payout),
             NodeType::BankRefund => payments::graphql::node(ctx, row_id).await?.map(Node::BankRefund),
+            NodeType::Organisation => unions::graphql::organisation_node(ctx, row_id)
+                .await?
+                .map(Node::Organisation),
+            NodeType::Membership => unions::graphql::membership_node(ctx, row_id)
+                .await?
+                .map(Node::Membership),
         })
     }
 }
@@ -79,6 +88,7 @@ pub struct Query(
     OrdersQuery,
     PaymentsQuery,
     PayoutsQuery,
+    UnionsQuery,
     NodeQuery,
 );
 
@@ -90,6 +100,7 @@ pub struct Mutation(
     OrdersMutation,
     PaymentsMutation,
     PayoutsMutation,
+    UnionsMutation,
 );
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -15,3 +15,4 @@ mod orders;
 mod payments;
 mod payouts;
 mod platform;
+mod unions;
