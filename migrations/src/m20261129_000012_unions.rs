@@ -39,6 +39,7 @@ impl MigrationTrait for Migration {
                     invoice_title varchar(200) NULL,
                     tax_number varchar(30) NULL,
                     allowance_cap_per_member_fen {big} NULL CHECK (allowance_cap_per_member_fen >= 0),
+                    fund_fen {big} NOT NULL DEFAULT 0 CHECK (fund_fen >= 0),
                     created_at {timestamp} NOT NULL
                 )"
             ),
@@ -102,6 +103,64 @@ impl MigrationTrait for Migration {
         )
         .await?;
         execute(manager, "CREATE INDEX idx_orders_union ON orders (union_id, paid_at)").await?;
+        // A grant's balance moves only by conditional updates; the CHECK holds it between zero
+        // and what was granted whatever the code does.
+        execute(
+            manager,
+            &format!(
+                "CREATE TABLE allowance_grants (
+                    id {id},
+                    organisation_id {big} NOT NULL REFERENCES organisations (id),
+                    membership_id {big} NOT NULL REFERENCES memberships (id),
+                    amount_fen {big} NOT NULL CHECK (amount_fen > 0),
+                    balance_fen {big} NOT NULL CHECK (balance_fen >= 0 AND balance_fen <= amount_fen),
+                    occasion varchar(100) NOT NULL,
+                    expires_at {timestamp} NOT NULL,
+                    granted_by {big} NOT NULL REFERENCES users (id),
+                    created_at {timestamp} NOT NULL,
+                    closed_at {timestamp} NULL
+                )"
+            ),
+        )
+        .await?;
+        execute(
+            manager,
+            "CREATE INDEX idx_allowance_grants_membership ON allowance_grants (membership_id, expires_at)",
+        )
+        .await?;
+        // The one append-only ledger of an organisation's money: each row moves the fund and/or
+        // a grant, so the fund is the sum of its fund deltas and each grant's balance the sum of
+        // its grant deltas, to the fen. Each kind moves money one way only.
+        execute(
+            manager,
+            &format!(
+                "CREATE TABLE organisation_ledger (
+                    id {id},
+                    organisation_id {big} NOT NULL REFERENCES organisations (id),
+                    kind varchar(16) NOT NULL,
+                    fund_delta_fen {big} NOT NULL,
+                    grant_delta_fen {big} NOT NULL,
+                    grant_id {big} NULL REFERENCES allowance_grants (id),
+                    reference varchar(100) NULL,
+                    created_by {big} NULL REFERENCES users (id),
+                    created_at {timestamp} NOT NULL,
+                    CHECK ((kind = 'DEPOSIT' AND fund_delta_fen > 0 AND grant_delta_fen = 0 AND grant_id IS NULL
+                            AND reference IS NOT NULL)
+                        OR (kind = 'GRANT' AND fund_delta_fen < 0 AND grant_delta_fen = -fund_delta_fen
+                            AND grant_id IS NOT NULL)
+                        OR (kind = 'RETURN' AND fund_delta_fen > 0 AND grant_delta_fen = -fund_delta_fen
+                            AND grant_id IS NOT NULL))
+                )"
+            ),
+        )
+        .await?;
+        // A bank transfer is recorded once.
+        execute(
+            manager,
+            "CREATE UNIQUE INDEX uq_organisation_deposits ON organisation_ledger (organisation_id, reference) \
+             WHERE kind = 'DEPOSIT'",
+        )
+        .await?;
         Ok(())
     }
 }

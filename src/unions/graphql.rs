@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::OrganisationKind;
 use super::entity::organisation;
+use super::funds::{self, GrantRequest};
 use super::policy::{AdministerOrganisation, OperateOrganisations, ReadMembership, ReadOrganisation};
 use super::service::{self, NewOrganisation, PledgeProgress};
 use crate::accounts::entity::{membership, user};
@@ -93,6 +94,12 @@ impl Organisation {
     async fn allowance_cap_per_member(&self) -> Result<Option<Money>> {
         self.administered()?;
         Ok(self.row.allowance_cap_per_member_fen.map(|fen| Fen::new(fen).into()))
+    }
+
+    /// What the fund holds, not yet granted (its admins and operators).
+    async fn fund(&self) -> Result<Money> {
+        self.administered()?;
+        Ok(Fen::new(self.row.fund_fen).into())
     }
 
     /// The pledge for `year` and the progress towards it (its admins and operators).
@@ -190,6 +197,11 @@ impl Membership {
         Ok(User(row))
     }
 
+    /// Welfare allowance the member may spend now (grants not expired, less what was spent).
+    async fn allowance(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(funds::allowance(database(ctx)?, self.0.id, Utc::now()).await?.into())
+    }
+
     /// Whether the membership is current (it ends when an admin removes the member).
     async fn active(&self) -> bool {
         self.0.ended_at.is_none()
@@ -248,6 +260,18 @@ pub struct OrganisationInput {
     tax_number: Option<String>,
     /// The most allowance one member may be granted in a calendar year, decimal yuan.
     allowance_cap_per_member: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct AllowanceGrantInput {
+    organisation_id: ID,
+    /// Omitted: every current member.
+    membership_ids: Option<Vec<ID>>,
+    /// Each member's allowance, decimal yuan.
+    amount: String,
+    /// 中秋慰问, 春节慰问…
+    occasion: String,
+    expires_at: DateTime<Utc>,
 }
 
 #[derive(SimpleObject)]
@@ -465,5 +489,66 @@ impl UnionsMutation {
                 Err(problem) => OrganisationPayload::failed(problem),
             },
         )
+    }
+
+    /// Records a bank transfer into the organisation's fund (operators); a bank reference is
+    /// recorded once.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
+    async fn record_organisation_deposit(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: ID,
+        amount: String,
+        reference: String,
+    ) -> Result<OrganisationPayload> {
+        let me = viewer(ctx).authorize(OperateOrganisations)?;
+        let db = database(ctx)?;
+        let Some(id) = decode_as(&organisation_id, NodeType::Organisation) else {
+            return Ok(OrganisationPayload::failed(no_organisation()));
+        };
+        if service::find(db, id).await?.is_none() {
+            return Ok(OrganisationPayload::failed(no_organisation()));
+        }
+        if let Err(problem) = funds::record_deposit(db, id, &amount, &reference, me.user_id).await? {
+            return Ok(OrganisationPayload::failed(problem));
+        }
+        Ok(match service::find(db, id).await? {
+            Some(row) => OrganisationPayload::done(seen_by_admin(row)),
+            None => OrganisationPayload::failed(no_organisation()),
+        })
+    }
+
+    /// Grants each named member (or every current member) an allowance from the fund (its
+    /// admins): all or none.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::UnionAdmin, Role::Admin])")]
+    async fn grant_allowance(&self, ctx: &Context<'_>, input: AllowanceGrantInput) -> Result<OrganisationPayload> {
+        let Some(row) = administered(ctx, &input.organisation_id).await? else {
+            return Ok(OrganisationPayload::failed(
+                no_organisation().on_field(&["input", "organisationId"]),
+            ));
+        };
+        let me = viewer(ctx).signed_in()?;
+        let membership_ids = input.membership_ids.map(|ids| {
+            ids.iter()
+                // An id of another type names no membership: -1 matches none and says so.
+                .map(|id| decode_as(id, NodeType::Membership).unwrap_or(-1))
+                .collect()
+        });
+        let request = GrantRequest {
+            organisation_id: row.id,
+            membership_ids,
+            amount: input.amount,
+            occasion: input.occasion,
+            expires_at: input.expires_at,
+            granted_by: me.user_id,
+        };
+        let db = database(ctx)?;
+        if let Err(problem) = funds::grant(db, request).await? {
+            return Ok(OrganisationPayload::failed(problem));
+        }
+        Ok(match service::find(db, row.id).await? {
+            Some(row) => OrganisationPayload::done(seen_by_admin(row)),
+            None => OrganisationPayload::failed(no_organisation()),
+        })
     }
 }

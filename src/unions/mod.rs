@@ -2,6 +2,7 @@
 //! credited to them, and their yearly pledges (预留份额).
 
 pub mod entity;
+pub mod funds;
 pub mod graphql;
 pub mod policy;
 pub mod service;

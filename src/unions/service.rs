@@ -11,8 +11,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
-use super::OrganisationKind;
 use super::entity::{invite, organisation, organisation_admin, pledge};
+use super::{OrganisationKind, funds};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
 use crate::accounts::{Role, memberships};
@@ -297,17 +297,22 @@ pub async fn find_membership(db: &impl ConnectionTrait, membership_id: i64) -> A
         .await?)
 }
 
-/// `removeMember` (its admin): the membership ends (once; removing again changes nothing).
-/// Orders placed from now on are no longer credited to the organisation.
+/// `removeMember` (its admin): the membership ends (once; removing again changes nothing) and
+/// its unspent allowance returns to the fund, in one transaction. Orders placed from now on are
+/// no longer credited to the organisation.
 pub async fn remove_member(db: &DatabaseConnection, membership_id: i64) -> AppResult<Option<membership::Model>> {
+    let now = Utc::now();
     let txn = begin_write(db).await?;
-    membership::Entity::update_many()
-        .col_expr(membership::Column::EndedAt, Expr::value(Utc::now()))
+    let ended = membership::Entity::update_many()
+        .col_expr(membership::Column::EndedAt, Expr::value(now))
         .filter(membership::Column::Id.eq(membership_id))
         .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
         .filter(membership::Column::EndedAt.is_null())
         .exec(&txn)
         .await?;
+    if ended.rows_affected == 1 {
+        funds::return_unspent(&txn, membership_id, now).await?;
+    }
     let membership = find_membership(&txn, membership_id).await?;
     txn.commit().await?;
     Ok(membership)

@@ -384,13 +384,13 @@ async fn every_organisation_operation_answers_each_caller_as_it_should() {
         },
         Row {
             operation: "node",
-            query: "query($id: ID!) { node(id: $id) { id ... on Organisation { taxNumber pledge(year: 2026) { progress { amount } } members { totalCount } } } }",
+            query: "query($id: ID!) { node(id: $id) { id ... on Organisation { taxNumber fund { amount } pledge(year: 2026) { progress { amount } } members { totalCount } } } }",
             variables: json!({ "id": union.id }),
             expected: [Hidden, Forbidden, Hidden, Allowed, Hidden, Allowed],
         },
         Row {
             operation: "node",
-            query: "query($id: ID!) { node(id: $id) { id ... on Membership { active user { email } } } }",
+            query: "query($id: ID!) { node(id: $id) { id ... on Membership { active allowance { amount } user { email } } } }",
             variables: json!({ "id": membership }),
             expected: [Hidden, Allowed, Hidden, Allowed, Hidden, Allowed],
         },
@@ -416,6 +416,18 @@ async fn every_organisation_operation_answers_each_caller_as_it_should() {
             operation: "setPledge",
             query: crate::unions::SET_PLEDGE,
             variables: json!({ "org": union.id, "year": 2026, "amount": "500000" }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "recordOrganisationDeposit",
+            query: "mutation($org: ID!) { recordOrganisationDeposit(organisationId: $org, amount: \"100\", reference: \"ICBC-M\") { organisation { id } userErrors { code } } }",
+            variables: json!({ "org": union.id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "grantAllowance",
+            query: "mutation($org: ID!, $member: ID!) { grantAllowance(input: { organisationId: $org, membershipIds: [$member], amount: \"1\", occasion: \"中秋慰问\", expiresAt: \"2999-01-01T00:00:00Z\" }) { organisation { id } userErrors { code } } }",
+            variables: json!({ "org": union.id, "member": membership }),
             expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
         },
         Row {

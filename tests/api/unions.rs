@@ -283,3 +283,182 @@ on_each_backend!(
     members_join_once_and_their_orders_are_credited,
     pledge_progress_counts_paid_credited_sales_net_of_refunds,
 );
+
+const DEPOSIT: &str = "mutation($org: ID!, $amount: String!, $reference: String!) {
+    recordOrganisationDeposit(organisationId: $org, amount: $amount, reference: $reference) {
+        organisation { fund { amount } } userErrors { field code } } }";
+const GRANT: &str = "mutation($input: AllowanceGrantInput!) {
+    grantAllowance(input: $input) { organisation { fund { amount } } userErrors { field code } } }";
+
+fn grant_input(org: &Value, members: Option<Vec<Value>>, amount: &str) -> Value {
+    let expires = (chrono::Utc::now() + chrono::TimeDelta::days(60)).to_rfc3339();
+    json!({ "input": { "organisationId": org, "membershipIds": members, "amount": amount,
+        "occasion": "中秋慰问", "expiresAt": expires } })
+}
+
+/// The ledger adds up: the fund and every grant's balance are the sums of their deltas.
+async fn assert_ledger_adds_up(app: &TestApp, organisation_id: &Value) {
+    use huakai::unions::entity::{allowance_grant, ledger, organisation};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let id = huakai::graphql::ids::decode_as(
+        organisation_id.as_str().expect("id"),
+        huakai::graphql::ids::NodeType::Organisation,
+    )
+    .expect("an organisation id");
+    let rows = ledger::Entity::find()
+        .filter(ledger::Column::OrganisationId.eq(id))
+        .all(app.db())
+        .await
+        .expect("ledger");
+    let fund = organisation::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(fund.fund_fen, rows.iter().map(|row| row.fund_delta_fen).sum::<i64>());
+    assert!(fund.fund_fen >= 0);
+    for grant in allowance_grant::Entity::find()
+        .filter(allowance_grant::Column::OrganisationId.eq(id))
+        .all(app.db())
+        .await
+        .expect("grants")
+    {
+        let deltas: i64 = rows
+            .iter()
+            .filter(|row| row.grant_id == Some(grant.id))
+            .map(|row| row.grant_delta_fen)
+            .sum();
+        assert_eq!(grant.balance_fen, deltas, "grant {}", grant.id);
+        assert!(grant.balance_fen >= 0);
+    }
+}
+
+async fn allowances_come_from_the_fund_within_the_cap_and_return_when_a_member_leaves(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    // The cap is 2,000 yuan per member and year.
+    let union = organisation(&app, &operator, "涪口区总工会", "admin@union.example").await;
+    let (alice, alice_membership) = member(&app, &union, "alice@union.example").await;
+    let (_, bob_membership) = member(&app, &union, "bob@union.example").await;
+
+    let deposited = app
+        .query_as(
+            &operator,
+            DEPOSIT,
+            json!({ "org": union.id, "amount": "4000.00", "reference": "ICBC-7" }),
+        )
+        .await;
+    assert_eq!(
+        deposited["recordOrganisationDeposit"]["organisation"]["fund"]["amount"],
+        "4000.00"
+    );
+    let again = app
+        .query_as(
+            &operator,
+            DEPOSIT,
+            json!({ "org": union.id, "amount": "4000.00", "reference": "ICBC-7" }),
+        )
+        .await;
+    assert_eq!(
+        again["recordOrganisationDeposit"]["userErrors"][0]["code"],
+        "DUPLICATE_REFERENCE"
+    );
+
+    // 2 × 2,000.01 is more than the fund holds: nothing is granted.
+    let short = app
+        .query_as(&union.admin, GRANT, grant_input(&union.id, None, "2000.01"))
+        .await;
+    assert_eq!(short["grantAllowance"]["userErrors"][0]["code"], "INSUFFICIENT_FUNDS");
+    let granted = app
+        .query_as(&union.admin, GRANT, grant_input(&union.id, None, "1200.50"))
+        .await;
+    assert_eq!(granted["grantAllowance"]["userErrors"], json!([]));
+    assert_eq!(granted["grantAllowance"]["organisation"]["fund"]["amount"], "1599.00");
+    // Another 800 to Alice would take her to 2,000.50 this year: over the cap.
+    let over = app
+        .query_as(
+            &union.admin,
+            GRANT,
+            grant_input(&union.id, Some(vec![alice_membership.clone()]), "800"),
+        )
+        .await;
+    assert_eq!(over["grantAllowance"]["userErrors"][0]["code"], "CAP_EXCEEDED");
+    let within = app
+        .query_as(
+            &union.admin,
+            GRANT,
+            grant_input(&union.id, Some(vec![alice_membership.clone()]), "799.50"),
+        )
+        .await;
+    assert_eq!(within["grantAllowance"]["userErrors"], json!([]));
+    assert_eq!(within["grantAllowance"]["organisation"]["fund"]["amount"], "799.50");
+    let mine = app
+        .query_as(&alice, "{ myMembership { allowance { amount } } }", json!({}))
+        .await;
+    assert_eq!(mine["myMembership"]["allowance"]["amount"], "2000.00");
+
+    // Bob leaves: his unspent 1,200.50 goes back to the fund, once.
+    app.query_as(&union.admin, REMOVE, json!({ "id": bob_membership }))
+        .await;
+    app.query_as(&union.admin, REMOVE, json!({ "id": bob_membership }))
+        .await;
+    let seen = app
+        .query_as(
+            &union.admin,
+            "query($id: ID!) { node(id: $id) { ... on Membership { allowance { amount } } } }",
+            json!({ "id": bob_membership }),
+        )
+        .await;
+    assert_eq!(seen["node"]["allowance"]["amount"], "0.00");
+    let fund = app
+        .query_as(&union.admin, "{ myOrganisation { fund { amount } } }", json!({}))
+        .await;
+    assert_eq!(fund["myOrganisation"]["fund"]["amount"], "2000.00");
+    assert_ledger_adds_up(&app, &union.id).await;
+}
+
+/// Concurrent grants race on one fund: it never goes below zero and the ledger adds up.
+async fn concurrent_grants_never_overdraw_the_fund(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let union = organisation(&app, &operator, "涪口区总工会", "admin@union.example").await;
+    let (_, membership) = member(&app, &union, "alice@union.example").await;
+    app.query_as(
+        &operator,
+        DEPOSIT,
+        json!({ "org": union.id, "amount": "1000", "reference": "ICBC-9" }),
+    )
+    .await;
+    // 40 grants of 100 against a fund of 1,000 (and a cap of 2,000): exactly 10 succeed.
+    let outcomes = futures::future::join_all((0..40).map(|_| {
+        app.query_as(
+            &union.admin,
+            GRANT,
+            grant_input(&union.id, Some(vec![membership.clone()]), "100"),
+        )
+    }))
+    .await;
+    let granted = outcomes
+        .iter()
+        .filter(|answer| answer["grantAllowance"]["userErrors"] == json!([]))
+        .count();
+    assert_eq!(granted, 10);
+    assert!(outcomes.iter().all(|answer| {
+        let errors = &answer["grantAllowance"]["userErrors"];
+        *errors == json!([]) || errors[0]["code"] == "INSUFFICIENT_FUNDS"
+    }));
+    let fund = app
+        .query_as(&union.admin, "{ myOrganisation { fund { amount } } }", json!({}))
+        .await;
+    assert_eq!(fund["myOrganisation"]["fund"]["amount"], "0.00");
+    assert_ledger_adds_up(&app, &union.id).await;
+}
+
+on_each_backend!(
+    allowances_come_from_the_fund_within_the_cap_and_return_when_a_member_leaves,
+    concurrent_grants_never_overdraw_the_fund,
+);

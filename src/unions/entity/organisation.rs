@@ -14,6 +14,8 @@ pub struct Model {
     pub tax_number: Option<String>,
     /// The most allowance one member may be granted in a calendar year.
     pub allowance_cap_per_member_fen: Option<i64>,
+    /// What the fund holds now: the sum of the ledger's fund deltas (a CHECK keeps it >= 0).
+    pub fund_fen: i64,
     pub created_at: DateTimeUtc,
 }
 
