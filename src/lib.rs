@@ -19,3 +19,4 @@ pub mod payments;
 pub mod payouts;
 pub mod shop;
 pub mod text;
+pub mod unions;

@@ -16,10 +16,12 @@ pub enum NodeType {
     Order,
     Payout,
     BankRefund,
+    Organisation,
+    Membership,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 10] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -28,6 +30,8 @@ impl NodeType {
         NodeType::Order,
         NodeType::Payout,
         NodeType::BankRefund,
+        NodeType::Organisation,
+        NodeType::Membership,
     ];
 
     fn name(self) -> &'static str {
@@ -40,6 +44,8 @@ impl NodeType {
             NodeType::Order => "Order",
             NodeType::Payout => "Payout",
             NodeType::BankRefund => "BankRefund",
+            NodeType::Organisation => "Organisation",
+            NodeType::Membership => "Membership",
         }
     }
 }

@@ -22,7 +22,8 @@ use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
-use crate::{accounts, catalogue, orders, payments, payouts};
+use crate::unions::graphql::{Membership, Organisation, UnionsMutation, UnionsQuery};
+use crate::{accounts, catalogue, orders, payments, payouts, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -42,6 +43,8 @@ pub enum Node {
     Order(Box<Order>),
     Payout(Payout),
     BankRefund(BankRefund),
+    Organisation(Organisation),
+    Membership(Membership),
 }
 
 #[derive(Default)]
@@ -69,6 +72,12 @@ impl NodeQuery {
                 .map(|order| Node::Order(Box::new(order))),
             NodeType::Payout => payouts::graphql::node(ctx, row_id).await?.map(Node::Payout),
             NodeType::BankRefund => payments::graphql::node(ctx, row_id).await?.map(Node::BankRefund),
+            NodeType::Organisation => unions::graphql::organisation_node(ctx, row_id)
+                .await?
+                .map(Node::Organisation),
+            NodeType::Membership => unions::graphql::membership_node(ctx, row_id)
+                .await?
+                .map(Node::Membership),
         })
     }
 }
@@ -82,6 +91,7 @@ pub struct Query(
     PaymentsQuery,
     PayoutsQuery,
     ImpactQuery,
+    UnionsQuery,
     NodeQuery,
 );
 
@@ -93,6 +103,7 @@ pub struct Mutation(
     OrdersMutation,
     PaymentsMutation,
     PayoutsMutation,
+    UnionsMutation,
 );
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -260,6 +260,14 @@ impl Order {
         self.row.paid_at
     }
 
+    /// The union or budget unit the order is credited to (消费帮扶), to those who may see it.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<crate::unions::graphql::Organisation>> {
+        let Some(organisation_id) = self.row.union_id else {
+            return Ok(None);
+        };
+        Ok(crate::unions::graphql::organisation_node(ctx, organisation_id).await?)
+    }
+
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
         self.row.delivered_at
     }

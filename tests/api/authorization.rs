@@ -24,6 +24,7 @@ use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
 
 /// The callers, in the order of each row's outcomes.
 struct Cast {
+    names: [&'static str; 6],
     anonymous: Actor,
     buyer: Actor,
     other_buyer: Actor,
@@ -34,13 +35,14 @@ struct Cast {
 
 impl Cast {
     fn all(&self) -> [(&'static str, &Actor); 6] {
+        let [anonymous, buyer, other_buyer, grower, other_grower, operator] = self.names;
         [
-            ("anonymous", &self.anonymous),
-            ("buyer", &self.buyer),
-            ("another buyer", &self.other_buyer),
-            ("grower", &self.grower),
-            ("another grower", &self.other_grower),
-            ("operator", &self.operator),
+            (anonymous, &self.anonymous),
+            (buyer, &self.buyer),
+            (other_buyer, &self.other_buyer),
+            (grower, &self.grower),
+            (other_grower, &self.other_grower),
+            (operator, &self.operator),
         ]
     }
 }
@@ -86,6 +88,14 @@ async fn check_rows(app: &TestApp, cast: &Cast, rows: &[Row]) {
 async fn every_private_operation_answers_each_caller_as_it_should() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
     let cast = Cast {
+        names: [
+            "anonymous",
+            "buyer",
+            "another buyer",
+            "grower",
+            "another grower",
+            "operator",
+        ],
         anonymous: Actor::anonymous(),
         buyer: app.user("buyer@example.com", Role::Buyer, None).await,
         other_buyer: app.user("other.buyer@example.com", Role::Buyer, None).await,
@@ -317,6 +327,120 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             query: "mutation { logout { revoked } }",
             variables: json!({}),
             expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+    ];
+    check_rows(&app, &cast, &rows).await;
+}
+
+/// Unions and budget units, with the admins of two organisations among the callers: in each
+/// row's outcomes, "buyer" is a member of the first organisation, "grower" its admin and
+/// "another grower" the admin of the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_organisation_operation_answers_each_caller_as_it_should() {
+    use crate::unions::{INVITE, member, organisation};
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let union = organisation(&app, &operator, "涪口区总工会", "admin@union.example").await;
+    let other = organisation(&app, &operator, "区财政局", "admin@budget.example").await;
+    let (member_actor, membership) = member(&app, &union, "staff@union.example").await;
+    let (_, leaving) = member(&app, &union, "leaving@union.example").await;
+    let candidate = app.user("candidate@example.com", Role::Buyer, None).await;
+    let code = app.query_as(&union.admin, INVITE, json!({ "org": union.id })).await["createInvite"]["code"].clone();
+    assert!(code.is_string());
+    let cast = Cast {
+        names: [
+            "anonymous",
+            "member",
+            "non-member",
+            "its admin",
+            "another organisation's admin",
+            "operator",
+        ],
+        anonymous: Actor::anonymous(),
+        buyer: member_actor,
+        other_buyer: app.user("outsider@example.com", Role::Buyer, None).await,
+        grower: union.admin,
+        other_grower: other.admin,
+        operator,
+    };
+    let rows = [
+        Row {
+            operation: "myOrganisation",
+            query: "{ myOrganisation { id name } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Hidden, Hidden, Allowed, Allowed, Hidden],
+        },
+        Row {
+            operation: "myMembership",
+            query: "{ myMembership { id organisation { name } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Allowed, Hidden, Hidden, Hidden, Hidden],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Organisation { name } } }",
+            variables: json!({ "id": union.id }),
+            expected: [Hidden, Allowed, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Organisation { taxNumber fund { amount } pledge(year: 2026) { progress { amount } } members { totalCount } } } }",
+            variables: json!({ "id": union.id }),
+            expected: [Hidden, Forbidden, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Membership { active allowance { amount } user { email } } } }",
+            variables: json!({ "id": membership }),
+            expected: [Hidden, Allowed, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "createOrganisation",
+            query: "mutation { createOrganisation(input: { name: \"区教育局\", kind: BUDGET_UNIT }) { organisation { id } userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "addOrganisationAdmin",
+            query: "mutation($org: ID!, $user: ID!) { addOrganisationAdmin(organisationId: $org, userId: $user) { organisation { id } userErrors { code } } }",
+            variables: json!({ "org": union.id, "user": candidate.user_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "createInvite",
+            query: INVITE,
+            variables: json!({ "org": union.id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "setPledge",
+            query: crate::unions::SET_PLEDGE,
+            variables: json!({ "org": union.id, "year": 2026, "amount": "500000" }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "recordOrganisationDeposit",
+            query: "mutation($org: ID!) { recordOrganisationDeposit(organisationId: $org, amount: \"100\", reference: \"ICBC-M\") { organisation { id } userErrors { code } } }",
+            variables: json!({ "org": union.id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "grantAllowance",
+            query: "mutation($org: ID!, $member: ID!) { grantAllowance(input: { organisationId: $org, membershipIds: [$member], amount: \"1\", occasion: \"中秋慰问\", expiresAt: \"2999-01-01T00:00:00Z\" }) { organisation { id } userErrors { code } } }",
+            variables: json!({ "org": union.id, "member": membership }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "joinOrganisation",
+            query: crate::unions::JOIN,
+            variables: json!({ "code": "NOSUCH22" }),
+            expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        Row {
+            operation: "removeMember",
+            query: crate::unions::REMOVE,
+            variables: json!({ "id": leaving }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
         },
     ];
     check_rows(&app, &cast, &rows).await;

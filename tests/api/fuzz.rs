@@ -1,6 +1,6 @@
 //! Schema-driven fuzzing: every query and mutation in the schema, with random, boundary and
 //! malformed arguments (huge and negative numbers, empty, very long and odd Unicode strings,
-//! wrong ids, other users' ids), asked as anonymous, buyer and grower. No answer may be a
+//! wrong ids, other users' ids), asked as anonymous, buyer, grower and a union's admin. No answer may be a
 //! 500, a panic, a stack trace, an internal error, or show what the viewer may not see.
 //!
 //! CI runs a fixed seed and a bounded count; a longer run:
@@ -269,8 +269,17 @@ async fn every_operation_survives_random_and_hostile_arguments(backend: Backend)
         .user("grower@example.com", Role::Grower, Some("changyuan-longxia-hezuoshe"))
         .await;
     let someone_else = app.user(OTHER_BUYER_EMAIL, Role::Buyer, None).await;
-    let ids = known_ids(&app, &[&someone_else, &buyer, &grower]).await;
-    let viewers = [("anonymous", Actor::anonymous()), ("buyer", buyer), ("grower", grower)];
+    // A union's admin: the organisation operations reach their resolvers, not only the guard.
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let union = crate::unions::organisation(&app, &operator, "涪口区总工会", "union.admin@example.com").await;
+    let mut ids = known_ids(&app, &[&someone_else, &buyer, &grower]).await;
+    ids.extend(union.id.as_str().map(str::to_owned));
+    let viewers = [
+        ("anonymous", Actor::anonymous()),
+        ("buyer", buyer),
+        ("grower", grower),
+        ("union admin", union.admin),
+    ];
 
     let schema = Schema::load();
     let mut operations: Vec<(&str, FieldDefinition)> = Vec::new();

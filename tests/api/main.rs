@@ -16,3 +16,4 @@ mod orders;
 mod payments;
 mod payouts;
 mod platform;
+mod unions;

@@ -24,6 +24,8 @@ pub struct Model {
     pub user_id: i64,
     pub kind: MembershipKind,
     pub producer_id: Option<i64>,
+    /// The union or budget unit a member belongs to (kind ORGANISATION).
+    pub organisation_id: Option<i64>,
     pub started_at: DateTimeUtc,
     /// Set when the tie ends; the row stays as history.
     pub ended_at: Option<DateTimeUtc>,

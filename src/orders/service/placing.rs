@@ -21,6 +21,7 @@ use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::service as payments;
 use crate::shop::{Effect, OrderLimits, Shop, ShopSettings};
+use crate::unions::service as unions;
 
 pub const MAX_QUANTITY: i32 = 999;
 pub const MAX_LINES: usize = 50;
@@ -343,6 +344,9 @@ async fn place_order(
         txn.rollback().await?;
         return Ok(Err(problem));
     }
+    // Credited to the organisation the buyer belongs to now (read in the transaction that
+    // places the order, so an order placed as a member leaving counts one way, consistently).
+    let organisation = unions::credited_organisation(&txn, buyer_id).await?;
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
@@ -351,7 +355,7 @@ async fn place_order(
         total_fen: Set(total.get()),
         idempotency_key: Set(request.idempotency_key.clone()),
         referral_code: Set(request.referral_code),
-        union_id: Set(None),
+        union_id: Set(organisation),
         ship_name: Set(address.name.trim().to_owned()),
         ship_phone: Set(address.phone.trim().to_owned()),
         ship_province: Set(address.province.trim().to_owned()),

@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+/// An invite code; it admits one member, once.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "organisation_invites")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub organisation_id: i64,
+    pub code: String,
+    pub created_by: i64,
+    pub created_at: DateTimeUtc,
+    pub used_by: Option<i64>,
+    pub used_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,6 @@
+pub mod allowance_grant;
+pub mod invite;
+pub mod ledger;
+pub mod organisation;
+pub mod organisation_admin;
+pub mod pledge;

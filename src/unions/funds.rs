@@ -1,0 +1,313 @@
+//! An organisation's money: deposits into its fund, allowances granted from it, and unspent
+//! allowance returned to it. Every movement is one transaction that writes ledger rows and
+//! moves the balances they sum to with conditional updates (`fund_fen >= x`, `balance_fen = seen`),
+//! backed by CHECKs, so no balance goes below zero however calls race.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+};
+
+use super::entity::{allowance_grant, ledger, organisation};
+use super::service::{Outcome, parse_amount};
+use crate::accounts::entity::membership;
+use crate::app::db::begin_write;
+use crate::error::{AppResult, UserError};
+use crate::money::Fen;
+
+const DEPOSIT: &str = "DEPOSIT";
+const GRANT: &str = "GRANT";
+const RETURN: &str = "RETURN";
+
+/// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
+/// A bank reference is recorded once per organisation.
+pub async fn record_deposit(
+    db: &DatabaseConnection,
+    organisation_id: i64,
+    amount: &str,
+    reference: &str,
+    recorded_by: i64,
+) -> Outcome<()> {
+    let amount = match parse_amount(amount, &["amount"]) {
+        Ok(amount) if amount > Fen::ZERO => amount,
+        Ok(_) => {
+            return Ok(Err(
+                UserError::new("INVALID_INPUT", "a deposit is more than zero").on_field(&["amount"])
+            ));
+        }
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "a reference has 1 to 100 characters",
+        )
+        .on_field(&["reference"])));
+    }
+    let txn = begin_write(db).await?;
+    let recorded = ledger::ActiveModel {
+        organisation_id: Set(organisation_id),
+        kind: Set(DEPOSIT.to_owned()),
+        fund_delta_fen: Set(amount.get()),
+        grant_delta_fen: Set(0),
+        grant_id: Set(None),
+        reference: Set(Some(reference.to_owned())),
+        created_by: Set(Some(recorded_by)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    match recorded {
+        Ok(_) => {}
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            return Ok(Err(UserError::new(
+                "DUPLICATE_REFERENCE",
+                "a deposit with this bank reference is recorded already",
+            )
+            .on_field(&["reference"])));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::FundFen,
+            Expr::col(organisation::Column::FundFen).add(amount.get()),
+        )
+        .filter(organisation::Column::Id.eq(organisation_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Ok(()))
+}
+
+pub struct GrantRequest {
+    pub organisation_id: i64,
+    /// None: every current member.
+    pub membership_ids: Option<Vec<i64>>,
+    pub amount: String,
+    pub occasion: String,
+    pub expires_at: DateTime<Utc>,
+    pub granted_by: i64,
+}
+
+/// When the calendar year of `at` began in China (UTC+8).
+fn china_year_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    let year = (at + TimeDelta::hours(8)).year();
+    chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map_or(at, |midnight| midnight.and_utc() - TimeDelta::hours(8))
+}
+
+/// `grantAllowance` (its admin): `amount` to each of the members, from the fund. All or none:
+/// the fund must hold the whole (`INSUFFICIENT_FUNDS`) and no member may pass the yearly cap
+/// (`CAP_EXCEEDED`, naming the member). The fund is taken first with a conditional update, which
+/// also makes concurrent grants of the organisation count their caps one after the other.
+pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<usize> {
+    let amount = match parse_amount(&request.amount, &["input", "amount"]) {
+        Ok(amount) if amount > Fen::ZERO => amount,
+        Ok(_) => {
+            return Ok(Err(
+                UserError::new("INVALID_INPUT", "an allowance is more than zero").on_field(&["input", "amount"])
+            ));
+        }
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let occasion = request.occasion.trim().to_owned();
+    if occasion.is_empty() || occasion.chars().count() > 100 {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "an occasion has 1 to 100 characters",
+        )
+        .on_field(&["input", "occasion"])));
+    }
+    let now = Utc::now();
+    if request.expires_at <= now {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            "an allowance expires in the future",
+        )
+        .on_field(&["input", "expiresAt"])));
+    }
+    let txn = begin_write(db).await?;
+    let current: Vec<membership::Model> = membership::Entity::find()
+        .filter(membership::Column::OrganisationId.eq(request.organisation_id))
+        .filter(membership::Column::EndedAt.is_null())
+        .all(&txn)
+        .await?;
+    let members: Vec<&membership::Model> = match &request.membership_ids {
+        None => current.iter().collect(),
+        Some(ids) => {
+            let mut chosen = Vec::with_capacity(ids.len());
+            for (index, id) in ids.iter().enumerate() {
+                let Some(member) = current.iter().find(|m| m.id == *id) else {
+                    txn.rollback().await?;
+                    return Ok(Err(UserError::new("NOT_FOUND", "not a current member").on_field(&[
+                        "input",
+                        "membershipIds",
+                        &index.to_string(),
+                    ])));
+                };
+                if !chosen.iter().any(|m: &&membership::Model| m.id == member.id) {
+                    chosen.push(member);
+                }
+            }
+            chosen
+        }
+    };
+    if members.is_empty() {
+        txn.rollback().await?;
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "no members to grant to").on_field(&["input", "membershipIds"])
+        ));
+    }
+    let Some(total) = i64::try_from(members.len()).ok().and_then(|n| amount.checked_mul(n)) else {
+        txn.rollback().await?;
+        return Ok(Err(UserError::new(
+            "INSUFFICIENT_FUNDS",
+            "the fund does not hold that much",
+        )));
+    };
+    let taken = organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::FundFen,
+            Expr::col(organisation::Column::FundFen).sub(total.get()),
+        )
+        .filter(organisation::Column::Id.eq(request.organisation_id))
+        .filter(organisation::Column::FundFen.gte(total.get()))
+        .exec(&txn)
+        .await?;
+    if taken.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(Err(UserError::new(
+            "INSUFFICIENT_FUNDS",
+            format!("the fund does not hold {total} for {} members", members.len()),
+        )));
+    }
+    let cap = organisation::Entity::find_by_id(request.organisation_id)
+        .one(&txn)
+        .await?
+        .and_then(|row| row.allowance_cap_per_member_fen);
+    if let Some(cap) = cap {
+        let granted_this_year: HashMap<i64, i64> = allowance_grant::Entity::find()
+            .filter(allowance_grant::Column::MembershipId.is_in(members.iter().map(|m| m.id)))
+            .filter(allowance_grant::Column::CreatedAt.gte(china_year_start(now)))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .fold(HashMap::new(), |mut sums, grant| {
+                *sums.entry(grant.membership_id).or_default() += grant.amount_fen;
+                sums
+            });
+        if let Some(over) = members
+            .iter()
+            .find(|m| granted_this_year.get(&m.id).copied().unwrap_or(0) + amount.get() > cap)
+        {
+            txn.rollback().await?;
+            return Ok(Err(UserError::new(
+                "CAP_EXCEEDED",
+                format!(
+                    "membership {} would pass the yearly cap of {} per member",
+                    over.id,
+                    Fen::new(cap)
+                ),
+            )
+            .on_field(&["input", "amount"])));
+        }
+    }
+    for member in &members {
+        let grant = allowance_grant::ActiveModel {
+            organisation_id: Set(request.organisation_id),
+            membership_id: Set(member.id),
+            amount_fen: Set(amount.get()),
+            balance_fen: Set(amount.get()),
+            occasion: Set(occasion.clone()),
+            expires_at: Set(request.expires_at),
+            granted_by: Set(request.granted_by),
+            created_at: Set(now),
+            closed_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        ledger::ActiveModel {
+            organisation_id: Set(request.organisation_id),
+            kind: Set(GRANT.to_owned()),
+            fund_delta_fen: Set(-amount.get()),
+            grant_delta_fen: Set(amount.get()),
+            grant_id: Set(Some(grant.id)),
+            reference: Set(None),
+            created_by: Set(Some(request.granted_by)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Ok(members.len()))
+}
+
+/// Returns what is left of the membership's open grants to the fund and closes them; call it
+/// in the transaction that ends the membership. Each grant is emptied with a conditional update
+/// on the balance it was seen with, so money spent meanwhile is never returned as well.
+pub async fn return_unspent(txn: &impl ConnectionTrait, membership_id: i64, now: DateTime<Utc>) -> AppResult<Fen> {
+    let open = allowance_grant::Entity::find()
+        .filter(allowance_grant::Column::MembershipId.eq(membership_id))
+        .filter(allowance_grant::Column::ClosedAt.is_null())
+        .all(txn)
+        .await?;
+    let mut returned = Fen::ZERO;
+    for grant in open {
+        let emptied = allowance_grant::Entity::update_many()
+            .col_expr(allowance_grant::Column::BalanceFen, Expr::value(0))
+            .col_expr(allowance_grant::Column::ClosedAt, Expr::value(now))
+            .filter(allowance_grant::Column::Id.eq(grant.id))
+            .filter(allowance_grant::Column::BalanceFen.eq(grant.balance_fen))
+            .filter(allowance_grant::Column::ClosedAt.is_null())
+            .exec(txn)
+            .await?;
+        if emptied.rows_affected != 1 || grant.balance_fen == 0 {
+            continue;
+        }
+        ledger::ActiveModel {
+            organisation_id: Set(grant.organisation_id),
+            kind: Set(RETURN.to_owned()),
+            fund_delta_fen: Set(grant.balance_fen),
+            grant_delta_fen: Set(-grant.balance_fen),
+            grant_id: Set(Some(grant.id)),
+            reference: Set(None),
+            created_by: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        organisation::Entity::update_many()
+            .col_expr(
+                organisation::Column::FundFen,
+                Expr::col(organisation::Column::FundFen).add(grant.balance_fen),
+            )
+            .filter(organisation::Column::Id.eq(grant.organisation_id))
+            .exec(txn)
+            .await?;
+        returned = Fen::new(returned.get() + grant.balance_fen);
+    }
+    Ok(returned)
+}
+
+/// What the member may spend now: the balances of its grants that have not expired.
+pub async fn allowance(db: &impl ConnectionTrait, membership_id: i64, now: DateTime<Utc>) -> AppResult<Fen> {
+    let grants = allowance_grant::Entity::find()
+        .filter(allowance_grant::Column::MembershipId.eq(membership_id))
+        .filter(allowance_grant::Column::ClosedAt.is_null())
+        .filter(allowance_grant::Column::ExpiresAt.gt(now))
+        .all(db)
+        .await?;
+    Ok(Fen::new(grants.iter().map(|grant| grant.balance_fen).sum()))
+}

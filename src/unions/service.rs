@@ -1,0 +1,489 @@
+//! Organisations, admins, invites and members, and pledge progress. Every change is one
+//! transaction whose state changes are conditional (an invite is used once, a membership ends
+//! once); unique keys decide races (one current organisation per user, one admin seat per user).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+};
+
+use super::entity::{invite, organisation, organisation_admin, pledge};
+use super::{OrganisationKind, funds};
+use crate::accounts::entity::membership::{self, MembershipKind};
+use crate::accounts::entity::user;
+use crate::accounts::{Role, memberships};
+use crate::app::db::begin_write;
+use crate::error::{AppResult, UserError};
+use crate::money::Fen;
+use crate::orders::entity::order;
+use crate::paging::PageRequest;
+use crate::payments::entity::payment;
+
+/// A business answer: the value, or what the user can fix.
+pub type Outcome<T> = AppResult<Result<T, UserError>>;
+
+pub struct NewOrganisation {
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub invoice_title: Option<String>,
+    pub tax_number: Option<String>,
+    /// Decimal yuan, as the API takes it.
+    pub allowance_cap_per_member: Option<String>,
+}
+
+fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+    UserError::new("INVALID_INPUT", message).on_field(path)
+}
+
+fn optional_text(value: Option<String>, path: &[&str], max_chars: usize) -> Result<Option<String>, UserError> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max_chars {
+        return Err(invalid(path, format!("at most {max_chars} characters")));
+    }
+    Ok(Some(value))
+}
+
+/// Parses a yuan amount from the API into fen, naming the field at fault.
+pub fn parse_amount(text: &str, path: &[&str]) -> Result<Fen, UserError> {
+    Fen::parse_yuan(text).map_err(|error| invalid(path, error.to_string()))
+}
+
+/// `createOrganisation` (operator).
+pub async fn create(db: &DatabaseConnection, input: NewOrganisation) -> Outcome<organisation::Model> {
+    let name = input.name.trim().to_owned();
+    let chars = name.chars().count();
+    if chars == 0 || chars > 100 {
+        return Ok(Err(invalid(&["input", "name"], "a name has 1 to 100 characters")));
+    }
+    let invoice_title = match optional_text(input.invoice_title, &["input", "invoiceTitle"], 200) {
+        Ok(value) => value,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let tax_number = match optional_text(input.tax_number, &["input", "taxNumber"], 30) {
+        Ok(value) => value,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    // 统一社会信用代码: 18 characters of digits and capital letters (older numbers 15 or 20).
+    if let Some(number) = &tax_number
+        && !(number.len() >= 15
+            && number.len() <= 20
+            && number.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
+    {
+        return Ok(Err(invalid(
+            &["input", "taxNumber"],
+            "a tax number has 15 to 20 digits and capital letters",
+        )));
+    }
+    let cap = match input
+        .allowance_cap_per_member
+        .as_deref()
+        .map(|text| parse_amount(text, &["input", "allowanceCapPerMember"]))
+        .transpose()
+    {
+        Ok(cap) => cap,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let created = organisation::ActiveModel {
+        name: Set(name),
+        kind: Set(input.kind.as_db().to_owned()),
+        invoice_title: Set(invoice_title),
+        tax_number: Set(tax_number),
+        allowance_cap_per_member_fen: Set(cap.map(Fen::get)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Ok(created))
+}
+
+pub async fn find(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<Option<organisation::Model>> {
+    Ok(organisation::Entity::find_by_id(organisation_id).one(db).await?)
+}
+
+/// The user ids of an organisation's admins.
+pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<Vec<i64>> {
+    Ok(organisation_admin::Entity::find()
+        .filter(organisation_admin::Column::OrganisationId.eq(organisation_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|admin| admin.user_id)
+        .collect())
+}
+
+/// The organisation `user_id` administers, if any.
+pub async fn administered_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<organisation::Model>> {
+    let Some(seat) = organisation_admin::Entity::find()
+        .filter(organisation_admin::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    find(db, seat.organisation_id).await
+}
+
+/// `addOrganisationAdmin` (operator): the user becomes UNION_ADMIN (ending any producer tie) and
+/// administers this organisation. Naming an admin again is a no-op; an admin of another
+/// organisation is refused.
+pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i64) -> Outcome<organisation::Model> {
+    let Some(organisation) = find(db, organisation_id).await? else {
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "no such organisation").on_field(&["organisationId"])
+        ));
+    };
+    let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(Err(UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])));
+    };
+    if user.role == Role::Admin.as_db() {
+        return Ok(Err(invalid(
+            &["userId"],
+            "an operator already administers every organisation",
+        )));
+    }
+    let txn = db.begin().await?;
+    let seated = organisation_admin::ActiveModel {
+        organisation_id: Set(organisation_id),
+        user_id: Set(user_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    match seated {
+        Ok(_) => {}
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            return Ok(match administered_by(db, user_id).await? {
+                Some(theirs) if theirs.id == organisation_id => Ok(organisation),
+                _ => Err(
+                    UserError::new("ALREADY_ADMIN", "the user administers another organisation").on_field(&["userId"]),
+                ),
+            });
+        }
+        Err(error) => return Err(error.into()),
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::Role, Expr::value(Role::UnionAdmin.as_db()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    memberships::work_for(&txn, user_id, None).await?;
+    txn.commit().await?;
+    Ok(Ok(organisation))
+}
+
+/// Eight characters from an alphabet without look-alikes (0/O, 1/I/L): easy to read out.
+fn invite_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let random = uuid::Uuid::new_v4();
+    random
+        .as_bytes()
+        .iter()
+        .take(8)
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
+        .collect()
+}
+
+/// `createInvite` (its admin): a code that admits one member.
+pub async fn create_invite(db: &DatabaseConnection, organisation_id: i64, created_by: i64) -> AppResult<String> {
+    let code = invite_code();
+    invite::ActiveModel {
+        organisation_id: Set(organisation_id),
+        code: Set(code.clone()),
+        created_by: Set(created_by),
+        created_at: Set(Utc::now()),
+        used_by: Set(None),
+        used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(code)
+}
+
+/// The user's current membership of an organisation, if any.
+pub async fn current_membership(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
+        .filter(membership::Column::EndedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// The organisation a buyer's order placed now is credited to.
+pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: i64) -> AppResult<Option<i64>> {
+    Ok(current_membership(db, buyer_id)
+        .await?
+        .and_then(|membership| membership.organisation_id))
+}
+
+/// `joinOrganisation(code)`: the code is used and the membership starts in one transaction. A
+/// user belongs to one organisation at a time (a unique index decides a race).
+pub async fn join(db: &DatabaseConnection, user_id: i64, code: &str) -> Outcome<membership::Model> {
+    let code = code.trim().to_ascii_uppercase();
+    let invalid_code = || UserError::new("INVALID_CODE", "no such invite, or it was used").on_field(&["code"]);
+    let already = || {
+        UserError::new(
+            "ALREADY_MEMBER",
+            "you already belong to an organisation; leave it first",
+        )
+    };
+    if code.is_empty() || code.len() > 32 {
+        return Ok(Err(invalid_code()));
+    }
+    let txn = begin_write(db).await?;
+    let Some(invite) = invite::Entity::find()
+        .filter(invite::Column::Code.eq(code.as_str()))
+        .filter(invite::Column::UsedAt.is_null())
+        .one(&txn)
+        .await?
+    else {
+        txn.rollback().await?;
+        return Ok(Err(invalid_code()));
+    };
+    if current_membership(&txn, user_id).await?.is_some() {
+        txn.rollback().await?;
+        return Ok(Err(already()));
+    }
+    let now = Utc::now();
+    let used = invite::Entity::update_many()
+        .col_expr(invite::Column::UsedBy, Expr::value(user_id))
+        .col_expr(invite::Column::UsedAt, Expr::value(now))
+        .filter(invite::Column::Id.eq(invite.id))
+        .filter(invite::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if used.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(Err(invalid_code()));
+    }
+    let joined = membership::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(MembershipKind::Organisation),
+        producer_id: Set(None),
+        organisation_id: Set(Some(invite.organisation_id)),
+        started_at: Set(now),
+        ended_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    match joined {
+        Ok(membership) => {
+            txn.commit().await?;
+            Ok(Ok(membership))
+        }
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            Ok(Err(already()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn find_membership(db: &impl ConnectionTrait, membership_id: i64) -> AppResult<Option<membership::Model>> {
+    Ok(membership::Entity::find_by_id(membership_id)
+        .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
+        .one(db)
+        .await?)
+}
+
+/// `removeMember` (its admin): the membership ends (once; removing again changes nothing) and
+/// its unspent allowance returns to the fund, in one transaction. Orders placed from now on are
+/// no longer credited to the organisation.
+pub async fn remove_member(db: &DatabaseConnection, membership_id: i64) -> AppResult<Option<membership::Model>> {
+    let now = Utc::now();
+    let txn = begin_write(db).await?;
+    let ended = membership::Entity::update_many()
+        .col_expr(membership::Column::EndedAt, Expr::value(now))
+        .filter(membership::Column::Id.eq(membership_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
+        .filter(membership::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected == 1 {
+        funds::return_unspent(&txn, membership_id, now).await?;
+    }
+    let membership = find_membership(&txn, membership_id).await?;
+    txn.commit().await?;
+    Ok(membership)
+}
+
+/// A page of the organisation's current members, oldest first.
+pub async fn members(
+    db: &impl ConnectionTrait,
+    organisation_id: i64,
+    page: &PageRequest<i64>,
+) -> AppResult<(Vec<membership::Model>, u64)> {
+    let current = membership::Entity::find()
+        .filter(membership::Column::OrganisationId.eq(organisation_id))
+        .filter(membership::Column::EndedAt.is_null());
+    let total = current.clone().count(db).await?;
+    let mut query = current.order_by_asc(membership::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(membership::Column::Id.gt(after));
+    }
+    let rows = query.limit(page.limit + 1).all(db).await?;
+    Ok((rows, total))
+}
+
+/// `setPledge` (its admin): the organisation's commitment for `year`, replacing an earlier one.
+pub async fn set_pledge(db: &DatabaseConnection, organisation_id: i64, year: i32, amount: &str) -> Outcome<()> {
+    if !(2000..=2100).contains(&year) {
+        return Ok(Err(invalid(&["year"], "a year from 2000 to 2100")));
+    }
+    let amount = match parse_amount(amount, &["amount"]) {
+        Ok(amount) if amount > Fen::ZERO => amount,
+        Ok(_) => return Ok(Err(invalid(&["amount"], "a pledge is more than zero"))),
+        Err(problem) => return Ok(Err(problem)),
+    };
+    pledge::Entity::insert(pledge::ActiveModel {
+        organisation_id: Set(organisation_id),
+        year: Set(year),
+        amount_fen: Set(amount.get()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([pledge::Column::OrganisationId, pledge::Column::Year])
+            .update_columns([pledge::Column::AmountFen, pledge::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(Ok(()))
+}
+
+/// A pledge and how far the organisation has come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PledgeProgress {
+    pub year: i32,
+    pub amount: Fen,
+    /// Paid sales credited to the organisation in the year, net of refunds.
+    pub progress: Fen,
+    /// Progress per month of the year (1–12) that had any.
+    pub months: BTreeMap<u32, Fen>,
+}
+
+impl PledgeProgress {
+    /// Progress as a percentage of the pledge with two decimals ("42.50"), rounded half up
+    /// (it passes "100.00" when the pledge is exceeded).
+    pub fn percentage(&self) -> String {
+        let amount = i128::from(self.amount.get().max(1));
+        let hundredths = (i128::from(self.progress.get()) * 10_000 * 2 + amount) / (amount * 2);
+        format!("{}.{:02}", hundredths / 100, (hundredths % 100).abs())
+    }
+}
+
+/// When a calendar year begins in China (UTC+8), as an instant.
+fn china_year_start(year: i32) -> Option<DateTime<Utc>> {
+    let midnight = NaiveDate::from_ymd_opt(year, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    Some(midnight.and_utc() - TimeDelta::hours(8))
+}
+
+/// The China-time month (1–12) of an instant.
+fn china_month(at: DateTime<Utc>) -> u32 {
+    (at + TimeDelta::hours(8)).month()
+}
+
+/// The organisation's pledge for `year` with its progress: each credited order counts in the
+/// month it was paid (China time), at its total less what was refunded of it (refunds decided
+/// but not yet sent included), so a refund lowers the month of the sale it reverses.
+pub async fn pledge_progress(
+    db: &impl ConnectionTrait,
+    organisation_id: i64,
+    year: i32,
+) -> AppResult<Option<PledgeProgress>> {
+    let Some(pledge) = pledge::Entity::find()
+        .filter(pledge::Column::OrganisationId.eq(organisation_id))
+        .filter(pledge::Column::Year.eq(year))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (Some(start), Some(end)) = (china_year_start(year), china_year_start(year + 1)) else {
+        return Ok(None);
+    };
+    let months = credited_sales(db, organisation_id, start, end).await?;
+    let progress = Fen::new(months.values().map(|fen| fen.get()).sum());
+    Ok(Some(PledgeProgress {
+        year,
+        amount: Fen::new(pledge.amount_fen),
+        progress,
+        months,
+    }))
+}
+
+/// Paid sales credited to the organisation between `start` and `end`, net of refunds, by
+/// China-time month.
+async fn credited_sales(
+    db: &impl ConnectionTrait,
+    organisation_id: i64,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<BTreeMap<u32, Fen>> {
+    let orders = order::Entity::find()
+        .filter(order::Column::UnionId.eq(organisation_id))
+        .filter(order::Column::PaidAt.gte(start))
+        .filter(order::Column::PaidAt.lt(end))
+        .all(db)
+        .await?;
+    let refunded: HashMap<i64, i64> = payment::Entity::find()
+        .filter(payment::Column::OrderId.is_in(orders.iter().map(|o| o.id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|payment| (payment.order_id, payment.refunded_fen))
+        .collect();
+    let mut months: BTreeMap<u32, Fen> = BTreeMap::new();
+    for order in &orders {
+        let Some(paid_at) = order.paid_at else { continue };
+        let net = order.total_fen - refunded.get(&order.id).copied().unwrap_or(0);
+        let month = months.entry(china_month(paid_at)).or_insert(Fen::ZERO);
+        *month = Fen::new(month.get() + net);
+    }
+    Ok(months)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(amount: i64, progress: i64) -> PledgeProgress {
+        PledgeProgress {
+            year: 2026,
+            amount: Fen::new(amount),
+            progress: Fen::new(progress),
+            months: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn percentages_round_half_up_to_two_decimals() {
+        assert_eq!(progress(300, 100).percentage(), "33.33");
+        assert_eq!(progress(300, 200).percentage(), "66.67");
+        // 1 fen of 200 yuan is 0.005 %: half a hundredth rounds up; less rounds down.
+        assert_eq!(progress(20_000, 1).percentage(), "0.01");
+        assert_eq!(progress(20_001, 1).percentage(), "0.00");
+        assert_eq!(progress(100, 150).percentage(), "150.00");
+        assert_eq!(progress(100, 0).percentage(), "0.00");
+    }
+
+    #[test]
+    fn years_and_months_are_china_time() {
+        let start = china_year_start(2026).expect("a date");
+        assert_eq!(start.to_rfc3339(), "2025-12-31T16:00:00+00:00");
+        assert_eq!(china_month(start), 1);
+        assert_eq!(china_month(start - TimeDelta::seconds(1)), 12);
+    }
+}
