@@ -15,6 +15,8 @@
 //!   netted on both sides), in basis points rounded half up.
 //! - **Through unions / through hosts**: sales of orders credited to an organisation / placed
 //!   with a host's referral code.
+//! - **Pledges fulfilled**: organisations' yearly pledges (预留份额) for the years the period
+//!   touches whose progress has reached the amount pledged.
 //! - A village's households-reached figure is shown only when it is 5 or more; it is always in
 //!   the total.
 
@@ -32,6 +34,8 @@ use crate::payments::entity::refund_line;
 use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
+use crate::unions;
+use crate::unions::entity::pledge;
 
 /// Fewer households than this in a village are shown only in the total.
 pub const SMALLEST_VILLAGE_FIGURE: u64 = 5;
@@ -115,6 +119,9 @@ pub struct Report {
     pub grower_share_bps: i64,
     pub through_unions: Fen,
     pub through_hosts: Fen,
+    /// Pledges for the period's years, and how many of them are fulfilled.
+    pub pledges_made: u64,
+    pub pledges_fulfilled: u64,
     /// Villages with sales in the period, most sold first.
     pub villages: Vec<VillageFigures>,
     /// (town, sales), most sold first.
@@ -306,7 +313,10 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .collect();
     village_rows.sort_by(|a, b| b.sales.cmp(&a.sales).then(a.village.slug.cmp(&b.village.slug)));
 
+    let (pledges_made, pledges_fulfilled) = pledges(db, &period).await?;
     Ok(Some(Report {
+        pledges_made,
+        pledges_fulfilled,
         sales: Fen::new(sales),
         units_sold: units,
         paid_to_producers: Fen::new(paid_to_producers),
@@ -322,6 +332,22 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         computed_at: Utc::now(),
         period,
     }))
+}
+
+/// Pledges for the years the period touches: how many, and how many are fulfilled.
+async fn pledges(db: &impl ConnectionTrait, period: &Period) -> AppResult<(u64, u64)> {
+    let pledges = pledge::Entity::find()
+        .filter(pledge::Column::Year.between(period.from.year(), period.to.year()))
+        .all(db)
+        .await?;
+    let mut fulfilled = 0;
+    for made in &pledges {
+        let progress = unions::service::pledge_progress(db, made.organisation_id, made.year).await?;
+        if progress.is_some_and(|p| p.progress >= p.amount) {
+            fulfilled += 1;
+        }
+    }
+    Ok((u64::try_from(pledges.len()).unwrap_or(u64::MAX), fulfilled))
 }
 
 #[cfg(test)]

@@ -117,6 +117,16 @@ impl ImpactReport {
         self.0.through_hosts.into()
     }
 
+    /// Organisations' yearly pledges (预留份额) for the period's years.
+    async fn pledges_made(&self) -> i32 {
+        count(self.0.pledges_made)
+    }
+
+    /// Of those, the pledges whose progress has reached the amount pledged.
+    async fn pledges_fulfilled(&self) -> i32 {
+        count(self.0.pledges_fulfilled)
+    }
+
     async fn villages(&self) -> Vec<VillageImpact> {
         self.0
             .villages

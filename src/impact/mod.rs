@@ -25,20 +25,22 @@ pub struct ImpactReports {
 }
 
 /// The ledgers' state in one short string: it changes whenever an order is paid, a refund is
-/// decided or settled, a line is delivered or a payout is paid. One query of indexed maxima.
+/// decided or settled, a line is delivered, a payout is paid or a pledge is set. One query of
+/// indexed maxima.
 async fn ledgers_state(db: &DatabaseConnection) -> AppResult<String> {
     let sql = "SELECT \
         CAST((SELECT MAX(paid_at) FROM orders) AS TEXT), \
         CAST((SELECT MAX(id) FROM refunds) AS TEXT), \
         CAST((SELECT MAX(settled_at) FROM refunds) AS TEXT), \
         CAST((SELECT MAX(id) FROM earnings) AS TEXT), \
-        CAST((SELECT MAX(paid_at) FROM payouts) AS TEXT)";
+        CAST((SELECT MAX(paid_at) FROM payouts) AS TEXT), \
+        CAST((SELECT MAX(updated_at) FROM pledges) AS TEXT)";
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?;
     let mut state = String::new();
     if let Some(row) = row {
-        for index in 0..5 {
+        for index in 0..6 {
             let part: Option<String> = row.try_get_by_index(index)?;
             state.push_str(part.as_deref().unwrap_or("-"));
             state.push('|');

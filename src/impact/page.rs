@@ -205,6 +205,7 @@ footer {{ color: #777; font-size: .85rem; margin-top: 24px; }}
 <div class="figure" id="grower-share"><div class="value">{share}</div><div class="label">生产者所得占买家付款</div></div>
 <div class="figure" id="through-organisations"><div class="value">{unions}</div><div class="label">工会与预算单位采购</div></div>
 <div class="figure" id="through-hosts"><div class="value">{hosts}</div><div class="label">直播带货</div></div>
+<div class="figure" id="pledges"><div class="value">{fulfilled} / {made}</div><div class="label">完成年度预留份额的单位</div></div>
 </section>
 <h2>每月销售额</h2>
 {months_chart}
@@ -232,6 +233,8 @@ footer {{ color: #777; font-size: .85rem; margin-top: 24px; }}
         share = percent(report.grower_share_bps),
         unions = yuan(report.through_unions),
         hosts = yuan(report.through_hosts),
+        fulfilled = report.pledges_fulfilled,
+        made = report.pledges_made,
         months_chart = months_chart(report),
         villages_chart = villages_chart(report),
         from = report.period.from,
@@ -274,6 +277,8 @@ pub fn csv(report: &Report) -> String {
         report.through_unions.to_string(),
     );
     row("total", "sales_through_hosts_yuan", report.through_hosts.to_string());
+    row("total", "pledges_made", report.pledges_made.to_string());
+    row("total", "pledges_fulfilled", report.pledges_fulfilled.to_string());
     for figures in &report.villages {
         row("village_sales_yuan", &figures.village.slug, figures.sales.to_string());
         row(
@@ -309,6 +314,8 @@ pub fn json(report: &Report) -> Value {
         "growerShareBps": report.grower_share_bps,
         "salesThroughOrganisations": report.through_unions.to_string(),
         "salesThroughHosts": report.through_hosts.to_string(),
+        "pledgesMade": report.pledges_made,
+        "pledgesFulfilled": report.pledges_fulfilled,
         "villages": report.villages.iter().map(|v| json!({
             "slug": v.village.slug,
             "name": v.village.name,

@@ -11,14 +11,17 @@ use crate::on_each_backend;
 use crate::orders::{PLACE, order_input, variants};
 use crate::support::{Backend, TestApp};
 
-on_each_backend!(every_figure_is_worked_out_from_the_ledgers);
+on_each_backend!(
+    every_figure_is_worked_out_from_the_ledgers,
+    pledges_and_organisations_sales_count_in_the_report
+);
 
 const IMPACT: &str = "query($village: String) { impact(villageSlug: $village) {
     from to sales { amount } unitsSold paidToProducers { amount } paidToHouseholds { amount }
     householdsReached growerShareBps salesThroughOrganisations { amount } salesThroughHosts { amount }
     villages { village { slug } sales { amount } householdsReached }
     towns { town sales { amount } } producerKinds { kind sales { amount } }
-    months { month sales { amount } } computedAt } }";
+    months { month sales { amount } } pledgesMade pledgesFulfilled computedAt } }";
 
 /// The variant of `slug` with the alphabetically first SKU, priced at `price`.
 async fn priced(app: &TestApp, cast: &Cast, slug: &str, price: &str) -> Value {
@@ -343,4 +346,47 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         std::fs::write(&path, png).expect("the screenshot is saved");
         eprintln!("screenshot of /impact at {width} px: {}", path.display());
     }
+}
+
+async fn pledges_and_organisations_sales_count_in_the_report(backend: Backend) {
+    use crate::unions::{SET_PLEDGE, member, organisation};
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cast = cast(&app).await;
+    let lily = lily_at(&app, &cast, "30.00").await;
+    let this_year = impact(&app, None).await["from"].as_str().expect("from")[..4]
+        .parse::<i64>()
+        .expect("a year");
+    let union = organisation(&app, &cast.operator, "株洲市总工会", "union.admin@example.com").await;
+    let office = organisation(&app, &cast.operator, "渌口区财政局", "office.admin@example.com").await;
+    for (who, amount) in [(&union, "100.00"), (&office, "10000.00")] {
+        let set = app
+            .query_as(
+                &who.admin,
+                SET_PLEDGE,
+                json!({ "org": who.id, "year": this_year, "amount": amount }),
+            )
+            .await;
+        assert_eq!(set["setPledge"]["userErrors"], json!([]));
+    }
+    let before = impact(&app, None).await;
+    assert_eq!(
+        (before["pledgesMade"].clone(), before["pledgesFulfilled"].clone()),
+        (json!(2), json!(0))
+    );
+
+    // A union member buys ¥120 of lilies: the union's pledge of ¥100 is met; a buyer of no
+    // organisation buys ¥30 more.
+    let (worker, _) = member(&app, &union, "worker@example.com").await;
+    let theirs = place(&app, &worker, &lily, 4, "for-the-union", "BANK_TRANSFER").await;
+    pay_by_bank(&app, &cast.operator, &theirs).await;
+    let own = place(&app, &cast.buyer, &lily, 1, "own", "BANK_TRANSFER").await;
+    pay_by_bank(&app, &cast.operator, &own).await;
+
+    let report = impact(&app, None).await;
+    assert_eq!(report["sales"]["amount"], "150.00");
+    assert_eq!(report["salesThroughOrganisations"]["amount"], "120.00");
+    assert_eq!(report["pledgesMade"], 2);
+    assert_eq!(report["pledgesFulfilled"], 1, "the union's, not the office's");
 }
