@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod error;
 pub mod graphql;
 pub mod inventory;
+pub mod livestream;
 pub mod money;
 pub mod orders;
 pub mod paging;

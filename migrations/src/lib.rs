@@ -10,6 +10,7 @@ mod m20261129_000004_payments;
 mod m20261129_000005_payouts;
 mod m20261129_000006_money_paths;
 mod m20261129_000007_payees_and_memberships;
+mod m20261129_000010_livestream;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_payouts::Migration),
             Box::new(m20261129_000006_money_paths::Migration),
             Box::new(m20261129_000007_payees_and_memberships::Migration),
+            Box::new(m20261129_000010_livestream::Migration),
         ]
     }
 }

@@ -47,6 +47,24 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Livestream hosts.
+    Hosts {
+        #[command(subcommand)]
+        action: HostsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum HostsAction {
+    /// Write a host's commissions of a month as CSV to standard output.
+    Report {
+        /// The host's email.
+        #[arg(long)]
+        host: String,
+        /// The month, `YYYY-MM` (China time).
+        #[arg(long)]
+        month: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -230,6 +248,31 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 found.payouts_settled
             );
             Ok(())
+        }
+        Command::Hosts {
+            action: HostsAction::Report { host, month },
+        } => {
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let email = crate::accounts::service::normalize_email(&host);
+            let found = crate::accounts::entity::user::Entity::find()
+                .filter(crate::accounts::entity::user::Column::Email.eq(email))
+                .one(&db)
+                .await?;
+            let Some(host) = found else {
+                anyhow::bail!("there is no user {host}");
+            };
+            if host.role != crate::accounts::Role::Host.as_db() {
+                anyhow::bail!("{} is not a host", host.email);
+            }
+            match crate::livestream::report::monthly(&db, host.id, &month).await? {
+                Ok(csv) => {
+                    print!("{csv}");
+                    Ok(())
+                }
+                Err(problem) => anyhow::bail!("{}", problem.message),
+            }
         }
         Command::ExportSchema => Ok(()),
     }

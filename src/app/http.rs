@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,7 +29,8 @@ use crate::graphql::holds_write_operation;
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/webhooks/stripe", post(stripe_webhook));
+        .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/l/{code}", get(promo_redirect));
     limits::guarded(api, &state.config.limits)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -46,6 +47,29 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .into_response()
         }))
         .with_state(state)
+}
+
+/// `GET /l/{code}`: a promo link sends the buyer to the product's storefront page with the
+/// code (302), counting the click; an unknown or retired code gets a page saying so (404).
+async fn promo_redirect(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    match state.promo_links.follow(&state.db, &code).await {
+        Ok(Some(url)) => match HeaderValue::from_str(&url) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Html(
+                "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>链接无效</title>\
+                  <h1>链接无效或已失效</h1><p>This promo link does not exist or has been retired.</p></html>",
+            ),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error = ?error, "resolving a promo code failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Operation names are the client's: only names the shop knows (its root fields and the

@@ -45,6 +45,8 @@ pub struct AppState {
     pub schema: HuakaiSchema,
     /// Operation names that get their own metrics label (see `http::operation_label`).
     pub operation_labels: HashSet<String>,
+    /// Promo codes resolved and their clicks counted (`GET /l/{code}`).
+    pub promo_links: Arc<crate::livestream::clicks::Redirects>,
     statements: Arc<AtomicU64>,
 }
 
@@ -115,6 +117,9 @@ impl AppState {
                 .into_iter()
                 .chain(config.metrics_operations.iter().cloned())
                 .collect(),
+            promo_links: Arc::new(crate::livestream::clicks::Redirects::new(
+                config.livestream.storefront_url.clone(),
+            )),
             config,
             statements,
         }))
@@ -161,6 +166,8 @@ pub struct RunningServer {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
+    /// Writes counted clicks; told to stop only after the last request was answered.
+    click_flusher: (oneshot::Sender<()>, JoinHandle<()>),
 }
 
 impl RunningServer {
@@ -171,10 +178,11 @@ impl RunningServer {
             worker.abort();
         }
         let _ = self.shutdown.send(());
-        self.task
-            .await
-            .context("server task panicked")?
-            .context("server failed")
+        let served = self.task.await.context("server task panicked")?;
+        let (stop_flusher, flusher) = self.click_flusher;
+        let _ = stop_flusher.send(());
+        flusher.await.context("click flusher panicked")?;
+        served.context("server failed")
     }
 }
 
@@ -203,6 +211,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),
     };
+    let (stop_flusher, flusher_stop) = oneshot::channel();
+    let click_flusher = (
+        stop_flusher,
+        state
+            .promo_links
+            .clone()
+            .spawn_flusher(worker_shop.db.clone(), flusher_stop),
+    );
     let mut workers = vec![crate::orders::worker::spawn(worker_shop.clone())];
     if worker_shop.stripe.is_some() {
         workers.push(crate::payments::inbox::spawn(
@@ -216,6 +232,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown,
         task,
         workers,
+        click_flusher,
     })
 }
 

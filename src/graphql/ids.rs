@@ -16,10 +16,12 @@ pub enum NodeType {
     Order,
     Payout,
     BankRefund,
+    Host,
+    PromoLink,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 10] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -28,6 +30,8 @@ impl NodeType {
         NodeType::Order,
         NodeType::Payout,
         NodeType::BankRefund,
+        NodeType::Host,
+        NodeType::PromoLink,
     ];
 
     fn name(self) -> &'static str {
@@ -40,6 +44,8 @@ impl NodeType {
             NodeType::Order => "Order",
             NodeType::Payout => "Payout",
             NodeType::BankRefund => "BankRefund",
+            NodeType::Host => "Host",
+            NodeType::PromoLink => "PromoLink",
         }
     }
 }

@@ -16,11 +16,12 @@ use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
 };
+use crate::livestream::graphql::{Host, LivestreamMutation, LivestreamQuery, PromoLink};
 use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
-use crate::{accounts, catalogue, orders, payments, payouts};
+use crate::{accounts, catalogue, livestream, orders, payments, payouts};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -40,6 +41,8 @@ pub enum Node {
     Order(Box<Order>),
     Payout(Payout),
     BankRefund(BankRefund),
+    Host(Host),
+    PromoLink(PromoLink),
 }
 
 #[derive(Default)]
@@ -67,6 +70,10 @@ impl NodeQuery {
                 .map(|order| Node::Order(Box::new(order))),
             NodeType::Payout => payouts::graphql::node(ctx, row_id).await?.map(Node::Payout),
             NodeType::BankRefund => payments::graphql::node(ctx, row_id).await?.map(Node::BankRefund),
+            NodeType::Host => livestream::graphql::host_node(ctx, row_id).await?.map(Node::Host),
+            NodeType::PromoLink => livestream::graphql::promo_link_node(ctx, row_id)
+                .await?
+                .map(Node::PromoLink),
         })
     }
 }
@@ -79,6 +86,7 @@ pub struct Query(
     OrdersQuery,
     PaymentsQuery,
     PayoutsQuery,
+    LivestreamQuery,
     NodeQuery,
 );
 
@@ -90,6 +98,7 @@ pub struct Mutation(
     OrdersMutation,
     PaymentsMutation,
     PayoutsMutation,
+    LivestreamMutation,
 );
 
 pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -141,6 +141,21 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
     .await
     .expect("payout");
     let payout_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::Payout, payout.id);
+    // A host's promo link for the lily, made directly (the cast has no host to ask for it).
+    let host = app.user("host@example.com", Role::Host, None).await;
+    let host_row =
+        huakai::graphql::ids::decode_as(&host.user_id, huakai::graphql::ids::NodeType::User).expect("user id");
+    let lily_id = app
+        .query("{ product(slug: \"sanwang-xian-baihe\") { id } }", json!({}))
+        .await["product"]["id"]
+        .clone();
+    let lily_row =
+        huakai::graphql::ids::decode_as(lily_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Product)
+            .expect("product id");
+    let link = huakai::livestream::links::create(app.db(), host_row, lily_row)
+        .await
+        .expect("link");
+    let link_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::PromoLink, link.id);
 
     let rows = [
         Row {
@@ -304,6 +319,36 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             query: "mutation { setProducerPayoutAccount(producerSlug: \"sanwang-baihe-hezuoshe\", bankAccountName: \"三旺村百合合作社\", bankAccountNumber: \"6222 0000 1111\") { userErrors { code } } }",
             variables: json!({}),
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "setCommissionPlan",
+            query: "mutation($id: ID!) { setCommissionPlan(input: { productId: $id, rateBps: 800 }) { plan { rateBps } userErrors { code } } }",
+            variables: json!({ "id": lily_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "createPromoLink",
+            query: "mutation($id: ID!) { createPromoLink(input: { productId: $id }) { promoLink { code } userErrors { code } } }",
+            variables: json!({ "id": lily_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden],
+        },
+        Row {
+            operation: "myHost",
+            query: "{ myHost { balance { available { amount } } links(first: 5) { nodes { code clicks } } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden],
+        },
+        Row {
+            operation: "hostSales",
+            query: "{ hostSales { rateBps units host { displayName } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Allowed, Forbidden],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on PromoLink { code clicks sales { amount } } } }",
+            variables: json!({ "id": link_id }),
+            expected: [Hidden, Hidden, Hidden, Hidden, Hidden, Allowed],
         },
         Row {
             operation: "changePassword",

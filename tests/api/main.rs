@@ -9,6 +9,7 @@ mod cache;
 mod catalogue;
 mod fuzz;
 mod limits;
+mod livestream;
 mod migrations;
 mod money;
 mod orders;

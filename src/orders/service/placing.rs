@@ -350,7 +350,7 @@ async fn place_order(
         payment_method: Set(request.payment_method.as_db().to_owned()),
         total_fen: Set(total.get()),
         idempotency_key: Set(request.idempotency_key.clone()),
-        referral_code: Set(request.referral_code),
+        referral_code: Set(request.referral_code.clone()),
         union_id: Set(None),
         ship_name: Set(address.name.trim().to_owned()),
         ship_phone: Set(address.phone.trim().to_owned()),
@@ -409,6 +409,9 @@ async fn place_order(
     }))
     .exec_without_returning(&txn)
     .await?;
+    if let Some(code) = &request.referral_code {
+        crate::livestream::attribution::attribute(&txn, order.id, code, now).await?;
+    }
     // Stock last, in variant order (no deadlocks between orders of several lines): a hot
     // variant's row is locked only from here to the commit.
     let mut availability_changed = false;

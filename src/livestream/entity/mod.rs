@@ -1,0 +1,2 @@
+pub mod commission_plan;
+pub mod promo_link;
