@@ -11,6 +11,7 @@ mod m20261129_000005_payouts;
 mod m20261129_000006_money_paths;
 mod m20261129_000007_payees_and_memberships;
 mod m20261129_000010_livestream;
+mod m20261129_000011_live_sessions;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_money_paths::Migration),
             Box::new(m20261129_000007_payees_and_memberships::Migration),
             Box::new(m20261129_000010_livestream::Migration),
+            Box::new(m20261129_000011_live_sessions::Migration),
         ]
     }
 }

@@ -5,8 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -32,6 +35,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/webhooks/stripe", post(stripe_webhook))
         .route("/l/{code}", get(promo_redirect));
     limits::guarded(api, &state.config.limits)
+        // A subscription lives as long as its stream, so it is outside the request-time and
+        // in-flight guards.
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -47,6 +53,41 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .into_response()
         }))
         .with_state(state)
+}
+
+/// `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws, or the older
+/// graphql-ws). `connection_init` may carry `{"Authorization": "Bearer …"}`; a token that does
+/// not prove a live session refuses the connection, none is anonymous.
+async fn graphql_ws(
+    State(state): State<Arc<AppState>>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let schema = state.schema.clone();
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move { subscriber_data(&state, &payload).await })
+            .serve()
+    })
+}
+
+async fn subscriber_data(state: &AppState, payload: &serde_json::Value) -> async_graphql::Result<async_graphql::Data> {
+    let header = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(serde_json::Value::as_str);
+    let viewer = match header {
+        None => Viewer::Anonymous,
+        Some(value) => {
+            let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+            service::authenticate(&state.db, &state.accounts.keys, token).await?
+        }
+    };
+    let mut data = async_graphql::Data::default();
+    data.insert(viewer);
+    data.insert(request_loader(&state.db));
+    data.insert(crate::orders::graphql::request_loader(&state.db));
+    Ok(data)
 }
 
 /// `GET /l/{code}`: a promo link sends the buyer to the product's storefront page with the

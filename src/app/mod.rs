@@ -219,7 +219,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .clone()
             .spawn_flusher(worker_shop.db.clone(), flusher_stop),
     );
-    let mut workers = vec![crate::orders::worker::spawn(worker_shop.clone())];
+    let mut workers = vec![
+        crate::orders::worker::spawn(worker_shop.clone()),
+        crate::livestream::worker::spawn(worker_shop.clone()),
+    ];
     if worker_shop.stripe.is_some() {
         workers.push(crate::payments::inbox::spawn(
             worker_shop,

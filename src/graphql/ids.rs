@@ -18,10 +18,12 @@ pub enum NodeType {
     BankRefund,
     Host,
     PromoLink,
+    LiveSession,
+    LiveSessionItem,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 12] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -32,6 +34,8 @@ impl NodeType {
         NodeType::BankRefund,
         NodeType::Host,
         NodeType::PromoLink,
+        NodeType::LiveSession,
+        NodeType::LiveSessionItem,
     ];
 
     fn name(self) -> &'static str {
@@ -46,6 +50,8 @@ impl NodeType {
             NodeType::BankRefund => "BankRefund",
             NodeType::Host => "Host",
             NodeType::PromoLink => "PromoLink",
+            NodeType::LiveSession => "LiveSession",
+            NodeType::LiveSessionItem => "LiveSessionItem",
         }
     }
 }

@@ -8,7 +8,7 @@ pub mod relay;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
+use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
@@ -16,7 +16,9 @@ use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
 };
-use crate::livestream::graphql::{Host, LivestreamMutation, LivestreamQuery, PromoLink};
+use crate::livestream::graphql::{
+    Host, LiveSession, LiveSessionItem, LivestreamMutation, LivestreamQuery, LivestreamSubscription, PromoLink,
+};
 use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
@@ -43,6 +45,8 @@ pub enum Node {
     BankRefund(BankRefund),
     Host(Host),
     PromoLink(PromoLink),
+    LiveSession(LiveSession),
+    LiveSessionItem(LiveSessionItem),
 }
 
 #[derive(Default)]
@@ -74,6 +78,12 @@ impl NodeQuery {
             NodeType::PromoLink => livestream::graphql::promo_link_node(ctx, row_id)
                 .await?
                 .map(Node::PromoLink),
+            NodeType::LiveSession => livestream::graphql::live_session_node(ctx, row_id)
+                .await?
+                .map(Node::LiveSession),
+            NodeType::LiveSessionItem => livestream::graphql::live_session_item_node(ctx, row_id)
+                .await?
+                .map(Node::LiveSessionItem),
         })
     }
 }
@@ -101,7 +111,10 @@ pub struct Mutation(
     LivestreamMutation,
 );
 
-pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(LivestreamSubscription);
+
+pub type HuakaiSchema = Schema<Query, Mutation, Subscription>;
 
 /// What the resolvers share across requests.
 pub struct Services {
@@ -111,7 +124,7 @@ pub struct Services {
 
 /// The schema with its limits, serving `services`.
 pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(input_rules::InputRules);

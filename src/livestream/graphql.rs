@@ -3,19 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::futures_util::{Stream, stream};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use super::attribution::{self, CommissionState, CreditedLine};
-use super::entity::{commission_plan, promo_link};
-use super::policy::{ReadProducerHosts, ReadPromoLink, SetCommissionPlan};
+use super::entity::{commission_plan, live_session, live_session_item, promo_link};
+use super::policy::{ApproveSessionItem, ReadProducerHosts, ReadPromoLink, SetCommissionPlan};
+use super::sessions::{self, SessionPhase};
 use super::{links, plans, product_url, report};
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::catalogue::entity::product;
-use crate::catalogue::graphql::{Product, product_node};
+use crate::catalogue::entity::{product, variant};
+use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
 use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, decode_as, encode};
@@ -80,6 +82,14 @@ impl PromoLink {
 
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
         Ok(product_node(ctx, self.0.product_id).await?)
+    }
+
+    /// The live session the link sells, for a session's link.
+    async fn session(&self, ctx: &Context<'_>) -> Result<Option<LiveSession>> {
+        match self.0.session_id {
+            Some(session_id) => Ok(live_session_node(ctx, session_id).await?),
+            None => Ok(None),
+        }
     }
 
     /// Redirects answered (written within about a second).
@@ -233,6 +243,19 @@ impl HostAccount {
         Ok(connection(rows, &page, 0, |row| row.id, PromoLink))
     }
 
+    /// The host's sessions, newest first, with sold and remaining quota per item.
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, LiveSession>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let rows = sessions::list(database(ctx)?, self.0.id, &page).await?;
+        Ok(connection(rows, &page, 0, |row| row.id, LiveSession))
+    }
+
     /// One entry per credited line of a paid order, newest first.
     #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn commissions(
@@ -312,9 +335,11 @@ pub struct CommissionPlanPayload {
     user_errors: Vec<UserError>,
 }
 
+/// A link to a product, or to a live session (one of the two).
 #[derive(InputObject)]
 pub struct PromoLinkInput {
-    product_id: ID,
+    product_id: Option<ID>,
+    session_id: Option<ID>,
 }
 
 #[derive(SimpleObject)]
@@ -456,25 +481,320 @@ impl LivestreamMutation {
         )
     }
 
-    /// A new promo link with its own code for a product (hosts).
+    /// A new promo link with its own code, for a product or for one of the host's live
+    /// sessions (hosts). A session's link opens its first item's product.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Host])")]
     async fn create_promo_link(&self, ctx: &Context<'_>, input: PromoLinkInput) -> Result<PromoLinkPayload> {
         let me = viewer(ctx).signed_in()?;
         let db = database(ctx)?;
-        let product = match decode_as(&input.product_id, NodeType::Product) {
-            Some(id) => product::Entity::find_by_id(id).one(db).await.map_err(AppError::from)?,
-            None => None,
+        let problem = |code: &str, message: &str, field: &str| PromoLinkPayload {
+            promo_link: None,
+            user_errors: vec![UserError::new(code, message).on_field(&["input", field])],
         };
-        let Some(product) = product else {
-            return Ok(PromoLinkPayload {
-                promo_link: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "no such product").on_field(&["input", "productId"])],
-            });
+        let target = match (&input.product_id, &input.session_id) {
+            (Some(product_id), None) => {
+                let product = match decode_as(product_id, NodeType::Product) {
+                    Some(id) => product::Entity::find_by_id(id).one(db).await.map_err(AppError::from)?,
+                    None => None,
+                };
+                let Some(product) = product else {
+                    return Ok(problem("NOT_FOUND", "no such product", "productId"));
+                };
+                (product.id, None)
+            }
+            (None, Some(session_id)) => {
+                let session = match decode_as(session_id, NodeType::LiveSession) {
+                    Some(id) => live_session::Entity::find_by_id(id)
+                        .one(db)
+                        .await
+                        .map_err(AppError::from)?,
+                    None => None,
+                };
+                let Some(session) = session.filter(|s| s.host_id == me.user_id) else {
+                    return Ok(problem("NOT_FOUND", "no such session of yours", "sessionId"));
+                };
+                if sessions::phase(&session, Utc::now()) == SessionPhase::Ended {
+                    return Ok(problem("SESSION_NOT_LIVE", "the session has ended", "sessionId"));
+                }
+                let items = sessions::items_of(db, session.id).await?;
+                let Some(first) = items.first() else {
+                    return Ok(problem("NOT_FOUND", "the session has no items", "sessionId"));
+                };
+                let variant = variant::Entity::find_by_id(first.variant_id)
+                    .one(db)
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session item without its variant")))?;
+                (variant.product_id, Some(session.id))
+            }
+            _ => return Ok(problem("INVALID_INPUT", "give a productId or a sessionId", "productId")),
         };
-        let link = links::create(db, me.user_id, product.id).await?;
+        let link = links::create(db, me.user_id, target.0, target.1).await?;
         Ok(PromoLinkPayload {
             promo_link: Some(PromoLink(link)),
             user_errors: Vec::new(),
         })
+    }
+
+    /// Schedules a live session of items, each waiting for its grower's approval (hosts).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Host])")]
+    async fn schedule_live_session(&self, ctx: &Context<'_>, input: LiveSessionInput) -> Result<LiveSessionPayload> {
+        let me = viewer(ctx).signed_in()?;
+        let request = sessions::SessionRequest {
+            title: input.title,
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
+            items: input
+                .items
+                .into_iter()
+                .map(|item| sessions::ItemRequest {
+                    variant_id: decode_as(&item.variant_id, NodeType::Variant),
+                    price: item.price,
+                    quota: item.quota,
+                    per_buyer_limit: item.per_buyer_limit,
+                })
+                .collect(),
+        };
+        Ok(LiveSessionPayload::from(
+            sessions::schedule(database(ctx)?, me.user_id, request, Utc::now()).await?,
+        ))
+    }
+
+    /// Approves a session item, setting its quota aside from the variant's stock (the
+    /// variant's growers, or operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn approve_live_session_item(&self, ctx: &Context<'_>, item_id: ID) -> Result<LiveSessionPayload> {
+        let not_found =
+            || LiveSessionPayload::from(Err(UserError::new("NOT_FOUND", "no such item").on_field(&["itemId"])));
+        let Some(item_id) = decode_as(&item_id, NodeType::LiveSessionItem) else {
+            return Ok(not_found());
+        };
+        let Some((_, producer_id)) = sessions::item_with_producer(database(ctx)?, item_id).await? else {
+            return Ok(not_found());
+        };
+        let me = viewer(ctx).authorize(ApproveSessionItem { producer_id })?;
+        Ok(LiveSessionPayload::from(
+            sessions::approve(shop(ctx)?, item_id, me.user_id, Utc::now()).await?,
+        ))
+    }
+}
+
+#[derive(InputObject)]
+pub struct LiveSessionInput {
+    title: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    items: Vec<LiveSessionItemInput>,
+}
+
+#[derive(InputObject)]
+pub struct LiveSessionItemInput {
+    variant_id: ID,
+    /// The session price, decimal yuan.
+    price: String,
+    /// Units set aside for the session at approval.
+    quota: i32,
+    per_buyer_limit: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct LiveSessionPayload {
+    session: Option<LiveSession>,
+    user_errors: Vec<UserError>,
+}
+
+impl From<std::result::Result<live_session::Model, UserError>> for LiveSessionPayload {
+    fn from(outcome: std::result::Result<live_session::Model, UserError>) -> Self {
+        match outcome {
+            Ok(session) => LiveSessionPayload {
+                session: Some(LiveSession(session)),
+                user_errors: Vec::new(),
+            },
+            Err(problem) => LiveSessionPayload {
+                session: None,
+                user_errors: vec![problem],
+            },
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LiveSessionStatus {
+    Scheduled,
+    Live,
+    Ended,
+}
+
+pub struct LiveSession(pub live_session::Model);
+
+#[Object]
+impl LiveSession {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::LiveSession, self.0.id)
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+
+    async fn status(&self) -> LiveSessionStatus {
+        match sessions::phase(&self.0, Utc::now()) {
+            SessionPhase::Scheduled => LiveSessionStatus::Scheduled,
+            SessionPhase::Live => LiveSessionStatus::Live,
+            SessionPhase::Ended => LiveSessionStatus::Ended,
+        }
+    }
+
+    async fn host(&self, ctx: &Context<'_>) -> Result<Option<Host>> {
+        host_of(ctx, self.0.host_id).await
+    }
+
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(sessions::MAX_ITEMS, child_complexity)")]
+    async fn items(&self, ctx: &Context<'_>) -> Result<Vec<LiveSessionItem>> {
+        Ok(sessions::items_of(database(ctx)?, self.0.id)
+            .await?
+            .into_iter()
+            .map(LiveSessionItem)
+            .collect())
+    }
+}
+
+pub struct LiveSessionItem(pub live_session_item::Model);
+
+#[Object]
+impl LiveSessionItem {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::LiveSessionItem, self.0.id)
+    }
+
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Option<Variant>> {
+        Ok(variant_node(ctx, self.0.variant_id).await?)
+    }
+
+    /// The session price.
+    async fn price(&self) -> Money {
+        Fen::new(self.0.price_fen).into()
+    }
+
+    async fn quota(&self) -> i32 {
+        self.0.quota
+    }
+
+    /// Units taken by orders (paid or still held).
+    async fn sold(&self) -> i32 {
+        self.0.sold()
+    }
+
+    /// Units left in the quota (0 before approval and after the end).
+    async fn remaining(&self) -> i32 {
+        self.0.remaining
+    }
+
+    async fn per_buyer_limit(&self) -> i32 {
+        self.0.per_buyer_limit
+    }
+
+    async fn approved(&self) -> bool {
+        self.0.approved_at.is_some()
+    }
+}
+
+/// Whether the viewer may see a session: anyone once an item is approved (it is public: its
+/// host announces it); before, its host, the growers asked to approve an item, and operators.
+async fn may_see_session(ctx: &Context<'_>, session: &live_session::Model) -> AppResult<bool> {
+    let items = sessions::items_of(database(ctx)?, session.id).await?;
+    if items.iter().any(|item| item.approved_at.is_some()) {
+        return Ok(true);
+    }
+    let viewer = viewer(ctx);
+    if viewer.may(ReadPromoLink {
+        host_id: session.host_id,
+    }) {
+        return Ok(true);
+    }
+    for item in items {
+        if let Some((_, producer_id)) = sessions::item_with_producer(database(ctx)?, item.id).await?
+            && viewer.may(ApproveSessionItem { producer_id })
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A session through `node(id:)`.
+pub async fn live_session_node(ctx: &Context<'_>, session_id: i64) -> AppResult<Option<LiveSession>> {
+    let Some(session) = live_session::Entity::find_by_id(session_id).one(database(ctx)?).await? else {
+        return Ok(None);
+    };
+    Ok(may_see_session(ctx, &session).await?.then_some(LiveSession(session)))
+}
+
+/// A session item through `node(id:)`: as its session.
+pub async fn live_session_item_node(ctx: &Context<'_>, item_id: i64) -> AppResult<Option<LiveSessionItem>> {
+    let Some(item) = live_session_item::Entity::find_by_id(item_id)
+        .one(database(ctx)?)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let session = sessions::session_of(database(ctx)?, item.session_id).await?;
+    Ok(may_see_session(ctx, &session).await?.then_some(LiveSessionItem(item)))
+}
+
+/// How often a `sessionStock` subscription looks at the quotas: the overlay's refresh rate.
+const STOCK_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+#[derive(Default)]
+pub struct LivestreamSubscription;
+
+#[Subscription]
+impl LivestreamSubscription {
+    /// Each item's remaining quota, sent at once and then whenever it changes, until the
+    /// session has ended (for the host's overlay; anyone may follow a public session). It
+    /// reads the database, so every replica sees every sale.
+    async fn session_stock(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+    ) -> Result<impl Stream<Item = Vec<LiveSessionItem>> + use<>> {
+        let Some(row_id) = decode_as(&session_id, NodeType::LiveSession) else {
+            return Err(AppError::bad_input("no such session").into());
+        };
+        if live_session_node(ctx, row_id).await?.is_none() {
+            return Err(AppError::bad_input("no such session").into());
+        }
+        let db = database(ctx)?.clone();
+        let watch = (db, row_id, None::<Vec<(i64, i32, i32)>>, false);
+        Ok(stream::unfold(watch, |(db, row_id, last, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let Ok(session) = sessions::session_of(&db, row_id).await else {
+                    return None;
+                };
+                let items = sessions::items_of(&db, row_id).await.ok()?;
+                let state: Vec<(i64, i32, i32)> = items.iter().map(|i| (i.id, i.remaining, i.sold())).collect();
+                let ended = sessions::phase(&session, Utc::now()) == SessionPhase::Ended
+                    && items.iter().all(|i| i.approved_at.is_none() || i.returned_at.is_some());
+                if last.as_ref() != Some(&state) {
+                    let answer: Vec<LiveSessionItem> = items.into_iter().map(LiveSessionItem).collect();
+                    return Some((answer, (db, row_id, Some(state), ended)));
+                }
+                if ended {
+                    return None;
+                }
+                tokio::time::sleep(STOCK_POLL).await;
+            }
+        }))
     }
 }

@@ -43,12 +43,18 @@ pub fn well_formed(code: &str) -> bool {
 
 /// `createPromoLink` for a product that exists (checked by the caller). A clash of random codes
 /// is caught by the unique key and tried again.
-pub async fn create(db: &impl ConnectionTrait, host_id: i64, product_id: i64) -> AppResult<promo_link::Model> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    host_id: i64,
+    product_id: i64,
+    session_id: Option<i64>,
+) -> AppResult<promo_link::Model> {
     for _ in 0..5 {
         let inserted = promo_link::ActiveModel {
             code: Set(new_code()),
             host_id: Set(host_id),
             product_id: Set(product_id),
+            session_id: Set(session_id),
             clicks: Set(0),
             retired_at: Set(None),
             created_at: Set(Utc::now()),

@@ -10,6 +10,8 @@ pub mod links;
 pub mod plans;
 pub mod policy;
 pub mod report;
+pub mod sessions;
+pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Who may set commission plans and see a host's links.
+//! Who may set commission plans, see a host's links and approve its session items.
 
 use crate::accounts::policy::Permission;
 use crate::accounts::{Role, SignedIn};
@@ -34,6 +34,18 @@ pub struct ReadProducerHosts {
 }
 
 impl Permission for ReadProducerHosts {
+    fn allows(&self, me: &SignedIn) -> bool {
+        me.role == Role::Grower && me.producer_id == Some(self.producer_id)
+    }
+}
+
+/// Approve a live session item, setting its quota aside: the growers of its variant's producer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApproveSessionItem {
+    pub producer_id: i64,
+}
+
+impl Permission for ApproveSessionItem {
     fn allows(&self, me: &SignedIn) -> bool {
         me.role == Role::Grower && me.producer_id == Some(self.producer_id)
     }

@@ -9,7 +9,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub host_id: i64,
+    /// The product the link opens (for a session's link, its first item's product).
     pub product_id: i64,
+    /// A session's link: its code buys at the session's prices while the session is live.
+    pub session_id: Option<i64>,
     /// Redirects answered (counted in batches: see `clicks`).
     pub clicks: i64,
     /// A retired link redirects no more and attributes nothing.
