@@ -128,7 +128,7 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(CommissionPlans::SetBy).big_integer().not_null())
+                    .col(ColumnDef::new(CommissionPlans::SetBy).big_integer().null())
                     .col(
                         ColumnDef::new(CommissionPlans::CreatedAt)
                             .timestamp_with_time_zone()

@@ -117,7 +117,12 @@ fn parse_role(value: &str) -> Result<Role, String> {
 #[derive(Subcommand)]
 enum DemoAction {
     /// Load the demo catalogue into a database that holds no products.
-    Load,
+    Load {
+        /// Also the demo activity (a livestream host's links and sessions), also into a
+        /// database that holds the catalogue already.
+        #[arg(long)]
+        activity: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -161,17 +166,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo {
-            action: DemoAction::Load,
+            action: DemoAction::Load { activity },
         } => {
             let db = super::db::connect(&config.database_url, Default::default()).await?;
             super::db::migrate(&db).await?;
-            if !crate::catalogue::demo::is_empty(&db).await? {
+            if crate::catalogue::demo::is_empty(&db).await? {
+                let summary = crate::catalogue::demo::load(&db).await?;
+                println!("loaded the demo catalogue: {summary}");
+            } else if !activity {
                 anyhow::bail!(
                     "the database already holds products; the demo catalogue is only loaded into an empty one"
                 );
             }
-            let summary = crate::catalogue::demo::load(&db).await?;
-            println!("loaded the demo catalogue: {summary}");
+            if activity {
+                let summary = crate::livestream::demo::load_activity(&db).await?;
+                println!("loaded the demo activity: {summary}");
+            }
             Ok(())
         }
         Command::User {

@@ -68,6 +68,8 @@ impl AppState {
         if config.embedded_database && catalogue::demo::is_empty(&db).await? {
             let summary = catalogue::demo::load(&db).await?;
             tracing::info!(%summary, "loaded the demo catalogue into the embedded database");
+            let activity = crate::livestream::demo::load_activity(&db).await?;
+            tracing::info!(%activity, "loaded the demo activity into the embedded database");
         }
         let redis = match &config.redis_url {
             Some(url) => Some(Arc::new(redis::Redis::connect(url, &config.redis_prefix)?)),

@@ -4,6 +4,7 @@
 
 pub mod attribution;
 pub mod clicks;
+pub mod demo;
 pub mod entity;
 pub mod graphql;
 pub mod links;

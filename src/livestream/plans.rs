@@ -99,7 +99,7 @@ pub async fn set_plan(
         host_id: Set(request.host_id),
         rate_bps: Set(request.rate_bps),
         effective_from: Set(effective_from),
-        set_by: Set(set_by),
+        set_by: Set(Some(set_by)),
         created_at: Set(now),
         ..Default::default()
     }

@@ -12,7 +12,8 @@ pub struct Model {
     pub host_id: Option<i64>,
     pub rate_bps: i32,
     pub effective_from: DateTimeUtc,
-    pub set_by: i64,
+    /// The grower or operator who set it (none for the demo's plans).
+    pub set_by: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 
