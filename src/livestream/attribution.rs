@@ -10,7 +10,6 @@ use super::links::{self, ledger_by_line, lines_by_id, paid_orders, refunded_by_l
 use super::plans::rate_for;
 use crate::error::AppResult;
 use crate::money::Fen;
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order_line, order_line_attribution};
 use crate::paging::PageRequest;
 use crate::payouts::entity::{host_commission, payout};
@@ -75,12 +74,10 @@ pub struct CreditedLine {
     pub order_number: String,
     pub quantity: i32,
     pub product_id: i64,
-    pub producer_id: i64,
     /// The line total less refunds (not refused) so far.
     pub net_total: Fen,
     /// The host's ledger entries for the line (empty until delivery).
     pub ledger: Vec<host_commission::Model>,
-    pub delivered: bool,
     pub paid_payouts: Vec<i64>,
 }
 
@@ -147,11 +144,8 @@ pub async fn credited_lines(
                 order_number: order.number.clone(),
                 quantity: line.quantity,
                 product_id: line.product_id,
-                producer_id: line.producer_id,
                 net_total: Fen::new(net_total),
                 ledger: ledger.remove(&line.id).unwrap_or_default(),
-                delivered: order.status == OrderStatus::Delivered.as_db()
-                    || order.status == OrderStatus::Completed.as_db(),
                 paid_payouts: paid_payouts.clone(),
                 attribution,
             })
@@ -169,7 +163,7 @@ pub async fn host_lines(
     if let Some(after) = page.after {
         select = select.filter(order_line_attribution::Column::Id.lt(after));
     }
-    // Unpaid orders are skipped after the page is read, so read a little more than the page.
+    // Lines of orders not paid are left out of the page read, so a page may hold fewer.
     let attributions = select
         .order_by_desc(order_line_attribution::Column::Id)
         .limit(page.limit + 1)
