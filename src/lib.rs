@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod impact;
 pub mod inventory;
+pub mod livestream;
 pub mod money;
 pub mod orders;
 pub mod paging;

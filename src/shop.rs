@@ -20,7 +20,7 @@ pub struct Shop {
     pub settings: ShopSettings,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ShopSettings {
     /// How long an unpaid order holds its stock.
     pub reservation: Duration,
@@ -28,6 +28,7 @@ pub struct ShopSettings {
     pub auto_delivery: Duration,
     pub payouts: PayoutSettings,
     pub order_limits: OrderLimits,
+    pub livestream: crate::livestream::LivestreamSettings,
 }
 
 /// What one buyer may hold unpaid at once, so that nobody can sit on a flash sale's stock with

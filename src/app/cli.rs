@@ -47,6 +47,24 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Livestream hosts.
+    Hosts {
+        #[command(subcommand)]
+        action: HostsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum HostsAction {
+    /// Write a host's commissions of a month as CSV to standard output.
+    Report {
+        /// The host's email.
+        #[arg(long)]
+        host: String,
+        /// The month, `YYYY-MM` (China time).
+        #[arg(long)]
+        month: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,8 +118,9 @@ fn parse_role(value: &str) -> Result<Role, String> {
 enum DemoAction {
     /// Load the demo catalogue into a database that holds no products.
     Load {
-        /// Also a year of activity (orders, deliveries, refunds, payouts) into a shop with no
-        /// orders; the catalogue is loaded first if the database has none.
+        /// Also demo activity into a shop with no orders: a year of orders, deliveries, refunds
+        /// and payouts, and a livestream host's links and sessions; the catalogue is loaded first
+        /// if the database has none.
         #[arg(long)]
         activity: bool,
     },
@@ -166,6 +185,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
                 let summary = crate::demo::load_activity(&shop).await?;
                 println!("loaded demo activity: {summary}");
+                let hosts = crate::livestream::demo::load_activity(&shop.db).await?;
+                println!("loaded the livestream demo activity: {hosts}");
             }
             Ok(())
         }
@@ -243,6 +264,31 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 found.payouts_settled
             );
             Ok(())
+        }
+        Command::Hosts {
+            action: HostsAction::Report { host, month },
+        } => {
+            let db = super::db::connect(&config.database_url, Default::default()).await?;
+            super::db::migrate(&db).await?;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let email = crate::accounts::service::normalize_email(&host);
+            let found = crate::accounts::entity::user::Entity::find()
+                .filter(crate::accounts::entity::user::Column::Email.eq(email))
+                .one(&db)
+                .await?;
+            let Some(host) = found else {
+                anyhow::bail!("there is no user {host}");
+            };
+            if host.role != crate::accounts::Role::Host.as_db() {
+                anyhow::bail!("{} is not a host", host.email);
+            }
+            match crate::livestream::report::monthly(&db, host.id, &month).await? {
+                Ok(csv) => {
+                    print!("{csv}");
+                    Ok(())
+                }
+                Err(problem) => anyhow::bail!("{}", problem.message),
+            }
         }
         Command::ExportSchema => Ok(()),
     }

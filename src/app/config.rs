@@ -37,6 +37,8 @@ pub struct Config {
     /// A shipped order counts as delivered this long after shipment if the buyer never says.
     pub auto_delivery: Duration,
     pub platform_fee_bps: u32,
+    /// Commission caps and notice, and where promo links send buyers.
+    pub livestream: crate::livestream::LivestreamSettings,
     pub log_format: LogFormat,
     /// Secret for signing tokens; unset, one is generated and kept in the database, so all
     /// replicas on that database agree.
@@ -119,6 +121,7 @@ impl Config {
             auto_delivery: self.auto_delivery,
             payouts: self.payout_settings(),
             order_limits: self.limits.orders,
+            livestream: self.livestream.clone(),
         }
     }
 
@@ -250,6 +253,31 @@ impl Config {
                     .filter(|bps| *bps <= 10_000)
                     .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
             })?,
+            livestream: crate::livestream::LivestreamSettings {
+                max_commission_bps: parse_setting(
+                    "HUAKAI_MAX_COMMISSION_BPS",
+                    get("HUAKAI_MAX_COMMISSION_BPS"),
+                    "2000",
+                    |v| {
+                        v.parse::<u32>()
+                            .ok()
+                            .filter(|bps| *bps <= 10_000)
+                            .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
+                    },
+                )?,
+                commission_notice: parse_setting(
+                    "HUAKAI_COMMISSION_NOTICE",
+                    get("HUAKAI_COMMISSION_NOTICE"),
+                    "7d",
+                    parse_duration,
+                )?,
+                storefront_url: parse_setting(
+                    "HUAKAI_STOREFRONT_URL",
+                    get("HUAKAI_STOREFRONT_URL"),
+                    "http://127.0.0.1:8080/",
+                    crate::livestream::parse_storefront_url,
+                )?,
+            },
             log_format: parse_setting("HUAKAI_LOG_FORMAT", get("HUAKAI_LOG_FORMAT"), "text", |v| match v {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),

@@ -5,9 +5,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,8 +32,12 @@ use crate::graphql::holds_write_operation;
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/webhooks/stripe", post(stripe_webhook));
+        .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/l/{code}", get(promo_redirect));
     limits::guarded(api, &state.config.limits)
+        // A subscription lives as long as its stream, so it is outside the request-time and
+        // in-flight guards.
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -47,6 +54,64 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .into_response()
         }))
         .with_state(state)
+}
+
+/// `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws, or the older
+/// graphql-ws). `connection_init` may carry `{"Authorization": "Bearer …"}`; a token that does
+/// not prove a live session refuses the connection, none is anonymous.
+async fn graphql_ws(
+    State(state): State<Arc<AppState>>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let schema = state.schema.clone();
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move { subscriber_data(&state, &payload).await })
+            .serve()
+    })
+}
+
+async fn subscriber_data(state: &AppState, payload: &serde_json::Value) -> async_graphql::Result<async_graphql::Data> {
+    let header = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(serde_json::Value::as_str);
+    let viewer = match header {
+        None => Viewer::Anonymous,
+        Some(value) => {
+            let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+            service::authenticate(&state.db, &state.accounts.keys, token).await?
+        }
+    };
+    let mut data = async_graphql::Data::default();
+    data.insert(viewer);
+    data.insert(request_loader(&state.db));
+    data.insert(crate::orders::graphql::request_loader(&state.db));
+    Ok(data)
+}
+
+/// `GET /l/{code}`: a promo link sends the buyer to the product's storefront page with the
+/// code (302), counting the click; an unknown or retired code gets a page saying so (404).
+async fn promo_redirect(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    match state.promo_links.follow(&state.db, &code).await {
+        Ok(Some(url)) => match HeaderValue::from_str(&url) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Html(
+                "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>链接无效</title>\
+                  <h1>链接无效或已失效</h1><p>This promo link does not exist or has been retired.</p></html>",
+            ),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error = ?error, "resolving a promo code failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Operation names are the client's: only names the shop knows (its root fields and the

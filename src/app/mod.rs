@@ -48,6 +48,8 @@ pub struct AppState {
     pub impact: Arc<ImpactReports>,
     /// Operation names that get their own metrics label (see `http::operation_label`).
     pub operation_labels: HashSet<String>,
+    /// Promo codes resolved and their clicks counted (`GET /l/{code}`).
+    pub promo_links: Arc<crate::livestream::clicks::Redirects>,
     statements: Arc<AtomicU64>,
 }
 
@@ -64,6 +66,8 @@ impl AppState {
         if first_demo_start {
             let summary = catalogue::demo::load(&db).await?;
             tracing::info!(%summary, "loaded the demo catalogue into the embedded database");
+            let activity = crate::livestream::demo::load_activity(&db).await?;
+            tracing::info!(%activity, "loaded the livestream demo activity into the embedded database");
         }
         let redis = match &config.redis_url {
             Some(url) => Some(Arc::new(redis::Redis::connect(url, &config.redis_prefix)?)),
@@ -121,6 +125,9 @@ impl AppState {
                 .into_iter()
                 .chain(config.metrics_operations.iter().cloned())
                 .collect(),
+            promo_links: Arc::new(crate::livestream::clicks::Redirects::new(
+                config.livestream.storefront_url.clone(),
+            )),
             config,
             statements,
         }))
@@ -171,6 +178,8 @@ pub struct RunningServer {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
+    /// Writes counted clicks; told to stop only after the last request was answered.
+    click_flusher: (oneshot::Sender<()>, JoinHandle<()>),
 }
 
 impl RunningServer {
@@ -181,10 +190,11 @@ impl RunningServer {
             worker.abort();
         }
         let _ = self.shutdown.send(());
-        self.task
-            .await
-            .context("server task panicked")?
-            .context("server failed")
+        let served = self.task.await.context("server task panicked")?;
+        let (stop_flusher, flusher) = self.click_flusher;
+        let _ = stop_flusher.send(());
+        flusher.await.context("click flusher panicked")?;
+        served.context("server failed")
     }
 }
 
@@ -213,7 +223,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),
     };
-    let mut workers = vec![crate::orders::worker::spawn(worker_shop.clone())];
+    let (stop_flusher, flusher_stop) = oneshot::channel();
+    let click_flusher = (
+        stop_flusher,
+        state
+            .promo_links
+            .clone()
+            .spawn_flusher(worker_shop.db.clone(), flusher_stop),
+    );
+    let mut workers = vec![
+        crate::orders::worker::spawn(worker_shop.clone()),
+        crate::livestream::worker::spawn(worker_shop.clone()),
+    ];
     if worker_shop.stripe.is_some() {
         workers.push(crate::payments::inbox::spawn(
             worker_shop,
@@ -226,6 +247,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown,
         task,
         workers,
+        click_flusher,
     })
 }
 

@@ -18,10 +18,14 @@ pub enum NodeType {
     BankRefund,
     Organisation,
     Membership,
+    Host,
+    PromoLink,
+    LiveSession,
+    LiveSessionItem,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 14] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -32,6 +36,10 @@ impl NodeType {
         NodeType::BankRefund,
         NodeType::Organisation,
         NodeType::Membership,
+        NodeType::Host,
+        NodeType::PromoLink,
+        NodeType::LiveSession,
+        NodeType::LiveSessionItem,
     ];
 
     fn name(self) -> &'static str {
@@ -46,6 +54,10 @@ impl NodeType {
             NodeType::BankRefund => "BankRefund",
             NodeType::Organisation => "Organisation",
             NodeType::Membership => "Membership",
+            NodeType::Host => "Host",
+            NodeType::PromoLink => "PromoLink",
+            NodeType::LiveSession => "LiveSession",
+            NodeType::LiveSessionItem => "LiveSessionItem",
         }
     }
 }

@@ -8,7 +8,7 @@ pub mod relay;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
+use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
@@ -18,12 +18,15 @@ use crate::catalogue::graphql::{
 };
 use crate::impact::ImpactReports;
 use crate::impact::graphql::ImpactQuery;
+use crate::livestream::graphql::{
+    Host, LiveSession, LiveSessionItem, LivestreamMutation, LivestreamQuery, LivestreamSubscription, PromoLink,
+};
 use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
 use crate::unions::graphql::{Membership, Organisation, UnionsMutation, UnionsQuery};
-use crate::{accounts, catalogue, orders, payments, payouts, unions};
+use crate::{accounts, catalogue, livestream, orders, payments, payouts, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -45,6 +48,10 @@ pub enum Node {
     BankRefund(BankRefund),
     Organisation(Organisation),
     Membership(Membership),
+    Host(Host),
+    PromoLink(PromoLink),
+    LiveSession(LiveSession),
+    LiveSessionItem(LiveSessionItem),
 }
 
 #[derive(Default)]
@@ -78,6 +85,16 @@ impl NodeQuery {
             NodeType::Membership => unions::graphql::membership_node(ctx, row_id)
                 .await?
                 .map(Node::Membership),
+            NodeType::Host => livestream::graphql::host_node(ctx, row_id).await?.map(Node::Host),
+            NodeType::PromoLink => livestream::graphql::promo_link_node(ctx, row_id)
+                .await?
+                .map(Node::PromoLink),
+            NodeType::LiveSession => livestream::graphql::live_session_node(ctx, row_id)
+                .await?
+                .map(Node::LiveSession),
+            NodeType::LiveSessionItem => livestream::graphql::live_session_item_node(ctx, row_id)
+                .await?
+                .map(Node::LiveSessionItem),
         })
     }
 }
@@ -92,6 +109,7 @@ pub struct Query(
     PayoutsQuery,
     ImpactQuery,
     UnionsQuery,
+    LivestreamQuery,
     NodeQuery,
 );
 
@@ -104,9 +122,13 @@ pub struct Mutation(
     PaymentsMutation,
     PayoutsMutation,
     UnionsMutation,
+    LivestreamMutation,
 );
 
-pub type HuakaiSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(LivestreamSubscription);
+
+pub type HuakaiSchema = Schema<Query, Mutation, Subscription>;
 
 /// What the resolvers share across requests.
 pub struct Services {
@@ -117,7 +139,7 @@ pub struct Services {
 
 /// The schema with its limits, serving `services`.
 pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(input_rules::InputRules);

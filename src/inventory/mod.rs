@@ -20,6 +20,11 @@ pub enum Movement {
     Sell,
     /// A paid order was cancelled before shipment: its units are back on the shelf.
     Return,
+    /// A live session's approved quota is held out of what the rest of the shop can sell (and
+    /// a cancelled session order's units go back to the quota).
+    SetAside,
+    /// A live session ended: its unsold quota is free for the rest of the shop again.
+    GiveBack,
 }
 
 impl Movement {
@@ -30,6 +35,8 @@ impl Movement {
             Movement::Release => (0, -quantity),
             Movement::Sell => (-quantity, -quantity),
             Movement::Return => (quantity, 0),
+            Movement::SetAside => (0, quantity),
+            Movement::GiveBack => (0, -quantity),
         }
     }
 
@@ -39,6 +46,8 @@ impl Movement {
             Movement::Release => "order released",
             Movement::Sell => "order paid",
             Movement::Return => "paid order cancelled",
+            Movement::SetAside => "live session quota set aside",
+            Movement::GiveBack => "live session quota returned",
         }
     }
 }
@@ -65,6 +74,29 @@ pub async fn apply(
     order_id: i64,
     actor_user_id: Option<i64>,
 ) -> AppResult<Moved> {
+    apply_to(txn, movement, variant_id, quantity, Some(order_id), actor_user_id).await
+}
+
+/// [`apply`] for a live session's quota, which no order causes (`SetAside`, `GiveBack`, or a
+/// cancelled session order's units going back to the quota).
+pub async fn apply_for_session(
+    txn: &impl ConnectionTrait,
+    movement: Movement,
+    variant_id: i64,
+    quantity: i64,
+    actor_user_id: Option<i64>,
+) -> AppResult<Moved> {
+    apply_to(txn, movement, variant_id, quantity, None, actor_user_id).await
+}
+
+async fn apply_to(
+    txn: &impl ConnectionTrait,
+    movement: Movement,
+    variant_id: i64,
+    quantity: i64,
+    order_id: Option<i64>,
+    actor_user_id: Option<i64>,
+) -> AppResult<Moved> {
     let (on_hand_delta, reserved_delta) = movement.deltas(quantity);
     stock_movement::Entity::insert(stock_movement::ActiveModel {
         variant_id: Set(variant_id),
@@ -72,7 +104,7 @@ pub async fn apply(
         reserved_delta: Set(reserved_delta),
         reason: Set(movement.reason().to_owned()),
         actor_user_id: Set(actor_user_id),
-        order_id: Set(Some(order_id)),
+        order_id: Set(order_id),
         created_at: Set(Utc::now()),
         ..Default::default()
     })
@@ -89,12 +121,14 @@ pub async fn apply(
         )
         .filter(stock_level::Column::VariantId.eq(variant_id));
     update = match movement {
-        Movement::Reserve => update.filter(
+        Movement::Reserve | Movement::SetAside => update.filter(
             Expr::col(stock_level::Column::OnHand)
                 .sub(Expr::col(stock_level::Column::Reserved))
                 .gte(quantity),
         ),
-        Movement::Release | Movement::Sell => update.filter(stock_level::Column::Reserved.gte(quantity)),
+        Movement::Release | Movement::Sell | Movement::GiveBack => {
+            update.filter(stock_level::Column::Reserved.gte(quantity))
+        }
         Movement::Return => update,
     };
     let updated = update.exec_with_returning(txn).await?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::entity::{earning, payout};
+use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, csv_row, payout_reference};
 use crate::error::{AppError, AppResult, UserError};
 use crate::money::Fen;
@@ -32,30 +32,71 @@ pub async fn balance(db: &DatabaseConnection, producer_id: i64, now: DateTime<Ut
     let entries = earning::Entity::find()
         .filter(earning::Column::ProducerId.eq(producer_id))
         .all(db)
-        .await?;
-    let payouts: HashMap<i64, String> = payout::Entity::find()
+        .await?
+        .into_iter()
+        .map(|e| (e.amount_fen, e.available_at, e.payout_id));
+    let payouts = payout::Entity::find()
         .filter(payout::Column::ProducerId.eq(producer_id))
+        .all(db)
+        .await?;
+    Ok(tally(entries, payouts, now))
+}
+
+/// A livestream host's commissions, in the same four states as a producer's earnings.
+pub async fn host_balance(db: &DatabaseConnection, host_id: i64, now: DateTime<Utc>) -> AppResult<Balance> {
+    let entries = host_commission::Entity::find()
+        .filter(host_commission::Column::HostId.eq(host_id))
         .all(db)
         .await?
         .into_iter()
-        .map(|p| (p.id, p.status))
-        .collect();
+        .map(|e| (e.amount_fen, e.available_at, e.payout_id));
+    let payouts = payout::Entity::find()
+        .filter(payout::Column::HostId.eq(host_id))
+        .all(db)
+        .await?;
+    Ok(tally(entries, payouts, now))
+}
+
+/// Sums ledger entries (amount, when available, the payout claiming it) by state.
+fn tally(
+    entries: impl Iterator<Item = (i64, DateTime<Utc>, Option<i64>)>,
+    payouts: Vec<payout::Model>,
+    now: DateTime<Utc>,
+) -> Balance {
+    let payouts: HashMap<i64, String> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
     let mut sums = [0i64; 4];
-    for entry in entries {
-        let slot = match entry.payout_id.and_then(|id| payouts.get(&id)).map(String::as_str) {
-            None if entry.available_at > now => 0,
+    for (amount, available_at, payout_id) in entries {
+        let slot = match payout_id.and_then(|id| payouts.get(&id)).map(String::as_str) {
+            None if available_at > now => 0,
             None => 1,
             Some("PAID") => 3,
             Some(_) => 2,
         };
-        sums[slot] += entry.amount_fen;
+        sums[slot] += amount;
     }
-    Ok(Balance {
+    Balance {
         pending: Fen::new(sums[0]),
         available: Fen::new(sums[1]),
         in_transit: Fen::new(sums[2]),
         paid_out: Fen::new(sums[3]),
-    })
+    }
+}
+
+/// A page of a host's payouts, newest first.
+pub async fn list_host_payouts(
+    db: &DatabaseConnection,
+    host_id: i64,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<payout::Model>> {
+    let mut select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
+    if let Some(after) = page.after {
+        select = select.filter(payout::Column::Id.lt(after));
+    }
+    Ok(select
+        .order_by_desc(payout::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?)
 }
 
 /// A page of a producer's payouts (all producers' for `None`), newest first.

@@ -6,6 +6,10 @@
 //!
 //! Kinds: `SALE` with refund 0 is a delivered line; `REVERSAL` answers a refund (negative);
 //! `SALE` naming a refund restores what that refused refund reversed.
+//!
+//! A line credited to a livestream host (its attribution holds the rate placed with) takes the
+//! host's commission out of the producer's earning, and the same step writes the host's entry
+//! of that commission in its own ledger (`host_commissions`), in the same transaction.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,11 +18,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use super::entity::earning;
+use super::entity::{earning, host_commission};
 use super::split;
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
-use crate::orders::entity::order_line;
+use crate::orders::entity::{order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 
@@ -29,17 +33,42 @@ pub struct PayoutSettings {
     pub hold: Duration,
 }
 
-/// Host commission in basis points; livestream links do not exist yet.
-const COMMISSION_BPS: u32 = 0;
-
 pub const SALE: &str = "SALE";
 pub const REVERSAL: &str = "REVERSAL";
 
-async fn insert(db: &impl ConnectionTrait, entries: Vec<earning::ActiveModel>) -> AppResult<()> {
-    if entries.is_empty() {
+/// A step's entries: the producers' earnings and the hosts' commissions.
+#[derive(Default)]
+struct Entries {
+    earnings: Vec<earning::ActiveModel>,
+    commissions: Vec<host_commission::ActiveModel>,
+}
+
+impl Entries {
+    fn push(&mut self, (earning, commission): (earning::ActiveModel, Option<host_commission::ActiveModel>)) {
+        self.earnings.push(earning);
+        self.commissions.extend(commission);
+    }
+}
+
+async fn insert(db: &impl ConnectionTrait, entries: Entries) -> AppResult<()> {
+    if !entries.commissions.is_empty() {
+        host_commission::Entity::insert_many(entries.commissions)
+            .on_conflict(
+                OnConflict::columns([
+                    host_commission::Column::OrderLineId,
+                    host_commission::Column::Kind,
+                    host_commission::Column::RefundId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    if entries.earnings.is_empty() {
         return Ok(());
     }
-    earning::Entity::insert_many(entries)
+    earning::Entity::insert_many(entries.earnings)
         .on_conflict(
             OnConflict::columns([
                 earning::Column::OrderLineId,
@@ -54,17 +83,48 @@ async fn insert(db: &impl ConnectionTrait, entries: Vec<earning::ActiveModel>) -
     Ok(())
 }
 
-/// An entry for `line_total` (negative for a reversal) of `line`, split as a sale is.
+/// The lines of `line_ids` credited to a host, with the rate placed with.
+async fn attributions(
+    db: &impl ConnectionTrait,
+    line_ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, order_line_attribution::Model>> {
+    Ok(order_line_attribution::Entity::find()
+        .filter(order_line_attribution::Column::OrderLineId.is_in(line_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.order_line_id, a))
+        .collect())
+}
+
+/// An entry for `line_total` (negative for a reversal) of `line`, split as a sale is, and the
+/// host's entry of the commission when the line is credited to one.
 fn entry(
     line: &order_line::Model,
+    attribution: Option<&order_line_attribution::Model>,
     kind: &str,
     refund_id: i64,
     line_total: Fen,
     available_at: DateTime<Utc>,
     settings: PayoutSettings,
-) -> earning::ActiveModel {
-    let parts = split(line_total, settings.platform_fee_bps, COMMISSION_BPS);
-    earning::ActiveModel {
+) -> (earning::ActiveModel, Option<host_commission::ActiveModel>) {
+    let commission_bps = attribution.map_or(0, |a| u32::try_from(a.rate_bps).unwrap_or(0));
+    let parts = split(line_total, settings.platform_fee_bps, commission_bps);
+    let now = Utc::now();
+    let commission = attribution.map(|a| host_commission::ActiveModel {
+        host_id: Set(a.host_id),
+        order_id: Set(line.order_id),
+        order_line_id: Set(line.id),
+        refund_id: Set(refund_id),
+        kind: Set(kind.to_owned()),
+        line_total_fen: Set(line_total.get()),
+        amount_fen: Set(parts.commission.get()),
+        available_at: Set(available_at),
+        payout_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    let earning = earning::ActiveModel {
         producer_id: Set(line.producer_id),
         order_id: Set(line.order_id),
         order_line_id: Set(line.id),
@@ -76,9 +136,10 @@ fn entry(
         amount_fen: Set(parts.earning.get()),
         available_at: Set(available_at),
         payout_id: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
-    }
+    };
+    (earning, commission)
 }
 
 /// Each line of a delivered order earns its producer the line total less the fee and the
@@ -99,10 +160,19 @@ pub async fn record_delivery(
         .collect();
     let available_at =
         delivered_at + chrono::Duration::from_std(settings.hold).map_err(|e| AppError::Internal(e.into()))?;
-    let mut entries: Vec<earning::ActiveModel> = lines
-        .values()
-        .map(|line| entry(line, SALE, 0, Fen::new(line.line_total_fen), available_at, settings))
-        .collect();
+    let credited = attributions(db, lines.keys().copied()).await?;
+    let mut entries = Entries::default();
+    for line in lines.values() {
+        entries.push(entry(
+            line,
+            credited.get(&line.id),
+            SALE,
+            0,
+            Fen::new(line.line_total_fen),
+            available_at,
+            settings,
+        ));
+    }
     let refunded = refund_line::Entity::find()
         .inner_join(refund::Entity)
         .filter(refund_line::Column::OrderLineId.is_in(lines.keys().copied()))
@@ -113,6 +183,7 @@ pub async fn record_delivery(
         if let Some(line) = lines.get(&part.order_line_id) {
             entries.push(entry(
                 line,
+                credited.get(&line.id),
                 REVERSAL,
                 part.refund_id,
                 Fen::new(-part.amount_fen),
@@ -154,37 +225,59 @@ pub async fn reverse_refund(
         .into_iter()
         .map(|line| (line.id, line))
         .collect();
+    let credited = attributions(db, lines.keys().copied()).await?;
     let now = Utc::now();
-    let entries = parts
-        .iter()
-        .filter_map(|(line_id, part)| {
-            let line = lines.get(line_id)?;
-            let available_at = sales
-                .get(line_id)
-                .map_or(now, |sale_available| (*sale_available).max(now));
-            Some(entry(
-                line,
-                REVERSAL,
-                refund_id,
-                Fen::new(-part),
-                available_at,
-                settings,
-            ))
-        })
-        .collect();
+    let mut entries = Entries::default();
+    for (line_id, part) in parts {
+        let Some(line) = lines.get(line_id) else { continue };
+        let available_at = sales
+            .get(line_id)
+            .map_or(now, |sale_available| (*sale_available).max(now));
+        entries.push(entry(
+            line,
+            credited.get(line_id),
+            REVERSAL,
+            refund_id,
+            Fen::new(-part),
+            available_at,
+            settings,
+        ));
+    }
     insert(db, entries).await
 }
 
 /// A refund was refused after it reversed earnings: each reversal is answered by an entry of
-/// the opposite amount (its fee and commission mirrored too), available at once.
+/// the opposite amount (its fee and commission mirrored too, and the host's entry with it),
+/// available at once.
 pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<()> {
     let reversals = earning::Entity::find()
         .filter(earning::Column::RefundId.eq(refund_id))
         .filter(earning::Column::Kind.eq(REVERSAL))
         .all(db)
         .await?;
+    let host_reversals = host_commission::Entity::find()
+        .filter(host_commission::Column::RefundId.eq(refund_id))
+        .filter(host_commission::Column::Kind.eq(REVERSAL))
+        .all(db)
+        .await?;
     let now = Utc::now();
-    let entries = reversals
+    let commissions = host_reversals
+        .into_iter()
+        .map(|reversal| host_commission::ActiveModel {
+            host_id: Set(reversal.host_id),
+            order_id: Set(reversal.order_id),
+            order_line_id: Set(reversal.order_line_id),
+            refund_id: Set(refund_id),
+            kind: Set(SALE.to_owned()),
+            line_total_fen: Set(-reversal.line_total_fen),
+            amount_fen: Set(-reversal.amount_fen),
+            available_at: Set(now),
+            payout_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    let earnings = reversals
         .into_iter()
         .map(|reversal| earning::ActiveModel {
             producer_id: Set(reversal.producer_id),
@@ -202,5 +295,5 @@ pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppRes
             ..Default::default()
         })
         .collect();
-    insert(db, entries).await
+    insert(db, Entries { earnings, commissions }).await
 }

@@ -1,5 +1,6 @@
-//! Payout runs: each producer's available earnings claimed into one payout, its household
-//! shares frozen with it, then paid: by Stripe transfer (settled exactly once, whatever Stripe
+//! Payout runs: each producer's available earnings (and each livestream host's available
+//! commissions) claimed into one payout, a cooperative's household shares frozen with it, then
+//! paid: by Stripe transfer (settled exactly once, whatever Stripe
 //! answers) or by bank in batches that operators export and confirm line by line.
 
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use sea_orm::{
 };
 
 use super::entity::payout::PayeeKind;
-use super::entity::{earning, payout, payout_batch};
+use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
 use super::{METHOD_BANK, METHOD_STRIPE, PayoutStatus, csv_row, payout_reference};
@@ -24,16 +25,73 @@ use crate::orders::service::state::Outcome;
 use crate::payments::stripe::{CallError, StripeGateway};
 use crate::shop::Shop;
 
-/// Records one payout per producer covering all its available earnings as of `as_of`, with its
-/// household shares. Each earning is claimed by a conditional update (`payout_id IS NULL`), so
-/// two runs racing, or a run repeated after dying half-way, never put an earning in two
-/// payouts. A producer whose available sum is not positive is left for a later run (refunds
-/// after a payout are deducted so).
-pub async fn record_payouts(
-    db: &DatabaseConnection,
-    as_of: DateTime<Utc>,
-    stripe_enabled: bool,
-) -> AppResult<Vec<payout::Model>> {
+/// Whose ledger a payout claims from: a producer's earnings or a host's commissions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claimant {
+    Producer(i64),
+    Host(i64),
+}
+
+impl Claimant {
+    /// The sum of the claimant's entries available as of `as_of` and in no payout.
+    async fn claimable(self, db: &impl ConnectionTrait, as_of: DateTime<Utc>) -> AppResult<i64> {
+        let amounts: Vec<i64> = match self {
+            Claimant::Producer(producer_id) => {
+                earning::Entity::find()
+                    .select_only()
+                    .column(earning::Column::AmountFen)
+                    .filter(earning::Column::ProducerId.eq(producer_id))
+                    .filter(earning::Column::PayoutId.is_null())
+                    .filter(earning::Column::AvailableAt.lte(as_of))
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
+            Claimant::Host(host_id) => {
+                host_commission::Entity::find()
+                    .select_only()
+                    .column(host_commission::Column::AmountFen)
+                    .filter(host_commission::Column::HostId.eq(host_id))
+                    .filter(host_commission::Column::PayoutId.is_null())
+                    .filter(host_commission::Column::AvailableAt.lte(as_of))
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
+        };
+        Ok(amounts.iter().sum())
+    }
+
+    /// Claims those entries for `payout_id` (a conditional update: `payout_id IS NULL`) and
+    /// returns the sum of what it claimed.
+    async fn claim(self, db: &impl ConnectionTrait, payout_id: i64, as_of: DateTime<Utc>) -> AppResult<i64> {
+        Ok(match self {
+            Claimant::Producer(producer_id) => earning::Entity::update_many()
+                .col_expr(earning::Column::PayoutId, Expr::value(payout_id))
+                .filter(earning::Column::ProducerId.eq(producer_id))
+                .filter(earning::Column::PayoutId.is_null())
+                .filter(earning::Column::AvailableAt.lte(as_of))
+                .exec_with_returning(db)
+                .await?
+                .iter()
+                .map(|e| e.amount_fen)
+                .sum(),
+            Claimant::Host(host_id) => host_commission::Entity::update_many()
+                .col_expr(host_commission::Column::PayoutId, Expr::value(payout_id))
+                .filter(host_commission::Column::HostId.eq(host_id))
+                .filter(host_commission::Column::PayoutId.is_null())
+                .filter(host_commission::Column::AvailableAt.lte(as_of))
+                .exec_with_returning(db)
+                .await?
+                .iter()
+                .map(|e| e.amount_fen)
+                .sum(),
+        })
+    }
+}
+
+/// Every producer and host with entries available as of `as_of` and in no payout.
+async fn claimants(db: &DatabaseConnection, as_of: DateTime<Utc>) -> AppResult<Vec<Claimant>> {
     let producers: Vec<i64> = earning::Entity::find()
         .select_only()
         .column(earning::Column::ProducerId)
@@ -43,13 +101,44 @@ pub async fn record_payouts(
         .into_tuple()
         .all(db)
         .await?;
+    let hosts: Vec<i64> = host_commission::Entity::find()
+        .select_only()
+        .column(host_commission::Column::HostId)
+        .distinct()
+        .filter(host_commission::Column::PayoutId.is_null())
+        .filter(host_commission::Column::AvailableAt.lte(as_of))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(producers
+        .into_iter()
+        .map(Claimant::Producer)
+        .chain(hosts.into_iter().map(Claimant::Host))
+        .collect())
+}
+
+/// Records one payout per producer (its available earnings, with its household shares) and per
+/// livestream host (its available commissions) as of `as_of`. Each entry is claimed by a
+/// conditional update (`payout_id IS NULL`), so two runs racing, or a run repeated after dying
+/// half-way, never put an entry in two payouts. A payee whose available sum is not positive is
+/// left for a later run (refunds after a payout are deducted so). Hosts are paid by bank.
+pub async fn record_payouts(
+    db: &DatabaseConnection,
+    as_of: DateTime<Utc>,
+    stripe_enabled: bool,
+) -> AppResult<Vec<payout::Model>> {
     let mut batch: Option<i64> = None;
     let mut recorded = Vec::new();
-    for producer_id in producers {
-        let Some(producer) = producer::Entity::find_by_id(producer_id).one(db).await? else {
-            continue;
+    for claimant in claimants(db, as_of).await? {
+        let by_stripe = match claimant {
+            Claimant::Producer(producer_id) => {
+                let Some(producer) = producer::Entity::find_by_id(producer_id).one(db).await? else {
+                    continue;
+                };
+                stripe_enabled && producer.stripe_account_id.is_some()
+            }
+            Claimant::Host(_) => false,
         };
-        let by_stripe = stripe_enabled && producer.stripe_account_id.is_some();
         if !by_stripe && batch.is_none() {
             let created = payout_batch::ActiveModel {
                 created_at: Set(Utc::now()),
@@ -61,24 +150,19 @@ pub async fn record_payouts(
         }
         let batch_id = if by_stripe { None } else { batch };
         let txn = begin_write(db).await?;
-        let claimable: Vec<i64> = earning::Entity::find()
-            .select_only()
-            .column(earning::Column::AmountFen)
-            .filter(earning::Column::ProducerId.eq(producer_id))
-            .filter(earning::Column::PayoutId.is_null())
-            .filter(earning::Column::AvailableAt.lte(as_of))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        let expected: i64 = claimable.iter().sum();
+        let expected = claimant.claimable(&txn, as_of).await?;
         if expected <= 0 {
             txn.rollback().await?;
             continue;
         }
+        let (payee_kind, producer_id, host_id) = match claimant {
+            Claimant::Producer(producer_id) => (PayeeKind::Producer, Some(producer_id), None),
+            Claimant::Host(host_id) => (PayeeKind::Host, None, Some(host_id)),
+        };
         let row = payout::ActiveModel {
-            producer_id: Set(Some(producer_id)),
-            host_id: Set(None),
-            payee_kind: Set(PayeeKind::Producer),
+            producer_id: Set(producer_id),
+            host_id: Set(host_id),
+            payee_kind: Set(payee_kind),
             amount_fen: Set(expected),
             status: Set(PayoutStatus::Pending.as_db().to_owned()),
             method: Set(if by_stripe { METHOD_STRIPE } else { METHOD_BANK }.to_owned()),
@@ -94,14 +178,7 @@ pub async fn record_payouts(
         }
         .insert(&txn)
         .await?;
-        let claimed = earning::Entity::update_many()
-            .col_expr(earning::Column::PayoutId, Expr::value(row.id))
-            .filter(earning::Column::ProducerId.eq(producer_id))
-            .filter(earning::Column::PayoutId.is_null())
-            .filter(earning::Column::AvailableAt.lte(as_of))
-            .exec_with_returning(&txn)
-            .await?;
-        let amount: i64 = claimed.iter().map(|e| e.amount_fen).sum();
+        let amount = claimant.claim(&txn, row.id, as_of).await?;
         if amount <= 0 {
             // Another run claimed them first.
             txn.rollback().await?;
@@ -118,7 +195,7 @@ pub async fn record_payouts(
         txn.commit().await?;
         recorded.push(row);
     }
-    // A batch no payout went into (another run took the earnings) is not kept.
+    // A batch no payout went into (another run took the entries) is not kept.
     if let Some(batch_id) = batch
         && recorded.iter().all(|p| p.batch_id != Some(batch_id))
     {
@@ -193,6 +270,11 @@ async fn settle_transfer(
                 earning::Entity::update_many()
                     .col_expr(earning::Column::PayoutId, Expr::value(Option::<i64>::None))
                     .filter(earning::Column::PayoutId.eq(row.id))
+                    .exec(&txn)
+                    .await?;
+                host_commission::Entity::update_many()
+                    .col_expr(host_commission::Column::PayoutId, Expr::value(Option::<i64>::None))
+                    .filter(host_commission::Column::PayoutId.eq(row.id))
                     .exec(&txn)
                     .await?;
             }

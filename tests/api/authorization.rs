@@ -151,6 +151,52 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
     .await
     .expect("payout");
     let payout_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::Payout, payout.id);
+    // A host's promo link for the lily, made directly (the cast has no host to ask for it).
+    let host = app.user("host@example.com", Role::Host, None).await;
+    let host_row =
+        huakai::graphql::ids::decode_as(&host.user_id, huakai::graphql::ids::NodeType::User).expect("user id");
+    let lily_id = app
+        .query("{ product(slug: \"sanwang-xian-baihe\") { id } }", json!({}))
+        .await["product"]["id"]
+        .clone();
+    let lily_row =
+        huakai::graphql::ids::decode_as(lily_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Product)
+            .expect("product id");
+    let link = huakai::livestream::links::create(app.db(), host_row, lily_row, None)
+        .await
+        .expect("link");
+    let link_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::PromoLink, link.id);
+    // The host's session of one lily item, not approved yet.
+    let lily_variant = huakai::graphql::ids::decode_as(
+        variant_id.as_str().expect("id"),
+        huakai::graphql::ids::NodeType::Variant,
+    );
+    let now = chrono::Utc::now();
+    let session = huakai::livestream::sessions::schedule(
+        app.db(),
+        host_row,
+        huakai::livestream::sessions::SessionRequest {
+            title: "百合直播".to_owned(),
+            starts_at: now,
+            ends_at: now + chrono::Duration::hours(1),
+            items: vec![huakai::livestream::sessions::ItemRequest {
+                variant_id: lily_variant,
+                price: "9.90".to_owned(),
+                quota: 1,
+                per_buyer_limit: 1,
+            }],
+        },
+        now,
+    )
+    .await
+    .expect("database")
+    .expect("a valid session");
+    let session_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::LiveSession, session.id);
+    let item = huakai::livestream::sessions::items_of(app.db(), session.id)
+        .await
+        .expect("items")
+        .remove(0);
+    let item_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::LiveSessionItem, item.id);
 
     let rows = [
         Row {
@@ -314,6 +360,62 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             query: "mutation { setProducerPayoutAccount(producerSlug: \"sanwang-baihe-hezuoshe\", bankAccountName: \"三旺村百合合作社\", bankAccountNumber: \"6222 0000 1111\") { userErrors { code } } }",
             variables: json!({}),
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "setCommissionPlan",
+            query: "mutation($id: ID!) { setCommissionPlan(input: { productId: $id, rateBps: 800 }) { plan { rateBps } userErrors { code } } }",
+            variables: json!({ "id": lily_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "createPromoLink",
+            query: "mutation($id: ID!) { createPromoLink(input: { productId: $id }) { promoLink { code } userErrors { code } } }",
+            variables: json!({ "id": lily_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden],
+        },
+        Row {
+            operation: "myHost",
+            query: "{ myHost { balance { available { amount } } links(first: 5) { nodes { code clicks } } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden],
+        },
+        Row {
+            operation: "hostSales",
+            query: "{ hostSales { rateBps units host { displayName } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Allowed, Forbidden],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on PromoLink { code clicks sales { amount } } } }",
+            variables: json!({ "id": link_id }),
+            expected: [Hidden, Hidden, Hidden, Hidden, Hidden, Allowed],
+        },
+        Row {
+            operation: "scheduleLiveSession",
+            query: "mutation($v: ID!) { scheduleLiveSession(input: { title: \"直播\", startsAt: \"2030-01-01T00:00:00Z\", endsAt: \"2030-01-01T02:00:00Z\", items: [{ variantId: $v, price: \"9.90\", quota: 1, perBuyerLimit: 1 }] }) { session { id } userErrors { code } } }",
+            variables: json!({ "v": variant_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden],
+        },
+        // Before an item is approved the session is not public: its growers (who approve) and
+        // operators see it.
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on LiveSession { title items { approved } } } }",
+            variables: json!({ "id": session_id }),
+            expected: [Hidden, Hidden, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "approveLiveSessionItem",
+            query: "mutation($id: ID!) { approveLiveSessionItem(itemId: $id) { session { id } userErrors { code } } }",
+            variables: json!({ "id": item_id }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on LiveSessionItem { remaining } } }",
+            variables: json!({ "id": item_id }),
+            expected: [Allowed, Allowed, Allowed, Allowed, Allowed, Allowed],
         },
         Row {
             operation: "changePassword",

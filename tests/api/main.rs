@@ -10,6 +10,7 @@ mod catalogue;
 mod fuzz;
 mod impact;
 mod limits;
+mod livestream;
 mod migrations;
 mod money;
 mod orders;

@@ -298,6 +298,9 @@ async fn place_order(
         .map(|e| (e.id, e))
         .collect();
     let today = today_in_china();
+    let now = Utc::now();
+    // A live session's code sells its approved items at the session price, from the quota.
+    let session = crate::livestream::sessions::live_offer(db, request.referral_code.as_deref(), now).await?;
     let mut lines = Vec::with_capacity(wanted.len());
     let mut total = Fen::ZERO;
     for (variant_id, (quantity, index)) in &wanted {
@@ -326,16 +329,23 @@ async fn place_order(
             )
             .on_field(&["input", "lines", &at, "variantId"])));
         }
-        let line_total = Fen::new(variant.price_fen)
+        let unit_price = session.price_of(variant.id).unwrap_or(Fen::new(variant.price_fen));
+        let line_total = unit_price
             .checked_mul(i64::from(*quantity))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line total overflows")))?;
         total = total
             .checked_add(line_total)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order total overflows")))?;
-        lines.push((variant.clone(), product.producer_id, *quantity, line_total, at));
+        lines.push((
+            variant.clone(),
+            product.producer_id,
+            *quantity,
+            unit_price,
+            line_total,
+            at,
+        ));
     }
 
-    let now = Utc::now();
     let reserved_until =
         now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
     let address = request.address;
@@ -354,7 +364,7 @@ async fn place_order(
         payment_method: Set(request.payment_method.as_db().to_owned()),
         total_fen: Set(total.get()),
         idempotency_key: Set(request.idempotency_key.clone()),
-        referral_code: Set(request.referral_code),
+        referral_code: Set(request.referral_code.clone()),
         union_id: Set(organisation),
         ship_name: Set(address.name.trim().to_owned()),
         ship_phone: Set(address.phone.trim().to_owned()),
@@ -387,18 +397,20 @@ async fn place_order(
         }
         Err(error) => return Err(error.into()),
     };
-    order_line::Entity::insert_many(lines.iter().map(|(variant, producer_id, quantity, line_total, _)| {
-        order_line::ActiveModel {
-            order_id: Set(order.id),
-            variant_id: Set(variant.id),
-            product_id: Set(variant.product_id),
-            producer_id: Set(*producer_id),
-            quantity: Set(*quantity),
-            unit_price_fen: Set(variant.price_fen),
-            line_total_fen: Set(line_total.get()),
-            ..Default::default()
-        }
-    }))
+    order_line::Entity::insert_many(
+        lines.iter().map(
+            |(variant, producer_id, quantity, unit_price, line_total, _)| order_line::ActiveModel {
+                order_id: Set(order.id),
+                variant_id: Set(variant.id),
+                product_id: Set(variant.product_id),
+                producer_id: Set(*producer_id),
+                quantity: Set(*quantity),
+                unit_price_fen: Set(unit_price.get()),
+                line_total_fen: Set(line_total.get()),
+                ..Default::default()
+            },
+        ),
+    )
     .exec_without_returning(&txn)
     .await?;
     let mut producers: Vec<i64> = lines.iter().map(|(_, producer_id, ..)| *producer_id).collect();
@@ -413,10 +425,21 @@ async fn place_order(
     }))
     .exec_without_returning(&txn)
     .await?;
+    if let Some(code) = &request.referral_code {
+        crate::livestream::attribution::attribute(&txn, order.id, code, now).await?;
+    }
+    if let Err(problem) = crate::livestream::sessions::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
+        txn.rollback().await?;
+        return Ok(Err(problem));
+    }
     // Stock last, in variant order (no deadlocks between orders of several lines): a hot
     // variant's row is locked only from here to the commit.
     let mut availability_changed = false;
-    for (variant, _, quantity, _, at) in &lines {
+    for (variant, _, quantity, _, _, at) in &lines {
+        // Units from a session's quota are held already (set aside at approval).
+        if session.serves(variant.id) {
+            continue;
+        }
         match inventory::apply(
             &txn,
             Movement::Reserve,

@@ -72,7 +72,8 @@ pub async fn lock_order(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<
 }
 
 /// Applies `movement` to every line of an order; `None` (and the caller rolls back) when the
-/// books refuse one, else whether a variant ran out or came back.
+/// books refuse one, else whether a variant ran out or came back. Units an order released or
+/// returned that it bought from a live session's quota go back to that quota.
 pub async fn move_lines(
     txn: &impl ConnectionTrait,
     lines: &[order_line::Model],
@@ -96,6 +97,9 @@ pub async fn move_lines(
             Moved::Done { availability_flipped } => flipped |= availability_flipped,
             Moved::Refused => return Ok(None),
         }
+    }
+    if let (Movement::Release | Movement::Return, Some(line)) = (movement, lines.first()) {
+        crate::livestream::sessions::give_back(txn, line.order_id).await?;
     }
     Ok(Some(flipped))
 }

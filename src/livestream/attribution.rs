@@ -1,0 +1,190 @@
+//! Crediting order lines to hosts: at `placeOrder(referralCode:)`, inside the placing
+//! transaction, each line whose product has a plan covering the code's host is attributed to
+//! it with the rate in force (a snapshot: later plan changes never touch a placed order). An
+//! unknown or retired code is ignored and counted; the order goes through either way.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use super::links::{self, ledger_by_line, lines_by_id, paid_orders, refunded_by_line};
+use super::plans::rate_for;
+use crate::error::AppResult;
+use crate::money::Fen;
+use crate::orders::entity::{order_line, order_line_attribution};
+use crate::paging::PageRequest;
+use crate::payouts::entity::{host_commission, payout};
+use crate::payouts::{PayoutStatus, split};
+
+/// Attributes the lines of `order_id` to the host of `code`, as of `placed_at`. Call it in the
+/// transaction that placed the order, after its lines.
+pub async fn attribute(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    code: &str,
+    placed_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(link) = links::live_by_code(db, code).await? else {
+        metrics::counter!("huakai_referral_codes_unknown_total").increment(1);
+        return Ok(());
+    };
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(order_id))
+        .all(db)
+        .await?;
+    let mut credited = Vec::new();
+    for line in lines {
+        if let Some(rate) = rate_for(db, line.product_id, link.host_id, placed_at).await? {
+            credited.push(order_line_attribution::ActiveModel {
+                order_line_id: Set(line.id),
+                order_id: Set(order_id),
+                host_id: Set(link.host_id),
+                promo_link_id: Set(link.id),
+                rate_bps: Set(i32::try_from(rate).unwrap_or(0)),
+                created_at: Set(placed_at),
+                ..Default::default()
+            });
+        }
+    }
+    if !credited.is_empty() {
+        order_line_attribution::Entity::insert_many(credited)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Where a credited line's commission stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommissionState {
+    /// Paid, not delivered yet: what delivery would earn after the refunds so far.
+    Estimated,
+    /// Delivered: in the host's ledger, not yet paid out in full.
+    Earned,
+    /// Refunded in full: nothing is left to earn.
+    Reversed,
+    /// Delivered and every entry paid out.
+    Paid,
+}
+
+/// An attributed line of a paid order, with what it came to.
+#[derive(Clone, Debug)]
+pub struct CreditedLine {
+    pub attribution: order_line_attribution::Model,
+    pub order_id: i64,
+    pub order_number: String,
+    pub quantity: i32,
+    pub product_id: i64,
+    /// The line total less refunds (not refused) so far.
+    pub net_total: Fen,
+    /// The host's ledger entries for the line (empty until delivery).
+    pub ledger: Vec<host_commission::Model>,
+    pub paid_payouts: Vec<i64>,
+}
+
+impl CreditedLine {
+    /// The ledger's sum once delivered; before, the commission on what the buyer kept.
+    pub fn commission(&self, platform_fee_bps: u32) -> Fen {
+        if self.ledger.is_empty() {
+            let rate = u32::try_from(self.attribution.rate_bps).unwrap_or(0);
+            split(self.net_total, platform_fee_bps, rate).commission
+        } else {
+            Fen::new(self.ledger.iter().map(|e| e.amount_fen).sum())
+        }
+    }
+
+    pub fn state(&self) -> CommissionState {
+        if self.net_total == Fen::ZERO {
+            CommissionState::Reversed
+        } else if self.ledger.is_empty() {
+            CommissionState::Estimated
+        } else if self
+            .ledger
+            .iter()
+            .all(|e| e.payout_id.is_some_and(|p| self.paid_payouts.contains(&p)))
+        {
+            CommissionState::Paid
+        } else {
+            CommissionState::Earned
+        }
+    }
+}
+
+/// The lines of paid orders among `attributions`, with their refunds and ledger entries.
+pub async fn credited_lines(
+    db: &impl ConnectionTrait,
+    attributions: Vec<order_line_attribution::Model>,
+) -> AppResult<Vec<CreditedLine>> {
+    let line_ids: Vec<i64> = attributions.iter().map(|a| a.order_line_id).collect();
+    let order_ids: Vec<i64> = attributions.iter().map(|a| a.order_id).collect();
+    let orders = paid_orders(db, &order_ids).await?;
+    let lines = lines_by_id(db, &line_ids).await?;
+    let refunded = refunded_by_line(db, &line_ids).await?;
+    let mut ledger = ledger_by_line(db, &line_ids).await?;
+    let payout_ids: Vec<i64> = ledger.values().flatten().filter_map(|e| e.payout_id).collect();
+    let paid_payouts: Vec<i64> = if payout_ids.is_empty() {
+        Vec::new()
+    } else {
+        payout::Entity::find()
+            .select_only()
+            .column(payout::Column::Id)
+            .filter(payout::Column::Id.is_in(payout_ids))
+            .filter(payout::Column::Status.eq(PayoutStatus::Paid.as_db()))
+            .into_tuple()
+            .all(db)
+            .await?
+    };
+    Ok(attributions
+        .into_iter()
+        .filter_map(|attribution| {
+            let order = orders.get(&attribution.order_id)?;
+            let line = lines.get(&attribution.order_line_id)?;
+            let net_total = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
+            Some(CreditedLine {
+                order_id: order.id,
+                order_number: order.number.clone(),
+                quantity: line.quantity,
+                product_id: line.product_id,
+                net_total: Fen::new(net_total),
+                ledger: ledger.remove(&line.id).unwrap_or_default(),
+                paid_payouts: paid_payouts.clone(),
+                attribution,
+            })
+        })
+        .collect())
+}
+
+/// A page of a host's credited lines, newest first (cursor: the attribution's id).
+pub async fn host_lines(
+    db: &impl ConnectionTrait,
+    host_id: i64,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<CreditedLine>> {
+    let mut select = order_line_attribution::Entity::find().filter(order_line_attribution::Column::HostId.eq(host_id));
+    if let Some(after) = page.after {
+        select = select.filter(order_line_attribution::Column::Id.lt(after));
+    }
+    // Lines of orders not paid are left out of the page read, so a page may hold fewer.
+    let attributions = select
+        .order_by_desc(order_line_attribution::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    credited_lines(db, attributions).await
+}
+
+/// Every credited line of a producer's products: which hosts sold them, at what rate.
+pub async fn producer_lines(db: &impl ConnectionTrait, producer_id: i64) -> AppResult<Vec<CreditedLine>> {
+    let line_ids: Vec<i64> = order_line::Entity::find()
+        .select_only()
+        .column(order_line::Column::Id)
+        .filter(order_line::Column::ProducerId.eq(producer_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let attributions = order_line_attribution::Entity::find()
+        .filter(order_line_attribution::Column::OrderLineId.is_in(line_ids))
+        .order_by_desc(order_line_attribution::Column::Id)
+        .all(db)
+        .await?;
+    credited_lines(db, attributions).await
+}

@@ -1,0 +1,139 @@
+//! `GET /l/{code}`: where a promo code sends a buyer, and its clicks counted cheaply. A redirect
+//! must cost little more than `/healthz` while a stream sends thousands of viewers at once, so
+//! it neither reads nor writes the database per click: codes are resolved through a small
+//! cache (a retired link stops redirecting within [`RESOLVED_FOR`]), and clicks are added up
+//! in memory and written as one `UPDATE … SET clicks = clicks + n` per link every
+//! [`FLUSH_EVERY`] and when the server stops, so a restart loses none that were answered.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::entity::promo_link;
+use super::{links, product_url};
+use crate::catalogue::entity::product;
+use crate::error::AppResult;
+
+/// How long a resolved code (or an unknown one) is believed without asking the database.
+pub const RESOLVED_FOR: Duration = Duration::from_secs(5);
+/// How often counted clicks are written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Codes remembered at most (unknown codes included, so a scan cannot grow it without bound).
+const CACHED_CODES: usize = 100_000;
+
+#[derive(Clone)]
+struct Resolved {
+    /// The link and where it sends, or none for an unknown or retired code.
+    target: Option<(i64, String)>,
+    at: Instant,
+}
+
+pub struct Redirects {
+    storefront_url: std::sync::Arc<str>,
+    resolved: quick_cache::sync::Cache<String, Resolved>,
+    pending: Mutex<HashMap<i64, i64>>,
+}
+
+impl Redirects {
+    pub fn new(storefront_url: std::sync::Arc<str>) -> Redirects {
+        Redirects {
+            storefront_url,
+            resolved: quick_cache::sync::Cache::new(CACHED_CODES),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Where `code` sends a buyer, counting the click; `None` for an unknown or retired code.
+    pub async fn follow(&self, db: &DatabaseConnection, code: &str) -> AppResult<Option<String>> {
+        if !links::well_formed(code) {
+            return Ok(None);
+        }
+        let cached = self.resolved.get(code).filter(|r| r.at.elapsed() < RESOLVED_FOR);
+        let resolved = match cached {
+            Some(resolved) => resolved,
+            None => {
+                let resolved = Resolved {
+                    target: self.resolve(db, code).await?,
+                    at: Instant::now(),
+                };
+                self.resolved.insert(code.to_owned(), resolved.clone());
+                resolved
+            }
+        };
+        let Some((link_id, url)) = resolved.target else {
+            return Ok(None);
+        };
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending.entry(link_id).or_insert(0) += 1;
+        }
+        Ok(Some(url))
+    }
+
+    async fn resolve(&self, db: &DatabaseConnection, code: &str) -> AppResult<Option<(i64, String)>> {
+        let Some(link) = links::live_by_code(db, code).await? else {
+            return Ok(None);
+        };
+        let Some(product) = product::Entity::find_by_id(link.product_id).one(db).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            link.id,
+            product_url(&self.storefront_url, &product.slug, &link.code),
+        )))
+    }
+
+    /// Writes the clicks counted so far; what cannot be written is kept for the next flush.
+    pub async fn flush(&self, db: &DatabaseConnection) -> AppResult<()> {
+        let counted: Vec<(i64, i64)> = match self.pending.lock() {
+            Ok(mut pending) => pending.drain().collect(),
+            Err(_) => return Ok(()),
+        };
+        for (index, (link_id, clicks)) in counted.iter().enumerate() {
+            let written = promo_link::Entity::update_many()
+                .col_expr(
+                    promo_link::Column::Clicks,
+                    Expr::col(promo_link::Column::Clicks).add(*clicks),
+                )
+                .filter(promo_link::Column::Id.eq(*link_id))
+                .exec(db)
+                .await;
+            if let Err(error) = written {
+                if let Ok(mut pending) = self.pending.lock() {
+                    for (link_id, clicks) in &counted[index..] {
+                        *pending.entry(*link_id).or_insert(0) += clicks;
+                    }
+                }
+                return Err(error.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes every [`FLUSH_EVERY`], and once more when `stop` fires (after the server
+    /// answered its last request), then ends.
+    pub fn spawn_flusher(
+        self: std::sync::Arc<Self>,
+        db: DatabaseConnection,
+        stop: tokio::sync::oneshot::Receiver<()>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            tokio::pin!(stop);
+            loop {
+                let stopping = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = &mut stop => true,
+                };
+                if let Err(error) = self.flush(&db).await {
+                    tracing::warn!(error = ?error, "promo link clicks not written yet; retrying");
+                }
+                if stopping {
+                    return;
+                }
+            }
+        })
+    }
+}

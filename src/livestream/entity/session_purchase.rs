@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+
+/// Units of a session item an order took from the quota; released (and given back to the
+/// quota while the session lasts) when the order is cancelled or expires.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "session_purchases")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub item_id: i64,
+    pub buyer_id: i64,
+    pub order_id: i64,
+    pub quantity: i32,
+    pub created_at: DateTimeUtc,
+    pub released_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,109 @@
+//! Commission plans: per product, an open rate for any host and targeted rates for named hosts
+//! (a targeted rate wins). A plan is a history of rows: a raise applies at once, a cut only to
+//! orders placed after the notice period, so a host never loses a rate it announced on air
+//! without warning. The rate of an order line is the newest row in effect when it was placed.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::LivestreamSettings;
+use super::entity::commission_plan;
+use crate::accounts::Role;
+use crate::accounts::entity::user;
+use crate::error::{AppError, AppResult, UserError};
+use crate::orders::service::state::Outcome;
+
+/// A rate asked for: which product, which host (none: the open rate), how much.
+pub struct PlanRequest {
+    pub product_id: i64,
+    pub host_id: Option<i64>,
+    pub rate_bps: i32,
+}
+
+/// The newest row for exactly this key (`host_id` none: the open rate) in effect at `at`.
+async fn in_effect(
+    db: &impl ConnectionTrait,
+    product_id: i64,
+    host_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> AppResult<Option<commission_plan::Model>> {
+    let mut select = commission_plan::Entity::find()
+        .filter(commission_plan::Column::ProductId.eq(product_id))
+        .filter(commission_plan::Column::EffectiveFrom.lte(at));
+    select = match host_id {
+        Some(host_id) => select.filter(commission_plan::Column::HostId.eq(host_id)),
+        None => select.filter(commission_plan::Column::HostId.is_null()),
+    };
+    Ok(select.order_by_desc(commission_plan::Column::Id).one(db).await?)
+}
+
+/// The rate `host_id` earns on `product_id` for an order placed at `at`: its targeted rate if
+/// it has one, else the open rate; `None` when no plan covers the host.
+pub async fn rate_for(
+    db: &impl ConnectionTrait,
+    product_id: i64,
+    host_id: i64,
+    at: DateTime<Utc>,
+) -> AppResult<Option<u32>> {
+    let plan = match in_effect(db, product_id, Some(host_id), at).await? {
+        Some(targeted) => Some(targeted),
+        None => in_effect(db, product_id, None, at).await?,
+    };
+    Ok(plan.map(|p| u32::try_from(p.rate_bps).unwrap_or(0)))
+}
+
+/// `setCommissionPlan` (the caller's right to the product is checked by the resolver). The cap
+/// is the lower of `HUAKAI_MAX_COMMISSION_BPS` and what the platform fee leaves of the line.
+pub async fn set_plan(
+    db: &impl ConnectionTrait,
+    settings: &LivestreamSettings,
+    platform_fee_bps: u32,
+    set_by: i64,
+    request: PlanRequest,
+    now: DateTime<Utc>,
+) -> Outcome<commission_plan::Model> {
+    let Ok(rate) = u32::try_from(request.rate_bps) else {
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "a rate is 0 or more basis points").on_field(&["input", "rateBps"])
+        ));
+    };
+    let cap = settings.max_commission_bps.min(10_000 - platform_fee_bps.min(10_000));
+    if rate > cap {
+        return Ok(Err(UserError::new(
+            "COMMISSION_TOO_HIGH",
+            format!("a commission is at most {cap} basis points"),
+        )
+        .on_field(&["input", "rateBps"])));
+    }
+    if let Some(host_id) = request.host_id {
+        let host = user::Entity::find_by_id(host_id).one(db).await?;
+        if host.is_none_or(|h| h.role != Role::Host.as_db()) {
+            return Ok(Err(
+                UserError::new("NOT_FOUND", "no such host").on_field(&["input", "hostId"])
+            ));
+        }
+    }
+    let current = match request.host_id {
+        Some(host_id) => rate_for(db, request.product_id, host_id, now).await?,
+        None => in_effect(db, request.product_id, None, now)
+            .await?
+            .map(|p| u32::try_from(p.rate_bps).unwrap_or(0)),
+    };
+    let effective_from = if current.is_some_and(|current| rate < current) {
+        now + chrono::Duration::from_std(settings.commission_notice).map_err(|e| AppError::Internal(e.into()))?
+    } else {
+        now
+    };
+    let plan = commission_plan::ActiveModel {
+        product_id: Set(request.product_id),
+        host_id: Set(request.host_id),
+        rate_bps: Set(request.rate_bps),
+        effective_from: Set(effective_from),
+        set_by: Set(Some(set_by)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Ok(plan))
+}

@@ -1,0 +1,88 @@
+//! A host's commissions for a month as CSV (`huakai hosts report --host EMAIL --month 2026-09`).
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, FixedOffset};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::error::{AppError, UserError};
+use crate::money::Fen;
+use crate::orders::entity::{order, order_line_attribution};
+use crate::orders::service::state::Outcome;
+use crate::payouts::entity::host_commission;
+use crate::payouts::{csv_row, payout_reference};
+
+/// The host's ledger entries written in `month` (`YYYY-MM`, China time): one row per entry with
+/// the rate it was placed at, and the month's total.
+pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str) -> Outcome<String> {
+    let Some((year, month_number)) = month
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(_, m)| (1..=12).contains(m))
+    else {
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "a month is written YYYY-MM").on_field(&["month"])
+        ));
+    };
+    let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8")))?;
+    let entries: Vec<host_commission::Model> = host_commission::Entity::find()
+        .filter(host_commission::Column::HostId.eq(host_id))
+        .order_by_asc(host_commission::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            let local = e.created_at.with_timezone(&china);
+            local.year() == year && local.month() == month_number
+        })
+        .collect();
+    let numbers: HashMap<i64, String> = order::Entity::find()
+        .filter(order::Column::Id.is_in(entries.iter().map(|e| e.order_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.number))
+        .collect();
+    let rates: HashMap<i64, i32> = order_line_attribution::Entity::find()
+        .filter(order_line_attribution::Column::OrderLineId.is_in(entries.iter().map(|e| e.order_line_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.order_line_id, a.rate_bps))
+        .collect();
+    let mut csv = csv_row(
+        &[
+            "date",
+            "order",
+            "kind",
+            "line_total_yuan",
+            "rate_bps",
+            "commission_yuan",
+            "payout",
+        ]
+        .map(str::to_owned),
+    );
+    let mut total = 0;
+    for entry in &entries {
+        total += entry.amount_fen;
+        csv.push_str(&csv_row(&[
+            entry.created_at.with_timezone(&china).format("%Y-%m-%d").to_string(),
+            numbers.get(&entry.order_id).cloned().unwrap_or_default(),
+            entry.kind.clone(),
+            Fen::new(entry.line_total_fen).to_string(),
+            rates.get(&entry.order_line_id).map(i32::to_string).unwrap_or_default(),
+            Fen::new(entry.amount_fen).to_string(),
+            entry.payout_id.map(payout_reference).unwrap_or_default(),
+        ]));
+    }
+    csv.push_str(&csv_row(&[
+        "total".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        Fen::new(total).to_string(),
+        String::new(),
+    ]));
+    Ok(Ok(csv))
+}

@@ -1,0 +1,494 @@
+//! Live sessions (flash sales). A host schedules a session of items; each takes effect when
+//! the variant's grower (or an operator) approves it, which sets its quota aside from the
+//! variant's stock (held as reserved, so the rest of the shop cannot sell it). While the session
+//! is live, an order through its code buys an approved item at the session price from the
+//! quota: a conditional update never takes more than is left, and the buyer's row, taken by
+//! placing first, counts a buyer's orders one after the other against the per-buyer limit.
+//! A cancelled or expired order gives its units back to the quota (and the buyer's limit);
+//! at the end a worker returns the unsold rest to stock, from what the database says, so a
+//! restart loses nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use super::entity::{live_session, live_session_item, promo_link, session_purchase};
+use super::links;
+use crate::app::db::begin_write;
+use crate::catalogue::entity::{product, variant};
+use crate::error::{AppError, AppResult, UserError};
+use crate::inventory::{self, Moved, Movement};
+use crate::money::Fen;
+use crate::orders::service::state::Outcome;
+use crate::paging::PageRequest;
+use crate::shop::{Effect, Shop};
+
+pub const MAX_ITEMS: usize = 20;
+pub const MAX_QUOTA: i32 = 100_000;
+/// A session lasts a day at most (a stream is hours; the quota is held out of stock meanwhile).
+pub const MAX_LENGTH_HOURS: i64 = 24;
+
+pub struct ItemRequest {
+    pub variant_id: Option<i64>,
+    pub price: String,
+    pub quota: i32,
+    pub per_buyer_limit: i32,
+}
+
+pub struct SessionRequest {
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub items: Vec<ItemRequest>,
+}
+
+/// Where a session stands at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionPhase {
+    Scheduled,
+    Live,
+    Ended,
+}
+
+pub fn phase(session: &live_session::Model, now: DateTime<Utc>) -> SessionPhase {
+    if now < session.starts_at {
+        SessionPhase::Scheduled
+    } else if now < session.ends_at {
+        SessionPhase::Live
+    } else {
+        SessionPhase::Ended
+    }
+}
+
+fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+    UserError::new("INVALID_INPUT", message).on_field(path)
+}
+
+/// `scheduleLiveSession`: the session and its items, none approved yet.
+pub async fn schedule(
+    db: &DatabaseConnection,
+    host_id: i64,
+    request: SessionRequest,
+    now: DateTime<Utc>,
+) -> Outcome<live_session::Model> {
+    let title = request.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Ok(Err(invalid(&["input", "title"], "a title has 1 to 200 characters")));
+    }
+    if request.ends_at <= request.starts_at || request.ends_at <= now {
+        return Ok(Err(invalid(
+            &["input", "endsAt"],
+            "a session ends after it starts, in the future",
+        )));
+    }
+    if request.ends_at - request.starts_at > chrono::Duration::hours(MAX_LENGTH_HOURS) {
+        return Ok(Err(invalid(
+            &["input", "endsAt"],
+            format!("a session lasts {MAX_LENGTH_HOURS} hours at most"),
+        )));
+    }
+    if request.items.is_empty() || request.items.len() > MAX_ITEMS {
+        return Ok(Err(invalid(
+            &["input", "items"],
+            format!("a session has 1 to {MAX_ITEMS} items"),
+        )));
+    }
+    let mut items = Vec::with_capacity(request.items.len());
+    let mut seen = HashSet::new();
+    for (index, item) in request.items.iter().enumerate() {
+        let at = index.to_string();
+        let path = |field: &'static str| ["input", "items", &at, field].map(str::to_owned);
+        let on = |field: &'static str| {
+            let owned = path(field);
+            move |error: UserError| error.on_field(&owned.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let found = match item.variant_id {
+            Some(variant_id) => variant::Entity::find_by_id(variant_id).one(db).await?,
+            None => None,
+        };
+        let Some(found) = found else {
+            return Ok(Err(on("variantId")(UserError::new("NOT_FOUND", "no such variant"))));
+        };
+        if !seen.insert(found.id) {
+            return Ok(Err(on("variantId")(UserError::new(
+                "INVALID_INPUT",
+                "a variant is sold once in a session",
+            ))));
+        }
+        let price = match Fen::parse_yuan(&item.price) {
+            Ok(price) if price > Fen::ZERO => price,
+            Ok(_) => {
+                return Ok(Err(on("price")(UserError::new(
+                    "INVALID_INPUT",
+                    "a price is more than 0",
+                ))));
+            }
+            Err(problem) => return Ok(Err(on("price")(UserError::new("INVALID_INPUT", problem.to_string())))),
+        };
+        if !(1..=MAX_QUOTA).contains(&item.quota) {
+            return Ok(Err(on("quota")(UserError::new(
+                "INVALID_INPUT",
+                format!("a quota is 1 to {MAX_QUOTA}"),
+            ))));
+        }
+        if !(1..=item.quota).contains(&item.per_buyer_limit) {
+            return Ok(Err(on("perBuyerLimit")(UserError::new(
+                "INVALID_INPUT",
+                "a per-buyer limit is 1 to the quota",
+            ))));
+        }
+        items.push((found.id, price, item.quota, item.per_buyer_limit));
+    }
+    let txn = begin_write(db).await?;
+    let session = live_session::ActiveModel {
+        host_id: Set(host_id),
+        title: Set(title.to_owned()),
+        starts_at: Set(request.starts_at),
+        ends_at: Set(request.ends_at),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    live_session_item::Entity::insert_many(items.into_iter().map(|(variant_id, price, quota, limit)| {
+        live_session_item::ActiveModel {
+            session_id: Set(session.id),
+            variant_id: Set(variant_id),
+            price_fen: Set(price.get()),
+            quota: Set(quota),
+            per_buyer_limit: Set(limit),
+            remaining: Set(0),
+            approved_at: Set(None),
+            approved_by: Set(None),
+            returned_at: Set(None),
+            returned_units: Set(0),
+            ..Default::default()
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Ok(session))
+}
+
+/// A session item with the producer of its variant (whose growers approve it).
+pub async fn item_with_producer(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+) -> AppResult<Option<(live_session_item::Model, i64)>> {
+    let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(variant) = variant::Entity::find_by_id(item.variant_id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(product) = product::Entity::find_by_id(variant.product_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some((item, product.producer_id)))
+}
+
+/// `approveLiveSessionItem` (the caller's right is checked by the resolver): sets the quota
+/// aside from the variant's stock, or answers `OUT_OF_STOCK`; approving twice changes nothing.
+pub async fn approve(shop: &Shop, item_id: i64, approver_id: i64, now: DateTime<Utc>) -> Outcome<live_session::Model> {
+    let db = &shop.db;
+    let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
+        return Ok(Err(UserError::new("NOT_FOUND", "no such item").on_field(&["itemId"])));
+    };
+    let session = session_of(db, item.session_id).await?;
+    if phase(&session, now) == SessionPhase::Ended {
+        return Ok(Err(
+            UserError::new("SESSION_NOT_LIVE", "the session has ended").on_field(&["itemId"])
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let approved = live_session_item::Entity::update_many()
+        .col_expr(live_session_item::Column::ApprovedAt, Expr::value(now))
+        .col_expr(live_session_item::Column::ApprovedBy, Expr::value(approver_id))
+        .col_expr(
+            live_session_item::Column::Remaining,
+            Expr::col(live_session_item::Column::Quota),
+        )
+        .filter(live_session_item::Column::Id.eq(item.id))
+        .filter(live_session_item::Column::ApprovedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if approved.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(Ok(session));
+    }
+    let moved = inventory::apply_for_session(
+        &txn,
+        Movement::SetAside,
+        item.variant_id,
+        i64::from(item.quota),
+        Some(approver_id),
+    )
+    .await?;
+    let Moved::Done { availability_flipped } = moved else {
+        txn.rollback().await?;
+        return Ok(Err(UserError::new(
+            "OUT_OF_STOCK",
+            format!("fewer than {} units are available to set aside", item.quota),
+        )
+        .on_field(&["itemId"])));
+    };
+    txn.commit().await?;
+    shop.announce(Effect::flipped(availability_flipped)).await;
+    Ok(Ok(session))
+}
+
+pub async fn session_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<live_session::Model> {
+    live_session::Entity::find_by_id(session_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session {session_id} vanished")))
+}
+
+pub async fn items_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<Vec<live_session_item::Model>> {
+    Ok(live_session_item::Entity::find()
+        .filter(live_session_item::Column::SessionId.eq(session_id))
+        .order_by_asc(live_session_item::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A page of a host's sessions, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    host_id: i64,
+    page: &PageRequest<i64>,
+) -> AppResult<Vec<live_session::Model>> {
+    let mut select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
+    if let Some(after) = page.after {
+        select = select.filter(live_session::Column::Id.lt(after));
+    }
+    Ok(select
+        .order_by_desc(live_session::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?)
+}
+
+/// What a code offers at the session's prices right now: the approved items of its session,
+/// by variant, while the session is live (empty otherwise: normal prices, general stock).
+#[derive(Debug, Default)]
+pub struct LiveOffer {
+    items: HashMap<i64, live_session_item::Model>,
+}
+
+impl LiveOffer {
+    pub fn price_of(&self, variant_id: i64) -> Option<Fen> {
+        self.items.get(&variant_id).map(|item| Fen::new(item.price_fen))
+    }
+
+    pub fn serves(&self, variant_id: i64) -> bool {
+        self.items.contains_key(&variant_id)
+    }
+}
+
+pub async fn live_offer(db: &impl ConnectionTrait, code: Option<&str>, now: DateTime<Utc>) -> AppResult<LiveOffer> {
+    let Some(code) = code else {
+        return Ok(LiveOffer::default());
+    };
+    let session_id = match links::live_by_code(db, code).await? {
+        Some(promo_link::Model {
+            session_id: Some(session_id),
+            ..
+        }) => session_id,
+        _ => return Ok(LiveOffer::default()),
+    };
+    let session = session_of(db, session_id).await?;
+    if phase(&session, now) != SessionPhase::Live {
+        return Ok(LiveOffer::default());
+    }
+    let items = items_of(db, session_id)
+        .await?
+        .into_iter()
+        .filter(|item| item.approved_at.is_some() && item.returned_at.is_none())
+        .map(|item| (item.variant_id, item))
+        .collect();
+    Ok(LiveOffer { items })
+}
+
+/// Takes the order's session lines (variant → quantity and the line's input index) from their
+/// quotas, within each buyer's limit. Call it in the placing transaction, after the buyer's row
+/// was taken; on a user error the caller rolls back.
+pub async fn claim(
+    txn: &impl ConnectionTrait,
+    offer: &LiveOffer,
+    order_id: i64,
+    buyer_id: i64,
+    wanted: &BTreeMap<i64, (i32, usize)>,
+    now: DateTime<Utc>,
+) -> Outcome<()> {
+    for (variant_id, (quantity, index)) in wanted {
+        let Some(item) = offer.items.get(variant_id) else {
+            continue;
+        };
+        let at = index.to_string();
+        let held: Vec<i32> = session_purchase::Entity::find()
+            .select_only()
+            .column(session_purchase::Column::Quantity)
+            .filter(session_purchase::Column::ItemId.eq(item.id))
+            .filter(session_purchase::Column::BuyerId.eq(buyer_id))
+            .filter(session_purchase::Column::ReleasedAt.is_null())
+            .into_tuple()
+            .all(txn)
+            .await?;
+        if held.iter().sum::<i32>() + quantity > item.per_buyer_limit {
+            return Ok(Err(UserError::new(
+                "PURCHASE_LIMIT_REACHED",
+                format!("one buyer gets at most {} of this in the session", item.per_buyer_limit),
+            )
+            .on_field(&["input", "lines", &at, "quantity"])));
+        }
+        let taken = live_session_item::Entity::update_many()
+            .col_expr(
+                live_session_item::Column::Remaining,
+                Expr::col(live_session_item::Column::Remaining).sub(*quantity),
+            )
+            .filter(live_session_item::Column::Id.eq(item.id))
+            .filter(live_session_item::Column::Remaining.gte(*quantity))
+            .filter(live_session_item::Column::ReturnedAt.is_null())
+            .exec(txn)
+            .await?;
+        if taken.rows_affected != 1 {
+            return Ok(Err(UserError::new(
+                "QUOTA_EXHAUSTED",
+                "the session's quota of this is sold out",
+            )
+            .on_field(&["input", "lines", &at, "quantity"])));
+        }
+        session_purchase::ActiveModel {
+            item_id: Set(item.id),
+            buyer_id: Set(buyer_id),
+            order_id: Set(order_id),
+            quantity: Set(*quantity),
+            created_at: Set(now),
+            released_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(Ok(()))
+}
+
+/// An order's stock was released or returned (cancelled, expired): its session units go back
+/// to their quotas while the session has not been settled (after, they stay with the general
+/// stock the release just freed), and no longer count against the buyer's limit. Once each.
+pub async fn give_back(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<()> {
+    let purchases = session_purchase::Entity::find()
+        .filter(session_purchase::Column::OrderId.eq(order_id))
+        .filter(session_purchase::Column::ReleasedAt.is_null())
+        .all(txn)
+        .await?;
+    for purchase in purchases {
+        let released = session_purchase::Entity::update_many()
+            .col_expr(session_purchase::Column::ReleasedAt, Expr::value(Utc::now()))
+            .filter(session_purchase::Column::Id.eq(purchase.id))
+            .filter(session_purchase::Column::ReleasedAt.is_null())
+            .exec(txn)
+            .await?;
+        if released.rows_affected != 1 {
+            continue;
+        }
+        let restored = live_session_item::Entity::update_many()
+            .col_expr(
+                live_session_item::Column::Remaining,
+                Expr::col(live_session_item::Column::Remaining).add(purchase.quantity),
+            )
+            .filter(live_session_item::Column::Id.eq(purchase.item_id))
+            .filter(live_session_item::Column::ReturnedAt.is_null())
+            .exec_with_returning(txn)
+            .await?;
+        let Some(item) = restored.first() else { continue };
+        let moved = inventory::apply_for_session(
+            txn,
+            Movement::SetAside,
+            item.variant_id,
+            i64::from(purchase.quantity),
+            None,
+        )
+        .await?;
+        if moved == Moved::Refused {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "units released from order {order_id} could not go back to session item {}",
+                item.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Returns the unsold quota of every approved item whose session ended by `now` to its
+/// variant's stock, each once (a conditional update claims it). Returns how many items.
+pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
+    let db = &shop.db;
+    let ended: Vec<i64> = live_session::Entity::find()
+        .select_only()
+        .column(live_session::Column::Id)
+        .filter(live_session::Column::EndsAt.lte(now))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ended.is_empty() {
+        return Ok(0);
+    }
+    let open = live_session_item::Entity::find()
+        .filter(live_session_item::Column::SessionId.is_in(ended))
+        .filter(live_session_item::Column::ApprovedAt.is_not_null())
+        .filter(live_session_item::Column::ReturnedAt.is_null())
+        .all(db)
+        .await?;
+    let mut settled = 0;
+    let mut flipped = false;
+    for item in open {
+        let txn = begin_write(db).await?;
+        let claimed = live_session_item::Entity::update_many()
+            .col_expr(live_session_item::Column::ReturnedAt, Expr::value(now))
+            .col_expr(
+                live_session_item::Column::ReturnedUnits,
+                Expr::col(live_session_item::Column::Remaining),
+            )
+            .col_expr(live_session_item::Column::Remaining, Expr::value(0))
+            .filter(live_session_item::Column::Id.eq(item.id))
+            .filter(live_session_item::Column::ReturnedAt.is_null())
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(claimed) = claimed.first() else {
+            txn.rollback().await?;
+            continue;
+        };
+        if claimed.returned_units > 0 {
+            match inventory::apply_for_session(
+                &txn,
+                Movement::GiveBack,
+                claimed.variant_id,
+                i64::from(claimed.returned_units),
+                None,
+            )
+            .await?
+            {
+                Moved::Done { availability_flipped } => flipped |= availability_flipped,
+                Moved::Refused => {
+                    txn.rollback().await?;
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "session item {} could not return its quota",
+                        item.id
+                    )));
+                }
+            }
+        }
+        txn.commit().await?;
+        settled += 1;
+    }
+    shop.announce(Effect::flipped(flipped)).await;
+    Ok(settled)
+}

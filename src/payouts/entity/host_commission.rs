@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+/// One entry of a host's append-only commission ledger, written in the same transaction as
+/// the producer's earning for the same line and step: a delivered line (SALE), money given back
+/// for it (REVERSAL, negative), or a refused refund's restoring SALE (naming the refund).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "host_commissions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub host_id: i64,
+    pub order_id: i64,
+    pub order_line_id: i64,
+    /// The refund a reversal answers; 0 for a delivered line.
+    pub refund_id: i64,
+    pub kind: String,
+    pub line_total_fen: i64,
+    /// The host's commission (negative for a reversal): the earning's `commission_fen`.
+    pub amount_fen: i64,
+    /// With the producer's earning: after the payout hold.
+    pub available_at: DateTimeUtc,
+    pub payout_id: Option<i64>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
