@@ -9,6 +9,7 @@ mod m20261129_000003_orders;
 mod m20261129_000004_payments;
 mod m20261129_000005_payouts;
 mod m20261129_000006_money_paths;
+mod m20261129_000008_stock_versions;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_payments::Migration),
             Box::new(m20261129_000005_payouts::Migration),
             Box::new(m20261129_000006_money_paths::Migration),
+            Box::new(m20261129_000008_stock_versions::Migration),
         ]
     }
 }

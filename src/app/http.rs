@@ -1,6 +1,6 @@
 //! HTTP routes: GraphQL (POST, and GET for cacheable queries and GraphiQL), probes, metrics.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -226,22 +226,24 @@ async fn cached_or_executed(
     operation: &str,
 ) -> (String, bool) {
     let cache: &StorefrontCache = &state.cache;
-    let Some(versions) = cache.versions().await else {
+    let request_key = RequestKey::of(&request);
+    let Some(lookup) = cache.lookup(&request_key).await else {
         let response = state.schema.execute(context.attach(state, request)).await;
         return (serialize(&response), response.is_ok());
     };
+    let versions = lookup.versions;
     let today = today_in_china();
-    let key = StorefrontCache::entry_key(&RequestKey::of(&request), versions, today);
+    let key = StorefrontCache::entry_key(&request_key, versions, today);
     if let Some(hit) = cache.get(&key, versions).await {
         metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
-        if let Some(body) = filled(state, &hit, today).await {
+        if let Some(body) = filled(state, &request_key, &hit, &lookup.stock, today).await {
             return (body, true);
         }
     }
     let turn = cache.recompute_turn(&key).await;
     if let Some(hit) = cache.get(&key, versions).await {
         metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
-        if let Some(body) = filled(state, &hit, today).await {
+        if let Some(body) = filled(state, &request_key, &hit, &lookup.stock, today).await {
             return (body, true);
         }
     }
@@ -275,13 +277,22 @@ async fn cached_or_executed(
     (body, ok)
 }
 
-/// A cached body with its stock figures filled in fresh; `None` when the stock cannot be read.
-async fn filled(state: &AppState, entry: &CachedResponse, today: chrono::NaiveDate) -> Option<String> {
+/// A cached body with its stock figures filled in from the stock mirror (or the database);
+/// `None` when the stock cannot be read.
+async fn filled(
+    state: &AppState,
+    request_key: &RequestKey,
+    entry: &CachedResponse,
+    known: &HashMap<i64, i64>,
+    today: chrono::NaiveDate,
+) -> Option<String> {
     let variant_ids = entry.body.variant_ids();
     let available = if variant_ids.is_empty() {
-        Default::default()
+        HashMap::new()
     } else {
-        crate::catalogue::service::available_stock(&state.db, variant_ids)
+        state
+            .cache
+            .available(&state.db, request_key, &variant_ids, known)
             .await
             .ok()?
     };

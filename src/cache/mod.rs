@@ -6,10 +6,15 @@
 //!   *catalogue version*, a counter every catalogue write bumps after it commits. A write is
 //!   therefore visible to the very next query on every replica, and old entries simply age out.
 //! - Stock figures are not trusted from the cache: each entry is cut where they sit
-//!   ([`holes`]), and a hit fills them in from one indexed query. A flash sale that changes
-//!   stock every millisecond leaves the cached pages valid.
+//!   ([`holes`]), and a hit fills them in from the stock mirror ([`stock`]), which every stock
+//!   write updates and which is never more than [`stock::MIRROR_TTL`] behind the database. A
+//!   flash sale that changes stock every millisecond leaves the cached pages valid.
 //! - Entries read from Redis are also kept in the process (keyed by version, so never stale);
-//!   a hit then costs one small Redis round trip for the versions.
+//!   a hit then costs one Redis round trip, for the versions and the stock figures together
+//!   (the process remembers which variants a request showed last time).
+//! - In a Redis Cluster only the two versions share a slot (one `MGET` reads them with the
+//!   figures; the cluster client splits it by slot); entries, figures and persisted queries
+//!   are hashed whole and spread over the masters.
 //! - A list filtered on `inStock` depends on which products have stock at all; such entries
 //!   also carry the *availability version*, bumped only when a variant runs out or comes back.
 //! - Entries are keyed by the day in China too, so catalogue entries that lapse at midnight
@@ -21,8 +26,9 @@
 
 pub mod holes;
 pub mod persisted;
+pub mod stock;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,7 +38,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::redis::{Redis, RedisState};
+use crate::error::AppResult;
 pub use holes::{CutBody, StockHole, StockHoles};
+use stock::MemoryMirror;
 
 /// How long an entry lives at most; versions make it stale long before that in a busy shop.
 const ENTRY_TTL: Duration = Duration::from_secs(600);
@@ -42,8 +50,13 @@ const RECOMPUTE_WAIT: Duration = Duration::from_millis(200);
 /// A guess at an entry's size, for sizing the in-process caches' tables (not a bound).
 const TYPICAL_ENTRY_BYTES: u64 = 16 * 1024;
 
-const CATALOGUE_VERSION: &str = "version:catalogue";
-const AVAILABILITY_VERSION: &str = "version:availability";
+/// The versions are read together, so they share a slot in a cluster (their own).
+const VERSIONS: &str = "versions";
+const CATALOGUE_VERSION: &str = "catalogue";
+const AVAILABILITY_VERSION: &str = "availability";
+/// How many requests' variant lists the process remembers, to read their stock with the
+/// versions.
+const REMEMBERED_REQUESTS: usize = 4096;
 
 /// The counters a cached entry must match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,13 +115,24 @@ enum Store {
         entries: quick_cache::sync::Cache<String, (Instant, Arc<CachedResponse>), EntryWeight>,
         catalogue: AtomicU64,
         availability: AtomicU64,
+        stock: MemoryMirror,
     },
     Redis {
         redis: Arc<Redis>,
         /// Entries already fetched from Redis. Safe to keep: an entry's key holds the
         /// catalogue version, and the versions are read from Redis on every request.
         local: quick_cache::sync::Cache<String, Arc<CachedResponse>, EntryWeight>,
+        /// The variants each request showed last time, whose figures are read with the
+        /// versions: a guess, checked against the entry the versions lead to.
+        shown: quick_cache::sync::Cache<RequestKey, Arc<[i64]>>,
     },
+}
+
+/// What a request reads before it knows its entry: the versions, and the stock figures of
+/// the variants it showed last time.
+pub struct Lookup {
+    pub versions: Versions,
+    pub stock: HashMap<i64, i64>,
 }
 
 pub struct StorefrontCache {
@@ -128,6 +152,7 @@ impl StorefrontCache {
             entries: bounded(max_bytes),
             catalogue: AtomicU64::new(0),
             availability: AtomicU64::new(0),
+            stock: MemoryMirror::default(),
         })
     }
 
@@ -136,6 +161,7 @@ impl StorefrontCache {
         StorefrontCache::with_store(Store::Redis {
             redis,
             local: bounded(max_bytes),
+            shown: quick_cache::sync::Cache::new(REMEMBERED_REQUESTS),
         })
     }
 
@@ -162,28 +188,148 @@ impl StorefrontCache {
         }
     }
 
-    /// The current versions; `None` when they cannot be read (then nothing is cached).
-    pub async fn versions(&self) -> Option<Versions> {
+    /// The current versions, and what the mirror holds of the stock `request` showed last
+    /// time, in one round trip; `None` when Redis cannot be read (then nothing is cached).
+    pub async fn lookup(&self, request: &RequestKey) -> Option<Lookup> {
         match &self.store {
             Store::Off => None,
             Store::Memory {
                 catalogue,
                 availability,
                 ..
-            } => Some(Versions {
-                catalogue: catalogue.load(Ordering::Acquire),
-                availability: availability.load(Ordering::Acquire),
+            } => Some(Lookup {
+                versions: Versions {
+                    catalogue: catalogue.load(Ordering::Acquire),
+                    availability: availability.load(Ordering::Acquire),
+                },
+                // The in-process mirror costs nothing to read once the entry is known.
+                stock: HashMap::new(),
             }),
-            Store::Redis { redis, .. } => {
-                let keys = [redis.key(CATALOGUE_VERSION), redis.key(AVAILABILITY_VERSION)];
+            Store::Redis { redis, shown, .. } => {
+                let guessed = shown.get(request).unwrap_or_else(|| Arc::from([]));
+                let mut keys = vec![
+                    redis.grouped_key(VERSIONS, CATALOGUE_VERSION),
+                    redis.grouped_key(VERSIONS, AVAILABILITY_VERSION),
+                ];
+                keys.extend(guessed.iter().map(|id| stock::redis_key(redis, *id)));
                 let values = redis
-                    .run(|mut connection| async move { connection.mget::<_, Vec<Option<u64>>>(&keys).await })
+                    .run(|mut connection| async move {
+                        redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async::<Vec<Option<String>>>(&mut connection)
+                            .await
+                    })
                     .await?;
-                Some(Versions {
-                    catalogue: values.first().copied().flatten().unwrap_or(0),
-                    availability: values.get(1).copied().flatten().unwrap_or(0),
+                let version = |index: usize| {
+                    values
+                        .get(index)
+                        .and_then(Option::as_deref)
+                        .and_then(|text| text.parse().ok())
+                        .unwrap_or(0)
+                };
+                let figures = values
+                    .iter()
+                    .skip(2)
+                    .map(|value| value.as_deref().and_then(stock::decode));
+                Some(Lookup {
+                    versions: Versions {
+                        catalogue: version(0),
+                        availability: version(1),
+                    },
+                    stock: guessed
+                        .iter()
+                        .zip(figures)
+                        .filter_map(|(id, figure)| Some((*id, figure?)))
+                        .collect(),
                 })
             }
+        }
+    }
+
+    /// Available units of each of `variant_ids`, which `request`'s entry shows: from `known`
+    /// (read with the versions), else the mirror, else the database (whose figures then go to
+    /// the mirror).
+    pub async fn available(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        request: &RequestKey,
+        variant_ids: &HashSet<i64>,
+        known: &HashMap<i64, i64>,
+    ) -> AppResult<HashMap<i64, i64>> {
+        let mut available: HashMap<i64, i64> = variant_ids
+            .iter()
+            .filter_map(|id| Some((*id, *known.get(id)?)))
+            .collect();
+        if available.len() == variant_ids.len() {
+            return Ok(available);
+        }
+        let missing: HashSet<i64> = variant_ids
+            .iter()
+            .filter(|id| !available.contains_key(id))
+            .copied()
+            .collect();
+        match &self.store {
+            Store::Off => {}
+            Store::Memory { stock, .. } => available.extend(stock.get(&missing)),
+            Store::Redis { redis, shown, .. } => {
+                let mut ids: Vec<i64> = variant_ids.iter().copied().collect();
+                ids.sort_unstable();
+                shown.insert(request.clone(), Arc::from(ids));
+                let keys: Vec<String> = missing.iter().map(|id| stock::redis_key(redis, *id)).collect();
+                let values = redis
+                    .run(|mut connection| async move {
+                        redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async::<Vec<Option<String>>>(&mut connection)
+                            .await
+                    })
+                    .await
+                    .unwrap_or_default();
+                available.extend(
+                    missing
+                        .iter()
+                        .zip(values)
+                        .filter_map(|(id, value)| Some((*id, stock::decode(value.as_deref()?)?))),
+                );
+            }
+        }
+        if available.len() == variant_ids.len() {
+            return Ok(available);
+        }
+        let unread: Vec<i64> = missing.into_iter().filter(|id| !available.contains_key(id)).collect();
+        let reading = stock::read_from_database(db, unread).await?;
+        available.extend(reading.levels.iter().map(|(id, level)| (*id, level.available)));
+        match &self.store {
+            Store::Off => {}
+            Store::Memory { stock, .. } => stock.offer(&reading),
+            Store::Redis { redis, .. } => {
+                // The answer need not wait for the mirror: a later request reads the database
+                // again if this has not landed yet.
+                let redis = redis.clone();
+                tokio::spawn(async move { stock::offer_to_redis(&redis, &reading).await });
+            }
+        }
+        Ok(available)
+    }
+
+    /// After a committed change to the stock of `variant_ids`: the mirror takes their new
+    /// figures before the change is answered, so the next storefront read shows them.
+    pub async fn stock_changed(&self, db: &impl sea_orm::ConnectionTrait, variant_ids: &[i64]) {
+        if variant_ids.is_empty() || !self.enabled() {
+            return;
+        }
+        let reading = match stock::read_from_database(db, variant_ids.iter().copied()).await {
+            Ok(reading) => reading,
+            Err(error) => {
+                // The figures it holds expire within their time to live.
+                tracing::warn!(error = ?error, "could not read changed stock for the mirror");
+                return;
+            }
+        };
+        match &self.store {
+            Store::Off => {}
+            Store::Memory { stock, .. } => stock.offer(&reading),
+            Store::Redis { redis, .. } => stock::offer_to_redis(redis, &reading).await,
         }
     }
 
@@ -203,7 +349,7 @@ impl StorefrontCache {
                 counter.fetch_add(1, Ordering::AcqRel);
             }
             Store::Redis { redis, .. } => {
-                let key = redis.key(which);
+                let key = redis.grouped_key(VERSIONS, which);
                 let bumped = redis
                     .run(|mut connection| async move { connection.incr::<_, _, u64>(key, 1).await })
                     .await;
@@ -238,10 +384,10 @@ impl StorefrontCache {
                 .get(key)
                 .filter(|(stored, _)| stored.elapsed() < ENTRY_TTL)
                 .map(|(_, entry)| entry),
-            Store::Redis { redis, local } => match local.get(key) {
+            Store::Redis { redis, local, .. } => match local.get(key) {
                 Some(entry) => Some(entry),
                 None => {
-                    let redis_key = redis.key(key);
+                    let redis_key = redis.spread_key(key);
                     let text = redis
                         .run(|mut connection| async move { connection.get::<_, Option<String>>(redis_key).await })
                         .await
@@ -270,7 +416,7 @@ impl StorefrontCache {
                 let Ok(text) = serde_json::to_string(&entry) else {
                     return;
                 };
-                let key = redis.key(key);
+                let key = redis.spread_key(key);
                 let _ =
                     redis
                         .run(|mut connection| async move {
@@ -292,7 +438,7 @@ impl StorefrontCache {
         };
         let guard = lock.lock_owned().await;
         if let Store::Redis { redis, .. } = &self.store {
-            let lock_key = redis.key(&format!("recompute:{key}"));
+            let lock_key = redis.spread_key(&format!("recompute:{key}"));
             let acquired = redis
                 .run(|mut connection| async move {
                     redis::cmd("SET")
@@ -320,7 +466,7 @@ pub struct RecomputeTurn {
 }
 
 /// A digest of what makes two requests the same: query, variables and operation name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RequestKey(String);
 
 impl RequestKey {

@@ -87,6 +87,10 @@ pub async fn apply(
             stock_level::Column::Reserved,
             Expr::col(stock_level::Column::Reserved).add(reserved_delta),
         )
+        .col_expr(
+            stock_level::Column::Version,
+            Expr::col(stock_level::Column::Version).add(1),
+        )
         .filter(stock_level::Column::VariantId.eq(variant_id));
     update = match movement {
         Movement::Reserve => update.filter(
