@@ -5,11 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -33,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(super::graphiql::routes())
         .layer(TraceLayer::new_for_http())
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.
@@ -334,7 +334,7 @@ async fn graphql_get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let Some(raw) = raw.filter(|raw| raw.contains("query=") || raw.contains("extensions=")) else {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return super::graphiql::page();
     };
     let request = match async_graphql::http::parse_query_string(&raw) {
         Ok(request) => request,

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod graphiql;
 pub mod http;
 pub mod limits;
 pub mod redis;

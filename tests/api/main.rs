@@ -8,6 +8,7 @@ mod authorization;
 mod cache;
 mod catalogue;
 mod fuzz;
+mod graphiql;
 mod limits;
 mod money;
 mod orders;
