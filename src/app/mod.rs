@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod graphiql;
+pub mod graphql_http;
 pub mod http;
 pub mod limits;
 pub mod redis;

@@ -9,6 +9,7 @@ mod cache;
 mod catalogue;
 mod fuzz;
 mod graphiql;
+mod graphql_over_http;
 mod limits;
 mod money;
 mod orders;
