@@ -261,19 +261,39 @@ async fn cached_or_executed(
             return (body, Outcome::Ok);
         }
     }
-    let turn = cache.recompute_turn(&key).await;
-    if let Some(hit) = cache.get(&key, versions).await {
-        metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
-        if let Some(body) = filled(state, &request_key, &hit, &lookup.stock, today).await {
-            return (body, Outcome::Ok);
-        }
-    }
-    metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
-    if !is_storefront_query(&request.query) {
-        drop(turn);
+    // An answer that cannot be shared, or could not be cached a moment ago, is computed by
+    // each request at once: waiting in turn for an entry that never comes would queue them.
+    if cache.is_uncacheable(&key) || !is_storefront_query(&request.query) {
+        metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
+        cache.mark_uncacheable(&key);
         let response = state.schema.execute(context.attach(state, request)).await;
         return (serialize(&response, media), Outcome::of(&response));
     }
+    let turn = cache.recompute_turn(&key).await;
+    if cache.is_uncacheable(&key) {
+        // The request before this one found it cannot be cached.
+        drop(turn);
+        metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
+        let response = state.schema.execute(context.attach(state, request)).await;
+        return (serialize(&response, media), Outcome::of(&response));
+    }
+    let mut claim = None;
+    for attempt in 0..2 {
+        if let Some(hit) = cache.get(&key, versions).await
+            && let Some(body) = filled(state, &request_key, &hit, &lookup.stock, today).await
+        {
+            metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
+            if let Some(claim) = claim {
+                cache.release(claim).await;
+            }
+            return (body, Outcome::Ok);
+        }
+        if attempt == 0 {
+            // Another replica may be computing it: `claim` then waits a moment for its entry.
+            claim = Some(cache.claim(&key).await);
+        }
+    }
+    metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
     let holes = Arc::new(StockHoles::default());
     let response = state
         .schema
@@ -281,18 +301,24 @@ async fn cached_or_executed(
         .await;
     let body = serialize(&response, media);
     let outcome = Outcome::of(&response);
-    if outcome == Outcome::Ok {
+    let entry = if outcome == Outcome::Ok {
         let (holes, depends_on_availability) = holes.take();
-        let cut = serde_json::to_value(&response)
+        serde_json::to_value(&response)
             .ok()
-            .and_then(|value| CutBody::cut(value, holes));
-        if let Some(cut) = cut {
-            let entry = CachedResponse {
+            .and_then(|value| CutBody::cut(value, holes))
+            .map(|cut| CachedResponse {
                 body: cut,
                 availability_version: depends_on_availability.then_some(versions.availability),
-            };
-            cache.put(&key, entry).await;
-        }
+            })
+    } else {
+        None
+    };
+    match entry {
+        Some(entry) => cache.put(&key, entry).await,
+        None => cache.mark_uncacheable(&key),
+    }
+    if let Some(claim) = claim {
+        cache.release(claim).await;
     }
     drop(turn);
     (body, outcome)

@@ -47,6 +47,8 @@ const ENTRY_TTL: Duration = Duration::from_secs(600);
 /// How long a replica holds the recompute lock of a key, and waits on another's.
 const RECOMPUTE_LOCK: Duration = Duration::from_millis(2_000);
 const RECOMPUTE_WAIT: Duration = Duration::from_millis(200);
+/// How long an answer that could not be cached is computed by every request for it.
+const UNCACHEABLE_FOR: Duration = Duration::from_secs(10);
 /// A guess at an entry's size, for sizing the in-process caches' tables (not a bound).
 const TYPICAL_ENTRY_BYTES: u64 = 16 * 1024;
 
@@ -139,6 +141,9 @@ pub struct StorefrontCache {
     store: Store,
     /// One recomputation per key at a time in this process.
     recomputing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Keys whose answers could not be cached lately, and since when: tried again after
+    /// [`UNCACHEABLE_FOR`] (an error may pass) or after a write (keys hold the versions).
+    uncacheable: quick_cache::sync::Cache<String, Instant>,
 }
 
 impl StorefrontCache {
@@ -169,6 +174,7 @@ impl StorefrontCache {
         StorefrontCache {
             store,
             recomputing: Mutex::new(HashMap::new()),
+            uncacheable: quick_cache::sync::Cache::new(REMEMBERED_REQUESTS),
         }
     }
 
@@ -428,41 +434,102 @@ impl StorefrontCache {
     }
 
     /// Waits until no other request of this process recomputes `key`; the guard makes the
-    /// caller the one that does. Across replicas, a Redis lock lets one replica go first and
-    /// the others wait briefly for its entry.
+    /// caller the one that does (it looks for the entry again first: the request before it
+    /// has usually just stored it).
     pub async fn recompute_turn(&self, key: &str) -> RecomputeTurn {
         let lock = {
             let mut recomputing = self.recomputing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             recomputing.retain(|_, lock| Arc::strong_count(lock) > 1);
             recomputing.entry(key.to_owned()).or_default().clone()
         };
-        let guard = lock.lock_owned().await;
-        if let Store::Redis { redis, .. } = &self.store {
-            let lock_key = redis.spread_key(&format!("recompute:{key}"));
-            let acquired = redis
+        RecomputeTurn {
+            _guard: lock.lock_owned().await,
+        }
+    }
+
+    /// Across replicas: takes the short Redis lock on recomputing `key`, or, when another
+    /// replica holds it, gives that replica a moment to store its entry (the caller then looks
+    /// again). The claim must be [released](Self::release) when the entry is stored.
+    pub async fn claim(&self, key: &str) -> Claim {
+        let Store::Redis { redis, .. } = &self.store else {
+            return Claim { lock: None };
+        };
+        let lock_key = redis.spread_key(&format!("recompute:{key}"));
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let acquired = {
+            let (lock_key, token) = (lock_key.clone(), token.clone());
+            redis
                 .run(|mut connection| async move {
                     redis::cmd("SET")
                         .arg(&lock_key)
-                        .arg(1)
+                        .arg(&token)
                         .arg("NX")
                         .arg("PX")
                         .arg(u64::try_from(RECOMPUTE_LOCK.as_millis()).unwrap_or(u64::MAX))
                         .query_async::<Option<String>>(&mut connection)
                         .await
                 })
-                .await;
-            if matches!(acquired, Some(None)) {
+                .await
+        };
+        match acquired {
+            Some(Some(_)) => Claim {
+                lock: Some((lock_key, token)),
+            },
+            Some(None) => {
                 // Another replica is recomputing: give it a moment to store its answer.
                 tokio::time::sleep(RECOMPUTE_WAIT).await;
+                Claim { lock: None }
             }
+            None => Claim { lock: None },
         }
-        RecomputeTurn { _guard: guard }
+    }
+
+    /// Lets other replicas recompute `claim`'s key again (only if the lock is still ours).
+    pub async fn release(&self, claim: Claim) {
+        let (Store::Redis { redis, .. }, Some((lock_key, token))) = (&self.store, claim.lock) else {
+            return;
+        };
+        let _ = redis
+            .run(|mut connection| async move {
+                redis::cmd("EVAL")
+                    .arg(RELEASE_SCRIPT)
+                    .arg(1)
+                    .arg(&lock_key)
+                    .arg(&token)
+                    .query_async::<i64>(&mut connection)
+                    .await
+            })
+            .await;
+    }
+
+    /// Remembers that `key`'s answer cannot be cached (it has errors, or its stock figures
+    /// could not be cut out), so that requests for it are answered at once, side by side,
+    /// instead of one after the other waiting for an entry that never comes.
+    pub fn mark_uncacheable(&self, key: &str) {
+        self.uncacheable.insert(key.to_owned(), Instant::now());
+    }
+
+    pub fn is_uncacheable(&self, key: &str) -> bool {
+        self.uncacheable
+            .get(key)
+            .is_some_and(|since| since.elapsed() < UNCACHEABLE_FOR)
     }
 }
+
+/// Deletes the recompute lock KEYS[1] only while it holds ARGV[1], this claim's token.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
 
 /// Held while this request recomputes an entry.
 pub struct RecomputeTurn {
     _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// This replica's Redis lock on recomputing a key, if it took one.
+pub struct Claim {
+    lock: Option<(String, String)>,
 }
 
 /// A digest of what makes two requests the same: query, variables and operation name.

@@ -709,3 +709,56 @@ async fn the_stock_mirror_refuses_an_older_figure() {
         "a figure lives at most the mirror's time to live: {ttl} ms"
     );
 }
+
+/// Many viewers reload the product page the moment a write made its entry stale, on two
+/// replicas: one request computes it, and the others are answered as soon as it is stored,
+/// not one after another. The same for an answer that cannot be cached at all (it has an
+/// error): each request is answered on its own, none waits for an entry that never comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_do_not_queue_behind_each_other() {
+    let Some(app) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+        return;
+    };
+    let other = app.another_instance().await;
+    let page = "{ product(slug: \"changyuan-xiaolongxia\") { name inStock priceRange { min { amount } } variants { id name available } } }";
+    let broken = "{ product(slug: \"changyuan-xiaolongxia\") { name noSuchField } }";
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let variant = app.query(page, json!({})).await["product"]["variants"][0]["id"].clone();
+    for round in 0..3 {
+        app.query_as(
+            &operator,
+            "mutation($id: ID!, $name: String!) { updateVariant(variantId: $id, input: { name: $name }) { userErrors { code } } }",
+            json!({ "id": variant, "name": format!("第{round}版") }),
+        )
+        .await;
+        let started = Instant::now();
+        let answers = futures::future::join_all((0..32).map(|i| {
+            let app = if i % 2 == 0 { &app } else { &other };
+            async move { app.query(page, json!({})).await }
+        }))
+        .await;
+        let slowest = started.elapsed();
+        assert!(answers.windows(2).all(|pair| pair[0] == pair[1]));
+        assert_eq!(
+            answers[0]["product"]["variants"][0]["name"],
+            json!(format!("第{round}版"))
+        );
+        assert!(
+            slowest < Duration::from_millis(1500),
+            "32 reloads of a stale page took {slowest:?}"
+        );
+
+        let started = Instant::now();
+        let answers = futures::future::join_all((0..32).map(|i| {
+            let app = if i % 2 == 0 { &app } else { &other };
+            async move { app.graphql(broken, json!({})).await }
+        }))
+        .await;
+        let slowest = started.elapsed();
+        assert!(answers.iter().all(|answer| answer.get("errors").is_some()));
+        assert!(
+            slowest < Duration::from_millis(1500),
+            "32 requests for an answer that cannot be cached took {slowest:?}"
+        );
+    }
+}
