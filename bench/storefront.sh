@@ -11,6 +11,9 @@
 #
 #   bash bench/storefront.sh            # 15 s per run
 #   DURATION=30s bash bench/storefront.sh
+#   PROFILE=list-stock-cached BIN=/path/to/unstripped/huakai bash bench/storefront.sh
+#                                       # also samples that run with perf (10 s, call graphs)
+#                                       # into /tmp/huakai-bench-profile.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +26,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huakai-target}"
 
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/huakai"
+BIN="${BIN:-$CARGO_TARGET_DIR/release/huakai}"
 
 DB="huakai_bench_$$"
 psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
@@ -125,7 +128,17 @@ ORDERS=$!
 run() {
   local name=$1 url=$2
   curl -sf "$url" >/dev/null
+  local perf=
+  if [ "${PROFILE:-}" = "$name" ]; then
+    (sleep 2; perf record -q -F 499 -g -p "$SERVER" -o "$OUT/perf.data" -- sleep 10 >/dev/null 2>&1) &
+    perf=$!
+  fi
   local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+  if [ -n "$perf" ]; then
+    wait "$perf" || true
+    perf report -i "$OUT/perf.data" --no-children --percent-limit 0.7 --stdio -g none 2>/dev/null > /tmp/huakai-bench-profile.txt || true
+    perf report -i "$OUT/perf.data" --children --percent-limit 3 --stdio -g none 2>/dev/null > /tmp/huakai-bench-profile-children.txt || true
+  fi
   local rps p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")

@@ -1,6 +1,6 @@
 //! HTTP routes: GraphQL (POST, and GET for cacheable queries and GraphiQL), probes, metrics.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,7 +20,7 @@ use super::{AppState, limits};
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::{Viewer, service};
 use crate::cache::persisted::Resolution;
-use crate::cache::{CachedResponse, CutBody, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
+use crate::cache::{CachedResponse, CutBody, Lookup, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
 use crate::error::AppError;
 use crate::graphql::{holds_write_operation, request_loader};
@@ -257,7 +257,7 @@ async fn cached_or_executed(
     let key = StorefrontCache::entry_key(&request_key, versions, today);
     if let Some(hit) = cache.get(&key, versions).await {
         metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
-        if let Some(body) = filled(state, &request_key, &hit, &lookup.stock, today).await {
+        if let Some(body) = filled(state, &request_key, &hit, &lookup, today).await {
             return (body, Outcome::Ok);
         }
     }
@@ -280,7 +280,7 @@ async fn cached_or_executed(
     let mut claim = None;
     for attempt in 0..2 {
         if let Some(hit) = cache.get(&key, versions).await
-            && let Some(body) = filled(state, &request_key, &hit, &lookup.stock, today).await
+            && let Some(body) = filled(state, &request_key, &hit, &lookup, today).await
         {
             metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
             if let Some(claim) = claim {
@@ -330,16 +330,16 @@ async fn filled(
     state: &AppState,
     request_key: &RequestKey,
     entry: &CachedResponse,
-    known: &HashMap<i64, i64>,
+    lookup: &Lookup,
     today: chrono::NaiveDate,
 ) -> Option<String> {
     let variant_ids = entry.body.variant_ids();
     let available = if variant_ids.is_empty() {
-        HashMap::new()
+        Arc::default()
     } else {
         state
             .cache
-            .available(&state.db, request_key, &variant_ids, known)
+            .available(&state.db, request_key, &variant_ids, lookup)
             .await
             .ok()?
     };

@@ -56,6 +56,7 @@ const TYPICAL_ENTRY_BYTES: u64 = 16 * 1024;
 const VERSIONS: &str = "versions";
 const CATALOGUE_VERSION: &str = "catalogue";
 const AVAILABILITY_VERSION: &str = "availability";
+const STOCK_GENERATION: &str = "stock";
 /// How many requests' variant lists the process remembers, to read their stock with the
 /// versions.
 const REMEMBERED_REQUESTS: usize = 4096;
@@ -127,14 +128,36 @@ enum Store {
         /// The variants each request showed last time, whose figures are read with the
         /// versions: a guess, checked against the entry the versions lead to.
         shown: quick_cache::sync::Cache<RequestKey, Arc<[i64]>>,
+        /// Figures this process read lately, as of a stock generation (see [`StockMemo`]).
+        memo: std::sync::RwLock<Arc<StockMemo>>,
     },
 }
 
-/// What a request reads before it knows its entry: the versions, and the stock figures of
-/// the variants it showed last time.
+/// Figures read from the mirror while the *stock generation* (a counter every stock write
+/// counts up after it offered its figures, read with the versions) was `generation`. While
+/// the generation read by a request is still this one, no figure changed since they were read,
+/// so the request needs no more than the versions; the memo is dropped [`stock::MEMO_FOR`]
+/// after it was started, whatever the generation says, so figures that expired from the mirror
+/// (a writer died before its announcement) are read again.
+struct StockMemo {
+    generation: u64,
+    started: Instant,
+    figures: Arc<HashMap<i64, i64>>,
+}
+
+impl StockMemo {
+    fn current(&self, generation: u64) -> bool {
+        self.generation == generation && self.started.elapsed() < stock::MEMO_FOR
+    }
+}
+
+/// What a request reads before it knows its entry: the versions, the stock generation, and
+/// stock figures known to be current (the memo's, or those of the variants the request showed
+/// last time, read with the versions).
 pub struct Lookup {
     pub versions: Versions,
-    pub stock: HashMap<i64, i64>,
+    stock_generation: u64,
+    pub stock: Arc<HashMap<i64, i64>>,
 }
 
 pub struct StorefrontCache {
@@ -167,6 +190,11 @@ impl StorefrontCache {
             redis,
             local: bounded(max_bytes),
             shown: quick_cache::sync::Cache::new(REMEMBERED_REQUESTS),
+            memo: std::sync::RwLock::new(Arc::new(StockMemo {
+                generation: 0,
+                started: Instant::now(),
+                figures: Arc::default(),
+            })),
         })
     }
 
@@ -194,8 +222,11 @@ impl StorefrontCache {
         }
     }
 
-    /// The current versions, and what the mirror holds of the stock `request` showed last
-    /// time, in one round trip; `None` when Redis cannot be read (then nothing is cached).
+    /// The current versions and stock generation, and stock figures known to be current, in
+    /// one round trip; `None` when Redis cannot be read (then nothing is cached). When this
+    /// process read figures a moment ago, only the versions are read and the figures are the
+    /// memo's if no stock changed since; else the figures of the variants `request` showed
+    /// last time are read with the versions.
     pub async fn lookup(&self, request: &RequestKey) -> Option<Lookup> {
         match &self.store {
             Store::Off => None,
@@ -208,14 +239,22 @@ impl StorefrontCache {
                     catalogue: catalogue.load(Ordering::Acquire),
                     availability: availability.load(Ordering::Acquire),
                 },
+                stock_generation: 0,
                 // The in-process mirror costs nothing to read once the entry is known.
-                stock: HashMap::new(),
+                stock: Arc::default(),
             }),
-            Store::Redis { redis, shown, .. } => {
-                let guessed = shown.get(request).unwrap_or_else(|| Arc::from([]));
+            Store::Redis { redis, shown, memo, .. } => {
+                let memo = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                let memo_young = memo.started.elapsed() < stock::MEMO_FOR;
+                let guessed = if memo_young {
+                    Arc::from([])
+                } else {
+                    shown.get(request).unwrap_or_else(|| Arc::from([]))
+                };
                 let mut keys = vec![
                     redis.grouped_key(VERSIONS, CATALOGUE_VERSION),
                     redis.grouped_key(VERSIONS, AVAILABILITY_VERSION),
+                    redis.grouped_key(VERSIONS, STOCK_GENERATION),
                 ];
                 keys.extend(guessed.iter().map(|id| stock::redis_key(redis, *id)));
                 let values = redis
@@ -233,50 +272,60 @@ impl StorefrontCache {
                         .and_then(|text| text.parse().ok())
                         .unwrap_or(0)
                 };
-                let figures = values
-                    .iter()
-                    .skip(2)
-                    .map(|value| value.as_deref().and_then(stock::decode));
+                let stock_generation = version(2);
+                let stock = if memo.current(stock_generation) {
+                    memo.figures.clone()
+                } else {
+                    let figures = values
+                        .iter()
+                        .skip(3)
+                        .map(|value| value.as_deref().and_then(stock::decode));
+                    Arc::new(
+                        guessed
+                            .iter()
+                            .zip(figures)
+                            .filter_map(|(id, figure)| Some((*id, figure?)))
+                            .collect(),
+                    )
+                };
                 Some(Lookup {
                     versions: Versions {
                         catalogue: version(0),
                         availability: version(1),
                     },
-                    stock: guessed
-                        .iter()
-                        .zip(figures)
-                        .filter_map(|(id, figure)| Some((*id, figure?)))
-                        .collect(),
+                    stock_generation,
+                    stock,
                 })
             }
         }
     }
 
-    /// Available units of each of `variant_ids`, which `request`'s entry shows: from `known`
-    /// (read with the versions), else the mirror, else the database (whose figures then go to
-    /// the mirror).
+    /// Available units of each of `variant_ids`, which `request`'s entry shows: from what
+    /// `lookup` found, else the mirror, else the database (whose figures then go to the
+    /// mirror).
     pub async fn available(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         request: &RequestKey,
         variant_ids: &HashSet<i64>,
-        known: &HashMap<i64, i64>,
-    ) -> AppResult<HashMap<i64, i64>> {
-        let mut available: HashMap<i64, i64> = variant_ids
-            .iter()
-            .filter_map(|id| Some((*id, *known.get(id)?)))
-            .collect();
-        if available.len() == variant_ids.len() {
-            return Ok(available);
+        lookup: &Lookup,
+    ) -> AppResult<Arc<HashMap<i64, i64>>> {
+        let known = &lookup.stock;
+        if variant_ids.iter().all(|id| known.contains_key(id)) {
+            if let Store::Redis { memo, .. } = &self.store {
+                remember(memo, lookup.stock_generation, known, &HashMap::new());
+            }
+            return Ok(known.clone());
         }
-        let missing: HashSet<i64> = variant_ids
+        let mut missing: Vec<i64> = variant_ids
             .iter()
-            .filter(|id| !available.contains_key(id))
+            .filter(|id| !known.contains_key(id))
             .copied()
             .collect();
+        let mut found: HashMap<i64, i64> = HashMap::new();
         match &self.store {
             Store::Off => {}
-            Store::Memory { stock, .. } => available.extend(stock.get(&missing)),
+            Store::Memory { stock, .. } => found.extend(stock.get(&missing.iter().copied().collect())),
             Store::Redis { redis, shown, .. } => {
                 let mut ids: Vec<i64> = variant_ids.iter().copied().collect();
                 ids.sort_unstable();
@@ -291,7 +340,7 @@ impl StorefrontCache {
                     })
                     .await
                     .unwrap_or_default();
-                available.extend(
+                found.extend(
                     missing
                         .iter()
                         .zip(values)
@@ -299,23 +348,27 @@ impl StorefrontCache {
                 );
             }
         }
-        if available.len() == variant_ids.len() {
-            return Ok(available);
-        }
-        let unread: Vec<i64> = missing.into_iter().filter(|id| !available.contains_key(id)).collect();
-        let reading = stock::read_from_database(db, unread).await?;
-        available.extend(reading.levels.iter().map(|(id, level)| (*id, level.available)));
-        match &self.store {
-            Store::Off => {}
-            Store::Memory { stock, .. } => stock.offer(&reading),
-            Store::Redis { redis, .. } => {
-                // The answer need not wait for the mirror: a later request reads the database
-                // again if this has not landed yet.
-                let redis = redis.clone();
-                tokio::spawn(async move { stock::offer_to_redis(&redis, &reading).await });
+        missing.retain(|id| !found.contains_key(id));
+        if !missing.is_empty() {
+            let reading = stock::read_from_database(db, missing).await?;
+            found.extend(reading.levels.iter().map(|(id, level)| (*id, level.available)));
+            match &self.store {
+                Store::Off => {}
+                Store::Memory { stock, .. } => stock.offer(&reading),
+                Store::Redis { redis, .. } => {
+                    // The answer need not wait for the mirror: a later request reads the
+                    // database again if this has not landed yet.
+                    let redis = redis.clone();
+                    tokio::spawn(async move { stock::offer_to_redis(&redis, &reading).await });
+                }
             }
         }
-        Ok(available)
+        if let Store::Redis { memo, .. } = &self.store {
+            remember(memo, lookup.stock_generation, known, &found);
+        }
+        let mut available = (**known).clone();
+        available.extend(found);
+        Ok(Arc::new(available))
     }
 
     /// After a committed change to the stock of `variant_ids`: the mirror takes their new
@@ -335,7 +388,15 @@ impl StorefrontCache {
         match &self.store {
             Store::Off => {}
             Store::Memory { stock, .. } => stock.offer(&reading),
-            Store::Redis { redis, .. } => stock::offer_to_redis(redis, &reading).await,
+            Store::Redis { redis, .. } => {
+                stock::offer_to_redis(redis, &reading).await;
+                // After the figures are in: a process that reads the new generation reads
+                // them too.
+                let key = redis.grouped_key(VERSIONS, STOCK_GENERATION);
+                let _ = redis
+                    .run(|mut connection| async move { connection.incr::<_, _, u64>(key, 1).await })
+                    .await;
+            }
         }
     }
 
@@ -514,6 +575,40 @@ impl StorefrontCache {
             .get(key)
             .is_some_and(|since| since.elapsed() < UNCACHEABLE_FOR)
     }
+}
+
+/// Keeps the figures a request read as of `generation` for the next requests: added to the
+/// memo when it is of that generation and young, else in a new memo started now.
+fn remember(
+    memo: &std::sync::RwLock<Arc<StockMemo>>,
+    generation: u64,
+    known: &Arc<HashMap<i64, i64>>,
+    found: &HashMap<i64, i64>,
+) {
+    let current = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    if current.current(generation) && Arc::ptr_eq(&current.figures, known) && found.is_empty() {
+        return;
+    }
+    let mut memo = memo.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let next = if memo.current(generation) {
+        let mut figures = (*memo.figures).clone();
+        figures.extend(known.iter().map(|(id, units)| (*id, *units)));
+        figures.extend(found);
+        StockMemo {
+            generation,
+            started: memo.started,
+            figures: Arc::new(figures),
+        }
+    } else {
+        let mut figures = (**known).clone();
+        figures.extend(found);
+        StockMemo {
+            generation,
+            started: Instant::now(),
+            figures: Arc::new(figures),
+        }
+    };
+    *memo = Arc::new(next);
 }
 
 /// Deletes the recompute lock KEYS[1] only while it holds ARGV[1], this claim's token.

@@ -30,6 +30,14 @@ use crate::error::AppResult;
 /// lags behind the database.
 pub const MIRROR_TTL: Duration = Duration::from_secs(1);
 
+/// How long a process reuses figures it read from the mirror while no stock write happened
+/// (see `StockMemo`): it adds to how far behind a figure can be.
+pub const MEMO_FOR: Duration = Duration::from_millis(100);
+
+/// The most a figure shown can lag behind the database: its life in the mirror, its reuse in
+/// a process, and a Redis command's time.
+pub const STALENESS_BOUND: Duration = Duration::from_millis(1_250);
+
 /// A variant's available units as of its stock row's `version`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StockLevel {
