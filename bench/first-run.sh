@@ -30,9 +30,9 @@ trap 'rm -rf "$DIR"' EXIT
 first_answer() {
   local started ended server
   started=$(date +%s.%N)
-  (cd "$DIR" && env -u DATABASE_URL -u REDIS_URL HUAKAI_ADDR="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" 2>/dev/null) &
+  (cd "$DIR" && exec env -u DATABASE_URL -u REDIS_URL HUAKAI_ADDR="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" 2>/dev/null) &
   server=$!
-  until curl -sf "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
+  until curl -sf -m 2 "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
       -d '{"query":"{ products(first: 1) { totalCount } }"}' 2>/dev/null | grep -q totalCount; do
     sleep 0.01
   done

@@ -714,6 +714,8 @@ async fn the_stock_mirror_refuses_an_older_figure() {
 /// replicas: one request computes it, and the others are answered as soon as it is stored,
 /// not one after another. The same for an answer that cannot be cached at all (it has an
 /// error): each request is answered on its own, none waits for an entry that never comes.
+/// (Before, each of the 32 requests a replica got waited 200 ms after the one before it:
+/// over 6 s for the last; the bound leaves room for a loaded machine.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_do_not_queue_behind_each_other() {
     let Some(app) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
@@ -732,7 +734,7 @@ async fn concurrent_misses_do_not_queue_behind_each_other() {
         )
         .await;
         let started = Instant::now();
-        let answers = futures::future::join_all((0..32).map(|i| {
+        let answers = futures::future::join_all((0..64).map(|i| {
             let app = if i % 2 == 0 { &app } else { &other };
             async move { app.query(page, json!({})).await }
         }))
@@ -744,12 +746,12 @@ async fn concurrent_misses_do_not_queue_behind_each_other() {
             json!(format!("第{round}版"))
         );
         assert!(
-            slowest < Duration::from_millis(1500),
-            "32 reloads of a stale page took {slowest:?}"
+            slowest < Duration::from_secs(3),
+            "64 reloads of a stale page took {slowest:?}"
         );
 
         let started = Instant::now();
-        let answers = futures::future::join_all((0..32).map(|i| {
+        let answers = futures::future::join_all((0..64).map(|i| {
             let app = if i % 2 == 0 { &app } else { &other };
             async move { app.graphql(broken, json!({})).await }
         }))
@@ -757,8 +759,8 @@ async fn concurrent_misses_do_not_queue_behind_each_other() {
         let slowest = started.elapsed();
         assert!(answers.iter().all(|answer| answer.get("errors").is_some()));
         assert!(
-            slowest < Duration::from_millis(1500),
-            "32 requests for an answer that cannot be cached took {slowest:?}"
+            slowest < Duration::from_secs(3),
+            "64 requests for an answer that cannot be cached took {slowest:?}"
         );
     }
 }

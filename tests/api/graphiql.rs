@@ -2,6 +2,7 @@
 //! `chromedriver` over WebDriver) opens the shop's explorer, which must load from the shop
 //! alone, show its editor and run a query.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, service_missing};
 
-/// A chromedriver of the test's own, stopped when the test ends.
+/// A chromedriver of the test's own in a process group of its own, which is stopped whole
+/// when the test ends: the browsers it started outlive it otherwise.
 struct Driver {
     child: Child,
     url: String,
@@ -18,7 +20,9 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -82,6 +86,7 @@ async fn graphiql_loads_from_the_shop_alone_and_runs_a_query() {
     let port = free_port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
