@@ -7,11 +7,12 @@
 //!   therefore visible to the very next query on every replica, and old entries simply age out.
 //! - Stock figures are not trusted from the cache: each entry is cut where they sit
 //!   ([`holes`]), and a hit fills them in from the stock mirror ([`stock`]), which every stock
-//!   write updates and which is never more than [`stock::MIRROR_TTL`] behind the database. A
+//!   write updates and which is never more than [`stock::STALENESS_BOUND`] behind the database. A
 //!   flash sale that changes stock every millisecond leaves the cached pages valid.
 //! - Entries read from Redis are also kept in the process (keyed by version, so never stale);
-//!   a hit then costs one Redis round trip, for the versions and the stock figures together
-//!   (the process remembers which variants a request showed last time).
+//!   a hit then costs one Redis round trip: the versions and the stock generation, and the
+//!   stock figures too unless the process read them since the last stock write (the stock
+//!   memo) — then it reads those of the variants the request showed last time.
 //! - In a Redis Cluster only the two versions share a slot (one `MGET` reads them with the
 //!   figures; the cluster client splits it by slot); entries, figures and persisted queries
 //!   are hashed whole and spread over the masters.

@@ -10,8 +10,9 @@
 //!   never leave the older figure behind.
 //! - **Bounded in age.** A figure lives [`MIRROR_TTL`] from the moment it was read from the
 //!   database, then it is read again. A writer that died between its commit and its announce,
-//!   or could not reach Redis, therefore leaves a figure at most that old: a buyer sees stock
-//!   at most [`MIRROR_TTL`] behind the database, whatever the interleaving.
+//!   or could not reach Redis, therefore leaves a figure at most that old: with a process's
+//!   reuse of what it read ([`MEMO_FOR`]), a buyer sees stock at most [`STALENESS_BOUND`]
+//!   behind the database, whatever the interleaving.
 //! - **Rebuilt on demand.** A figure missing (never written, expired, Redis restarted) is read
 //!   from the database by the request that needs it and offered like any other.
 //! - **Never sold from.** Placing an order decides in the database; the mirror only shows.
