@@ -72,7 +72,7 @@ pub fn page() -> Response {
     Html(PAGE).into_response()
 }
 
-/// The explorer's files, under [`ASSETS`].
+/// The explorer's files, under `/graphiql/4.1.2/`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route(&format!("{ASSETS}/{{file}}"), get(asset))
 }
