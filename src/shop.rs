@@ -44,28 +44,40 @@ pub struct OrderLimits {
 }
 
 /// What a committed operation changed that the storefront cache must hear about.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Effect {
     /// A variant ran out of stock or came back.
     pub availability_changed: bool,
+    /// The variants whose stock moved: the stock mirror takes their new figures.
+    pub stock_moved: Vec<i64>,
 }
 
 impl Effect {
-    pub fn and(self, other: Effect) -> Effect {
-        Effect {
-            availability_changed: self.availability_changed || other.availability_changed,
-        }
+    pub fn and(mut self, other: Effect) -> Effect {
+        self.availability_changed |= other.availability_changed;
+        self.stock_moved.extend(other.stock_moved);
+        self
     }
 
-    pub fn flipped(availability_changed: bool) -> Effect {
-        Effect { availability_changed }
+    /// The stock of `variant_ids` moved; `availability_changed` when one ran out or came back.
+    pub fn stock_moved(variant_ids: impl IntoIterator<Item = i64>, availability_changed: bool) -> Effect {
+        Effect {
+            availability_changed,
+            stock_moved: variant_ids.into_iter().collect(),
+        }
     }
 }
 
 impl Shop {
-    /// Tells the storefront cache what a committed change did. The cache's own versions are
-    /// its durable state: a replica that misses this serves entries at most their TTL.
-    pub async fn announce(&self, effect: Effect) {
+    /// Tells the storefront cache what a committed change did, before the change is answered:
+    /// the stock mirror takes the moved variants' figures, and lists filtered on stock are
+    /// recomputed when a variant ran out or came back. A replica that misses this (it died, or
+    /// Redis failed) leaves figures at most the mirror's time to live behind, and entries at
+    /// most their TTL.
+    pub async fn announce(&self, mut effect: Effect) {
+        effect.stock_moved.sort_unstable();
+        effect.stock_moved.dedup();
+        self.cache.stock_changed(&self.db, &effect.stock_moved).await;
         if effect.availability_changed {
             self.cache.availability_changed().await;
         }

@@ -228,7 +228,14 @@ impl Config {
                 }
                 None => None,
             },
-            redis_prefix: get("HUAKAI_REDIS_PREFIX").unwrap_or_else(|| "huakai:".to_owned()),
+            // Braces would make the prefix a hash tag and put every key on one cluster node.
+            redis_prefix: match get("HUAKAI_REDIS_PREFIX") {
+                Some(prefix) if prefix.contains(['{', '}']) => {
+                    return Err(error("HUAKAI_REDIS_PREFIX", &prefix, "must not contain { or }"));
+                }
+                Some(prefix) => prefix,
+                None => "huakai:".to_owned(),
+            },
             cache_enabled: parse_setting("HUAKAI_CACHE", get("HUAKAI_CACHE"), "on", |v| match v {
                 "on" => Ok(true),
                 "off" => Ok(false),

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
@@ -19,11 +18,12 @@ use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use super::graphql_http::{self, BodyProblem, MediaType, Outcome, serialize};
 use super::{AppState, limits};
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::{Viewer, service};
 use crate::cache::persisted::Resolution;
-use crate::cache::{CachedResponse, CutBody, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
+use crate::cache::{CachedResponse, CutBody, Lookup, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
 use crate::error::AppError;
 use crate::graphql::context::request_loader;
@@ -42,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
+        .merge(super::graphiql::routes())
         .layer(TraceLayer::new_for_http())
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.
@@ -141,19 +142,21 @@ async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppE
     service::authenticate(&state.db, &state.accounts.keys, token).await
 }
 
-/// A GraphQL answer as JSON text, with the HTTP status it goes out with.
+/// A GraphQL answer as JSON text, with the HTTP status and media type it goes out with.
 struct Answer {
     status: StatusCode,
+    media: MediaType,
     body: String,
     /// True when a signed-in viewer asked: the answer is theirs alone.
     private: bool,
 }
 
 impl Answer {
-    fn error(status: StatusCode, message: &str, code: &str) -> Answer {
+    fn error(status: StatusCode, media: MediaType, message: &str, code: &str) -> Answer {
         let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]}).to_string();
         Answer {
             status,
+            media,
             body,
             private: false,
         }
@@ -161,7 +164,9 @@ impl Answer {
 
     fn into_response(self, cacheable_by_cdn: bool, if_none_match: Option<&HeaderValue>) -> Response {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CONTENT_TYPE, self.media.content_type());
+        // The body depends on what the client accepts: a shared cache must keep them apart.
+        headers.insert(header::VARY, HeaderValue::from_static("accept"));
         if cacheable_by_cdn && self.status == StatusCode::OK && !self.private {
             // A CDN may keep it but must ask again each time; the ETag makes asking cheap. (xxh3:
             // an ETag needs no cryptographic strength, and hashing every answer must be cheap.)
@@ -187,10 +192,6 @@ impl Answer {
     }
 }
 
-fn serialize(response: &async_graphql::Response) -> String {
-    serde_json::to_string(response).unwrap_or_else(|_| json!({"errors": [{"message": "internal error"}]}).to_string())
-}
-
 /// How a GraphQL request arrived: a GET must never write, whatever it names or refers to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -205,15 +206,22 @@ async fn answer(
     method: Method,
     mut request: async_graphql::Request,
 ) -> Answer {
+    let media = MediaType::preferred(headers);
     match state.persisted_queries.resolve(&request).await {
         Resolution::NotPersisted => {}
         Resolution::Query(query) => request.query = query,
         Resolution::NotFound => {
-            return Answer::error(StatusCode::OK, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND");
+            return Answer::error(
+                StatusCode::OK,
+                media,
+                "PersistedQueryNotFound",
+                "PERSISTED_QUERY_NOT_FOUND",
+            );
         }
         Resolution::HashMismatch => {
             return Answer::error(
                 StatusCode::BAD_REQUEST,
+                media,
                 "provided sha does not match query",
                 "BAD_USER_INPUT",
             );
@@ -223,6 +231,7 @@ async fn answer(
     if method == Method::Get && holds_write_operation(&request.query) {
         return Answer::error(
             StatusCode::METHOD_NOT_ALLOWED,
+            media,
             "mutations must be sent with POST",
             "METHOD_NOT_ALLOWED",
         );
@@ -234,13 +243,19 @@ async fn answer(
         Err(AppError::Unauthenticated) => {
             metrics::counter!("huakai_graphql_requests_total", "operation" => operation, "outcome" => "unauthenticated")
                 .increment(1);
-            return Answer::error(StatusCode::UNAUTHORIZED, "authentication required", "UNAUTHENTICATED");
+            return Answer::error(
+                StatusCode::UNAUTHORIZED,
+                media,
+                "authentication required",
+                "UNAUTHENTICATED",
+            );
         }
         Err(error) => {
             let error = async_graphql::Error::from(error).into_server_error(Default::default());
             return Answer {
                 status: StatusCode::OK,
-                body: serialize(&async_graphql::Response::from_errors(vec![error])),
+                media,
+                body: serialize(&async_graphql::Response::from_errors(vec![error]), media),
                 private: false,
             };
         }
@@ -248,19 +263,24 @@ async fn answer(
     let private = viewer != Viewer::Anonymous;
     let context = RequestContext { viewer, client };
     // Only anonymous storefront reads are shared: nothing private enters or leaves the cache.
-    let (body, ok) = if !private && state.cache.enabled() {
-        cached_or_executed(state, request, context, &operation).await
+    let (body, outcome) = if !private && state.cache.enabled() {
+        cached_or_executed(state, request, context, &operation, media).await
     } else {
         let response = state.schema.execute(context.attach(state, request)).await;
-        (serialize(&response), response.is_ok())
+        (serialize(&response, media), Outcome::of(&response))
     };
-    let outcome = if ok { "ok" } else { "error" };
+    let status = match outcome {
+        Outcome::Refused => media.refusal_status(),
+        Outcome::Ok | Outcome::FieldErrors => StatusCode::OK,
+    };
+    let outcome = if outcome == Outcome::Ok { "ok" } else { "error" };
     metrics::counter!("huakai_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
         .increment(1);
     metrics::histogram!("huakai_graphql_request_duration_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
     Answer {
-        status: StatusCode::OK,
+        status,
+        media,
         body,
         private,
     }
@@ -291,64 +311,102 @@ async fn cached_or_executed(
     request: async_graphql::Request,
     context: RequestContext,
     operation: &str,
-) -> (String, bool) {
+    media: MediaType,
+) -> (String, Outcome) {
     let cache: &StorefrontCache = &state.cache;
-    let Some(versions) = cache.versions().await else {
+    let request_key = RequestKey::of(&request);
+    let Some(lookup) = cache.lookup(&request_key).await else {
         let response = state.schema.execute(context.attach(state, request)).await;
-        return (serialize(&response), response.is_ok());
+        return (serialize(&response, media), Outcome::of(&response));
     };
+    let versions = lookup.versions;
     let today = today_in_china();
-    let key = StorefrontCache::entry_key(&RequestKey::of(&request), versions, today);
+    let key = StorefrontCache::entry_key(&request_key, versions, today);
     if let Some(hit) = cache.get(&key, versions).await {
         metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
-        if let Some(body) = filled(state, &hit, today).await {
-            return (body, true);
+        if let Some(body) = filled(state, &request_key, &hit, &lookup, today).await {
+            return (body, Outcome::Ok);
         }
     }
+    // An answer that cannot be shared, or could not be cached a moment ago, is computed by
+    // each request at once: waiting in turn for an entry that never comes would queue them.
+    if cache.is_uncacheable(&key) || !is_storefront_query(&request.query) {
+        metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
+        cache.mark_uncacheable(&key);
+        let response = state.schema.execute(context.attach(state, request)).await;
+        return (serialize(&response, media), Outcome::of(&response));
+    }
     let turn = cache.recompute_turn(&key).await;
-    if let Some(hit) = cache.get(&key, versions).await {
-        metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
-        if let Some(body) = filled(state, &hit, today).await {
-            return (body, true);
+    if cache.is_uncacheable(&key) {
+        // The request before this one found it cannot be cached.
+        drop(turn);
+        metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
+        let response = state.schema.execute(context.attach(state, request)).await;
+        return (serialize(&response, media), Outcome::of(&response));
+    }
+    let mut claim = None;
+    for attempt in 0..2 {
+        if let Some(hit) = cache.get(&key, versions).await
+            && let Some(body) = filled(state, &request_key, &hit, &lookup, today).await
+        {
+            metrics::counter!("huakai_cache_hits_total", "operation" => operation.to_owned()).increment(1);
+            if let Some(claim) = claim {
+                cache.release(claim).await;
+            }
+            return (body, Outcome::Ok);
+        }
+        if attempt == 0 {
+            // Another replica may be computing it: `claim` then waits a moment for its entry.
+            claim = Some(cache.claim(&key).await);
         }
     }
     metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
-    if !is_storefront_query(&request.query) {
-        drop(turn);
-        let response = state.schema.execute(context.attach(state, request)).await;
-        return (serialize(&response), response.is_ok());
-    }
     let holes = Arc::new(StockHoles::default());
     let response = state
         .schema
         .execute(context.attach(state, request).data(holes.clone()))
         .await;
-    let body = serialize(&response);
-    let ok = response.is_ok();
-    if ok {
+    let body = serialize(&response, media);
+    let outcome = Outcome::of(&response);
+    let entry = if outcome == Outcome::Ok {
         let (holes, depends_on_availability) = holes.take();
-        let cut = serde_json::to_value(&response)
+        serde_json::to_value(&response)
             .ok()
-            .and_then(|value| CutBody::cut(value, holes));
-        if let Some(cut) = cut {
-            let entry = CachedResponse {
+            .and_then(|value| CutBody::cut(value, holes))
+            .map(|cut| CachedResponse {
                 body: cut,
                 availability_version: depends_on_availability.then_some(versions.availability),
-            };
-            cache.put(&key, entry).await;
-        }
+            })
+    } else {
+        None
+    };
+    match entry {
+        Some(entry) => cache.put(&key, entry).await,
+        None => cache.mark_uncacheable(&key),
+    }
+    if let Some(claim) = claim {
+        cache.release(claim).await;
     }
     drop(turn);
-    (body, ok)
+    (body, outcome)
 }
 
-/// A cached body with its stock figures filled in fresh; `None` when the stock cannot be read.
-async fn filled(state: &AppState, entry: &CachedResponse, today: chrono::NaiveDate) -> Option<String> {
+/// A cached body with its stock figures filled in from the stock mirror (or the database);
+/// `None` when the stock cannot be read.
+async fn filled(
+    state: &AppState,
+    request_key: &RequestKey,
+    entry: &CachedResponse,
+    lookup: &Lookup,
+    today: chrono::NaiveDate,
+) -> Option<String> {
     let variant_ids = entry.body.variant_ids();
     let available = if variant_ids.is_empty() {
-        Default::default()
+        Arc::default()
     } else {
-        crate::catalogue::service::available_stock(&state.db, variant_ids)
+        state
+            .cache
+            .available(&state.db, request_key, &variant_ids, lookup)
             .await
             .ok()?
     };
@@ -364,15 +422,24 @@ async fn graphql_post(
     // The body was read through the size cap (a `Bytes` extractor answers 413 past it), so
     // parsing it here cannot be made to buffer more.
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
-    let request = match async_graphql::http::receive_body(content_type, body.as_ref(), Default::default()).await {
+    let media = MediaType::preferred(&headers);
+    let request = match graphql_http::parse_post(content_type, body.as_ref()) {
         Ok(request) => request,
-        Err(error) => {
-            return Answer::error(
-                StatusCode::BAD_REQUEST,
-                &format!("malformed GraphQL request: {error}"),
-                "BAD_REQUEST",
+        Err(BodyProblem::UnsupportedMediaType) => {
+            let mut response = Answer::error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "send the request as application/json (UTF-8)",
+                "UNSUPPORTED_MEDIA_TYPE",
             )
             .into_response(false, None);
+            response
+                .headers_mut()
+                .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+            return response;
+        }
+        Err(BodyProblem::Malformed(problem)) => {
+            return Answer::error(StatusCode::BAD_REQUEST, media, &problem, "BAD_REQUEST").into_response(false, None);
         }
     };
     let client = limits::client_address(peer.ip(), &headers, &state.config.trusted_proxies);
@@ -390,13 +457,14 @@ async fn graphql_get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let Some(raw) = raw.filter(|raw| raw.contains("query=") || raw.contains("extensions=")) else {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return super::graphiql::page();
     };
     let request = match async_graphql::http::parse_query_string(&raw) {
         Ok(request) => request,
         Err(error) => {
             return Answer::error(
                 StatusCode::BAD_REQUEST,
+                MediaType::preferred(&headers),
                 &format!("malformed GraphQL GET request: {error}"),
                 "BAD_REQUEST",
             )
@@ -489,6 +557,6 @@ mod tests {
     #[test]
     fn server_errors_serialize_as_graphql() {
         let response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new("boom", None)]);
-        assert!(serialize(&response).contains("\"boom\""));
+        assert!(serialize(&response, MediaType::Json).contains("\"boom\""));
     }
 }

@@ -3,6 +3,8 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod graphiql;
+pub mod graphql_http;
 pub mod http;
 pub mod limits;
 pub mod redis;

@@ -121,10 +121,22 @@ impl Redis {
         Ok(connection.clone())
     }
 
-    /// A key in this shop's namespace. The prefix is a hash tag, so that in a cluster the keys
-    /// one command touches together always share a slot.
+    /// A key in this shop's namespace whose slot it shares with every other key made here: for
+    /// scripts that take several keys at once (the login rate limits).
     pub fn key(&self, name: &str) -> String {
         format!("{{{}}}{name}", self.prefix)
+    }
+
+    /// A key that no command touches together with another: hashed whole, so that such keys
+    /// (entries, stock figures, persisted queries) spread over a cluster's masters.
+    pub fn spread_key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// A key of `group`, keys that one command reads together: they share the hash tag
+    /// `{prefix group}`, and so one slot, and no other keys do.
+    pub fn grouped_key(&self, group: &str, name: &str) -> String {
+        format!("{{{}{group}}}{name}", self.prefix)
     }
 
     pub fn state(&self) -> RedisState {

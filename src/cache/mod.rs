@@ -6,10 +6,16 @@
 //!   *catalogue version*, a counter every catalogue write bumps after it commits. A write is
 //!   therefore visible to the very next query on every replica, and old entries simply age out.
 //! - Stock figures are not trusted from the cache: each entry is cut where they sit
-//!   ([`holes`]), and a hit fills them in from one indexed query. A flash sale that changes
-//!   stock every millisecond leaves the cached pages valid.
+//!   ([`holes`]), and a hit fills them in from the stock mirror ([`stock`]), which every stock
+//!   write updates and which is never more than [`stock::STALENESS_BOUND`] behind the database. A
+//!   flash sale that changes stock every millisecond leaves the cached pages valid.
 //! - Entries read from Redis are also kept in the process (keyed by version, so never stale);
-//!   a hit then costs one small Redis round trip for the versions.
+//!   a hit then costs one Redis round trip: the versions and the stock generation, and the
+//!   stock figures too unless the process read them since the last stock write (the stock
+//!   memo) — then it reads those of the variants the request showed last time.
+//! - In a Redis Cluster only the two versions share a slot (one `MGET` reads them with the
+//!   figures; the cluster client splits it by slot); entries, figures and persisted queries
+//!   are hashed whole and spread over the masters.
 //! - A list filtered on `inStock` depends on which products have stock at all; such entries
 //!   also carry the *availability version*, bumped only when a variant runs out or comes back.
 //! - Entries are keyed by the day in China too, so catalogue entries that lapse at midnight
@@ -21,8 +27,9 @@
 
 pub mod holes;
 pub mod persisted;
+pub mod stock;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,18 +39,28 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::redis::{Redis, RedisState};
+use crate::error::AppResult;
 pub use holes::{CutBody, StockHole, StockHoles};
+use stock::MemoryMirror;
 
 /// How long an entry lives at most; versions make it stale long before that in a busy shop.
 const ENTRY_TTL: Duration = Duration::from_secs(600);
 /// How long a replica holds the recompute lock of a key, and waits on another's.
 const RECOMPUTE_LOCK: Duration = Duration::from_millis(2_000);
 const RECOMPUTE_WAIT: Duration = Duration::from_millis(200);
+/// How long an answer that could not be cached is computed by every request for it.
+const UNCACHEABLE_FOR: Duration = Duration::from_secs(10);
 /// A guess at an entry's size, for sizing the in-process caches' tables (not a bound).
 const TYPICAL_ENTRY_BYTES: u64 = 16 * 1024;
 
-const CATALOGUE_VERSION: &str = "version:catalogue";
-const AVAILABILITY_VERSION: &str = "version:availability";
+/// The versions are read together, so they share a slot in a cluster (their own).
+const VERSIONS: &str = "versions";
+const CATALOGUE_VERSION: &str = "catalogue";
+const AVAILABILITY_VERSION: &str = "availability";
+const STOCK_GENERATION: &str = "stock";
+/// How many requests' variant lists the process remembers, to read their stock with the
+/// versions.
+const REMEMBERED_REQUESTS: usize = 4096;
 
 /// The counters a cached entry must match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,19 +119,55 @@ enum Store {
         entries: quick_cache::sync::Cache<String, (Instant, Arc<CachedResponse>), EntryWeight>,
         catalogue: AtomicU64,
         availability: AtomicU64,
+        stock: MemoryMirror,
     },
     Redis {
         redis: Arc<Redis>,
         /// Entries already fetched from Redis. Safe to keep: an entry's key holds the
         /// catalogue version, and the versions are read from Redis on every request.
         local: quick_cache::sync::Cache<String, Arc<CachedResponse>, EntryWeight>,
+        /// The variants each request showed last time, whose figures are read with the
+        /// versions: a guess, checked against the entry the versions lead to.
+        shown: quick_cache::sync::Cache<RequestKey, Arc<[i64]>>,
+        /// Figures this process read lately, as of a stock generation (see [`StockMemo`]).
+        memo: std::sync::RwLock<Arc<StockMemo>>,
     },
+}
+
+/// Figures read from the mirror while the *stock generation* (a counter every stock write
+/// counts up after it offered its figures, read with the versions) was `generation`. While
+/// the generation read by a request is still this one, no figure changed since they were read,
+/// so the request needs no more than the versions; the memo is dropped [`stock::MEMO_FOR`]
+/// after it was started, whatever the generation says, so figures that expired from the mirror
+/// (a writer died before its announcement) are read again.
+struct StockMemo {
+    generation: u64,
+    started: Instant,
+    figures: Arc<HashMap<i64, i64>>,
+}
+
+impl StockMemo {
+    fn current(&self, generation: u64) -> bool {
+        self.generation == generation && self.started.elapsed() < stock::MEMO_FOR
+    }
+}
+
+/// What a request reads before it knows its entry: the versions, the stock generation, and
+/// stock figures known to be current (the memo's, or those of the variants the request showed
+/// last time, read with the versions).
+pub struct Lookup {
+    pub versions: Versions,
+    stock_generation: u64,
+    pub stock: Arc<HashMap<i64, i64>>,
 }
 
 pub struct StorefrontCache {
     store: Store,
     /// One recomputation per key at a time in this process.
     recomputing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Keys whose answers could not be cached lately, and since when: tried again after
+    /// [`UNCACHEABLE_FOR`] (an error may pass) or after a write (keys hold the versions).
+    uncacheable: quick_cache::sync::Cache<String, Instant>,
 }
 
 impl StorefrontCache {
@@ -128,6 +181,7 @@ impl StorefrontCache {
             entries: bounded(max_bytes),
             catalogue: AtomicU64::new(0),
             availability: AtomicU64::new(0),
+            stock: MemoryMirror::default(),
         })
     }
 
@@ -136,6 +190,12 @@ impl StorefrontCache {
         StorefrontCache::with_store(Store::Redis {
             redis,
             local: bounded(max_bytes),
+            shown: quick_cache::sync::Cache::new(REMEMBERED_REQUESTS),
+            memo: std::sync::RwLock::new(Arc::new(StockMemo {
+                generation: 0,
+                started: Instant::now(),
+                figures: Arc::default(),
+            })),
         })
     }
 
@@ -143,6 +203,7 @@ impl StorefrontCache {
         StorefrontCache {
             store,
             recomputing: Mutex::new(HashMap::new()),
+            uncacheable: quick_cache::sync::Cache::new(REMEMBERED_REQUESTS),
         }
     }
 
@@ -162,27 +223,180 @@ impl StorefrontCache {
         }
     }
 
-    /// The current versions; `None` when they cannot be read (then nothing is cached).
-    pub async fn versions(&self) -> Option<Versions> {
+    /// The current versions and stock generation, and stock figures known to be current, in
+    /// one round trip; `None` when Redis cannot be read (then nothing is cached). When this
+    /// process read figures a moment ago, only the versions are read and the figures are the
+    /// memo's if no stock changed since; else the figures of the variants `request` showed
+    /// last time are read with the versions.
+    pub async fn lookup(&self, request: &RequestKey) -> Option<Lookup> {
         match &self.store {
             Store::Off => None,
             Store::Memory {
                 catalogue,
                 availability,
                 ..
-            } => Some(Versions {
-                catalogue: catalogue.load(Ordering::Acquire),
-                availability: availability.load(Ordering::Acquire),
+            } => Some(Lookup {
+                versions: Versions {
+                    catalogue: catalogue.load(Ordering::Acquire),
+                    availability: availability.load(Ordering::Acquire),
+                },
+                stock_generation: 0,
+                // The in-process mirror costs nothing to read once the entry is known.
+                stock: Arc::default(),
             }),
-            Store::Redis { redis, .. } => {
-                let keys = [redis.key(CATALOGUE_VERSION), redis.key(AVAILABILITY_VERSION)];
+            Store::Redis { redis, shown, memo, .. } => {
+                let memo = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                let memo_young = memo.started.elapsed() < stock::MEMO_FOR;
+                let guessed = if memo_young {
+                    Arc::from([])
+                } else {
+                    shown.get(request).unwrap_or_else(|| Arc::from([]))
+                };
+                let mut keys = vec![
+                    redis.grouped_key(VERSIONS, CATALOGUE_VERSION),
+                    redis.grouped_key(VERSIONS, AVAILABILITY_VERSION),
+                    redis.grouped_key(VERSIONS, STOCK_GENERATION),
+                ];
+                keys.extend(guessed.iter().map(|id| stock::redis_key(redis, *id)));
                 let values = redis
-                    .run(|mut connection| async move { connection.mget::<_, Vec<Option<u64>>>(&keys).await })
+                    .run(|mut connection| async move {
+                        redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async::<Vec<Option<String>>>(&mut connection)
+                            .await
+                    })
                     .await?;
-                Some(Versions {
-                    catalogue: values.first().copied().flatten().unwrap_or(0),
-                    availability: values.get(1).copied().flatten().unwrap_or(0),
+                let version = |index: usize| {
+                    values
+                        .get(index)
+                        .and_then(Option::as_deref)
+                        .and_then(|text| text.parse().ok())
+                        .unwrap_or(0)
+                };
+                let stock_generation = version(2);
+                let stock = if memo.current(stock_generation) {
+                    memo.figures.clone()
+                } else {
+                    let figures = values
+                        .iter()
+                        .skip(3)
+                        .map(|value| value.as_deref().and_then(stock::decode));
+                    Arc::new(
+                        guessed
+                            .iter()
+                            .zip(figures)
+                            .filter_map(|(id, figure)| Some((*id, figure?)))
+                            .collect(),
+                    )
+                };
+                Some(Lookup {
+                    versions: Versions {
+                        catalogue: version(0),
+                        availability: version(1),
+                    },
+                    stock_generation,
+                    stock,
                 })
+            }
+        }
+    }
+
+    /// Available units of each of `variant_ids`, which `request`'s entry shows: from what
+    /// `lookup` found, else the mirror, else the database (whose figures then go to the
+    /// mirror).
+    pub async fn available(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        request: &RequestKey,
+        variant_ids: &HashSet<i64>,
+        lookup: &Lookup,
+    ) -> AppResult<Arc<HashMap<i64, i64>>> {
+        let known = &lookup.stock;
+        if variant_ids.iter().all(|id| known.contains_key(id)) {
+            if let Store::Redis { memo, .. } = &self.store {
+                remember(memo, lookup.stock_generation, known, &HashMap::new());
+            }
+            return Ok(known.clone());
+        }
+        let mut missing: Vec<i64> = variant_ids
+            .iter()
+            .filter(|id| !known.contains_key(id))
+            .copied()
+            .collect();
+        let mut found: HashMap<i64, i64> = HashMap::new();
+        match &self.store {
+            Store::Off => {}
+            Store::Memory { stock, .. } => found.extend(stock.get(&missing.iter().copied().collect())),
+            Store::Redis { redis, shown, .. } => {
+                let mut ids: Vec<i64> = variant_ids.iter().copied().collect();
+                ids.sort_unstable();
+                shown.insert(request.clone(), Arc::from(ids));
+                let keys: Vec<String> = missing.iter().map(|id| stock::redis_key(redis, *id)).collect();
+                let values = redis
+                    .run(|mut connection| async move {
+                        redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async::<Vec<Option<String>>>(&mut connection)
+                            .await
+                    })
+                    .await
+                    .unwrap_or_default();
+                found.extend(
+                    missing
+                        .iter()
+                        .zip(values)
+                        .filter_map(|(id, value)| Some((*id, stock::decode(value.as_deref()?)?))),
+                );
+            }
+        }
+        missing.retain(|id| !found.contains_key(id));
+        if !missing.is_empty() {
+            let reading = stock::read_from_database(db, missing).await?;
+            found.extend(reading.levels.iter().map(|(id, level)| (*id, level.available)));
+            match &self.store {
+                Store::Off => {}
+                Store::Memory { stock, .. } => stock.offer(&reading),
+                Store::Redis { redis, .. } => {
+                    // The answer need not wait for the mirror: a later request reads the
+                    // database again if this has not landed yet.
+                    let redis = redis.clone();
+                    tokio::spawn(async move { stock::offer_to_redis(&redis, &reading).await });
+                }
+            }
+        }
+        if let Store::Redis { memo, .. } = &self.store {
+            remember(memo, lookup.stock_generation, known, &found);
+        }
+        let mut available = (**known).clone();
+        available.extend(found);
+        Ok(Arc::new(available))
+    }
+
+    /// After a committed change to the stock of `variant_ids`: the mirror takes their new
+    /// figures before the change is answered, so the next storefront read shows them.
+    pub async fn stock_changed(&self, db: &impl sea_orm::ConnectionTrait, variant_ids: &[i64]) {
+        if variant_ids.is_empty() || !self.enabled() {
+            return;
+        }
+        let reading = match stock::read_from_database(db, variant_ids.iter().copied()).await {
+            Ok(reading) => reading,
+            Err(error) => {
+                // The figures it holds expire within their time to live.
+                tracing::warn!(error = ?error, "could not read changed stock for the mirror");
+                return;
+            }
+        };
+        match &self.store {
+            Store::Off => {}
+            Store::Memory { stock, .. } => stock.offer(&reading),
+            Store::Redis { redis, .. } => {
+                stock::offer_to_redis(redis, &reading).await;
+                // After the figures are in: a process that reads the new generation reads
+                // them too.
+                let key = redis.grouped_key(VERSIONS, STOCK_GENERATION);
+                let _ = redis
+                    .run(|mut connection| async move { connection.incr::<_, _, u64>(key, 1).await })
+                    .await;
             }
         }
     }
@@ -203,7 +417,7 @@ impl StorefrontCache {
                 counter.fetch_add(1, Ordering::AcqRel);
             }
             Store::Redis { redis, .. } => {
-                let key = redis.key(which);
+                let key = redis.grouped_key(VERSIONS, which);
                 let bumped = redis
                     .run(|mut connection| async move { connection.incr::<_, _, u64>(key, 1).await })
                     .await;
@@ -238,10 +452,10 @@ impl StorefrontCache {
                 .get(key)
                 .filter(|(stored, _)| stored.elapsed() < ENTRY_TTL)
                 .map(|(_, entry)| entry),
-            Store::Redis { redis, local } => match local.get(key) {
+            Store::Redis { redis, local, .. } => match local.get(key) {
                 Some(entry) => Some(entry),
                 None => {
-                    let redis_key = redis.key(key);
+                    let redis_key = redis.spread_key(key);
                     let text = redis
                         .run(|mut connection| async move { connection.get::<_, Option<String>>(redis_key).await })
                         .await
@@ -270,7 +484,7 @@ impl StorefrontCache {
                 let Ok(text) = serde_json::to_string(&entry) else {
                     return;
                 };
-                let key = redis.key(key);
+                let key = redis.spread_key(key);
                 let _ =
                     redis
                         .run(|mut connection| async move {
@@ -282,45 +496,140 @@ impl StorefrontCache {
     }
 
     /// Waits until no other request of this process recomputes `key`; the guard makes the
-    /// caller the one that does. Across replicas, a Redis lock lets one replica go first and
-    /// the others wait briefly for its entry.
+    /// caller the one that does (it looks for the entry again first: the request before it
+    /// has usually just stored it).
     pub async fn recompute_turn(&self, key: &str) -> RecomputeTurn {
         let lock = {
             let mut recomputing = self.recomputing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             recomputing.retain(|_, lock| Arc::strong_count(lock) > 1);
             recomputing.entry(key.to_owned()).or_default().clone()
         };
-        let guard = lock.lock_owned().await;
-        if let Store::Redis { redis, .. } = &self.store {
-            let lock_key = redis.key(&format!("recompute:{key}"));
-            let acquired = redis
+        RecomputeTurn {
+            _guard: lock.lock_owned().await,
+        }
+    }
+
+    /// Across replicas: takes the short Redis lock on recomputing `key`, or, when another
+    /// replica holds it, gives that replica a moment to store its entry (the caller then looks
+    /// again). The claim must be [released](Self::release) when the entry is stored.
+    pub async fn claim(&self, key: &str) -> Claim {
+        let Store::Redis { redis, .. } = &self.store else {
+            return Claim { lock: None };
+        };
+        let lock_key = redis.spread_key(&format!("recompute:{key}"));
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let acquired = {
+            let (lock_key, token) = (lock_key.clone(), token.clone());
+            redis
                 .run(|mut connection| async move {
                     redis::cmd("SET")
                         .arg(&lock_key)
-                        .arg(1)
+                        .arg(&token)
                         .arg("NX")
                         .arg("PX")
                         .arg(u64::try_from(RECOMPUTE_LOCK.as_millis()).unwrap_or(u64::MAX))
                         .query_async::<Option<String>>(&mut connection)
                         .await
                 })
-                .await;
-            if matches!(acquired, Some(None)) {
+                .await
+        };
+        match acquired {
+            Some(Some(_)) => Claim {
+                lock: Some((lock_key, token)),
+            },
+            Some(None) => {
                 // Another replica is recomputing: give it a moment to store its answer.
                 tokio::time::sleep(RECOMPUTE_WAIT).await;
+                Claim { lock: None }
             }
+            None => Claim { lock: None },
         }
-        RecomputeTurn { _guard: guard }
+    }
+
+    /// Lets other replicas recompute `claim`'s key again (only if the lock is still ours).
+    pub async fn release(&self, claim: Claim) {
+        let (Store::Redis { redis, .. }, Some((lock_key, token))) = (&self.store, claim.lock) else {
+            return;
+        };
+        let _ = redis
+            .run(|mut connection| async move {
+                redis::cmd("EVAL")
+                    .arg(RELEASE_SCRIPT)
+                    .arg(1)
+                    .arg(&lock_key)
+                    .arg(&token)
+                    .query_async::<i64>(&mut connection)
+                    .await
+            })
+            .await;
+    }
+
+    /// Remembers that `key`'s answer cannot be cached (it has errors, or its stock figures
+    /// could not be cut out), so that requests for it are answered at once, side by side,
+    /// instead of one after the other waiting for an entry that never comes.
+    pub fn mark_uncacheable(&self, key: &str) {
+        self.uncacheable.insert(key.to_owned(), Instant::now());
+    }
+
+    pub fn is_uncacheable(&self, key: &str) -> bool {
+        self.uncacheable
+            .get(key)
+            .is_some_and(|since| since.elapsed() < UNCACHEABLE_FOR)
     }
 }
+
+/// Keeps the figures a request read as of `generation` for the next requests: added to the
+/// memo when it is of that generation and young, else in a new memo started now.
+fn remember(
+    memo: &std::sync::RwLock<Arc<StockMemo>>,
+    generation: u64,
+    known: &Arc<HashMap<i64, i64>>,
+    found: &HashMap<i64, i64>,
+) {
+    let current = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    if current.current(generation) && Arc::ptr_eq(&current.figures, known) && found.is_empty() {
+        return;
+    }
+    let mut memo = memo.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let next = if memo.current(generation) {
+        let mut figures = (*memo.figures).clone();
+        figures.extend(known.iter().map(|(id, units)| (*id, *units)));
+        figures.extend(found);
+        StockMemo {
+            generation,
+            started: memo.started,
+            figures: Arc::new(figures),
+        }
+    } else {
+        let mut figures = (**known).clone();
+        figures.extend(found);
+        StockMemo {
+            generation,
+            started: Instant::now(),
+            figures: Arc::new(figures),
+        }
+    };
+    *memo = Arc::new(next);
+}
+
+/// Deletes the recompute lock KEYS[1] only while it holds ARGV[1], this claim's token.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
 
 /// Held while this request recomputes an entry.
 pub struct RecomputeTurn {
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
+/// This replica's Redis lock on recomputing a key, if it took one.
+pub struct Claim {
+    lock: Option<(String, String)>,
+}
+
 /// A digest of what makes two requests the same: query, variables and operation name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RequestKey(String);
 
 impl RequestKey {

@@ -61,7 +61,7 @@ impl PersistedQueries {
         match self {
             PersistedQueries::Memory(queries) => queries.get(hash).map(|query| query.to_string()),
             PersistedQueries::Redis(redis) => {
-                let key = redis.key(&format!("apq:{hash}"));
+                let key = redis.spread_key(&format!("apq:{hash}"));
                 redis
                     .run(|mut connection| async move { connection.get::<_, Option<String>>(key).await })
                     .await
@@ -74,7 +74,7 @@ impl PersistedQueries {
         match self {
             PersistedQueries::Memory(queries) => queries.insert(hash.to_owned(), Arc::from(query)),
             PersistedQueries::Redis(redis) => {
-                let key = redis.key(&format!("apq:{hash}"));
+                let key = redis.spread_key(&format!("apq:{hash}"));
                 let query = query.to_owned();
                 let _ = redis
                     .run(|mut connection| async move { connection.set_ex::<_, _, ()>(key, query, TTL.as_secs()).await })

@@ -215,6 +215,7 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
                 variant_id: Set(variant.id),
                 on_hand: Set(item.on_hand),
                 reserved: Set(0),
+                version: Set(0),
             }
             .insert(&txn)
             .await?;

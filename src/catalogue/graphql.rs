@@ -594,8 +594,10 @@ impl CatalogueMutation {
         let outcome = management::adjust_stock(database(ctx)?, actor, variant.id, delta, &reason).await?;
         Ok(match outcome {
             Ok(change) => {
+                let cache = storefront_cache(ctx)?;
+                cache.stock_changed(database(ctx)?, &[variant.id]).await;
                 if change.availability_flipped() {
-                    storefront_cache(ctx)?.availability_changed().await;
+                    cache.availability_changed().await;
                 }
                 VariantPayload {
                     variant: Some(Variant(variant)),

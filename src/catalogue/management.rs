@@ -170,6 +170,10 @@ pub async fn adjust_stock(
             stock_level::Column::OnHand,
             Expr::col(stock_level::Column::OnHand).add(delta),
         )
+        .col_expr(
+            stock_level::Column::Version,
+            Expr::col(stock_level::Column::Version).add(1),
+        )
         .filter(stock_level::Column::VariantId.eq(variant_id))
         .filter(
             Expr::col(stock_level::Column::OnHand)
@@ -487,6 +491,7 @@ pub async fn create_product(
             variant_id: Set(variant.id),
             on_hand: Set(i64::from(new.stock)),
             reserved: Set(0),
+            version: Set(0),
         }
         .insert(&txn)
         .await?;

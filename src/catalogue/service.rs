@@ -271,21 +271,6 @@ pub async fn list_villages(
     Ok((rows, total))
 }
 
-/// Units available now (on hand less reserved) of each variant.
-pub async fn available_stock(
-    db: &impl ConnectionTrait,
-    variant_ids: impl IntoIterator<Item = i64>,
-) -> AppResult<std::collections::HashMap<i64, i64>> {
-    let levels = stock_level::Entity::find()
-        .filter(stock_level::Column::VariantId.is_in(variant_ids))
-        .all(db)
-        .await?;
-    Ok(levels
-        .into_iter()
-        .map(|level| (level.variant_id, level.available()))
-        .collect())
-}
-
 pub async fn list_categories(db: &impl ConnectionTrait) -> AppResult<Vec<category::Model>> {
     Ok(category::Entity::find()
         .order_by_asc(category::Column::Position)

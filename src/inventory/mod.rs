@@ -119,6 +119,10 @@ async fn apply_to(
             stock_level::Column::Reserved,
             Expr::col(stock_level::Column::Reserved).add(reserved_delta),
         )
+        .col_expr(
+            stock_level::Column::Version,
+            Expr::col(stock_level::Column::Version).add(1),
+        )
         .filter(stock_level::Column::VariantId.eq(variant_id));
     update = match movement {
         Movement::Reserve | Movement::SetAside => update.filter(

@@ -239,7 +239,8 @@ pub async fn approve(shop: &Shop, item_id: i64, approver_id: i64, now: DateTime<
         .on_field(&["itemId"])));
     };
     txn.commit().await?;
-    shop.announce(Effect::flipped(availability_flipped)).await;
+    shop.announce(Effect::stock_moved([item.variant_id], availability_flipped))
+        .await;
     Ok(Ok(session))
 }
 
@@ -449,6 +450,7 @@ pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
         .await?;
     let mut settled = 0;
     let mut flipped = false;
+    let mut moved = Vec::new();
     for item in open {
         let txn = begin_write(db).await?;
         let claimed = live_session_item::Entity::update_many()
@@ -476,7 +478,10 @@ pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
             )
             .await?
             {
-                Moved::Done { availability_flipped } => flipped |= availability_flipped,
+                Moved::Done { availability_flipped } => {
+                    flipped |= availability_flipped;
+                    moved.push(claimed.variant_id);
+                }
                 Moved::Refused => {
                     txn.rollback().await?;
                     return Err(AppError::Internal(anyhow::anyhow!(
@@ -489,6 +494,6 @@ pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
         txn.commit().await?;
         settled += 1;
     }
-    shop.announce(Effect::flipped(flipped)).await;
+    shop.announce(Effect::stock_moved(moved, flipped)).await;
     Ok(settled)
 }

@@ -8,6 +8,8 @@ mod authorization;
 mod cache;
 mod catalogue;
 mod fuzz;
+mod graphiql;
+mod graphql_over_http;
 mod impact;
 mod limits;
 mod livestream;

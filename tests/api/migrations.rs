@@ -19,8 +19,16 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
         .expect("the database opens");
     // The schema as it was before memberships (migrations 1 to 6), with a grower in it.
     Migrator::up(&db, Some(6)).await.expect("the older migrations run");
-    huakai::catalogue::demo::load(&db).await.expect("demo catalogue");
     let sql = |text: &str| Statement::from_string(db.get_database_backend(), text.to_owned());
+    // Rows as that schema had them (the entities of today know later columns).
+    for row in [
+        "INSERT INTO villages (slug, name, town, district, registered_poor) \
+         VALUES ('sanwang-cun', '三旺村', '淦田镇', '涪口区', TRUE)",
+        "INSERT INTO producers (slug, name, kind, village_id, linked_poor_households) \
+         SELECT 'sanwang-baihe-hezuoshe', '三旺村百合合作社', 'COOPERATIVE', id, 52 FROM villages",
+    ] {
+        db.execute_raw(sql(row)).await.expect("a row of the older schema");
+    }
     db.execute_raw(sql(
         "INSERT INTO users (email, password_hash, display_name, role, producer_id, created_at) \
          SELECT 'lily@example.com', 'x', 'Lily', 'GROWER', id, '2026-09-01T00:00:00Z' FROM producers \

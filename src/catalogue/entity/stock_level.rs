@@ -9,6 +9,9 @@ pub struct Model {
     pub on_hand: i64,
     /// Held by unpaid orders.
     pub reserved: i64,
+    /// Counts every change of this row, in the statement that makes it: the stock mirror
+    /// keeps a figure only over an older one.
+    pub version: i64,
 }
 
 impl Model {

@@ -82,7 +82,8 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
         }
     }
     txn.commit().await?;
-    shop.announce(Effect::flipped(flipped)).await;
+    shop.announce(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped))
+        .await;
     if let Some(refund) = refund {
         refunds::settle(shop, refund.id).await?;
     }

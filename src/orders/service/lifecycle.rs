@@ -49,7 +49,10 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<O
             .exec(txn)
             .await?;
     }
-    Ok(Some(Effect::flipped(flipped)))
+    Ok(Some(Effect::stock_moved(
+        lines.iter().map(|line| line.variant_id),
+        flipped,
+    )))
 }
 
 /// Inside the payment's transaction: a payment that arrived after the order's reservation
@@ -82,7 +85,10 @@ pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<
         }
     }
     attempt.commit().await?;
-    Ok(Some(Effect::flipped(flipped)))
+    Ok(Some(Effect::stock_moved(
+        lines.iter().map(|line| line.variant_id),
+        flipped,
+    )))
 }
 
 /// Inside the refund's transaction, once all that was paid is being given back: a paid,
@@ -108,7 +114,7 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: i64) -> 
     }
     let lines = lines_of(txn, order_id).await?;
     match move_lines(txn, &lines, Movement::Return, None).await? {
-        Some(flipped) => Ok(Effect::flipped(flipped)),
+        Some(flipped) => Ok(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped)),
         None => Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} refunded without its stock"
         ))),
@@ -242,7 +248,7 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
                         order.id
                     )));
                 };
-                effect = effect.and(Effect::flipped(flipped));
+                effect = effect.and(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped));
                 expired += 1;
             }
         }

@@ -53,6 +53,7 @@ pub struct OrderRequest {
 struct Reserved {
     order: order::Model,
     availability_changed: bool,
+    variant_ids: Vec<i64>,
 }
 
 /// A placed order, and what went wrong starting its payment (the order stands either way: the
@@ -69,7 +70,11 @@ pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome
         Ok(reserved) => reserved,
         Err(problem) => return Ok(Err(problem)),
     };
-    shop.announce(Effect::flipped(reserved.availability_changed)).await;
+    shop.announce(Effect::stock_moved(
+        reserved.variant_ids.iter().copied(),
+        reserved.availability_changed,
+    ))
+    .await;
     let payment_problem = match payments::start(shop, &reserved.order).await {
         Ok(Ok(_)) => None,
         Ok(Err(problem)) => Some(problem),
@@ -273,6 +278,7 @@ async fn place_order(
         return Ok(Ok(Reserved {
             order,
             availability_changed: false,
+            variant_ids: Vec::new(),
         }));
     }
 
@@ -393,6 +399,7 @@ async fn place_order(
             return Ok(Ok(Reserved {
                 order,
                 availability_changed: false,
+                variant_ids: Vec::new(),
             }));
         }
         Err(error) => return Err(error.into()),
@@ -465,5 +472,6 @@ async fn place_order(
     Ok(Ok(Reserved {
         order,
         availability_changed,
+        variant_ids: lines.iter().map(|(variant, ..)| variant.id).collect(),
     }))
 }

@@ -24,14 +24,15 @@ impl TestRedis {
 pub async fn delete_prefix(url: &str, prefix: &str) -> redis::RedisResult<()> {
     let client = redis::Client::open(url)?;
     let mut connection = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = {
-        let mut iter = connection.scan_match::<_, String>(format!("{{{prefix}}}*")).await?;
-        let mut keys = Vec::new();
+    // Keys spread over a cluster start with the prefix; keys sharing a slot carry it in a
+    // hash tag (`{prefix…}`).
+    let mut keys: Vec<String> = Vec::new();
+    for pattern in [format!("{prefix}*"), format!("{{{prefix}*")] {
+        let mut iter = connection.scan_match::<_, String>(pattern).await?;
         while let Some(key) = iter.next_item().await {
             keys.push(key?);
         }
-        keys
-    };
+    }
     if !keys.is_empty() {
         connection.del::<_, ()>(keys).await?;
     }
