@@ -3,7 +3,7 @@
 -- the hot variant; many spread the load), through the promo code REFERRAL_CODE when set (a
 -- live session's code buys from its quota).
 local tokens, variants = {}, {}
-local referral = 
+local referral = ""
 local counter = 0
 
 local function lines(path)

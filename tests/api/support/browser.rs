@@ -3,6 +3,7 @@
 //! when it is dropped. Without Chromium the tests that need it say so loudly (and fail where
 //! `HUAKAI_TEST_REQUIRE_SERVICES=1`, as `.ci/run` sets; `.ci/run` installs it when missing).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,13 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// The driver runs in a process group of its own, stopped whole: the browsers it started
+/// outlive it otherwise.
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }
@@ -49,6 +54,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -112,6 +118,23 @@ impl Browser {
             assert!(Instant::now() < deadline, "{what} did not happen within 20 s");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Clicks the first element `selector` finds.
+    pub async fn click(&self, selector: &str) {
+        let element = command(
+            &self.http,
+            format!("{}/element", self.session),
+            json!({ "using": "css selector", "value": selector }),
+        )
+        .await;
+        let id = element
+            .as_object()
+            .and_then(|element| element.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("nothing matches {selector}: {element:#}"))
+            .to_owned();
+        command(&self.http, format!("{}/element/{id}/click", self.session), json!({})).await;
     }
 
     /// A PNG of the whole window.
