@@ -13,8 +13,8 @@
 //!   those payouts, plus household producers (农户) of those villages paid in the period.
 //! - **Grower's share**: the producers' earnings over the line totals they came from (refunds
 //!   netted on both sides), in basis points rounded half up.
-//! - **Through unions / through hosts**: sales of orders credited to an organisation / placed
-//!   with a host's referral code.
+//! - **Through unions / through hosts**: sales of orders credited to an organisation / of lines
+//!   attributed to a livestream host (a code that named no host's plan counts for none).
 //! - **Pledges fulfilled**: organisations' yearly pledges (预留份额) for the years the period
 //!   touches whose progress has reached the amount pledged.
 //! - A village's households-reached figure is shown only when it is 5 or more; it is always in
@@ -28,7 +28,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::catalogue::entity::{producer, village};
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
-use crate::orders::entity::{order, order_line};
+use crate::orders::entity::{order, order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 use crate::payouts::PayoutStatus;
@@ -203,6 +203,13 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
             *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
         }
     }
+    let attributed: HashSet<i64> = order_line_attribution::Entity::find()
+        .filter(order_line_attribution::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.order_line_id)
+        .collect();
     let mut sales = 0i64;
     let mut units = 0i64;
     let mut through_unions = 0i64;
@@ -226,7 +233,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         if order.union_id.is_some() {
             through_unions += net;
         }
-        if order.referral_code.is_some() {
+        if attributed.contains(&line.id) {
             through_hosts += net;
         }
         *by_village.entry(producer.village_id).or_default() += net;

@@ -384,9 +384,48 @@ async fn pledges_and_organisations_sales_count_in_the_report(backend: Backend) {
     let own = place(&app, &cast.buyer, &lily, 1, "own", "BANK_TRANSFER").await;
     pay_by_bank(&app, &cast.operator, &own).await;
 
+    // A livestream host's link sells ¥60 of lilies at a 10% plan; a code of no one sells ¥30.
+    let host = app
+        .user("xiaomei@example.com", huakai::accounts::Role::Host, None)
+        .await;
+    let product = app
+        .query("{ product(slug: \"sanwang-xian-baihe\") { id } }", json!({}))
+        .await["product"]["id"]
+        .clone();
+    let plan = app
+        .query_as(
+            &cast.operator,
+            "mutation($id: ID!) { setCommissionPlan(input: { productId: $id, rateBps: 1000 }) { userErrors { code } } }",
+            json!({ "id": product }),
+        )
+        .await;
+    assert_eq!(plan["setCommissionPlan"]["userErrors"], json!([]));
+    let link = app
+        .query_as(
+            &host,
+            "mutation($id: ID!) { createPromoLink(input: { productId: $id }) { promoLink { code } userErrors { code } } }",
+            json!({ "id": product }),
+        )
+        .await["createPromoLink"]["promoLink"]["code"]
+        .clone();
+    for (code, quantity, key) in [
+        (link, 2, "through-the-host"),
+        (json!("NOSUCHCODE"), 1, "through-no-one"),
+    ] {
+        let mut input = order_input(json!([{ "variantId": lily, "quantity": quantity }]), key);
+        input["input"]["paymentMethod"] = json!("BANK_TRANSFER");
+        input["input"]["referralCode"] = code;
+        let placed = app.query_as(&cast.buyer, PLACE, input).await;
+        pay_by_bank(&app, &cast.operator, &placed["placeOrder"]["order"]["id"]).await;
+    }
+
     let report = impact(&app, None).await;
-    assert_eq!(report["sales"]["amount"], "150.00");
+    assert_eq!(report["sales"]["amount"], "240.00");
     assert_eq!(report["salesThroughOrganisations"]["amount"], "120.00");
+    assert_eq!(
+        report["salesThroughHosts"]["amount"], "60.00",
+        "the unknown code counts for no host"
+    );
     assert_eq!(report["pledgesMade"], 2);
     assert_eq!(report["pledgesFulfilled"], 1, "the union's, not the office's");
 }
