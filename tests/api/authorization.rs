@@ -308,6 +308,19 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
         },
         Row {
+            operation: "pendingBankRefunds",
+            query: "{ pendingBankRefunds(first: 5) { nodes { id amount { amount } } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "recordBankRefund",
+            query: "mutation($id: ID!) { recordBankRefund(refundId: $id, reference: \"ICBC-1\") { userErrors { code } } }",
+            variables: json!({ "id": huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::BankRefund, 999_999) }),
+            // No refund of that id: even an operator is told there is none.
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Hidden],
+        },
+        Row {
             operation: "refundOrder",
             query: "mutation($id: ID!) { refundOrder(orderId: $id, amount: \"1.00\") { userErrors { code } } }",
             variables: json!({ "id": order_id }),
