@@ -47,9 +47,8 @@ impl User {
         &self.0.display_name
     }
 
-    async fn role(&self) -> Result<Role> {
-        Ok(Role::from_db(&self.0.role)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", self.0.role)))?)
+    async fn role(&self) -> Role {
+        self.0.role
     }
 
     /// The producer a grower works for.

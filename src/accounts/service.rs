@@ -114,7 +114,7 @@ async fn insert_user(
         email: Set(email),
         password_hash: Set(password_hash),
         display_name: Set(display_name),
-        role: Set(role.as_db().to_owned()),
+        role: Set(role),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -249,8 +249,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &s
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let role =
-        Role::from_db(&user.role).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+    let role = user.role;
     let producer_id = match role {
         Role::Grower => memberships::current_producer(db, user_id).await?,
         _ => None,
@@ -394,7 +393,7 @@ pub async fn set_role(
     };
     let txn = db.begin().await?;
     let mut changed = user.into_active_model();
-    changed.role = Set(role.as_db().to_owned());
+    changed.role = Set(role);
     let user = changed.update(&txn).await?;
     memberships::work_for(&txn, user.id, producer_id).await?;
     txn.commit().await?;
@@ -410,7 +409,7 @@ pub async fn list_users(
 ) -> AppResult<(Vec<user::Model>, u64)> {
     let mut select = user::Entity::find();
     if let Some(role) = role {
-        select = select.filter(user::Column::Role.eq(role.as_db()));
+        select = select.filter(user::Column::Role.eq(role));
     }
     let total = if count_total {
         select.clone().count(db).await?

@@ -207,7 +207,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await?
             {
                 Ok(user) => {
-                    println!("created {} ({}) as user {}", user.email, user.role, user.id);
+                    println!("created {} ({:?}) as user {}", user.email, user.role, user.id);
                     Ok(())
                 }
                 Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message),
@@ -220,7 +220,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     let payouts = crate::payouts::runs::run(&shop, chrono::Utc::now()).await?;
                     for payout in &payouts {
                         println!(
-                            "payout {} to {:?} {}: {} yuan by {}, {}{}",
+                            "payout {} to {:?} {}: {} yuan by {:?}, {:?}{}",
                             payout.id,
                             payout.payee_kind,
                             payout.producer_id.or(payout.host_id).unwrap_or_default(),
@@ -279,7 +279,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let Some(host) = found else {
                 anyhow::bail!("there is no user {host}");
             };
-            if host.role != crate::accounts::Role::Host.as_db() {
+            if host.role != crate::accounts::Role::Host {
                 anyhow::bail!("{} is not a host", host.email);
             }
             match crate::livestream::report::monthly(&db, host.id, &month).await? {

@@ -263,7 +263,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     // Money that reached producers and, through cooperatives, registered-poor households.
     let payouts: Vec<payout::Model> = payout::Entity::find()
         .filter(payout::Column::PayeeKind.eq(PayeeKind::Producer))
-        .filter(payout::Column::Status.eq(PayoutStatus::Paid.as_db()))
+        .filter(payout::Column::Status.eq(PayoutStatus::Paid))
         .filter(payout::Column::PaidAt.gte(start))
         .filter(payout::Column::PaidAt.lt(end))
         .all(db)

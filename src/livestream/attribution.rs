@@ -128,7 +128,7 @@ pub async fn credited_lines(
             .select_only()
             .column(payout::Column::Id)
             .filter(payout::Column::Id.is_in(payout_ids))
-            .filter(payout::Column::Status.eq(PayoutStatus::Paid.as_db()))
+            .filter(payout::Column::Status.eq(PayoutStatus::Paid))
             .into_tuple()
             .all(db)
             .await?

@@ -46,7 +46,7 @@ impl Host {
 /// who is a host (and nothing of anyone else).
 pub async fn host_node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Host>> {
     let row = user::Entity::find_by_id(user_id).one(database(ctx)?).await?;
-    Ok(row.filter(|u| u.role == Role::Host.as_db()).map(Host))
+    Ok(row.filter(|u| u.role == Role::Host).map(Host))
 }
 
 async fn host_of(ctx: &Context<'_>, user_id: i64) -> Result<Option<Host>> {

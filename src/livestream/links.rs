@@ -167,11 +167,11 @@ pub(super) async fn ledger_by_line(
 pub(super) async fn paid_orders(db: &impl ConnectionTrait, order_ids: &[i64]) -> AppResult<HashMap<i64, order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::Id.is_in(order_ids.iter().copied()))
-        .filter(order::Column::Status.ne(OrderStatus::PendingPayment.as_db()))
+        .filter(order::Column::Status.ne(OrderStatus::PendingPayment))
         .all(db)
         .await?
         .into_iter()
-        .filter(|o| o.status != OrderStatus::Cancelled.as_db() || o.paid_at.is_some())
+        .filter(|o| o.status != OrderStatus::Cancelled || o.paid_at.is_some())
         .map(|o| (o.id, o))
         .collect())
 }

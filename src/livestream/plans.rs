@@ -77,7 +77,7 @@ pub async fn set_plan(
     }
     if let Some(host_id) = request.host_id {
         let host = user::Entity::find_by_id(host_id).one(db).await?;
-        if host.is_none_or(|h| h.role != Role::Host.as_db()) {
+        if host.is_none_or(|h| h.role != Role::Host) {
             return Ok(Err(
                 UserError::new("NOT_FOUND", "no such host").on_field(&["input", "hostId"])
             ));

@@ -180,9 +180,8 @@ impl Order {
         &self.row.number
     }
 
-    async fn status(&self) -> Result<OrderStatus> {
-        Ok(OrderStatus::from_db(&self.row.status)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown order status {}", self.row.status)))?)
+    async fn status(&self) -> OrderStatus {
+        self.row.status
     }
 
     /// The order's total; to a grower, the total of the grower's own lines.
@@ -213,9 +212,8 @@ impl Order {
         self.row.created_at
     }
 
-    async fn payment_method(&self) -> Result<PaymentMethod> {
-        Ok(PaymentMethod::from_db(&self.row.payment_method)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payment method {}", self.row.payment_method)))?)
+    async fn payment_method(&self) -> PaymentMethod {
+        self.row.payment_method
     }
 
     /// The livestream promo link the order came through.

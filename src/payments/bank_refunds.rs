@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::PROVIDER_BANK_TRANSFER;
+use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::refunds::update_payment_status;
@@ -41,7 +41,7 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) ->
             "refund {refund_id} without its payment"
         )));
     };
-    if payment.provider != PROVIDER_BANK_TRANSFER {
+    if payment.provider != ProviderKind::BankTransfer {
         txn.rollback().await?;
         return not_waiting();
     }
@@ -76,7 +76,7 @@ pub async fn pending_bank_refunds(
     let mut select = refund::Entity::find()
         .find_also_related(payment::Entity)
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .filter(payment::Column::Provider.eq(PROVIDER_BANK_TRANSFER));
+        .filter(payment::Column::Provider.eq(ProviderKind::BankTransfer));
     if let Some(after) = page.after {
         select = select.filter(refund::Column::Id.gt(after));
     }
@@ -99,7 +99,7 @@ pub async fn pending_bank_refunds(
 pub async fn bank_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<Option<PendingBankRefund>> {
     Ok(refund::Entity::find_by_id(refund_id)
         .find_also_related(payment::Entity)
-        .filter(payment::Column::Provider.eq(PROVIDER_BANK_TRANSFER))
+        .filter(payment::Column::Provider.eq(ProviderKind::BankTransfer))
         .one(db)
         .await?
         .and_then(|(refund, payment)| {

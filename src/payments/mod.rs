@@ -14,42 +14,26 @@ pub mod service;
 pub mod stripe;
 
 use async_graphql::Enum;
+use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum PaymentStatus {
+    #[sea_orm(string_value = "REQUIRES_PAYMENT")]
     RequiresPayment,
+    #[sea_orm(string_value = "PROCESSING")]
     Processing,
+    #[sea_orm(string_value = "SUCCEEDED")]
     Succeeded,
+    #[sea_orm(string_value = "FAILED")]
     Failed,
+    #[sea_orm(string_value = "REFUNDED")]
     Refunded,
+    #[sea_orm(string_value = "PARTIALLY_REFUNDED")]
     PartiallyRefunded,
 }
 
 impl PaymentStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            PaymentStatus::RequiresPayment => "REQUIRES_PAYMENT",
-            PaymentStatus::Processing => "PROCESSING",
-            PaymentStatus::Succeeded => "SUCCEEDED",
-            PaymentStatus::Failed => "FAILED",
-            PaymentStatus::Refunded => "REFUNDED",
-            PaymentStatus::PartiallyRefunded => "PARTIALLY_REFUNDED",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Option<PaymentStatus> {
-        [
-            PaymentStatus::RequiresPayment,
-            PaymentStatus::Processing,
-            PaymentStatus::Succeeded,
-            PaymentStatus::Failed,
-            PaymentStatus::Refunded,
-            PaymentStatus::PartiallyRefunded,
-        ]
-        .into_iter()
-        .find(|status| status.as_db() == value)
-    }
-
     /// Money has arrived (whatever was refunded since): no late event may undo this.
     pub fn is_settled(self) -> bool {
         matches!(
@@ -59,5 +43,13 @@ impl PaymentStatus {
     }
 }
 
-pub const PROVIDER_STRIPE: &str = "stripe";
-pub const PROVIDER_BANK_TRANSFER: &str = "bank_transfer";
+/// Who carries a payment's money (the [`providers::PaymentProvider`] that moves it).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ProviderKind {
+    #[sea_orm(string_value = "stripe")]
+    Stripe,
+    /// 对公转账, recorded by an operator.
+    #[sea_orm(string_value = "bank_transfer")]
+    BankTransfer,
+}

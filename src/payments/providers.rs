@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::stripe::{CallError, StripeGateway};
-use super::{PROVIDER_BANK_TRANSFER, PROVIDER_STRIPE};
+use super::ProviderKind;
 use crate::error::{AppResult, UserError};
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
@@ -41,8 +41,8 @@ pub enum RefundAttempt {
 
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
-    /// The name the payment row keeps (`stripe`, `bank_transfer`).
-    fn name(&self) -> &'static str;
+    /// What the payment row keeps, to find this provider again for refunds.
+    fn kind(&self) -> ProviderKind;
 
     /// Starts paying for `order` by `method`.
     async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>>;
@@ -69,13 +69,12 @@ pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentP
 
 /// The provider a payment was made with, if the shop has it.
 pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dyn PaymentProvider + 'a>> {
-    match payment.provider.as_str() {
-        PROVIDER_STRIPE => shop
+    match payment.provider {
+        ProviderKind::Stripe => shop
             .stripe
             .as_ref()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
-        PROVIDER_BANK_TRANSFER => Some(Box::new(BankTransfer)),
-        _ => None,
+        ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
     }
 }
 
@@ -85,8 +84,8 @@ struct BankTransfer;
 
 #[async_trait]
 impl PaymentProvider for BankTransfer {
-    fn name(&self) -> &'static str {
-        PROVIDER_BANK_TRANSFER
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::BankTransfer
     }
 
     async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
@@ -110,8 +109,8 @@ struct Stripe<'a> {
 
 #[async_trait]
 impl PaymentProvider for Stripe<'_> {
-    fn name(&self) -> &'static str {
-        PROVIDER_STRIPE
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Stripe
     }
 
     async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>> {

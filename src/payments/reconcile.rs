@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::PaymentStatus;
 use super::records::payment_for_intent;
 use super::refunds;
 use super::service::apply_success;
@@ -37,8 +36,7 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
             found.unknown += 1;
             continue;
         };
-        let ours = PaymentStatus::from_db(&payment.status);
-        if intent.status == ::stripe::PaymentIntentStatus::Succeeded && !ours.is_some_and(PaymentStatus::is_settled) {
+        if intent.status == ::stripe::PaymentIntentStatus::Succeeded && !payment.status.is_settled() {
             let was_flagged = payment.needs_review;
             apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await?;
             let after = super::records::payment_of(&shop.db, payment.order_id).await?;

@@ -27,7 +27,7 @@ use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, refund_line};
 use super::providers::{self, RefundAttempt};
 use super::records::{flag, payment_of};
-use super::{PROVIDER_STRIPE, PaymentStatus};
+use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
 use crate::money::Fen;
@@ -76,8 +76,8 @@ pub async fn decide(
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::Id.eq(payment.id))
         .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded.as_db(),
-            PaymentStatus::PartiallyRefunded.as_db(),
+            PaymentStatus::Succeeded,
+            PaymentStatus::PartiallyRefunded,
         ]))
         .filter(
             Expr::col(payment::Column::RefundedFen)
@@ -195,12 +195,12 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
         _ => PaymentStatus::PartiallyRefunded,
     };
     payment::Entity::update_many()
-        .col_expr(payment::Column::Status, Expr::value(to.as_db()))
+        .col_expr(payment::Column::Status, Expr::value(to))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::Id.eq(payment_id))
         .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded.as_db(),
-            PaymentStatus::PartiallyRefunded.as_db(),
+            PaymentStatus::Succeeded,
+            PaymentStatus::PartiallyRefunded,
         ]))
         .exec(txn)
         .await?;
@@ -223,7 +223,7 @@ pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund {refund_id} without its payment")))?;
     let Some(provider) = providers::of_payment(shop, &payment) else {
-        tracing::warn!(refund = refund_id, provider = %payment.provider, "a refund waits: its provider is not configured here");
+        tracing::warn!(refund = refund_id, provider = ?payment.provider, "a refund waits: its provider is not configured here");
         return Ok(Settled::Waiting);
     };
     let attempt = provider.send_refund(&shop.db, &row, &payment).await?;
@@ -320,9 +320,7 @@ pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Ou
         txn.rollback().await?;
         return not_refundable();
     };
-    if !PaymentStatus::from_db(&payment.status)
-        .is_some_and(|s| matches!(s, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded))
-    {
+    if !matches!(payment.status, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded) {
         txn.rollback().await?;
         return not_refundable();
     }
@@ -457,7 +455,7 @@ pub async fn retry_unsettled(shop: &Shop, quiet: Duration) -> AppResult<usize> {
         .column(refund::Column::Id)
         .inner_join(payment::Entity)
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .filter(payment::Column::Provider.eq(PROVIDER_STRIPE))
+        .filter(payment::Column::Provider.eq(ProviderKind::Stripe))
         .filter(
             Condition::any().add(refund::Column::AttemptedAt.lt(cutoff)).add(
                 Condition::all()

@@ -11,14 +11,14 @@ use super::entity::payment;
 use super::providers;
 use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
-use super::{PROVIDER_BANK_TRANSFER, PaymentStatus};
+use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
 use crate::money::Fen;
 use crate::orders::entity::order;
 use crate::orders::service::lifecycle::{mark_paid, revive_paid};
 use crate::orders::service::state::Outcome;
-use crate::orders::{OrderStatus, PaymentMethod};
+use crate::orders::OrderStatus;
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
@@ -29,8 +29,7 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
     if let Some(existing) = payment_of(&shop.db, order.id).await? {
         return Ok(Ok(existing));
     }
-    let method = PaymentMethod::from_db(&order.payment_method)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payment method {}", order.payment_method)))?;
+    let method = order.payment_method;
     let Some(provider) = providers::for_method(shop, method) else {
         return Ok(Err(UserError::new(
             "PAYMENTS_UNAVAILABLE",
@@ -44,8 +43,8 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
     let now = Utc::now();
     let row = payment::ActiveModel {
         order_id: Set(order.id),
-        provider: Set(provider.name().to_owned()),
-        status: Set(PaymentStatus::RequiresPayment.as_db().to_owned()),
+        provider: Set(provider.kind()),
+        status: Set(PaymentStatus::RequiresPayment),
         amount_fen: Set(order.total_fen),
         refunded_fen: Set(0),
         currency: Set("cny".to_owned()),
@@ -98,13 +97,13 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
     }
     let txn = begin_write(&shop.db).await?;
     let arrived = payment::Entity::update_many()
-        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Succeeded.as_db()))
+        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Succeeded))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::Id.eq(payment.id))
         .filter(payment::Column::Status.is_in([
-            PaymentStatus::RequiresPayment.as_db(),
-            PaymentStatus::Processing.as_db(),
-            PaymentStatus::Failed.as_db(),
+            PaymentStatus::RequiresPayment,
+            PaymentStatus::Processing,
+            PaymentStatus::Failed,
         ]))
         .exec(&txn)
         .await?;
@@ -115,13 +114,13 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
     }
     let mut effect = Effect::default();
     let mut refund = None;
-    match OrderStatus::from_db(&order.status) {
-        Some(OrderStatus::PendingPayment) => {
+    match order.status {
+        OrderStatus::PendingPayment => {
             if let Some(paid) = mark_paid(&txn, order.id).await? {
                 effect = paid;
             }
         }
-        Some(OrderStatus::Cancelled) if order.paid_at.is_none() => match revive_paid(&txn, order.id).await? {
+        OrderStatus::Cancelled if order.paid_at.is_none() => match revive_paid(&txn, order.id).await? {
             Some(revived) => effect = revived,
             None => {
                 // The stock went to other buyers while this one paid: give the money back.
@@ -160,7 +159,7 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
 /// A declined payment: FAILED, unless money already arrived (a late failure never un-pays an
 /// order). When unsure, Stripe is asked what the intent's state is now.
 pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Option<String>) -> AppResult<()> {
-    if PaymentStatus::from_db(&payment.status).is_some_and(PaymentStatus::is_settled) {
+    if payment.status.is_settled() {
         return Ok(());
     }
     if let (Some(gateway), Some(intent_id)) = (&shop.stripe, &payment.stripe_payment_intent_id) {
@@ -170,14 +169,14 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
         }
     }
     payment::Entity::update_many()
-        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Failed.as_db()))
+        .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Failed))
         .col_expr(payment::Column::LastError, Expr::value(message))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::Id.eq(payment.id))
         .filter(payment::Column::Status.is_in([
-            PaymentStatus::RequiresPayment.as_db(),
-            PaymentStatus::Processing.as_db(),
-            PaymentStatus::Failed.as_db(),
+            PaymentStatus::RequiresPayment,
+            PaymentStatus::Processing,
+            PaymentStatus::Failed,
         ]))
         .exec(&shop.db)
         .await?;
@@ -194,10 +193,10 @@ pub async fn record_bank_transfer(shop: &Shop, order_id: i64, reference: &str) -
     let Some(payment) = payment_of(&shop.db, order_id).await? else {
         return not_payable("this order is not paid by bank transfer");
     };
-    if payment.provider != PROVIDER_BANK_TRANSFER {
+    if payment.provider != ProviderKind::BankTransfer {
         return not_payable("this order is not paid by bank transfer");
     }
-    if PaymentStatus::from_db(&payment.status).is_some_and(PaymentStatus::is_settled) {
+    if payment.status.is_settled() {
         return not_payable("this order is paid already");
     }
     payment::Entity::update_many()

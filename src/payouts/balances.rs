@@ -63,13 +63,13 @@ fn tally(
     payouts: Vec<payout::Model>,
     now: DateTime<Utc>,
 ) -> Balance {
-    let payouts: HashMap<i64, String> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
+    let payouts: HashMap<i64, PayoutStatus> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
     let mut sums = [0i64; 4];
     for (amount, available_at, payout_id) in entries {
-        let slot = match payout_id.and_then(|id| payouts.get(&id)).map(String::as_str) {
+        let slot = match payout_id.and_then(|id| payouts.get(&id)) {
             None if available_at > now => 0,
             None => 1,
-            Some("PAID") => 3,
+            Some(PayoutStatus::Paid) => 3,
             Some(_) => 2,
         };
         sums[slot] += amount;
@@ -111,7 +111,7 @@ pub async fn list_payouts(
         select = select.filter(payout::Column::ProducerId.eq(producer_id));
     }
     if let Some(status) = status {
-        select = select.filter(payout::Column::Status.eq(status.as_db()));
+        select = select.filter(payout::Column::Status.eq(status));
     }
     if let Some(after) = page.after {
         select = select.filter(payout::Column::Id.lt(after));

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::PayoutStatus;
 use super::balances::{self, Balance as BalanceRow};
@@ -214,14 +214,13 @@ impl Payout {
         Fen::new(self.0.amount_fen).into()
     }
 
-    async fn status(&self) -> Result<PayoutStatus> {
-        Ok(PayoutStatus::from_db(&self.0.status)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payout status {}", self.0.status)))?)
+    async fn status(&self) -> PayoutStatus {
+        self.0.status
     }
 
     /// "stripe_transfer" or "bank".
-    async fn method(&self) -> &str {
-        &self.0.method
+    async fn method(&self) -> String {
+        self.0.method.to_value()
     }
 
     /// The bank batch it belongs to (`huakai payouts export BATCH_ID`).

@@ -12,41 +12,34 @@ pub mod runs;
 pub mod statements;
 
 use async_graphql::Enum;
+use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
 use crate::money::Fen;
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum PayoutStatus {
+    #[sea_orm(string_value = "PENDING")]
     Pending,
+    #[sea_orm(string_value = "IN_TRANSIT")]
     InTransit,
+    #[sea_orm(string_value = "PAID")]
     Paid,
+    #[sea_orm(string_value = "FAILED")]
     Failed,
 }
 
-impl PayoutStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            PayoutStatus::Pending => "PENDING",
-            PayoutStatus::InTransit => "IN_TRANSIT",
-            PayoutStatus::Paid => "PAID",
-            PayoutStatus::Failed => "FAILED",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Option<PayoutStatus> {
-        [
-            PayoutStatus::Pending,
-            PayoutStatus::InTransit,
-            PayoutStatus::Paid,
-            PayoutStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_db() == value)
-    }
+/// How a payout reaches its payee.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PayoutMethod {
+    /// A Stripe transfer to the payee's connected account.
+    #[sea_orm(string_value = "stripe_transfer")]
+    StripeTransfer,
+    /// A line of a bank batch (`huakai payouts export`), confirmed by an operator.
+    #[sea_orm(string_value = "bank")]
+    Bank,
 }
-
-pub const METHOD_STRIPE: &str = "stripe_transfer";
-pub const METHOD_BANK: &str = "bank";
 
 /// How a line total divides: the platform's fee, the host's commission, the producer's earning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

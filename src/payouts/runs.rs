@@ -16,7 +16,7 @@ use super::entity::payout::PayeeKind;
 use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
-use super::{METHOD_BANK, METHOD_STRIPE, PayoutStatus, csv_row, payout_reference};
+use super::{PayoutMethod, PayoutStatus, csv_row, payout_reference};
 use crate::app::db::begin_write;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
@@ -164,8 +164,8 @@ pub async fn record_payouts(
             host_id: Set(host_id),
             payee_kind: Set(payee_kind),
             amount_fen: Set(expected),
-            status: Set(PayoutStatus::Pending.as_db().to_owned()),
-            method: Set(if by_stripe { METHOD_STRIPE } else { METHOD_BANK }.to_owned()),
+            status: Set(PayoutStatus::Pending),
+            method: Set(if by_stripe { PayoutMethod::StripeTransfer } else { PayoutMethod::Bank }),
             batch_id: Set(batch_id),
             stripe_transfer_id: Set(None),
             reference: Set(None),
@@ -211,8 +211,8 @@ pub async fn record_payouts(
 /// an unclear answer leaves it IN_TRANSIT for the next run or `huakai payments reconcile`.
 pub async fn send_transfers(db: &DatabaseConnection, gateway: &StripeGateway) -> AppResult<Vec<payout::Model>> {
     let waiting = payout::Entity::find()
-        .filter(payout::Column::Method.eq(METHOD_STRIPE))
-        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .filter(payout::Column::Method.eq(PayoutMethod::StripeTransfer))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
         .order_by_asc(payout::Column::Id)
         .all(db)
         .await?;
@@ -244,11 +244,11 @@ async fn settle_transfer(
     }
     // One caller at a time makes the call; the claim counts the attempt.
     let claimed = payout::Entity::update_many()
-        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit.as_db()))
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit))
         .col_expr(payout::Column::Attempts, Expr::col(payout::Column::Attempts).add(1))
         .filter(payout::Column::Id.eq(row.id))
         .filter(payout::Column::Attempts.eq(row.attempts))
-        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
         .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
@@ -260,10 +260,10 @@ async fn settle_transfer(
             tracing::warn!(payout = row.id, %reason, "Stripe refused a payout transfer; its earnings are available again");
             let txn = begin_write(db).await?;
             let failed = payout::Entity::update_many()
-                .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Failed.as_db()))
+                .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Failed))
                 .col_expr(payout::Column::FailureReason, Expr::value(reason))
                 .filter(payout::Column::Id.eq(row.id))
-                .filter(payout::Column::Status.eq(PayoutStatus::InTransit.as_db()))
+                .filter(payout::Column::Status.eq(PayoutStatus::InTransit))
                 .exec(&txn)
                 .await?;
             if failed.rows_affected == 1 {
@@ -287,12 +287,12 @@ async fn settle_transfer(
 
 async fn mark_paid(db: &impl ConnectionTrait, payout_id: i64, transfer_id: &str) -> AppResult<()> {
     payout::Entity::update_many()
-        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid.as_db()))
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid))
         .col_expr(payout::Column::StripeTransferId, Expr::value(transfer_id))
         .col_expr(payout::Column::PaidAt, Expr::value(Utc::now()))
         .col_expr(payout::Column::LastError, Expr::value(Option::<String>::None))
         .filter(payout::Column::Id.eq(payout_id))
-        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
         .exec(db)
         .await?;
     Ok(())
@@ -336,12 +336,12 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -
         ));
     }
     let updated = payout::Entity::update_many()
-        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid.as_db()))
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid))
         .col_expr(payout::Column::Reference, Expr::value(reference))
         .col_expr(payout::Column::PaidAt, Expr::value(Utc::now()))
         .filter(payout::Column::Id.eq(payout_id))
-        .filter(payout::Column::Method.eq(METHOD_BANK))
-        .filter(payout::Column::Status.is_in([PayoutStatus::Pending.as_db(), PayoutStatus::InTransit.as_db()]))
+        .filter(payout::Column::Method.eq(PayoutMethod::Bank))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
         .exec(db)
         .await?;
     if updated.rows_affected != 1 {
@@ -383,9 +383,9 @@ pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<O
         ]));
     }
     payout::Entity::update_many()
-        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit.as_db()))
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit))
         .filter(payout::Column::BatchId.eq(batch_id))
-        .filter(payout::Column::Status.eq(PayoutStatus::Pending.as_db()))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending))
         .exec(db)
         .await?;
     Ok(Some(csv))

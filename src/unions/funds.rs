@@ -11,6 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
+use super::entity::ledger::LedgerEntryKind;
 use super::entity::{allowance_grant, ledger, organisation};
 use super::service::{Outcome, parse_amount};
 use crate::accounts::entity::membership;
@@ -18,9 +19,6 @@ use crate::app::db::begin_write;
 use crate::error::{AppResult, UserError};
 use crate::money::Fen;
 
-const DEPOSIT: &str = "DEPOSIT";
-const GRANT: &str = "GRANT";
-const RETURN: &str = "RETURN";
 
 /// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
 /// A bank reference is recorded once per organisation.
@@ -51,7 +49,7 @@ pub async fn record_deposit(
     let txn = begin_write(db).await?;
     let recorded = ledger::ActiveModel {
         organisation_id: Set(organisation_id),
-        kind: Set(DEPOSIT.to_owned()),
+        kind: Set(LedgerEntryKind::Deposit),
         fund_delta_fen: Set(amount.get()),
         grant_delta_fen: Set(0),
         grant_id: Set(None),
@@ -237,7 +235,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         .await?;
         ledger::ActiveModel {
             organisation_id: Set(request.organisation_id),
-            kind: Set(GRANT.to_owned()),
+            kind: Set(LedgerEntryKind::Grant),
             fund_delta_fen: Set(-amount.get()),
             grant_delta_fen: Set(amount.get()),
             grant_id: Set(Some(grant.id)),
@@ -277,7 +275,7 @@ pub async fn return_unspent(txn: &impl ConnectionTrait, membership_id: i64, now:
         }
         ledger::ActiveModel {
             organisation_id: Set(grant.organisation_id),
-            kind: Set(RETURN.to_owned()),
+            kind: Set(LedgerEntryKind::Return),
             fund_delta_fen: Set(grant.balance_fen),
             grant_delta_fen: Set(-grant.balance_fen),
             grant_id: Set(Some(grant.id)),

@@ -74,9 +74,8 @@ impl Organisation {
         &self.row.name
     }
 
-    async fn kind(&self) -> Result<OrganisationKind> {
-        Ok(OrganisationKind::from_db(&self.row.kind)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown organisation kind {}", self.row.kind)))?)
+    async fn kind(&self) -> OrganisationKind {
+        self.row.kind
     }
 
     /// The 发票 title (its admins and operators).

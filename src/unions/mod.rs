@@ -8,26 +8,15 @@ pub mod policy;
 pub mod service;
 
 use async_graphql::Enum;
+use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum OrganisationKind {
     /// A labour union (工会).
+    #[sea_orm(string_value = "UNION")]
     Union,
     /// A public budget unit (预算单位).
+    #[sea_orm(string_value = "BUDGET_UNIT")]
     BudgetUnit,
-}
-
-impl OrganisationKind {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            OrganisationKind::Union => "UNION",
-            OrganisationKind::BudgetUnit => "BUDGET_UNIT",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Option<OrganisationKind> {
-        [OrganisationKind::Union, OrganisationKind::BudgetUnit]
-            .into_iter()
-            .find(|kind| kind.as_db() == value)
-    }
 }

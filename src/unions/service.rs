@@ -91,7 +91,7 @@ pub async fn create(db: &DatabaseConnection, input: NewOrganisation) -> Outcome<
     };
     let created = organisation::ActiveModel {
         name: Set(name),
-        kind: Set(input.kind.as_db().to_owned()),
+        kind: Set(input.kind),
         invoice_title: Set(invoice_title),
         tax_number: Set(tax_number),
         allowance_cap_per_member_fen: Set(cap.map(Fen::get)),
@@ -142,7 +142,7 @@ pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(Err(UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])));
     };
-    if user.role == Role::Admin.as_db() {
+    if user.role == Role::Admin {
         return Ok(Err(invalid(
             &["userId"],
             "an operator already administers every organisation",
@@ -171,7 +171,7 @@ pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i
         Err(error) => return Err(error.into()),
     }
     user::Entity::update_many()
-        .col_expr(user::Column::Role, Expr::value(Role::UnionAdmin.as_db()))
+        .col_expr(user::Column::Role, Expr::value(Role::UnionAdmin))
         .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;

@@ -544,7 +544,7 @@ fn the_first_operator_is_made_from_the_command_line() {
         let db = sea_orm::Database::connect(&url).await.expect("database");
         let operator = user::Entity::find().all(&db).await.expect("users");
         assert_eq!(operator.len(), 1);
-        assert_eq!(operator[0].role, "ADMIN");
+        assert_eq!(operator[0].role, Role::Admin);
         assert!(operator[0].password_hash.starts_with("$argon2id$"));
     });
 }

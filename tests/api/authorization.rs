@@ -142,8 +142,8 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         producer_id: Set(Some(lily_producer.id)),
         payee_kind: Set(huakai::payouts::entity::payout::PayeeKind::Producer),
         amount_fen: Set(1_000),
-        status: Set("PENDING".to_owned()),
-        method: Set("bank".to_owned()),
+        status: Set(huakai::payouts::PayoutStatus::Pending),
+        method: Set(huakai::payouts::PayoutMethod::Bank),
         created_at: Set(chrono::Utc::now()),
         ..Default::default()
     }

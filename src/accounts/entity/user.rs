@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -10,8 +12,7 @@ pub struct Model {
     /// An argon2id PHC string; never the password.
     pub password_hash: String,
     pub display_name: String,
-    /// `BUYER`, `GROWER`, `HOST`, `UNION_ADMIN` or `ADMIN`.
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTimeUtc,
 }
 

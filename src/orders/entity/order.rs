@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::orders::{OrderStatus, PaymentMethod};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
 pub struct Model {
@@ -8,9 +10,8 @@ pub struct Model {
     /// What the buyer and the growers quote, e.g. `HK20260915A1B2C3D4E5`.
     pub number: String,
     pub buyer_id: i64,
-    /// One of [`super::super::OrderStatus`], as stored.
-    pub status: String,
-    pub payment_method: String,
+    pub status: OrderStatus,
+    pub payment_method: PaymentMethod,
     pub total_fen: i64,
     pub idempotency_key: String,
     /// The livestream promo link the order came through.

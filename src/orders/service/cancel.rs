@@ -24,9 +24,9 @@ fn not_cancellable(message: &str) -> UserError {
 pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Model> {
     let txn = begin_write(&shop.db).await?;
     let order = find(&txn, order_id).await?;
-    let (from, movement) = match OrderStatus::from_db(&order.status) {
-        Some(OrderStatus::PendingPayment) => (OrderStatus::PendingPayment, Movement::Release),
-        Some(OrderStatus::Paid) => (OrderStatus::Paid, Movement::Return),
+    let (from, movement) = match order.status {
+        OrderStatus::PendingPayment => (OrderStatus::PendingPayment, Movement::Release),
+        OrderStatus::Paid => (OrderStatus::Paid, Movement::Return),
         _ => {
             txn.rollback().await?;
             return Ok(Err(not_cancellable("only an order not yet shipped can be cancelled")));

@@ -61,11 +61,11 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<O
 pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<Option<Effect>> {
     let attempt = txn.begin().await?;
     let revived = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid.as_db()))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid))
         .col_expr(order::Column::PaidAt, Expr::value(Utc::now()))
         .col_expr(order::Column::CancelledAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.eq(OrderStatus::Cancelled.as_db()))
+        .filter(order::Column::Status.eq(OrderStatus::Cancelled))
         .filter(order::Column::PaidAt.is_null())
         .exec(&attempt)
         .await?;
@@ -96,8 +96,7 @@ pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<
 /// puts its units back on the shelf. A cancelled order stays CANCELLED.
 pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Effect> {
     let order = find(txn, order_id).await?;
-    let Some(from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed)) =
-        OrderStatus::from_db(&order.status)
+    let from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) = order.status
     else {
         return Ok(Effect::default());
     };
@@ -218,7 +217,7 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
     loop {
         let txn = begin_write(&shop.db).await?;
         let due = order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::PendingPayment.as_db()))
+            .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
             .filter(order::Column::ReservedUntil.lt(now))
             .order_by_asc(order::Column::ReservedUntil)
             .limit(50)
@@ -264,7 +263,7 @@ pub async fn auto_deliver(shop: &Shop, now: DateTime<Utc>) -> AppResult<u64> {
     let due: Vec<i64> = order::Entity::find()
         .select_only()
         .column(order::Column::Id)
-        .filter(order::Column::Status.eq(OrderStatus::Shipped.as_db()))
+        .filter(order::Column::Status.eq(OrderStatus::Shipped))
         .filter(order::Column::ShippedAt.lt(now - after))
         .into_tuple()
         .all(&shop.db)

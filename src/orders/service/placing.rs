@@ -204,7 +204,7 @@ async fn within_limits(
         .await?;
     let holding = order::Entity::find()
         .filter(order::Column::BuyerId.eq(buyer_id))
-        .filter(order::Column::Status.eq(OrderStatus::PendingPayment.as_db()))
+        .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
         .filter(order::Column::ReservedUntil.gt(now))
         .all(txn)
         .await?;
@@ -366,8 +366,8 @@ async fn place_order(
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
-        status: Set(OrderStatus::PendingPayment.as_db().to_owned()),
-        payment_method: Set(request.payment_method.as_db().to_owned()),
+        status: Set(OrderStatus::PendingPayment),
+        payment_method: Set(request.payment_method),
         total_fen: Set(total.get()),
         idempotency_key: Set(request.idempotency_key.clone()),
         referral_code: Set(request.referral_code.clone()),

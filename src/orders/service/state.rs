@@ -47,9 +47,9 @@ pub async fn transition(
     stamp: Option<order::Column>,
 ) -> AppResult<bool> {
     let mut update = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(to.as_db()))
+        .col_expr(order::Column::Status, Expr::value(to))
         .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.eq(from.as_db()));
+        .filter(order::Column::Status.eq(from));
     if let Some(column) = stamp {
         update = update.col_expr(column, Expr::value(Utc::now()));
     }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::payments::{PaymentStatus, ProviderKind};
+
 /// How an order is paid: one row per order.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payments")]
@@ -7,10 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub order_id: i64,
-    /// `stripe` or `bank_transfer`.
-    pub provider: String,
-    /// One of [`super::super::PaymentStatus`], as stored.
-    pub status: String,
+    pub provider: ProviderKind,
+    pub status: PaymentStatus,
     pub amount_fen: i64,
     /// Refunded so far; never more than `amount_fen` (a CHECK holds it).
     pub refunded_fen: i64,

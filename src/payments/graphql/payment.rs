@@ -1,9 +1,10 @@
 //! `Order.payment`: an order's payment, cut to what its viewer may see.
 
 use async_graphql::{Context, Object};
+use sea_orm::ActiveEnum;
 
 use crate::accounts::policy::viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::context::database;
 use crate::money::{Fen, Money};
 use crate::orders::entity::order;
@@ -38,13 +39,12 @@ impl Payment {
 #[Object]
 impl Payment {
     /// `stripe` or `bank_transfer`.
-    async fn provider(&self) -> &str {
-        &self.row.provider
+    async fn provider(&self) -> String {
+        self.row.provider.to_value()
     }
 
-    async fn status(&self) -> Result<PaymentStatus> {
-        Ok(PaymentStatus::from_db(&self.row.status)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown payment status {}", self.row.status)))?)
+    async fn status(&self) -> PaymentStatus {
+        self.row.status
     }
 
     /// For Stripe.js to confirm the PaymentIntent; shown to the buyer only.

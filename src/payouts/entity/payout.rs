@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::payouts::{PayoutMethod, PayoutStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payouts")]
 pub struct Model {
@@ -8,10 +10,8 @@ pub struct Model {
     /// The producer paid, when the payee is a producer.
     pub producer_id: Option<i64>,
     pub amount_fen: i64,
-    /// `PENDING`, `IN_TRANSIT`, `PAID` or `FAILED`.
-    pub status: String,
-    /// `stripe_transfer` or `bank`.
-    pub method: String,
+    pub status: PayoutStatus,
+    pub method: PayoutMethod,
     /// The bank batch it belongs to.
     pub batch_id: Option<i64>,
     pub stripe_transfer_id: Option<String>,

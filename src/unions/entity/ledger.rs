@@ -7,9 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub organisation_id: i64,
-    /// DEPOSIT (bank transfer into the fund), GRANT (fund to a grant), RETURN (grant back to
-    /// the fund).
-    pub kind: String,
+    pub kind: LedgerEntryKind,
     pub fund_delta_fen: i64,
     pub grant_delta_fen: i64,
     pub grant_id: Option<i64>,
@@ -17,6 +15,20 @@ pub struct Model {
     pub reference: Option<String>,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum LedgerEntryKind {
+    /// A bank transfer into the fund.
+    #[sea_orm(string_value = "DEPOSIT")]
+    Deposit,
+    /// From the fund to a grant.
+    #[sea_orm(string_value = "GRANT")]
+    Grant,
+    /// From a grant back to the fund.
+    #[sea_orm(string_value = "RETURN")]
+    Return,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

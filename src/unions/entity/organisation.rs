@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::unions::OrganisationKind;
+
 /// A labour union or a public budget unit buying for 消费帮扶.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisations")]
@@ -7,8 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub name: String,
-    /// `UNION` or `BUDGET_UNIT` (a CHECK holds it).
-    pub kind: String,
+    /// A CHECK holds it to the two kinds.
+    pub kind: OrganisationKind,
     /// The 发票 title and tax number its invoices carry.
     pub invoice_title: Option<String>,
     pub tax_number: Option<String>,
