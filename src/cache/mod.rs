@@ -27,6 +27,8 @@
 
 pub mod holes;
 pub mod persisted;
+mod recompute;
+mod request;
 pub mod stock;
 
 use std::collections::{HashMap, HashSet};
@@ -36,18 +38,16 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::app::redis::{Redis, RedisState};
 use crate::error::AppResult;
 pub use holes::{CutBody, StockHole, StockHoles};
+pub use recompute::{Claim, RecomputeTurn};
+pub use request::{RequestKey, is_storefront_query};
 use stock::MemoryMirror;
 
 /// How long an entry lives at most; versions make it stale long before that in a busy shop.
 const ENTRY_TTL: Duration = Duration::from_secs(600);
-/// How long a replica holds the recompute lock of a key, and waits on another's.
-const RECOMPUTE_LOCK: Duration = Duration::from_millis(2_000);
-const RECOMPUTE_WAIT: Duration = Duration::from_millis(200);
 /// How long an answer that could not be cached is computed by every request for it.
 const UNCACHEABLE_FOR: Duration = Duration::from_secs(10);
 /// A guess at an entry's size, for sizing the in-process caches' tables (not a bound).
@@ -495,75 +495,6 @@ impl StorefrontCache {
         }
     }
 
-    /// Waits until no other request of this process recomputes `key`; the guard makes the
-    /// caller the one that does (it looks for the entry again first: the request before it
-    /// has usually just stored it).
-    pub async fn recompute_turn(&self, key: &str) -> RecomputeTurn {
-        let lock = {
-            let mut recomputing = self.recomputing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            recomputing.retain(|_, lock| Arc::strong_count(lock) > 1);
-            recomputing.entry(key.to_owned()).or_default().clone()
-        };
-        RecomputeTurn {
-            _guard: lock.lock_owned().await,
-        }
-    }
-
-    /// Across replicas: takes the short Redis lock on recomputing `key`, or, when another
-    /// replica holds it, gives that replica a moment to store its entry (the caller then looks
-    /// again). The claim must be [released](Self::release) when the entry is stored.
-    pub async fn claim(&self, key: &str) -> Claim {
-        let Store::Redis { redis, .. } = &self.store else {
-            return Claim { lock: None };
-        };
-        let lock_key = redis.spread_key(&format!("recompute:{key}"));
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        let acquired = {
-            let (lock_key, token) = (lock_key.clone(), token.clone());
-            redis
-                .run(|mut connection| async move {
-                    redis::cmd("SET")
-                        .arg(&lock_key)
-                        .arg(&token)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(u64::try_from(RECOMPUTE_LOCK.as_millis()).unwrap_or(u64::MAX))
-                        .query_async::<Option<String>>(&mut connection)
-                        .await
-                })
-                .await
-        };
-        match acquired {
-            Some(Some(_)) => Claim {
-                lock: Some((lock_key, token)),
-            },
-            Some(None) => {
-                // Another replica is recomputing: give it a moment to store its answer.
-                tokio::time::sleep(RECOMPUTE_WAIT).await;
-                Claim { lock: None }
-            }
-            None => Claim { lock: None },
-        }
-    }
-
-    /// Lets other replicas recompute `claim`'s key again (only if the lock is still ours).
-    pub async fn release(&self, claim: Claim) {
-        let (Store::Redis { redis, .. }, Some((lock_key, token))) = (&self.store, claim.lock) else {
-            return;
-        };
-        let _ = redis
-            .run(|mut connection| async move {
-                redis::cmd("EVAL")
-                    .arg(RELEASE_SCRIPT)
-                    .arg(1)
-                    .arg(&lock_key)
-                    .arg(&token)
-                    .query_async::<i64>(&mut connection)
-                    .await
-            })
-            .await;
-    }
-
     /// Remembers that `key`'s answer cannot be cached (it has errors, or its stock figures
     /// could not be cut out), so that requests for it are answered at once, side by side,
     /// instead of one after the other waiting for an entry that never comes.
@@ -612,76 +543,6 @@ fn remember(
     *memo = Arc::new(next);
 }
 
-/// Deletes the recompute lock KEYS[1] only while it holds ARGV[1], this claim's token.
-const RELEASE_SCRIPT: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-";
-
-/// Held while this request recomputes an entry.
-pub struct RecomputeTurn {
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-}
-
-/// This replica's Redis lock on recomputing a key, if it took one.
-pub struct Claim {
-    lock: Option<(String, String)>,
-}
-
-/// A digest of what makes two requests the same: query, variables and operation name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RequestKey(String);
-
-impl RequestKey {
-    pub fn of(request: &async_graphql::Request) -> RequestKey {
-        let mut digest = Sha256::new();
-        digest.update(request.query.as_bytes());
-        digest.update([0]);
-        if !request.variables.is_empty() {
-            digest.update(serde_json::to_vec(&request.variables).unwrap_or_default());
-        }
-        digest.update([0]);
-        digest.update(request.operation_name.as_deref().unwrap_or_default().as_bytes());
-        RequestKey(hex::encode(digest.finalize()))
-    }
-}
-
-/// Root fields whose anonymous answers may be shared between callers.
-const STOREFRONT_FIELDS: &[&str] = &[
-    "products",
-    "product",
-    "villages",
-    "village",
-    "categories",
-    "node",
-    "__typename",
-];
-
-/// Whether a query reads only the storefront (so its anonymous answer may be shared).
-pub fn is_storefront_query(query: &str) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
-    let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(operation) => vec![operation],
-        DocumentOperations::Multiple(operations) => operations.values().collect(),
-    };
-    operations.iter().all(|operation| {
-        operation.node.ty == OperationType::Query
-            && operation
-                .node
-                .selection_set
-                .node
-                .items
-                .iter()
-                .all(|selection| match &selection.node {
-                    Selection::Field(field) => STOREFRONT_FIELDS.contains(&field.node.name.node.as_str()),
-                    _ => false,
-                })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,18 +568,5 @@ mod tests {
         };
         assert!(entries.weight() <= 1 << 20, "{} bytes kept", entries.weight());
         assert!(entries.len() >= 5, "it still caches: {} entries", entries.len());
-    }
-
-    #[test]
-    fn only_storefront_queries_are_shared() {
-        assert!(is_storefront_query("{ products { totalCount } categories { slug } }"));
-        assert!(is_storefront_query("query Q($id: ID!) { node(id: $id) { id } }"));
-        assert!(!is_storefront_query("{ me { email } }"));
-        assert!(!is_storefront_query("{ products { totalCount } me { email } }"));
-        assert!(!is_storefront_query("mutation { logout { revoked } }"));
-        assert!(!is_storefront_query(
-            "{ ...F } fragment F on Query { products { totalCount } }"
-        ));
-        assert!(!is_storefront_query("{ broken"));
     }
 }

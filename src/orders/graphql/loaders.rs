@@ -1,0 +1,110 @@
+//! Batched loads of order lines and shipments, for lists of orders.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::error::{AppError, AppResult};
+use crate::orders::entity::{order_line, shipment};
+
+/// Batched loads of order lines and shipments, for lists of orders.
+pub struct OrdersLoader {
+    db: DatabaseConnection,
+}
+
+impl OrdersLoader {
+    pub fn new(db: DatabaseConnection) -> Self {
+        OrdersLoader { db }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinesOfOrder(pub i64);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShipmentsOfOrder(pub i64);
+
+/// The rows of `E` belonging to the orders `keys` name, grouped by order (an order with none
+/// gets an empty list).
+async fn by_order<E, K>(
+    db: &DatabaseConnection,
+    column: E::Column,
+    keys: &[K],
+    order_of_key: impl Fn(&K) -> i64,
+    key_of_order: impl Fn(i64) -> K,
+    order_of_row: impl Fn(&E::Model) -> i64,
+) -> std::result::Result<HashMap<K, Vec<E::Model>>, Arc<DbErr>>
+where
+    E: EntityTrait,
+    E::Column: sea_orm::ColumnTrait,
+    K: Copy + Eq + std::hash::Hash,
+{
+    use sea_orm::Iterable;
+    let primary_key = E::PrimaryKey::iter()
+        .next()
+        .map(sea_orm::PrimaryKeyToColumn::into_column);
+    let mut select = E::find().filter(column.is_in(keys.iter().map(&order_of_key)));
+    if let Some(primary_key) = primary_key {
+        select = select.order_by_asc(primary_key);
+    }
+    let rows = select.all(db).await.map_err(Arc::new)?;
+    let mut grouped: HashMap<K, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(key_of_order(order_of_row(&row))).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+impl Loader<LinesOfOrder> for OrdersLoader {
+    type Value = Vec<order_line::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[LinesOfOrder],
+    ) -> std::result::Result<HashMap<LinesOfOrder, Self::Value>, Self::Error> {
+        by_order::<order_line::Entity, _>(
+            &self.db,
+            order_line::Column::OrderId,
+            keys,
+            |k| k.0,
+            LinesOfOrder,
+            |row| row.order_id,
+        )
+        .await
+    }
+}
+
+impl Loader<ShipmentsOfOrder> for OrdersLoader {
+    type Value = Vec<shipment::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ShipmentsOfOrder],
+    ) -> std::result::Result<HashMap<ShipmentsOfOrder, Self::Value>, Self::Error> {
+        by_order::<shipment::Entity, _>(
+            &self.db,
+            shipment::Column::OrderId,
+            keys,
+            |k| k.0,
+            ShipmentsOfOrder,
+            |row| row.order_id,
+        )
+        .await
+    }
+}
+
+pub type RequestOrdersLoader = DataLoader<OrdersLoader, HashMapCache>;
+
+/// Per-request batched loads of order lines and shipments.
+pub fn request_loader(db: &DatabaseConnection) -> RequestOrdersLoader {
+    DataLoader::with_cache(OrdersLoader::new(db.clone()), tokio::spawn, HashMapCache::default())
+}
+
+pub(super) fn orders_loader<'a>(ctx: &Context<'a>) -> AppResult<&'a RequestOrdersLoader> {
+    ctx.data::<RequestOrdersLoader>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("request without an orders loader")))
+}

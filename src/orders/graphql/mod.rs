@@ -1,0 +1,225 @@
+//! The contract's "Orders and inventory" section: the queries and mutations (here), the
+//! objects they answer with (`objects`), and the batched loads behind lists (`loaders`).
+
+mod loaders;
+mod objects;
+
+pub use loaders::{OrdersLoader, request_loader};
+pub use objects::{Order, OrderPayload};
+
+use async_graphql::{Context, ID, Object};
+use sea_orm::EntityTrait;
+
+use crate::accounts::Role;
+use crate::accounts::policy::{RoleGuard, viewer};
+use crate::error::{AppResult, UserError};
+use crate::graphql::context::{database, shop, wants_total_count};
+use crate::graphql::ids::{NodeType, decode_as};
+use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::orders::PaymentMethod;
+use crate::orders::entity::order;
+use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
+use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
+use crate::orders::service::{cancel, lifecycle, state};
+use objects::{PlaceOrderInput, PlaceOrderPayload};
+
+type Result<T> = async_graphql::Result<T>;
+
+fn not_found() -> UserError {
+    UserError::new("NOT_FOUND", "order-not-found").on_field(&["orderId"])
+}
+
+/// The order `id` names, if the viewer may see it.
+async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::Model, Vec<i64>)>> {
+    let Some(order_id) = decode_as(id, NodeType::Order) else {
+        return Ok(None);
+    };
+    let db = database(ctx)?;
+    let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
+        return Ok(None);
+    };
+    let producers = state::producers_of(db, row.id).await?;
+    let visible = viewer(ctx).may(ReadOrder {
+        buyer_id: row.buyer_id,
+        producer_ids: &producers,
+    });
+    Ok(visible.then_some((row, producers)))
+}
+
+/// The order row `id` names, if the viewer may see it.
+pub async fn visible_order_row(ctx: &Context<'_>, id: &ID) -> AppResult<Option<order::Model>> {
+    Ok(visible_order(ctx, id).await?.map(|(row, _)| row))
+}
+
+async fn shown(ctx: &Context<'_>, row: order::Model) -> AppResult<Option<Order>> {
+    Order::visible_to(database(ctx)?, viewer(ctx), row).await
+}
+
+#[derive(Default)]
+pub struct OrdersQuery;
+
+#[Object]
+impl OrdersQuery {
+    /// An order its buyer, its growers or an operator may see; null to anyone else.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        let Some((row, _)) = visible_order(ctx, &id).await? else {
+            return Ok(None);
+        };
+        Ok(shown(ctx, row).await?)
+    }
+
+    /// The signed-in buyer's orders, newest first.
+    #[graphql(
+        guard = "RoleGuard::signed_in()",
+        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+    )]
+    async fn my_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, Order>> {
+        let me = viewer(ctx).signed_in()?;
+        let page = PageRequest::new(first, after.as_deref())?;
+        let (rows, total) = state::buyer_orders(database(ctx)?, me.user_id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(
+            rows,
+            &page,
+            total,
+            |row| row.id,
+            |row| Order {
+                row,
+                only_producer: None,
+            },
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct OrdersMutation;
+
+#[Object]
+impl OrdersMutation {
+    /// Places an order: every line's stock is held for all lines or none, until `reservedUntil`.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
+        let me = viewer(ctx).signed_in()?;
+        let shop = shop(ctx)?;
+        let payments_available = shop.stripe.is_some();
+        let payment_method = input.payment_method.unwrap_or(if payments_available {
+            PaymentMethod::Card
+        } else {
+            PaymentMethod::BankTransfer
+        });
+        if payment_method.uses_stripe() && !payments_available {
+            return Ok(PlaceOrderPayload {
+                order: None,
+                user_errors: vec![
+                    UserError::new(
+                        "PAYMENTS_UNAVAILABLE",
+                        "online-payments-unavailable-use-bank",
+                    )
+                    .on_field(&["input", "paymentMethod"]),
+                ],
+            });
+        }
+        let address = input.shipping_address;
+        let request = OrderRequest {
+            lines: input
+                .lines
+                .iter()
+                .map(|line| LineRequest {
+                    variant_id: decode_as(&line.variant_id, NodeType::Variant),
+                    quantity: line.quantity,
+                })
+                .collect(),
+            address: Address {
+                name: address.name,
+                phone: address.phone,
+                province: address.province,
+                city: address.city,
+                district: address.district,
+                line1: address.line1,
+                postal_code: address.postal_code,
+            },
+            idempotency_key: input.idempotency_key,
+            payment_method,
+            referral_code: input.referral_code,
+        };
+        Ok(match placing::place(shop, me.user_id, request).await? {
+            Ok(placed) => PlaceOrderPayload {
+                order: Some(Order {
+                    row: placed.order,
+                    only_producer: None,
+                }),
+                user_errors: placed.payment_problem.into_iter().collect(),
+            },
+            Err(problem) => PlaceOrderPayload {
+                order: None,
+                user_errors: vec![problem],
+            },
+        })
+    }
+
+    /// Cancels an order not yet shipped (its buyer, or an operator): its stock is freed.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
+        let Some((row, _)) = visible_order(ctx, &order_id).await? else {
+            return Ok(OrderPayload::failed(not_found()));
+        };
+        let me = viewer(ctx).authorize(ChangeOrder { buyer_id: row.buyer_id })?;
+        Ok(match cancel::cancel(shop(ctx)?, row.id, me.user_id).await? {
+            Ok(row) => match shown(ctx, row).await? {
+                Some(order) => OrderPayload::done(order),
+                None => OrderPayload::failed(not_found()),
+            },
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+
+    /// Ships a paid order: a grower ships its own producer's part, an operator every part left.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
+    async fn mark_shipped(&self, ctx: &Context<'_>, order_id: ID, tracking_number: String) -> Result<OrderPayload> {
+        let Some((row, producers)) = visible_order(ctx, &order_id).await? else {
+            return Ok(OrderPayload::failed(not_found()));
+        };
+        let me = viewer(ctx).authorize(ShipOrder {
+            producer_ids: &producers,
+        })?;
+        let producer = if me.role == Role::Admin { None } else { me.producer_id };
+        let outcome = lifecycle::mark_shipped(shop(ctx)?, row.id, producer, &tracking_number).await?;
+        Ok(match outcome {
+            Ok(row) => match shown(ctx, row).await? {
+                Some(order) => OrderPayload::done(order),
+                None => OrderPayload::failed(not_found()),
+            },
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+
+    /// The buyer (or an operator) confirms a shipped order arrived.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn confirm_delivery(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
+        let Some((row, _)) = visible_order(ctx, &order_id).await? else {
+            return Ok(OrderPayload::failed(not_found()));
+        };
+        viewer(ctx).authorize(ChangeOrder { buyer_id: row.buyer_id })?;
+        let outcome = lifecycle::confirm_delivery(shop(ctx)?, row.id).await?;
+        Ok(match outcome {
+            Ok(row) => match shown(ctx, row).await? {
+                Some(order) => OrderPayload::done(order),
+                None => OrderPayload::failed(not_found()),
+            },
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+}
+
+/// An order through `node(id:)`: null to anyone who may not see it.
+pub async fn node(ctx: &Context<'_>, order_id: i64) -> AppResult<Option<Order>> {
+    let db = database(ctx)?;
+    let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
+        return Ok(None);
+    };
+    Order::visible_to(db, viewer(ctx), row).await
+}

@@ -1,0 +1,311 @@
+//! Orders, their lines and shipments as the API shows them, and the inputs and payloads of
+//! the order mutations.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use super::loaders::{LinesOfOrder, ShipmentsOfOrder, orders_loader};
+use super::{not_found, shown};
+use crate::accounts::{Role, Viewer};
+use crate::catalogue::graphql::{Producer, Variant};
+use crate::catalogue::loaders::{ProducerId, VariantId};
+use crate::error::{AppError, AppResult, UserError};
+use crate::graphql::context::{database, loader};
+use crate::graphql::ids::{NodeType, encode};
+use crate::money::{Fen, Money};
+use crate::orders::entity::{order, order_line, shipment};
+use crate::orders::policy::ReadOrder;
+use crate::orders::service::placing::{self};
+use crate::orders::service::state;
+use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::graphql::payment::{Payment, payment_for};
+
+type Result<T> = async_graphql::Result<T>;
+
+/// An order as one viewer sees it: whole to its buyer and operators; to a grower, only the
+/// lines and shipment of the grower's own producer (another grower's sales are not theirs).
+pub struct Order {
+    pub(super) row: order::Model,
+    pub(super) only_producer: Option<i64>,
+}
+
+impl Order {
+    /// The order as `viewer` may see it, or `None` when it is not theirs to see.
+    pub async fn visible_to(db: &DatabaseConnection, viewer: &Viewer, row: order::Model) -> AppResult<Option<Order>> {
+        let producers = state::producers_of(db, row.id).await?;
+        if !viewer.may(ReadOrder {
+            buyer_id: row.buyer_id,
+            producer_ids: &producers,
+        }) {
+            return Ok(None);
+        }
+        let whole = match viewer {
+            Viewer::User(me) => me.user_id == row.buyer_id || me.role == Role::Admin,
+            Viewer::Anonymous => false,
+        };
+        let only_producer = if whole {
+            None
+        } else {
+            match viewer {
+                Viewer::User(me) => me.producer_id,
+                Viewer::Anonymous => None,
+            }
+        };
+        Ok(Some(Order { row, only_producer }))
+    }
+
+    async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
+        let lines = orders_loader(ctx)?
+            .load_one(LinesOfOrder(self.row.id))
+            .await?
+            .unwrap_or_default();
+        Ok(lines
+            .into_iter()
+            .filter(|line| self.only_producer.is_none_or(|producer| line.producer_id == producer))
+            .collect())
+    }
+}
+
+#[Object]
+impl Order {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Order, self.row.id)
+    }
+
+    /// What the buyer and the growers quote.
+    async fn number(&self) -> &str {
+        &self.row.number
+    }
+
+    async fn status(&self) -> OrderStatus {
+        self.row.status
+    }
+
+    /// The order's total; to a grower, the total of the grower's own lines.
+    async fn total(&self, ctx: &Context<'_>) -> Result<Money> {
+        if self.only_producer.is_none() {
+            return Ok(Fen::new(self.row.total_fen).into());
+        }
+        let sum = self
+            .visible_lines(ctx)
+            .await?
+            .iter()
+            .map(|line| line.line_total_fen)
+            .sum::<i64>();
+        Ok(Fen::new(sum).into())
+    }
+
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
+    }
+
+    /// Until when an unpaid order holds its stock.
+    async fn reserved_until(&self) -> Option<DateTime<Utc>> {
+        self.row.reserved_until
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+
+    async fn payment_method(&self) -> PaymentMethod {
+        self.row.payment_method
+    }
+
+    /// The livestream promo link the order came through.
+    async fn referral_code(&self) -> Option<&str> {
+        self.row.referral_code.as_deref()
+    }
+
+    async fn shipping_address(&self) -> ShippingAddress {
+        ShippingAddress {
+            name: self.row.ship_name.clone(),
+            phone: self.row.ship_phone.clone(),
+            province: self.row.ship_province.clone(),
+            city: self.row.ship_city.clone(),
+            district: self.row.ship_district.clone(),
+            line1: self.row.ship_line1.clone(),
+            postal_code: self.row.ship_postal_code.clone(),
+        }
+    }
+
+    /// One per producer, each with its own tracking number.
+    /// One per producer with lines in the order.
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
+    async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
+        let shipments = orders_loader(ctx)?
+            .load_one(ShipmentsOfOrder(self.row.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(shipments
+            .into_iter()
+            .filter(|s| self.only_producer.is_none_or(|producer| s.producer_id == producer))
+            .map(Shipment)
+            .collect())
+    }
+
+    /// How the order is paid; the client secret only to the buyer.
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
+        Ok(payment_for(ctx, &self.row, self.only_producer).await?)
+    }
+
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.row.paid_at
+    }
+
+    /// The union or budget unit the order is credited to (消费帮扶), to those who may see it.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<crate::unions::graphql::Organisation>> {
+        let Some(organisation_id) = self.row.union_id else {
+            return Ok(None);
+        };
+        Ok(crate::unions::graphql::organisation_node(ctx, organisation_id).await?)
+    }
+
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.row.delivered_at
+    }
+}
+
+pub struct OrderLine(order_line::Model);
+
+#[Object]
+impl OrderLine {
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Variant> {
+        let variant = loader(ctx)?
+            .load_one(VariantId(self.0.variant_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Variant(variant.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("order line without its variant"))
+        })?))
+    }
+
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+
+    /// The price when the order was placed.
+    async fn unit_price(&self) -> Money {
+        Fen::new(self.0.unit_price_fen).into()
+    }
+
+    async fn line_total(&self) -> Money {
+        Fen::new(self.0.line_total_fen).into()
+    }
+
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        let producer = loader(ctx)?
+            .load_one(ProducerId(self.0.producer_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Producer(producer.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("order line without its producer"))
+        })?))
+    }
+}
+
+pub struct Shipment(shipment::Model);
+
+#[Object]
+impl Shipment {
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        let producer = loader(ctx)?
+            .load_one(ProducerId(self.0.producer_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Producer(producer.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("shipment without its producer"))
+        })?))
+    }
+
+    async fn tracking_number(&self) -> Option<&str> {
+        self.0.tracking_number.as_deref()
+    }
+
+    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        self.0.shipped_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ShippingAddress {
+    name: String,
+    phone: String,
+    province: String,
+    city: String,
+    district: String,
+    line1: String,
+    postal_code: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct OrderLineInput {
+    pub variant_id: ID,
+    pub quantity: i32,
+}
+
+#[derive(InputObject)]
+pub struct AddressInput {
+    pub name: String,
+    pub phone: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub line1: String,
+    pub postal_code: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct PlaceOrderInput {
+    pub lines: Vec<OrderLineInput>,
+    pub shipping_address: AddressInput,
+    /// Repeat it to retry safely: the same key from the same buyer is the same order.
+    pub idempotency_key: String,
+    /// CARD when Stripe is set up, else BANK_TRANSFER.
+    pub payment_method: Option<PaymentMethod>,
+    /// The livestream promo link's code.
+    pub referral_code: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PlaceOrderPayload {
+    pub(super) order: Option<Order>,
+    pub(super) user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct OrderPayload {
+    order: Option<Order>,
+    user_errors: Vec<UserError>,
+}
+
+impl OrderPayload {
+    pub fn failed(problem: UserError) -> Self {
+        OrderPayload {
+            order: None,
+            user_errors: vec![problem],
+        }
+    }
+
+    pub(super) fn done(order: Order) -> Self {
+        OrderPayload {
+            order: Some(order),
+            user_errors: Vec::new(),
+        }
+    }
+
+    /// The order as it is now, as the viewer may see it.
+    pub async fn of(ctx: &Context<'_>, order_id: i64) -> AppResult<Self> {
+        let row = order::Entity::find_by_id(order_id)
+            .one(database(ctx)?)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order vanished")))?;
+        Ok(match shown(ctx, row).await? {
+            Some(order) => OrderPayload::done(order),
+            None => OrderPayload::failed(not_found()),
+        })
+    }
+}
