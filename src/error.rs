@@ -5,8 +5,10 @@
 //! the caller's fault (unauthenticated, forbidden, malformed input) is shown with a stable
 //! `extensions.code`; ours (database, bugs) is logged in full and shown only as "internal error".
 
-use async_graphql::{ErrorExtensions, SimpleObject};
+use async_graphql::{Context, ErrorExtensions, Object};
 use sea_orm::DbErr;
+
+use crate::i18n::{Message, language_of};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -15,7 +17,7 @@ pub enum AppError {
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("{0}")]
-    BadInput(String),
+    BadInput(Message),
     #[error("internal error")]
     Database(#[from] DbErr),
     #[error("internal error")]
@@ -32,8 +34,18 @@ impl From<std::sync::Arc<DbErr>> for AppError {
 }
 
 impl AppError {
-    pub fn bad_input(message: impl Into<String>) -> Self {
+    pub fn bad_input(message: impl Into<Message>) -> Self {
         AppError::BadInput(message.into())
+    }
+
+    /// What the caller is told, in words the catalogues hold.
+    fn message(&self) -> Message {
+        match self {
+            AppError::Unauthenticated => Message::new("authentication-required"),
+            AppError::Forbidden => Message::new("forbidden"),
+            AppError::BadInput(message) => message.clone(),
+            AppError::Database(_) | AppError::Internal(_) => Message::new("internal-error"),
+        }
     }
 
     /// The stable `extensions.code` a client can branch on.
@@ -55,25 +67,62 @@ impl From<AppError> for async_graphql::Error {
         if matches!(error, AppError::Database(_) | AppError::Internal(_)) {
             tracing::error!(error = ?error, "request failed");
         }
-        let code = error.code();
-        async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| extensions.set("code", code))
+        coded(error.message(), error.code())
+    }
+}
+
+/// A GraphQL error with a stable `extensions.code`. It carries its [`Message`], which the
+/// HTTP layer shows in the request's language ([`localize`]).
+pub fn coded(message: Message, code: &'static str) -> async_graphql::Error {
+    async_graphql::Error::new_with_source(message).extend_with(|_, extensions| extensions.set("code", code))
+}
+
+/// Puts a response's error messages into `language`: those that carry a [`Message`] are
+/// translated; async-graphql's own (a query that does not parse or validate) keep their
+/// English text.
+pub fn localize(response: &mut async_graphql::Response, language: crate::i18n::Language) {
+    for error in &mut response.errors {
+        if let Some(message) = error.source::<Message>() {
+            error.message = message.in_language(language);
+        }
     }
 }
 
 /// A business failure reported in a mutation payload.
-#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserError {
-    /// The path to the input field at fault, when there is one.
     pub field: Option<Vec<String>>,
-    /// A stable code such as `OUT_OF_STOCK`.
     pub code: String,
-    pub message: String,
-    /// For `RATE_LIMITED`: seconds to wait before the same request can succeed.
+    pub message: Message,
     pub retry_after_seconds: Option<i32>,
 }
 
+/// A business failure reported in a mutation payload.
+#[Object]
 impl UserError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    /// The path to the input field at fault, when there is one.
+    async fn field(&self) -> Option<&[String]> {
+        self.field.as_deref()
+    }
+
+    /// A stable code such as `OUT_OF_STOCK`.
+    async fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// For people, in the request's language (`Accept-Language`, or the user's own choice).
+    async fn message(&self, ctx: &Context<'_>) -> String {
+        self.message.in_language(language_of(ctx))
+    }
+
+    /// For `RATE_LIMITED`: seconds to wait before the same request can succeed.
+    async fn retry_after_seconds(&self) -> Option<i32> {
+        self.retry_after_seconds
+    }
+}
+
+impl UserError {
+    pub fn new(code: &str, message: impl Into<Message>) -> Self {
         UserError {
             field: None,
             code: code.to_owned(),
@@ -83,8 +132,11 @@ impl UserError {
     }
 
     /// `RATE_LIMITED`, with when to try again (in the message too, for people).
-    pub fn rate_limited(what: &str, retry_after_seconds: u64) -> Self {
-        let mut error = UserError::new("RATE_LIMITED", format!("{what}; try again in {retry_after_seconds} s"));
+    pub fn rate_limited(what: impl Into<Message>, retry_after_seconds: u64) -> Self {
+        let message = Message::new("rate-limited")
+            .with("reason", what.into())
+            .with("seconds", retry_after_seconds);
+        let mut error = UserError::new("RATE_LIMITED", message);
         error.retry_after_seconds = Some(i32::try_from(retry_after_seconds).unwrap_or(i32::MAX));
         error
     }

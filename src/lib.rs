@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod demo;
 pub mod error;
 pub mod graphql;
+pub mod i18n;
 pub mod impact;
 pub mod inventory;
 pub mod livestream;

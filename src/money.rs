@@ -24,6 +24,17 @@ pub enum MoneyParseError {
     TooLarge,
 }
 
+impl MoneyParseError {
+    /// What the person who typed the amount is told.
+    pub fn message(&self) -> crate::i18n::Message {
+        crate::i18n::Message::new(match self {
+            MoneyParseError::Malformed => "amount-format",
+            MoneyParseError::TooPrecise => "amount-decimals",
+            MoneyParseError::TooLarge => "amount-too-large",
+        })
+    }
+}
+
 impl Fen {
     pub const ZERO: Fen = Fen(0);
 

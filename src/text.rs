@@ -10,10 +10,7 @@ pub fn is_refused_control(c: char) -> bool {
 pub fn bank_reference(reference: &str) -> Result<&str, crate::error::UserError> {
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 100 {
-        return Err(
-            crate::error::UserError::new("INVALID_INPUT", "a reference has 1 to 100 characters")
-                .on_field(&["reference"]),
-        );
+        return Err(crate::error::UserError::new("INVALID_INPUT", "reference-length").on_field(&["reference"]));
     }
     Ok(reference)
 }

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, loader, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::i18n::Language;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -61,6 +62,12 @@ impl User {
             .await
             .map_err(AppError::from)?;
         Ok(producer.map(Producer))
+    }
+
+    /// The language the user chose for messages and exports; null follows each request's
+    /// `Accept-Language` (Chinese when it names neither).
+    async fn language(&self) -> Option<Language> {
+        self.0.language
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -204,6 +211,18 @@ impl AccountsMutation {
         Ok(outcome.into())
     }
 
+    /// Chooses the language of the caller's messages and CSV exports (null: follow
+    /// `Accept-Language`).
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn set_language(&self, ctx: &Context<'_>, language: Option<Language>) -> Result<UserPayload> {
+        let me = viewer(ctx).signed_in()?;
+        let user = service::set_language(database(ctx)?, me, language).await?;
+        Ok(UserPayload {
+            user: Some(User(user)),
+            user_errors: Vec::new(),
+        })
+    }
+
     /// Grants a role (operators). A grower needs the producer it belongs to.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
     async fn set_user_role(
@@ -217,7 +236,7 @@ impl AccountsMutation {
         let Some(user_id) = decode_as(&user_id, NodeType::User) else {
             return Ok(UserPayload {
                 user: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])],
+                user_errors: vec![UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"])],
             });
         };
         let outcome = service::set_role(database(ctx)?, user_id, role, producer_slug.as_deref()).await?;

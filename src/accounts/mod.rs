@@ -14,6 +14,8 @@ use async_graphql::Enum;
 use sea_orm::ActiveEnum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
+use crate::i18n::Language;
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Role {
@@ -50,6 +52,8 @@ pub struct SignedIn {
     pub role: Role,
     pub producer_id: Option<i64>,
     pub session_id: String,
+    /// The language the user chose, if any.
+    pub language: Option<Language>,
 }
 
 /// Who is asking.

@@ -7,6 +7,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 
 use crate::error::AppError;
+use crate::i18n::Message;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -57,15 +58,15 @@ const COMMON_PASSWORDS: &[&str] = &[
 ];
 
 /// Why a password is refused, if it is.
-pub fn weakness(password: &str) -> Option<String> {
+pub fn weakness(password: &str) -> Option<Message> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Some(format!("a password needs at least {MIN_PASSWORD_CHARS} characters"));
+        return Some(Message::new("password-length").with("min", MIN_PASSWORD_CHARS));
     }
     let lowered = password.to_lowercase();
     let first = lowered.chars().next();
     let one_repeated_character = lowered.chars().all(|c| Some(c) == first);
     if COMMON_PASSWORDS.contains(&lowered.as_str()) || one_repeated_character {
-        return Some("this password is too common; choose another".to_owned());
+        return Some(Message::new("password-too-common"));
     }
     None
 }

@@ -37,6 +37,14 @@ impl Permission for AdministerUsers {
 }
 
 impl Viewer {
+    /// The language a signed-in user chose, if any.
+    pub fn language(&self) -> Option<crate::i18n::Language> {
+        match self {
+            Viewer::User(signed_in) => signed_in.language,
+            Viewer::Anonymous => None,
+        }
+    }
+
     pub fn signed_in(&self) -> AppResult<&SignedIn> {
         match self {
             Viewer::User(signed_in) => Ok(signed_in),
@@ -115,6 +123,7 @@ mod tests {
             role,
             producer_id: None,
             session_id: "s".to_owned(),
+            language: None,
         })
     }
 

@@ -18,6 +18,7 @@ use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer};
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::{Language, Message};
 use crate::paging::PageRequest;
 
 /// What signing in needs, shared by all requests.
@@ -76,7 +77,7 @@ fn email_problem(email: &str) -> Option<&'static str> {
                 && !domain.ends_with('.')
                 && !domain.contains("..")
         });
-    (!valid).then_some("not a valid email address")
+    (!valid).then_some("email-invalid")
 }
 
 /// Checks a new account's fields; the first problem found is reported.
@@ -88,7 +89,7 @@ fn validate_new_account(email: &str, password: &str, display_name: &str) -> Resu
     if name_chars == 0 || name_chars > MAX_DISPLAY_NAME_CHARS {
         return Err(UserError::new(
             "INVALID_INPUT",
-            format!("a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
+            Message::new("display-name-length").with("max", MAX_DISPLAY_NAME_CHARS),
         )
         .on_field(&["input", "displayName"]));
     }
@@ -129,7 +130,7 @@ async fn insert_user(
         // The unique key is the judge: two registrations racing for one email get one account.
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Ok(Err(
-                UserError::new("EMAIL_TAKEN", "an account with this email exists").on_field(&["input", "email"])
+                UserError::new("EMAIL_TAKEN", "email-taken").on_field(&["input", "email"])
             ))
         }
         Err(error) => Err(error.into()),
@@ -173,10 +174,7 @@ pub async fn register(
         max: accounts.limits.registrations_per_address,
     };
     if let Err(wait) = accounts.limiter.attempt(&[per_address]).await {
-        return Ok(Err(UserError::rate_limited(
-            "too many new accounts from this address",
-            wait.seconds(),
-        )));
+        return Ok(Err(UserError::rate_limited("too-many-registrations", wait.seconds())));
     }
     let user = match insert_user(db, &accounts.hasher, email, password, display_name, Role::Buyer, None).await? {
         Ok(user) => user,
@@ -212,10 +210,7 @@ pub async fn login(
         },
     ];
     if let Err(wait) = accounts.limiter.attempt(&limits).await {
-        return Ok(Err(UserError::rate_limited(
-            "too many failed logins from this address",
-            wait.seconds(),
-        )));
+        return Ok(Err(UserError::rate_limited("too-many-failed-logins", wait.seconds())));
     }
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
@@ -226,7 +221,7 @@ pub async fn login(
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
     let Some(user) = user.filter(|_| matches) else {
-        return Ok(Err(UserError::new("INVALID_CREDENTIALS", "wrong email or password")));
+        return Ok(Err(UserError::new("INVALID_CREDENTIALS", "wrong-credentials")));
     };
     accounts.limiter.forgive(&[per_address], &[per_account]).await;
     Ok(Ok(start_session(db, &accounts.keys, user).await?))
@@ -259,6 +254,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &s
         role,
         producer_id,
         session_id: claims.sid,
+        language: user.language,
     }))
 }
 
@@ -292,21 +288,16 @@ pub async fn change_password(
         max: accounts.limits.password_change_failures,
     };
     if let Err(wait) = accounts.limiter.attempt(&[limit]).await {
-        return Ok(Err(UserError::rate_limited(
-            "too many wrong current passwords",
-            wait.seconds(),
-        )));
+        return Ok(Err(UserError::rate_limited("too-many-wrong-passwords", wait.seconds())));
     }
     if !accounts
         .hasher
         .verify(current_password, Some(&user.password_hash))
         .await?
     {
-        return Ok(Err(UserError::new(
-            "INVALID_CREDENTIALS",
-            "the current password is wrong",
-        )
-        .on_field(&["currentPassword"])));
+        return Ok(Err(
+            UserError::new("INVALID_CREDENTIALS", "wrong-current-password").on_field(&["currentPassword"])
+        ));
     }
     if let Some(problem) = password::weakness(new_password) {
         return Ok(Err(UserError::new("WEAK_PASSWORD", problem).on_field(&["newPassword"])));
@@ -337,19 +328,18 @@ async fn producer_for_role(db: &impl ConnectionTrait, role: Role, producer_slug:
                 .await?;
             Ok(match producer {
                 Some(producer) => Ok(Some(producer.id)),
-                None => Err(UserError::new("NOT_FOUND", format!("no producer {slug:?}")).on_field(&["producerSlug"])),
+                None => Err(
+                    UserError::new("NOT_FOUND", Message::new("producer-slug-not-found").with("slug", slug))
+                        .on_field(&["producerSlug"]),
+                ),
             })
         }
-        (Role::Grower, None) => Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a grower belongs to a producer: name it",
-        )
-        .on_field(&["producerSlug"]))),
-        (_, Some(_)) => Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "only a grower belongs to a producer",
-        )
-        .on_field(&["producerSlug"]))),
+        (Role::Grower, None) => Ok(Err(
+            UserError::new("INVALID_INPUT", "grower-needs-producer").on_field(&["producerSlug"])
+        )),
+        (_, Some(_)) => Ok(Err(
+            UserError::new("INVALID_INPUT", "only-growers-have-producers").on_field(&["producerSlug"])
+        )),
         (_, None) => Ok(Ok(None)),
     }
 }
@@ -385,7 +375,7 @@ pub async fn set_role(
     producer_slug: Option<&str>,
 ) -> Outcome<user::Model> {
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(Err(UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])));
+        return Ok(Err(UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"])));
     };
     let producer_id = match producer_for_role(db, role, producer_slug).await? {
         Ok(producer_id) => producer_id,
@@ -398,6 +388,22 @@ pub async fn set_role(
     memberships::work_for(&txn, user.id, producer_id).await?;
     txn.commit().await?;
     Ok(Ok(user))
+}
+
+/// `setLanguage`: the signed-in user's language for messages and exports (`None`: follow each
+/// request's `Accept-Language`). Takes effect from the next request.
+pub async fn set_language(
+    db: &DatabaseConnection,
+    me: &SignedIn,
+    language: Option<Language>,
+) -> AppResult<user::Model> {
+    let user = user::Entity::find_by_id(me.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let mut changed = user.into_active_model();
+    changed.language = Set(language);
+    Ok(changed.update(db).await?)
 }
 
 /// A page of users, oldest first, optionally of one role.

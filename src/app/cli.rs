@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use super::config::Config;
 use super::telemetry;
 use crate::accounts::Role;
+use crate::i18n::Language;
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +18,13 @@ use crate::accounts::Role;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The language of CSV headers and messages: zh-CN (the default) or en.
+    #[arg(long, global = true, default_value = "zh-CN", value_parser = parse_language)]
+    lang: Language,
+}
+
+fn parse_language(tag: &str) -> Result<Language, String> {
+    Language::from_tag(tag).ok_or_else(|| format!("{tag:?} is not zh-CN or en"))
 }
 
 #[derive(Subcommand)]
@@ -148,7 +156,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(command, config)) {
+    match runtime.block_on(run(command, config, cli.lang)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("huakai: {error:#}");
@@ -157,7 +165,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: Command, config: Config, language: Language) -> anyhow::Result<()> {
     match command {
         Command::Serve => super::serve(config).await,
         Command::Migrate => {
@@ -210,7 +218,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     println!("created {} ({:?}) as user {}", user.email, user.role, user.id);
                     Ok(())
                 }
-                Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message),
+                Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message.in_language(language)),
             }
         }
         Command::Payouts { action } => {
@@ -234,7 +242,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     Ok(())
                 }
                 PayoutsAction::Export { batch_id } => {
-                    match crate::payouts::runs::export_batch(&shop.db, batch_id).await? {
+                    match crate::payouts::runs::export_batch(&shop.db, batch_id, language).await? {
                         Some(csv) => {
                             print!("{csv}");
                             Ok(())
@@ -282,12 +290,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if host.role != crate::accounts::Role::Host {
                 anyhow::bail!("{} is not a host", host.email);
             }
-            match crate::livestream::report::monthly(&db, host.id, &month).await? {
+            match crate::livestream::report::monthly(&db, host.id, &month, language).await? {
                 Ok(csv) => {
                     print!("{csv}");
                     Ok(())
                 }
-                Err(problem) => anyhow::bail!("{}", problem.message),
+                Err(problem) => anyhow::bail!("{}", problem.message.in_language(language)),
             }
         }
         Command::ExportSchema => Ok(()),

@@ -7,6 +7,8 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
+use crate::i18n::Message;
+
 /// The media type of a GraphQL answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MediaType {
@@ -70,7 +72,7 @@ pub enum BodyProblem {
     /// No `Content-Type`, or one that is not JSON in UTF-8: answered 415.
     UnsupportedMediaType,
     /// JSON that is not a GraphQL request, or not JSON: answered 400 whatever is accepted.
-    Malformed(String),
+    Malformed(Message),
 }
 
 /// A POST body as a GraphQL request: a JSON object whose `query` is a string (absent only when
@@ -87,34 +89,36 @@ pub fn parse_post(content_type: Option<&str>, body: &[u8]) -> Result<async_graph
     if !media.eq_ignore_ascii_case("application/json") || !utf8 {
         return Err(BodyProblem::UnsupportedMediaType);
     }
-    let malformed = |problem: &str| BodyProblem::Malformed(format!("malformed GraphQL request: {problem}"));
-    let value: Value =
-        serde_json::from_slice(body).map_err(|error| malformed(&format!("the body is not JSON ({error})")))?;
+    let malformed =
+        |problem: Message| BodyProblem::Malformed(Message::new("malformed-request").with("problem", problem));
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|error| malformed(Message::new("body-not-json").with("error", error.to_string())))?;
     let Value::Object(mut fields) = value else {
-        return Err(malformed("the body must be a JSON object"));
+        return Err(malformed(Message::new("body-not-object")));
     };
     // Null stands for absent.
     fields.retain(|_, value| !value.is_null());
     let object_or_absent = |fields: &Map<String, Value>, name: &str| fields.get(name).is_none_or(Value::is_object);
     if !object_or_absent(&fields, "variables") {
-        return Err(malformed("variables must be an object"));
+        return Err(malformed(Message::new("variables-not-object")));
     }
     if !object_or_absent(&fields, "extensions") {
-        return Err(malformed("extensions must be an object"));
+        return Err(malformed(Message::new("extensions-not-object")));
     }
     if fields.get("operationName").is_some_and(|name| !name.is_string()) {
-        return Err(malformed("operationName must be a string"));
+        return Err(malformed(Message::new("operation-name-not-string")));
     }
     match fields.get("query") {
         Some(Value::String(_)) => {}
-        Some(_) => return Err(malformed("query must be a string")),
+        Some(_) => return Err(malformed(Message::new("query-not-string"))),
         None if fields
             .get("extensions")
             .and_then(|extensions| extensions.get("persistedQuery"))
             .is_some() => {}
-        None => return Err(malformed("query is required")),
+        None => return Err(malformed(Message::new("query-required"))),
     }
-    serde_json::from_value(Value::Object(fields)).map_err(|error| malformed(&error.to_string()))
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|error| malformed(Message::new("request-fields").with("error", error.to_string())))
 }
 
 /// How a GraphQL execution went, for the answer's status.

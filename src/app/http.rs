@@ -25,9 +25,10 @@ use crate::accounts::{Viewer, service};
 use crate::cache::persisted::Resolution;
 use crate::cache::{CachedResponse, CutBody, Lookup, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
-use crate::error::AppError;
+use crate::error::{AppError, localize};
 use crate::graphql::context::request_loader;
 use crate::graphql::holds_write_operation;
+use crate::i18n::{Language, Message};
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
@@ -152,8 +153,9 @@ struct Answer {
 }
 
 impl Answer {
-    fn error(status: StatusCode, media: MediaType, message: &str, code: &str) -> Answer {
-        let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]}).to_string();
+    fn error(status: StatusCode, media: MediaType, message: Message, code: &str, language: Language) -> Answer {
+        let body =
+            json!({"errors": [{"message": message.in_language(language), "extensions": {"code": code}}]}).to_string();
         Answer {
             status,
             media,
@@ -166,7 +168,7 @@ impl Answer {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, self.media.content_type());
         // The body depends on what the client accepts: a shared cache must keep them apart.
-        headers.insert(header::VARY, HeaderValue::from_static("accept"));
+        headers.insert(header::VARY, HeaderValue::from_static("accept, accept-language"));
         if cacheable_by_cdn && self.status == StatusCode::OK && !self.private {
             // A CDN may keep it but must ask again each time; the ETag makes asking cheap. (xxh3:
             // an ETag needs no cryptographic strength, and hashing every answer must be cheap.)
@@ -192,6 +194,15 @@ impl Answer {
     }
 }
 
+/// The language the request's `Accept-Language` asks for.
+fn asked_language(headers: &HeaderMap) -> Language {
+    Language::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    )
+}
+
 /// How a GraphQL request arrived: a GET must never write, whatever it names or refers to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -207,6 +218,7 @@ async fn answer(
     mut request: async_graphql::Request,
 ) -> Answer {
     let media = MediaType::preferred(headers);
+    let asked_language = asked_language(headers);
     match state.persisted_queries.resolve(&request).await {
         Resolution::NotPersisted => {}
         Resolution::Query(query) => request.query = query,
@@ -214,16 +226,18 @@ async fn answer(
             return Answer::error(
                 StatusCode::OK,
                 media,
-                "PersistedQueryNotFound",
+                Message::new("persisted-query-not-found"),
                 "PERSISTED_QUERY_NOT_FOUND",
+                asked_language,
             );
         }
         Resolution::HashMismatch => {
             return Answer::error(
                 StatusCode::BAD_REQUEST,
                 media,
-                "provided sha does not match query",
+                Message::new("persisted-query-hash-mismatch"),
                 "BAD_USER_INPUT",
+                asked_language,
             );
         }
     }
@@ -232,8 +246,9 @@ async fn answer(
         return Answer::error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
-            "mutations must be sent with POST",
+            Message::new("mutations-need-post"),
             "METHOD_NOT_ALLOWED",
+            asked_language,
         );
     }
     let operation = operation_label(request.operation_name.as_deref(), &state.operation_labels);
@@ -246,27 +261,36 @@ async fn answer(
             return Answer::error(
                 StatusCode::UNAUTHORIZED,
                 media,
-                "authentication required",
+                Message::new("authentication-required"),
                 "UNAUTHENTICATED",
+                asked_language,
             );
         }
         Err(error) => {
             let error = async_graphql::Error::from(error).into_server_error(Default::default());
+            let mut response = async_graphql::Response::from_errors(vec![error]);
+            localize(&mut response, asked_language);
             return Answer {
                 status: StatusCode::OK,
                 media,
-                body: serialize(&async_graphql::Response::from_errors(vec![error]), media),
+                body: serialize(&response, media),
                 private: false,
             };
         }
     };
     let private = viewer != Viewer::Anonymous;
-    let context = RequestContext { viewer, client };
+    // A signed-in user's own choice wins over what the browser asks for.
+    let language = viewer.language().unwrap_or(asked_language);
+    let context = RequestContext {
+        viewer,
+        client,
+        language,
+    };
     // Only anonymous storefront reads are shared: nothing private enters or leaves the cache.
     let (body, outcome) = if !private && state.cache.enabled() {
         cached_or_executed(state, request, context, &operation, media).await
     } else {
-        let response = state.schema.execute(context.attach(state, request)).await;
+        let response = context.execute(state, request).await;
         (serialize(&response, media), Outcome::of(&response))
     };
     let status = match outcome {
@@ -290,6 +314,7 @@ async fn answer(
 struct RequestContext {
     viewer: Viewer,
     client: IpAddr,
+    language: Language,
 }
 
 impl RequestContext {
@@ -301,6 +326,15 @@ impl RequestContext {
             .data(crate::orders::graphql::request_loader(&state.db))
             .data(self.viewer)
             .data(ClientAddress(Some(self.client)))
+            .data(self.language)
+    }
+
+    /// Runs the request with its data; errors are told in the request's language.
+    async fn execute(self, state: &AppState, request: async_graphql::Request) -> async_graphql::Response {
+        let language = self.language;
+        let mut response = state.schema.execute(self.attach(state, request)).await;
+        localize(&mut response, language);
+        response
     }
 }
 
@@ -316,7 +350,7 @@ async fn cached_or_executed(
     let cache: &StorefrontCache = &state.cache;
     let request_key = RequestKey::of(&request);
     let Some(lookup) = cache.lookup(&request_key).await else {
-        let response = state.schema.execute(context.attach(state, request)).await;
+        let response = context.execute(state, request).await;
         return (serialize(&response, media), Outcome::of(&response));
     };
     let versions = lookup.versions;
@@ -333,7 +367,7 @@ async fn cached_or_executed(
     if cache.is_uncacheable(&key) || !is_storefront_query(&request.query) {
         metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
         cache.mark_uncacheable(&key);
-        let response = state.schema.execute(context.attach(state, request)).await;
+        let response = context.execute(state, request).await;
         return (serialize(&response, media), Outcome::of(&response));
     }
     let turn = cache.recompute_turn(&key).await;
@@ -341,7 +375,7 @@ async fn cached_or_executed(
         // The request before this one found it cannot be cached.
         drop(turn);
         metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
-        let response = state.schema.execute(context.attach(state, request)).await;
+        let response = context.execute(state, request).await;
         return (serialize(&response, media), Outcome::of(&response));
     }
     let mut claim = None;
@@ -362,10 +396,7 @@ async fn cached_or_executed(
     }
     metrics::counter!("huakai_cache_misses_total", "operation" => operation.to_owned()).increment(1);
     let holes = Arc::new(StockHoles::default());
-    let response = state
-        .schema
-        .execute(context.attach(state, request).data(holes.clone()))
-        .await;
+    let response = context.execute(state, request.data(holes.clone())).await;
     let body = serialize(&response, media);
     let outcome = Outcome::of(&response);
     let entry = if outcome == Outcome::Ok {
@@ -429,8 +460,9 @@ async fn graphql_post(
             let mut response = Answer::error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
-                "send the request as application/json (UTF-8)",
+                Message::new("send-json"),
                 "UNSUPPORTED_MEDIA_TYPE",
+                asked_language(&headers),
             )
             .into_response(false, None);
             response
@@ -439,7 +471,14 @@ async fn graphql_post(
             return response;
         }
         Err(BodyProblem::Malformed(problem)) => {
-            return Answer::error(StatusCode::BAD_REQUEST, media, &problem, "BAD_REQUEST").into_response(false, None);
+            return Answer::error(
+                StatusCode::BAD_REQUEST,
+                media,
+                problem,
+                "BAD_REQUEST",
+                asked_language(&headers),
+            )
+            .into_response(false, None);
         }
     };
     let client = limits::client_address(peer.ip(), &headers, &state.config.trusted_proxies);
@@ -465,8 +504,9 @@ async fn graphql_get(
             return Answer::error(
                 StatusCode::BAD_REQUEST,
                 MediaType::preferred(&headers),
-                &format!("malformed GraphQL GET request: {error}"),
+                Message::new("malformed-get").with("problem", error.to_string()),
                 "BAD_REQUEST",
+                asked_language(&headers),
             )
             .into_response(false, None);
         }

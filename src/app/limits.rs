@@ -18,6 +18,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::config::Limits;
+use crate::i18n::{Language, Message};
 
 /// Seconds a client shed by the overload guard is told to wait.
 const RETRY_AFTER_OVERLOADED: &str = "1";
@@ -26,7 +27,9 @@ const RETRY_AFTER_OVERLOADED: &str = "1";
 /// Probes and metrics are left out by the caller: they must answer while the API is saturated.
 pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: &Limits) -> Router<S> {
     let overload_guard = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async { overloaded() }))
+        .layer(HandleErrorLayer::new(
+            |headers: HeaderMap, _: tower::BoxError| async move { overloaded(&headers) },
+        ))
         .load_shed()
         // One semaphore for every route, so the cap is the process's, not each route's.
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(Arc::new(
@@ -44,10 +47,15 @@ pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: &Lim
         .layer(overload_guard)
 }
 
-fn overloaded() -> Response {
+fn overloaded(headers: &HeaderMap) -> Response {
     metrics::counter!("huakai_requests_shed_total").increment(1);
+    let language = Language::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    );
     let body = json!({"errors": [{
-        "message": "the server is busy; try again shortly",
+        "message": Message::new("overloaded").in_language(language),
         "extensions": {"code": "OVERLOADED"},
     }]});
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();

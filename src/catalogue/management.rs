@@ -12,6 +12,7 @@ use sea_orm::{
 use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
 use crate::accounts::SignedIn;
 use crate::error::{AppResult, UserError};
+use crate::i18n::Message;
 use crate::money::Fen;
 
 pub type Outcome<T> = AppResult<Result<T, UserError>>;
@@ -53,13 +54,13 @@ pub async fn update_variant(
         Some(Ok(_)) => {
             return Ok(Err(UserError::new(
                 "INVALID_INPUT",
-                format!("a price is more than 0 and at most {MAX_PRICE}"),
+                Message::new("price-range").with("max", MAX_PRICE),
             )
             .on_field(&["input", "price"])));
         }
         Some(Err(problem)) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", problem.to_string()).on_field(&["input", "price"])
+                UserError::new("INVALID_INPUT", problem.message()).on_field(&["input", "price"])
             ));
         }
     };
@@ -69,7 +70,7 @@ pub async fn update_variant(
     {
         return Ok(Err(UserError::new(
             "INVALID_INPUT",
-            format!("a variant name has 1 to {MAX_NAME_CHARS} characters"),
+            Message::new("variant-name-length").with("max", MAX_NAME_CHARS),
         )
         .on_field(&["input", "name"])));
     }
@@ -151,7 +152,7 @@ pub async fn adjust_stock(
     if delta == 0 || delta.unsigned_abs() > MAX_STOCK_DELTA.unsigned_abs() {
         return Ok(Err(UserError::new(
             "INVALID_QUANTITY",
-            format!("a stock adjustment is a non-zero number of units up to {MAX_STOCK_DELTA}"),
+            Message::new("stock-adjustment-range").with("max", MAX_STOCK_DELTA),
         )
         .on_field(&["delta"])));
     }
@@ -159,7 +160,7 @@ pub async fn adjust_stock(
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Ok(Err(UserError::new(
             "INVALID_INPUT",
-            format!("give a reason of 1 to {MAX_REASON_CHARS} characters"),
+            Message::new("reason-length").with("max", MAX_REASON_CHARS),
         )
         .on_field(&["reason"])));
     }
@@ -183,11 +184,9 @@ pub async fn adjust_stock(
         .exec_with_returning(&txn)
         .await?;
     let Some(level) = updated.first() else {
-        return Ok(Err(UserError::new(
-            "OUT_OF_STOCK",
-            "there is not that much stock on hand that is not held by orders",
-        )
-        .on_field(&["delta"])));
+        return Ok(Err(
+            UserError::new("OUT_OF_STOCK", "stock-held-by-orders").on_field(&["delta"])
+        ));
     };
     let change = StockChange {
         available_before: level.available() - delta,
@@ -242,23 +241,21 @@ pub async fn update_catalogue_entry(
         .await?
     else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "no catalogue entry with this code").on_field(&["code"])
+            UserError::new("NOT_FOUND", "catalogue-code-not-found").on_field(&["code"])
         ));
     };
     let valid_from = changes.valid_from.unwrap_or(entry.valid_from);
     let valid_to = changes.valid_to.unwrap_or(entry.valid_to);
     if valid_to < valid_from {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "validTo is before validFrom").on_field(&["input", "validTo"])
+            UserError::new("INVALID_INPUT", "valid-to-before-valid-from").on_field(&["input", "validTo"])
         ));
     }
     let issuer = changes.issuer.as_deref().map(str::trim);
     if issuer.is_some_and(|issuer| issuer.is_empty() || issuer.chars().count() > 100) {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "an issuer has 1 to 100 characters",
-        )
-        .on_field(&["input", "issuer"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "issuer-length").on_field(&["input", "issuer"])
+        ));
     }
     let mut changed = entry.into_active_model();
     changed.valid_from = Set(valid_from);
@@ -297,13 +294,10 @@ fn has_control_characters(text: &str) -> bool {
 }
 
 fn control_characters(path: &[&str]) -> UserError {
-    invalid(
-        path,
-        "control characters (such as NUL or line breaks) are not allowed here",
-    )
+    invalid(path, "control-characters")
 }
 
-fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
     UserError::new("INVALID_INPUT", message).on_field(path)
 }
 
@@ -324,22 +318,16 @@ fn is_sku(sku: &str) -> bool {
 /// Checks a new product's own fields; the first problem found is reported.
 fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
     if !is_slug(&input.slug) {
-        return Err(invalid(
-            &["input", "slug"],
-            "a slug is 2 to 80 lower-case letters, digits and dashes",
-        ));
+        return Err(invalid(&["input", "slug"], "slug-format"));
     }
     if input.name.trim().is_empty() || input.name.chars().count() > 80 {
-        return Err(invalid(&["input", "name"], "a name has 1 to 80 characters"));
+        return Err(invalid(&["input", "name"], "product-name-length"));
     }
     if has_control_characters(&input.name) {
         return Err(control_characters(&["input", "name"]));
     }
     if input.description.chars().count() > 2_000 {
-        return Err(invalid(
-            &["input", "description"],
-            "a description has at most 2000 characters",
-        ));
+        return Err(invalid(&["input", "description"], "description-length"));
     }
     // A description may run over several lines; nothing else invisible belongs in it.
     if input.description.chars().any(crate::text::is_refused_control) {
@@ -348,7 +336,7 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
     if input.variants.is_empty() || input.variants.len() > MAX_VARIANTS {
         return Err(invalid(
             &["input", "variants"],
-            format!("a product has 1 to {MAX_VARIANTS} variants"),
+            Message::new("variant-count").with("max", MAX_VARIANTS),
         ));
     }
     let mut prices = Vec::new();
@@ -356,15 +344,12 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
         let index = index.to_string();
         let at = |field: &'static str| ["input", "variants", index.as_str(), field];
         if !is_sku(&new.sku) {
-            return Err(invalid(
-                &at("sku"),
-                "a SKU is 2 to 40 capital letters, digits and dashes",
-            ));
+            return Err(invalid(&at("sku"), "sku-format"));
         }
         if new.name.trim().is_empty() || new.name.chars().count() > MAX_NAME_CHARS {
             return Err(invalid(
                 &at("name"),
-                format!("a variant name has 1 to {MAX_NAME_CHARS} characters"),
+                Message::new("variant-name-length").with("max", MAX_NAME_CHARS),
             ));
         }
         if has_control_characters(&new.name) {
@@ -375,19 +360,20 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
             Ok(_) => {
                 return Err(invalid(
                     &at("price"),
-                    format!("a price is more than 0 and at most {MAX_PRICE}"),
+                    Message::new("price-range").with("max", MAX_PRICE),
                 ));
             }
-            Err(problem) => return Err(invalid(&at("price"), problem.to_string())),
+            Err(problem) => return Err(invalid(&at("price"), problem.message())),
         }
         if !(0..=100_000).contains(&new.weight_grams) {
-            return Err(invalid(&at("weightGrams"), "a weight is 0 to 100000 grams"));
+            return Err(invalid(&at("weightGrams"), "weight-range"));
         }
         if !(0..=MAX_STOCK_DELTA).contains(&new.stock) {
-            return Err(
-                UserError::new("INVALID_QUANTITY", format!("initial stock is 0 to {MAX_STOCK_DELTA}"))
-                    .on_field(&at("stock")),
-            );
+            return Err(UserError::new(
+                "INVALID_QUANTITY",
+                Message::new("initial-stock-range").with("max", MAX_STOCK_DELTA),
+            )
+            .on_field(&at("stock")));
         }
     }
     Ok(prices)
@@ -412,7 +398,7 @@ pub async fn create_product(
         .await?
     else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "no such category").on_field(&["input", "categorySlug"])
+            UserError::new("NOT_FOUND", "category-not-found").on_field(&["input", "categorySlug"])
         ));
     };
     let village_id = match &input.village_slug {
@@ -421,7 +407,7 @@ pub async fn create_product(
             Some(village) => village.id,
             None => {
                 return Ok(Err(
-                    UserError::new("NOT_FOUND", "no such village").on_field(&["input", "villageSlug"])
+                    UserError::new("NOT_FOUND", "village-not-found").on_field(&["input", "villageSlug"])
                 ));
             }
         },
@@ -436,7 +422,7 @@ pub async fn create_product(
             Some(entry) => Some(entry.id),
             None => {
                 return Ok(Err(
-                    UserError::new("NOT_FOUND", "no such catalogue entry").on_field(&["input", "catalogueCode"])
+                    UserError::new("NOT_FOUND", "catalogue-entry-not-found").on_field(&["input", "catalogueCode"])
                 ));
             }
         },
@@ -461,7 +447,7 @@ pub async fn create_product(
     let product = match inserted {
         Ok(product) => product,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Ok(Err(invalid(&["input", "slug"], "this slug is taken")));
+            return Ok(Err(invalid(&["input", "slug"], "slug-taken")));
         }
         Err(error) => return Err(error.into()),
     };
@@ -482,7 +468,7 @@ pub async fn create_product(
             Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 return Ok(Err(invalid(
                     &["input", "variants", &position.to_string(), "sku"],
-                    "this SKU is taken",
+                    "sku-taken",
                 )));
             }
             Err(error) => return Err(error.into()),

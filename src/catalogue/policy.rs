@@ -27,6 +27,7 @@ mod tests {
             role,
             producer_id,
             session_id: "s".to_owned(),
+            language: None,
         })
     }
 

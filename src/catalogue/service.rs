@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entity::{catalogue_entry, category, product, stock_level, variant, village};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Message;
 use crate::paging::PageRequest;
 
 /// How the storefront orders products.
@@ -53,8 +54,8 @@ impl ProductSort {
     fn key_expr(self, key: i64) -> AppResult<SimpleExpr> {
         Ok(match self {
             ProductSort::Newest => {
-                let listed_at: DateTime<Utc> = DateTime::from_timestamp_micros(key)
-                    .ok_or_else(|| AppError::bad_input("`after` is not a cursor from this list"))?;
+                let listed_at: DateTime<Utc> =
+                    DateTime::from_timestamp_micros(key).ok_or_else(|| AppError::bad_input("cursor-not-from-list"))?;
                 Expr::value(listed_at)
             }
             _ => Expr::value(key),
@@ -167,9 +168,9 @@ fn filter_condition(filter: &ProductFilter, today: NaiveDate) -> AppResult<Condi
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if search.chars().count() > MAX_SEARCH_CHARS {
-            return Err(AppError::bad_input(format!(
-                "search is limited to {MAX_SEARCH_CHARS} characters"
-            )));
+            return Err(AppError::bad_input(
+                Message::new("search-length").with("max", MAX_SEARCH_CHARS),
+            ));
         }
         let pattern = like_pattern(search);
         let matches = |column: product::Column| {
@@ -210,7 +211,7 @@ pub async fn list_products(
     let mut select = product::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         if after.sort != sort {
-            return Err(AppError::bad_input("`after` is a cursor from a list in another order"));
+            return Err(AppError::bad_input("cursor-other-order"));
         }
         let key = sort.key_expr(after.key)?;
         let beyond = |column: product::Column, value: SimpleExpr| match order {

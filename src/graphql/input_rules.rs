@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, Pos, ServerError, ServerResult, Value as ConstValue, Variables};
+use async_graphql::{Pos, ServerError, ServerResult, Value as ConstValue, Variables};
+
+use crate::i18n::Message;
 
 /// Root mutation fields that check a password.
 pub const CREDENTIAL_FIELDS: &[&str] = &["register", "login", "changePassword"];
@@ -41,10 +43,8 @@ impl Extension for InputRules {
     }
 }
 
-fn refusal(message: String, code: &'static str, pos: Option<Pos>) -> ServerError {
-    async_graphql::Error::new(message)
-        .extend_with(|_, extensions| extensions.set("code", code))
-        .into_server_error(pos.unwrap_or_default())
+fn refusal(message: Message, code: &'static str, pos: Option<Pos>) -> ServerError {
+    crate::error::coded(message, code).into_server_error(pos.unwrap_or_default())
 }
 
 fn check(document: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
@@ -62,10 +62,7 @@ fn check(document: &ExecutableDocument, variables: &Variables) -> ServerResult<(
         walk.selections(&operation.node.selection_set.node, Some(root))?;
         if walk.credential_fields > 1 {
             return Err(refusal(
-                format!(
-                    "a request may check one password at most: send {} one per request",
-                    CREDENTIAL_FIELDS.join(", ")
-                ),
+                Message::new("one-password-per-request").with("fields", CREDENTIAL_FIELDS.join(", ")),
                 "TOO_MANY_CREDENTIAL_FIELDS",
                 Some(operation.pos),
             ));
@@ -163,7 +160,7 @@ fn refuse_control(text: &str, shown: &str, path: &[&str], root_field: &str, pos:
         return Ok(());
     }
     Err(refusal(
-        format!("{shown} contains a control character (such as NUL), which no input may hold"),
+        Message::new("control-character-in-input").with("input", shown),
         "BAD_USER_INPUT",
         pos,
     ))

@@ -28,7 +28,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> PageRequest<C> {
     pub fn new(first: Option<i32>, after: Option<&str>) -> AppResult<Self> {
         let limit = match first {
             None => DEFAULT_PAGE_SIZE,
-            Some(n) if n < 0 => return Err(AppError::bad_input("`first` must not be negative")),
+            Some(n) if n < 0 => return Err(AppError::bad_input("first-negative")),
             Some(n) => u64::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
         };
         let after = after
@@ -36,7 +36,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> PageRequest<C> {
                 use async_graphql::connection::CursorType;
                 OpaqueCursor::<C>::decode_cursor(cursor)
                     .map(|decoded| decoded.0)
-                    .map_err(|_| AppError::bad_input("`after` is not a cursor from this list"))
+                    .map_err(|_| AppError::bad_input("cursor-not-from-list"))
             })
             .transpose()?;
         Ok(PageRequest { limit, after })

@@ -27,6 +27,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::catalogue::entity::{producer, village};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
@@ -52,15 +53,19 @@ pub struct Period {
 
 impl Period {
     /// `from`..`to` (defaults: this year in China), or why not.
-    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>, village_slug: Option<String>) -> Result<Period, String> {
+    pub fn new(
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        village_slug: Option<String>,
+    ) -> Result<Period, Message> {
         let year = crate::catalogue::today_in_china().year();
         let from = from.unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN));
         let to = to.unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX));
         if to < from {
-            return Err("`to` comes before `from`".to_owned());
+            return Err(Message::new("to-before-from"));
         }
         if (to - from).num_days() > MAX_DAYS {
-            return Err(format!("a report covers {MAX_DAYS} days at most"));
+            return Err(Message::new("report-days").with("max", MAX_DAYS));
         }
         Ok(Period {
             from,
@@ -70,9 +75,9 @@ impl Period {
     }
 
     /// The whole of `year` in China.
-    pub fn year(year: i32, village_slug: Option<String>) -> Result<Period, String> {
-        let from = NaiveDate::from_ymd_opt(year, 1, 1).ok_or("no such year")?;
-        let to = NaiveDate::from_ymd_opt(year, 12, 31).ok_or("no such year")?;
+    pub fn year(year: i32, village_slug: Option<String>) -> Result<Period, Message> {
+        let from = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(Message::new("year-not-valid"))?;
+        let to = NaiveDate::from_ymd_opt(year, 12, 31).ok_or(Message::new("year-not-valid"))?;
         Period::new(Some(from), Some(to), village_slug)
     }
 

@@ -198,7 +198,7 @@ impl ImpactQuery {
             .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without impact reports")))?;
         match reports.report(database(ctx)?, period).await? {
             Some(report) => Ok(ImpactReport(report)),
-            None => Err(AppError::bad_input("no such village").into()),
+            None => Err(AppError::bad_input("village-not-found").into()),
         }
     }
 }

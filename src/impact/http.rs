@@ -18,6 +18,7 @@ use super::figures::{Period, Report};
 use super::page;
 use crate::catalogue::entity::village;
 use crate::catalogue::today_in_china;
+use crate::i18n::{Language, Message};
 
 #[derive(Clone)]
 struct Pages {
@@ -40,32 +41,44 @@ struct Asked {
     from: Option<String>,
     to: Option<String>,
     village: Option<String>,
+    /// `zh-CN` or `en`, for the CSV's headers and the error text; else `Accept-Language`.
+    lang: Option<String>,
 }
 
-fn bad_request(message: &str) -> Response {
+impl Asked {
+    fn language(&self, headers: &HeaderMap) -> Language {
+        self.lang.as_deref().and_then(Language::from_tag).unwrap_or_else(|| {
+            Language::from_accept_language(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|value| value.to_str().ok()),
+            )
+        })
+    }
+}
+
+fn bad_request(message: &Message, language: Language) -> Response {
     (
         StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{message}\n"),
+        format!("{}\n", message.in_language(language)),
     )
         .into_response()
 }
 
 impl Asked {
-    fn period(self) -> Result<Period, String> {
-        let day = |text: Option<String>| -> Result<Option<NaiveDate>, String> {
+    fn period(self) -> Result<Period, Message> {
+        let day = |text: Option<String>| -> Result<Option<NaiveDate>, Message> {
             text.filter(|t| !t.is_empty())
-                .map(|t| {
-                    NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| "a date is written YYYY-MM-DD".to_owned())
-                })
+                .map(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| Message::new("date-format")))
                 .transpose()
         };
         let village = self.village.filter(|v| !v.is_empty());
         match self.year.filter(|y| !y.is_empty()) {
             Some(year) => {
-                let year: i32 = year.parse().map_err(|_| "a year is a number such as 2026".to_owned())?;
+                let year: i32 = year.parse().map_err(|_| Message::new("year-format"))?;
                 if !(2000..=2100).contains(&year) {
-                    return Err("a year from 2000 to 2100".to_owned());
+                    return Err(Message::new("year-range"));
                 }
                 Period::year(year, village)
             }
@@ -75,11 +88,15 @@ impl Asked {
 }
 
 /// The report asked for, or the answer to give instead.
-async fn report_for(pages: &Pages, asked: Asked) -> Result<Arc<Report>, Response> {
-    let period = asked.period().map_err(|message| bad_request(&message))?;
+async fn report_for(pages: &Pages, asked: Asked, language: Language) -> Result<Arc<Report>, Response> {
+    let period = asked.period().map_err(|message| bad_request(&message, language))?;
     match pages.reports.report(&pages.db, period).await {
         Ok(Some(report)) => Ok(report),
-        Ok(None) => Err((StatusCode::NOT_FOUND, "没有这个村 / no such village\n").into_response()),
+        Ok(None) => Err((
+            StatusCode::NOT_FOUND,
+            format!("{}\n", Message::new("village-not-found").in_language(language)),
+        )
+            .into_response()),
         Err(error) => {
             tracing::error!(error = ?error, "the impact report failed");
             Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response())
@@ -112,7 +129,7 @@ fn versioned(headers: &HeaderMap, report: &Report, kind: &str, content_type: &'s
 }
 
 async fn html(State(pages): State<Pages>, headers: HeaderMap, Query(asked): Query<Asked>) -> Response {
-    let report = match report_for(&pages, asked).await {
+    let report = match report_for(&pages, asked, Language::ZhCn).await {
         Ok(report) => report,
         Err(answer) => return answer,
     };
@@ -139,14 +156,29 @@ async fn html(State(pages): State<Pages>, headers: HeaderMap, Query(asked): Quer
 }
 
 async fn csv(State(pages): State<Pages>, headers: HeaderMap, Query(asked): Query<Asked>) -> Response {
-    match report_for(&pages, asked).await {
-        Ok(report) => versioned(&headers, &report, "csv", "text/csv; charset=utf-8", page::csv(&report)),
+    let language = asked.language(&headers);
+    match report_for(&pages, asked, language).await {
+        Ok(report) => {
+            let kind = format!("csv-{}", language.tag());
+            let mut response = versioned(
+                &headers,
+                &report,
+                &kind,
+                "text/csv; charset=utf-8",
+                page::csv(&report, language),
+            );
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-language"));
+            response
+        }
         Err(answer) => answer,
     }
 }
 
 async fn json(State(pages): State<Pages>, headers: HeaderMap, Query(asked): Query<Asked>) -> Response {
-    match report_for(&pages, asked).await {
+    let language = asked.language(&headers);
+    match report_for(&pages, asked, language).await {
         Ok(report) => versioned(
             &headers,
             &report,

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use super::figures::Report;
 use crate::catalogue::entity::village;
+use crate::i18n::csv::Csv;
+use crate::i18n::{Language, Message};
 use crate::money::Fen;
 
 /// Escapes text for HTML.
@@ -242,62 +244,52 @@ footer {{ color: #777; font-size: .85rem; margin-top: 24px; }}
     )
 }
 
-/// Quotes every field, doubling quotes inside.
-fn csv_row(fields: &[String]) -> String {
-    let quoted: Vec<String> = fields
-        .iter()
-        .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
-        .collect();
-    format!("{}\r\n", quoted.join(","))
-}
-
-/// The figures as CSV: one row per figure (`section, name, value`), amounts in yuan. UTF-8 with
-/// a byte-order mark, so that Excel on Windows opens the Chinese names correctly.
-pub fn csv(report: &Report) -> String {
-    let mut out = String::from("\u{feff}");
-    out.push_str(&csv_row(&["section".into(), "name".into(), "value".into()]));
-    let mut row = |section: &str, name: &str, value: String| {
-        out.push_str(&csv_row(&[section.to_owned(), name.to_owned(), value]));
-    };
-    row("period", "from", report.period.from.to_string());
-    row("period", "to", report.period.to.to_string());
-    row("total", "sales_yuan", report.sales.to_string());
-    row("total", "units_sold", report.units_sold.to_string());
-    row("total", "paid_to_producers_yuan", report.paid_to_producers.to_string());
-    row(
-        "total",
-        "paid_to_households_yuan",
-        report.paid_to_households.to_string(),
-    );
-    row("total", "households_reached", report.households_reached.to_string());
-    row("total", "grower_share_bps", report.grower_share_bps.to_string());
-    row(
-        "total",
-        "sales_through_organisations_yuan",
-        report.through_unions.to_string(),
-    );
-    row("total", "sales_through_hosts_yuan", report.through_hosts.to_string());
-    row("total", "pledges_made", report.pledges_made.to_string());
-    row("total", "pledges_fulfilled", report.pledges_fulfilled.to_string());
+/// The figures as CSV: one row per figure (section, name, value), amounts in yuan, the
+/// section and figure names in `language`; UTF-8 with a byte-order mark ([`Csv`]).
+pub fn csv(report: &Report, language: Language) -> String {
+    let words = |id: &'static str| Message::new(id).in_language(language);
+    let mut csv = Csv::new(language, &["csv-section", "csv-name", "csv-value"]);
+    let mut row = |section: &'static str, name: String, value: String| csv.row(&[words(section), name, value]);
+    row("impact-period", words("impact-from"), report.period.from.to_string());
+    row("impact-period", words("impact-to"), report.period.to.to_string());
+    let totals: [(&'static str, String); 10] = [
+        ("impact-sales", report.sales.to_string()),
+        ("impact-units-sold", report.units_sold.to_string()),
+        ("impact-paid-to-producers", report.paid_to_producers.to_string()),
+        ("impact-paid-to-households", report.paid_to_households.to_string()),
+        ("impact-households-reached", report.households_reached.to_string()),
+        ("impact-grower-share-bps", report.grower_share_bps.to_string()),
+        ("impact-sales-through-organisations", report.through_unions.to_string()),
+        ("impact-sales-through-hosts", report.through_hosts.to_string()),
+        ("impact-pledges-made", report.pledges_made.to_string()),
+        ("impact-pledges-fulfilled", report.pledges_fulfilled.to_string()),
+    ];
+    for (name, value) in totals {
+        row("impact-total", words(name), value);
+    }
     for figures in &report.villages {
-        row("village_sales_yuan", &figures.village.slug, figures.sales.to_string());
         row(
-            "village_households_reached",
-            &figures.village.slug,
+            "impact-village-sales",
+            figures.village.slug.clone(),
+            figures.sales.to_string(),
+        );
+        row(
+            "impact-village-households-reached",
+            figures.village.slug.clone(),
             figures.households_reached.map(|n| n.to_string()).unwrap_or_default(),
         );
     }
     for (town, sales) in &report.towns {
-        row("town_sales_yuan", town, sales.to_string());
+        row("impact-town-sales", town.clone(), sales.to_string());
     }
     for (kind, sales) in &report.producer_kinds {
-        row("producer_kind_sales_yuan", kind, sales.to_string());
+        row("impact-producer-kind-sales", kind.clone(), sales.to_string());
     }
     for (month, sales) in &report.months {
-        row("month_sales_yuan", month, sales.to_string());
+        row("impact-month-sales", month.clone(), sales.to_string());
     }
-    row("computed", "at", report.computed_at.to_rfc3339());
-    out
+    row("impact-computed", words("impact-at"), report.computed_at.to_rfc3339());
+    csv.finish()
 }
 
 /// The figures as JSON, named as the GraphQL query names them.

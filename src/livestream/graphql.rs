@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::i18n::language_of;
 use crate::money::{Fen, Money};
 use crate::payouts::balances;
 use crate::payouts::graphql::{Balance, Payout};
@@ -298,9 +299,9 @@ impl HostAccount {
 
     /// The month's commissions (`YYYY-MM`, China time) as CSV.
     async fn monthly_report(&self, ctx: &Context<'_>, month: String) -> Result<String> {
-        match report::monthly(database(ctx)?, self.0.id, &month).await? {
+        match report::monthly(database(ctx)?, self.0.id, &month, language_of(ctx)).await? {
             Ok(csv) => Ok(csv),
-            Err(problem) => Err(AppError::bad_input(problem.message).into()),
+            Err(problem) => Err(AppError::BadInput(problem.message).into()),
         }
     }
 }
@@ -429,7 +430,7 @@ impl LivestreamMutation {
         let db = database(ctx)?;
         let Some(product_id) = decode_as(&input.product_id, NodeType::Product) else {
             return Ok(plan_problem(
-                UserError::new("NOT_FOUND", "no such product").on_field(&["input", "productId"]),
+                UserError::new("NOT_FOUND", "product-not-found").on_field(&["input", "productId"]),
             ));
         };
         let Some(product) = product::Entity::find_by_id(product_id)
@@ -438,7 +439,7 @@ impl LivestreamMutation {
             .map_err(AppError::from)?
         else {
             return Ok(plan_problem(
-                UserError::new("NOT_FOUND", "no such product").on_field(&["input", "productId"]),
+                UserError::new("NOT_FOUND", "product-not-found").on_field(&["input", "productId"]),
             ));
         };
         let me = viewer(ctx).authorize(SetCommissionPlan {
@@ -450,7 +451,7 @@ impl LivestreamMutation {
                 Some(host_id) => Some(host_id),
                 None => {
                     return Ok(plan_problem(
-                        UserError::new("NOT_FOUND", "no such host").on_field(&["input", "hostId"]),
+                        UserError::new("NOT_FOUND", "host-not-found").on_field(&["input", "hostId"]),
                     ));
                 }
             },
@@ -487,7 +488,7 @@ impl LivestreamMutation {
     async fn create_promo_link(&self, ctx: &Context<'_>, input: PromoLinkInput) -> Result<PromoLinkPayload> {
         let me = viewer(ctx).signed_in()?;
         let db = database(ctx)?;
-        let problem = |code: &str, message: &str, field: &str| PromoLinkPayload {
+        let problem = |code: &str, message: &'static str, field: &str| PromoLinkPayload {
             promo_link: None,
             user_errors: vec![UserError::new(code, message).on_field(&["input", field])],
         };
@@ -498,7 +499,7 @@ impl LivestreamMutation {
                     None => None,
                 };
                 let Some(product) = product else {
-                    return Ok(problem("NOT_FOUND", "no such product", "productId"));
+                    return Ok(problem("NOT_FOUND", "product-not-found", "productId"));
                 };
                 (product.id, None)
             }
@@ -511,14 +512,14 @@ impl LivestreamMutation {
                     None => None,
                 };
                 let Some(session) = session.filter(|s| s.host_id == me.user_id) else {
-                    return Ok(problem("NOT_FOUND", "no such session of yours", "sessionId"));
+                    return Ok(problem("NOT_FOUND", "session-not-yours", "sessionId"));
                 };
                 if sessions::phase(&session, Utc::now()) == SessionPhase::Ended {
-                    return Ok(problem("SESSION_NOT_LIVE", "the session has ended", "sessionId"));
+                    return Ok(problem("SESSION_NOT_LIVE", "session-ended", "sessionId"));
                 }
                 let items = sessions::items_of(db, session.id).await?;
                 let Some(first) = items.first() else {
-                    return Ok(problem("NOT_FOUND", "the session has no items", "sessionId"));
+                    return Ok(problem("NOT_FOUND", "session-has-no-items", "sessionId"));
                 };
                 let variant = variant::Entity::find_by_id(first.variant_id)
                     .one(db)
@@ -527,7 +528,7 @@ impl LivestreamMutation {
                     .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session item without its variant")))?;
                 (variant.product_id, Some(session.id))
             }
-            _ => return Ok(problem("INVALID_INPUT", "give a productId or a sessionId", "productId")),
+            _ => return Ok(problem("INVALID_INPUT", "link-target-required", "productId")),
         };
         let link = links::create(db, me.user_id, target.0, target.1).await?;
         Ok(PromoLinkPayload {
@@ -564,8 +565,11 @@ impl LivestreamMutation {
     /// variant's growers, or operators).
     #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
     async fn approve_live_session_item(&self, ctx: &Context<'_>, item_id: ID) -> Result<LiveSessionPayload> {
-        let not_found =
-            || LiveSessionPayload::from(Err(UserError::new("NOT_FOUND", "no such item").on_field(&["itemId"])));
+        let not_found = || {
+            LiveSessionPayload::from(Err(
+                UserError::new("NOT_FOUND", "session-item-not-found").on_field(&["itemId"])
+            ))
+        };
         let Some(item_id) = decode_as(&item_id, NodeType::LiveSessionItem) else {
             return Ok(not_found());
         };
@@ -767,10 +771,10 @@ impl LivestreamSubscription {
         session_id: ID,
     ) -> Result<impl Stream<Item = Vec<LiveSessionItem>> + use<>> {
         let Some(row_id) = decode_as(&session_id, NodeType::LiveSession) else {
-            return Err(AppError::bad_input("no such session").into());
+            return Err(AppError::bad_input("session-not-found").into());
         };
         if live_session_node(ctx, row_id).await?.is_none() {
-            return Err(AppError::bad_input("no such session").into());
+            return Err(AppError::bad_input("session-not-found").into());
         }
         let db = database(ctx)?.clone();
         let watch = (db, row_id, None::<Vec<(i64, i32, i32)>>, false);

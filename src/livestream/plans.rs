@@ -11,6 +11,7 @@ use super::entity::commission_plan;
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::Message;
 use crate::orders::service::state::Outcome;
 
 /// A rate asked for: which product, which host (none: the open rate), how much.
@@ -64,14 +65,14 @@ pub async fn set_plan(
 ) -> Outcome<commission_plan::Model> {
     let Ok(rate) = u32::try_from(request.rate_bps) else {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "a rate is 0 or more basis points").on_field(&["input", "rateBps"])
+            UserError::new("INVALID_INPUT", "rate-not-negative").on_field(&["input", "rateBps"])
         ));
     };
     let cap = settings.max_commission_bps.min(10_000 - platform_fee_bps.min(10_000));
     if rate > cap {
         return Ok(Err(UserError::new(
             "COMMISSION_TOO_HIGH",
-            format!("a commission is at most {cap} basis points"),
+            Message::new("commission-cap").with("max", cap),
         )
         .on_field(&["input", "rateBps"])));
     }
@@ -79,7 +80,7 @@ pub async fn set_plan(
         let host = user::Entity::find_by_id(host_id).one(db).await?;
         if host.is_none_or(|h| h.role != Role::Host) {
             return Ok(Err(
-                UserError::new("NOT_FOUND", "no such host").on_field(&["input", "hostId"])
+                UserError::new("NOT_FOUND", "host-not-found").on_field(&["input", "hostId"])
             ));
         }
     }

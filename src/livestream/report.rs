@@ -6,23 +6,23 @@ use chrono::{Datelike, FixedOffset};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::{AppError, UserError};
+use crate::i18n::csv::Csv;
+use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line_attribution};
 use crate::orders::service::state::Outcome;
 use crate::payouts::entity::host_commission;
-use crate::payouts::{csv_row, payout_reference};
+use crate::payouts::payout_reference;
 
 /// The host's ledger entries written in `month` (`YYYY-MM`, China time): one row per entry with
 /// the rate it was placed at, and the month's total.
-pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str) -> Outcome<String> {
+pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str, language: Language) -> Outcome<String> {
     let Some((year, month_number)) = month
         .split_once('-')
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
         .filter(|(_, m)| (1..=12).contains(m))
     else {
-        return Ok(Err(
-            UserError::new("INVALID_INPUT", "a month is written YYYY-MM").on_field(&["month"])
-        ));
+        return Ok(Err(UserError::new("INVALID_INPUT", "month-format").on_field(&["month"])));
     };
     let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8")))?;
     let entries: Vec<host_commission::Model> = host_commission::Entity::find()
@@ -50,22 +50,22 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str) -> Ou
         .into_iter()
         .map(|a| (a.order_line_id, a.rate_bps))
         .collect();
-    let mut csv = csv_row(
+    let mut csv = Csv::new(
+        language,
         &[
-            "date",
-            "order",
-            "kind",
-            "line_total_yuan",
-            "rate_bps",
-            "commission_yuan",
-            "payout",
-        ]
-        .map(str::to_owned),
+            "csv-date",
+            "csv-order",
+            "csv-kind",
+            "csv-line-total",
+            "csv-rate-bps",
+            "csv-commission",
+            "csv-payout",
+        ],
     );
     let mut total = 0;
     for entry in &entries {
         total += entry.amount_fen;
-        csv.push_str(&csv_row(&[
+        csv.row(&[
             entry.created_at.with_timezone(&china).format("%Y-%m-%d").to_string(),
             numbers.get(&entry.order_id).cloned().unwrap_or_default(),
             entry.kind.clone(),
@@ -73,16 +73,16 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str) -> Ou
             rates.get(&entry.order_line_id).map(i32::to_string).unwrap_or_default(),
             Fen::new(entry.amount_fen).to_string(),
             entry.payout_id.map(payout_reference).unwrap_or_default(),
-        ]));
+        ]);
     }
-    csv.push_str(&csv_row(&[
-        "total".into(),
+    csv.row(&[
+        Message::new("csv-total").in_language(language),
         String::new(),
         String::new(),
         String::new(),
         String::new(),
         Fen::new(total).to_string(),
         String::new(),
-    ]));
-    Ok(Ok(csv))
+    ]);
+    Ok(Ok(csv.finish()))
 }

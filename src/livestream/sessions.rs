@@ -22,6 +22,7 @@ use super::links;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::{product, variant};
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
 use crate::orders::service::state::Outcome;
@@ -65,7 +66,7 @@ pub fn phase(session: &live_session::Model, now: DateTime<Utc>) -> SessionPhase 
     }
 }
 
-fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
     UserError::new("INVALID_INPUT", message).on_field(path)
 }
 
@@ -78,24 +79,21 @@ pub async fn schedule(
 ) -> Outcome<live_session::Model> {
     let title = request.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
-        return Ok(Err(invalid(&["input", "title"], "a title has 1 to 200 characters")));
+        return Ok(Err(invalid(&["input", "title"], "title-length")));
     }
     if request.ends_at <= request.starts_at || request.ends_at <= now {
-        return Ok(Err(invalid(
-            &["input", "endsAt"],
-            "a session ends after it starts, in the future",
-        )));
+        return Ok(Err(invalid(&["input", "endsAt"], "session-window")));
     }
     if request.ends_at - request.starts_at > chrono::Duration::hours(MAX_LENGTH_HOURS) {
         return Ok(Err(invalid(
             &["input", "endsAt"],
-            format!("a session lasts {MAX_LENGTH_HOURS} hours at most"),
+            Message::new("session-length").with("max", MAX_LENGTH_HOURS),
         )));
     }
     if request.items.is_empty() || request.items.len() > MAX_ITEMS {
         return Ok(Err(invalid(
             &["input", "items"],
-            format!("a session has 1 to {MAX_ITEMS} items"),
+            Message::new("session-item-count").with("max", MAX_ITEMS),
         )));
     }
     let mut items = Vec::with_capacity(request.items.len());
@@ -112,34 +110,31 @@ pub async fn schedule(
             None => None,
         };
         let Some(found) = found else {
-            return Ok(Err(on("variantId")(UserError::new("NOT_FOUND", "no such variant"))));
+            return Ok(Err(on("variantId")(UserError::new("NOT_FOUND", "variant-not-found"))));
         };
         if !seen.insert(found.id) {
             return Ok(Err(on("variantId")(UserError::new(
                 "INVALID_INPUT",
-                "a variant is sold once in a session",
+                "variant-once-per-session",
             ))));
         }
         let price = match Fen::parse_yuan(&item.price) {
             Ok(price) if price > Fen::ZERO => price,
             Ok(_) => {
-                return Ok(Err(on("price")(UserError::new(
-                    "INVALID_INPUT",
-                    "a price is more than 0",
-                ))));
+                return Ok(Err(on("price")(UserError::new("INVALID_INPUT", "price-positive"))));
             }
-            Err(problem) => return Ok(Err(on("price")(UserError::new("INVALID_INPUT", problem.to_string())))),
+            Err(problem) => return Ok(Err(on("price")(UserError::new("INVALID_INPUT", problem.message())))),
         };
         if !(1..=MAX_QUOTA).contains(&item.quota) {
             return Ok(Err(on("quota")(UserError::new(
                 "INVALID_INPUT",
-                format!("a quota is 1 to {MAX_QUOTA}"),
+                Message::new("quota-range").with("max", MAX_QUOTA),
             ))));
         }
         if !(1..=item.quota).contains(&item.per_buyer_limit) {
             return Ok(Err(on("perBuyerLimit")(UserError::new(
                 "INVALID_INPUT",
-                "a per-buyer limit is 1 to the quota",
+                "per-buyer-limit-range",
             ))));
         }
         items.push((found.id, price, item.quota, item.per_buyer_limit));
@@ -198,12 +193,14 @@ pub async fn item_with_producer(
 pub async fn approve(shop: &Shop, item_id: i64, approver_id: i64, now: DateTime<Utc>) -> Outcome<live_session::Model> {
     let db = &shop.db;
     let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
-        return Ok(Err(UserError::new("NOT_FOUND", "no such item").on_field(&["itemId"])));
+        return Ok(Err(
+            UserError::new("NOT_FOUND", "session-item-not-found").on_field(&["itemId"])
+        ));
     };
     let session = session_of(db, item.session_id).await?;
     if phase(&session, now) == SessionPhase::Ended {
         return Ok(Err(
-            UserError::new("SESSION_NOT_LIVE", "the session has ended").on_field(&["itemId"])
+            UserError::new("SESSION_NOT_LIVE", "session-ended").on_field(&["itemId"])
         ));
     }
     let txn = begin_write(db).await?;
@@ -234,7 +231,7 @@ pub async fn approve(shop: &Shop, item_id: i64, approver_id: i64, now: DateTime<
         txn.rollback().await?;
         return Ok(Err(UserError::new(
             "OUT_OF_STOCK",
-            format!("fewer than {} units are available to set aside", item.quota),
+            Message::new("quota-not-available").with("quota", item.quota),
         )
         .on_field(&["itemId"])));
     };
@@ -345,7 +342,7 @@ pub async fn claim(
         if held.iter().sum::<i32>() + quantity > item.per_buyer_limit {
             return Ok(Err(UserError::new(
                 "PURCHASE_LIMIT_REACHED",
-                format!("one buyer gets at most {} of this in the session", item.per_buyer_limit),
+                Message::new("purchase-limit").with("limit", item.per_buyer_limit),
             )
             .on_field(&["input", "lines", &at, "quantity"])));
         }
@@ -360,11 +357,9 @@ pub async fn claim(
             .exec(txn)
             .await?;
         if taken.rows_affected != 1 {
-            return Ok(Err(UserError::new(
-                "QUOTA_EXHAUSTED",
-                "the session's quota of this is sold out",
-            )
-            .on_field(&["input", "lines", &at, "quantity"])));
+            return Ok(Err(
+                UserError::new("QUOTA_EXHAUSTED", "quota-sold-out").on_field(&["input", "lines", &at, "quantity"])
+            ));
         }
         session_purchase::ActiveModel {
             item_id: Set(item.id),

@@ -22,17 +22,15 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) ->
         Err(problem) => return Ok(Err(problem)),
     };
     let not_waiting = || {
-        Ok(Err(UserError::new(
-            "NOT_PENDING",
-            "this is not a bank refund waiting to be sent",
-        )
-        .on_field(&["refundId"])))
+        Ok(Err(
+            UserError::new("NOT_PENDING", "not-a-pending-bank-refund").on_field(&["refundId"])
+        ))
     };
     let txn = begin_write(&shop.db).await?;
     let Some(row) = refund::Entity::find_by_id(refund_id).one(&txn).await? else {
         txn.rollback().await?;
         return Ok(Err(
-            UserError::new("NOT_FOUND", "no such refund").on_field(&["refundId"])
+            UserError::new("NOT_FOUND", "refund-not-found").on_field(&["refundId"])
         ));
     };
     let Some(payment) = payment::Entity::find_by_id(row.payment_id).one(&txn).await? else {

@@ -8,10 +8,10 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::stripe::{CallError, StripeGateway};
-use super::ProviderKind;
 use crate::error::{AppResult, UserError};
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;

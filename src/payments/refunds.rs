@@ -30,6 +30,7 @@ use super::records::{flag, payment_of};
 use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::service::lifecycle::close_fully_refunded;
 use crate::orders::service::state::{Outcome, lines_of, lock_order};
@@ -75,10 +76,7 @@ pub async fn decide(
         )
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::Id.eq(payment.id))
-        .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded,
-            PaymentStatus::PartiallyRefunded,
-        ]))
+        .filter(payment::Column::Status.is_in([PaymentStatus::Succeeded, PaymentStatus::PartiallyRefunded]))
         .filter(
             Expr::col(payment::Column::RefundedFen)
                 .add(amount.get())
@@ -87,11 +85,9 @@ pub async fn decide(
         .exec(txn)
         .await?;
     if amount <= Fen::ZERO || taken.rows_affected != 1 {
-        return Ok(Err(UserError::new(
-            "NOT_REFUNDABLE",
-            "that much has not been paid, or was refunded meanwhile",
-        )
-        .on_field(&["amount"])));
+        return Ok(Err(
+            UserError::new("NOT_REFUNDABLE", "refund-exceeds-paid").on_field(&["amount"])
+        ));
     }
     let now = Utc::now();
     let status = if stripe_refund_id.is_some() {
@@ -198,10 +194,7 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
         .col_expr(payment::Column::Status, Expr::value(to))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::Id.eq(payment_id))
-        .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded,
-            PaymentStatus::PartiallyRefunded,
-        ]))
+        .filter(payment::Column::Status.is_in([PaymentStatus::Succeeded, PaymentStatus::PartiallyRefunded]))
         .exec(txn)
         .await?;
     Ok(())
@@ -309,18 +302,19 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
 /// `refundOrder`: refunds `amount` of an order (all that is left when `None`).
 pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Outcome<()> {
     let not_refundable = || {
-        Ok(Err(UserError::new(
-            "NOT_REFUNDABLE",
-            "nothing has been paid that could be refunded",
-        )
-        .on_field(&["orderId"])))
+        Ok(Err(
+            UserError::new("NOT_REFUNDABLE", "nothing-to-refund").on_field(&["orderId"])
+        ))
     };
     let txn = begin_write(&shop.db).await?;
     let Some(payment) = payment_of(&txn, order_id).await? else {
         txn.rollback().await?;
         return not_refundable();
     };
-    if !matches!(payment.status, PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded) {
+    if !matches!(
+        payment.status,
+        PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+    ) {
         txn.rollback().await?;
         return not_refundable();
     }
@@ -330,7 +324,7 @@ pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Ou
         txn.rollback().await?;
         return Ok(Err(UserError::new(
             "INVALID_INPUT",
-            format!("a refund is more than 0 and at most {remaining} (paid and not yet refunded)"),
+            Message::new("refund-range").with("max", remaining),
         )
         .on_field(&["amount"])));
     }
@@ -355,7 +349,7 @@ pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Ou
     match settle(shop, decided.refund.id).await? {
         Settled::Refused(reason) => Ok(Err(UserError::new(
             "REFUND_FAILED",
-            format!("Stripe did not accept the refund: {reason}"),
+            Message::new("refund-refused").with("reason", reason),
         ))),
         Settled::Done | Settled::Waiting => Ok(Ok(())),
     }

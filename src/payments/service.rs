@@ -15,10 +15,10 @@ use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
 use crate::money::Fen;
+use crate::orders::OrderStatus;
 use crate::orders::entity::order;
 use crate::orders::service::lifecycle::{mark_paid, revive_paid};
 use crate::orders::service::state::Outcome;
-use crate::orders::OrderStatus;
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
@@ -33,7 +33,7 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
     let Some(provider) = providers::for_method(shop, method) else {
         return Ok(Err(UserError::new(
             "PAYMENTS_UNAVAILABLE",
-            "card, Alipay and WeChat Pay are not available",
+            "online-payments-unavailable",
         )));
     };
     let started = match provider.start(order, method).await? {
@@ -189,15 +189,15 @@ pub async fn record_bank_transfer(shop: &Shop, order_id: i64, reference: &str) -
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
     };
-    let not_payable = |message: &str| Ok(Err(UserError::new("NOT_PAYABLE", message).on_field(&["orderId"])));
+    let not_payable = |message: &'static str| Ok(Err(UserError::new("NOT_PAYABLE", message).on_field(&["orderId"])));
     let Some(payment) = payment_of(&shop.db, order_id).await? else {
-        return not_payable("this order is not paid by bank transfer");
+        return not_payable("not-paid-by-bank");
     };
     if payment.provider != ProviderKind::BankTransfer {
-        return not_payable("this order is not paid by bank transfer");
+        return not_payable("not-paid-by-bank");
     }
     if payment.status.is_settled() {
-        return not_payable("this order is paid already");
+        return not_payable("paid-already");
     }
     payment::Entity::update_many()
         .col_expr(payment::Column::BankReference, Expr::value(reference))

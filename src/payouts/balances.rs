@@ -7,8 +7,10 @@ use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::{earning, host_commission, payout};
-use super::{PayoutStatus, csv_row, payout_reference};
+use super::{PayoutStatus, payout_reference};
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::csv::Csv;
+use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::order;
 use crate::orders::service::state::Outcome;
@@ -141,15 +143,18 @@ pub async fn list_earnings(
 }
 
 /// The earnings of a month (`YYYY-MM`, China time) as CSV, for a producer's records.
-pub async fn monthly_statement(db: &DatabaseConnection, producer_id: i64, month: &str) -> Outcome<String> {
+pub async fn monthly_statement(
+    db: &DatabaseConnection,
+    producer_id: i64,
+    month: &str,
+    language: Language,
+) -> Outcome<String> {
     let Some((year, month_number)) = month
         .split_once('-')
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
         .filter(|(_, m)| (1..=12).contains(m))
     else {
-        return Ok(Err(
-            UserError::new("INVALID_INPUT", "a month is written YYYY-MM").on_field(&["month"])
-        ));
+        return Ok(Err(UserError::new("INVALID_INPUT", "month-format").on_field(&["month"])));
     };
     let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8")))?;
     let entries = earning::Entity::find()
@@ -165,18 +170,18 @@ pub async fn monthly_statement(db: &DatabaseConnection, producer_id: i64, month:
         .into_iter()
         .map(|o| (o.id, o.number))
         .collect();
-    let mut csv = csv_row(
+    let mut csv = Csv::new(
+        language,
         &[
-            "date",
-            "order",
-            "kind",
-            "line_total_yuan",
-            "platform_fee_yuan",
-            "commission_yuan",
-            "earning_yuan",
-            "payout",
-        ]
-        .map(str::to_owned),
+            "csv-date",
+            "csv-order",
+            "csv-kind",
+            "csv-line-total",
+            "csv-platform-fee",
+            "csv-commission",
+            "csv-earning",
+            "csv-payout",
+        ],
     );
     let mut total = 0;
     for entry in entries {
@@ -185,7 +190,7 @@ pub async fn monthly_statement(db: &DatabaseConnection, producer_id: i64, month:
             continue;
         }
         total += entry.amount_fen;
-        csv.push_str(&csv_row(&[
+        csv.row(&[
             local.format("%Y-%m-%d").to_string(),
             numbers.get(&entry.order_id).cloned().unwrap_or_default(),
             entry.kind.clone(),
@@ -194,10 +199,10 @@ pub async fn monthly_statement(db: &DatabaseConnection, producer_id: i64, month:
             Fen::new(entry.commission_fen).to_string(),
             Fen::new(entry.amount_fen).to_string(),
             entry.payout_id.map(payout_reference).unwrap_or_default(),
-        ]));
+        ]);
     }
-    csv.push_str(&csv_row(&[
-        "total".into(),
+    csv.row(&[
+        Message::new("csv-total").in_language(language),
         String::new(),
         String::new(),
         String::new(),
@@ -205,6 +210,6 @@ pub async fn monthly_statement(db: &DatabaseConnection, producer_id: i64, month:
         String::new(),
         Fen::new(total).to_string(),
         String::new(),
-    ]));
-    Ok(Ok(csv))
+    ]);
+    Ok(Ok(csv.finish()))
 }

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::i18n::language_of;
 use crate::money::{Fen, Money};
 use crate::orders::entity::{order, order_line};
 
@@ -113,9 +114,9 @@ impl ProducerAccount {
 
     /// The month's earnings (`YYYY-MM`, China time) as CSV.
     async fn monthly_statement(&self, ctx: &Context<'_>, month: String) -> Result<String> {
-        match balances::monthly_statement(database(ctx)?, self.0.id, &month).await? {
+        match balances::monthly_statement(database(ctx)?, self.0.id, &month, language_of(ctx)).await? {
             Ok(csv) => Ok(csv),
-            Err(problem) => Err(AppError::bad_input(problem.message).into()),
+            Err(problem) => Err(AppError::BadInput(problem.message).into()),
         }
     }
 }
@@ -372,7 +373,7 @@ impl PayoutsMutation {
         let Some(id) = decode_as(&payout_id, NodeType::Payout) else {
             return Ok(PayoutPayload {
                 payout: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "no such payout").on_field(&["payoutId"])],
+                user_errors: vec![UserError::new("NOT_FOUND", "payout-not-found").on_field(&["payoutId"])],
             });
         };
         Ok(match runs::confirm(database(ctx)?, id, &reference).await? {
@@ -397,7 +398,7 @@ impl PayoutsMutation {
     ) -> Result<ProducerAccountPayload> {
         let not_found = || ProducerAccountPayload {
             account: None,
-            user_errors: vec![UserError::new("NOT_FOUND", "no such producer").on_field(&["producerSlug"])],
+            user_errors: vec![UserError::new("NOT_FOUND", "producer-not-found").on_field(&["producerSlug"])],
         };
         let Some(producer) = producer_by_slug(ctx, &producer_slug).await? else {
             return Ok(not_found());
@@ -441,7 +442,7 @@ impl PayoutsMutation {
         let Some(producer) = producer_by_slug(ctx, &producer_slug).await? else {
             return Ok(ProducerAccountPayload {
                 account: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "no such producer").on_field(&["producerSlug"])],
+                user_errors: vec![UserError::new("NOT_FOUND", "producer-not-found").on_field(&["producerSlug"])],
             });
         };
         let outcome = statements::set_payout_account(

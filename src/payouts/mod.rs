@@ -105,15 +105,6 @@ pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
     parts.into_iter().map(Fen::new).collect()
 }
 
-/// Quotes every field, doubling quotes inside: safe for names with commas.
-pub fn csv_row(fields: &[String]) -> String {
-    let quoted: Vec<String> = fields
-        .iter()
-        .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
-        .collect();
-    format!("{}\n", quoted.join(","))
-}
-
 /// What the bank shows the producer next to the money.
 pub fn payout_reference(payout_id: i64) -> String {
     format!("HUAKAI-PAYOUT-{payout_id}")

@@ -16,10 +16,12 @@ use super::entity::payout::PayeeKind;
 use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
-use super::{PayoutMethod, PayoutStatus, csv_row, payout_reference};
+use super::{PayoutMethod, PayoutStatus, payout_reference};
 use crate::app::db::begin_write;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::Language;
+use crate::i18n::csv::Csv;
 use crate::money::Fen;
 use crate::orders::service::state::Outcome;
 use crate::payments::stripe::{CallError, StripeGateway};
@@ -165,7 +167,11 @@ pub async fn record_payouts(
             payee_kind: Set(payee_kind),
             amount_fen: Set(expected),
             status: Set(PayoutStatus::Pending),
-            method: Set(if by_stripe { PayoutMethod::StripeTransfer } else { PayoutMethod::Bank }),
+            method: Set(if by_stripe {
+                PayoutMethod::StripeTransfer
+            } else {
+                PayoutMethod::Bank
+            }),
             batch_id: Set(batch_id),
             stripe_transfer_id: Set(None),
             reference: Set(None),
@@ -332,7 +338,7 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -
     };
     if payout::Entity::find_by_id(payout_id).one(db).await?.is_none() {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "no such payout").on_field(&["payoutId"])
+            UserError::new("NOT_FOUND", "payout-not-found").on_field(&["payoutId"])
         ));
     }
     let updated = payout::Entity::update_many()
@@ -347,7 +353,7 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -
     if updated.rows_affected != 1 {
         return Ok(Err(UserError::new(
             "NOT_CONFIRMABLE",
-            "only a bank payout not yet paid can be confirmed",
+            "confirm-only-unpaid-bank-payout",
         )
         .on_field(&["payoutId"])));
     }
@@ -358,7 +364,7 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -
 
 /// `huakai payouts export BATCH_ID`: the bank file (payee, account, amount in yuan, reference).
 /// Exported payouts are IN_TRANSIT until confirmed. `None` when there is no such batch.
-pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<Option<String>> {
+pub async fn export_batch(db: &DatabaseConnection, batch_id: i64, language: Language) -> AppResult<Option<String>> {
     if payout_batch::Entity::find_by_id(batch_id).one(db).await?.is_none() {
         return Ok(None);
     }
@@ -367,20 +373,15 @@ pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<O
         .order_by_asc(payout::Column::Id)
         .all(db)
         .await?;
-    let mut csv = csv_row(&[
-        "payee".into(),
-        "account".into(),
-        "amount_yuan".into(),
-        "reference".into(),
-    ]);
+    let mut csv = Csv::new(language, &["csv-payee", "csv-account", "csv-amount", "csv-reference"]);
     for row in &rows {
         let payee = payee_of(db, row).await?;
-        csv.push_str(&csv_row(&[
+        csv.row(&[
             payee.bank_account_name.unwrap_or(payee.name),
             payee.bank_account_number.unwrap_or_default(),
             Fen::new(row.amount_fen).to_string(),
             payout_reference(row.id),
-        ]));
+        ]);
     }
     payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(PayoutStatus::InTransit))
@@ -388,5 +389,5 @@ pub async fn export_batch(db: &DatabaseConnection, batch_id: i64) -> AppResult<O
         .filter(payout::Column::Status.eq(PayoutStatus::Pending))
         .exec(db)
         .await?;
-    Ok(Some(csv))
+    Ok(Some(csv.finish()))
 }

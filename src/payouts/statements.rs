@@ -10,6 +10,7 @@ use super::divide;
 use super::entity::{cooperative_member, payout, payout_household_share};
 use crate::catalogue::entity::producer;
 use crate::error::{AppResult, UserError};
+use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::service::state::Outcome;
 
@@ -74,35 +75,28 @@ pub async fn set_members(
     members: Vec<NewMember>,
 ) -> Outcome<Vec<cooperative_member::Model>> {
     if producer.kind != "COOPERATIVE" {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "only a cooperative shares its payouts with member households",
-        )));
+        return Ok(Err(UserError::new("INVALID_INPUT", "only-cooperatives-share")));
     }
     if members.len() > MAX_HOUSEHOLDS {
         return Ok(Err(UserError::new(
             "INVALID_INPUT",
-            format!("a cooperative has {MAX_HOUSEHOLDS} households at most"),
+            Message::new("household-count").with("max", MAX_HOUSEHOLDS),
         )
         .on_field(&["members"])));
     }
     let total: i64 = members.iter().map(|m| i64::from(m.share_bps)).sum();
     if members.iter().any(|m| !(1..=10_000).contains(&m.share_bps)) || total > 10_000 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "shares are 1 to 10000 basis points each and 10000 in all at most",
-        )
-        .on_field(&["members"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "household-shares-range").on_field(&["members"])
+        ));
     }
     if members
         .iter()
         .any(|m| m.name.trim().is_empty() || m.name.chars().count() > 50)
     {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a household's name has 1 to 50 characters",
-        )
-        .on_field(&["members"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "household-name-length").on_field(&["members"])
+        ));
     }
     let txn = db.begin().await?;
     cooperative_member::Entity::delete_many()
@@ -139,11 +133,9 @@ pub async fn set_payout_account(
     if let Some(account) = &stripe_account_id
         && !(account.starts_with("acct_") && account.len() <= 100)
     {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a Stripe connected account id starts with acct_",
-        )
-        .on_field(&["stripeAccountId"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "stripe-account-format").on_field(&["stripeAccountId"])
+        ));
     }
     let mut changed = producer.into_active_model();
     changed.stripe_account_id = Set(stripe_account_id);

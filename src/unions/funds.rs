@@ -17,8 +17,8 @@ use super::service::{Outcome, parse_amount};
 use crate::accounts::entity::membership;
 use crate::app::db::begin_write;
 use crate::error::{AppResult, UserError};
+use crate::i18n::Message;
 use crate::money::Fen;
-
 
 /// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
 /// A bank reference is recorded once per organisation.
@@ -33,18 +33,16 @@ pub async fn record_deposit(
         Ok(amount) if amount > Fen::ZERO => amount,
         Ok(_) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", "a deposit is more than zero").on_field(&["amount"])
+                UserError::new("INVALID_INPUT", "deposit-positive").on_field(&["amount"])
             ));
         }
         Err(problem) => return Ok(Err(problem)),
     };
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 100 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a reference has 1 to 100 characters",
-        )
-        .on_field(&["reference"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "reference-length").on_field(&["reference"])
+        ));
     }
     let txn = begin_write(db).await?;
     let recorded = ledger::ActiveModel {
@@ -64,11 +62,9 @@ pub async fn record_deposit(
         Ok(_) => {}
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
-            return Ok(Err(UserError::new(
-                "DUPLICATE_REFERENCE",
-                "a deposit with this bank reference is recorded already",
-            )
-            .on_field(&["reference"])));
+            return Ok(Err(
+                UserError::new("DUPLICATE_REFERENCE", "deposit-reference-recorded").on_field(&["reference"])
+            ));
         }
         Err(error) => return Err(error.into()),
     }
@@ -111,26 +107,22 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         Ok(amount) if amount > Fen::ZERO => amount,
         Ok(_) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", "an allowance is more than zero").on_field(&["input", "amount"])
+                UserError::new("INVALID_INPUT", "allowance-positive").on_field(&["input", "amount"])
             ));
         }
         Err(problem) => return Ok(Err(problem)),
     };
     let occasion = request.occasion.trim().to_owned();
     if occasion.is_empty() || occasion.chars().count() > 100 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "an occasion has 1 to 100 characters",
-        )
-        .on_field(&["input", "occasion"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "occasion-length").on_field(&["input", "occasion"])
+        ));
     }
     let now = Utc::now();
     if request.expires_at <= now {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "an allowance expires in the future",
-        )
-        .on_field(&["input", "expiresAt"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "allowance-expiry-future").on_field(&["input", "expiresAt"])
+        ));
     }
     let txn = begin_write(db).await?;
     let current: Vec<membership::Model> = membership::Entity::find()
@@ -145,7 +137,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             for (index, id) in ids.iter().enumerate() {
                 let Some(member) = current.iter().find(|m| m.id == *id) else {
                     txn.rollback().await?;
-                    return Ok(Err(UserError::new("NOT_FOUND", "not a current member").on_field(&[
+                    return Ok(Err(UserError::new("NOT_FOUND", "not-a-current-member").on_field(&[
                         "input",
                         "membershipIds",
                         &index.to_string(),
@@ -161,15 +153,12 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
     if members.is_empty() {
         txn.rollback().await?;
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "no members to grant to").on_field(&["input", "membershipIds"])
+            UserError::new("INVALID_INPUT", "no-members-to-grant").on_field(&["input", "membershipIds"])
         ));
     }
     let Some(total) = i64::try_from(members.len()).ok().and_then(|n| amount.checked_mul(n)) else {
         txn.rollback().await?;
-        return Ok(Err(UserError::new(
-            "INSUFFICIENT_FUNDS",
-            "the fund does not hold that much",
-        )));
+        return Ok(Err(UserError::new("INSUFFICIENT_FUNDS", "fund-too-small")));
     };
     let taken = organisation::Entity::update_many()
         .col_expr(
@@ -184,7 +173,9 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         txn.rollback().await?;
         return Ok(Err(UserError::new(
             "INSUFFICIENT_FUNDS",
-            format!("the fund does not hold {total} for {} members", members.len()),
+            Message::new("fund-too-small-for-members")
+                .with("total", total)
+                .with("members", members.len()),
         )));
     }
     let cap = organisation::Entity::find_by_id(request.organisation_id)
@@ -209,11 +200,9 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             txn.rollback().await?;
             return Ok(Err(UserError::new(
                 "CAP_EXCEEDED",
-                format!(
-                    "membership {} would pass the yearly cap of {} per member",
-                    over.id,
-                    Fen::new(cap)
-                ),
+                Message::new("cap-exceeded")
+                    .with("membership", over.id)
+                    .with("cap", Fen::new(cap)),
             )
             .on_field(&["input", "amount"])));
         }

@@ -309,7 +309,7 @@ pub struct MembershipPayload {
 }
 
 fn no_organisation() -> UserError {
-    UserError::new("NOT_FOUND", "no such organisation").on_field(&["organisationId"])
+    UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
 }
 
 /// The organisation `id` names, if its admins (or an operator) are asking; FORBIDDEN for
@@ -397,7 +397,7 @@ impl UnionsMutation {
         };
         let Some(user_id) = decode_as(&user_id, NodeType::User) else {
             return Ok(OrganisationPayload::failed(
-                UserError::new("NOT_FOUND", "no such user").on_field(&["userId"]),
+                UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"]),
             ));
         };
         Ok(
@@ -448,7 +448,7 @@ impl UnionsMutation {
         let db = database(ctx)?;
         let not_found = || MembershipPayload {
             membership: None,
-            user_errors: vec![UserError::new("NOT_FOUND", "no such membership").on_field(&["membershipId"])],
+            user_errors: vec![UserError::new("NOT_FOUND", "membership-not-found").on_field(&["membershipId"])],
         };
         let Some(row) = decode_as(&membership_id, NodeType::Membership) else {
             return Ok(not_found());

@@ -70,6 +70,7 @@ mod tests {
             role,
             producer_id: None,
             session_id: "s".to_owned(),
+            language: None,
         })
     }
 

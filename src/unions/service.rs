@@ -18,6 +18,7 @@ use crate::accounts::entity::user;
 use crate::accounts::{Role, memberships};
 use crate::app::db::begin_write;
 use crate::error::{AppResult, UserError};
+use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::entity::order;
 use crate::paging::PageRequest;
@@ -35,7 +36,7 @@ pub struct NewOrganisation {
     pub allowance_cap_per_member: Option<String>,
 }
 
-fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
     UserError::new("INVALID_INPUT", message).on_field(path)
 }
 
@@ -44,14 +45,14 @@ fn optional_text(value: Option<String>, path: &[&str], max_chars: usize) -> Resu
         return Ok(None);
     };
     if value.chars().count() > max_chars {
-        return Err(invalid(path, format!("at most {max_chars} characters")));
+        return Err(invalid(path, Message::new("at-most-characters").with("max", max_chars)));
     }
     Ok(Some(value))
 }
 
 /// Parses a yuan amount from the API into fen, naming the field at fault.
 pub fn parse_amount(text: &str, path: &[&str]) -> Result<Fen, UserError> {
-    Fen::parse_yuan(text).map_err(|error| invalid(path, error.to_string()))
+    Fen::parse_yuan(text).map_err(|error| invalid(path, error.message()))
 }
 
 /// `createOrganisation` (operator).
@@ -59,7 +60,7 @@ pub async fn create(db: &DatabaseConnection, input: NewOrganisation) -> Outcome<
     let name = input.name.trim().to_owned();
     let chars = name.chars().count();
     if chars == 0 || chars > 100 {
-        return Ok(Err(invalid(&["input", "name"], "a name has 1 to 100 characters")));
+        return Ok(Err(invalid(&["input", "name"], "organisation-name-length")));
     }
     let invoice_title = match optional_text(input.invoice_title, &["input", "invoiceTitle"], 200) {
         Ok(value) => value,
@@ -75,10 +76,7 @@ pub async fn create(db: &DatabaseConnection, input: NewOrganisation) -> Outcome<
             && number.len() <= 20
             && number.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
     {
-        return Ok(Err(invalid(
-            &["input", "taxNumber"],
-            "a tax number has 15 to 20 digits and capital letters",
-        )));
+        return Ok(Err(invalid(&["input", "taxNumber"], "tax-number-format")));
     }
     let cap = match input
         .allowance_cap_per_member
@@ -136,17 +134,14 @@ pub async fn administered_by(db: &impl ConnectionTrait, user_id: i64) -> AppResu
 pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i64) -> Outcome<organisation::Model> {
     let Some(organisation) = find(db, organisation_id).await? else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "no such organisation").on_field(&["organisationId"])
+            UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
         ));
     };
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(Err(UserError::new("NOT_FOUND", "no such user").on_field(&["userId"])));
+        return Ok(Err(UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"])));
     };
     if user.role == Role::Admin {
-        return Ok(Err(invalid(
-            &["userId"],
-            "an operator already administers every organisation",
-        )));
+        return Ok(Err(invalid(&["userId"], "operator-administers-all")));
     }
     let txn = db.begin().await?;
     let seated = organisation_admin::ActiveModel {
@@ -163,9 +158,7 @@ pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i
             txn.rollback().await?;
             return Ok(match administered_by(db, user_id).await? {
                 Some(theirs) if theirs.id == organisation_id => Ok(organisation),
-                _ => Err(
-                    UserError::new("ALREADY_ADMIN", "the user administers another organisation").on_field(&["userId"]),
-                ),
+                _ => Err(UserError::new("ALREADY_ADMIN", "administers-another-organisation").on_field(&["userId"])),
             });
         }
         Err(error) => return Err(error.into()),
@@ -230,13 +223,8 @@ pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: i64) -> 
 /// user belongs to one organisation at a time (a unique index decides a race).
 pub async fn join(db: &DatabaseConnection, user_id: i64, code: &str) -> Outcome<membership::Model> {
     let code = code.trim().to_ascii_uppercase();
-    let invalid_code = || UserError::new("INVALID_CODE", "no such invite, or it was used").on_field(&["code"]);
-    let already = || {
-        UserError::new(
-            "ALREADY_MEMBER",
-            "you already belong to an organisation; leave it first",
-        )
-    };
+    let invalid_code = || UserError::new("INVALID_CODE", "invite-invalid").on_field(&["code"]);
+    let already = || UserError::new("ALREADY_MEMBER", "already-member");
     if code.is_empty() || code.len() > 32 {
         return Ok(Err(invalid_code()));
     }
@@ -339,11 +327,11 @@ pub async fn members(
 /// `setPledge` (its admin): the organisation's commitment for `year`, replacing an earlier one.
 pub async fn set_pledge(db: &DatabaseConnection, organisation_id: i64, year: i32, amount: &str) -> Outcome<()> {
     if !(2000..=2100).contains(&year) {
-        return Ok(Err(invalid(&["year"], "a year from 2000 to 2100")));
+        return Ok(Err(invalid(&["year"], "year-range")));
     }
     let amount = match parse_amount(amount, &["amount"]) {
         Ok(amount) if amount > Fen::ZERO => amount,
-        Ok(_) => return Ok(Err(invalid(&["amount"], "a pledge is more than zero"))),
+        Ok(_) => return Ok(Err(invalid(&["amount"], "pledge-positive"))),
         Err(problem) => return Ok(Err(problem)),
     };
     pledge::Entity::insert(pledge::ActiveModel {

@@ -138,7 +138,7 @@ async fn registration_refuses_bad_input_with_stable_codes(backend: Backend) {
         timings.push(started.elapsed());
         assert_eq!(data["login"]["token"], Value::Null);
         assert_eq!(data["login"]["userErrors"][0]["code"], "INVALID_CREDENTIALS");
-        assert_eq!(data["login"]["userErrors"][0]["message"], "wrong email or password");
+        assert_eq!(data["login"]["userErrors"][0]["message"], "邮箱或密码错误");
     }
     let known = timings[0] + timings[2];
     let unknown = timings[1] + timings[3];

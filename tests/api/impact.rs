@@ -230,8 +230,26 @@ async fn every_figure_is_worked_out_from_the_ledgers(backend: Backend) {
         .await
         .expect("text");
     assert!(csv.starts_with('\u{feff}'), "Excel reads UTF-8 with a BOM");
-    assert!(csv.contains("\"total\",\"sales_yuan\",\"99.00\""));
-    assert!(csv.contains("\"village_households_reached\",\"changyuan-cun\",\"\""));
+    assert!(
+        csv.starts_with("\u{feff}\"类别\",\"名称\",\"数值\"\r\n"),
+        "Chinese headers by default: {csv}"
+    );
+    assert!(csv.contains("\"合计\",\"销售额（元）\",\"99.00\""), "{csv}");
+    assert!(csv.contains("\"各村惠及农户数\",\"changyuan-cun\",\"\""), "{csv}");
+    let english = app
+        .http()
+        .get(app.url("/impact.csv?lang=en"))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        english.starts_with("\u{feff}\"Section\",\"Name\",\"Value\"\r\n"),
+        "{english}"
+    );
+    assert!(english.contains("\"Total\",\"Sales (yuan)\",\"99.00\""), "{english}");
 
     // A new sale shows at once: the ledgers changed, the report is worked out again.
     let e = place(&app, &cast.buyer, &rice, 1, "later", "BANK_TRANSFER").await;

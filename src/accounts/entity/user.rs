@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::accounts::Role;
+use crate::i18n::Language;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -13,6 +14,8 @@ pub struct Model {
     pub password_hash: String,
     pub display_name: String,
     pub role: Role,
+    /// The language the user chose; `None` follows each request's `Accept-Language`.
+    pub language: Option<Language>,
     pub created_at: DateTimeUtc,
 }
 

@@ -115,11 +115,8 @@ impl OrdersMutation {
             return Ok(PlaceOrderPayload {
                 order: None,
                 user_errors: vec![
-                    UserError::new(
-                        "PAYMENTS_UNAVAILABLE",
-                        "online-payments-unavailable-use-bank",
-                    )
-                    .on_field(&["input", "paymentMethod"]),
+                    UserError::new("PAYMENTS_UNAVAILABLE", "online-payments-unavailable-use-bank")
+                        .on_field(&["input", "paymentMethod"]),
                 ],
             });
         }

@@ -12,7 +12,7 @@ use crate::payments::records::payment_of;
 use crate::payments::refunds;
 use crate::shop::{Effect, Shop};
 
-fn not_cancellable(message: &str) -> UserError {
+fn not_cancellable(message: &'static str) -> UserError {
     UserError::new("NOT_CANCELLABLE", message).on_field(&["orderId"])
 }
 
@@ -29,7 +29,7 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
         OrderStatus::Paid => (OrderStatus::Paid, Movement::Return),
         _ => {
             txn.rollback().await?;
-            return Ok(Err(not_cancellable("only an order not yet shipped can be cancelled")));
+            return Ok(Err(not_cancellable("cancel-only-unshipped")));
         }
     };
     if !transition(
@@ -42,7 +42,7 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
     .await?
     {
         txn.rollback().await?;
-        return Ok(Err(not_cancellable("the order changed meanwhile; look again")));
+        return Ok(Err(not_cancellable("order-changed-meanwhile")));
     }
     if shipments_of(&txn, order_id)
         .await?
@@ -50,7 +50,7 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
         .any(|s| s.shipped_at.is_some())
     {
         txn.rollback().await?;
-        return Ok(Err(not_cancellable("only an order not yet shipped can be cancelled")));
+        return Ok(Err(not_cancellable("cancel-only-unshipped")));
     }
     let lines = lines_of(&txn, order_id).await?;
     let Some(flipped) = move_lines(&txn, &lines, movement, Some(actor)).await? else {

@@ -96,7 +96,8 @@ pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<
 /// puts its units back on the shelf. A cancelled order stays CANCELLED.
 pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Effect> {
     let order = find(txn, order_id).await?;
-    let from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) = order.status
+    let from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) =
+        order.status
     else {
         return Ok(Effect::default());
     };
@@ -132,17 +133,16 @@ pub async fn mark_shipped(
 ) -> Outcome<order::Model> {
     let tracking_number = tracking_number.trim();
     if tracking_number.is_empty() || tracking_number.chars().count() > 64 {
-        return Ok(Err(UserError::new(
-            "INVALID_INPUT",
-            "a tracking number has 1 to 64 characters",
-        )
-        .on_field(&["trackingNumber"])));
+        return Ok(Err(
+            UserError::new("INVALID_INPUT", "tracking-number-length").on_field(&["trackingNumber"])
+        ));
     }
-    let not_shippable = |message: &str| Ok(Err(UserError::new("NOT_SHIPPABLE", message).on_field(&["orderId"])));
+    let not_shippable =
+        |message: &'static str| Ok(Err(UserError::new("NOT_SHIPPABLE", message).on_field(&["orderId"])));
     let txn = begin_write(&shop.db).await?;
     if !transition(&txn, order_id, OrderStatus::Paid, OrderStatus::Paid, None).await? {
         txn.rollback().await?;
-        return not_shippable("only a paid order is shipped");
+        return not_shippable("ship-only-paid");
     }
     let mut update = shipment::Entity::update_many()
         .col_expr(shipment::Column::TrackingNumber, Expr::value(tracking_number))
@@ -154,7 +154,7 @@ pub async fn mark_shipped(
     }
     if update.exec(&txn).await?.rows_affected == 0 {
         txn.rollback().await?;
-        return not_shippable("this part of the order has shipped already");
+        return not_shippable("part-shipped-already");
     }
     let unshipped = shipment::Entity::find()
         .filter(shipment::Column::OrderId.eq(order_id))
@@ -200,11 +200,9 @@ async fn deliver(db: &DatabaseConnection, order_id: i64, payouts: PayoutSettings
 /// `confirmDelivery`: a shipped order arrived.
 pub async fn confirm_delivery(shop: &Shop, order_id: i64) -> Outcome<order::Model> {
     if !deliver(&shop.db, order_id, shop.settings.payouts).await? {
-        return Ok(Err(UserError::new(
-            "NOT_DELIVERABLE",
-            "only a shipped order can be delivered",
-        )
-        .on_field(&["orderId"])));
+        return Ok(Err(
+            UserError::new("NOT_DELIVERABLE", "deliver-only-shipped").on_field(&["orderId"])
+        ));
     }
     Ok(Ok(find(&shop.db, order_id).await?))
 }

@@ -15,6 +15,7 @@ use crate::app::db::begin_write;
 use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::catalogue::today_in_china;
 use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment};
@@ -80,10 +81,7 @@ pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome
         Ok(Err(problem)) => Some(problem),
         Err(error) => {
             tracing::error!(error = ?error, order = reserved.order.id, "starting a payment failed");
-            Some(UserError::new(
-                "PAYMENTS_UNAVAILABLE",
-                "the order is placed, but its payment could not be started; retry with the same idempotency key",
-            ))
+            Some(UserError::new("PAYMENTS_UNAVAILABLE", "payment-not-started"))
         }
     };
     Ok(Ok(Placed {
@@ -92,14 +90,14 @@ pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome
     }))
 }
 
-fn invalid(path: &[&str], message: impl Into<String>) -> UserError {
+fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
     UserError::new("INVALID_INPUT", message).on_field(path)
 }
 
 fn check_text(value: &str, path: &[&str], max_chars: usize) -> Result<(), UserError> {
     let chars = value.trim().chars().count();
     if chars == 0 || chars > max_chars {
-        return Err(invalid(path, format!("give 1 to {max_chars} characters")));
+        return Err(invalid(path, Message::new("text-length").with("max", max_chars)));
     }
     Ok(())
 }
@@ -108,15 +106,12 @@ fn check_text(value: &str, path: &[&str], max_chars: usize) -> Result<(), UserEr
 fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserError> {
     let key_chars = request.idempotency_key.chars().count();
     if key_chars == 0 || key_chars > 100 {
-        return Err(invalid(
-            &["input", "idempotencyKey"],
-            "an idempotency key has 1 to 100 characters",
-        ));
+        return Err(invalid(&["input", "idempotencyKey"], "idempotency-key-length"));
     }
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         return Err(invalid(
             &["input", "lines"],
-            format!("an order has 1 to {MAX_LINES} lines"),
+            Message::new("order-line-count").with("max", MAX_LINES),
         ));
     }
     // Lines of the same variant are one line: their quantities add up.
@@ -124,21 +119,28 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
     for (index, line) in request.lines.iter().enumerate() {
         let at = index.to_string();
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-            return Err(
-                UserError::new("INVALID_QUANTITY", format!("a quantity is 1 to {MAX_QUANTITY}"))
-                    .on_field(&["input", "lines", &at, "quantity"]),
-            );
+            return Err(UserError::new(
+                "INVALID_QUANTITY",
+                Message::new("quantity-range").with("max", MAX_QUANTITY),
+            )
+            .on_field(&["input", "lines", &at, "quantity"]));
         }
         let Some(variant_id) = line.variant_id else {
-            return Err(UserError::new("NOT_FOUND", "no such variant").on_field(&["input", "lines", &at, "variantId"]));
+            return Err(UserError::new("NOT_FOUND", "variant-not-found").on_field(&[
+                "input",
+                "lines",
+                &at,
+                "variantId",
+            ]));
         };
         let entry = wanted.entry(variant_id).or_insert((0, index));
         entry.0 += line.quantity;
         if entry.0 > MAX_QUANTITY {
-            return Err(
-                UserError::new("INVALID_QUANTITY", format!("at most {MAX_QUANTITY} of one variant"))
-                    .on_field(&["input", "lines", &at, "quantity"]),
-            );
+            return Err(UserError::new(
+                "INVALID_QUANTITY",
+                Message::new("quantity-per-variant").with("max", MAX_QUANTITY),
+            )
+            .on_field(&["input", "lines", &at, "quantity"]));
         }
     }
     let address = &request.address;
@@ -150,26 +152,20 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
     let phone = address.phone.trim();
     let digits = phone.chars().filter(char::is_ascii_digit).count();
     if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
-        return Err(invalid(
-            &["input", "shippingAddress", "phone"],
-            "a phone number has 5 to 20 digits",
-        ));
+        return Err(invalid(&["input", "shippingAddress", "phone"], "phone-digits"));
     }
     if let Some(code) = address.postal_code.as_deref().map(str::trim).filter(|c| !c.is_empty())
         && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
     {
         return Err(invalid(
             &["input", "shippingAddress", "postalCode"],
-            "a postal code has 6 digits",
+            "postal-code-digits",
         ));
     }
     if let Some(code) = &request.referral_code
         && (code.is_empty() || code.len() > 64)
     {
-        return Err(invalid(
-            &["input", "referralCode"],
-            "a referral code has 1 to 64 characters",
-        ));
+        return Err(invalid(&["input", "referralCode"], "referral-code-length"));
     }
     Ok(wanted)
 }
@@ -214,7 +210,7 @@ async fn within_limits(
     let retry_after = u64::try_from((first_to_end - now).num_seconds().max(1)).unwrap_or(1);
     if holding.len() >= limits.unpaid_orders_per_buyer as usize {
         return Ok(Err(UserError::rate_limited(
-            &format!("you have {} unpaid orders; pay or cancel one first", holding.len()),
+            Message::new("unpaid-orders-limit").with("count", holding.len()),
             retry_after,
         )));
     }
@@ -229,10 +225,7 @@ async fn within_limits(
     let asked: i64 = wanted.values().map(|(quantity, _)| i64::from(*quantity)).sum();
     if held.values().sum::<i64>() + asked > i64::from(limits.reserved_units_per_buyer) {
         return Ok(Err(UserError::rate_limited(
-            &format!(
-                "unpaid orders may hold {} units at most",
-                limits.reserved_units_per_buyer
-            ),
+            Message::new("unpaid-units-limit").with("max", limits.reserved_units_per_buyer),
             retry_after,
         )));
     }
@@ -241,10 +234,7 @@ async fn within_limits(
             > i64::from(limits.reserved_units_per_variant)
         {
             return Ok(Err(UserError::rate_limited(
-                &format!(
-                    "unpaid orders may hold {} units of one variant at most",
-                    limits.reserved_units_per_variant
-                ),
+                Message::new("unpaid-units-per-variant-limit").with("max", limits.reserved_units_per_variant),
                 retry_after,
             )
             .on_field(&["input", "lines", &index.to_string(), "quantity"])));
@@ -315,7 +305,7 @@ async fn place_order(
             variants.get(variant_id),
             variants.get(variant_id).and_then(|v| products.get(&v.product_id)),
         ) else {
-            return Ok(Err(UserError::new("NOT_FOUND", "no such variant").on_field(&[
+            return Ok(Err(UserError::new("NOT_FOUND", "variant-not-found").on_field(&[
                 "input",
                 "lines",
                 &at,
@@ -328,10 +318,7 @@ async fn place_order(
         if !on_sale {
             return Ok(Err(UserError::new(
                 "NOT_ON_SALE",
-                format!(
-                    "{} is not on sale: its catalogue entry is not valid today",
-                    product.name
-                ),
+                Message::new("not-on-sale").with("product", product.name.as_str()),
             )
             .on_field(&["input", "lines", &at, "variantId"])));
         }
@@ -462,7 +449,7 @@ async fn place_order(
                 txn.rollback().await?;
                 return Ok(Err(UserError::new(
                     "OUT_OF_STOCK",
-                    format!("not enough of {} left", variant.name),
+                    Message::new("out-of-stock").with("variant", variant.name.as_str()),
                 )
                 .on_field(&["input", "lines", at, "quantity"])));
             }

@@ -204,6 +204,27 @@ impl TestApp {
         (status, response.json().await.expect("answer is JSON"))
     }
 
+    /// A GraphQL request as `actor` with an `Accept-Language` header: HTTP status and answer.
+    pub async fn graphql_in(
+        &self,
+        accept_language: &str,
+        actor: &Actor,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header("accept-language", accept_language)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = &actor.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request is sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("answer is JSON"))
+    }
+
     /// `data` of a request as `actor` that must succeed.
     pub async fn query_as(&self, actor: &Actor, query: &str, variables: Value) -> Value {
         let (status, answer) = self.graphql_as(actor, query, variables).await;
