@@ -23,8 +23,9 @@ use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::money::{Fen, Money};
-use crate::payouts::balances;
 use crate::payouts::graphql::{Balance, Payout};
+use crate::payouts::policy::HostMoney;
+use crate::payouts::{balances, payees};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -231,6 +232,11 @@ impl HostAccount {
         Host(self.0.clone())
     }
 
+    /// The Stripe connected account (`acct_…`) payouts are transferred to; null: paid by bank.
+    async fn stripe_account_id(&self) -> Option<&str> {
+        self.0.stripe_account_id.as_deref()
+    }
+
     #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn links(
         &self,
@@ -345,6 +351,12 @@ pub struct PromoLinkInput {
 #[derive(SimpleObject)]
 pub struct PromoLinkPayload {
     promo_link: Option<PromoLink>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct HostAccountPayload {
+    account: Option<HostAccount>,
     user_errors: Vec<UserError>,
 }
 
@@ -534,6 +546,41 @@ impl LivestreamMutation {
             promo_link: Some(PromoLink(link)),
             user_errors: Vec::new(),
         })
+    }
+
+    /// Where a host's payouts go: a Stripe connected account (`acct_…`), or null to be paid by
+    /// bank (the host itself, or operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Host, Role::Admin])")]
+    async fn set_host_payout_account(
+        &self,
+        ctx: &Context<'_>,
+        host_id: ID,
+        stripe_account_id: Option<String>,
+    ) -> Result<HostAccountPayload> {
+        let not_found = || HostAccountPayload {
+            account: None,
+            user_errors: vec![UserError::new("NOT_FOUND", "no such host").on_field(&["hostId"])],
+        };
+        let host = match decode_as(&host_id, NodeType::Host) {
+            Some(user_id) => host_node(ctx, user_id).await?,
+            None => None,
+        };
+        // Another host's account answers as if there were none.
+        let Some(Host(host)) = host.filter(|h| viewer(ctx).may(HostMoney { host_id: h.0.id })) else {
+            return Ok(not_found());
+        };
+        Ok(
+            match payees::set_host_stripe_account(database(ctx)?, host, stripe_account_id).await? {
+                Ok(host) => HostAccountPayload {
+                    account: Some(HostAccount(host)),
+                    user_errors: Vec::new(),
+                },
+                Err(problem) => HostAccountPayload {
+                    account: None,
+                    user_errors: vec![problem],
+                },
+            },
+        )
     }
 
     /// Schedules a live session of items, each waiting for its grower's approval (hosts).

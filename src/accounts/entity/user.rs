@@ -13,6 +13,9 @@ pub struct Model {
     /// `BUYER`, `GROWER`, `HOST`, `UNION_ADMIN` or `ADMIN`.
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// A host's Stripe connected account (`acct_…`), which its payouts are transferred to;
+    /// none: paid by bank. Only hosts have one.
+    pub stripe_account_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
