@@ -10,7 +10,7 @@ use sea_orm::EntityTrait;
 
 use super::attribution::{self, CommissionState, CreditedLine};
 use super::entity::{commission_plan, live_session, live_session_item, promo_link};
-use super::policy::{ApproveSessionItem, ReadProducerHosts, ReadPromoLink, SetCommissionPlan};
+use super::policy::{ApproveSessionItem, ReadProducerHosts, ReadPromoLink, RetirePromoLink, SetCommissionPlan};
 use super::sessions::{self, SessionPhase};
 use super::{links, plans, product_url, report};
 use crate::accounts::Role;
@@ -119,6 +119,11 @@ impl PromoLink {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// When the link was retired (it redirects and credits no more); null while it works.
+    async fn retired_at(&self) -> Option<DateTime<Utc>> {
+        self.0.retired_at
     }
 }
 
@@ -545,6 +550,35 @@ impl LivestreamMutation {
         Ok(PromoLinkPayload {
             promo_link: Some(PromoLink(link)),
             user_errors: Vec::new(),
+        })
+    }
+
+    /// Retires a promo link: its code no longer redirects (within a few seconds) nor credits
+    /// orders placed with it, which go through uncredited (its host, or operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Host, Role::Admin])")]
+    async fn retire_promo_link(&self, ctx: &Context<'_>, id: ID) -> Result<PromoLinkPayload> {
+        let db = database(ctx)?;
+        let not_found = || PromoLinkPayload {
+            promo_link: None,
+            user_errors: vec![UserError::new("NOT_FOUND", "no such promo link").on_field(&["id"])],
+        };
+        let row = match decode_as(&id, NodeType::PromoLink) {
+            Some(link_id) => promo_link::Entity::find_by_id(link_id)
+                .one(db)
+                .await
+                .map_err(AppError::from)?,
+            None => None,
+        };
+        // Another host's link answers as if there were none.
+        let Some(row) = row.filter(|link| viewer(ctx).may(RetirePromoLink { host_id: link.host_id })) else {
+            return Ok(not_found());
+        };
+        Ok(match links::retire(db, row.id, Utc::now()).await? {
+            Some(link) => PromoLinkPayload {
+                promo_link: Some(PromoLink(link)),
+                user_errors: Vec::new(),
+            },
+            None => not_found(),
         })
     }
 

@@ -481,7 +481,7 @@ async fn every_host_operation_answers_each_caller_as_it_should() {
     let rows = [
         Row {
             operation: "node",
-            query: "query($id: ID!) { node(id: $id) { id ... on PromoLink { code clicks } } }",
+            query: "query($id: ID!) { node(id: $id) { id ... on PromoLink { code clicks retiredAt } } }",
             variables: json!({ "id": link_id }),
             expected: [Hidden, Hidden, Allowed, Hidden, Hidden, Allowed],
         },
@@ -495,6 +495,13 @@ async fn every_host_operation_answers_each_caller_as_it_should() {
             operation: "setHostPayoutAccount",
             query: "mutation($id: ID!) { setHostPayoutAccount(hostId: $id, stripeAccountId: \"acct_1Host\") { account { stripeAccountId } userErrors { code } } }",
             variables: json!({ "id": host_id }),
+            expected: [Unauthenticated, Forbidden, Allowed, Hidden, Forbidden, Allowed],
+        },
+        // The host retires it first; an operator's retiring it again changes nothing.
+        Row {
+            operation: "retirePromoLink",
+            query: "mutation($id: ID!) { retirePromoLink(id: $id) { promoLink { retiredAt } userErrors { code } } }",
+            variables: json!({ "id": link_id }),
             expected: [Unauthenticated, Forbidden, Allowed, Hidden, Forbidden, Allowed],
         },
     ];

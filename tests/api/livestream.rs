@@ -1094,3 +1094,69 @@ async fn a_host_with_a_connected_account_is_paid_by_stripe_exactly_once() {
     assert!(by_stripe(payouts.clone()).is_empty(), "{payouts:?}");
     assert_eq!(payouts.len(), 2, "the grower and the host, by bank: {payouts:?}");
 }
+
+/// A retired link redirects no more (once the redirect cache has let it go) and credits no
+/// order; orders placed with its code still go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_link_redirects_and_credits_no_more() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let cast = cast(&app).await;
+    let (product, variant) = lily_at(&app, &cast.operator, "100.00").await;
+    set_plan(&app, &cast.grower, json!({ "productId": product, "rateBps": 1000 })).await;
+    let created = link(&app, &cast.host, &product).await;
+    let code = created["code"].as_str().expect("code").to_owned();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let follow = || async {
+        browser
+            .get(app.url(&format!("/l/{code}")))
+            .send()
+            .await
+            .expect("answer")
+            .status()
+            .as_u16()
+    };
+    // Followed once, so the code sits in the redirect cache when it is retired.
+    assert_eq!(follow().await, 302);
+
+    let retire = "mutation($id: ID!) { retirePromoLink(id: $id) { promoLink { code retiredAt } userErrors { code } } }";
+    let theirs = app
+        .query_as(&cast.other_host, retire, json!({ "id": created["id"] }))
+        .await;
+    assert_eq!(theirs["retirePromoLink"]["userErrors"][0]["code"], "NOT_FOUND");
+    let retired = app.query_as(&cast.host, retire, json!({ "id": created["id"] })).await;
+    assert_eq!(retired["retirePromoLink"]["userErrors"], json!([]), "{retired}");
+    let when = retired["retirePromoLink"]["promoLink"]["retiredAt"].clone();
+    assert!(when.is_string(), "{retired}");
+    let again = app
+        .query_as(&cast.operator, retire, json!({ "id": created["id"] }))
+        .await;
+    assert_eq!(
+        again["retirePromoLink"]["promoLink"]["retiredAt"], when,
+        "retiring twice changes nothing"
+    );
+
+    // The redirect cache believes a code for a few seconds; then the page says it is gone.
+    let mut status = follow().await;
+    for _ in 0..100 {
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = follow().await;
+    }
+    assert_eq!(status, 404, "the retired code redirects no more");
+
+    let order_id = paid_order(&app, &cast, &variant, 1, &code, "after-retiring").await;
+    assert!(order_id.is_string(), "the order goes through");
+    assert_eq!(commissions(&app, &cast.host).await, vec![], "and credits nobody");
+    let attributions = huakai::orders::entity::order_line_attribution::Entity::find()
+        .all(app.db())
+        .await
+        .expect("attributions");
+    assert!(attributions.is_empty(), "{attributions:?}");
+    let account = my_host(&app, &cast.host).await;
+    assert_eq!(account["links"]["nodes"][0]["orders"], 0);
+}
