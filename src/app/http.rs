@@ -33,7 +33,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/webhooks/stripe", post(stripe_webhook))
-        .route("/l/{code}", get(promo_redirect));
+        .route("/l/{code}", get(promo_redirect))
+        .route(
+            "/hosts/me/commissions.csv",
+            get(crate::livestream::http::commissions_csv),
+        );
     limits::guarded(api, &state.config.limits)
         // A subscription lives as long as its stream, so it is outside the request-time and
         // in-flight guards.
@@ -128,7 +132,7 @@ fn operation_label(name: Option<&str>, known: &HashSet<String>) -> String {
 
 /// Who the request is from: anonymous without an `Authorization` header; a header that does
 /// not prove a live session is refused outright rather than downgraded to anonymous.
-async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+pub(crate) async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };

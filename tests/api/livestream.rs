@@ -460,6 +460,56 @@ async fn commission_follows_the_order_through_refunds_and_is_paid_once(backend: 
         report.trim_end().ends_with("\"22.00\",\"\""),
         "total 15 - 3 + 10: {report}"
     );
+
+    // The same report as a file over HTTP, for the host alone.
+    let csv_url = |month: &str| app.url(&format!("/hosts/me/commissions.csv?month={month}"));
+    let download = app
+        .http()
+        .get(csv_url(&month))
+        .bearer_auth(cast.host.token.as_deref().expect("a token"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(download.status().as_u16(), 200);
+    assert_eq!(download.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        download.headers()["content-disposition"].to_str().expect("ascii"),
+        format!("attachment; filename=\"huakai-commissions-{month}.csv\"")
+    );
+    let bytes = download.bytes().await.expect("body");
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "a UTF-8 byte-order mark for spreadsheets");
+    assert_eq!(std::str::from_utf8(&bytes[3..]).expect("UTF-8"), report);
+    let anonymous = app.http().get(csv_url(&month)).send().await.expect("answer");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let forged = app
+        .http()
+        .get(csv_url(&month))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(forged.status().as_u16(), 401);
+    for not_a_host in [&cast.buyer, &cast.grower, &cast.operator] {
+        let refused = app
+            .http()
+            .get(csv_url(&month))
+            .bearer_auth(not_a_host.token.as_deref().expect("a token"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(refused.status().as_u16(), 403);
+    }
+    for bad in ["2026-13", "09-2026", "", "2026-09%27", "%FF"] {
+        let refused = app
+            .http()
+            .get(csv_url(bad))
+            .bearer_auth(cast.host.token.as_deref().expect("a token"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(refused.status().as_u16(), 400, "{bad}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
