@@ -1210,3 +1210,79 @@ async fn a_retired_link_redirects_and_credits_no_more() {
     let account = my_host(&app, &cast.host).await;
     assert_eq!(account["links"]["nodes"][0]["orders"], 0);
 }
+
+/// A card payment that arrives after a session order's reservation ended takes the session's
+/// units again from its quota, within the buyer's limit, or is refunded: never general stock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_payment_for_a_session_order_takes_the_quota_or_is_refunded() {
+    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", "1s")])
+        .await
+        .expect("SQLite");
+    let cast = cast(&app).await;
+    let (_, variant) = lily_at(&app, &cast.operator, "100.00").await;
+    let (_, _, code) = approved_session(&app, &cast, &variant, "50.00", 5, 2, -1, 600).await;
+    let set_aside = available(&app, LILY, &variant).await;
+    let rival = app.user("rival@example.com", Role::Buyer, None).await;
+    let fan = app.user("fan@example.com", Role::Buyer, None).await;
+    let order_query = "query($id: ID!) { order(id: $id) { status payment { status } } }";
+
+    // Four card orders through the code, one after the other, each left unpaid until it
+    // expires and gives its units back to the quota.
+    let mut expired = Vec::new();
+    for (buyer, quantity, key) in [
+        (&cast.buyer, 2, "buyer-two"),
+        (&rival, 2, "rival-two"),
+        (&fan, 1, "fan-one"),
+        (&fan, 2, "fan-two"),
+    ] {
+        let mut input = session_order(&variant, quantity, &code, key);
+        input["input"]["paymentMethod"] = json!("CARD");
+        let placed = app.query_as(buyer, PLACE, input).await;
+        assert_eq!(
+            placed["placeOrder"]["order"]["lines"][0]["unitPrice"]["amount"], "50.00",
+            "{placed}"
+        );
+        let order_id = placed["placeOrder"]["order"]["id"].clone();
+        app.eventually(buyer, order_query, json!({ "id": order_id }), "expiry", |seen| {
+            seen["order"]["status"] == "CANCELLED"
+        })
+        .await;
+        let row = crate::orders::order_row(&order_id).to_string();
+        let intent = stripe
+            .payment_intents()
+            .into_iter()
+            .find(|i| i["metadata"]["order_id"] == row.as_str())
+            .expect("the order's intent")["id"]
+            .as_str()
+            .expect("intent id")
+            .to_owned();
+        expired.push((buyer, order_id, intent));
+    }
+    assert_eq!(item_row(app.db()).await.remaining, 5, "every unit back in the quota");
+
+    // Paid late: revived from the quota while it and the buyer's limit have the units, else
+    // refunded, although general stock has plenty.
+    let outcomes = [
+        (0, "PAID", "SUCCEEDED", 3, "the buyer's two, from the quota"),
+        (3, "PAID", "SUCCEEDED", 1, "the fan's two, from the quota"),
+        (2, "CANCELLED", "REFUNDED", 1, "the fan's one: its limit is full"),
+        (1, "CANCELLED", "REFUNDED", 1, "the rival's two: one is left"),
+    ];
+    for (index, status, payment, remaining, what) in outcomes {
+        let (buyer, order_id, intent) = &expired[index];
+        stripe.succeed(intent).await;
+        let seen = app
+            .eventually(buyer, order_query, json!({ "id": order_id }), what, |seen| {
+                seen["order"]["payment"]["status"] == payment
+            })
+            .await;
+        assert_eq!(seen["order"]["status"], status, "{what}");
+        assert_eq!(item_row(app.db()).await.remaining, remaining, "{what}");
+        assert_eq!(
+            available(&app, LILY, &variant).await,
+            set_aside,
+            "{what}: general stock untouched"
+        );
+    }
+    crate::orders::assert_ledger_balances(&app).await;
+}
