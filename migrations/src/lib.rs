@@ -14,6 +14,7 @@ mod m20261129_000008_stock_versions;
 mod m20261129_000010_livestream;
 mod m20261129_000011_live_sessions;
 mod m20261129_000012_unions;
+mod m20261129_000013_host_payout_accounts;
 mod m20261129_000014_user_language;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_livestream::Migration),
             Box::new(m20261129_000011_live_sessions::Migration),
             Box::new(m20261129_000012_unions::Migration),
+            Box::new(m20261129_000013_host_payout_accounts::Migration),
             Box::new(m20261129_000014_user_language::Migration),
         ]
     }

@@ -34,7 +34,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/webhooks/stripe", post(stripe_webhook))
-        .route("/l/{code}", get(promo_redirect));
+        .route("/l/{code}", get(promo_redirect))
+        .route(
+            "/hosts/me/commissions.csv",
+            get(crate::livestream::http::commissions_csv),
+        );
     limits::guarded(api, &state.config.limits)
         // A subscription lives as long as its stream, so it is outside the request-time and
         // in-flight guards.
@@ -129,7 +133,7 @@ fn operation_label(name: Option<&str>, known: &HashSet<String>) -> String {
 
 /// Who the request is from: anonymous without an `Authorization` header; a header that does
 /// not prove a live session is refused outright rather than downgraded to anonymous.
-async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+pub(crate) async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };
@@ -194,15 +198,6 @@ impl Answer {
     }
 }
 
-/// The language the request's `Accept-Language` asks for.
-fn asked_language(headers: &HeaderMap) -> Language {
-    Language::from_accept_language(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-    )
-}
-
 /// How a GraphQL request arrived: a GET must never write, whatever it names or refers to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -218,7 +213,7 @@ async fn answer(
     mut request: async_graphql::Request,
 ) -> Answer {
     let media = MediaType::preferred(headers);
-    let asked_language = asked_language(headers);
+    let asked_language = Language::from_headers(headers);
     match state.persisted_queries.resolve(&request).await {
         Resolution::NotPersisted => {}
         Resolution::Query(query) => request.query = query,
@@ -462,7 +457,7 @@ async fn graphql_post(
                 media,
                 Message::new("send-json"),
                 "UNSUPPORTED_MEDIA_TYPE",
-                asked_language(&headers),
+                Language::from_headers(&headers),
             )
             .into_response(false, None);
             response
@@ -476,7 +471,7 @@ async fn graphql_post(
                 media,
                 problem,
                 "BAD_REQUEST",
-                asked_language(&headers),
+                Language::from_headers(&headers),
             )
             .into_response(false, None);
         }
@@ -506,7 +501,7 @@ async fn graphql_get(
                 MediaType::preferred(&headers),
                 Message::new("malformed-get").with("problem", error.to_string()),
                 "BAD_REQUEST",
-                asked_language(&headers),
+                Language::from_headers(&headers),
             )
             .into_response(false, None);
         }

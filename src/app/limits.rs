@@ -49,11 +49,7 @@ pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: &Lim
 
 fn overloaded(headers: &HeaderMap) -> Response {
     metrics::counter!("huakai_requests_shed_total").increment(1);
-    let language = Language::from_accept_language(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-    );
+    let language = Language::from_headers(headers);
     let body = json!({"errors": [{
         "message": Message::new("overloaded").in_language(language),
         "extensions": {"code": "OVERLOADED"},

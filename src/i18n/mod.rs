@@ -60,6 +60,15 @@ impl Language {
             .unwrap_or_default()
     }
 
+    /// The language a request's `Accept-Language` header asks for.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Language {
+        Language::from_accept_language(
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok()),
+        )
+    }
+
     /// `zh-CN` or `en`.
     pub fn tag(self) -> &'static str {
         match self {

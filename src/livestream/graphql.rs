@@ -10,7 +10,7 @@ use sea_orm::EntityTrait;
 
 use super::attribution::{self, CommissionState, CreditedLine};
 use super::entity::{commission_plan, live_session, live_session_item, promo_link};
-use super::policy::{ApproveSessionItem, ReadProducerHosts, ReadPromoLink, SetCommissionPlan};
+use super::policy::{ApproveSessionItem, ReadProducerHosts, ReadPromoLink, RetirePromoLink, SetCommissionPlan};
 use super::sessions::{self, SessionPhase};
 use super::{links, plans, product_url, report};
 use crate::accounts::Role;
@@ -24,8 +24,9 @@ use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::i18n::language_of;
 use crate::money::{Fen, Money};
-use crate::payouts::balances;
 use crate::payouts::graphql::{Balance, Payout};
+use crate::payouts::policy::HostMoney;
+use crate::payouts::{balances, payees};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -119,6 +120,11 @@ impl PromoLink {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// When the link was retired (it redirects and credits no more); null while it works.
+    async fn retired_at(&self) -> Option<DateTime<Utc>> {
+        self.0.retired_at
     }
 }
 
@@ -230,6 +236,11 @@ pub struct HostAccount(user::Model);
 impl HostAccount {
     async fn host(&self) -> Host {
         Host(self.0.clone())
+    }
+
+    /// The Stripe connected account (`acct_…`) payouts are transferred to; null: paid by bank.
+    async fn stripe_account_id(&self) -> Option<&str> {
+        self.0.stripe_account_id.as_deref()
     }
 
     #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
@@ -346,6 +357,12 @@ pub struct PromoLinkInput {
 #[derive(SimpleObject)]
 pub struct PromoLinkPayload {
     promo_link: Option<PromoLink>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct HostAccountPayload {
+    account: Option<HostAccount>,
     user_errors: Vec<UserError>,
 }
 
@@ -535,6 +552,70 @@ impl LivestreamMutation {
             promo_link: Some(PromoLink(link)),
             user_errors: Vec::new(),
         })
+    }
+
+    /// Retires a promo link: its code no longer redirects (within a few seconds) nor credits
+    /// orders placed with it, which go through uncredited (its host, or operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Host, Role::Admin])")]
+    async fn retire_promo_link(&self, ctx: &Context<'_>, id: ID) -> Result<PromoLinkPayload> {
+        let db = database(ctx)?;
+        let not_found = || PromoLinkPayload {
+            promo_link: None,
+            user_errors: vec![UserError::new("NOT_FOUND", "promo-link-not-found").on_field(&["id"])],
+        };
+        let row = match decode_as(&id, NodeType::PromoLink) {
+            Some(link_id) => promo_link::Entity::find_by_id(link_id)
+                .one(db)
+                .await
+                .map_err(AppError::from)?,
+            None => None,
+        };
+        // Another host's link answers as if there were none.
+        let Some(row) = row.filter(|link| viewer(ctx).may(RetirePromoLink { host_id: link.host_id })) else {
+            return Ok(not_found());
+        };
+        Ok(match links::retire(db, row.id, Utc::now()).await? {
+            Some(link) => PromoLinkPayload {
+                promo_link: Some(PromoLink(link)),
+                user_errors: Vec::new(),
+            },
+            None => not_found(),
+        })
+    }
+
+    /// Where a host's payouts go: a Stripe connected account (`acct_…`), or null to be paid by
+    /// bank (the host itself, or operators).
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Host, Role::Admin])")]
+    async fn set_host_payout_account(
+        &self,
+        ctx: &Context<'_>,
+        host_id: ID,
+        stripe_account_id: Option<String>,
+    ) -> Result<HostAccountPayload> {
+        let not_found = || HostAccountPayload {
+            account: None,
+            user_errors: vec![UserError::new("NOT_FOUND", "host-not-found").on_field(&["hostId"])],
+        };
+        let host = match decode_as(&host_id, NodeType::Host) {
+            Some(user_id) => host_node(ctx, user_id).await?,
+            None => None,
+        };
+        // Another host's account answers as if there were none.
+        let Some(Host(host)) = host.filter(|h| viewer(ctx).may(HostMoney { host_id: h.0.id })) else {
+            return Ok(not_found());
+        };
+        Ok(
+            match payees::set_host_stripe_account(database(ctx)?, host, stripe_account_id).await? {
+                Ok(host) => HostAccountPayload {
+                    account: Some(HostAccount(host)),
+                    user_errors: Vec::new(),
+                },
+                Err(problem) => HostAccountPayload {
+                    account: None,
+                    user_errors: vec![problem],
+                },
+            },
+        )
     }
 
     /// Schedules a live session of items, each waiting for its grower's approval (hosts).

@@ -2,7 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
@@ -83,6 +84,24 @@ pub async fn live_by_code(db: &impl ConnectionTrait, code: &str) -> AppResult<Op
         .filter(promo_link::Column::RetiredAt.is_null())
         .one(db)
         .await?)
+}
+
+/// `retirePromoLink` (the caller's right is checked by the resolver): from now on the code
+/// neither redirects (within the redirect cache's few seconds) nor credits orders; orders it
+/// credited keep their commissions. Retiring again changes nothing. `None` when there is no
+/// such link.
+pub async fn retire(
+    db: &impl ConnectionTrait,
+    link_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Option<promo_link::Model>> {
+    promo_link::Entity::update_many()
+        .col_expr(promo_link::Column::RetiredAt, Expr::value(now))
+        .filter(promo_link::Column::Id.eq(link_id))
+        .filter(promo_link::Column::RetiredAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(promo_link::Entity::find_by_id(link_id).one(db).await?)
 }
 
 /// A page of a host's links, newest first.

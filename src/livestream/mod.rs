@@ -7,6 +7,7 @@ pub mod clicks;
 pub mod demo;
 pub mod entity;
 pub mod graphql;
+pub mod http;
 pub mod links;
 pub mod plans;
 pub mod policy;

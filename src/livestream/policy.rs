@@ -1,4 +1,4 @@
-//! Who may set commission plans, see a host's links and approve its session items.
+//! Who may set commission plans, see and retire a host's links and approve its session items.
 
 use crate::accounts::policy::Permission;
 use crate::accounts::{Role, SignedIn};
@@ -22,6 +22,18 @@ pub struct ReadPromoLink {
 }
 
 impl Permission for ReadPromoLink {
+    fn allows(&self, me: &SignedIn) -> bool {
+        me.role == Role::Host && me.user_id == self.host_id
+    }
+}
+
+/// Retire a promo link, so that its code redirects and credits no more: its host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetirePromoLink {
+    pub host_id: i64,
+}
+
+impl Permission for RetirePromoLink {
     fn allows(&self, me: &SignedIn) -> bool {
         me.role == Role::Host && me.user_id == self.host_id
     }

@@ -14,15 +14,21 @@ use crate::orders::service::state::Outcome;
 use crate::payouts::entity::host_commission;
 use crate::payouts::payout_reference;
 
-/// The host's ledger entries written in `month` (`YYYY-MM`, China time): one row per entry with
-/// the rate it was placed at, and the month's total.
-pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str, language: Language) -> Outcome<String> {
-    let Some((year, month_number)) = month
+/// A month written `YYYY-MM`: (year, month).
+pub fn parse_month(month: &str) -> Result<(i32, u32), UserError> {
+    month
         .split_once('-')
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
         .filter(|(_, m)| (1..=12).contains(m))
-    else {
-        return Ok(Err(UserError::new("INVALID_INPUT", "month-format").on_field(&["month"])));
+        .ok_or_else(|| UserError::new("INVALID_INPUT", "month-format").on_field(&["month"]))
+}
+
+/// The host's ledger entries written in `month` (`YYYY-MM`, China time): one row per entry with
+/// the rate it was placed at, and the month's total.
+pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str, language: Language) -> Outcome<String> {
+    let (year, month_number) = match parse_month(month) {
+        Ok(parsed) => parsed,
+        Err(problem) => return Ok(Err(problem)),
     };
     let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8")))?;
     let entries: Vec<host_commission::Model> = host_commission::Entity::find()

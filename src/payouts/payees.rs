@@ -1,12 +1,13 @@
 //! Who a payout pays, and where the money goes: a producer (its earnings) or a livestream host
 //! (its commissions). Runs, transfers and bank files ask here, whatever the payee.
 
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set};
 
 use super::entity::payout::{self, PayeeKind};
 use crate::accounts::entity::user;
 use crate::catalogue::entity::producer;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UserError};
+use crate::orders::service::state::Outcome;
 
 /// A payee's name and accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,9 +42,35 @@ pub async fn payee_of(db: &impl ConnectionTrait, payout: &payout::Model) -> AppR
                 name: host.display_name,
                 bank_account_name: None,
                 bank_account_number: None,
-                stripe_account: None,
+                stripe_account: host.stripe_account_id,
             })
         }
         _ => Err(missing()),
     }
+}
+
+/// A Stripe connected account id, as an operator (or a host, for its own) gives it: `acct_…`.
+pub fn check_stripe_account(account: Option<&str>) -> Result<(), UserError> {
+    match account {
+        Some(account) if !(account.starts_with("acct_") && account.len() <= 100) => {
+            Err(UserError::new("INVALID_INPUT", "stripe-account-format").on_field(&["stripeAccountId"]))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `setHostPayoutAccount` (the host itself, or operators; the caller checks): the Stripe
+/// connected account a host's payouts go to, or none to be paid by bank. Payouts already
+/// recorded keep the method they were recorded with.
+pub async fn set_host_stripe_account(
+    db: &impl ConnectionTrait,
+    host: user::Model,
+    stripe_account_id: Option<String>,
+) -> Outcome<user::Model> {
+    if let Err(problem) = check_stripe_account(stripe_account_id.as_deref()) {
+        return Ok(Err(problem));
+    }
+    let mut changed = host.into_active_model();
+    changed.stripe_account_id = Set(stripe_account_id);
+    Ok(Ok(changed.update(db).await?))
 }

@@ -1,7 +1,7 @@
 //! Payout runs: each producer's available earnings (and each livestream host's available
 //! commissions) claimed into one payout, a cooperative's household shares frozen with it, then
-//! paid: by Stripe transfer (settled exactly once, whatever Stripe
-//! answers) or by bank in batches that operators export and confirm line by line.
+//! paid: by Stripe transfer to the payee's connected account (settled exactly once, whatever
+//! Stripe answers) or by bank in batches that operators export and confirm line by line.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
 use super::{PayoutMethod, PayoutStatus, payout_reference};
+use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
@@ -123,7 +124,8 @@ async fn claimants(db: &DatabaseConnection, as_of: DateTime<Utc>) -> AppResult<V
 /// livestream host (its available commissions) as of `as_of`. Each entry is claimed by a
 /// conditional update (`payout_id IS NULL`), so two runs racing, or a run repeated after dying
 /// half-way, never put an entry in two payouts. A payee whose available sum is not positive is
-/// left for a later run (refunds after a payout are deducted so). Hosts are paid by bank.
+/// left for a later run (refunds after a payout are deducted so). A payee with a Stripe
+/// connected account (producer or host) is paid by transfer, any other by bank.
 pub async fn record_payouts(
     db: &DatabaseConnection,
     as_of: DateTime<Utc>,
@@ -139,7 +141,12 @@ pub async fn record_payouts(
                 };
                 stripe_enabled && producer.stripe_account_id.is_some()
             }
-            Claimant::Host(_) => false,
+            Claimant::Host(host_id) => {
+                let Some(host) = user::Entity::find_by_id(host_id).one(db).await? else {
+                    continue;
+                };
+                stripe_enabled && host.stripe_account_id.is_some()
+            }
         };
         if !by_stripe && batch.is_none() {
             let created = payout_batch::ActiveModel {

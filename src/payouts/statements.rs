@@ -130,12 +130,8 @@ pub async fn set_payout_account(
     bank_account_name: Option<String>,
     bank_account_number: Option<String>,
 ) -> Outcome<producer::Model> {
-    if let Some(account) = &stripe_account_id
-        && !(account.starts_with("acct_") && account.len() <= 100)
-    {
-        return Ok(Err(
-            UserError::new("INVALID_INPUT", "stripe-account-format").on_field(&["stripeAccountId"])
-        ));
+    if let Err(problem) = super::payees::check_stripe_account(stripe_account_id.as_deref()) {
+        return Ok(Err(problem));
     }
     let mut changed = producer.into_active_model();
     changed.stripe_account_id = Set(stripe_account_id);

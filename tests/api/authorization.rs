@@ -447,6 +447,67 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
     check_rows(&app, &cast, &rows).await;
 }
 
+/// Livestream hosts' own objects, with two hosts among the callers: the columns are the
+/// anonymous caller, a buyer, the host of the link, another host, a grower and an operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_host_operation_answers_each_caller_as_it_should() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let host = app.user("host@example.com", Role::Host, None).await;
+    let host_row =
+        huakai::graphql::ids::decode_as(&host.user_id, huakai::graphql::ids::NodeType::User).expect("user id");
+    let host_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::Host, host_row);
+    let lily_id = app
+        .query("{ product(slug: \"sanwang-xian-baihe\") { id } }", json!({}))
+        .await["product"]["id"]
+        .clone();
+    let lily_row =
+        huakai::graphql::ids::decode_as(lily_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Product)
+            .expect("product id");
+    let link = huakai::livestream::links::create(app.db(), host_row, lily_row, None)
+        .await
+        .expect("link");
+    let link_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::PromoLink, link.id);
+    let cast = Cast {
+        names: ["anonymous", "buyer", "its host", "another host", "grower", "operator"],
+        anonymous: Actor::anonymous(),
+        buyer: app.user("buyer@example.com", Role::Buyer, None).await,
+        other_buyer: host,
+        grower: app.user("other.host@example.com", Role::Host, None).await,
+        other_grower: app
+            .user("grower@example.com", Role::Grower, Some("sanwang-baihe-hezuoshe"))
+            .await,
+        operator: app.user("operator@example.com", Role::Admin, None).await,
+    };
+    let rows = [
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on PromoLink { code clicks retiredAt } } }",
+            variables: json!({ "id": link_id }),
+            expected: [Hidden, Hidden, Allowed, Hidden, Hidden, Allowed],
+        },
+        Row {
+            operation: "myHost",
+            query: "{ myHost { stripeAccountId links(first: 5) { nodes { code } } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden, Forbidden],
+        },
+        Row {
+            operation: "setHostPayoutAccount",
+            query: "mutation($id: ID!) { setHostPayoutAccount(hostId: $id, stripeAccountId: \"acct_1Host\") { account { stripeAccountId } userErrors { code } } }",
+            variables: json!({ "id": host_id }),
+            expected: [Unauthenticated, Forbidden, Allowed, Hidden, Forbidden, Allowed],
+        },
+        // The host retires it first; an operator's retiring it again changes nothing.
+        Row {
+            operation: "retirePromoLink",
+            query: "mutation($id: ID!) { retirePromoLink(id: $id) { promoLink { retiredAt } userErrors { code } } }",
+            variables: json!({ "id": link_id }),
+            expected: [Unauthenticated, Forbidden, Allowed, Hidden, Forbidden, Allowed],
+        },
+    ];
+    check_rows(&app, &cast, &rows).await;
+}
+
 /// Unions and budget units, with the admins of two organisations among the callers: in each
 /// row's outcomes, "buyer" is a member of the first organisation, "grower" its admin and
 /// "another grower" the admin of the second.

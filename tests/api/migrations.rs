@@ -3,7 +3,7 @@
 
 use huakai::accounts::memberships;
 use huakai_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
 use crate::on_each_backend;
 use crate::support::{Backend, TestDatabase};
@@ -72,6 +72,16 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
         "the grower still works for its producer"
     );
     let host = id_of("host@example.com").await;
+    let host_row = huakai::accounts::entity::user::Entity::find_by_id(host)
+        .one(&db)
+        .await
+        .expect("the users table reads with today's columns")
+        .expect("the host");
+    assert_eq!(
+        (host_row.role, host_row.stripe_account_id, host_row.language),
+        (huakai::accounts::Role::Host, None, None),
+        "a host of before is paid by bank"
+    );
     db.execute_raw(sql(&format!(
         "INSERT INTO payouts (host_id, payee_kind, amount_fen, status, method, created_at) \
          VALUES ({host}, 'HOST', 500, 'PENDING', 'bank', '2026-10-01T00:00:00Z')"

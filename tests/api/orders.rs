@@ -107,7 +107,7 @@ pub async fn assert_ledger_balances(app: &TestApp) {
         );
         assert!(level.reserved >= 0 && level.reserved <= level.on_hand);
     }
-    // And what is reserved is exactly what unpaid orders hold.
+    // And what is reserved is exactly what unpaid orders and live sessions' quotas hold.
     let pending: HashSet<i64> = order::Entity::find()
         .filter(order::Column::Status.eq("PENDING_PAYMENT"))
         .all(app.db())
@@ -120,6 +120,13 @@ pub async fn assert_ledger_balances(app: &TestApp) {
     let mut held: HashMap<i64, i64> = HashMap::new();
     for line in lines.iter().filter(|l| pending.contains(&l.order_id)) {
         *held.entry(line.variant_id).or_default() += i64::from(line.quantity);
+    }
+    let items = huakai::livestream::entity::live_session_item::Entity::find()
+        .all(app.db())
+        .await
+        .expect("session items");
+    for item in items {
+        *held.entry(item.variant_id).or_default() += i64::from(item.remaining);
     }
     for level in stock_level::Entity::find().all(app.db()).await.expect("stock") {
         assert_eq!(

@@ -17,6 +17,9 @@ pub struct Model {
     /// The language the user chose; `None` follows each request's `Accept-Language`.
     pub language: Option<Language>,
     pub created_at: DateTimeUtc,
+    /// A host's Stripe connected account (`acct_…`), which its payouts are transferred to;
+    /// none: paid by bank. Only hosts have one.
+    pub stripe_account_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -57,7 +57,8 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<O
 
 /// Inside the payment's transaction: a payment that arrived after the order's reservation
 /// ended pays the order if its stock can still be had (all lines or none, in a savepoint), else
-/// `None` and the caller refunds in the same transaction.
+/// `None` and the caller refunds in the same transaction. Lines bought from a live session's
+/// quota come from that quota again or not at all (see `sessions::take_again`).
 pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<Option<Effect>> {
     let attempt = txn.begin().await?;
     let revived = order::Entity::update_many()
@@ -74,9 +75,18 @@ pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<
         return Ok(None);
     }
     let lines = lines_of(&attempt, order_id).await?;
+    let Some(from_quota) = crate::livestream::sessions::take_again(&attempt, order_id, Utc::now()).await? else {
+        attempt.rollback().await?;
+        return Ok(None);
+    };
+    let from_stock: Vec<_> = lines
+        .iter()
+        .filter(|line| !from_quota.contains(&line.variant_id))
+        .cloned()
+        .collect();
     let mut flipped = false;
-    for movement in [Movement::Reserve, Movement::Sell] {
-        match move_lines(&attempt, &lines, movement, None).await? {
+    for (movement, moved) in [(Movement::Reserve, &from_stock), (Movement::Sell, &lines)] {
+        match move_lines(&attempt, moved, movement, None).await? {
             Some(changed) => flipped |= changed,
             None => {
                 attempt.rollback().await?;

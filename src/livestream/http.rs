@@ -1,0 +1,90 @@
+//! `GET /hosts/me/commissions.csv?month=2026-09`: the signed-in host's commissions of a month
+//! as a file for a spreadsheet, the same CSV as `myHost.monthlyReport` and `huakai hosts
+//! report` (headed in the host's language, with the byte-order mark Excel needs).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::report;
+use crate::accounts::{Role, Viewer};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::i18n::{Language, Message};
+
+#[derive(Deserialize)]
+pub struct Asked {
+    month: Option<String>,
+    /// `zh-CN` or `en`; else the host's own choice, else `Accept-Language`.
+    lang: Option<String>,
+}
+
+fn plain(status: StatusCode, message: &Message, language: Language) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{}\n", message.in_language(language)),
+    )
+        .into_response()
+}
+
+fn internal(error: &AppError, language: Language) -> Response {
+    tracing::error!(error = ?error, "a host's commissions CSV failed");
+    plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &Message::new("internal-error"),
+        language,
+    )
+}
+
+pub async fn commissions_csv(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(asked): Query<Asked>,
+) -> Response {
+    let viewer = crate::app::http::viewer_of(&state, &headers).await;
+    let language = asked
+        .lang
+        .as_deref()
+        .and_then(Language::from_tag)
+        .or_else(|| viewer.as_ref().ok().and_then(Viewer::language))
+        .unwrap_or_else(|| Language::from_headers(&headers));
+    let host_id = match viewer {
+        Ok(Viewer::User(me)) if me.role == Role::Host => me.user_id,
+        Ok(Viewer::User(_)) => {
+            return plain(StatusCode::FORBIDDEN, &Message::new("hosts-only-commissions"), language);
+        }
+        Ok(Viewer::Anonymous) | Err(AppError::Unauthenticated) => {
+            let mut answer = plain(StatusCode::UNAUTHORIZED, &Message::new("sign-in-with-bearer"), language);
+            answer
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return answer;
+        }
+        Err(error) => return internal(&error, language),
+    };
+    let month = asked.month.unwrap_or_default();
+    let (year, number) = match report::parse_month(&month) {
+        Ok(parsed) => parsed,
+        Err(problem) => return plain(StatusCode::BAD_REQUEST, &problem.message, language),
+    };
+    match report::monthly(&state.db, host_id, &month, language).await {
+        Ok(Ok(csv)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"huakai-commissions-{year:04}-{number:02}.csv\""),
+                ),
+                (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            ],
+            csv,
+        )
+            .into_response(),
+        Ok(Err(problem)) => plain(StatusCode::BAD_REQUEST, &problem.message, language),
+        Err(error) => internal(&error, language),
+    }
+}
