@@ -479,7 +479,10 @@ async fn commission_follows_the_order_through_refunds_and_is_paid_once(backend: 
     let bytes = download.bytes().await.expect("body");
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "a UTF-8 byte-order mark for spreadsheets");
     assert_eq!(std::str::from_utf8(&bytes).expect("UTF-8"), report);
-    assert!(report.starts_with("\u{feff}\"日期\",\"订单\""), "Chinese headers by default: {report}");
+    assert!(
+        report.starts_with("\u{feff}\"日期\",\"订单\""),
+        "Chinese headers by default: {report}"
+    );
     let english = app
         .http()
         .get(format!("{}&lang=en", csv_url(&month)))

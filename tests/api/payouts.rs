@@ -151,7 +151,11 @@ async fn earnings_follow_delivery_and_are_paid_once_by_bank(backend: Backend) {
     assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
     let csv = String::from_utf8(export.stdout).expect("utf-8");
     let mut rows = csv.lines();
-    assert_eq!(rows.next(), Some("\"payee\",\"account\",\"amount_yuan\",\"reference\""));
+    assert_eq!(
+        rows.next(),
+        Some("\u{feff}\"收款人\",\"账号\",\"金额（元）\",\"附言\""),
+        "Chinese headers by default, with the byte-order mark Excel needs"
+    );
     let line = rows.next().expect("one payout line");
     assert!(
         line.contains("三旺村百合种植专业合作社")
@@ -162,6 +166,17 @@ async fn earnings_follow_delivery_and_are_paid_once_by_bank(backend: Backend) {
         "{line}"
     );
     assert!(rows.next().is_none());
+    let english = Command::new(env!("CARGO_BIN_EXE_huakai"))
+        .args(["--lang", "en", "payouts", "export", &batch])
+        .env("DATABASE_URL", &database_url)
+        .output()
+        .expect("huakai runs");
+    let english = String::from_utf8(english.stdout).expect("utf-8");
+    assert_eq!(
+        english.lines().next(),
+        Some("\u{feff}\"Payee\",\"Account\",\"Amount (yuan)\",\"Reference\""),
+        "{english}"
+    );
     let status = app.query_as(&grower, ACCOUNT, json!({})).await;
     assert_eq!(
         status["myProducer"]["payouts"]["nodes"][0]["status"], "IN_TRANSIT",

@@ -1,0 +1,325 @@
+//! Hosts, promo links, commission plans and commissions as the API shows them.
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
+
+use super::live_sessions::{LiveSession, live_session_node};
+use crate::accounts::Role;
+use crate::accounts::entity::user;
+use crate::accounts::policy::viewer;
+use crate::catalogue::entity::product;
+use crate::catalogue::graphql::{Product, product_node};
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::{database, shop};
+use crate::graphql::ids::{NodeType, encode};
+use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::i18n::language_of;
+use crate::livestream::attribution::{self, CommissionState, CreditedLine};
+use crate::livestream::entity::{commission_plan, promo_link};
+use crate::livestream::policy::ReadPromoLink;
+use crate::livestream::sessions::{self};
+use crate::livestream::{links, product_url, report};
+use crate::money::Money;
+use crate::payouts::balances;
+use crate::payouts::graphql::{Balance, Payout};
+
+type Result<T> = async_graphql::Result<T>;
+
+/// A livestream host as others see it: its name.
+pub struct Host(pub user::Model);
+
+#[Object]
+impl Host {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Host, self.0.id)
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+}
+
+/// A host through `node(id:)`: hosts are public figures, so any caller sees the name of a user
+/// who is a host (and nothing of anyone else).
+pub async fn host_node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Host>> {
+    let row = user::Entity::find_by_id(user_id).one(database(ctx)?).await?;
+    Ok(row.filter(|u| u.role == Role::Host).map(Host))
+}
+
+pub(super) async fn host_of(ctx: &Context<'_>, user_id: i64) -> Result<Option<Host>> {
+    Ok(host_node(ctx, user_id).await?)
+}
+
+pub struct PromoLink(pub promo_link::Model);
+
+#[Object]
+impl PromoLink {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::PromoLink, self.0.id)
+    }
+
+    /// The short code shown on the stream, for `placeOrder(referralCode:)` and `/l/{code}`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// The product's storefront page carrying the code (where `/l/{code}` redirects).
+    async fn url(&self, ctx: &Context<'_>) -> Result<String> {
+        let product = product::Entity::find_by_id(self.0.product_id)
+            .one(database(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        let storefront = &shop(ctx)?.settings.livestream.storefront_url;
+        Ok(product_url(
+            storefront,
+            &product.map(|p| p.slug).unwrap_or_default(),
+            &self.0.code,
+        ))
+    }
+
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        Ok(product_node(ctx, self.0.product_id).await?)
+    }
+
+    /// The live session the link sells, for a session's link.
+    async fn session(&self, ctx: &Context<'_>) -> Result<Option<LiveSession>> {
+        match self.0.session_id {
+            Some(session_id) => Ok(live_session_node(ctx, session_id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Redirects answered (written within about a second).
+    async fn clicks(&self) -> i64 {
+        self.0.clicks
+    }
+
+    /// Paid orders with a line credited through the link.
+    async fn orders(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(self.figures(ctx).await?.orders)
+    }
+
+    async fn units(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(self.figures(ctx).await?.units)
+    }
+
+    /// What the credited lines sold, less refunds.
+    async fn sales(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(self.figures(ctx).await?.sales.into())
+    }
+
+    /// Earned on delivered lines, and estimated on lines paid but not delivered.
+    async fn commission(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(self.figures(ctx).await?.commission.into())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the link was retired (it redirects and credits no more); null while it works.
+    async fn retired_at(&self) -> Option<DateTime<Utc>> {
+        self.0.retired_at
+    }
+}
+
+impl PromoLink {
+    async fn figures(&self, ctx: &Context<'_>) -> AppResult<links::LinkFigures> {
+        let fee = shop(ctx)?.settings.payouts.platform_fee_bps;
+        links::figures(database(ctx)?, self.0.id, fee).await
+    }
+}
+
+/// A promo link through `node(id:)`: its host and operators.
+pub async fn promo_link_node(ctx: &Context<'_>, link_id: i64) -> AppResult<Option<PromoLink>> {
+    let Some(row) = promo_link::Entity::find_by_id(link_id).one(database(ctx)?).await? else {
+        return Ok(None);
+    };
+    Ok(viewer(ctx)
+        .may(ReadPromoLink { host_id: row.host_id })
+        .then_some(PromoLink(row)))
+}
+
+pub struct CommissionPlan(pub(super) commission_plan::Model);
+
+#[Object]
+impl CommissionPlan {
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        Ok(product_node(ctx, self.0.product_id).await?)
+    }
+
+    async fn rate_bps(&self) -> i32 {
+        self.0.rate_bps
+    }
+
+    /// The host a targeted rate is for; null for the open rate.
+    async fn host(&self, ctx: &Context<'_>) -> Result<Option<Host>> {
+        match self.0.host_id {
+            Some(host_id) => host_of(ctx, host_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Orders placed from then on get this rate (a cut waits for the notice period).
+    async fn effective_from(&self) -> DateTime<Utc> {
+        self.0.effective_from
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CommissionStatus {
+    /// Paid, not delivered: what delivery will earn after the refunds so far.
+    Estimated,
+    /// Delivered; not paid out yet.
+    Earned,
+    /// Refunded in full.
+    Reversed,
+    /// Paid out.
+    Paid,
+}
+
+impl From<CommissionState> for CommissionStatus {
+    fn from(state: CommissionState) -> Self {
+        match state {
+            CommissionState::Estimated => CommissionStatus::Estimated,
+            CommissionState::Earned => CommissionStatus::Earned,
+            CommissionState::Reversed => CommissionStatus::Reversed,
+            CommissionState::Paid => CommissionStatus::Paid,
+        }
+    }
+}
+
+/// A host's commission on one credited order line.
+pub struct Commission {
+    line: CreditedLine,
+    platform_fee_bps: u32,
+}
+
+#[Object]
+impl Commission {
+    async fn amount(&self) -> Money {
+        self.line.commission(self.platform_fee_bps).into()
+    }
+
+    async fn status(&self) -> CommissionStatus {
+        self.line.state().into()
+    }
+
+    async fn order_number(&self) -> &str {
+        &self.line.order_number
+    }
+
+    /// The rate the order was placed at.
+    async fn rate_bps(&self) -> i32 {
+        self.line.attribution.rate_bps
+    }
+
+    /// The line's total less refunds so far.
+    async fn sales(&self) -> Money {
+        self.line.net_total.into()
+    }
+
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        Ok(product_node(ctx, self.line.product_id).await?)
+    }
+}
+
+/// The signed-in host's links, commissions, balance and payouts.
+pub struct HostAccount(pub(super) user::Model);
+
+#[Object]
+impl HostAccount {
+    async fn host(&self) -> Host {
+        Host(self.0.clone())
+    }
+
+    /// The Stripe connected account (`acct_…`) payouts are transferred to; null: paid by bank.
+    async fn stripe_account_id(&self) -> Option<&str> {
+        self.0.stripe_account_id.as_deref()
+    }
+
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, PromoLink>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let rows = links::list(database(ctx)?, self.0.id, &page).await?;
+        Ok(connection(rows, &page, 0, |row| row.id, PromoLink))
+    }
+
+    /// The host's sessions, newest first, with sold and remaining quota per item.
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, LiveSession>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let rows = sessions::list(database(ctx)?, self.0.id, &page).await?;
+        Ok(connection(rows, &page, 0, |row| row.id, LiveSession))
+    }
+
+    /// One entry per credited line of a paid order, newest first.
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn commissions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, Commission>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let platform_fee_bps = shop(ctx)?.settings.payouts.platform_fee_bps;
+        let rows = attribution::host_lines(database(ctx)?, self.0.id, &page).await?;
+        Ok(connection(
+            rows,
+            &page,
+            0,
+            |row| row.attribution.id,
+            |line| Commission { line, platform_fee_bps },
+        ))
+    }
+
+    /// Commissions earned on delivery: pending within the payout hold, then available, then
+    /// in transit and paid out (negative available after a refund of money already paid).
+    async fn balance(&self, ctx: &Context<'_>) -> Result<Balance> {
+        Ok(balances::host_balance(database(ctx)?, self.0.id, Utc::now())
+            .await?
+            .into())
+    }
+
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn payouts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, Payout>> {
+        let page = PageRequest::new(first, after.as_deref())?;
+        let rows = balances::list_host_payouts(database(ctx)?, self.0.id, &page).await?;
+        Ok(connection(rows, &page, 0, |row| row.id, Payout))
+    }
+
+    /// The month's commissions (`YYYY-MM`, China time) as CSV.
+    async fn monthly_report(&self, ctx: &Context<'_>, month: String) -> Result<String> {
+        match report::monthly(database(ctx)?, self.0.id, &month, language_of(ctx)).await? {
+            Ok(csv) => Ok(csv),
+            Err(problem) => Err(AppError::BadInput(problem.message).into()),
+        }
+    }
+}
+
+/// What one host sold of a grower's product, at one rate.
+#[derive(SimpleObject)]
+pub struct HostSale {
+    pub(super) host: Host,
+    pub(super) product: Product,
+    pub(super) rate_bps: i32,
+    pub(super) units: i64,
+    pub(super) sales: Money,
+    pub(super) commission: Money,
+}
