@@ -297,7 +297,7 @@ async fn every_operation_survives_random_and_hostile_arguments(backend: Backend)
     let mut random = Random(seed);
     // Answers with data: the run must reach resolvers, not stop at validation every time. Many
     // operations rightly refuse random arguments (an unknown village, a period of centuries),
-    // so one case in ten with data shows the run gets past validation (seeds 1 to 11 answer 57
+    // so one case in ten with data shows the run gets past validation (seeds 4 to 7 and 11 answer 57
     // to 90 of 400 with data; a run stopped at validation answers none).
     let mut resolved = 0;
     for case in 0..cases {
