@@ -77,13 +77,24 @@ pub fn coded(message: Message, code: &'static str) -> async_graphql::Error {
     async_graphql::Error::new_with_source(message).extend_with(|_, extensions| extensions.set("code", code))
 }
 
+/// async-graphql's own refusals of a query over the limits, by their text: the words and the
+/// code they are given here.
+const LIMIT_REFUSALS: [(&str, &str, &str); 2] = [
+    ("Query is too complex.", "query-too-complex", "QUERY_TOO_COMPLEX"),
+    ("Query is nested too deep.", "query-too-deep", "QUERY_TOO_DEEP"),
+];
+
 /// Puts a response's error messages into `language`: those that carry a [`Message`] are
-/// translated; async-graphql's own (a query that does not parse or validate) keep their
-/// English text.
+/// translated, and async-graphql's refusals of a query over the limits get words and a code;
+/// its other messages (a query that does not parse or validate against the schema, whose
+/// names are English anyway) keep their English text.
 pub fn localize(response: &mut async_graphql::Response, language: crate::i18n::Language) {
     for error in &mut response.errors {
         if let Some(message) = error.source::<Message>() {
             error.message = message.in_language(language);
+        } else if let Some((_, id, code)) = LIMIT_REFUSALS.iter().find(|(text, _, _)| error.message == *text) {
+            error.message = Message::new(id).in_language(language);
+            error.extensions.get_or_insert_with(Default::default).set("code", *code);
         }
     }
 }

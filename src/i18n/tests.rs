@@ -113,10 +113,13 @@ fn scan() -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
                 }
             }
         }
+        // The error module names codes and messages in tables and match arms.
         if path.ends_with("src/error.rs") {
-            for (at, _) in text.match_indices("=> \"") {
-                if let Some(code) = text[at + 4..].split('"').next().filter(|code| is_code(code)) {
-                    codes.insert(code.to_owned());
+            for literal in literals(text) {
+                if is_code(literal) {
+                    codes.insert(literal.to_owned());
+                } else if is_message_id(literal) {
+                    ids.insert(literal.to_owned());
                 }
             }
         }
