@@ -5,6 +5,7 @@ pub mod entity;
 pub mod funds;
 pub mod graphql;
 pub mod policy;
+pub mod report;
 pub mod service;
 
 use async_graphql::Enum;

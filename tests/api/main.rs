@@ -17,6 +17,7 @@ mod livestream;
 mod migrations;
 mod money;
 mod orders;
+mod organisation_report;
 mod payments;
 mod payouts;
 mod platform;

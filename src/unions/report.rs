@@ -1,0 +1,230 @@
+//! An organisation's report for a period (消费帮扶台账): what its credited orders bought, by
+//! county (区县), village, producer and month, net of refunds; its pledge for the period's
+//! last year with the progress; and the allowances granted from its fund and returned to it.
+//! Shown to its admins and operators, in GraphQL and as CSV.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, TimeDelta, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::entity::ledger::{self, LedgerEntryKind};
+use super::service::{self, PledgeProgress};
+use crate::catalogue::entity::{producer, village};
+use crate::error::UserError;
+use crate::i18n::csv::Csv;
+use crate::i18n::{Language, Message};
+use crate::money::Fen;
+use crate::orders::entity::{order, order_line};
+use crate::orders::service::state::Outcome;
+use crate::payments::entity::refund::{self, RefundStatus};
+use crate::payments::entity::refund_line;
+
+/// The longest period one report covers.
+const MAX_DAYS: i64 = 366;
+
+/// Spending under one name (a county, a village, a producer, a month), largest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub name: String,
+    pub amount: Fen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganisationReport {
+    /// First and last day (China time), both included.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Paid credited orders in the period, and what they came to net of refunds.
+    pub orders: usize,
+    pub spending: Fen,
+    pub by_county: Vec<Share>,
+    pub by_village: Vec<Share>,
+    pub by_producer: Vec<Share>,
+    /// `YYYY-MM`, in calendar order.
+    pub by_month: Vec<Share>,
+    /// The pledge of the period's last year, if one was set.
+    pub pledge: Option<PledgeProgress>,
+    pub allowance_granted: Fen,
+    pub allowance_returned: Fen,
+}
+
+/// The instant a China-time day begins.
+fn china_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc() - TimeDelta::hours(8)
+}
+
+/// Adds `amount` under `name`.
+fn add(sums: &mut HashMap<String, i64>, name: &str, amount: i64) {
+    *sums.entry(name.to_owned()).or_default() += amount;
+}
+
+/// Largest first; equal amounts by name, so the order is stable.
+fn ranked(sums: HashMap<String, i64>) -> Vec<Share> {
+    let mut shares: Vec<Share> = sums
+        .into_iter()
+        .map(|(name, amount)| Share {
+            name,
+            amount: Fen::new(amount),
+        })
+        .collect();
+    shares.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.name.cmp(&b.name)));
+    shares
+}
+
+/// The report of `organisation_id` for the days `from` to `to` (China time, both included).
+pub async fn report(
+    db: &impl ConnectionTrait,
+    organisation_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Outcome<OrganisationReport> {
+    if to < from {
+        return Ok(Err(UserError::new("INVALID_INPUT", "to-before-from").on_field(&["to"])));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Ok(Err(UserError::new(
+            "INVALID_INPUT",
+            Message::new("report-days").with("max", MAX_DAYS),
+        )
+        .on_field(&["to"])));
+    }
+    let (start, end) = (china_midnight(from), china_midnight(to) + TimeDelta::days(1));
+    let orders = order::Entity::find()
+        .filter(order::Column::UnionId.eq(organisation_id))
+        .filter(order::Column::PaidAt.gte(start))
+        .filter(order::Column::PaidAt.lt(end))
+        .all(db)
+        .await?;
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(orders.iter().map(|o| o.id)))
+        .all(db)
+        .await?;
+    // What was given back of each line: every refund decided, sent or waiting, but not one
+    // that was refused.
+    let parts = refund_line::Entity::find()
+        .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
+        .all(db)
+        .await?;
+    let refused: Vec<i64> = refund::Entity::find()
+        .filter(refund::Column::Id.is_in(parts.iter().map(|part| part.refund_id)))
+        .filter(refund::Column::Status.eq(RefundStatus::Failed))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut refunded: HashMap<i64, i64> = HashMap::new();
+    for part in parts.iter().filter(|part| !refused.contains(&part.refund_id)) {
+        *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
+    }
+    let producers: HashMap<i64, producer::Model> = producer::Entity::find()
+        .filter(producer::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let villages: HashMap<i64, village::Model> = village::Entity::find()
+        .filter(village::Column::Id.is_in(producers.values().map(|p| p.village_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v))
+        .collect();
+    let paid_month: HashMap<i64, String> = orders
+        .iter()
+        .filter_map(|o| Some((o.id, (o.paid_at? + TimeDelta::hours(8)).format("%Y-%m").to_string())))
+        .collect();
+
+    let (mut counties, mut village_sums, mut producer_sums) = (HashMap::new(), HashMap::new(), HashMap::new());
+    let mut months: BTreeMap<String, i64> = BTreeMap::new();
+    let mut spending = 0;
+    for line in &lines {
+        let net = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
+        spending += net;
+        if let Some(month) = paid_month.get(&line.order_id) {
+            *months.entry(month.clone()).or_default() += net;
+        }
+        let Some(producer) = producers.get(&line.producer_id) else {
+            continue;
+        };
+        add(&mut producer_sums, &producer.name, net);
+        if let Some(village) = villages.get(&producer.village_id) {
+            add(&mut village_sums, &village.name, net);
+            add(&mut counties, &village.district, net);
+        }
+    }
+
+    let entries = ledger::Entity::find()
+        .filter(ledger::Column::OrganisationId.eq(organisation_id))
+        .filter(ledger::Column::CreatedAt.gte(start))
+        .filter(ledger::Column::CreatedAt.lt(end))
+        .all(db)
+        .await?;
+    let moved = |kind: LedgerEntryKind| -> i64 {
+        entries
+            .iter()
+            .filter(|entry| entry.kind == kind)
+            .map(|entry| entry.fund_delta_fen.abs())
+            .sum()
+    };
+
+    Ok(Ok(OrganisationReport {
+        from,
+        to,
+        orders: orders.len(),
+        spending: Fen::new(spending),
+        by_county: ranked(counties),
+        by_village: ranked(village_sums),
+        by_producer: ranked(producer_sums),
+        by_month: months
+            .into_iter()
+            .map(|(name, amount)| Share {
+                name,
+                amount: Fen::new(amount),
+            })
+            .collect(),
+        pledge: service::pledge_progress(db, organisation_id, chrono::Datelike::year(&to)).await?,
+        allowance_granted: Fen::new(moved(LedgerEntryKind::Grant)),
+        allowance_returned: Fen::new(moved(LedgerEntryKind::Return)),
+    }))
+}
+
+/// The report as CSV (section, name, amount in yuan), headed in `language`.
+pub fn csv(report: &OrganisationReport, language: Language) -> String {
+    let words = |id: &'static str| Message::new(id).in_language(language);
+    let mut csv = Csv::new(language, &["csv-section", "csv-name", "csv-value"]);
+    let mut row = |section: &'static str, name: String, value: String| csv.row(&[words(section), name, value]);
+    row("impact-period", words("impact-from"), report.from.to_string());
+    row("impact-period", words("impact-to"), report.to.to_string());
+    row("impact-total", words("report-orders"), report.orders.to_string());
+    row("impact-total", words("report-spending"), report.spending.to_string());
+    for (section, shares) in [
+        ("report-by-county", &report.by_county),
+        ("report-by-village", &report.by_village),
+        ("report-by-producer", &report.by_producer),
+        ("report-by-month", &report.by_month),
+    ] {
+        for share in shares {
+            row(section, share.name.clone(), share.amount.to_string());
+        }
+    }
+    if let Some(pledge) = &report.pledge {
+        let year = pledge.year.to_string();
+        row("report-pledge", year.clone(), pledge.amount.to_string());
+        row("report-pledge-progress", year.clone(), pledge.progress.to_string());
+        row("report-pledge-percentage", year, pledge.percentage());
+    }
+    row(
+        "report-allowance",
+        words("report-granted"),
+        report.allowance_granted.to_string(),
+    );
+    row(
+        "report-allowance",
+        words("report-returned"),
+        report.allowance_returned.to_string(),
+    );
+    csv.finish()
+}
