@@ -153,6 +153,9 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
             .map_err(|problem| failed("a demo buyer", &problem.code))?;
         buyers.push((user.id, name));
     }
+    // Two of the three buy through their union, so its pledge fills with their orders.
+    let members: Vec<i64> = buyers.iter().take(2).map(|(id, _)| *id).collect();
+    crate::unions::demo::load(shop, &members, DEMO_PASSWORD).await?;
     let variants: Vec<variant::Model> = variant::Entity::find()
         .order_by_asc(variant::Column::Id)
         .all(db)

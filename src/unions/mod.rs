@@ -1,6 +1,7 @@
 //! Unions and budget units (消费帮扶): organisations, their admins and members, the orders
 //! credited to them, and their yearly pledges (预留份额).
 
+pub mod demo;
 pub mod entity;
 pub mod funds;
 pub mod graphql;

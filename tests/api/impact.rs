@@ -297,6 +297,28 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         .expect("sales")
         .to_owned();
     assert_ne!(sales, "0.00", "the demo year sold something");
+    // The demo union: two members, a pledge part-way done, a 中秋 allowance each.
+    let union_admin = app
+        .login(huakai::unions::demo::ADMIN_EMAIL, huakai::demo::DEMO_PASSWORD)
+        .await;
+    let year = (chrono::Utc::now() + chrono::TimeDelta::hours(8))
+        .format("%Y")
+        .to_string();
+    let union = app
+        .query_as(
+            &union_admin,
+            "query($year: Int!) { myOrganisation { name fund { amount } members { nodes { allowance { amount } } }
+                pledge(year: $year) { amount { amount } progress { amount } } } }",
+            json!({ "year": year.parse::<i32>().expect("a year") }),
+        )
+        .await;
+    let union = &union["myOrganisation"];
+    assert_eq!(union["name"], "株洲市总工会");
+    assert_eq!(union["members"]["nodes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(union["members"]["nodes"][0]["allowance"]["amount"], "300.00");
+    assert_eq!(union["fund"]["amount"], "4400.00", "5000 deposited, 2 x 300 granted");
+    let progress = fen(&union["pledge"]["progress"]);
+    assert!(progress > 0, "the members' orders count towards the pledge: {union:#}");
 
     for (name, width, height) in [("phone", 390, 844), ("desktop", 1280, 900)] {
         let Some(browser) = crate::support::browser::Browser::start(width, height).await else {
