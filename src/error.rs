@@ -26,6 +26,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What an operation a user can get wrong answers: done, or a [`UserError`] to show them.
+pub type Outcome<T> = AppResult<Result<T, UserError>>;
+
 /// Batched loaders share one database error among every caller waiting on the batch.
 impl From<std::sync::Arc<DbErr>> for AppError {
     fn from(error: std::sync::Arc<DbErr>) -> Self {

@@ -129,6 +129,13 @@ impl std::iter::Sum for Fen {
 }
 
 /// Yuan with exactly two decimals: 1250 fen is "12.50", -5 fen is "-0.05".
+/// An amount shown in a message, as yuan with two decimals.
+impl From<Fen> for crate::i18n::Arg {
+    fn from(value: Fen) -> Self {
+        crate::i18n::Arg::Text(value.to_string())
+    }
+}
+
 impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };

@@ -258,6 +258,25 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &s
     }))
 }
 
+/// Who a request is from, by its `Authorization` header: anonymous without one; a header that
+/// does not prove a live session is refused outright rather than downgraded to anonymous.
+pub async fn viewer_of_authorization(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    authorization: Option<&[u8]>,
+) -> AppResult<Viewer> {
+    let Some(value) = authorization else {
+        return Ok(Viewer::Anonymous);
+    };
+    let token = std::str::from_utf8(value)
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Unauthenticated)?;
+    authenticate(db, keys, token).await
+}
+
 /// `logout`: this session's token stops working at once.
 pub async fn logout(db: &impl ConnectionTrait, me: &SignedIn) -> AppResult<()> {
     session::Entity::update_many()

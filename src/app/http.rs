@@ -35,10 +35,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/webhooks/stripe", post(stripe_webhook))
         .route("/l/{code}", get(promo_redirect))
-        .route(
-            "/hosts/me/commissions.csv",
-            get(crate::livestream::http::commissions_csv),
-        );
+        .merge(crate::livestream::http::routes(
+            state.db.clone(),
+            state.accounts.clone(),
+        ));
     limits::guarded(api, &state.config.limits)
         // A subscription lives as long as its stream, so it is outside the request-time and
         // in-flight guards.
@@ -131,20 +131,10 @@ fn operation_label(name: Option<&str>, known: &HashSet<String>) -> String {
     }
 }
 
-/// Who the request is from: anonymous without an `Authorization` header; a header that does
-/// not prove a live session is refused outright rather than downgraded to anonymous.
-pub(crate) async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Viewer::Anonymous);
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or(AppError::Unauthenticated)?;
-    service::authenticate(&state.db, &state.accounts.keys, token).await
+/// Who the request is from (see [`service::viewer_of_authorization`]).
+async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    service::viewer_of_authorization(&state.db, &state.accounts.keys, authorization).await
 }
 
 /// A GraphQL answer as JSON text, with the HTTP status and media type it goes out with.

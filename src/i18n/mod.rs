@@ -188,12 +188,6 @@ impl From<usize> for Arg {
     }
 }
 
-impl From<crate::money::Fen> for Arg {
-    fn from(value: crate::money::Fen) -> Self {
-        Arg::Text(value.to_string())
-    }
-}
-
 impl From<Message> for Arg {
     fn from(value: Message) -> Self {
         Arg::Message(Box::new(value))

@@ -4,14 +4,17 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 use super::report;
+use crate::accounts::service::{Accounts, viewer_of_authorization};
 use crate::accounts::{Role, Viewer};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::i18n::{Language, Message};
 
@@ -40,12 +43,22 @@ fn internal(error: &AppError, language: Language) -> Response {
     )
 }
 
-pub async fn commissions_csv(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(asked): Query<Asked>,
-) -> Response {
-    let viewer = crate::app::http::viewer_of(&state, &headers).await;
+#[derive(Clone)]
+struct Downloads {
+    db: DatabaseConnection,
+    accounts: Arc<Accounts>,
+}
+
+/// The host's download route, ready to merge into the app's router.
+pub fn routes<S>(db: DatabaseConnection, accounts: Arc<Accounts>) -> Router<S> {
+    Router::new()
+        .route("/hosts/me/commissions.csv", get(commissions_csv))
+        .with_state(Downloads { db, accounts })
+}
+
+async fn commissions_csv(State(state): State<Downloads>, headers: HeaderMap, Query(asked): Query<Asked>) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).map(|value| value.as_bytes());
+    let viewer = viewer_of_authorization(&state.db, &state.accounts.keys, authorization).await;
     let language = asked
         .lang
         .as_deref()

@@ -10,9 +10,9 @@ use super::LivestreamSettings;
 use super::entity::commission_plan;
 use crate::accounts::Role;
 use crate::accounts::entity::user;
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
-use crate::orders::service::state::Outcome;
 
 /// A rate asked for: which product, which host (none: the open rate), how much.
 pub struct PlanRequest {

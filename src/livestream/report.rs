@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use chrono::{Datelike, FixedOffset};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::error::Outcome;
 use crate::error::{AppError, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line_attribution};
-use crate::orders::service::state::Outcome;
 use crate::payouts::entity::host_commission;
 use crate::payouts::payout_reference;
 

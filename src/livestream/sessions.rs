@@ -22,11 +22,11 @@ use super::links;
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::{product, variant};
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
-use crate::orders::service::state::Outcome;
 use crate::paging::PageRequest;
 use crate::shop::{Effect, Shop};
 

@@ -10,8 +10,8 @@ use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::refunds::update_payment_status;
 use crate::app::db::begin_write;
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
-use crate::orders::service::state::Outcome;
 use crate::paging::PageRequest;
 use crate::shop::Shop;
 

@@ -13,12 +13,12 @@ use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
 use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::money::Fen;
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
 use crate::orders::service::lifecycle::{mark_paid, revive_paid};
-use crate::orders::service::state::Outcome;
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a

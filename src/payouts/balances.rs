@@ -8,12 +8,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, payout_reference};
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::order;
-use crate::orders::service::state::Outcome;
 use crate::paging::PageRequest;
 
 /// A producer's money.

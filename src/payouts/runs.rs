@@ -20,11 +20,11 @@ use super::{PayoutMethod, PayoutStatus, payout_reference};
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::producer;
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Language;
 use crate::i18n::csv::Csv;
 use crate::money::Fen;
-use crate::orders::service::state::Outcome;
 use crate::payments::stripe::{CallError, StripeGateway};
 use crate::shop::Shop;
 

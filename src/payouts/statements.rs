@@ -9,10 +9,10 @@ use sea_orm::{
 use super::divide;
 use super::entity::{cooperative_member, payout, payout_household_share};
 use crate::catalogue::entity::producer;
+use crate::error::Outcome;
 use crate::error::{AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
-use crate::orders::service::state::Outcome;
 
 /// How a cooperative's payout was shared among its member households (二次分配), as written
 /// when the payout was made.

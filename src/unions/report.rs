@@ -11,12 +11,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use super::entity::ledger::{self, LedgerEntryKind};
 use super::service::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
+use crate::error::Outcome;
 use crate::error::UserError;
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line};
-use crate::orders::service::state::Outcome;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 

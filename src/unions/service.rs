@@ -25,7 +25,7 @@ use crate::paging::PageRequest;
 use crate::payments::entity::payment;
 
 /// A business answer: the value, or what the user can fix.
-pub type Outcome<T> = AppResult<Result<T, UserError>>;
+pub use crate::error::Outcome;
 
 pub struct NewOrganisation {
     pub name: String,

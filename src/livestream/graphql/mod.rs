@@ -2,13 +2,12 @@
 //! plans and commissions as objects (`objects`), and live sessions with their stock
 //! subscription (`sessions`).
 
-mod live_sessions;
 mod objects;
+mod subscription;
 
-pub use live_sessions::{
-    LiveSession, LiveSessionItem, LivestreamSubscription, live_session_item_node, live_session_node,
-};
 pub use objects::{Host, HostAccount, PromoLink, host_node, promo_link_node};
+pub use objects::{LiveSession, LiveSessionItem, live_session_item_node, live_session_node};
+pub use subscription::LivestreamSubscription;
 
 use std::collections::BTreeMap;
 

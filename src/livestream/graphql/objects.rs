@@ -1,26 +1,26 @@
-//! Hosts, promo links, commission plans and commissions as the API shows them.
+//! Hosts, promo links, commission plans, commissions and live sessions as the API shows them,
+//! and who may see a session.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
-use super::live_sessions::{LiveSession, live_session_node};
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::viewer;
 use crate::catalogue::entity::product;
-use crate::catalogue::graphql::{Product, product_node};
+use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{database, shop};
 use crate::graphql::ids::{NodeType, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::i18n::language_of;
 use crate::livestream::attribution::{self, CommissionState, CreditedLine};
-use crate::livestream::entity::{commission_plan, promo_link};
-use crate::livestream::policy::ReadPromoLink;
-use crate::livestream::sessions::{self};
+use crate::livestream::entity::{commission_plan, live_session, live_session_item, promo_link};
+use crate::livestream::policy::{ApproveSessionItem, ReadPromoLink};
+use crate::livestream::sessions::{self, SessionPhase};
 use crate::livestream::{links, product_url, report};
-use crate::money::Money;
+use crate::money::{Fen, Money};
 use crate::payouts::balances;
 use crate::payouts::graphql::{Balance, Payout};
 
@@ -47,7 +47,7 @@ pub async fn host_node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Host
     Ok(row.filter(|u| u.role == Role::Host).map(Host))
 }
 
-pub(super) async fn host_of(ctx: &Context<'_>, user_id: i64) -> Result<Option<Host>> {
+async fn host_of(ctx: &Context<'_>, user_id: i64) -> Result<Option<Host>> {
     Ok(host_node(ctx, user_id).await?)
 }
 
@@ -322,4 +322,136 @@ pub struct HostSale {
     pub(super) units: i64,
     pub(super) sales: Money,
     pub(super) commission: Money,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LiveSessionStatus {
+    Scheduled,
+    Live,
+    Ended,
+}
+
+pub struct LiveSession(pub live_session::Model);
+
+#[Object]
+impl LiveSession {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::LiveSession, self.0.id)
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+
+    async fn status(&self) -> LiveSessionStatus {
+        match sessions::phase(&self.0, Utc::now()) {
+            SessionPhase::Scheduled => LiveSessionStatus::Scheduled,
+            SessionPhase::Live => LiveSessionStatus::Live,
+            SessionPhase::Ended => LiveSessionStatus::Ended,
+        }
+    }
+
+    async fn host(&self, ctx: &Context<'_>) -> Result<Option<Host>> {
+        host_of(ctx, self.0.host_id).await
+    }
+
+    #[graphql(complexity = "crate::graphql::relay::list_complexity(sessions::MAX_ITEMS, child_complexity)")]
+    async fn items(&self, ctx: &Context<'_>) -> Result<Vec<LiveSessionItem>> {
+        Ok(sessions::items_of(database(ctx)?, self.0.id)
+            .await?
+            .into_iter()
+            .map(LiveSessionItem)
+            .collect())
+    }
+}
+
+pub struct LiveSessionItem(pub live_session_item::Model);
+
+#[Object]
+impl LiveSessionItem {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::LiveSessionItem, self.0.id)
+    }
+
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Option<Variant>> {
+        Ok(variant_node(ctx, self.0.variant_id).await?)
+    }
+
+    /// The session price.
+    async fn price(&self) -> Money {
+        Fen::new(self.0.price_fen).into()
+    }
+
+    async fn quota(&self) -> i32 {
+        self.0.quota
+    }
+
+    /// Units taken by orders (paid or still held).
+    async fn sold(&self) -> i32 {
+        self.0.sold()
+    }
+
+    /// Units left in the quota (0 before approval and after the end).
+    async fn remaining(&self) -> i32 {
+        self.0.remaining
+    }
+
+    async fn per_buyer_limit(&self) -> i32 {
+        self.0.per_buyer_limit
+    }
+
+    async fn approved(&self) -> bool {
+        self.0.approved_at.is_some()
+    }
+}
+
+/// Whether the viewer may see a session: anyone once an item is approved (it is public: its
+/// host announces it); before, its host, the growers asked to approve an item, and operators.
+async fn may_see_session(ctx: &Context<'_>, session: &live_session::Model) -> AppResult<bool> {
+    let items = sessions::items_of(database(ctx)?, session.id).await?;
+    if items.iter().any(|item| item.approved_at.is_some()) {
+        return Ok(true);
+    }
+    let viewer = viewer(ctx);
+    if viewer.may(ReadPromoLink {
+        host_id: session.host_id,
+    }) {
+        return Ok(true);
+    }
+    for item in items {
+        if let Some((_, producer_id)) = sessions::item_with_producer(database(ctx)?, item.id).await?
+            && viewer.may(ApproveSessionItem { producer_id })
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A session through `node(id:)`.
+pub async fn live_session_node(ctx: &Context<'_>, session_id: i64) -> AppResult<Option<LiveSession>> {
+    let Some(session) = live_session::Entity::find_by_id(session_id).one(database(ctx)?).await? else {
+        return Ok(None);
+    };
+    Ok(may_see_session(ctx, &session).await?.then_some(LiveSession(session)))
+}
+
+/// A session item through `node(id:)`: as its session.
+pub async fn live_session_item_node(ctx: &Context<'_>, item_id: i64) -> AppResult<Option<LiveSessionItem>> {
+    let Some(item) = live_session_item::Entity::find_by_id(item_id)
+        .one(database(ctx)?)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let session = sessions::session_of(database(ctx)?, item.session_id).await?;
+    Ok(may_see_session(ctx, &session).await?.then_some(LiveSessionItem(item)))
 }

@@ -1,8 +1,9 @@
 //! `cancelOrder`: an unpaid order frees its stock; a paid one not yet shipped puts its units
 //! back on the shelf and is refunded in full, all decided in one transaction.
 
-use super::state::{Outcome, find, lines_of, move_lines, shipments_of, transition};
+use super::state::{find, lines_of, move_lines, shipments_of, transition};
 use crate::app::db::begin_write;
+use crate::error::Outcome;
 use crate::error::{AppError, UserError};
 use crate::inventory::Movement;
 use crate::money::Fen;

@@ -9,9 +9,10 @@ use sea_orm::{
     QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use super::state::{Outcome, find, lines_of, move_lines, shipments_of, transition};
+use super::state::{find, lines_of, move_lines, shipments_of, transition};
 use crate::app::db::begin_write;
 use crate::catalogue::entity::product;
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::inventory::Movement;
 use crate::orders::OrderStatus;

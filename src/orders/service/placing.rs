@@ -9,11 +9,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
-use super::state::Outcome;
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::catalogue::today_in_china;
+use crate::error::Outcome;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};

@@ -5,13 +5,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult};
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment};
 use crate::paging::PageRequest;
-
-pub type Outcome<T> = AppResult<Result<T, UserError>>;
 
 pub async fn lines_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
