@@ -12,6 +12,8 @@
 //!   also after Stripe has forgotten the key. A worker and `huakai payments reconcile` retry.
 //! - A bank-transfer order is refunded by bank: the refund waits, PENDING, in
 //!   `pendingBankRefunds` until an operator records the bank's reference (`bank_refunds`).
+//! - Welfare allowance goes back to the grants it came from within [`decide`]'s transaction,
+//!   and the refund is SUCCEEDED at once.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -90,7 +92,8 @@ pub async fn decide(
         ));
     }
     let now = Utc::now();
-    let status = if stripe_refund_id.is_some() {
+    // Allowance goes back to its grants in this very transaction: nothing is left to send.
+    let status = if stripe_refund_id.is_some() || payment.provider == ProviderKind::Allowance {
         RefundStatus::Succeeded
     } else {
         RefundStatus::Pending
@@ -111,6 +114,9 @@ pub async fn decide(
     }
     .insert(txn)
     .await?;
+    if payment.provider == ProviderKind::Allowance {
+        crate::unions::funds::refund_spent(txn, payment.order_id, row.id, amount, now).await?;
+    }
     let parts = split_over_lines(txn, payment, amount).await?;
     refund_line::Entity::insert_many(parts.iter().map(|(line_id, part)| refund_line::ActiveModel {
         refund_id: Set(row.id),
