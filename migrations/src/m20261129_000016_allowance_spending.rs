@@ -1,6 +1,8 @@
 //! Paying with the welfare allowance: orders and payments accept the new methods and provider,
-//! and the organisation ledger records spending (SPEND, from a grant, for an order) and refunds
-//! of spent allowance (REFUND, back to the grant or, once it has closed, to the fund).
+//! an order keeps the part the allowance paid and the method paying the rest, and the
+//! organisation ledger records spending (SPEND, from a grant, for an order), refunds of spent
+//! allowance (REFUND) and allowance given back when an order is cancelled unpaid (RELEASE), both
+//! back to the grant or, once it has closed, to the fund.
 //!
 //! The CHECKs only widen, so existing rows still satisfy them. PostgreSQL replaces them; SQLite
 //! cannot alter a CHECK, so the stored table text is edited (SQLite's documented procedure for
@@ -25,6 +27,8 @@ const NEW_KINDS: &str = "OR (kind = 'SPEND' AND fund_delta_fen = 0 AND grant_del
                             AND order_id IS NOT NULL)
                         OR (kind = 'REFUND' AND grant_id IS NOT NULL AND order_id IS NOT NULL AND refund_id IS NOT NULL
                             AND ((fund_delta_fen = 0 AND grant_delta_fen > 0) OR (fund_delta_fen > 0 AND grant_delta_fen = 0)))
+                        OR (kind = 'RELEASE' AND grant_id IS NOT NULL AND order_id IS NOT NULL AND refund_id IS NULL
+                            AND ((fund_delta_fen = 0 AND grant_delta_fen > 0) OR (fund_delta_fen > 0 AND grant_delta_fen = 0)))
                         OR (kind = 'RETURN'";
 
 #[async_trait::async_trait]
@@ -44,6 +48,16 @@ impl MigrationTrait for Migration {
         execute(
             manager,
             &format!("ALTER TABLE organisation_ledger ADD COLUMN refund_id {big} NULL REFERENCES refunds (id)"),
+        )
+        .await?;
+        execute(
+            manager,
+            &format!("ALTER TABLE orders ADD COLUMN allowance_fen {big} NOT NULL DEFAULT 0 CHECK (allowance_fen >= 0)"),
+        )
+        .await?;
+        execute(
+            manager,
+            "ALTER TABLE orders ADD COLUMN remainder_method varchar(24) NULL",
         )
         .await?;
         execute(

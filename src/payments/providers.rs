@@ -149,7 +149,8 @@ impl PaymentProvider for Stripe<'_> {
     async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
         let intent = self
             .gateway
-            .create_payment_intent(order.id, order.total_fen, method)
+            // Of a split payment, Stripe takes what the allowance did not pay.
+            .create_payment_intent(order.id, order.total_fen - order.allowance_fen, method)
             .await?;
         Ok(Ok(Started {
             external_id: Some(intent.id.to_string()),

@@ -380,36 +380,63 @@ pub async fn spend(
     Ok(left == 0)
 }
 
-/// Gives `amount` of the allowance spent on `order_id` back, in the refund decision's
-/// transaction: to the grants it came from, the last spent first, and to the fund for a grant
-/// that has expired or closed (its member left) meanwhile. REFUND rows name the refund. Never
-/// more than was spent and not yet refunded, per grant.
-pub async fn refund_spent(
-    txn: &impl ConnectionTrait,
-    order_id: i64,
-    refund_id: i64,
-    amount: Fen,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+/// Per grant, in spending order: what of the allowance spent on `order_id` has not been given
+/// back.
+async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<(i64, i64)>> {
     let rows = ledger::Entity::find()
         .filter(ledger::Column::OrderId.eq(order_id))
         .order_by_asc(ledger::Column::Id)
         .all(txn)
         .await?;
-    // Per grant, in spending order: what is still spent on this order.
     let mut spent: Vec<(i64, i64)> = Vec::new();
     for row in &rows {
         let Some(grant_id) = row.grant_id else { continue };
         let delta = match row.kind {
             LedgerEntryKind::Spend => -row.grant_delta_fen,
-            LedgerEntryKind::Refund => -(row.grant_delta_fen + row.fund_delta_fen),
-            _ => 0,
+            LedgerEntryKind::Refund | LedgerEntryKind::Release => -(row.grant_delta_fen + row.fund_delta_fen),
+            LedgerEntryKind::Deposit | LedgerEntryKind::Grant | LedgerEntryKind::Return => 0,
         };
         match spent.iter_mut().find(|(id, _)| *id == grant_id) {
             Some((_, fen)) => *fen += delta,
             None => spent.push((grant_id, delta)),
         }
     }
+    Ok(spent)
+}
+
+/// What of the allowance spent on `order_id` has not been given back.
+pub async fn still_spent(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Fen> {
+    Ok(Fen::new(
+        still_spent_per_grant(txn, order_id)
+            .await?
+            .iter()
+            .map(|(_, fen)| fen)
+            .sum(),
+    ))
+}
+
+/// Gives all the allowance still spent on `order_id` back (RELEASE rows), in the transaction
+/// that cancels the order before the rest of a split payment arrived.
+pub async fn release(txn: &impl ConnectionTrait, order_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    let spent = still_spent(txn, order_id).await?;
+    if spent > Fen::ZERO {
+        give_back(txn, order_id, None, spent, now).await?;
+    }
+    Ok(())
+}
+
+/// Gives `amount` of the allowance spent on `order_id` back, in the transaction deciding the
+/// refund (`refund_id`, REFUND rows) or cancelling the unpaid order (RELEASE rows): to the grants
+/// it came from, the last spent first, and to the fund for a grant that has expired or closed
+/// (its member left) meanwhile. Never more than is still spent, per grant.
+pub async fn give_back(
+    txn: &impl ConnectionTrait,
+    order_id: i64,
+    refund_id: Option<i64>,
+    amount: Fen,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let spent = still_spent_per_grant(txn, order_id).await?;
     let mut left = amount.get();
     for (grant_id, still) in spent.into_iter().rev() {
         if left == 0 {
@@ -439,12 +466,16 @@ pub async fn refund_spent(
         }
         ledger::ActiveModel {
             organisation_id: Set(grant.organisation_id),
-            kind: Set(LedgerEntryKind::Refund),
+            kind: Set(if refund_id.is_some() {
+                LedgerEntryKind::Refund
+            } else {
+                LedgerEntryKind::Release
+            }),
             fund_delta_fen: Set(if to_grant { 0 } else { back }),
             grant_delta_fen: Set(if to_grant { back } else { 0 }),
             grant_id: Set(Some(grant_id)),
             order_id: Set(Some(order_id)),
-            refund_id: Set(Some(refund_id)),
+            refund_id: Set(refund_id),
             created_at: Set(now),
             ..Default::default()
         }

@@ -51,6 +51,8 @@ pub struct OrderRequest {
     pub address: Address,
     pub idempotency_key: String,
     pub payment_method: PaymentMethod,
+    /// With WELFARE_ALLOWANCE: pays what the allowance does not cover.
+    pub remainder_method: Option<PaymentMethod>,
     pub referral_code: Option<String>,
 }
 
@@ -174,6 +176,16 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
     }
     if request.payment_method == PaymentMethod::OrganisationFund {
         return Err(invalid(&["input", "paymentMethod"], "organisation-fund-bulk-only"));
+    }
+    match request.remainder_method {
+        None => {}
+        Some(_) if request.payment_method != PaymentMethod::WelfareAllowance => {
+            return Err(invalid(&["input", "remainderMethod"], "remainder-only-with-allowance"));
+        }
+        Some(PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund) => {
+            return Err(invalid(&["input", "remainderMethod"], "remainder-method-invalid"));
+        }
+        Some(_) => {}
     }
     Ok(wanted)
 }
@@ -368,16 +380,32 @@ async fn place_order(
     // places the order, so an order placed as a member leaving counts one way, consistently).
     let membership = unions::current_membership(&txn, buyer_id).await?;
     let organisation = membership.as_ref().and_then(|m| m.organisation_id);
-    let allowance_from = match (&membership, request.payment_method) {
-        (Some(membership), PaymentMethod::WelfareAllowance) => Some(membership.id),
+    // The allowance pays all it can (the user's row, taken above, makes the buyer's orders
+    // read it one after the other); short of the total, the remainder method pays the rest.
+    let (allowance_from, allowance_part) = match (&membership, request.payment_method) {
+        (Some(membership), PaymentMethod::WelfareAllowance) => {
+            let balance = funds::allowance(&txn, membership.id, now).await?;
+            if balance < total && request.remainder_method.is_none() {
+                txn.rollback().await?;
+                return Ok(Err(UserError::new(
+                    "INSUFFICIENT_ALLOWANCE",
+                    Message::new("allowance-insufficient")
+                        .with("total", total)
+                        .with("balance", balance),
+                )
+                .on_field(&["input", "paymentMethod"])));
+            }
+            (Some(membership.id), Ord::min(balance, total))
+        }
         (None, PaymentMethod::WelfareAllowance) => {
             txn.rollback().await?;
             return Ok(Err(
                 UserError::new("NOT_ELIGIBLE", "allowance-members-only").on_field(&["input", "paymentMethod"])
             ));
         }
-        _ => None,
+        _ => (None, Fen::ZERO),
     };
+    let remainder_method = (allowance_part < total).then_some(request.remainder_method).flatten();
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
@@ -399,6 +427,8 @@ async fn place_order(
             .filter(|c| !c.is_empty())),
         reserved_until: Set(Some(reserved_until)),
         created_at: Set(now),
+        allowance_fen: Set(allowance_part.get()),
+        remainder_method: Set(remainder_method),
         ..Default::default()
     }
     .insert(&txn)
@@ -486,17 +516,21 @@ async fn place_order(
     }
     let mut paid = Effect::default();
     if let Some(membership_id) = allowance_from {
-        if !funds::spend(&txn, membership_id, order.id, total, now).await? {
-            let balance = funds::allowance(&txn, membership_id, now).await?;
+        // Grants that expired or closed since the balance was read: refused, nothing spent.
+        if !funds::spend(&txn, membership_id, order.id, allowance_part, now).await? {
             txn.rollback().await?;
             return Ok(Err(UserError::new(
                 "INSUFFICIENT_ALLOWANCE",
                 Message::new("allowance-insufficient")
                     .with("total", total)
-                    .with("balance", balance),
+                    .with("balance", allowance_part),
             )
             .on_field(&["input", "paymentMethod"])));
         }
+    }
+    // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
+    // any other order's.
+    if allowance_from.is_some() && remainder_method.is_none() {
         paid = pay_by_allowance(&txn, &order, now).await?;
         order = order::Entity::find_by_id(order.id)
             .one(&txn)

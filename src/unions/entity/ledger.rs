@@ -40,6 +40,10 @@ pub enum LedgerEntryKind {
     /// has expired or closed.
     #[sea_orm(string_value = "REFUND")]
     Refund,
+    /// Spent allowance given back because its order was cancelled before the rest was paid
+    /// (a split payment), to the grant or the fund like a REFUND.
+    #[sea_orm(string_value = "RELEASE")]
+    Release,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

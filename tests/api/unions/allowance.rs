@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::{DEPOSIT, GRANT, REMOVE, assert_ledger_adds_up, member, organisation};
-use crate::money::{cast, fen, lily_at, refund};
+use crate::money::{cast, fen, lily_at, pay_by_bank, refund};
 use crate::on_each_backend;
 use crate::orders::{PLACE, order_input, variants};
 use crate::support::{Actor, Backend, TestApp};
@@ -231,7 +231,93 @@ async fn concurrent_allowance_orders_never_overspend(backend: Backend) {
     assert_ledger_adds_up(&app, &union.id).await;
 }
 
+/// Places an allowance order whose remainder is paid by `remainder`; the placeOrder answer.
+async fn split(app: &TestApp, buyer: &Actor, variant: &Value, quantity: i64, key: &str, remainder: &str) -> Value {
+    let mut input = order_input(json!([{ "variantId": variant, "quantity": quantity }]), key);
+    input["input"]["paymentMethod"] = json!("WELFARE_ALLOWANCE");
+    input["input"]["remainderMethod"] = json!(remainder);
+    app.query_as(buyer, PLACE, input).await["placeOrder"].clone()
+}
+
+async fn allowance_paid(app: &TestApp, buyer: &Actor, order_id: &Value) -> Value {
+    app.query_as(
+        buyer,
+        "query($id: ID!) { order(id: $id) { status allowancePaid { amount } remainderMethod } }",
+        json!({ "id": order_id }),
+    )
+    .await["order"]
+        .clone()
+}
+
+async fn a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cast = cast(&app).await;
+    let lily = lily_at(&app, &cast, "30.00").await;
+    let union = organisation(&app, &cast.operator, "涪口区总工会", "admin@union.example").await;
+    let (alice, membership) = member(&app, &union, "alice@union.example").await;
+    deposit(&app, &cast.operator, &union.id, "1000").await;
+    granted(&app, &union.admin, grant_for(&union.id, &membership, "100", 30)).await;
+
+    // 120.00 against 100.00 of allowance: the allowance pays 100.00 now, the bank the rest.
+    let placed = split(&app, &alice, &lily, 4, "s-1", "BANK_TRANSFER").await;
+    assert_eq!(placed["userErrors"], json!([]), "{placed}");
+    assert_eq!(placed["order"]["status"], "PENDING_PAYMENT");
+    let order_id = placed["order"]["id"].clone();
+    let seen = allowance_paid(&app, &alice, &order_id).await;
+    assert_eq!(seen["allowancePaid"]["amount"], "100.00");
+    assert_eq!(seen["remainderMethod"], "BANK_TRANSFER");
+    assert_eq!(allowance(&app, &alice).await, 0);
+    pay_by_bank(&app, &cast.operator, &order_id).await;
+    let paid = crate::money::order(&app, &alice, &order_id).await;
+    assert_eq!(paid["status"], "PAID");
+    assert_eq!(paid["payment"]["status"], "SUCCEEDED");
+
+    // Allowance first: 30.00 goes back to the grant at once, no bank transfer waits.
+    let first = refund(&app, &cast.operator, &order_id, Some("30")).await;
+    assert_eq!(first["userErrors"], json!([]), "{first}");
+    assert_eq!(allowance(&app, &alice).await, 3000);
+    assert_eq!(
+        fen(&crate::money::order(&app, &alice, &order_id).await["payment"]["refundPending"]),
+        0
+    );
+    // The rest: 70.00 of allowance, and the 20.00 paid by bank waits for an operator.
+    let rest = refund(&app, &cast.operator, &order_id, None).await;
+    assert_eq!(rest["userErrors"], json!([]), "{rest}");
+    assert_eq!(rest["order"]["status"], "REFUNDED");
+    assert_eq!(allowance(&app, &alice).await, 10000);
+    let after = crate::money::order(&app, &alice, &order_id).await;
+    assert_eq!(fen(&after["payment"]["refundPending"]), 2000);
+    assert_eq!(fen(&after["payment"]["refunded"]), 10000, "the bank's 20.00 is not back yet");
+
+    // Covered in full: no remainder is used, the order is paid at once.
+    let covered = split(&app, &alice, &lily, 2, "s-2", "BANK_TRANSFER").await;
+    assert_eq!(covered["order"]["status"], "PAID", "{covered}");
+    assert_eq!(
+        allowance_paid(&app, &alice, &covered["order"]["id"]).await["remainderMethod"],
+        Value::Null
+    );
+    assert_eq!(allowance(&app, &alice).await, 4000);
+    // A split order cancelled before the rest was paid gives its allowance back.
+    let unpaid = split(&app, &alice, &lily, 3, "s-3", "BANK_TRANSFER").await;
+    assert_eq!(unpaid["order"]["status"], "PENDING_PAYMENT", "{unpaid}");
+    assert_eq!(allowance(&app, &alice).await, 0);
+    let cancelled = app
+        .query_as(
+            &alice,
+            "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } userErrors { code } } }",
+            json!({ "id": unpaid["order"]["id"] }),
+        )
+        .await;
+    assert_eq!(cancelled["cancelOrder"]["order"]["status"], "CANCELLED", "{cancelled}");
+    assert_eq!(allowance(&app, &alice).await, 4000);
+    assert_eq!(fund(&app, &union.admin).await, 90000);
+    assert_ledger_adds_up(&app, &union.id).await;
+}
+
 on_each_backend!(
+    a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first,
     spending_comes_from_the_earliest_expiry_and_refunds_go_back_to_the_grant_or_the_fund,
     only_members_buy_catalogue_products_and_a_leaver_s_allowance_returns,
     concurrent_allowance_orders_never_overspend,
