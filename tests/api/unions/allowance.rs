@@ -289,7 +289,11 @@ async fn a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first(b
     assert_eq!(allowance(&app, &alice).await, 10000);
     let after = crate::money::order(&app, &alice, &order_id).await;
     assert_eq!(fen(&after["payment"]["refundPending"]), 2000);
-    assert_eq!(fen(&after["payment"]["refunded"]), 10000, "the bank's 20.00 is not back yet");
+    assert_eq!(
+        fen(&after["payment"]["refunded"]),
+        10000,
+        "the bank's 20.00 is not back yet"
+    );
 
     // Covered in full: no remainder is used, the order is paid at once.
     let covered = split(&app, &alice, &lily, 2, "s-2", "BANK_TRANSFER").await;
@@ -322,3 +326,74 @@ on_each_backend!(
     only_members_buy_catalogue_products_and_a_leaver_s_allowance_returns,
     concurrent_allowance_orders_never_overspend,
 );
+
+const PAYMENT: &str = "query($id: ID!) { order(id: $id) { status payment { status clientSecret } } }";
+
+/// The PaymentIntent of an order, from the client secret its buyer sees.
+async fn intent_of(app: &TestApp, buyer: &Actor, order_id: &Value) -> String {
+    let seen = app.query_as(buyer, PAYMENT, json!({ "id": order_id })).await;
+    seen["order"]["payment"]["clientSecret"]
+        .as_str()
+        .and_then(|secret| secret.split("_secret_").next())
+        .expect("the buyer gets the client secret")
+        .to_owned()
+}
+
+/// A split payment's rest by card: Stripe is asked for the rest only, and a refund of all
+/// gives the allowance back first and refunds only the card's part through Stripe. A split
+/// order that expires unpaid releases its allowance, and a card payment arriving after that is
+/// refunded (the order is not revived without its allowance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_payment_s_rest_by_card_is_refunded_after_the_allowance() {
+    for ttl in ["10m", "1s"] {
+        let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", ttl)])
+            .await
+            .expect("SQLite");
+        let cast = cast(&app).await;
+        let lily = lily_at(&app, &cast, "30.00").await;
+        let union = organisation(&app, &cast.operator, "涪口区总工会", "admin@union.example").await;
+        let (alice, membership) = member(&app, &union, "alice@union.example").await;
+        deposit(&app, &cast.operator, &union.id, "1000").await;
+        granted(&app, &union.admin, grant_for(&union.id, &membership, "100", 30)).await;
+
+        let placed = split(&app, &alice, &lily, 4, "c-1", "CARD").await;
+        assert_eq!(placed["userErrors"], json!([]), "{placed}");
+        let order_id = placed["order"]["id"].clone();
+        let intent = intent_of(&app, &alice, &order_id).await;
+        assert_eq!(stripe.payment_intent(&intent).expect("intent")["amount"], 2000);
+        assert_eq!(allowance(&app, &alice).await, 0);
+        if ttl == "1s" {
+            app.eventually(&alice, PAYMENT, json!({ "id": order_id }), "the expiry", |seen| {
+                seen["order"]["status"] == "CANCELLED"
+            })
+            .await;
+            assert_eq!(allowance(&app, &alice).await, 10000);
+            stripe.succeed(&intent).await;
+            app.eventually(&alice, PAYMENT, json!({ "id": order_id }), "the late refund", |_| {
+                stripe.refunds().len() == 1
+            })
+            .await;
+            assert_eq!(stripe.refunds()[0]["amount"], 2000);
+            assert_eq!(
+                crate::money::order(&app, &alice, &order_id).await["status"],
+                "CANCELLED"
+            );
+            assert_eq!(allowance(&app, &alice).await, 10000);
+        } else {
+            stripe.succeed(&intent).await;
+            app.eventually(&alice, PAYMENT, json!({ "id": order_id }), "the payment", |seen| {
+                seen["order"]["status"] == "PAID"
+            })
+            .await;
+            let back = refund(&app, &cast.operator, &order_id, None).await;
+            assert_eq!(back["userErrors"], json!([]), "{back}");
+            assert_eq!(back["order"]["status"], "REFUNDED");
+            assert_eq!(allowance(&app, &alice).await, 10000);
+            assert_eq!(stripe.refunds().len(), 1);
+            assert_eq!(stripe.refunds()[0]["amount"], 2000);
+            let paid = crate::money::order(&app, &alice, &order_id).await;
+            assert_eq!(paid["payment"]["status"], "REFUNDED");
+        }
+        assert_ledger_adds_up(&app, &union.id).await;
+    }
+}
