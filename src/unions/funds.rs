@@ -251,8 +251,18 @@ pub async fn return_unspent(txn: &impl ConnectionTrait, membership_id: i64, now:
         .await?;
     let mut returned = Fen::ZERO;
     for grant in open {
-        if close(txn, &grant, now).await? {
-            returned = Fen::new(returned.get() + grant.balance_fen);
+        let mut seen = grant;
+        // A refund landing meanwhile moves the balance: read it again, so that a grant does
+        // not stay open (and take refunds) for a member who left.
+        for _ in 0..5 {
+            if close(txn, &seen, now).await? {
+                returned = Fen::new(returned.get() + seen.balance_fen);
+                break;
+            }
+            match allowance_grant::Entity::find_by_id(seen.id).one(txn).await? {
+                Some(fresh) if fresh.closed_at.is_none() => seen = fresh,
+                _ => break,
+            }
         }
     }
     Ok(returned)
