@@ -179,6 +179,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                 address: address(buyer_name),
                 idempotency_key: format!("demo-{months_ago}-{index}"),
                 payment_method: PaymentMethod::BankTransfer,
+                remainder_method: None,
                 referral_code: None,
             };
             let placed = match placing::place(shop, buyer_id, request).await? {

@@ -16,6 +16,7 @@ mod m20261129_000011_live_sessions;
 mod m20261129_000012_unions;
 mod m20261129_000013_host_payout_accounts;
 mod m20261129_000014_user_language;
+mod m20261129_000016_allowance_spending;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_unions::Migration),
             Box::new(m20261129_000013_host_payout_accounts::Migration),
             Box::new(m20261129_000014_user_language::Migration),
+            Box::new(m20261129_000016_allowance_spending::Migration),
         ]
     }
 }

@@ -236,6 +236,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let mut workers = vec![
         crate::orders::worker::spawn(worker_shop.clone()),
         crate::livestream::worker::spawn(worker_shop.clone()),
+        crate::unions::worker::spawn(worker_shop.clone()),
     ];
     if worker_shop.stripe.is_some() {
         workers.push(crate::payments::inbox::spawn(

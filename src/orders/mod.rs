@@ -32,7 +32,7 @@ pub enum OrderStatus {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum PaymentMethod {
     #[sea_orm(string_value = "CARD")]
     Card,
@@ -43,12 +43,21 @@ pub enum PaymentMethod {
     /// 对公转账: an operator records the transfer when it arrives.
     #[sea_orm(string_value = "BANK_TRANSFER")]
     BankTransfer,
+    /// A member's welfare allowance (工会福利), from grants of its organisation's fund.
+    #[sea_orm(string_value = "WELFARE_ALLOWANCE")]
+    WelfareAllowance,
+    /// An organisation's own fund (bulk orders).
+    #[sea_orm(string_value = "ORGANISATION_FUND")]
+    OrganisationFund,
 }
 
 impl PaymentMethod {
     /// Paid through Stripe (the others wait for an operator).
     pub fn uses_stripe(self) -> bool {
-        self != PaymentMethod::BankTransfer
+        matches!(
+            self,
+            PaymentMethod::Card | PaymentMethod::Alipay | PaymentMethod::WechatPay
+        )
     }
 
     /// Stripe's name for the method (`payment_method_types`).
@@ -57,7 +66,9 @@ impl PaymentMethod {
             PaymentMethod::Card => "card",
             PaymentMethod::Alipay => "alipay",
             PaymentMethod::WechatPay => "wechat_pay",
-            PaymentMethod::BankTransfer => "customer_balance",
+            PaymentMethod::BankTransfer | PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund => {
+                "customer_balance"
+            }
         }
     }
 }

@@ -52,4 +52,7 @@ pub enum ProviderKind {
     /// 对公转账, recorded by an operator.
     #[sea_orm(string_value = "bank_transfer")]
     BankTransfer,
+    /// A member's welfare allowance (工会福利), spent when the order is placed.
+    #[sea_orm(string_value = "allowance")]
+    Allowance,
 }

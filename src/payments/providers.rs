@@ -1,5 +1,5 @@
-//! The ways to pay, behind one trait: Stripe (card, Alipay, WeChat Pay) and bank transfer
-//! (对公转账); a prepaid allowance is the next. A provider starts a payment and sends a refund
+//! The ways to pay, behind one trait: Stripe (card, Alipay, WeChat Pay), bank transfer
+//! (对公转账) and a member's welfare allowance. A provider starts a payment and sends a refund
 //! that has been decided; everything else (recording, the earnings, the order) is the same
 //! whichever provider it is.
 
@@ -58,12 +58,15 @@ pub trait PaymentProvider: Send + Sync {
 
 /// The provider that takes `method`, if the shop has it.
 pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentProvider + '_>> {
-    if method.uses_stripe() {
-        shop.stripe
+    match method {
+        PaymentMethod::Card | PaymentMethod::Alipay | PaymentMethod::WechatPay => shop
+            .stripe
             .as_ref()
-            .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>)
-    } else {
-        Some(Box::new(BankTransfer))
+            .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
+        PaymentMethod::BankTransfer => Some(Box::new(BankTransfer)),
+        PaymentMethod::WelfareAllowance => Some(Box::new(Allowance)),
+        // Bulk orders paid from the fund are not taken yet.
+        PaymentMethod::OrganisationFund => None,
     }
 }
 
@@ -75,6 +78,36 @@ pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dy
             .as_ref()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
+        ProviderKind::Allowance => Some(Box::new(Allowance)),
+    }
+}
+
+/// A member's welfare allowance (工会福利): spent from its grants in the transaction that places
+/// the order, which is paid there and then (`unions::funds::spend`); a refund goes back to the
+/// grants in the transaction that decides it (`unions::funds::refund_spent`). Never cash: there
+/// is nothing to send anywhere.
+struct Allowance;
+
+#[async_trait]
+impl PaymentProvider for Allowance {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Allowance
+    }
+
+    /// The placing transaction wrote the payment already; nothing is left to start.
+    async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+        Ok(Ok(Started::default()))
+    }
+
+    async fn send_refund(
+        &self,
+        _db: &DatabaseConnection,
+        refund: &refund::Model,
+        _payment: &payment::Model,
+    ) -> AppResult<RefundAttempt> {
+        Ok(RefundAttempt::Sent {
+            reference: format!("allowance-{}", refund.id),
+        })
     }
 }
 
@@ -116,7 +149,8 @@ impl PaymentProvider for Stripe<'_> {
     async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
         let intent = self
             .gateway
-            .create_payment_intent(order.id, order.total_fen, method)
+            // Of a split payment, Stripe takes what the allowance did not pay.
+            .create_payment_intent(order.id, order.total_fen - order.allowance_fen, method)
             .await?;
         Ok(Ok(Started {
             external_id: Some(intent.id.to_string()),

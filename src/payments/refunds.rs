@@ -12,6 +12,9 @@
 //!   also after Stripe has forgotten the key. A worker and `huakai payments reconcile` retry.
 //! - A bank-transfer order is refunded by bank: the refund waits, PENDING, in
 //!   `pendingBankRefunds` until an operator records the bank's reference (`bank_refunds`).
+//! - Welfare allowance goes back to the grants it came from within [`decide`]'s transaction, as
+//!   its own refund row, SUCCEEDED at once; of a split payment the allowance part is refunded
+//!   first, then the rest through the other provider (a second row).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -91,11 +94,57 @@ pub async fn decide(
         ));
     }
     let now = Utc::now();
-    let status = if stripe_refund_id.is_some() {
-        RefundStatus::Succeeded
+    // Allowance first: what the welfare allowance paid goes back (to its grants, in this
+    // transaction, SUCCEEDED at once) before any cash; the rest is a refund through the
+    // payment's provider. A refund Stripe made is cash.
+    let allowance = if stripe_refund_id.is_some() {
+        Fen::ZERO
     } else {
-        RefundStatus::Pending
+        Ord::min(amount, crate::unions::funds::still_spent(txn, payment.order_id).await?)
     };
+    let cash = Fen::new(amount.get() - allowance.get());
+    let mut recorded = None;
+    if allowance > Fen::ZERO {
+        let row = record(txn, payment, allowance, RefundStatus::Succeeded, reason, None, payouts).await?;
+        crate::unions::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
+        recorded = Some(row);
+    }
+    if cash > Fen::ZERO {
+        let status = if stripe_refund_id.is_some() {
+            RefundStatus::Succeeded
+        } else {
+            RefundStatus::Pending
+        };
+        recorded = Some(record(txn, payment, cash, status, reason, stripe_refund_id, payouts).await?);
+    }
+    let row = recorded.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a refund of nothing")))?;
+    let fully = payment.refunded_fen + amount.get() == payment.amount_fen
+        || payment::Entity::find_by_id(payment.id)
+            .one(txn)
+            .await?
+            .is_some_and(|p| p.refunded_fen == p.amount_fen);
+    let effect = if fully {
+        close_fully_refunded(txn, payment.order_id).await?
+    } else {
+        Effect::default()
+    };
+    if allowance > Fen::ZERO || stripe_refund_id.is_some() {
+        update_payment_status(txn, payment.id).await?;
+    }
+    Ok(Ok(Decided { refund: row, effect }))
+}
+
+/// One refund row of `amount`, its split over the order's lines and the earnings it reverses.
+async fn record(
+    txn: &impl ConnectionTrait,
+    payment: &payment::Model,
+    amount: Fen,
+    status: RefundStatus,
+    reason: &str,
+    stripe_refund_id: Option<&str>,
+    payouts: PayoutSettings,
+) -> AppResult<refund::Model> {
+    let now = Utc::now();
     let row = refund::ActiveModel {
         payment_id: Set(payment.id),
         amount_fen: Set(amount.get()),
@@ -121,20 +170,7 @@ pub async fn decide(
     .exec_without_returning(txn)
     .await?;
     ledger::reverse_refund(txn, payment.order_id, row.id, &parts, payouts).await?;
-    let fully = payment.refunded_fen + amount.get() == payment.amount_fen
-        || payment::Entity::find_by_id(payment.id)
-            .one(txn)
-            .await?
-            .is_some_and(|p| p.refunded_fen == p.amount_fen);
-    let effect = if fully {
-        close_fully_refunded(txn, payment.order_id).await?
-    } else {
-        Effect::default()
-    };
-    if status == RefundStatus::Succeeded {
-        update_payment_status(txn, payment.id).await?;
-    }
-    Ok(Ok(Decided { refund: row, effect }))
+    Ok(row)
 }
 
 /// `amount` shared over the order's lines in proportion to what each still holds (its total

@@ -29,7 +29,7 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
     if let Some(existing) = payment_of(&shop.db, order.id).await? {
         return Ok(Ok(existing));
     }
-    let method = order.payment_method;
+    let method = order.remainder_method.unwrap_or(order.payment_method);
     let Some(provider) = providers::for_method(shop, method) else {
         return Ok(Err(UserError::new(
             "PAYMENTS_UNAVAILABLE",
@@ -84,12 +84,14 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
             payment.id
         )));
     };
-    if amount_fen != order.total_fen || !currency.eq_ignore_ascii_case("cny") {
+    // The allowance paid its part when the order was placed; the provider brings the rest.
+    let due = order.total_fen - order.allowance_fen;
+    if amount_fen != due || !currency.eq_ignore_ascii_case("cny") {
         if !payment.needs_review {
             let reason = format!(
                 "paid {} {currency}, but the order is {} CNY",
                 Fen::new(amount_fen),
-                Fen::new(order.total_fen)
+                Fen::new(due)
             );
             flag(&shop.db, payment, reason).await?;
         }
@@ -120,31 +122,14 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
                 effect = paid;
             }
         }
+        // A split order's allowance went back when it was cancelled: it is not revived.
+        OrderStatus::Cancelled if order.paid_at.is_none() && order.allowance_fen > 0 => {
+            refund = late_refund(&txn, shop, payment.id, due).await?;
+        }
         OrderStatus::Cancelled if order.paid_at.is_none() => match revive_paid(&txn, order.id).await? {
             Some(revived) => effect = revived,
-            None => {
-                // The stock went to other buyers while this one paid: give the money back.
-                let fresh = payment::Entity::find_by_id(payment.id)
-                    .one(&txn)
-                    .await?
-                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
-                let reason = "paid after the reservation ended; stock gone";
-                match decide(
-                    &txn,
-                    &fresh,
-                    Fen::new(fresh.amount_fen),
-                    reason,
-                    None,
-                    shop.settings.payouts,
-                )
-                .await?
-                {
-                    Ok(decided) => refund = Some(decided.refund.id),
-                    Err(problem) => {
-                        flag(&txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?
-                    }
-                }
-            }
+            // The stock went to other buyers while this one paid: give the money back.
+            None => refund = late_refund(&txn, shop, payment.id, due).await?,
         },
         _ => {}
     }
@@ -154,6 +139,28 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
         refunds::settle(shop, refund_id).await?;
     }
     Ok(())
+}
+
+/// Gives back `amount` that arrived for an order cancelled meanwhile, in the payment's
+/// transaction; the refund to send, if one was decided.
+async fn late_refund(
+    txn: &impl sea_orm::ConnectionTrait,
+    shop: &Shop,
+    payment_id: i64,
+    amount: i64,
+) -> AppResult<Option<i64>> {
+    let fresh = payment::Entity::find_by_id(payment_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
+    let reason = "paid after the reservation ended; stock gone";
+    match decide(txn, &fresh, Fen::new(amount), reason, None, shop.settings.payouts).await? {
+        Ok(decided) => Ok(Some(decided.refund.id)),
+        Err(problem) => {
+            flag(txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// A declined payment: FAILED, unless money already arrived (a late failure never un-pays an
@@ -207,8 +214,8 @@ pub async fn record_bank_transfer(shop: &Shop, order_id: i64, reference: &str) -
     let total = order::Entity::find_by_id(order_id)
         .one(&shop.db)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {order_id} vanished")))?
-        .total_fen;
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {order_id} vanished")))
+        .map(|order| order.total_fen - order.allowance_fen)?;
     apply_success(shop, &payment, total, "cny").await?;
     Ok(Ok(()))
 }

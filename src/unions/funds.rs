@@ -1,5 +1,5 @@
-//! An organisation's money: deposits into its fund, allowances granted from it, and unspent
-//! allowance returned to it. Every movement is one transaction that writes ledger rows and
+//! An organisation's money: deposits into its fund, allowances granted from it, allowance
+//! spent on orders and refunded, and unspent allowance returned to it (expiry, leaving). Every movement is one transaction that writes ledger rows and
 //! moves the balances they sum to with conditional updates (`fund_fen >= x`, `balance_fen = seen`),
 //! backed by CHECKs, so no balance goes below zero however calls race.
 
@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr,
 };
 
 use super::entity::ledger::LedgerEntryKind;
@@ -16,7 +17,7 @@ use super::entity::{allowance_grant, ledger, organisation};
 use super::service::{Outcome, parse_amount};
 use crate::accounts::entity::membership;
 use crate::app::db::begin_write;
-use crate::error::{AppResult, UserError};
+use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
 
@@ -241,8 +242,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
 }
 
 /// Returns what is left of the membership's open grants to the fund and closes them; call it
-/// in the transaction that ends the membership. Each grant is emptied with a conditional update
-/// on the balance it was seen with, so money spent meanwhile is never returned as well.
+/// in the transaction that ends the membership.
 pub async fn return_unspent(txn: &impl ConnectionTrait, membership_id: i64, now: DateTime<Utc>) -> AppResult<Fen> {
     let open = allowance_grant::Entity::find()
         .filter(allowance_grant::Column::MembershipId.eq(membership_id))
@@ -251,41 +251,254 @@ pub async fn return_unspent(txn: &impl ConnectionTrait, membership_id: i64, now:
         .await?;
     let mut returned = Fen::ZERO;
     for grant in open {
-        let emptied = allowance_grant::Entity::update_many()
-            .col_expr(allowance_grant::Column::BalanceFen, Expr::value(0))
-            .col_expr(allowance_grant::Column::ClosedAt, Expr::value(now))
-            .filter(allowance_grant::Column::Id.eq(grant.id))
-            .filter(allowance_grant::Column::BalanceFen.eq(grant.balance_fen))
-            .filter(allowance_grant::Column::ClosedAt.is_null())
-            .exec(txn)
-            .await?;
-        if emptied.rows_affected != 1 || grant.balance_fen == 0 {
-            continue;
+        let mut seen = grant;
+        // A refund landing meanwhile moves the balance: read it again, so that a grant does
+        // not stay open (and take refunds) for a member who left.
+        for _ in 0..5 {
+            if close(txn, &seen, now).await? {
+                returned = Fen::new(returned.get() + seen.balance_fen);
+                break;
+            }
+            match allowance_grant::Entity::find_by_id(seen.id).one(txn).await? {
+                Some(fresh) if fresh.closed_at.is_none() => seen = fresh,
+                _ => break,
+            }
         }
+    }
+    Ok(returned)
+}
+
+/// Empties `grant` into the fund and closes it, once: the conditional update on the balance it
+/// was seen with fails if money was spent or refunded meanwhile (nothing is returned twice, and
+/// the caller may try again). Whether it closed it.
+async fn close(txn: &impl ConnectionTrait, grant: &allowance_grant::Model, now: DateTime<Utc>) -> AppResult<bool> {
+    let emptied = allowance_grant::Entity::update_many()
+        .col_expr(allowance_grant::Column::BalanceFen, Expr::value(0))
+        .col_expr(allowance_grant::Column::ClosedAt, Expr::value(now))
+        .filter(allowance_grant::Column::Id.eq(grant.id))
+        .filter(allowance_grant::Column::BalanceFen.eq(grant.balance_fen))
+        .filter(allowance_grant::Column::ClosedAt.is_null())
+        .exec(txn)
+        .await?;
+    if emptied.rows_affected != 1 {
+        return Ok(false);
+    }
+    if grant.balance_fen > 0 {
         ledger::ActiveModel {
             organisation_id: Set(grant.organisation_id),
             kind: Set(LedgerEntryKind::Return),
             fund_delta_fen: Set(grant.balance_fen),
             grant_delta_fen: Set(-grant.balance_fen),
             grant_id: Set(Some(grant.id)),
-            reference: Set(None),
-            created_by: Set(None),
             created_at: Set(now),
             ..Default::default()
         }
         .insert(txn)
         .await?;
-        organisation::Entity::update_many()
+        add_to_fund(txn, grant.organisation_id, grant.balance_fen).await?;
+    }
+    Ok(true)
+}
+
+async fn add_to_fund(txn: &impl ConnectionTrait, organisation_id: i64, fen: i64) -> AppResult<()> {
+    organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::FundFen,
+            Expr::col(organisation::Column::FundFen).add(fen),
+        )
+        .filter(organisation::Column::Id.eq(organisation_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The expiry worker's round: grants past their expiry return what is left to the fund and
+/// close, each in its own transaction. Returns how many closed.
+pub async fn expire_grants(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    let due = allowance_grant::Entity::find()
+        .filter(allowance_grant::Column::ClosedAt.is_null())
+        .filter(allowance_grant::Column::ExpiresAt.lte(now))
+        .order_by_asc(allowance_grant::Column::Id)
+        .limit(500)
+        .all(db)
+        .await?;
+    let mut closed = 0;
+    for grant in due {
+        let txn = begin_write(db).await?;
+        if close(&txn, &grant, now).await? {
+            closed += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(closed)
+}
+
+/// Pays `amount` of `order_id` from the member's unexpired grants, earliest expiry first, in
+/// the caller's (the order's) transaction: a SPEND row per grant used. Each grant's balance
+/// moves by a conditional update, so it never goes below zero; `false` (the caller rolls back)
+/// when the grants do not cover the amount.
+pub async fn spend(
+    txn: &impl ConnectionTrait,
+    membership_id: i64,
+    order_id: i64,
+    amount: Fen,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let grants = allowance_grant::Entity::find()
+        .filter(allowance_grant::Column::MembershipId.eq(membership_id))
+        .filter(allowance_grant::Column::ClosedAt.is_null())
+        .filter(allowance_grant::Column::ExpiresAt.gt(now))
+        .filter(allowance_grant::Column::BalanceFen.gt(0))
+        .order_by_asc(allowance_grant::Column::ExpiresAt)
+        .order_by_asc(allowance_grant::Column::Id)
+        .all(txn)
+        .await?;
+    let mut left = amount.get();
+    for grant in grants {
+        if left == 0 {
+            break;
+        }
+        let take = Ord::min(left, grant.balance_fen);
+        let taken = allowance_grant::Entity::update_many()
             .col_expr(
-                organisation::Column::FundFen,
-                Expr::col(organisation::Column::FundFen).add(grant.balance_fen),
+                allowance_grant::Column::BalanceFen,
+                Expr::col(allowance_grant::Column::BalanceFen).sub(take),
             )
-            .filter(organisation::Column::Id.eq(grant.organisation_id))
+            .filter(allowance_grant::Column::Id.eq(grant.id))
+            .filter(allowance_grant::Column::BalanceFen.gte(take))
+            .filter(allowance_grant::Column::ClosedAt.is_null())
+            .filter(allowance_grant::Column::ExpiresAt.gt(now))
             .exec(txn)
             .await?;
-        returned = Fen::new(returned.get() + grant.balance_fen);
+        if taken.rows_affected != 1 {
+            return Ok(false);
+        }
+        ledger::ActiveModel {
+            organisation_id: Set(grant.organisation_id),
+            kind: Set(LedgerEntryKind::Spend),
+            fund_delta_fen: Set(0),
+            grant_delta_fen: Set(-take),
+            grant_id: Set(Some(grant.id)),
+            order_id: Set(Some(order_id)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        left -= take;
     }
-    Ok(returned)
+    Ok(left == 0)
+}
+
+/// Per grant, in spending order: what of the allowance spent on `order_id` has not been given
+/// back.
+async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<(i64, i64)>> {
+    let rows = ledger::Entity::find()
+        .filter(ledger::Column::OrderId.eq(order_id))
+        .order_by_asc(ledger::Column::Id)
+        .all(txn)
+        .await?;
+    let mut spent: Vec<(i64, i64)> = Vec::new();
+    for row in &rows {
+        let Some(grant_id) = row.grant_id else { continue };
+        let delta = match row.kind {
+            LedgerEntryKind::Spend => -row.grant_delta_fen,
+            LedgerEntryKind::Refund | LedgerEntryKind::Release => -(row.grant_delta_fen + row.fund_delta_fen),
+            LedgerEntryKind::Deposit | LedgerEntryKind::Grant | LedgerEntryKind::Return => 0,
+        };
+        match spent.iter_mut().find(|(id, _)| *id == grant_id) {
+            Some((_, fen)) => *fen += delta,
+            None => spent.push((grant_id, delta)),
+        }
+    }
+    Ok(spent)
+}
+
+/// What of the allowance spent on `order_id` has not been given back.
+pub async fn still_spent(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Fen> {
+    Ok(Fen::new(
+        still_spent_per_grant(txn, order_id)
+            .await?
+            .iter()
+            .map(|(_, fen)| fen)
+            .sum(),
+    ))
+}
+
+/// Gives all the allowance still spent on `order_id` back (RELEASE rows), in the transaction
+/// that cancels the order before the rest of a split payment arrived.
+pub async fn release(txn: &impl ConnectionTrait, order_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    let spent = still_spent(txn, order_id).await?;
+    if spent > Fen::ZERO {
+        give_back(txn, order_id, None, spent, now).await?;
+    }
+    Ok(())
+}
+
+/// Gives `amount` of the allowance spent on `order_id` back, in the transaction deciding the
+/// refund (`refund_id`, REFUND rows) or cancelling the unpaid order (RELEASE rows): to the grants
+/// it came from, the last spent first, and to the fund for a grant that has expired or closed
+/// (its member left) meanwhile. Never more than is still spent, per grant.
+pub async fn give_back(
+    txn: &impl ConnectionTrait,
+    order_id: i64,
+    refund_id: Option<i64>,
+    amount: Fen,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let spent = still_spent_per_grant(txn, order_id).await?;
+    let mut left = amount.get();
+    for (grant_id, still) in spent.into_iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let back = Ord::min(left, still);
+        if back <= 0 {
+            continue;
+        }
+        let Some(grant) = allowance_grant::Entity::find_by_id(grant_id).one(txn).await? else {
+            continue;
+        };
+        let to_grant = allowance_grant::Entity::update_many()
+            .col_expr(
+                allowance_grant::Column::BalanceFen,
+                Expr::col(allowance_grant::Column::BalanceFen).add(back),
+            )
+            .filter(allowance_grant::Column::Id.eq(grant_id))
+            .filter(allowance_grant::Column::ClosedAt.is_null())
+            .filter(allowance_grant::Column::ExpiresAt.gt(now))
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !to_grant {
+            add_to_fund(txn, grant.organisation_id, back).await?;
+        }
+        ledger::ActiveModel {
+            organisation_id: Set(grant.organisation_id),
+            kind: Set(if refund_id.is_some() {
+                LedgerEntryKind::Refund
+            } else {
+                LedgerEntryKind::Release
+            }),
+            fund_delta_fen: Set(if to_grant { 0 } else { back }),
+            grant_delta_fen: Set(if to_grant { back } else { 0 }),
+            grant_id: Set(Some(grant_id)),
+            order_id: Set(Some(order_id)),
+            refund_id: Set(refund_id),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        left -= back;
+    }
+    if left != 0 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "order {order_id}: refunding more allowance than was spent"
+        )));
+    }
+    Ok(())
 }
 
 /// What the member may spend now: the balances of its grants that have not expired.

@@ -1,5 +1,5 @@
 //! Unions and budget units (消费帮扶): organisations, their admins and members, the orders
-//! credited to them, and their yearly pledges (预留份额).
+//! credited to them, their yearly pledges (预留份额), and their funds and welfare allowances.
 
 pub mod demo;
 pub mod entity;
@@ -8,6 +8,7 @@ pub mod graphql;
 pub mod policy;
 pub mod report;
 pub mod service;
+pub mod worker;
 
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};

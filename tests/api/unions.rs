@@ -4,6 +4,8 @@
 use huakai::accounts::Role;
 use serde_json::{Value, json};
 
+mod allowance;
+
 use crate::on_each_backend;
 use crate::orders::{PLACE, order_input};
 use crate::support::{Actor, Backend, TestApp, error_code};
@@ -284,10 +286,10 @@ on_each_backend!(
     pledge_progress_counts_paid_credited_sales_net_of_refunds,
 );
 
-const DEPOSIT: &str = "mutation($org: ID!, $amount: String!, $reference: String!) {
+pub const DEPOSIT: &str = "mutation($org: ID!, $amount: String!, $reference: String!) {
     recordOrganisationDeposit(organisationId: $org, amount: $amount, reference: $reference) {
         organisation { fund { amount } } userErrors { field code } } }";
-const GRANT: &str = "mutation($input: AllowanceGrantInput!) {
+pub const GRANT: &str = "mutation($input: AllowanceGrantInput!) {
     grantAllowance(input: $input) { organisation { fund { amount } } userErrors { field code } } }";
 
 fn grant_input(org: &Value, members: Option<Vec<Value>>, amount: &str) -> Value {
@@ -297,7 +299,7 @@ fn grant_input(org: &Value, members: Option<Vec<Value>>, amount: &str) -> Value 
 }
 
 /// The ledger adds up: the fund and every grant's balance are the sums of their deltas.
-async fn assert_ledger_adds_up(app: &TestApp, organisation_id: &Value) {
+pub async fn assert_ledger_adds_up(app: &TestApp, organisation_id: &Value) {
     use huakai::unions::entity::{allowance_grant, ledger, organisation};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let id = huakai::graphql::ids::decode_as(

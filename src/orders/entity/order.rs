@@ -32,6 +32,11 @@ pub struct Model {
     pub shipped_at: Option<DateTimeUtc>,
     pub delivered_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// What the welfare allowance paid, spent when the order was placed (all of it, or part
+    /// with `remainder_method` paying the rest).
+    pub allowance_fen: i64,
+    /// How the part the allowance did not cover is paid.
+    pub remainder_method: Option<PaymentMethod>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

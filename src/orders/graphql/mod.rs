@@ -111,7 +111,9 @@ impl OrdersMutation {
         } else {
             PaymentMethod::BankTransfer
         });
-        if payment_method.uses_stripe() && !payments_available {
+        if (payment_method.uses_stripe() || input.remainder_method.is_some_and(PaymentMethod::uses_stripe))
+            && !payments_available
+        {
             return Ok(PlaceOrderPayload {
                 order: None,
                 user_errors: vec![
@@ -141,6 +143,7 @@ impl OrdersMutation {
             },
             idempotency_key: input.idempotency_key,
             payment_method,
+            remainder_method: input.remainder_method,
             referral_code: input.referral_code,
         };
         Ok(match placing::place(shop, me.user_id, request).await? {

@@ -114,6 +114,16 @@ impl Order {
         self.row.payment_method
     }
 
+    /// What the welfare allowance paid (zero unless paid with WELFARE_ALLOWANCE).
+    async fn allowance_paid(&self) -> Money {
+        Fen::new(self.row.allowance_fen).into()
+    }
+
+    /// How the part the allowance did not cover is paid, for a split payment.
+    async fn remainder_method(&self) -> Option<PaymentMethod> {
+        self.row.remainder_method
+    }
+
     /// The livestream promo link the order came through.
     async fn referral_code(&self) -> Option<&str> {
         self.row.referral_code.as_deref()
@@ -266,6 +276,9 @@ pub struct PlaceOrderInput {
     pub idempotency_key: String,
     /// CARD when Stripe is set up, else BANK_TRANSFER.
     pub payment_method: Option<PaymentMethod>,
+    /// With WELFARE_ALLOWANCE: how to pay what the allowance does not cover (without it, an
+    /// allowance short of the total is INSUFFICIENT_ALLOWANCE).
+    pub remainder_method: Option<PaymentMethod>,
     /// The livestream promo link's code.
     pub referral_code: Option<String>,
 }

@@ -60,6 +60,10 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
             "order {order_id} cancelled without its stock"
         )));
     };
+    // A split order's allowance, spent when it was placed, goes back with the cancellation.
+    if from == OrderStatus::PendingPayment && order.allowance_fen > 0 {
+        crate::unions::funds::release(&txn, order_id, chrono::Utc::now()).await?;
+    }
     let mut refund = None;
     if from == OrderStatus::Paid
         && let Some(payment) = payment_of(&txn, order_id).await?

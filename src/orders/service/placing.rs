@@ -19,9 +19,13 @@ use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment};
+use crate::orders::service::lifecycle::mark_paid;
 use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::entity::payment;
 use crate::payments::service as payments;
+use crate::payments::{PaymentStatus, ProviderKind};
 use crate::shop::{Effect, OrderLimits, Shop, ShopSettings};
+use crate::unions::funds;
 use crate::unions::service as unions;
 
 pub const MAX_QUANTITY: i32 = 999;
@@ -47,6 +51,8 @@ pub struct OrderRequest {
     pub address: Address,
     pub idempotency_key: String,
     pub payment_method: PaymentMethod,
+    /// With WELFARE_ALLOWANCE: pays what the allowance does not cover.
+    pub remainder_method: Option<PaymentMethod>,
     pub referral_code: Option<String>,
 }
 
@@ -55,6 +61,8 @@ struct Reserved {
     order: order::Model,
     availability_changed: bool,
     variant_ids: Vec<i64>,
+    /// An order paid as it was placed (by allowance): its stock sold.
+    paid: Effect,
 }
 
 /// A placed order, and what went wrong starting its payment (the order stands either way: the
@@ -71,10 +79,9 @@ pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome
         Ok(reserved) => reserved,
         Err(problem) => return Ok(Err(problem)),
     };
-    shop.announce(Effect::stock_moved(
-        reserved.variant_ids.iter().copied(),
-        reserved.availability_changed,
-    ))
+    shop.announce(
+        Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed).and(reserved.paid),
+    )
     .await;
     let payment_problem = match payments::start(shop, &reserved.order).await {
         Ok(Ok(_)) => None,
@@ -166,6 +173,19 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
         && (code.is_empty() || code.len() > 64)
     {
         return Err(invalid(&["input", "referralCode"], "referral-code-length"));
+    }
+    if request.payment_method == PaymentMethod::OrganisationFund {
+        return Err(invalid(&["input", "paymentMethod"], "organisation-fund-bulk-only"));
+    }
+    match request.remainder_method {
+        None => {}
+        Some(_) if request.payment_method != PaymentMethod::WelfareAllowance => {
+            return Err(invalid(&["input", "remainderMethod"], "remainder-only-with-allowance"));
+        }
+        Some(PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund) => {
+            return Err(invalid(&["input", "remainderMethod"], "remainder-method-invalid"));
+        }
+        Some(_) => {}
     }
     Ok(wanted)
 }
@@ -269,6 +289,7 @@ async fn place_order(
             order,
             availability_changed: false,
             variant_ids: Vec::new(),
+            paid: Effect::default(),
         }));
     }
 
@@ -322,6 +343,14 @@ async fn place_order(
             )
             .on_field(&["input", "lines", &at, "variantId"])));
         }
+        // Welfare money buys only what the poverty-relief catalogue (目录) lists.
+        if request.payment_method == PaymentMethod::WelfareAllowance && product.catalogue_entry_id.is_none() {
+            return Ok(Err(UserError::new(
+                "NOT_ELIGIBLE",
+                Message::new("allowance-product-not-eligible").with("product", product.name.as_str()),
+            )
+            .on_field(&["input", "lines", &at, "variantId"])));
+        }
         let unit_price = session.price_of(variant.id).unwrap_or(Fen::new(variant.price_fen));
         let line_total = unit_price
             .checked_mul(i64::from(*quantity))
@@ -349,7 +378,34 @@ async fn place_order(
     }
     // Credited to the organisation the buyer belongs to now (read in the transaction that
     // places the order, so an order placed as a member leaving counts one way, consistently).
-    let organisation = unions::credited_organisation(&txn, buyer_id).await?;
+    let membership = unions::current_membership(&txn, buyer_id).await?;
+    let organisation = membership.as_ref().and_then(|m| m.organisation_id);
+    // The allowance pays all it can (the user's row, taken above, makes the buyer's orders
+    // read it one after the other); short of the total, the remainder method pays the rest.
+    let (allowance_from, allowance_part) = match (&membership, request.payment_method) {
+        (Some(membership), PaymentMethod::WelfareAllowance) => {
+            let balance = funds::allowance(&txn, membership.id, now).await?;
+            if balance < total && request.remainder_method.is_none() {
+                txn.rollback().await?;
+                return Ok(Err(UserError::new(
+                    "INSUFFICIENT_ALLOWANCE",
+                    Message::new("allowance-insufficient")
+                        .with("total", total)
+                        .with("balance", balance),
+                )
+                .on_field(&["input", "paymentMethod"])));
+            }
+            (Some(membership.id), Ord::min(balance, total))
+        }
+        (None, PaymentMethod::WelfareAllowance) => {
+            txn.rollback().await?;
+            return Ok(Err(
+                UserError::new("NOT_ELIGIBLE", "allowance-members-only").on_field(&["input", "paymentMethod"])
+            ));
+        }
+        _ => (None, Fen::ZERO),
+    };
+    let remainder_method = (allowance_part < total).then_some(request.remainder_method).flatten();
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
@@ -371,11 +427,13 @@ async fn place_order(
             .filter(|c| !c.is_empty())),
         reserved_until: Set(Some(reserved_until)),
         created_at: Set(now),
+        allowance_fen: Set(allowance_part.get()),
+        remainder_method: Set(remainder_method),
         ..Default::default()
     }
     .insert(&txn)
     .await;
-    let order = match inserted {
+    let mut order = match inserted {
         Ok(order) => order,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             // Another request with this key won the race: its order is the answer.
@@ -387,6 +445,7 @@ async fn place_order(
                 order,
                 availability_changed: false,
                 variant_ids: Vec::new(),
+                paid: Effect::default(),
             }));
         }
         Err(error) => return Err(error.into()),
@@ -455,10 +514,61 @@ async fn place_order(
             }
         }
     }
+    let mut paid = Effect::default();
+    if let Some(membership_id) = allowance_from {
+        // Grants that expired or closed since the balance was read: refused, nothing spent.
+        if !funds::spend(&txn, membership_id, order.id, allowance_part, now).await? {
+            txn.rollback().await?;
+            return Ok(Err(UserError::new(
+                "INSUFFICIENT_ALLOWANCE",
+                Message::new("allowance-insufficient")
+                    .with("total", total)
+                    .with("balance", allowance_part),
+            )
+            .on_field(&["input", "paymentMethod"])));
+        }
+    }
+    // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
+    // any other order's.
+    if allowance_from.is_some() && remainder_method.is_none() {
+        paid = pay_by_allowance(&txn, &order, now).await?;
+        order = order::Entity::find_by_id(order.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
+    }
     txn.commit().await?;
     Ok(Ok(Reserved {
         order,
         availability_changed,
         variant_ids: lines.iter().map(|(variant, ..)| variant.id).collect(),
+        paid,
     }))
+}
+
+/// Inside the placing transaction, once the allowance is spent: the payment SUCCEEDED and the
+/// order PAID, so an allowance order is never left waiting with the member's money taken.
+async fn pay_by_allowance(txn: &impl ConnectionTrait, order: &order::Model, now: DateTime<Utc>) -> AppResult<Effect> {
+    payment::ActiveModel {
+        order_id: Set(order.id),
+        provider: Set(ProviderKind::Allowance),
+        status: Set(PaymentStatus::Succeeded),
+        amount_fen: Set(order.total_fen),
+        refunded_fen: Set(0),
+        currency: Set("cny".to_owned()),
+        stripe_payment_intent_id: Set(None),
+        client_secret: Set(None),
+        bank_reference: Set(None),
+        last_error: Set(None),
+        needs_review: Set(false),
+        review_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    mark_paid(txn, order.id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} left its placing state", order.id)))
 }

@@ -15,6 +15,10 @@ pub struct Model {
     pub reference: Option<String>,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The order a SPEND paid for or a REFUND gave back.
+    pub order_id: Option<i64>,
+    /// The refund a REFUND belongs to.
+    pub refund_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
@@ -29,6 +33,17 @@ pub enum LedgerEntryKind {
     /// From a grant back to the fund.
     #[sea_orm(string_value = "RETURN")]
     Return,
+    /// From a grant to pay for an order.
+    #[sea_orm(string_value = "SPEND")]
+    Spend,
+    /// Spent allowance refunded: to the grant it came from, or to the fund once that grant
+    /// has expired or closed.
+    #[sea_orm(string_value = "REFUND")]
+    Refund,
+    /// Spent allowance given back because its order was cancelled before the rest was paid
+    /// (a split payment), to the grant or the fund like a REFUND.
+    #[sea_orm(string_value = "RELEASE")]
+    Release,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
