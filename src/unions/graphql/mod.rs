@@ -10,7 +10,6 @@ use super::OrganisationKind;
 use super::entity::organisation;
 use super::funds::{self, GrantRequest};
 use super::policy::{AdministerOrganisation, OperateOrganisations, ReadMembership, ReadOrganisation};
-use super::report;
 use super::service::{self, NewOrganisation, PledgeProgress};
 use crate::accounts::entity::{membership, user};
 use crate::accounts::graphql::User;
@@ -20,10 +19,13 @@ use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::i18n::language_of;
 use crate::impact::graphql::Date;
 use crate::money::{Fen, Money};
 use sea_orm::{DatabaseConnection, EntityTrait};
+
+mod report;
+
+use report::OrganisationReport;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -116,7 +118,7 @@ impl Organisation {
     /// with its pledge and allowances (its admins and operators).
     async fn report(&self, ctx: &Context<'_>, from: Date, to: Date) -> Result<OrganisationReport> {
         self.administered()?;
-        match report::report(database(ctx)?, self.row.id, from.0, to.0).await? {
+        match crate::unions::report::report(database(ctx)?, self.row.id, from.0, to.0).await? {
             Ok(found) => Ok(OrganisationReport(found)),
             Err(problem) => Err(AppError::BadInput(problem.message).into()),
         }
@@ -135,86 +137,6 @@ impl Organisation {
         let (rows, total) = service::members(database(ctx)?, self.row.id, &page).await?;
         let total = if wants_total_count(ctx) { total } else { 0 };
         Ok(connection(rows, &page, total, |row| row.id, Membership))
-    }
-}
-
-/// Spending under one name: a county, a village, a producer or a month.
-#[derive(SimpleObject)]
-pub struct ReportShare {
-    name: String,
-    amount: Money,
-}
-
-fn shares(shares: &[report::Share]) -> Vec<ReportShare> {
-    shares
-        .iter()
-        .map(|share| ReportShare {
-            name: share.name.clone(),
-            amount: share.amount.into(),
-        })
-        .collect()
-}
-
-/// An organisation's purchases in a period (消费帮扶台账).
-pub struct OrganisationReport(report::OrganisationReport);
-
-#[Object]
-impl OrganisationReport {
-    async fn from(&self) -> Date {
-        Date(self.0.from)
-    }
-
-    async fn to(&self) -> Date {
-        Date(self.0.to)
-    }
-
-    /// Paid orders credited to the organisation in the period.
-    async fn orders(&self) -> usize {
-        self.0.orders
-    }
-
-    /// What they came to, net of refunds.
-    async fn spending(&self) -> Money {
-        self.0.spending.into()
-    }
-
-    /// By county (区县), largest first.
-    async fn by_county(&self) -> Vec<ReportShare> {
-        shares(&self.0.by_county)
-    }
-
-    async fn by_village(&self) -> Vec<ReportShare> {
-        shares(&self.0.by_village)
-    }
-
-    async fn by_producer(&self) -> Vec<ReportShare> {
-        shares(&self.0.by_producer)
-    }
-
-    /// By month (`YYYY-MM`), in calendar order.
-    async fn by_month(&self) -> Vec<ReportShare> {
-        shares(&self.0.by_month)
-    }
-
-    /// The pledge of the period's last year, with its progress.
-    async fn pledge(&self) -> Option<Pledge> {
-        self.0.pledge.clone().map(Pledge::from)
-    }
-
-    /// Welfare allowances granted from the fund in the period.
-    async fn allowance_granted(&self) -> Money {
-        self.0.allowance_granted.into()
-    }
-
-    /// Unspent allowances returned to the fund in the period.
-    async fn allowance_returned(&self) -> Money {
-        self.0.allowance_returned.into()
-    }
-
-    /// The same as CSV for a spreadsheet, headed in the reader's language (UTF-8 with the
-    /// byte-order mark Excel needs).
-    async fn csv(&self, ctx: &Context<'_>) -> String {
-        report::csv(&self.0, language_of(ctx))
     }
 }
 
