@@ -7,6 +7,7 @@ use super::PaymentStatus;
 use super::records::payment_for_intent;
 use super::refunds;
 use super::service::apply_success;
+use super::stripe::PaymentIntentStatus;
 use crate::error::AppResult;
 use crate::payouts::runs;
 use crate::shop::Shop;
@@ -33,12 +34,12 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
     };
     for intent in gateway.recent_payment_intents(since.timestamp(), 50).await? {
         found.checked += 1;
-        let Some(payment) = payment_for_intent(&shop.db, &intent).await? else {
+        let Some(payment) = payment_for_intent(&shop.db, intent.id.as_str(), &intent.metadata).await? else {
             found.unknown += 1;
             continue;
         };
         let ours = PaymentStatus::from_db(&payment.status);
-        if intent.status == ::stripe::PaymentIntentStatus::Succeeded && !ours.is_some_and(PaymentStatus::is_settled) {
+        if intent.status == PaymentIntentStatus::Succeeded && !ours.is_some_and(PaymentStatus::is_settled) {
             let was_flagged = payment.needs_review;
             apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await?;
             let after = super::records::payment_of(&shop.db, payment.order_id).await?;

@@ -854,7 +854,14 @@ fn create_payment_intent(ledger: &mut Ledger, params: &Params) -> Outcome {
     let currency = params.currency("currency")?.ok_or_else(|| missing_param("currency"))?;
     let id = new_id("pi", 24);
     let automatic = params.get("automatic_payment_methods[enabled]") == Some("true");
-    let mut types = params.array("payment_method_types");
+    // Newer API versions (the client's, 2026-09-30) name the types asked for
+    // `allowed_payment_method_types`; older ones `payment_method_types`. Either way the answer
+    // lists them in `payment_method_types`.
+    let allowed = params.array("allowed_payment_method_types");
+    let mut types = match allowed.is_empty() {
+        true => params.array("payment_method_types"),
+        false => allowed.clone(),
+    };
     if types.is_empty() {
         types.push("card".to_owned());
     }
@@ -886,6 +893,13 @@ fn create_payment_intent(ledger: &mut Ledger, params: &Params) -> Outcome {
             ("livemode", json!(false)),
             ("metadata", Value::Object(params.metadata())),
             ("payment_method_types", json!(types)),
+            (
+                "allowed_payment_method_types",
+                match allowed.is_empty() {
+                    true => Value::Null,
+                    false => json!(allowed),
+                },
+            ),
             ("status", json!("requires_payment_method")),
         ],
     );
