@@ -95,13 +95,14 @@ pub struct StripeSettings {
 }
 
 impl StripeSettings {
-    pub fn gateway(&self) -> crate::payments::stripe::StripeGateway {
+    pub fn gateway(&self) -> anyhow::Result<crate::payments::stripe::StripeGateway> {
         crate::payments::stripe::StripeGateway::new(
             &self.secret_key,
             &self.webhook_secret,
             self.api_base.as_deref(),
             self.timeout,
         )
+        .map_err(|problem| anyhow::anyhow!("the Stripe client: {problem}"))
     }
 }
 
@@ -305,19 +306,20 @@ impl Config {
                 (None, None) => None,
                 (Some(_), None) => return Err(error("STRIPE_WEBHOOK_SECRET", "", "is needed with STRIPE_SECRET_KEY")),
                 (None, Some(_)) => return Err(error("STRIPE_SECRET_KEY", "", "is needed with STRIPE_WEBHOOK_SECRET")),
+                // It is sent in a header, which takes visible ASCII only.
+                (Some(secret_key), Some(_)) if !secret_key.bytes().all(|b| b.is_ascii_graphic()) => {
+                    return Err(error("STRIPE_SECRET_KEY", "(hidden)", "must be visible ASCII"));
+                }
                 (Some(secret_key), Some(webhook_secret)) => Some(StripeSettings {
                     secret_key,
                     webhook_secret,
                     api_base: match get("STRIPE_API_BASE") {
-                        Some(base)
-                            if url::Url::parse(&base).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https") =>
-                        {
-                            Some(base)
-                        }
-                        Some(base) => {
-                            return Err(error("STRIPE_API_BASE", &redact_url(&base), "must be an http(s) URL"));
-                        }
                         None => None,
+                        Some(base) => match url::Url::parse(&base) {
+                            // Normalised (percent-encoded) as the client's URI type takes it.
+                            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url.to_string()),
+                            _ => return Err(error("STRIPE_API_BASE", &redact_url(&base), "must be an http(s) URL")),
+                        },
                     },
                     timeout: parse_setting(
                         "HUAKAI_STRIPE_TIMEOUT",
@@ -465,6 +467,14 @@ mod tests {
         assert!(message.starts_with("DATABASE_URL: "), "{message}");
         assert!(config(&[("HUAKAI_PLATFORM_FEE_BPS", "10001")]).is_err());
         assert!(config(&[("HUAKAI_ADDR", "localhost")]).is_err());
+        let message = config(&[
+            ("STRIPE_SECRET_KEY", "sk_test_a\nb"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ])
+        .expect_err("invalid")
+        .to_string();
+        assert!(message.starts_with("STRIPE_SECRET_KEY: "), "{message}");
+        assert!(!message.contains("sk_test"), "the key leaked: {message}");
         assert_eq!(
             config(&[("HUAKAI_RESERVATION_TTL", "2s")])
                 .expect("valid")

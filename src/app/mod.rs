@@ -96,7 +96,11 @@ impl AppState {
             Some(redis) => PersistedQueries::Redis(redis.clone()),
             None => PersistedQueries::in_process(config.persisted_queries_memory_bytes),
         };
-        let stripe = config.stripe.as_ref().map(config::StripeSettings::gateway);
+        let stripe = config
+            .stripe
+            .as_ref()
+            .map(config::StripeSettings::gateway)
+            .transpose()?;
         let impact = Arc::new(ImpactReports::default());
         let shop = Shop {
             db: db.clone(),
@@ -167,7 +171,11 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
     };
     Ok(Shop {
         db,
-        stripe: config.stripe.as_ref().map(config::StripeSettings::gateway),
+        stripe: config
+            .stripe
+            .as_ref()
+            .map(config::StripeSettings::gateway)
+            .transpose()?,
         cache: Arc::new(cache),
         settings: config.shop_settings(),
     })

@@ -6,10 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use stripe::{EventObject, EventType, Webhook};
+use serde::Deserialize;
+use serde_json::Value;
+use stripe_webhook::{Webhook, WebhookError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -43,12 +47,12 @@ pub async fn receive(
 ) -> Result<AppResult<()>, Rejected> {
     let signature = signature.ok_or(Rejected::Unsigned)?;
     let event = Webhook::construct_event(payload, signature, &gateway.webhook_secret).map_err(|error| match error {
-        stripe::WebhookError::BadParse(_) => Rejected::Malformed,
+        WebhookError::BadParse(_) => Rejected::Malformed,
         _ => Rejected::BadSignature,
     })?;
     let stored = webhook_event::Entity::insert(webhook_event::ActiveModel {
         id: Set(event.id.to_string()),
-        event_type: Set(event.type_.to_string()),
+        event_type: Set(event.type_.as_str().to_owned()),
         payload: Set(payload.to_owned()),
         received_at: Set(Utc::now()),
         claimed_until: Set(None),
@@ -83,34 +87,84 @@ async fn claim(db: &DatabaseConnection, id: &str) -> AppResult<bool> {
     Ok(claimed.rows_affected == 1)
 }
 
+/// What the worker reads of a stored event: its type and its object, the rest of which is
+/// read only for the types acted on (the event was checked, and parsed whole by the Stripe
+/// crate, when it arrived).
+#[derive(Deserialize)]
+struct StoredEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    data: StoredData,
+}
+
+#[derive(Deserialize)]
+struct StoredData {
+    object: Value,
+}
+
+/// The fields of a PaymentIntent that move our records.
+#[derive(Deserialize)]
+struct IntentFields {
+    id: String,
+    amount_received: i64,
+    currency: String,
+    #[serde(default)]
+    metadata: HashMap<String, String>,
+    last_payment_error: Option<PaymentError>,
+}
+
+#[derive(Deserialize)]
+struct PaymentError {
+    message: Option<String>,
+}
+
+/// The PaymentIntent of a charge: its id, or the intent itself when expanded.
+#[derive(Deserialize)]
+struct ChargeFields {
+    payment_intent: Option<Value>,
+}
+
+fn fields<T: serde::de::DeserializeOwned>(object: Value, kind: &str) -> AppResult<T> {
+    serde_json::from_value(object).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "the object of a stored {kind} event does not parse: {e}"
+        ))
+    })
+}
+
 /// Applies one stored event to our records.
 async fn apply(shop: &Shop, payload: &str) -> AppResult<()> {
-    let event: stripe::Event = serde_json::from_str(payload)
+    let event: StoredEvent = serde_json::from_str(payload)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored event does not parse: {e}")))?;
-    match (event.type_, event.data.object) {
-        (EventType::PaymentIntentSucceeded, EventObject::PaymentIntent(intent)) => {
-            let Some(payment) = records::payment_for_intent(&shop.db, &intent).await? else {
+    match event.kind.as_str() {
+        "payment_intent.succeeded" => {
+            let intent: IntentFields = fields(event.data.object, &event.kind)?;
+            let Some(payment) = records::payment_for_intent(&shop.db, &intent.id, &intent.metadata).await? else {
                 tracing::warn!(intent = %intent.id, "a payment succeeded for no order of ours");
                 return Ok(());
             };
-            service::apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await
+            service::apply_success(shop, &payment, intent.amount_received, &intent.currency).await
         }
-        (EventType::PaymentIntentPaymentFailed, EventObject::PaymentIntent(intent)) => {
-            let Some(payment) = records::payment_for_intent(&shop.db, &intent).await? else {
+        "payment_intent.payment_failed" => {
+            let intent: IntentFields = fields(event.data.object, &event.kind)?;
+            let Some(payment) = records::payment_for_intent(&shop.db, &intent.id, &intent.metadata).await? else {
                 return Ok(());
             };
-            let message = intent
-                .last_payment_error
-                .as_ref()
-                .and_then(|error| error.message.clone());
+            let message = intent.last_payment_error.and_then(|error| error.message);
             service::apply_failure(shop, &payment, message).await
         }
         // A refund, ours or one made in Stripe's dashboard: Stripe's list of refunds decides.
-        (EventType::ChargeRefunded, EventObject::Charge(charge)) => {
-            let Some(intent_id) = charge.payment_intent.as_ref().map(|intent| intent.id().to_string()) else {
+        "charge.refunded" => {
+            let charge: ChargeFields = fields(event.data.object, &event.kind)?;
+            let intent_id = match &charge.payment_intent {
+                Some(Value::String(id)) => Some(id.as_str()),
+                Some(expanded) => expanded.get("id").and_then(Value::as_str),
+                None => None,
+            };
+            let Some(intent_id) = intent_id else {
                 return Ok(());
             };
-            let Some(payment) = records::payment_by_intent(&shop.db, &intent_id).await? else {
+            let Some(payment) = records::payment_by_intent(&shop.db, intent_id).await? else {
                 return Ok(());
             };
             refunds::sync_with_stripe(shop, &payment).await

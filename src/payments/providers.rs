@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
-use super::stripe::{CallError, StripeGateway};
+use super::stripe::{CallError, Refund, StripeGateway};
 use crate::error::{AppResult, UserError};
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
@@ -197,7 +197,7 @@ impl PaymentProvider for Stripe<'_> {
 }
 
 /// A refund Stripe has: on its way back, unless Stripe says it failed.
-pub fn concluded(found: &::stripe::Refund) -> RefundAttempt {
+pub fn concluded(found: &Refund) -> RefundAttempt {
     match found.status.as_deref() {
         Some("failed" | "canceled") => RefundAttempt::Refused("Stripe reports the refund failed".to_owned()),
         _ => RefundAttempt::Sent {

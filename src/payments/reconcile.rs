@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::records::payment_for_intent;
 use super::refunds;
 use super::service::apply_success;
+use super::stripe::PaymentIntentStatus;
 use crate::error::AppResult;
 use crate::payouts::runs;
 use crate::shop::Shop;
@@ -32,11 +33,11 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
     };
     for intent in gateway.recent_payment_intents(since.timestamp(), 50).await? {
         found.checked += 1;
-        let Some(payment) = payment_for_intent(&shop.db, &intent).await? else {
+        let Some(payment) = payment_for_intent(&shop.db, intent.id.as_str(), &intent.metadata).await? else {
             found.unknown += 1;
             continue;
         };
-        if intent.status == ::stripe::PaymentIntentStatus::Succeeded && !payment.status.is_settled() {
+        if intent.status == PaymentIntentStatus::Succeeded && !payment.status.is_settled() {
             let was_flagged = payment.needs_review;
             apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await?;
             let after = super::records::payment_of(&shop.db, payment.order_id).await?;

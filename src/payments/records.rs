@@ -1,5 +1,7 @@
 //! Reading payments, and flagging one for an operator.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -38,15 +40,17 @@ pub async fn flag(db: &impl ConnectionTrait, payment: &payment::Model, reason: S
     Ok(())
 }
 
-/// The payment Stripe's intent belongs to (by our record, or the intent's `metadata.order_id`).
+/// The payment Stripe's intent `intent_id` belongs to (by our record, or the intent's
+/// `metadata.order_id`).
 pub async fn payment_for_intent(
     db: &impl ConnectionTrait,
-    intent: &::stripe::PaymentIntent,
+    intent_id: &str,
+    metadata: &HashMap<String, String>,
 ) -> AppResult<Option<payment::Model>> {
-    if let Some(payment) = payment_by_intent(db, intent.id.as_str()).await? {
+    if let Some(payment) = payment_by_intent(db, intent_id).await? {
         return Ok(Some(payment));
     }
-    let Some(order_id) = intent.metadata.get("order_id").and_then(|id| id.parse::<i64>().ok()) else {
+    let Some(order_id) = metadata.get("order_id").and_then(|id| id.parse::<i64>().ok()) else {
         return Ok(None);
     };
     payment_of(db, order_id).await

@@ -11,6 +11,7 @@ use super::entity::payment;
 use super::providers;
 use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
+use super::stripe::PaymentIntentStatus;
 use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
 use crate::error::Outcome;
@@ -171,7 +172,7 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
     }
     if let (Some(gateway), Some(intent_id)) = (&shop.stripe, &payment.stripe_payment_intent_id) {
         let intent = gateway.payment_intent(intent_id).await?;
-        if intent.status == ::stripe::PaymentIntentStatus::Succeeded {
+        if intent.status == PaymentIntentStatus::Succeeded {
             return apply_success(shop, payment, intent.amount_received, &intent.currency.to_string()).await;
         }
     }

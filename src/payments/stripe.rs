@@ -1,4 +1,4 @@
-//! The Stripe gateway: the real `stripe` client (async-stripe), pointed at Stripe or, with
+//! The Stripe gateway: the real `stripe` client (async-stripe 1.0), pointed at Stripe or, with
 //! `STRIPE_API_BASE`, at a stand-in. Every create carries an idempotency key derived from our
 //! own row, and the row's id in its metadata (or transfer group), so that a call whose answer
 //! was lost can be settled later by looking the object up, also after Stripe has forgotten the
@@ -8,11 +8,15 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use stripe::{
-    Client, CreatePaymentIntent, CreateRefund, CreateTransfer, Currency, ListPaymentIntents, ListRefunds,
-    ListTransfers, PaymentIntent, PaymentIntentId, RangeBounds, RangeQuery, Refund, RequestStrategy, StripeError,
-    Timestamp, Transfer,
-};
+use stripe::{ApiErrorsType, Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe_connect::transfer::{CreateTransfer, ListTransfer};
+use stripe_core::payment_intent::{CreatePaymentIntent, ListPaymentIntent, RetrievePaymentIntent};
+use stripe_core::refund::{CreateRefund, ListRefund};
+use stripe_types::{Currency, RangeQueryTs, Timestamp};
+
+pub use stripe_connect::Transfer;
+use stripe_core::PaymentIntentAllowedPaymentMethodTypes;
+pub use stripe_core::{PaymentIntent, PaymentIntentStatus, Refund};
 
 use crate::error::AppError;
 use crate::orders::PaymentMethod;
@@ -46,29 +50,59 @@ impl From<CallError> for AppError {
 /// Only a 4xx that describes the request itself is a refusal. A 409 is another request with the
 /// same key still running; 429 and 5xx may have done the work (Stripe even replays a 500 for
 /// the same key); a 401/403 is our configuration, not the payee's fault.
+fn is_refusal(status: u16, kind: &ApiErrorsType) -> bool {
+    matches!(status, 400 | 402 | 404) && *kind != ApiErrorsType::IdempotencyError
+}
+
 fn classify(error: StripeError) -> CallError {
     match &error {
-        StripeError::Stripe(request)
-            if matches!(request.http_status, 400 | 402 | 404)
-                && request.error_type != stripe::ErrorType::IdempotencyError =>
-        {
-            CallError::Refused(request.message.clone().unwrap_or_else(|| error.to_string()))
-        }
+        StripeError::Stripe(request, status) if is_refusal(*status, &request.type_) => CallError::Refused(
+            request
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("{status} {}", request.type_.as_str())),
+        ),
+        // The library's Display of a Stripe error is a multi-line dump of the whole error object.
+        StripeError::Stripe(request, status) => CallError::Unknown(format!(
+            "{status} {}: {}",
+            request.type_.as_str(),
+            request.message.as_deref().unwrap_or("no message")
+        )),
         _ => CallError::Unknown(error.to_string()),
     }
 }
 
+/// Stripe's ids go into request paths: anything but `{prefix}_` and letters and digits is not
+/// one of its ids.
+fn stripe_id<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = id.strip_prefix(prefix)?.strip_prefix('_')?;
+    (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(id)
+}
+
 impl StripeGateway {
-    pub fn new(secret_key: &str, webhook_secret: &str, api_base: Option<&str>, timeout: Duration) -> StripeGateway {
-        let client = match api_base {
-            Some(base) => Client::from_url(base, secret_key),
-            None => Client::new(secret_key),
-        };
-        StripeGateway {
+    /// Fails on a secret key that cannot be sent in a header, or a base that is not a URL.
+    pub fn new(
+        secret_key: &str,
+        webhook_secret: &str,
+        api_base: Option<&str>,
+        timeout: Duration,
+    ) -> Result<StripeGateway, String> {
+        let mut builder = ClientBuilder::new(secret_key);
+        if let Some(base) = api_base {
+            // The client appends `v1/…` to the base as it is: it must end with a slash.
+            let base = if base.ends_with('/') {
+                base.to_owned()
+            } else {
+                format!("{base}/")
+            };
+            builder = builder.url(base);
+        }
+        let client = builder.build().map_err(|error| error.to_string())?;
+        Ok(StripeGateway {
             client,
             webhook_secret: webhook_secret.to_owned(),
             timeout,
-        }
+        })
     }
 
     /// How long one call may take.
@@ -76,8 +110,11 @@ impl StripeGateway {
         self.timeout
     }
 
-    fn idempotent(&self, key: String) -> Client {
-        self.client.clone().with_strategy(RequestStrategy::Idempotent(key))
+    /// Sent once under `key` (never retried by the client: a second try is ours to decide,
+    /// after looking the object up). Reads without a key use the client's default, once.
+    fn strategy(key: String) -> Result<RequestStrategy, CallError> {
+        let key = IdempotencyKey::new(key).map_err(|error| CallError::Refused(error.to_string()))?;
+        Ok(RequestStrategy::Idempotent(key))
     }
 
     async fn call<T>(&self, request: impl Future<Output = Result<T, StripeError>>) -> Result<T, CallError> {
@@ -97,49 +134,49 @@ impl StripeGateway {
         amount_fen: i64,
         method: PaymentMethod,
     ) -> Result<PaymentIntent, CallError> {
-        let mut params = CreatePaymentIntent::new(amount_fen, Currency::CNY);
-        params.metadata = Some(HashMap::from([("order_id".to_owned(), order_id.to_string())]));
-        params.payment_method_types = Some(vec![method.stripe_type().to_owned()]);
-        let client = self.idempotent(format!("huakai-order-{order_id}-payment"));
-        self.call(PaymentIntent::create(&client, params)).await
+        // Any name parses (an unknown one is sent as it is).
+        let Ok(kind) = method.stripe_type().parse::<PaymentIntentAllowedPaymentMethodTypes>();
+        let params = CreatePaymentIntent::new(amount_fen, Currency::CNY)
+            .metadata(HashMap::from([("order_id".to_owned(), order_id.to_string())]))
+            .allowed_payment_method_types(vec![kind]);
+        let strategy = Self::strategy(format!("huakai-order-{order_id}-payment"))?;
+        self.call(params.customize().request_strategy(strategy).send(&self.client))
+            .await
     }
 
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, AppError> {
-        let id: PaymentIntentId = id
-            .parse()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("not a PaymentIntent id: {id}")))?;
-        Ok(self.call(PaymentIntent::retrieve(&self.client, &id, &[])).await?)
+        let id =
+            stripe_id(id, "pi").ok_or_else(|| AppError::Internal(anyhow::anyhow!("not a PaymentIntent id: {id}")))?;
+        Ok(self.call(RetrievePaymentIntent::new(id).send(&self.client)).await?)
     }
 
     /// Refunds `amount_fen` of an intent; `refund_id` is our refund row, whose id is the key
     /// and the metadata that [`find_refund`](Self::find_refund) looks for.
     pub async fn refund(&self, refund_id: i64, payment_intent: &str, amount_fen: i64) -> Result<Refund, CallError> {
-        let mut params = CreateRefund::new();
-        params.payment_intent = Some(
-            payment_intent
-                .parse()
-                .map_err(|_| CallError::Refused(format!("not a PaymentIntent id: {payment_intent}")))?,
-        );
-        params.amount = Some(amount_fen);
-        params.metadata = Some(HashMap::from([("refund_id".to_owned(), refund_id.to_string())]));
-        let client = self.idempotent(format!("huakai-refund-{refund_id}"));
-        self.call(Refund::create(&client, params)).await
+        let intent = stripe_id(payment_intent, "pi")
+            .ok_or_else(|| CallError::Refused(format!("not a PaymentIntent id: {payment_intent}")))?;
+        let params = CreateRefund::new()
+            .payment_intent(intent)
+            .amount(amount_fen)
+            .metadata(HashMap::from([("refund_id".to_owned(), refund_id.to_string())]));
+        let strategy = Self::strategy(format!("huakai-refund-{refund_id}"))?;
+        self.call(params.customize().request_strategy(strategy).send(&self.client))
+            .await
     }
 
     /// Every refund of a PaymentIntent, ours and those made in Stripe's dashboard.
     pub async fn refunds_of(&self, payment_intent: &str) -> Result<Vec<Refund>, CallError> {
-        let intent: PaymentIntentId = payment_intent
-            .parse()
-            .map_err(|_| CallError::Refused(format!("not a PaymentIntent id: {payment_intent}")))?;
+        let intent = stripe_id(payment_intent, "pi")
+            .ok_or_else(|| CallError::Refused(format!("not a PaymentIntent id: {payment_intent}")))?;
         let mut found = Vec::new();
-        let mut starting_after = None;
+        let mut starting_after: Option<String> = None;
         loop {
-            let mut params = ListRefunds::new();
-            params.payment_intent = Some(intent.clone());
-            params.limit = Some(100);
-            params.starting_after = starting_after.clone();
-            let page = self.call(Refund::list(&self.client, &params)).await?;
-            starting_after = page.data.last().map(|refund| refund.id.clone());
+            let mut params = ListRefund::new().payment_intent(intent).limit(100);
+            if let Some(after) = &starting_after {
+                params = params.starting_after(after.as_str());
+            }
+            let page = self.call(params.send(&self.client)).await?;
+            starting_after = page.data.last().map(|refund| refund.id.to_string());
             let more = page.has_more;
             found.extend(page.data);
             if !more || starting_after.is_none() {
@@ -165,22 +202,21 @@ impl StripeGateway {
     /// Pays a producer's connected account; the payout row's id is the idempotency key and
     /// names the transfer group that [`find_transfer`](Self::find_transfer) looks in.
     pub async fn transfer(&self, payout_id: i64, destination: &str, amount_fen: i64) -> Result<Transfer, CallError> {
-        let group = Self::transfer_group(payout_id);
-        let mut params = CreateTransfer::new(Currency::CNY, destination.to_owned());
-        params.amount = Some(amount_fen);
-        params.transfer_group = Some(&group);
-        params.metadata = Some(HashMap::from([("payout_id".to_owned(), payout_id.to_string())]));
-        let client = self.idempotent(format!("huakai-payout-{payout_id}"));
-        self.call(Transfer::create(&client, params)).await
+        let params = CreateTransfer::new(Currency::CNY, destination)
+            .amount(amount_fen)
+            .transfer_group(Self::transfer_group(payout_id))
+            .metadata(HashMap::from([("payout_id".to_owned(), payout_id.to_string())]));
+        let strategy = Self::strategy(format!("huakai-payout-{payout_id}"))?;
+        self.call(params.customize().request_strategy(strategy).send(&self.client))
+            .await
     }
 
     /// The transfer made for payout `payout_id`, if there is one.
     pub async fn find_transfer(&self, payout_id: i64) -> Result<Option<Transfer>, CallError> {
-        let group = Self::transfer_group(payout_id);
-        let mut params = ListTransfers::new();
-        params.transfer_group = Some(&group);
-        params.limit = Some(10);
-        let page = self.call(Transfer::list(&self.client, &params)).await?;
+        let params = ListTransfer::new()
+            .transfer_group(Self::transfer_group(payout_id))
+            .limit(10);
+        let page = self.call(params.send(&self.client)).await?;
         let ours = payout_id.to_string();
         Ok(page
             .data
@@ -191,17 +227,14 @@ impl StripeGateway {
     /// PaymentIntents created since `since` (newest first), up to `limit` pages of 100.
     pub async fn recent_payment_intents(&self, since: Timestamp, pages: usize) -> Result<Vec<PaymentIntent>, AppError> {
         let mut found = Vec::new();
-        let mut starting_after: Option<PaymentIntentId> = None;
+        let mut starting_after: Option<String> = None;
         for _ in 0..pages {
-            let mut params = ListPaymentIntents::new();
-            params.created = Some(RangeQuery::Bounds(RangeBounds {
-                gte: Some(since),
-                ..RangeBounds::default()
-            }));
-            params.limit = Some(100);
-            params.starting_after = starting_after.clone();
-            let page = self.call(PaymentIntent::list(&self.client, &params)).await?;
-            starting_after = page.data.last().map(|intent| intent.id.clone());
+            let mut params = ListPaymentIntent::new().created(RangeQueryTs::gte(since)).limit(100);
+            if let Some(after) = &starting_after {
+                params = params.starting_after(after.as_str());
+            }
+            let page = self.call(params.send(&self.client)).await?;
+            starting_after = page.data.last().map(|intent| intent.id.to_string());
             let more = page.has_more;
             found.extend(page.data);
             if !more || starting_after.is_none() {
@@ -216,36 +249,37 @@ impl StripeGateway {
 mod tests {
     use super::*;
 
-    fn stripe_error(status: u16, error_type: stripe::ErrorType) -> StripeError {
-        StripeError::Stripe(stripe::RequestError {
-            http_status: status,
-            error_type,
-            message: Some("no".to_owned()),
-            code: None,
-            decline_code: None,
-            charge: None,
-        })
+    #[test]
+    fn only_a_request_error_is_a_refusal() {
+        use ApiErrorsType::*;
+        assert!(is_refusal(400, &InvalidRequestError));
+        assert!(is_refusal(402, &CardError));
+        assert!(is_refusal(404, &InvalidRequestError));
+        for (status, kind) in [
+            (409, IdempotencyError),
+            (400, IdempotencyError),
+            (429, Unknown("rate_limit_error".to_owned())),
+            (500, ApiError),
+            (503, ApiError),
+            (401, Unknown("authentication_error".to_owned())),
+            (403, InvalidRequestError),
+        ] {
+            assert!(!is_refusal(status, &kind), "{status} {kind:?}");
+        }
+        for unknown in [
+            StripeError::Timeout,
+            StripeError::ClientError("connection reset by peer".to_owned()),
+            StripeError::JSONDeserialize("error deserializing request data".to_owned()),
+        ] {
+            assert!(matches!(classify(unknown), CallError::Unknown(_)));
+        }
     }
 
     #[test]
-    fn only_a_request_error_is_a_refusal() {
-        use stripe::ErrorType::*;
-        assert!(matches!(
-            classify(stripe_error(400, InvalidRequest)),
-            CallError::Refused(_)
-        ));
-        assert!(matches!(classify(stripe_error(402, Card)), CallError::Refused(_)));
-        for unknown in [
-            stripe_error(409, IdempotencyError),
-            stripe_error(400, IdempotencyError),
-            stripe_error(429, RateLimit),
-            stripe_error(500, Api),
-            stripe_error(503, Api),
-            stripe_error(401, Authentication),
-            StripeError::Timeout,
-            StripeError::ClientError("connection reset by peer".to_owned()),
-        ] {
-            assert!(matches!(classify(unknown), CallError::Unknown(_)));
+    fn only_stripe_shaped_ids_go_into_paths() {
+        assert_eq!(stripe_id("pi_3Nx2abcDEF", "pi"), Some("pi_3Nx2abcDEF"));
+        for bad in ["", "pi_", "re_3Nx2", "pi_../../v1/charges", "pi_a b", "pi"] {
+            assert_eq!(stripe_id(bad, "pi"), None, "{bad}");
         }
     }
 }

@@ -62,6 +62,7 @@ async fn a_card_order_is_paid_once_through_a_signed_webhook(backend: Backend) {
     assert_eq!(intents.len(), 1);
     assert_eq!(intents[0]["currency"], "cny");
     assert_eq!(intents[0]["payment_method_types"], json!(["card"]));
+    assert_eq!(intents[0]["allowed_payment_method_types"], json!(["card"]));
     let row = order_row(&order_id);
     assert_eq!(intents[0]["metadata"]["order_id"], row.to_string());
     let seen = app.query_as(&buyer, ORDER, json!({ "id": order_id })).await;

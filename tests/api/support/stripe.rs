@@ -1,9 +1,11 @@
 //! A Stripe stand-in for the integration tests: a small HTTP server that the app's real
-//! `async-stripe` client talks to (`Client::from_url(&stand_in.base_url, &stand_in.secret_key)`).
+//! `async-stripe` client talks to (`STRIPE_API_BASE` set to `stand_in.base_url`).
 //!
 //! Like Stripe's own mock server it answers with Stripe's fixture objects
 //! (`tests/api/fixtures/stripe-fixtures3-2023-10.json`, API version 2023-10-16) overlaid with the
-//! request's parameters and a fresh id, so that every answer parses into `async-stripe`'s types.
+//! request's parameters and a fresh id. The client speaks a newer version (async-stripe 1.0:
+//! 2026-09-30), whose types read these objects: every test that pays, refunds or transfers
+//! through the app checks that they do.
 //! Unlike the mock server it keeps state (PaymentIntents, charges, refunds, transfers, events),
 //! honours `Idempotency-Key` as Stripe does, and signs and POSTs webhook events the way Stripe
 //! does (`Stripe-Signature: t=…,v1=…`).
@@ -47,11 +49,11 @@ static FIXTURES: LazyLock<Value> = LazyLock::new(|| {
     resources.expect("the Stripe fixtures have a `resources` object")
 });
 
-/// The API version the events say they were rendered with (the one `async-stripe` 0.41 is for).
+/// The API version the events say they were rendered with: the fixtures' own.
 pub const API_VERSION: &str = "2023-10-16";
 
 pub struct StripeStandIn {
-    /// `http://127.0.0.1:{port}`, for `stripe::Client::from_url`.
+    /// `http://127.0.0.1:{port}`, the app's `STRIPE_API_BASE`.
     pub base_url: String,
     /// The only API key the stand-in accepts (`sk_test_…`).
     pub secret_key: String,
@@ -854,7 +856,14 @@ fn create_payment_intent(ledger: &mut Ledger, params: &Params) -> Outcome {
     let currency = params.currency("currency")?.ok_or_else(|| missing_param("currency"))?;
     let id = new_id("pi", 24);
     let automatic = params.get("automatic_payment_methods[enabled]") == Some("true");
-    let mut types = params.array("payment_method_types");
+    // Newer API versions (the client's, 2026-09-30) name the types asked for
+    // `allowed_payment_method_types`; older ones `payment_method_types`. Either way the answer
+    // lists them in `payment_method_types`.
+    let allowed = params.array("allowed_payment_method_types");
+    let mut types = match allowed.is_empty() {
+        true => params.array("payment_method_types"),
+        false => allowed.clone(),
+    };
     if types.is_empty() {
         types.push("card".to_owned());
     }
@@ -886,6 +895,13 @@ fn create_payment_intent(ledger: &mut Ledger, params: &Params) -> Outcome {
             ("livemode", json!(false)),
             ("metadata", Value::Object(params.metadata())),
             ("payment_method_types", json!(types)),
+            (
+                "allowed_payment_method_types",
+                match allowed.is_empty() {
+                    true => Value::Null,
+                    false => json!(allowed),
+                },
+            ),
             ("status", json!("requires_payment_method")),
         ],
     );
