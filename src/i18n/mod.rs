@@ -69,6 +69,14 @@ impl Language {
         )
     }
 
+    /// The language a request asks for: an explicit `?lang=` first, then the signed-in user's
+    /// own choice, then `Accept-Language`.
+    pub fn chosen(tag: Option<&str>, own: Option<Language>, headers: &axum::http::HeaderMap) -> Language {
+        tag.and_then(Language::from_tag)
+            .or(own)
+            .unwrap_or_else(|| Language::from_headers(headers))
+    }
+
     /// `zh-CN` or `en`.
     pub fn tag(self) -> &'static str {
         match self {

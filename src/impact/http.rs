@@ -47,13 +47,7 @@ struct Asked {
 
 impl Asked {
     fn language(&self, headers: &HeaderMap) -> Language {
-        self.lang.as_deref().and_then(Language::from_tag).unwrap_or_else(|| {
-            Language::from_accept_language(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|value| value.to_str().ok()),
-            )
-        })
+        Language::chosen(self.lang.as_deref(), None, headers)
     }
 }
 

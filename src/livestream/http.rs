@@ -59,12 +59,8 @@ pub fn routes<S>(db: DatabaseConnection, accounts: Arc<Accounts>) -> Router<S> {
 async fn commissions_csv(State(state): State<Downloads>, headers: HeaderMap, Query(asked): Query<Asked>) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).map(|value| value.as_bytes());
     let viewer = viewer_of_authorization(&state.db, &state.accounts.keys, authorization).await;
-    let language = asked
-        .lang
-        .as_deref()
-        .and_then(Language::from_tag)
-        .or_else(|| viewer.as_ref().ok().and_then(Viewer::language))
-        .unwrap_or_else(|| Language::from_headers(&headers));
+    let own = viewer.as_ref().ok().and_then(Viewer::language);
+    let language = Language::chosen(asked.lang.as_deref(), own, &headers);
     let host_id = match viewer {
         Ok(Viewer::User(me)) if me.role == Role::Host => me.user_id,
         Ok(Viewer::User(_)) => {

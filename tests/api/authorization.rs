@@ -212,6 +212,12 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
             expected: [Hidden, Allowed, Hidden, Hidden, Hidden, Allowed],
         },
         Row {
+            operation: "setLanguage",
+            query: "mutation { setLanguage(language: null) { user { language } userErrors { code } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        Row {
             operation: "users",
             query: "{ users(first: 5) { totalCount nodes { email } } }",
             variables: json!({}),
@@ -561,6 +567,12 @@ async fn every_organisation_operation_answers_each_caller_as_it_should() {
         Row {
             operation: "node",
             query: "query($id: ID!) { node(id: $id) { id ... on Organisation { taxNumber fund { amount } pledge(year: 2026) { progress { amount } } members { totalCount } } } }",
+            variables: json!({ "id": union.id }),
+            expected: [Hidden, Forbidden, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Organisation { report(from: \"2026-01-01\", to: \"2026-12-31\") { orders csv } } } }",
             variables: json!({ "id": union.id }),
             expected: [Hidden, Forbidden, Hidden, Allowed, Hidden, Allowed],
         },

@@ -192,16 +192,7 @@ impl TestApp {
 
     /// A GraphQL request as `actor` (anonymous without a token): HTTP status and JSON answer.
     pub async fn graphql_as(&self, actor: &Actor, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self
-            .client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = &actor.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request is sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("answer is JSON"))
+        self.send_graphql(None, actor, query, variables).await
     }
 
     /// A GraphQL request as `actor` with an `Accept-Language` header: HTTP status and answer.
@@ -212,11 +203,23 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> (u16, Value) {
+        self.send_graphql(Some(accept_language), actor, query, variables).await
+    }
+
+    async fn send_graphql(
+        &self,
+        accept_language: Option<&str>,
+        actor: &Actor,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .post(self.url("/graphql"))
-            .header("accept-language", accept_language)
             .json(&json!({ "query": query, "variables": variables }));
+        if let Some(language) = accept_language {
+            request = request.header("accept-language", language);
+        }
         if let Some(token) = &actor.token {
             request = request.bearer_auth(token);
         }
