@@ -17,6 +17,7 @@ mod m20261129_000012_unions;
 mod m20261129_000013_host_payout_accounts;
 mod m20261129_000014_user_language;
 mod m20261129_000016_allowance_spending;
+mod m20261129_000017_bulk_orders;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_host_payout_accounts::Migration),
             Box::new(m20261129_000014_user_language::Migration),
             Box::new(m20261129_000016_allowance_spending::Migration),
+            Box::new(m20261129_000017_bulk_orders::Migration),
         ]
     }
 }

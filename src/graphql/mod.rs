@@ -25,7 +25,9 @@ use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
-use crate::unions::graphql::{Membership, Organisation, UnionsMutation, UnionsQuery};
+use crate::unions::graphql::{
+    BulkOrdersMutation, BulkOrdersQuery, Membership, Organisation, UnionsMutation, UnionsQuery,
+};
 use crate::{accounts, catalogue, livestream, orders, payments, payouts, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
@@ -109,6 +111,7 @@ pub struct Query(
     PayoutsQuery,
     ImpactQuery,
     UnionsQuery,
+    BulkOrdersQuery,
     LivestreamQuery,
     NodeQuery,
 );
@@ -122,6 +125,7 @@ pub struct Mutation(
     PaymentsMutation,
     PayoutsMutation,
     UnionsMutation,
+    BulkOrdersMutation,
     LivestreamMutation,
 );
 

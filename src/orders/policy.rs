@@ -7,29 +7,40 @@ fn grows_for_one_of(me: &SignedIn, producer_ids: &[i64]) -> bool {
     me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p))
 }
 
-/// See an order: its buyer, and the growers of the producers it buys from (who see only their
-/// own lines of it).
+fn administers_for(me: &SignedIn, organisation_admin_ids: &[i64]) -> bool {
+    me.role == Role::UnionAdmin && organisation_admin_ids.contains(&me.user_id)
+}
+
+/// See an order: its buyer, the admins of the organisation whose bulk order it is, and the
+/// growers of the producers it buys from (who see only their own lines of it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadOrder<'a> {
     pub buyer_id: i64,
     pub producer_ids: &'a [i64],
+    /// Of a bulk order, its organisation's admins; else empty.
+    pub organisation_admin_ids: &'a [i64],
 }
 
 impl Permission for ReadOrder<'_> {
     fn allows(&self, me: &SignedIn) -> bool {
-        me.user_id == self.buyer_id || grows_for_one_of(me, self.producer_ids)
+        me.user_id == self.buyer_id
+            || administers_for(me, self.organisation_admin_ids)
+            || grows_for_one_of(me, self.producer_ids)
     }
 }
 
-/// Cancel an order or confirm its delivery: its buyer.
+/// Cancel an order or confirm its delivery: its buyer, and of a bulk order its organisation's
+/// admins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChangeOrder {
+pub struct ChangeOrder<'a> {
     pub buyer_id: i64,
+    /// Of a bulk order, its organisation's admins; else empty.
+    pub organisation_admin_ids: &'a [i64],
 }
 
-impl Permission for ChangeOrder {
+impl Permission for ChangeOrder<'_> {
     fn allows(&self, me: &SignedIn) -> bool {
-        me.user_id == self.buyer_id
+        me.user_id == self.buyer_id || administers_for(me, self.organisation_admin_ids)
     }
 }
 

@@ -55,4 +55,7 @@ pub enum ProviderKind {
     /// A member's welfare allowance (工会福利), spent when the order is placed.
     #[sea_orm(string_value = "allowance")]
     Allowance,
+    /// An organisation's fund, paying its bulk order when it is placed.
+    #[sea_orm(string_value = "fund")]
+    OrganisationFund,
 }

@@ -1,5 +1,5 @@
 //! The ways to pay, behind one trait: Stripe (card, Alipay, WeChat Pay), bank transfer
-//! (对公转账) and a member's welfare allowance. A provider starts a payment and sends a refund
+//! (对公转账), a member's welfare allowance and an organisation's fund. A provider starts a payment and sends a refund
 //! that has been decided; everything else (recording, the earnings, the order) is the same
 //! whichever provider it is.
 
@@ -65,8 +65,7 @@ pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentP
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         PaymentMethod::BankTransfer => Some(Box::new(BankTransfer)),
         PaymentMethod::WelfareAllowance => Some(Box::new(Allowance)),
-        // Bulk orders paid from the fund are not taken yet.
-        PaymentMethod::OrganisationFund => None,
+        PaymentMethod::OrganisationFund => Some(Box::new(OrganisationFund)),
     }
 }
 
@@ -79,6 +78,7 @@ pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dy
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
         ProviderKind::Allowance => Some(Box::new(Allowance)),
+        ProviderKind::OrganisationFund => Some(Box::new(OrganisationFund)),
     }
 }
 
@@ -107,6 +107,34 @@ impl PaymentProvider for Allowance {
     ) -> AppResult<RefundAttempt> {
         Ok(RefundAttempt::Sent {
             reference: format!("allowance-{}", refund.id),
+        })
+    }
+}
+
+/// An organisation's fund, paying its bulk order in the transaction that places it
+/// (`unions::funds::purchase`); a refund goes back to the fund in the transaction that decides
+/// it (`unions::funds::refund_to_fund`). Nothing is sent anywhere.
+struct OrganisationFund;
+
+#[async_trait]
+impl PaymentProvider for OrganisationFund {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::OrganisationFund
+    }
+
+    /// The placing transaction wrote the payment already; nothing is left to start.
+    async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+        Ok(Ok(Started::default()))
+    }
+
+    async fn send_refund(
+        &self,
+        _db: &DatabaseConnection,
+        refund: &refund::Model,
+        _payment: &payment::Model,
+    ) -> AppResult<RefundAttempt> {
+        Ok(RefundAttempt::Sent {
+            reference: format!("organisation-fund-{}", refund.id),
         })
     }
 }

@@ -109,7 +109,13 @@ pub async fn decide(
         crate::unions::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
         recorded = Some(row);
     }
-    if cash > Fen::ZERO {
+    let to_fund = payment.provider == ProviderKind::OrganisationFund;
+    if cash > Fen::ZERO && to_fund {
+        // A fund-paid bulk order's money goes back to the fund here and now, like allowance.
+        let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, payouts).await?;
+        crate::unions::funds::refund_to_fund(txn, payment.order_id, row.id, cash, now).await?;
+        recorded = Some(row);
+    } else if cash > Fen::ZERO {
         let status = if stripe_refund_id.is_some() {
             RefundStatus::Succeeded
         } else {
@@ -128,7 +134,7 @@ pub async fn decide(
     } else {
         Effect::default()
     };
-    if allowance > Fen::ZERO || stripe_refund_id.is_some() {
+    if allowance > Fen::ZERO || to_fund || stripe_refund_id.is_some() {
         update_payment_status(txn, payment.id).await?;
     }
     Ok(Ok(Decided { refund: row, effect }))

@@ -1,16 +1,28 @@
 //! The union part of the demo activity: 株洲市总工会 with its admin (`union@huakai.demo`, the
 //! demo password), demo buyers as members (so the orders they place afterwards are credited to
-//! it), this year's pledge (预留份额), a deposit into its fund and a 中秋 allowance for each
-//! member. Loaded with the rest of the demo activity, never with the catalogue alone.
+//! it), this year's pledge (预留份额), a deposit into its fund, a 中秋 allowance for each
+//! member, and a 中秋 bulk order of gifts for eight staff paid from the fund: delivered, and
+//! accepted by all but one recipient, whose box arrived crushed. Loaded with the rest of the
+//! demo activity, never with the catalogue alone.
 
 use chrono::{Datelike, TimeDelta, Utc};
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
 use super::OrganisationKind;
+use super::entity::organisation;
 use super::funds::{self, GrantRequest};
 use super::service::{self, NewOrganisation};
 use crate::accounts::Role;
 use crate::accounts::service::create_user;
+use crate::catalogue::entity::{product, variant};
+use crate::catalogue::service::on_sale_condition;
+use crate::catalogue::today_in_china;
 use crate::error::{AppError, AppResult, UserError};
+use crate::orders::PaymentMethod;
+use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
+use crate::orders::service::placing::Address;
+use crate::orders::service::{acceptance, lifecycle, state};
 use crate::shop::Shop;
 
 pub const ADMIN_EMAIL: &str = "union@huakai.demo";
@@ -67,5 +79,85 @@ pub async fn load(shop: &Shop, members: &[i64], password: &str) -> AppResult<()>
     )
     .await?
     .map_err(|problem| refused("the 中秋 allowance", &problem))?;
+    mid_autumn_gifts(shop, &organisation, admin.id).await
+}
+
+const STAFF: [&str; 8] = ["陈静", "刘洋", "王磊", "李娜", "张伟", "杨帆", "赵敏", "周强"];
+
+/// A gift for each of the staff from the fund: one catalogue (目录) product or another, shipped,
+/// delivered, and accepted by every recipient but the last, who reports a problem.
+async fn mid_autumn_gifts(shop: &Shop, organisation: &organisation::Model, admin_id: i64) -> AppResult<()> {
+    let db = &shop.db;
+    let gifts: Vec<i64> = product::Entity::find()
+        .filter(product::Column::CatalogueEntryId.is_not_null())
+        .filter(on_sale_condition(today_in_china()))
+        .order_by_asc(product::Column::Id)
+        .limit(2)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|product| product.id)
+        .collect();
+    let mut variants = Vec::new();
+    for product_id in gifts {
+        variants.extend(
+            variant::Entity::find()
+                .filter(variant::Column::ProductId.eq(product_id))
+                .order_by_asc(variant::Column::Id)
+                .one(db)
+                .await?
+                .map(|variant| variant.id),
+        );
+    }
+    if variants.is_empty() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "demo union: no catalogue product on sale for the 中秋 gifts"
+        )));
+    }
+    let lines = STAFF
+        .iter()
+        .enumerate()
+        .map(|(index, name)| RecipientLine {
+            place: LinePlace::Input(index),
+            recipient: Address {
+                name: (*name).to_owned(),
+                phone: format!("1380733{index:04}"),
+                province: "湖南省".to_owned(),
+                city: "株洲市".to_owned(),
+                district: "天元区".to_owned(),
+                line1: format!("职工之家 {} 号楼", index + 1),
+                postal_code: None,
+            },
+            variant: VariantRef::Id(Some(variants[index % variants.len()])),
+            quantity: 1,
+        })
+        .collect();
+    let request = BulkOrderRequest {
+        organisation_id: organisation.id,
+        organisation_name: organisation.name.clone(),
+        lines,
+        idempotency_key: "demo-zhongqiu-gifts".to_owned(),
+        payment_method: PaymentMethod::OrganisationFund,
+    };
+    let placed = bulk::place_bulk(shop, admin_id, request).await?.map_err(|problems| {
+        let codes: Vec<&str> = problems.iter().map(|problem| problem.code.as_str()).collect();
+        AppError::Internal(anyhow::anyhow!("demo union: the 中秋 gifts were refused ({codes:?})"))
+    })?;
+    let order_id = placed.order.id;
+    lifecycle::mark_shipped(shop, order_id, None, "SF-ZHONGQIU-0001")
+        .await?
+        .map_err(|problem| refused("shipping the gifts", &problem))?;
+    lifecycle::confirm_delivery(shop, order_id)
+        .await?
+        .map_err(|problem| refused("delivering the gifts", &problem))?;
+    let shipments = state::shipments_of(db, order_id).await?;
+    for (index, shipment) in shipments.iter().enumerate() {
+        let code = shipment.acceptance_code.as_deref().unwrap_or_default();
+        let crushed = index + 1 == shipments.len();
+        let note = crushed.then_some("礼盒外包装压坏，请补发一盒");
+        acceptance::answer(db, code, !crushed, note)
+            .await?
+            .map_err(|problem| refused("accepting a gift", &problem))?;
+    }
     Ok(())
 }

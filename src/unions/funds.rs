@@ -404,7 +404,11 @@ async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> App
         let delta = match row.kind {
             LedgerEntryKind::Spend => -row.grant_delta_fen,
             LedgerEntryKind::Refund | LedgerEntryKind::Release => -(row.grant_delta_fen + row.fund_delta_fen),
-            LedgerEntryKind::Deposit | LedgerEntryKind::Grant | LedgerEntryKind::Return => 0,
+            LedgerEntryKind::Deposit
+            | LedgerEntryKind::Grant
+            | LedgerEntryKind::Return
+            | LedgerEntryKind::Purchase
+            | LedgerEntryKind::FundRefund => 0,
         };
         match spent.iter_mut().find(|(id, _)| *id == grant_id) {
             Some((_, fen)) => *fen += delta,
@@ -498,6 +502,76 @@ pub async fn give_back(
             "order {order_id}: refunding more allowance than was spent"
         )));
     }
+    Ok(())
+}
+
+/// Pays `amount` for the bulk order `order_id` from the organisation's fund, in the order's
+/// transaction: a PURCHASE row, and the fund taken by a conditional update (`fund_fen >= amount`),
+/// so concurrent purchases and grants never take it below zero. `false` (the caller rolls back)
+/// when the fund holds less.
+pub async fn purchase(
+    txn: &impl ConnectionTrait,
+    organisation_id: i64,
+    order_id: i64,
+    amount: Fen,
+    placed_by: i64,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let taken = organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::FundFen,
+            Expr::col(organisation::Column::FundFen).sub(amount.get()),
+        )
+        .filter(organisation::Column::Id.eq(organisation_id))
+        .filter(organisation::Column::FundFen.gte(amount.get()))
+        .exec(txn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Ok(false);
+    }
+    ledger::ActiveModel {
+        organisation_id: Set(organisation_id),
+        kind: Set(LedgerEntryKind::Purchase),
+        fund_delta_fen: Set(-amount.get()),
+        grant_delta_fen: Set(0),
+        order_id: Set(Some(order_id)),
+        created_by: Set(Some(placed_by)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(true)
+}
+
+/// Gives `amount` of a fund-paid bulk order back to the fund it came from (a FUND_REFUND row),
+/// in the transaction deciding the refund `refund_id`.
+pub async fn refund_to_fund(
+    txn: &impl ConnectionTrait,
+    order_id: i64,
+    refund_id: i64,
+    amount: Fen,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let purchase = ledger::Entity::find()
+        .filter(ledger::Column::OrderId.eq(order_id))
+        .filter(ledger::Column::Kind.eq(LedgerEntryKind::Purchase))
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {order_id} was not paid from a fund")))?;
+    add_to_fund(txn, purchase.organisation_id, amount.get()).await?;
+    ledger::ActiveModel {
+        organisation_id: Set(purchase.organisation_id),
+        kind: Set(LedgerEntryKind::FundRefund),
+        fund_delta_fen: Set(amount.get()),
+        grant_delta_fen: Set(0),
+        order_id: Set(Some(order_id)),
+        refund_id: Set(Some(refund_id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! An organisation's report for a period (消费帮扶台账): what its credited orders bought, by
 //! county (区县), village, producer and month, net of refunds; its pledge for the period's
-//! last year with the progress; and the allowances granted from its fund and returned to it.
+//! last year with the progress; the allowances granted from its fund, spent and returned to it;
+//! what the fund paid for bulk orders; and how far those bulk orders are accepted.
 //! Shown to its admins and operators, in GraphQL and as CSV.
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +18,7 @@ use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line};
+use crate::orders::service::acceptance::{self, Progress};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 
@@ -46,7 +48,13 @@ pub struct OrganisationReport {
     /// The pledge of the period's last year, if one was set.
     pub pledge: Option<PledgeProgress>,
     pub allowance_granted: Fen,
+    /// Allowance spent on members' orders, net of what refunds and cancellations gave back.
+    pub allowance_spent: Fen,
     pub allowance_returned: Fen,
+    /// Paid from the fund for bulk orders, net of refunds to the fund.
+    pub fund_purchases: Fen,
+    /// Acceptance of the bulk orders placed in the period.
+    pub acceptance: Progress,
 }
 
 /// The instant a China-time day begins.
@@ -169,6 +177,16 @@ pub async fn report(
             .map(|entry| entry.fund_delta_fen.abs())
             .sum()
     };
+    // Allowance given back goes to its grant or, once that has closed, to the fund: either way
+    // it was not spent.
+    let allowance_spent: i64 = entries
+        .iter()
+        .map(|entry| match entry.kind {
+            LedgerEntryKind::Spend => -entry.grant_delta_fen,
+            LedgerEntryKind::Refund | LedgerEntryKind::Release => -(entry.grant_delta_fen + entry.fund_delta_fen),
+            _ => 0,
+        })
+        .sum();
 
     Ok(Ok(OrganisationReport {
         from,
@@ -187,7 +205,10 @@ pub async fn report(
             .collect(),
         pledge: service::pledge_progress(db, organisation_id, chrono::Datelike::year(&to)).await?,
         allowance_granted: Fen::new(moved(LedgerEntryKind::Grant)),
+        allowance_spent: Fen::new(allowance_spent),
         allowance_returned: Fen::new(moved(LedgerEntryKind::Return)),
+        fund_purchases: Fen::new(moved(LedgerEntryKind::Purchase) - moved(LedgerEntryKind::FundRefund)),
+        acceptance: acceptance::progress(db, organisation_id, Some((start, end))).await?,
     }))
 }
 
@@ -223,8 +244,26 @@ pub fn csv(report: &OrganisationReport, language: Language) -> String {
     );
     row(
         "report-allowance",
+        words("report-spent"),
+        report.allowance_spent.to_string(),
+    );
+    row(
+        "report-allowance",
         words("report-returned"),
         report.allowance_returned.to_string(),
     );
+    row(
+        "report-fund",
+        words("report-fund-purchases"),
+        report.fund_purchases.to_string(),
+    );
+    let acceptance = &report.acceptance;
+    for (name, count) in [
+        ("report-shipments", acceptance.shipments),
+        ("report-accepted", acceptance.accepted),
+        ("report-with-problems", acceptance.with_problems),
+    ] {
+        row("report-acceptance", words(name), count.to_string());
+    }
     csv.finish()
 }

@@ -529,6 +529,26 @@ async fn every_organisation_operation_answers_each_caller_as_it_should() {
     let candidate = app.user("candidate@example.com", Role::Buyer, None).await;
     let code = app.query_as(&union.admin, INVITE, json!({ "org": union.id })).await["createInvite"]["code"].clone();
     assert!(code.is_string());
+    let (lily_sku, (lily, _)) = crate::orders::variants(&app, "sanwang-xian-baihe")
+        .await
+        .into_iter()
+        .max_by_key(|(_, (_, available))| *available)
+        .expect("a lily");
+    let recipient = json!({ "name": "张三", "phone": "13800000001", "province": "湖南省", "city": "株洲市",
+        "district": "芦淞区", "line1": "建设路 1 号", "variantId": lily, "quantity": 1 });
+    // Placed by an operator: the union's admin sees it as its organisation's, not as its buyer.
+    let bulk = app
+        .query_as(
+            &operator,
+            "mutation($input: BulkOrderInput!) { placeBulkOrder(input: $input) { order { id } userErrors { code } } }",
+            json!({ "input": { "organisationId": union.id, "recipients": [recipient], "idempotencyKey": "op-1" } }),
+        )
+        .await["placeBulkOrder"]["order"]["id"]
+        .clone();
+    assert!(bulk.is_string());
+    let csv = format!(
+        "name,phone,province,city,district,line1,sku,quantity\n张三,13800000001,湖南省,株洲市,芦淞区,建设路 1 号,{lily_sku},1\n"
+    );
     let cast = Cast {
         names: [
             "anonymous",
@@ -629,6 +649,48 @@ async fn every_organisation_operation_answers_each_caller_as_it_should() {
             query: crate::unions::REMOVE,
             variables: json!({ "id": leaving }),
             expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "placeBulkOrder",
+            query: "mutation($org: ID!, $recipient: RecipientLineInput!) { placeBulkOrder(input: { organisationId: $org, recipients: [$recipient], idempotencyKey: \"m-1\" }) { order { id } userErrors { code } } }",
+            variables: json!({ "org": union.id, "recipient": recipient }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "placeBulkOrderFromCsv",
+            query: "mutation($org: ID!, $csv: String!) { placeBulkOrderFromCsv(organisationId: $org, csv: $csv, idempotencyKey: \"m-2\") { order { id } userErrors { code } } }",
+            variables: json!({ "org": union.id, "csv": csv }),
+            expected: [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Order { shipments { recipientName acceptanceCode } } } }",
+            variables: json!({ "id": bulk }),
+            expected: [Hidden, Hidden, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "node",
+            query: "query($id: ID!) { node(id: $id) { id ... on Organisation { bulkOrders { totalCount } acceptance { shipments } acceptanceProblems { totalCount } } } }",
+            variables: json!({ "id": union.id }),
+            expected: [Hidden, Forbidden, Hidden, Allowed, Hidden, Allowed],
+        },
+        Row {
+            operation: "acceptanceProblems",
+            query: "{ acceptanceProblems { nodes { note } } }",
+            variables: json!({}),
+            expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed],
+        },
+        Row {
+            operation: "acceptShipment",
+            query: "mutation { acceptShipment(code: \"NOSUCHCODE\", accepted: true) { accepted userErrors { code } } }",
+            variables: json!({}),
+            expected: [Allowed, Allowed, Allowed, Allowed, Allowed, Allowed],
+        },
+        Row {
+            operation: "cancelOrder",
+            query: "mutation($id: ID!) { cancelOrder(orderId: $id) { order { id } userErrors { code } } }",
+            variables: json!({ "id": bulk }),
+            expected: [Unauthenticated, Hidden, Hidden, Allowed, Hidden, Allowed],
         },
     ];
     check_rows(&app, &cast, &rows).await;

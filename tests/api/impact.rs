@@ -297,7 +297,8 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         .expect("sales")
         .to_owned();
     assert_ne!(sales, "0.00", "the demo year sold something");
-    // The demo union: two members, a pledge part-way done, a 中秋 allowance each.
+    // The demo union: two members, a pledge part-way done, a 中秋 allowance each, and a 中秋
+    // bulk order from the fund, delivered and accepted but for one crushed box.
     let union_admin = app
         .login(huakai::unions::demo::ADMIN_EMAIL, huakai::demo::DEMO_PASSWORD)
         .await;
@@ -308,7 +309,9 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         .query_as(
             &union_admin,
             "query($year: Int!) { myOrganisation { name fund { amount } members { nodes { allowance { amount } } }
-                pledge(year: $year) { amount { amount } progress { amount } } } }",
+                pledge(year: $year) { amount { amount } progress { amount } }
+                bulkOrders { nodes { status accepted total { amount } } }
+                acceptance { shipments accepted withProblems } } }",
             json!({ "year": year.parse::<i32>().expect("a year") }),
         )
         .await;
@@ -316,7 +319,20 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
     assert_eq!(union["name"], "株洲市总工会");
     assert_eq!(union["members"]["nodes"].as_array().map(Vec::len), Some(2));
     assert_eq!(union["members"]["nodes"][0]["allowance"]["amount"], "300.00");
-    assert_eq!(union["fund"]["amount"], "4400.00", "5000 deposited, 2 x 300 granted");
+    let gifts = &union["bulkOrders"]["nodes"][0];
+    assert_eq!(
+        (&gifts["status"], &gifts["accepted"]),
+        (&json!("DELIVERED"), &json!(false))
+    );
+    assert_eq!(
+        union["acceptance"],
+        json!({ "shipments": 8, "accepted": 7, "withProblems": 1 })
+    );
+    assert_eq!(
+        fen(&union["fund"]),
+        440_000 - fen(&gifts["total"]),
+        "5000 deposited, 2 x 300 granted, the gifts paid"
+    );
     let progress = fen(&union["pledge"]["progress"]);
     assert!(progress > 0, "the members' orders count towards the pledge: {union:#}");
 

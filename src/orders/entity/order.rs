@@ -37,6 +37,9 @@ pub struct Model {
     pub allowance_fen: i64,
     /// How the part the allowance did not cover is paid.
     pub remainder_method: Option<PaymentMethod>,
+    /// An organisation's bulk order: its shipments go to many recipients (`ship_*` names the
+    /// organisation only).
+    pub bulk: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// One producer's part of an order, shipped with its own tracking number.
+/// One producer's part of an order, shipped with its own tracking number; of a bulk order, one
+/// recipient's part from one producer, with the recipient's address and acceptance.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "shipments")]
 pub struct Model {
@@ -10,9 +11,34 @@ pub struct Model {
     pub producer_id: i64,
     pub tracking_number: Option<String>,
     pub shipped_at: Option<DateTimeUtc>,
+    pub recipient_name: Option<String>,
+    pub recipient_phone: Option<String>,
+    pub recipient_province: Option<String>,
+    pub recipient_city: Option<String>,
+    pub recipient_district: Option<String>,
+    pub recipient_line1: Option<String>,
+    /// What the recipient (or an admin) answers with to accept the parcel or report a problem.
+    pub acceptance_code: Option<String>,
+    pub accepted_at: Option<DateTimeUtc>,
+    /// The last problem reported, until the parcel is accepted.
+    pub problem_note: Option<String>,
+    pub problem_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::order::Entity",
+        from = "Column::OrderId",
+        to = "super::order::Column::Id"
+    )]
+    Order,
+}
+
+impl Related<super::order::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Order.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::{AppError, AppResult};
-use crate::orders::entity::{order_line, shipment};
+use crate::orders::entity::{order_line, shipment, shipment_item};
 
 /// Batched loads of order lines and shipments, for lists of orders.
 pub struct OrdersLoader {
@@ -25,6 +25,9 @@ impl OrdersLoader {
 pub struct LinesOfOrder(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ShipmentsOfOrder(pub i64);
+/// A bulk order's shipment items (what each recipient gets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ItemsOfOrder(pub i64);
 
 /// The rows of `E` belonging to the orders `keys` name, grouped by order (an order with none
 /// gets an empty list).
@@ -91,6 +94,26 @@ impl Loader<ShipmentsOfOrder> for OrdersLoader {
             keys,
             |k| k.0,
             ShipmentsOfOrder,
+            |row| row.order_id,
+        )
+        .await
+    }
+}
+
+impl Loader<ItemsOfOrder> for OrdersLoader {
+    type Value = Vec<shipment_item::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ItemsOfOrder],
+    ) -> std::result::Result<HashMap<ItemsOfOrder, Self::Value>, Self::Error> {
+        by_order::<shipment_item::Entity, _>(
+            &self.db,
+            shipment_item::Column::OrderId,
+            keys,
+            |k| k.0,
+            ItemsOfOrder,
             |row| row.order_id,
         )
         .await

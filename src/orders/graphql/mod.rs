@@ -5,10 +5,10 @@ mod loaders;
 mod objects;
 
 pub use loaders::{OrdersLoader, request_loader};
-pub use objects::{Order, OrderPayload};
+pub use objects::{Order, OrderPayload, PlaceOrderPayload, Shipment};
 
 use async_graphql::{Context, ID, Object};
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
@@ -21,7 +21,7 @@ use crate::orders::entity::order;
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
 use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
 use crate::orders::service::{cancel, lifecycle, state};
-use objects::{PlaceOrderInput, PlaceOrderPayload};
+use objects::PlaceOrderInput;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -29,8 +29,43 @@ fn not_found() -> UserError {
     UserError::new("NOT_FOUND", "order-not-found").on_field(&["orderId"])
 }
 
+/// Who an order concerns besides its buyer: the producers it buys from, and of a bulk order
+/// its organisation's admins.
+pub(super) struct Audience {
+    pub producers: Vec<i64>,
+    pub organisation_admins: Vec<i64>,
+}
+
+impl Audience {
+    pub(super) async fn of(db: &impl ConnectionTrait, row: &order::Model) -> AppResult<Audience> {
+        let organisation_admins = match (row.bulk, row.union_id) {
+            (true, Some(organisation_id)) => crate::unions::service::admins_of(db, organisation_id).await?,
+            _ => Vec::new(),
+        };
+        Ok(Audience {
+            producers: state::producers_of(db, row.id).await?,
+            organisation_admins,
+        })
+    }
+
+    pub(super) fn read(&self, row: &order::Model) -> ReadOrder<'_> {
+        ReadOrder {
+            buyer_id: row.buyer_id,
+            producer_ids: &self.producers,
+            organisation_admin_ids: &self.organisation_admins,
+        }
+    }
+
+    fn change(&self, row: &order::Model) -> ChangeOrder<'_> {
+        ChangeOrder {
+            buyer_id: row.buyer_id,
+            organisation_admin_ids: &self.organisation_admins,
+        }
+    }
+}
+
 /// The order `id` names, if the viewer may see it.
-async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::Model, Vec<i64>)>> {
+async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::Model, Audience)>> {
     let Some(order_id) = decode_as(id, NodeType::Order) else {
         return Ok(None);
     };
@@ -38,12 +73,9 @@ async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::M
     let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
         return Ok(None);
     };
-    let producers = state::producers_of(db, row.id).await?;
-    let visible = viewer(ctx).may(ReadOrder {
-        buyer_id: row.buyer_id,
-        producer_ids: &producers,
-    });
-    Ok(visible.then_some((row, producers)))
+    let audience = Audience::of(db, &row).await?;
+    let visible = viewer(ctx).may(audience.read(&row));
+    Ok(visible.then_some((row, audience)))
 }
 
 /// The order row `id` names, if the viewer may see it.
@@ -114,13 +146,10 @@ impl OrdersMutation {
         if (payment_method.uses_stripe() || input.remainder_method.is_some_and(PaymentMethod::uses_stripe))
             && !payments_available
         {
-            return Ok(PlaceOrderPayload {
-                order: None,
-                user_errors: vec![
-                    UserError::new("PAYMENTS_UNAVAILABLE", "online-payments-unavailable-use-bank")
-                        .on_field(&["input", "paymentMethod"]),
-                ],
-            });
+            return Ok(PlaceOrderPayload::refused(vec![
+                UserError::new("PAYMENTS_UNAVAILABLE", "online-payments-unavailable-use-bank")
+                    .on_field(&["input", "paymentMethod"]),
+            ]));
         }
         let address = input.shipping_address;
         let request = OrderRequest {
@@ -147,27 +176,18 @@ impl OrdersMutation {
             referral_code: input.referral_code,
         };
         Ok(match placing::place(shop, me.user_id, request).await? {
-            Ok(placed) => PlaceOrderPayload {
-                order: Some(Order {
-                    row: placed.order,
-                    only_producer: None,
-                }),
-                user_errors: placed.payment_problem.into_iter().collect(),
-            },
-            Err(problem) => PlaceOrderPayload {
-                order: None,
-                user_errors: vec![problem],
-            },
+            Ok(placed) => PlaceOrderPayload::placed(placed),
+            Err(problem) => PlaceOrderPayload::refused(vec![problem]),
         })
     }
 
     /// Cancels an order not yet shipped (its buyer, or an operator): its stock is freed.
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
-        let Some((row, _)) = visible_order(ctx, &order_id).await? else {
+        let Some((row, audience)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
-        let me = viewer(ctx).authorize(ChangeOrder { buyer_id: row.buyer_id })?;
+        let me = viewer(ctx).authorize(audience.change(&row))?;
         Ok(match cancel::cancel(shop(ctx)?, row.id, me.user_id).await? {
             Ok(row) => match shown(ctx, row).await? {
                 Some(order) => OrderPayload::done(order),
@@ -180,11 +200,11 @@ impl OrdersMutation {
     /// Ships a paid order: a grower ships its own producer's part, an operator every part left.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
     async fn mark_shipped(&self, ctx: &Context<'_>, order_id: ID, tracking_number: String) -> Result<OrderPayload> {
-        let Some((row, producers)) = visible_order(ctx, &order_id).await? else {
+        let Some((row, audience)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
         let me = viewer(ctx).authorize(ShipOrder {
-            producer_ids: &producers,
+            producer_ids: &audience.producers,
         })?;
         let producer = if me.role == Role::Admin { None } else { me.producer_id };
         let outcome = lifecycle::mark_shipped(shop(ctx)?, row.id, producer, &tracking_number).await?;
@@ -200,10 +220,10 @@ impl OrdersMutation {
     /// The buyer (or an operator) confirms a shipped order arrived.
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn confirm_delivery(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
-        let Some((row, _)) = visible_order(ctx, &order_id).await? else {
+        let Some((row, audience)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
-        viewer(ctx).authorize(ChangeOrder { buyer_id: row.buyer_id })?;
+        viewer(ctx).authorize(audience.change(&row))?;
         let outcome = lifecycle::confirm_delivery(shop(ctx)?, row.id).await?;
         Ok(match outcome {
             Ok(row) => match shown(ctx, row).await? {

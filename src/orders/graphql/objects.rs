@@ -5,8 +5,8 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use super::loaders::{LinesOfOrder, ShipmentsOfOrder, orders_loader};
-use super::{not_found, shown};
+use super::loaders::{ItemsOfOrder, LinesOfOrder, ShipmentsOfOrder, orders_loader};
+use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
 use crate::catalogue::graphql::{Producer, Variant};
 use crate::catalogue::loaders::{ProducerId, VariantId};
@@ -14,10 +14,9 @@ use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, loader};
 use crate::graphql::ids::{NodeType, encode};
 use crate::money::{Fen, Money};
-use crate::orders::entity::{order, order_line, shipment};
-use crate::orders::policy::ReadOrder;
-use crate::orders::service::placing::{self};
-use crate::orders::service::state;
+use crate::orders::entity::{order, order_line, shipment, shipment_item};
+use crate::orders::service::acceptance;
+use crate::orders::service::placing::{self, Placed};
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::graphql::payment::{Payment, payment_for};
 
@@ -33,15 +32,16 @@ pub struct Order {
 impl Order {
     /// The order as `viewer` may see it, or `None` when it is not theirs to see.
     pub async fn visible_to(db: &DatabaseConnection, viewer: &Viewer, row: order::Model) -> AppResult<Option<Order>> {
-        let producers = state::producers_of(db, row.id).await?;
-        if !viewer.may(ReadOrder {
-            buyer_id: row.buyer_id,
-            producer_ids: &producers,
-        }) {
+        let audience = Audience::of(db, &row).await?;
+        if !viewer.may(audience.read(&row)) {
             return Ok(None);
         }
         let whole = match viewer {
-            Viewer::User(me) => me.user_id == row.buyer_id || me.role == Role::Admin,
+            Viewer::User(me) => {
+                me.user_id == row.buyer_id
+                    || me.role == Role::Admin
+                    || (me.role == Role::UnionAdmin && audience.organisation_admins.contains(&me.user_id))
+            }
             Viewer::Anonymous => false,
         };
         let only_producer = if whole {
@@ -53,6 +53,15 @@ impl Order {
             }
         };
         Ok(Some(Order { row, only_producer }))
+    }
+
+    /// The order seen whole, by someone the caller has checked may: an admin of the organisation
+    /// whose bulk order it is, or an operator.
+    pub fn seen_whole(row: order::Model) -> Order {
+        Order {
+            row,
+            only_producer: None,
+        }
     }
 
     async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
@@ -141,8 +150,8 @@ impl Order {
         }
     }
 
-    /// One per producer, each with its own tracking number.
-    /// One per producer with lines in the order.
+    /// One per producer with lines in the order, each with its own tracking number; of a bulk
+    /// order, one per recipient and producer.
     #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
         let shipments = orders_loader(ctx)?
@@ -153,8 +162,29 @@ impl Order {
         Ok(shipments
             .into_iter()
             .filter(|s| self.only_producer.is_none_or(|producer| s.producer_id == producer))
-            .map(Shipment)
+            .map(|row| Shipment {
+                row,
+                whole: self.only_producer.is_none(),
+            })
             .collect())
+    }
+
+    /// Of a bulk order: whether every shipment has been accepted by its recipient.
+    async fn accepted(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        if !self.row.bulk {
+            return Ok(None);
+        }
+        let shipments = orders_loader(ctx)?
+            .load_one(ShipmentsOfOrder(self.row.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(acceptance::order_accepted(&self.row, &shipments))
+    }
+
+    /// Whether this is an organisation's bulk order, shipped to many recipients.
+    async fn bulk(&self) -> bool {
+        self.row.bulk
     }
 
     /// How the order is paid; the client secret only to the buyer.
@@ -217,13 +247,18 @@ impl OrderLine {
     }
 }
 
-pub struct Shipment(shipment::Model);
+/// A shipment as one viewer sees it: a bulk order's acceptance code only to those who see the
+/// whole order (the organisation's admins, operators).
+pub struct Shipment {
+    row: shipment::Model,
+    whole: bool,
+}
 
 #[Object]
 impl Shipment {
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         let producer = loader(ctx)?
-            .load_one(ProducerId(self.0.producer_id))
+            .load_one(ProducerId(self.row.producer_id))
             .await
             .map_err(AppError::from)?;
         Ok(Producer(producer.ok_or_else(|| {
@@ -232,11 +267,105 @@ impl Shipment {
     }
 
     async fn tracking_number(&self) -> Option<&str> {
-        self.0.tracking_number.as_deref()
+        self.row.tracking_number.as_deref()
     }
 
     async fn shipped_at(&self) -> Option<DateTime<Utc>> {
-        self.0.shipped_at
+        self.row.shipped_at
+    }
+
+    /// Of a bulk order: who receives this shipment.
+    async fn recipient_name(&self) -> Option<&str> {
+        self.row.recipient_name.as_deref()
+    }
+
+    /// Of a bulk order: where this shipment goes (the order's own address is the organisation).
+    async fn recipient(&self) -> Option<ShippingAddress> {
+        Some(ShippingAddress {
+            name: self.row.recipient_name.clone()?,
+            phone: self.row.recipient_phone.clone()?,
+            province: self.row.recipient_province.clone()?,
+            city: self.row.recipient_city.clone()?,
+            district: self.row.recipient_district.clone()?,
+            line1: self.row.recipient_line1.clone()?,
+            postal_code: None,
+        })
+    }
+
+    /// Of a bulk order: what goes in this shipment.
+    async fn items(&self, ctx: &Context<'_>) -> Result<Option<Vec<ShipmentItem>>> {
+        if self.row.recipient_name.is_none() {
+            return Ok(None);
+        }
+        let items = orders_loader(ctx)?
+            .load_one(ItemsOfOrder(self.row.order_id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(Some(
+            items
+                .into_iter()
+                .filter(|item| item.shipment_id == self.row.id)
+                .map(ShipmentItem)
+                .collect(),
+        ))
+    }
+
+    /// Of a bulk order: the code its recipient accepts it with (the organisation's admins and
+    /// operators; they pass it on to the recipient).
+    async fn acceptance_code(&self) -> Option<&str> {
+        self.whole.then_some(self.row.acceptance_code.as_deref()).flatten()
+    }
+
+    /// Of a bulk order: whether its recipient accepted it.
+    async fn accepted(&self) -> Option<bool> {
+        self.row
+            .acceptance_code
+            .as_ref()
+            .map(|_| self.row.accepted_at.is_some())
+    }
+
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.row.accepted_at
+    }
+
+    /// The problem its recipient reported, until the shipment is accepted.
+    async fn problem(&self) -> Option<&str> {
+        self.row
+            .accepted_at
+            .is_none()
+            .then_some(self.row.problem_note.as_deref())
+            .flatten()
+    }
+
+    async fn problem_reported_at(&self) -> Option<DateTime<Utc>> {
+        self.row.accepted_at.is_none().then_some(self.row.problem_at).flatten()
+    }
+}
+
+impl Shipment {
+    /// A shipment seen by those who see every part of its order.
+    pub fn whole(row: shipment::Model) -> Shipment {
+        Shipment { row, whole: true }
+    }
+}
+
+pub struct ShipmentItem(shipment_item::Model);
+
+#[Object]
+impl ShipmentItem {
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Variant> {
+        let variant = loader(ctx)?
+            .load_one(VariantId(self.0.variant_id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Variant(variant.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("shipment item without its variant"))
+        })?))
+    }
+
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
     }
 }
 
@@ -285,8 +414,29 @@ pub struct PlaceOrderInput {
 
 #[derive(SimpleObject)]
 pub struct PlaceOrderPayload {
-    pub(super) order: Option<Order>,
-    pub(super) user_errors: Vec<UserError>,
+    order: Option<Order>,
+    user_errors: Vec<UserError>,
+}
+
+impl PlaceOrderPayload {
+    /// The order placed, seen whole by whoever placed it, with what went wrong starting its
+    /// payment, if anything did.
+    pub fn placed(placed: Placed) -> Self {
+        PlaceOrderPayload {
+            order: Some(Order {
+                row: placed.order,
+                only_producer: None,
+            }),
+            user_errors: placed.payment_problem.into_iter().collect(),
+        }
+    }
+
+    pub fn refused(problems: Vec<UserError>) -> Self {
+        PlaceOrderPayload {
+            order: None,
+            user_errors: problems,
+        }
+    }
 }
 
 #[derive(SimpleObject)]

@@ -1,4 +1,6 @@
-//! Order operations as plain functions: placing an order (`placing`), cancelling it, with the
+//! Order operations as plain functions: placing an order (`placing`), an organisation's bulk
+//! order to many recipients (`bulk`, from GraphQL input or `recipients_csv`) and its
+//! acceptance by them (`acceptance`), cancelling an order, with the
 //! refund of a paid one (`cancel`), and what moves it along afterwards: payment, shipment,
 //! delivery, expiry (`lifecycle`). Each operation commits its database effects in one
 //! transaction, every state change conditional on the state it starts from. Business failures
@@ -6,7 +8,10 @@
 //!
 //! Other domains import the file they need (`orders::service::lifecycle::…`), never this one.
 
+pub mod acceptance;
+pub mod bulk;
 pub mod cancel;
 pub mod lifecycle;
 pub mod placing;
+pub mod recipients_csv;
 pub mod state;

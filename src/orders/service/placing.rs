@@ -57,12 +57,24 @@ pub struct OrderRequest {
 }
 
 /// A placed (or found again) order, and whether stock ran out because of it.
-struct Reserved {
-    order: order::Model,
-    availability_changed: bool,
-    variant_ids: Vec<i64>,
-    /// An order paid as it was placed (by allowance): its stock sold.
-    paid: Effect,
+pub(super) struct Reserved {
+    pub order: order::Model,
+    pub availability_changed: bool,
+    pub variant_ids: Vec<i64>,
+    /// An order paid as it was placed (by allowance or fund): its stock sold.
+    pub paid: Effect,
+}
+
+impl Reserved {
+    /// An order placed before with the same idempotency key: nothing moved now.
+    pub(super) fn found_again(order: order::Model) -> Reserved {
+        Reserved {
+            order,
+            availability_changed: false,
+            variant_ids: Vec::new(),
+            paid: Effect::default(),
+        }
+    }
 }
 
 /// A placed order, and what went wrong starting its payment (the order stands either way: the
@@ -75,10 +87,15 @@ pub struct Placed {
 /// `placeOrder`: reserves the stock (one transaction), tells the storefront cache, and starts
 /// the payment. A payment that cannot be started now leaves the order standing and says so.
 pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome<Placed> {
-    let reserved = match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
-        Ok(reserved) => reserved,
-        Err(problem) => return Ok(Err(problem)),
-    };
+    Ok(match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
+        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved).await),
+        Err(problem) => Err(problem),
+    })
+}
+
+/// After the placing transaction committed: the storefront cache hears of the stock moved, and
+/// the payment starts.
+pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved) -> Placed {
     shop.announce(
         Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed).and(reserved.paid),
     )
@@ -91,20 +108,44 @@ pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome
             Some(UserError::new("PAYMENTS_UNAVAILABLE", "payment-not-started"))
         }
     };
-    Ok(Ok(Placed {
+    Placed {
         order: reserved.order,
         payment_problem,
-    }))
+    }
 }
 
 fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
     UserError::new("INVALID_INPUT", message).on_field(path)
 }
 
-fn check_text(value: &str, path: &[&str], max_chars: usize) -> Result<(), UserError> {
+fn check_text(value: &str, max_chars: usize) -> Result<(), Message> {
     let chars = value.trim().chars().count();
     if chars == 0 || chars > max_chars {
-        return Err(invalid(path, Message::new("text-length").with("max", max_chars)));
+        return Err(Message::new("text-length").with("max", max_chars));
+    }
+    Ok(())
+}
+
+/// Checks a delivery address; the field at fault and why, when it is not one.
+pub(super) fn check_address(address: &Address) -> Result<(), (&'static str, Message)> {
+    for (field, value, max_chars) in [
+        ("name", &address.name, 50),
+        ("province", &address.province, 50),
+        ("city", &address.city, 50),
+        ("district", &address.district, 50),
+        ("line1", &address.line1, 200),
+    ] {
+        check_text(value, max_chars).map_err(|problem| (field, problem))?;
+    }
+    let phone = address.phone.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        return Err(("phone", Message::new("phone-digits")));
+    }
+    if let Some(code) = address.postal_code.as_deref().map(str::trim).filter(|c| !c.is_empty())
+        && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(("postalCode", Message::new("postal-code-digits")));
     }
     Ok(())
 }
@@ -150,24 +191,8 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
             .on_field(&["input", "lines", &at, "quantity"]));
         }
     }
-    let address = &request.address;
-    check_text(&address.name, &["input", "shippingAddress", "name"], 50)?;
-    check_text(&address.province, &["input", "shippingAddress", "province"], 50)?;
-    check_text(&address.city, &["input", "shippingAddress", "city"], 50)?;
-    check_text(&address.district, &["input", "shippingAddress", "district"], 50)?;
-    check_text(&address.line1, &["input", "shippingAddress", "line1"], 200)?;
-    let phone = address.phone.trim();
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
-        return Err(invalid(&["input", "shippingAddress", "phone"], "phone-digits"));
-    }
-    if let Some(code) = address.postal_code.as_deref().map(str::trim).filter(|c| !c.is_empty())
-        && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(invalid(
-            &["input", "shippingAddress", "postalCode"],
-            "postal-code-digits",
-        ));
+    if let Err((field, problem)) = check_address(&request.address) {
+        return Err(invalid(&["input", "shippingAddress", field], problem));
     }
     if let Some(code) = &request.referral_code
         && (code.is_empty() || code.len() > 64)
@@ -265,10 +290,66 @@ async fn within_limits(
 
 /// `HK`, the day in China, and ten random characters: unique without a counter (the unique
 /// key catches the improbable clash).
-fn order_number() -> String {
+pub(super) fn order_number() -> String {
     let china_day = today_in_china().format("%Y%m%d");
     let random = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
     format!("HK{china_day}{}", &random[..10])
+}
+
+/// A variant as it may be sold today.
+pub(super) struct Offer {
+    pub variant: variant::Model,
+    pub producer_id: i64,
+    pub product_name: String,
+    /// Listed in the poverty-relief catalogue (目录): welfare money may buy it.
+    pub in_catalogue: bool,
+    /// Not withdrawn: a catalogue product sells while its entry is valid.
+    pub on_sale: bool,
+}
+
+/// The variants of `variant_ids` that exist, with what decides whether they sell today.
+pub(super) async fn offers(
+    db: &impl ConnectionTrait,
+    variant_ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, Offer>> {
+    let variants = variant::Entity::find()
+        .filter(variant::Column::Id.is_in(variant_ids))
+        .all(db)
+        .await?;
+    let products: HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(variants.iter().map(|v| v.product_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let entries: HashMap<i64, catalogue_entry::Model> = catalogue_entry::Entity::find()
+        .filter(catalogue_entry::Column::Id.is_in(products.values().filter_map(|p| p.catalogue_entry_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let today = today_in_china();
+    Ok(variants
+        .into_iter()
+        .filter_map(|variant| {
+            let product = products.get(&variant.product_id)?;
+            let on_sale = product
+                .catalogue_entry_id
+                .is_none_or(|entry_id| entries.get(&entry_id).is_some_and(|entry| entry.is_valid_on(today)));
+            Some((
+                variant.id,
+                Offer {
+                    producer_id: product.producer_id,
+                    product_name: product.name.clone(),
+                    in_catalogue: product.catalogue_entry_id.is_some(),
+                    on_sale,
+                    variant,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// `placeOrder`: validates every line, snapshots prices and reserves stock for all lines or
@@ -285,36 +366,10 @@ async fn place_order(
         Err(problem) => return Ok(Err(problem)),
     };
     if let Some(order) = by_idempotency_key(db, buyer_id, &request.idempotency_key).await? {
-        return Ok(Ok(Reserved {
-            order,
-            availability_changed: false,
-            variant_ids: Vec::new(),
-            paid: Effect::default(),
-        }));
+        return Ok(Ok(Reserved::found_again(order)));
     }
 
-    let variants: HashMap<i64, variant::Model> = variant::Entity::find()
-        .filter(variant::Column::Id.is_in(wanted.keys().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
-    let products: HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(variants.values().map(|v| v.product_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let entries: HashMap<i64, catalogue_entry::Model> = catalogue_entry::Entity::find()
-        .filter(catalogue_entry::Column::Id.is_in(products.values().filter_map(|p| p.catalogue_entry_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    let today = today_in_china();
+    let offers = offers(db, wanted.keys().copied()).await?;
     let now = Utc::now();
     // A live session's code sells its approved items at the session price, from the quota.
     let session = crate::livestream::sessions::live_offer(db, request.referral_code.as_deref(), now).await?;
@@ -322,10 +377,7 @@ async fn place_order(
     let mut total = Fen::ZERO;
     for (variant_id, (quantity, index)) in &wanted {
         let at = index.to_string();
-        let (Some(variant), Some(product)) = (
-            variants.get(variant_id),
-            variants.get(variant_id).and_then(|v| products.get(&v.product_id)),
-        ) else {
+        let Some(offer) = offers.get(variant_id) else {
             return Ok(Err(UserError::new("NOT_FOUND", "variant-not-found").on_field(&[
                 "input",
                 "lines",
@@ -333,21 +385,19 @@ async fn place_order(
                 "variantId",
             ])));
         };
-        let on_sale = product
-            .catalogue_entry_id
-            .is_none_or(|entry_id| entries.get(&entry_id).is_some_and(|entry| entry.is_valid_on(today)));
-        if !on_sale {
+        let variant = &offer.variant;
+        if !offer.on_sale {
             return Ok(Err(UserError::new(
                 "NOT_ON_SALE",
-                Message::new("not-on-sale").with("product", product.name.as_str()),
+                Message::new("not-on-sale").with("product", offer.product_name.as_str()),
             )
             .on_field(&["input", "lines", &at, "variantId"])));
         }
         // Welfare money buys only what the poverty-relief catalogue (目录) lists.
-        if request.payment_method == PaymentMethod::WelfareAllowance && product.catalogue_entry_id.is_none() {
+        if request.payment_method == PaymentMethod::WelfareAllowance && !offer.in_catalogue {
             return Ok(Err(UserError::new(
                 "NOT_ELIGIBLE",
-                Message::new("allowance-product-not-eligible").with("product", product.name.as_str()),
+                Message::new("allowance-product-not-eligible").with("product", offer.product_name.as_str()),
             )
             .on_field(&["input", "lines", &at, "variantId"])));
         }
@@ -360,7 +410,7 @@ async fn place_order(
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order total overflows")))?;
         lines.push((
             variant.clone(),
-            product.producer_id,
+            offer.producer_id,
             *quantity,
             unit_price,
             line_total,
@@ -441,12 +491,7 @@ async fn place_order(
             let order = by_idempotency_key(db, buyer_id, &request.idempotency_key)
                 .await?
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
-            return Ok(Ok(Reserved {
-                order,
-                availability_changed: false,
-                variant_ids: Vec::new(),
-                paid: Effect::default(),
-            }));
+            return Ok(Ok(Reserved::found_again(order)));
         }
         Err(error) => return Err(error.into()),
     };
@@ -531,7 +576,7 @@ async fn place_order(
     // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
     // any other order's.
     if allowance_from.is_some() && remainder_method.is_none() {
-        paid = pay_by_allowance(&txn, &order, now).await?;
+        paid = pay_at_once(&txn, &order, ProviderKind::Allowance, now).await?;
         order = order::Entity::find_by_id(order.id)
             .one(&txn)
             .await?
@@ -546,12 +591,18 @@ async fn place_order(
     }))
 }
 
-/// Inside the placing transaction, once the allowance is spent: the payment SUCCEEDED and the
-/// order PAID, so an allowance order is never left waiting with the member's money taken.
-async fn pay_by_allowance(txn: &impl ConnectionTrait, order: &order::Model, now: DateTime<Utc>) -> AppResult<Effect> {
+/// Inside the placing transaction, once the allowance or the organisation's fund has paid: the
+/// payment SUCCEEDED and the order PAID, so such an order is never left waiting with the money
+/// taken.
+pub(super) async fn pay_at_once(
+    txn: &impl ConnectionTrait,
+    order: &order::Model,
+    provider: ProviderKind,
+    now: DateTime<Utc>,
+) -> AppResult<Effect> {
     payment::ActiveModel {
         order_id: Set(order.id),
-        provider: Set(ProviderKind::Allowance),
+        provider: Set(provider),
         status: Set(PaymentStatus::Succeeded),
         amount_fen: Set(order.total_fen),
         refunded_fen: Set(0),

@@ -44,6 +44,12 @@ pub enum LedgerEntryKind {
     /// (a split payment), to the grant or the fund like a REFUND.
     #[sea_orm(string_value = "RELEASE")]
     Release,
+    /// From the fund to pay for a bulk order.
+    #[sea_orm(string_value = "PURCHASE")]
+    Purchase,
+    /// A refund of a fund-paid bulk order, back to the fund.
+    #[sea_orm(string_value = "FUND_REFUND")]
+    FundRefund,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

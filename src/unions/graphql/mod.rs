@@ -21,10 +21,14 @@ use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::impact::graphql::Date;
 use crate::money::{Fen, Money};
+use crate::orders::graphql::Order;
+use crate::orders::service::acceptance;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
+mod bulk;
 mod report;
 
+pub use bulk::{BulkOrdersMutation, BulkOrdersQuery};
 use report::OrganisationReport;
 
 type Result<T> = async_graphql::Result<T>;
@@ -122,6 +126,38 @@ impl Organisation {
             Ok(found) => Ok(OrganisationReport(found)),
             Err(problem) => Err(AppError::BadInput(problem.message).into()),
         }
+    }
+
+    /// Its bulk orders, newest first (its admins and operators).
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn bulk_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, Order>> {
+        self.administered()?;
+        let page = PageRequest::new(first, after.as_deref())?;
+        let (rows, total) = acceptance::bulk_orders(database(ctx)?, self.row.id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, Order::seen_whole))
+    }
+
+    /// How far its paid bulk orders are accepted by their recipients (its admins and operators).
+    async fn acceptance(&self, ctx: &Context<'_>) -> Result<bulk::AcceptanceProgress> {
+        self.administered()?;
+        Ok(acceptance::progress(database(ctx)?, self.row.id, None).await?.into())
+    }
+
+    /// Its bulk-order shipments with a problem reported, newest first (its admins and operators).
+    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn acceptance_problems(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelayConnection<i64, bulk::AcceptanceProblem>> {
+        self.administered()?;
+        bulk::problems_page(ctx, Some(self.row.id), first, after).await
     }
 
     /// The current members, oldest first (its admins and operators).
@@ -323,13 +359,13 @@ pub struct MembershipPayload {
     user_errors: Vec<UserError>,
 }
 
-fn no_organisation() -> UserError {
+pub(super) fn no_organisation() -> UserError {
     UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
 }
 
 /// The organisation `id` names, if its admins (or an operator) are asking; FORBIDDEN for
 /// anyone else, NOT_FOUND when there is none.
-async fn administered(ctx: &Context<'_>, id: &ID) -> AppResult<Option<organisation::Model>> {
+pub(super) async fn administered(ctx: &Context<'_>, id: &ID) -> AppResult<Option<organisation::Model>> {
     let db = database(ctx)?;
     let Some(row) = decode_as(id, NodeType::Organisation) else {
         return Ok(None);

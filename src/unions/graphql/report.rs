@@ -76,9 +76,24 @@ impl OrganisationReport {
         self.0.allowance_granted.into()
     }
 
+    /// Allowance members spent in the period, net of what refunds gave back.
+    async fn allowance_spent(&self) -> Money {
+        self.0.allowance_spent.into()
+    }
+
     /// Unspent allowances returned to the fund in the period.
     async fn allowance_returned(&self) -> Money {
         self.0.allowance_returned.into()
+    }
+
+    /// What the fund paid for bulk orders in the period, net of refunds to it.
+    async fn fund_purchases(&self) -> Money {
+        self.0.fund_purchases.into()
+    }
+
+    /// Acceptance of the bulk orders placed in the period.
+    async fn acceptance(&self) -> super::bulk::AcceptanceProgress {
+        self.0.acceptance.into()
     }
 
     /// The same as CSV for a spreadsheet, headed in the reader's language (UTF-8 with the

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// What one bulk-order shipment holds: a variant and how many, for its recipient.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "shipment_items")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub shipment_id: i64,
+    pub order_id: i64,
+    pub variant_id: i64,
+    pub quantity: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,188 @@
+//! Acceptance of bulk-order shipments (履约验收): whoever holds a shipment's code (its recipient,
+//! or an admin of the organisation, who sees the codes) accepts the parcel or reports a problem
+//! with a note. An accepted parcel stays accepted; a problem stays open until the parcel is
+//! accepted. A bulk order is accepted once all its shipments are.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
+};
+
+use crate::error::{AppResult, Outcome, UserError};
+use crate::orders::OrderStatus;
+use crate::orders::entity::{order, shipment};
+use crate::paging::PageRequest;
+
+/// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
+const LIVE: [OrderStatus; 4] = [
+    OrderStatus::Paid,
+    OrderStatus::Shipped,
+    OrderStatus::Delivered,
+    OrderStatus::Completed,
+];
+
+/// `acceptShipment`: whether the shipment now stands accepted (`false`: a problem recorded).
+pub async fn answer(db: &DatabaseConnection, code: &str, accepted: bool, note: Option<&str>) -> Outcome<bool> {
+    let code = code.trim().to_ascii_uppercase();
+    let invalid = || {
+        Ok(Err(
+            UserError::new("INVALID_CODE", "acceptance-code-invalid").on_field(&["code"])
+        ))
+    };
+    if code.is_empty() || code.len() > 16 {
+        return invalid();
+    }
+    let Some(found) = shipment::Entity::find()
+        .filter(shipment::Column::AcceptanceCode.eq(code.as_str()))
+        .one(db)
+        .await?
+    else {
+        return invalid();
+    };
+    if found.shipped_at.is_none() {
+        return Ok(Err(
+            UserError::new("NOT_SHIPPED", "acceptance-before-shipping").on_field(&["code"])
+        ));
+    }
+    let now = Utc::now();
+    let mut update = shipment::Entity::update_many()
+        .filter(shipment::Column::Id.eq(found.id))
+        .filter(shipment::Column::AcceptedAt.is_null());
+    if accepted {
+        update = update.col_expr(shipment::Column::AcceptedAt, Expr::value(now));
+    } else {
+        let note = note.map(str::trim).unwrap_or_default();
+        if note.is_empty() || note.chars().count() > 500 {
+            return Ok(Err(
+                UserError::new("INVALID_INPUT", "acceptance-note-length").on_field(&["note"])
+            ));
+        }
+        update = update
+            .col_expr(shipment::Column::ProblemNote, Expr::value(note))
+            .col_expr(shipment::Column::ProblemAt, Expr::value(now));
+    }
+    if update.exec(db).await?.rows_affected == 1 {
+        return Ok(Ok(accepted));
+    }
+    // Accepted already (by another holder of the code, or an earlier try): accepting again
+    // changes nothing; a problem can no longer be reported.
+    if accepted {
+        Ok(Ok(true))
+    } else {
+        Ok(Err(
+            UserError::new("ALREADY_ACCEPTED", "acceptance-already-accepted").on_field(&["code"])
+        ))
+    }
+}
+
+/// How far an organisation's bulk orders (or those placed in a period) are accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub shipments: u64,
+    pub accepted: u64,
+    /// Not accepted, with a problem reported.
+    pub with_problems: u64,
+}
+
+type Stamp = Option<DateTime<Utc>>;
+
+/// Acceptance of the organisation's live bulk orders, those placed in `[from, to)` when given.
+pub async fn progress(
+    db: &impl ConnectionTrait,
+    organisation_id: i64,
+    placed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> AppResult<Progress> {
+    let mut select = shipment::Entity::find()
+        .select_only()
+        .column(shipment::Column::AcceptedAt)
+        .column(shipment::Column::ProblemAt)
+        .join(JoinType::InnerJoin, shipment::Relation::Order.def())
+        .filter(order::Column::UnionId.eq(organisation_id))
+        .filter(order::Column::Bulk.eq(true))
+        .filter(order::Column::Status.is_in(LIVE));
+    if let Some((from, to)) = placed {
+        select = select
+            .filter(order::Column::CreatedAt.gte(from))
+            .filter(order::Column::CreatedAt.lt(to));
+    }
+    // Per shipment: when it was accepted, when a problem was reported.
+    let rows: Vec<(Stamp, Stamp)> = select.into_tuple().all(db).await?;
+    let mut progress = Progress::default();
+    for (accepted_at, problem_at) in rows {
+        progress.shipments += 1;
+        if accepted_at.is_some() {
+            progress.accepted += 1;
+        } else if problem_at.is_some() {
+            progress.with_problems += 1;
+        }
+    }
+    Ok(progress)
+}
+
+/// Shipments with an open problem, newest report first: of one organisation's bulk orders, or
+/// of every organisation's (operators). The cursor is the shipment id.
+pub async fn open_problems(
+    db: &impl ConnectionTrait,
+    organisation_id: Option<i64>,
+    page: &PageRequest<i64>,
+    count_total: bool,
+) -> AppResult<(Vec<shipment::Model>, u64)> {
+    let mut select = shipment::Entity::find()
+        .join(JoinType::InnerJoin, shipment::Relation::Order.def())
+        .filter(shipment::Column::ProblemAt.is_not_null())
+        .filter(shipment::Column::AcceptedAt.is_null())
+        .filter(order::Column::Status.is_in(LIVE));
+    if let Some(organisation_id) = organisation_id {
+        select = select.filter(order::Column::UnionId.eq(organisation_id));
+    }
+    let total = if count_total {
+        select.clone().count(db).await?
+    } else {
+        0
+    };
+    if let Some(after) = page.after {
+        select = select.filter(shipment::Column::Id.lt(after));
+    }
+    let rows = select
+        .order_by_desc(shipment::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Whether every shipment of the bulk order is accepted; `None` for an order that is not a
+/// bulk order.
+pub fn order_accepted(order: &order::Model, shipments: &[shipment::Model]) -> Option<bool> {
+    order
+        .bulk
+        .then(|| !shipments.is_empty() && shipments.iter().all(|s| s.accepted_at.is_some()))
+}
+
+/// The organisation's bulk orders, newest first; the cursor is the order id.
+pub async fn bulk_orders(
+    db: &impl ConnectionTrait,
+    organisation_id: i64,
+    page: &PageRequest<i64>,
+    count_total: bool,
+) -> AppResult<(Vec<order::Model>, u64)> {
+    let mut select = order::Entity::find()
+        .filter(order::Column::UnionId.eq(organisation_id))
+        .filter(order::Column::Bulk.eq(true));
+    let total = if count_total {
+        select.clone().count(db).await?
+    } else {
+        0
+    };
+    if let Some(after) = page.after {
+        select = select.filter(order::Column::Id.lt(after));
+    }
+    let rows = select
+        .order_by_desc(order::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}

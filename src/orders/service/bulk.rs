@@ -1,0 +1,477 @@
+//! An organisation's bulk order (慰问品): up to 2,000 recipient lines placed by one of its admins
+//! in one transaction, all or nothing, and split into one shipment per recipient and producer,
+//! each with its own acceptance code. Paid by bank transfer (an operator records it, as for any
+//! order) or from the organisation's fund there and then.
+//!
+//! Every problem found is listed, each naming its line (`input.recipients.N.field`, or the CSV
+//! line), so an admin fixes a list in one go. Stock is held per variant for the whole order: a
+//! variant short of stock fails every line that asks for it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, SqlErr};
+
+use super::placing::{
+    Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, offers,
+    order_number, pay_at_once,
+};
+use crate::app::db::begin_write;
+use crate::catalogue::entity::variant;
+use crate::error::{AppError, AppResult, UserError};
+use crate::i18n::Message;
+use crate::inventory::{self, Moved, Movement};
+use crate::money::Fen;
+use crate::orders::entity::{order, order_line, shipment, shipment_item};
+use crate::orders::service::placing::MAX_QUANTITY;
+use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::ProviderKind;
+use crate::shop::{Effect, Shop};
+use crate::unions::funds;
+
+pub const MAX_RECIPIENT_LINES: usize = 2_000;
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
+const INSERT_CHUNK: usize = 500;
+
+/// Where a recipient line came from, so that its problems name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinePlace {
+    /// The index in `input.recipients`.
+    Input(usize),
+    /// The line number in the uploaded CSV (the header is line 1).
+    Csv(usize),
+}
+
+impl LinePlace {
+    /// A problem with `field` of this line.
+    pub fn problem(self, code: &str, message: impl Into<Message>, field: &str) -> UserError {
+        match self {
+            LinePlace::Input(index) => {
+                UserError::new(code, message).on_field(&["input", "recipients", &index.to_string(), field])
+            }
+            LinePlace::Csv(line) => UserError::new(
+                code,
+                Message::new("csv-line")
+                    .with("line", line)
+                    .with("problem", message.into()),
+            )
+            .on_field(&["csv", &line.to_string(), field]),
+        }
+    }
+}
+
+/// How a line names its variant: by id (GraphQL input) or by SKU (CSV).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VariantRef {
+    /// `None`: an id that names no variant.
+    Id(Option<i64>),
+    Sku(String),
+}
+
+pub struct RecipientLine {
+    pub place: LinePlace,
+    pub recipient: Address,
+    pub variant: VariantRef,
+    pub quantity: i32,
+}
+
+pub struct BulkOrderRequest {
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub lines: Vec<RecipientLine>,
+    pub idempotency_key: String,
+    pub payment_method: PaymentMethod,
+}
+
+/// A line checked and priced.
+struct Checked<'a> {
+    line: &'a RecipientLine,
+    offer: &'a Offer,
+}
+
+/// `placeBulkOrder` (an admin of the organisation, checked by the caller): the order, or every
+/// problem found.
+pub async fn place_bulk(
+    shop: &Shop,
+    admin_id: i64,
+    request: BulkOrderRequest,
+) -> AppResult<Result<Placed, Vec<UserError>>> {
+    Ok(match reserve(shop, admin_id, &request).await? {
+        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved).await),
+        Err(problems) => Err(problems),
+    })
+}
+
+fn check_request(request: &BulkOrderRequest) -> Vec<UserError> {
+    let mut problems = Vec::new();
+    let key_chars = request.idempotency_key.chars().count();
+    if key_chars == 0 || key_chars > 100 {
+        problems.push(UserError::new("INVALID_INPUT", "idempotency-key-length").on_field(&["input", "idempotencyKey"]));
+    }
+    if !matches!(
+        request.payment_method,
+        PaymentMethod::BankTransfer | PaymentMethod::OrganisationFund
+    ) {
+        problems.push(UserError::new("INVALID_INPUT", "bulk-payment-method").on_field(&["input", "paymentMethod"]));
+    }
+    if request.lines.is_empty() || request.lines.len() > MAX_RECIPIENT_LINES {
+        problems.push(
+            UserError::new(
+                "INVALID_INPUT",
+                Message::new("bulk-line-count").with("max", MAX_RECIPIENT_LINES),
+            )
+            .on_field(&["input", "recipients"]),
+        );
+    }
+    for line in &request.lines {
+        if let Err((field, problem)) = check_address(&line.recipient) {
+            problems.push(line.place.problem("INVALID_INPUT", problem, field));
+        }
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            problems.push(line.place.problem(
+                "INVALID_QUANTITY",
+                Message::new("quantity-range").with("max", MAX_QUANTITY),
+                "quantity",
+            ));
+        }
+    }
+    problems
+}
+
+/// The variants the lines name, by id, and the id each SKU names.
+async fn resolve_variants(
+    db: &impl ConnectionTrait,
+    lines: &[RecipientLine],
+) -> AppResult<(HashMap<i64, Offer>, HashMap<String, i64>)> {
+    let skus: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| match &line.variant {
+            VariantRef::Sku(sku) => Some(sku.trim()),
+            VariantRef::Id(_) => None,
+        })
+        .collect();
+    let by_sku: HashMap<String, i64> = if skus.is_empty() {
+        HashMap::new()
+    } else {
+        variant::Entity::find()
+            .select_only()
+            .column(variant::Column::Sku)
+            .column(variant::Column::Id)
+            .filter(variant::Column::Sku.is_in(skus))
+            .into_tuple::<(String, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let ids = lines.iter().filter_map(|line| match &line.variant {
+        VariantRef::Id(id) => *id,
+        VariantRef::Sku(sku) => by_sku.get(sku.trim()).copied(),
+    });
+    Ok((offers(db, ids).await?, by_sku))
+}
+
+/// Checks every line against the catalogue: each one's offer, or every problem found.
+fn check_lines<'a>(
+    request: &'a BulkOrderRequest,
+    offers: &'a HashMap<i64, Offer>,
+    by_sku: &HashMap<String, i64>,
+) -> Result<Vec<Checked<'a>>, Vec<UserError>> {
+    let mut checked = Vec::with_capacity(request.lines.len());
+    let mut problems = Vec::new();
+    for line in &request.lines {
+        let (found, field) = match &line.variant {
+            VariantRef::Id(id) => (id.and_then(|id| offers.get(&id)), "variantId"),
+            VariantRef::Sku(sku) => (by_sku.get(sku.trim()).and_then(|id| offers.get(id)), "sku"),
+        };
+        let Some(offer) = found else {
+            problems.push(line.place.problem("NOT_FOUND", "variant-not-found", field));
+            continue;
+        };
+        if !offer.on_sale {
+            problems.push(line.place.problem(
+                "NOT_ON_SALE",
+                Message::new("not-on-sale").with("product", offer.product_name.as_str()),
+                field,
+            ));
+        } else if request.payment_method == PaymentMethod::OrganisationFund && !offer.in_catalogue {
+            // The fund is 消费帮扶 money: like an allowance, it buys only what the 目录 lists.
+            problems.push(line.place.problem(
+                "NOT_ELIGIBLE",
+                Message::new("fund-product-not-eligible").with("product", offer.product_name.as_str()),
+                field,
+            ));
+        } else {
+            checked.push(Checked { line, offer });
+        }
+    }
+    if problems.is_empty() {
+        Ok(checked)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The recipient a line ships to, as one shipment's key: lines to the same person at the same
+/// address share a parcel per producer.
+fn recipient_key(address: &Address) -> Recipient {
+    [
+        &address.name,
+        &address.phone,
+        &address.province,
+        &address.city,
+        &address.district,
+        &address.line1,
+    ]
+    .map(|part| part.trim().to_owned())
+}
+
+/// A code a recipient can read out or type: ten characters without 0/O or 1/I (50 random bits).
+fn acceptance_code() -> String {
+    const ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let random = uuid::Uuid::new_v4().as_u128();
+    (0..10)
+        .map(|i| char::from(ALPHABET[((random >> (5 * i)) & 31) as usize]))
+        .collect()
+}
+
+/// The placing transaction: the order, its lines, shipments and items, the stock for every
+/// variant, and the fund's payment, all committed together or not at all.
+async fn reserve(
+    shop: &Shop,
+    admin_id: i64,
+    request: &BulkOrderRequest,
+) -> AppResult<Result<Reserved, Vec<UserError>>> {
+    // Every problem at once: the request's own, and each line's against the catalogue.
+    let mut problems = check_request(request);
+    let (offers, by_sku) = resolve_variants(&shop.db, &request.lines).await?;
+    let checked = match check_lines(request, &offers, &by_sku) {
+        Ok(checked) => checked,
+        Err(found) => {
+            problems.extend(found);
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let db = &shop.db;
+    if let Some(order) = by_idempotency_key(db, admin_id, &request.idempotency_key).await? {
+        return Ok(Ok(Reserved::found_again(order)));
+    }
+
+    // Per variant: units wanted and the lines asking. Per recipient and producer: a shipment
+    // and what goes in it.
+    let mut per_variant: BTreeMap<i64, (i64, Vec<LinePlace>)> = BTreeMap::new();
+    let mut parcels: Parcels = BTreeMap::new();
+    for Checked { line, offer } in &checked {
+        let wanted = per_variant.entry(offer.variant.id).or_default();
+        wanted.0 += i64::from(line.quantity);
+        wanted.1.push(line.place);
+        *parcels
+            .entry((recipient_key(&line.recipient), offer.producer_id))
+            .or_default()
+            .entry(offer.variant.id)
+            .or_default() += line.quantity;
+    }
+    let mut total = Fen::ZERO;
+    let mut lines = Vec::with_capacity(per_variant.len());
+    for (variant_id, (quantity, _)) in &per_variant {
+        let offer = &offers[variant_id];
+        let unit_price = Fen::new(offer.variant.price_fen);
+        let line_total = unit_price
+            .checked_mul(*quantity)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line total overflows")))?;
+        total = total
+            .checked_add(line_total)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order total overflows")))?;
+        let quantity =
+            i32::try_from(*quantity).map_err(|_| AppError::Internal(anyhow::anyhow!("quantity overflows")))?;
+        lines.push(order_line::ActiveModel {
+            variant_id: Set(*variant_id),
+            product_id: Set(offer.variant.product_id),
+            producer_id: Set(offer.producer_id),
+            quantity: Set(quantity),
+            unit_price_fen: Set(unit_price.get()),
+            line_total_fen: Set(line_total.get()),
+            ..Default::default()
+        });
+    }
+
+    let now = Utc::now();
+    let reserved_until =
+        now + chrono::Duration::from_std(shop.settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
+    let txn = begin_write(db).await?;
+    let inserted = order::ActiveModel {
+        number: Set(order_number()),
+        buyer_id: Set(admin_id),
+        status: Set(OrderStatus::PendingPayment),
+        payment_method: Set(request.payment_method),
+        total_fen: Set(total.get()),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        referral_code: Set(None),
+        union_id: Set(Some(request.organisation_id)),
+        // Each shipment carries its recipient; the order itself names the organisation.
+        ship_name: Set(request.organisation_name.clone()),
+        ship_phone: Set(String::new()),
+        ship_province: Set(String::new()),
+        ship_city: Set(String::new()),
+        ship_district: Set(String::new()),
+        ship_line1: Set(String::new()),
+        ship_postal_code: Set(None),
+        reserved_until: Set(Some(reserved_until)),
+        created_at: Set(now),
+        allowance_fen: Set(0),
+        remainder_method: Set(None),
+        bulk: Set(true),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let mut order = match inserted {
+        Ok(order) => order,
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            // Another request with this key won the race: its order is the answer.
+            txn.rollback().await?;
+            let order = by_idempotency_key(db, admin_id, &request.idempotency_key)
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
+            return Ok(Ok(Reserved::found_again(order)));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    for line in &mut lines {
+        line.order_id = Set(order.id);
+    }
+    order_line::Entity::insert_many(lines)
+        .exec_without_returning(&txn)
+        .await?;
+    insert_parcels(&txn, order.id, &parcels).await?;
+
+    // Stock in variant order (no deadlocks between orders); every short variant is reported.
+    let mut short = Vec::new();
+    let mut availability_changed = false;
+    for (variant_id, (quantity, places)) in &per_variant {
+        match inventory::apply(
+            &txn,
+            Movement::Reserve,
+            *variant_id,
+            *quantity,
+            order.id,
+            Some(admin_id),
+        )
+        .await?
+        {
+            Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
+            Moved::Refused => short.extend(places.iter().map(|place| {
+                place.problem(
+                    "OUT_OF_STOCK",
+                    Message::new("out-of-stock").with("variant", offers[variant_id].variant.name.as_str()),
+                    "quantity",
+                )
+            })),
+        }
+    }
+    if !short.is_empty() {
+        txn.rollback().await?;
+        return Ok(Err(short));
+    }
+
+    let mut paid = Effect::default();
+    if request.payment_method == PaymentMethod::OrganisationFund {
+        if !funds::purchase(&txn, request.organisation_id, order.id, total, admin_id, now).await? {
+            txn.rollback().await?;
+            return Ok(Err(vec![
+                UserError::new(
+                    "INSUFFICIENT_FUNDS",
+                    Message::new("fund-insufficient").with("total", total),
+                )
+                .on_field(&["input", "paymentMethod"]),
+            ]));
+        }
+        paid = pay_at_once(&txn, &order, ProviderKind::OrganisationFund, now).await?;
+        order = order::Entity::find_by_id(order.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
+    }
+    txn.commit().await?;
+    Ok(Ok(Reserved {
+        order,
+        availability_changed,
+        variant_ids: per_variant.keys().copied().collect(),
+        paid,
+    }))
+}
+
+/// A recipient's name, phone and address, trimmed: lines with the same share a parcel.
+type Recipient = [String; 6];
+/// Units per variant.
+type Items = BTreeMap<i64, i32>;
+/// Per recipient and producer: what goes in the parcel.
+type Parcels = BTreeMap<(Recipient, i64), Items>;
+
+/// One shipment per recipient and producer, each with a fresh acceptance code, and what goes in
+/// it: multi-row inserts, then the shipments read back by code to link their items.
+async fn insert_parcels(txn: &impl ConnectionTrait, order_id: i64, parcels: &Parcels) -> AppResult<()> {
+    let coded: Vec<(String, &(Recipient, i64), &Items)> = parcels
+        .iter()
+        .map(|(key, items)| (acceptance_code(), key, items))
+        .collect();
+    for chunk in coded.chunks(INSERT_CHUNK) {
+        shipment::Entity::insert_many(chunk.iter().map(|(code, (recipient, producer_id), _)| {
+            let [name, phone, province, city, district, line1] = recipient.clone();
+            shipment::ActiveModel {
+                order_id: Set(order_id),
+                producer_id: Set(*producer_id),
+                recipient_name: Set(Some(name)),
+                recipient_phone: Set(Some(phone)),
+                recipient_province: Set(Some(province)),
+                recipient_city: Set(Some(city)),
+                recipient_district: Set(Some(district)),
+                recipient_line1: Set(Some(line1)),
+                acceptance_code: Set(Some(code.clone())),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    let ids: HashMap<String, i64> = shipment::Entity::find()
+        .select_only()
+        .column(shipment::Column::AcceptanceCode)
+        .column(shipment::Column::Id)
+        .filter(shipment::Column::OrderId.eq(order_id))
+        .into_tuple::<(String, i64)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    let items: Vec<shipment_item::ActiveModel> = coded
+        .iter()
+        .flat_map(|(code, _, items)| {
+            let shipment_id = ids.get(code).copied();
+            items
+                .iter()
+                .map(move |(variant_id, quantity)| (shipment_id, *variant_id, *quantity))
+        })
+        .map(|(shipment_id, variant_id, quantity)| {
+            Ok(shipment_item::ActiveModel {
+                shipment_id: Set(
+                    shipment_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a bulk shipment vanished")))?
+                ),
+                order_id: Set(order_id),
+                variant_id: Set(variant_id),
+                quantity: Set(quantity),
+                ..Default::default()
+            })
+        })
+        .collect::<AppResult<_>>()?;
+    for chunk in items.chunks(INSERT_CHUNK) {
+        shipment_item::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
