@@ -139,7 +139,10 @@ pub(super) fn check_address(address: &Address) -> Result<(), (&'static str, Mess
     }
     let phone = address.phone.trim();
     let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if !(5..=20).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+    if !(5..=20).contains(&digits)
+        || phone.chars().count() > 30
+        || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    {
         return Err(("phone", Message::new("phone-digits")));
     }
     if let Some(code) = address.postal_code.as_deref().map(str::trim).filter(|c| !c.is_empty())
