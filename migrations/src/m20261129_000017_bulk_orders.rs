@@ -116,11 +116,6 @@ impl MigrationTrait for Migration {
             "CREATE INDEX idx_shipment_items_shipment ON shipment_items (shipment_id)",
         )
         .await?;
-        execute(
-            manager,
-            "CREATE INDEX idx_shipment_items_order ON shipment_items (order_id)",
-        )
-        .await?;
         if postgres {
             execute(
                 manager,

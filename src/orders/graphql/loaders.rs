@@ -25,19 +25,19 @@ impl OrdersLoader {
 pub struct LinesOfOrder(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ShipmentsOfOrder(pub i64);
-/// A bulk order's shipment items (what each recipient gets).
+/// What a bulk order's shipment holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ItemsOfOrder(pub i64);
+pub struct ItemsOfShipment(pub i64);
 
-/// The rows of `E` belonging to the orders `keys` name, grouped by order (an order with none
-/// gets an empty list).
-async fn by_order<E, K>(
+/// The rows of `E` whose `column` holds one of the ids `keys` name (an order's, a shipment's),
+/// grouped by that id (a key with no rows gets an empty list).
+async fn grouped_by<E, K>(
     db: &DatabaseConnection,
     column: E::Column,
     keys: &[K],
-    order_of_key: impl Fn(&K) -> i64,
-    key_of_order: impl Fn(i64) -> K,
-    order_of_row: impl Fn(&E::Model) -> i64,
+    id_of_key: impl Fn(&K) -> i64,
+    key_of_id: impl Fn(i64) -> K,
+    id_of_row: impl Fn(&E::Model) -> i64,
 ) -> std::result::Result<HashMap<K, Vec<E::Model>>, Arc<DbErr>>
 where
     E: EntityTrait,
@@ -48,14 +48,14 @@ where
     let primary_key = E::PrimaryKey::iter()
         .next()
         .map(sea_orm::PrimaryKeyToColumn::into_column);
-    let mut select = E::find().filter(column.is_in(keys.iter().map(&order_of_key)));
+    let mut select = E::find().filter(column.is_in(keys.iter().map(&id_of_key)));
     if let Some(primary_key) = primary_key {
         select = select.order_by_asc(primary_key);
     }
     let rows = select.all(db).await.map_err(Arc::new)?;
     let mut grouped: HashMap<K, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for row in rows {
-        grouped.entry(key_of_order(order_of_row(&row))).or_default().push(row);
+        grouped.entry(key_of_id(id_of_row(&row))).or_default().push(row);
     }
     Ok(grouped)
 }
@@ -68,7 +68,7 @@ impl Loader<LinesOfOrder> for OrdersLoader {
         &self,
         keys: &[LinesOfOrder],
     ) -> std::result::Result<HashMap<LinesOfOrder, Self::Value>, Self::Error> {
-        by_order::<order_line::Entity, _>(
+        grouped_by::<order_line::Entity, _>(
             &self.db,
             order_line::Column::OrderId,
             keys,
@@ -88,7 +88,7 @@ impl Loader<ShipmentsOfOrder> for OrdersLoader {
         &self,
         keys: &[ShipmentsOfOrder],
     ) -> std::result::Result<HashMap<ShipmentsOfOrder, Self::Value>, Self::Error> {
-        by_order::<shipment::Entity, _>(
+        grouped_by::<shipment::Entity, _>(
             &self.db,
             shipment::Column::OrderId,
             keys,
@@ -100,21 +100,21 @@ impl Loader<ShipmentsOfOrder> for OrdersLoader {
     }
 }
 
-impl Loader<ItemsOfOrder> for OrdersLoader {
+impl Loader<ItemsOfShipment> for OrdersLoader {
     type Value = Vec<shipment_item::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(
         &self,
-        keys: &[ItemsOfOrder],
-    ) -> std::result::Result<HashMap<ItemsOfOrder, Self::Value>, Self::Error> {
-        by_order::<shipment_item::Entity, _>(
+        keys: &[ItemsOfShipment],
+    ) -> std::result::Result<HashMap<ItemsOfShipment, Self::Value>, Self::Error> {
+        grouped_by::<shipment_item::Entity, _>(
             &self.db,
-            shipment_item::Column::OrderId,
+            shipment_item::Column::ShipmentId,
             keys,
             |k| k.0,
-            ItemsOfOrder,
-            |row| row.order_id,
+            ItemsOfShipment,
+            |row| row.shipment_id,
         )
         .await
     }

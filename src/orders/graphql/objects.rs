@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use super::loaders::{ItemsOfOrder, LinesOfOrder, ShipmentsOfOrder, orders_loader};
+use super::loaders::{ItemsOfShipment, LinesOfOrder, ShipmentsOfOrder, orders_loader};
 use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
 use crate::catalogue::graphql::{Producer, Variant};
@@ -298,17 +298,11 @@ impl Shipment {
             return Ok(None);
         }
         let items = orders_loader(ctx)?
-            .load_one(ItemsOfOrder(self.row.order_id))
+            .load_one(ItemsOfShipment(self.row.id))
             .await
             .map_err(AppError::from)?
             .unwrap_or_default();
-        Ok(Some(
-            items
-                .into_iter()
-                .filter(|item| item.shipment_id == self.row.id)
-                .map(ShipmentItem)
-                .collect(),
-        ))
+        Ok(Some(items.into_iter().map(ShipmentItem).collect()))
     }
 
     /// Of a bulk order: the code its recipient accepts it with (the organisation's admins and
