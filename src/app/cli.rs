@@ -231,7 +231,11 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                             "payout {} to {:?} {}: {} yuan by {:?}, {:?}{}",
                             payout.id,
                             payout.payee_kind,
-                            payout.producer_id.or(payout.host_id).unwrap_or_default(),
+                            payout
+                                .producer_id
+                                .map(|id| id.0)
+                                .or(payout.host_id.map(|id| id.0))
+                                .unwrap_or_default(),
                             crate::money::Fen::new(payout.amount_fen),
                             payout.method,
                             payout.status,

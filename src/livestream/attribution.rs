@@ -8,8 +8,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::links::{self, ledger_by_line, lines_by_id, paid_orders, refunded_by_line};
 use super::plans::rate_for;
+use crate::accounts::UserId;
+use crate::catalogue::{ProducerId, ProductId};
 use crate::error::AppResult;
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::{order_line, order_line_attribution};
 use crate::paging::PageRequest;
 use crate::payouts::entity::{host_commission, payout};
@@ -19,7 +22,7 @@ use crate::payouts::{PayoutStatus, split};
 /// transaction that placed the order, after its lines.
 pub async fn attribute(
     db: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     code: &str,
     placed_at: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -70,10 +73,10 @@ pub enum CommissionState {
 #[derive(Clone, Debug)]
 pub struct CreditedLine {
     pub attribution: order_line_attribution::Model,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub order_number: String,
     pub quantity: i32,
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// The line total less refunds (not refused) so far.
     pub net_total: Fen,
     /// The host's ledger entries for the line (empty until delivery).
@@ -115,7 +118,7 @@ pub async fn credited_lines(
     attributions: Vec<order_line_attribution::Model>,
 ) -> AppResult<Vec<CreditedLine>> {
     let line_ids: Vec<i64> = attributions.iter().map(|a| a.order_line_id).collect();
-    let order_ids: Vec<i64> = attributions.iter().map(|a| a.order_id).collect();
+    let order_ids: Vec<OrderId> = attributions.iter().map(|a| a.order_id).collect();
     let orders = paid_orders(db, &order_ids).await?;
     let lines = lines_by_id(db, &line_ids).await?;
     let refunded = refunded_by_line(db, &line_ids).await?;
@@ -156,7 +159,7 @@ pub async fn credited_lines(
 /// A page of a host's credited lines, newest first (cursor: the attribution's id).
 pub async fn host_lines(
     db: &impl ConnectionTrait,
-    host_id: i64,
+    host_id: UserId,
     page: &PageRequest<i64>,
 ) -> AppResult<Vec<CreditedLine>> {
     let mut select = order_line_attribution::Entity::find().filter(order_line_attribution::Column::HostId.eq(host_id));
@@ -173,7 +176,7 @@ pub async fn host_lines(
 }
 
 /// Every credited line of a producer's products: which hosts sold them, at what rate.
-pub async fn producer_lines(db: &impl ConnectionTrait, producer_id: i64) -> AppResult<Vec<CreditedLine>> {
+pub async fn producer_lines(db: &impl ConnectionTrait, producer_id: ProducerId) -> AppResult<Vec<CreditedLine>> {
     let line_ids: Vec<i64> = order_line::Entity::find()
         .select_only()
         .column(order_line::Column::Id)

@@ -9,10 +9,12 @@ use sea_orm::{
 };
 
 use super::entity::promo_link;
+use crate::accounts::UserId;
+use crate::catalogue::ProductId;
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, order_line_attribution};
+use crate::orders::{OrderId, OrderStatus};
 use crate::paging::PageRequest;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
@@ -46,8 +48,8 @@ pub fn well_formed(code: &str) -> bool {
 /// is caught by the unique key and tried again.
 pub async fn create(
     db: &impl ConnectionTrait,
-    host_id: i64,
-    product_id: i64,
+    host_id: UserId,
+    product_id: ProductId,
     session_id: Option<i64>,
 ) -> AppResult<promo_link::Model> {
     for _ in 0..5 {
@@ -107,7 +109,7 @@ pub async fn retire(
 /// A page of a host's links, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    host_id: i64,
+    host_id: UserId,
     page: &PageRequest<i64>,
 ) -> AppResult<Vec<promo_link::Model>> {
     let mut select = promo_link::Entity::find().filter(promo_link::Column::HostId.eq(host_id));
@@ -183,7 +185,10 @@ pub(super) async fn ledger_by_line(
 }
 
 /// Orders that money was paid for: neither awaiting payment nor cancelled before payment.
-pub(super) async fn paid_orders(db: &impl ConnectionTrait, order_ids: &[i64]) -> AppResult<HashMap<i64, order::Model>> {
+pub(super) async fn paid_orders(
+    db: &impl ConnectionTrait,
+    order_ids: &[OrderId],
+) -> AppResult<HashMap<OrderId, order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::Id.is_in(order_ids.iter().copied()))
         .filter(order::Column::Status.ne(OrderStatus::PendingPayment))

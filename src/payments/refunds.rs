@@ -32,10 +32,10 @@ use super::providers::{self, RefundAttempt};
 use super::records::{flag, payment_of};
 use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::service::lifecycle::close_fully_refunded;
 use crate::orders::service::state::{lines_of, lock_order};
 use crate::payouts::allocate;
@@ -343,7 +343,7 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
 }
 
 /// `refundOrder`: refunds `amount` of an order (all that is left when `None`).
-pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Outcome<()> {
+pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -> Outcome<()> {
     let not_refundable = || {
         Ok(Err(
             UserError::new("NOT_REFUNDABLE", "nothing-to-refund").on_field(&["orderId"])

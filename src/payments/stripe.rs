@@ -19,7 +19,7 @@ use stripe_core::PaymentIntentAllowedPaymentMethodTypes;
 pub use stripe_core::{PaymentIntent, PaymentIntentStatus, Refund};
 
 use crate::error::AppError;
-use crate::orders::PaymentMethod;
+use crate::orders::{OrderId, PaymentMethod};
 
 #[derive(Clone)]
 pub struct StripeGateway {
@@ -130,7 +130,7 @@ impl StripeGateway {
     /// One PaymentIntent per order: the key is the order's, so asking twice is one intent.
     pub async fn create_payment_intent(
         &self,
-        order_id: i64,
+        order_id: OrderId,
         amount_fen: i64,
         method: PaymentMethod,
     ) -> Result<PaymentIntent, CallError> {

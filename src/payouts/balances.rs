@@ -8,11 +8,13 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, payout_reference};
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::order;
 use crate::paging::PageRequest;
 
@@ -30,7 +32,7 @@ pub struct Balance {
     pub paid_out: Fen,
 }
 
-pub async fn balance(db: &DatabaseConnection, producer_id: i64, now: DateTime<Utc>) -> AppResult<Balance> {
+pub async fn balance(db: &DatabaseConnection, producer_id: ProducerId, now: DateTime<Utc>) -> AppResult<Balance> {
     let entries = earning::Entity::find()
         .filter(earning::Column::ProducerId.eq(producer_id))
         .all(db)
@@ -45,7 +47,7 @@ pub async fn balance(db: &DatabaseConnection, producer_id: i64, now: DateTime<Ut
 }
 
 /// A livestream host's commissions, in the same four states as a producer's earnings.
-pub async fn host_balance(db: &DatabaseConnection, host_id: i64, now: DateTime<Utc>) -> AppResult<Balance> {
+pub async fn host_balance(db: &DatabaseConnection, host_id: UserId, now: DateTime<Utc>) -> AppResult<Balance> {
     let entries = host_commission::Entity::find()
         .filter(host_commission::Column::HostId.eq(host_id))
         .all(db)
@@ -87,7 +89,7 @@ fn tally(
 /// A page of a host's payouts, newest first.
 pub async fn list_host_payouts(
     db: &DatabaseConnection,
-    host_id: i64,
+    host_id: UserId,
     page: &PageRequest<i64>,
 ) -> AppResult<Vec<payout::Model>> {
     let mut select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
@@ -104,7 +106,7 @@ pub async fn list_host_payouts(
 /// A page of a producer's payouts (all producers' for `None`), newest first.
 pub async fn list_payouts(
     db: &DatabaseConnection,
-    producer_id: Option<i64>,
+    producer_id: Option<ProducerId>,
     status: Option<PayoutStatus>,
     page: &PageRequest<i64>,
 ) -> AppResult<Vec<payout::Model>> {
@@ -128,7 +130,7 @@ pub async fn list_payouts(
 /// A page of a producer's earnings, newest first.
 pub async fn list_earnings(
     db: &DatabaseConnection,
-    producer_id: i64,
+    producer_id: ProducerId,
     page: &PageRequest<i64>,
 ) -> AppResult<Vec<earning::Model>> {
     let mut select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
@@ -145,7 +147,7 @@ pub async fn list_earnings(
 /// The earnings of a month (`YYYY-MM`, China time) as CSV, for a producer's records.
 pub async fn monthly_statement(
     db: &DatabaseConnection,
-    producer_id: i64,
+    producer_id: ProducerId,
     month: &str,
     language: Language,
 ) -> Outcome<String> {
@@ -162,8 +164,8 @@ pub async fn monthly_statement(
         .order_by_asc(earning::Column::Id)
         .all(db)
         .await?;
-    let order_ids: Vec<i64> = entries.iter().map(|e| e.order_id).collect();
-    let numbers: HashMap<i64, String> = order::Entity::find()
+    let order_ids: Vec<OrderId> = entries.iter().map(|e| e.order_id).collect();
+    let numbers: HashMap<OrderId, String> = order::Entity::find()
         .filter(order::Column::Id.is_in(order_ids))
         .all(db)
         .await?

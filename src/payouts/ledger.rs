@@ -22,6 +22,7 @@ use super::entity::{earning, host_commission};
 use super::split;
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::{order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
@@ -147,7 +148,7 @@ fn entry(
 /// refused) is reversed with it, so the producer earns on what the buyer kept.
 pub async fn record_delivery(
     db: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     delivered_at: DateTime<Utc>,
     settings: PayoutSettings,
 ) -> AppResult<()> {
@@ -201,7 +202,7 @@ pub async fn record_delivery(
 /// Lines not delivered yet are reversed when they are ([`record_delivery`]).
 pub async fn reverse_refund(
     db: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     refund_id: i64,
     parts: &[(i64, i64)],
     settings: PayoutSettings,

@@ -17,11 +17,12 @@ use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
 use super::{PayoutMethod, PayoutStatus, payout_reference};
+use crate::accounts::UserId;
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
+use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Language;
 use crate::i18n::csv::Csv;
 use crate::money::Fen;
@@ -31,8 +32,8 @@ use crate::shop::Shop;
 /// Whose ledger a payout claims from: a producer's earnings or a host's commissions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Claimant {
-    Producer(i64),
-    Host(i64),
+    Producer(ProducerId),
+    Host(UserId),
 }
 
 impl Claimant {
@@ -95,7 +96,7 @@ impl Claimant {
 
 /// Every producer and host with entries available as of `as_of` and in no payout.
 async fn claimants(db: &DatabaseConnection, as_of: DateTime<Utc>) -> AppResult<Vec<Claimant>> {
-    let producers: Vec<i64> = earning::Entity::find()
+    let producers: Vec<ProducerId> = earning::Entity::find()
         .select_only()
         .column(earning::Column::ProducerId)
         .distinct()
@@ -104,7 +105,7 @@ async fn claimants(db: &DatabaseConnection, as_of: DateTime<Utc>) -> AppResult<V
         .into_tuple()
         .all(db)
         .await?;
-    let hosts: Vec<i64> = host_commission::Entity::find()
+    let hosts: Vec<UserId> = host_commission::Entity::find()
         .select_only()
         .column(host_commission::Column::HostId)
         .distinct()

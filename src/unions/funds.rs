@@ -15,11 +15,13 @@ use sea_orm::{
 use super::entity::ledger::LedgerEntryKind;
 use super::entity::{allowance_grant, ledger, organisation};
 use super::service::{Outcome, parse_amount};
+use crate::accounts::UserId;
 use crate::accounts::entity::membership;
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
+use crate::orders::OrderId;
 
 /// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
 /// A bank reference is recorded once per organisation.
@@ -28,7 +30,7 @@ pub async fn record_deposit(
     organisation_id: i64,
     amount: &str,
     reference: &str,
-    recorded_by: i64,
+    recorded_by: UserId,
 ) -> Outcome<()> {
     let amount = match parse_amount(amount, &["amount"]) {
         Ok(amount) if amount > Fen::ZERO => amount,
@@ -88,7 +90,7 @@ pub struct GrantRequest {
     pub amount: String,
     pub occasion: String,
     pub expires_at: DateTime<Utc>,
-    pub granted_by: i64,
+    pub granted_by: UserId,
 }
 
 /// When the calendar year of `at` began in China (UTC+8).
@@ -340,7 +342,7 @@ pub async fn expire_grants(db: &DatabaseConnection, now: DateTime<Utc>) -> AppRe
 pub async fn spend(
     txn: &impl ConnectionTrait,
     membership_id: i64,
-    order_id: i64,
+    order_id: OrderId,
     amount: Fen,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
@@ -392,7 +394,7 @@ pub async fn spend(
 
 /// Per grant, in spending order: what of the allowance spent on `order_id` has not been given
 /// back.
-async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<(i64, i64)>> {
+async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<(i64, i64)>> {
     let rows = ledger::Entity::find()
         .filter(ledger::Column::OrderId.eq(order_id))
         .order_by_asc(ledger::Column::Id)
@@ -419,7 +421,7 @@ async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> App
 }
 
 /// What of the allowance spent on `order_id` has not been given back.
-pub async fn still_spent(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Fen> {
+pub async fn still_spent(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Fen> {
     Ok(Fen::new(
         still_spent_per_grant(txn, order_id)
             .await?
@@ -431,7 +433,7 @@ pub async fn still_spent(txn: &impl ConnectionTrait, order_id: i64) -> AppResult
 
 /// Gives all the allowance still spent on `order_id` back (RELEASE rows), in the transaction
 /// that cancels the order before the rest of a split payment arrived.
-pub async fn release(txn: &impl ConnectionTrait, order_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn release(txn: &impl ConnectionTrait, order_id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
     let spent = still_spent(txn, order_id).await?;
     if spent > Fen::ZERO {
         give_back(txn, order_id, None, spent, now).await?;
@@ -445,7 +447,7 @@ pub async fn release(txn: &impl ConnectionTrait, order_id: i64, now: DateTime<Ut
 /// (its member left) meanwhile. Never more than is still spent, per grant.
 pub async fn give_back(
     txn: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     refund_id: Option<i64>,
     amount: Fen,
     now: DateTime<Utc>,
@@ -512,9 +514,9 @@ pub async fn give_back(
 pub async fn purchase(
     txn: &impl ConnectionTrait,
     organisation_id: i64,
-    order_id: i64,
+    order_id: OrderId,
     amount: Fen,
-    placed_by: i64,
+    placed_by: UserId,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let taken = organisation::Entity::update_many()
@@ -548,7 +550,7 @@ pub async fn purchase(
 /// in the transaction deciding the refund `refund_id`.
 pub async fn refund_to_fund(
     txn: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     refund_id: i64,
     amount: Fen,
     now: DateTime<Utc>,

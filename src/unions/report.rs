@@ -12,11 +12,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use super::entity::ledger::{self, LedgerEntryKind};
 use super::service::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
-use crate::error::Outcome;
-use crate::error::UserError;
+use crate::catalogue::{ProducerId, VillageId};
+use crate::error::{Outcome, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::acceptance::{self, Progress};
 use crate::payments::entity::refund::{self, RefundStatus};
@@ -126,21 +127,21 @@ pub async fn report(
     for part in parts.iter().filter(|part| !refused.contains(&part.refund_id)) {
         *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
     }
-    let producers: HashMap<i64, producer::Model> = producer::Entity::find()
+    let producers: HashMap<ProducerId, producer::Model> = producer::Entity::find()
         .filter(producer::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let villages: HashMap<i64, village::Model> = village::Entity::find()
+    let villages: HashMap<VillageId, village::Model> = village::Entity::find()
         .filter(village::Column::Id.is_in(producers.values().map(|p| p.village_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|v| (v.id, v))
         .collect();
-    let paid_month: HashMap<i64, String> = orders
+    let paid_month: HashMap<OrderId, String> = orders
         .iter()
         .filter_map(|o| Some((o.id, (o.paid_at? + TimeDelta::hours(8)).format("%Y-%m").to_string())))
         .collect();

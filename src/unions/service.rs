@@ -15,11 +15,12 @@ use super::entity::{invite, organisation, organisation_admin, pledge};
 use super::{OrganisationKind, funds};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
-use crate::accounts::{Role, memberships};
+use crate::accounts::{Role, UserId, memberships};
 use crate::app::db::begin_write;
 use crate::error::{AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::order;
 use crate::paging::PageRequest;
 use crate::payments::entity::payment;
@@ -106,7 +107,7 @@ pub async fn find(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<
 }
 
 /// The user ids of an organisation's admins.
-pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<Vec<i64>> {
+pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<Vec<UserId>> {
     Ok(organisation_admin::Entity::find()
         .filter(organisation_admin::Column::OrganisationId.eq(organisation_id))
         .all(db)
@@ -117,7 +118,7 @@ pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: i64) -> AppRe
 }
 
 /// The organisation `user_id` administers, if any.
-pub async fn administered_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<organisation::Model>> {
+pub async fn administered_by(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<organisation::Model>> {
     let Some(seat) = organisation_admin::Entity::find()
         .filter(organisation_admin::Column::UserId.eq(user_id))
         .one(db)
@@ -131,7 +132,7 @@ pub async fn administered_by(db: &impl ConnectionTrait, user_id: i64) -> AppResu
 /// `addOrganisationAdmin` (operator): the user becomes UNION_ADMIN (ending any producer tie) and
 /// administers this organisation. Naming an admin again is a no-op; an admin of another
 /// organisation is refused.
-pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i64) -> Outcome<organisation::Model> {
+pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: UserId) -> Outcome<organisation::Model> {
     let Some(organisation) = find(db, organisation_id).await? else {
         return Ok(Err(
             UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
@@ -186,7 +187,7 @@ fn invite_code() -> String {
 }
 
 /// `createInvite` (its admin): a code that admits one member.
-pub async fn create_invite(db: &DatabaseConnection, organisation_id: i64, created_by: i64) -> AppResult<String> {
+pub async fn create_invite(db: &DatabaseConnection, organisation_id: i64, created_by: UserId) -> AppResult<String> {
     let code = invite_code();
     invite::ActiveModel {
         organisation_id: Set(organisation_id),
@@ -203,7 +204,7 @@ pub async fn create_invite(db: &DatabaseConnection, organisation_id: i64, create
 }
 
 /// The user's current membership of an organisation, if any.
-pub async fn current_membership(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<membership::Model>> {
+pub async fn current_membership(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<membership::Model>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
@@ -213,7 +214,7 @@ pub async fn current_membership(db: &impl ConnectionTrait, user_id: i64) -> AppR
 }
 
 /// The organisation a buyer's order placed now is credited to.
-pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: i64) -> AppResult<Option<i64>> {
+pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: UserId) -> AppResult<Option<i64>> {
     Ok(current_membership(db, buyer_id)
         .await?
         .and_then(|membership| membership.organisation_id))
@@ -221,7 +222,7 @@ pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: i64) -> 
 
 /// `joinOrganisation(code)`: the code is used and the membership starts in one transaction. A
 /// user belongs to one organisation at a time (a unique index decides a race).
-pub async fn join(db: &DatabaseConnection, user_id: i64, code: &str) -> Outcome<membership::Model> {
+pub async fn join(db: &DatabaseConnection, user_id: UserId, code: &str) -> Outcome<membership::Model> {
     let code = code.trim().to_ascii_uppercase();
     let invalid_code = || UserError::new("INVALID_CODE", "invite-invalid").on_field(&["code"]);
     let already = || UserError::new("ALREADY_MEMBER", "already-member");
@@ -426,7 +427,7 @@ async fn credited_sales(
         .filter(order::Column::PaidAt.lt(end))
         .all(db)
         .await?;
-    let refunded: HashMap<i64, i64> = payment::Entity::find()
+    let refunded: HashMap<OrderId, i64> = payment::Entity::find()
         .filter(payment::Column::OrderId.is_in(orders.iter().map(|o| o.id)))
         .all(db)
         .await?

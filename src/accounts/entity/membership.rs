@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
+
 /// What a membership ties a user to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
@@ -21,9 +24,9 @@ pub enum MembershipKind {
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: MembershipKind,
-    pub producer_id: Option<i64>,
+    pub producer_id: Option<ProducerId>,
     /// The union or budget unit a member belongs to (kind ORGANISATION).
     pub organisation_id: Option<i64>,
     pub started_at: DateTimeUtc,

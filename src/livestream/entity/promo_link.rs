@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::catalogue::ProductId;
+
 /// A host's link to a product, shown on a stream as its short code.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "promo_links")]
@@ -8,9 +11,9 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub code: String,
-    pub host_id: i64,
+    pub host_id: UserId,
     /// The product the link opens (for a session's link, its first item's product).
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// A session's link: its code buys at the session's prices while the session is live.
     pub session_id: Option<i64>,
     /// Redirects answered (counted in batches: see `clicks`).

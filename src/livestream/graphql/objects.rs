@@ -5,9 +5,9 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
-use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::viewer;
+use crate::accounts::{Role, UserId};
 use crate::catalogue::entity::product;
 use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
 use crate::error::{AppError, AppResult};
@@ -42,12 +42,12 @@ impl Host {
 
 /// A host through `node(id:)`: hosts are public figures, so any caller sees the name of a user
 /// who is a host (and nothing of anyone else).
-pub async fn host_node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Host>> {
+pub async fn host_node(ctx: &Context<'_>, user_id: UserId) -> AppResult<Option<Host>> {
     let row = user::Entity::find_by_id(user_id).one(database(ctx)?).await?;
     Ok(row.filter(|u| u.role == Role::Host).map(Host))
 }
 
-async fn host_of(ctx: &Context<'_>, user_id: i64) -> Result<Option<Host>> {
+async fn host_of(ctx: &Context<'_>, user_id: UserId) -> Result<Option<Host>> {
     Ok(host_node(ctx, user_id).await?)
 }
 

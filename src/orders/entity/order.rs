@@ -1,15 +1,16 @@
 use sea_orm::entity::prelude::*;
 
-use crate::orders::{OrderStatus, PaymentMethod};
+use crate::accounts::UserId;
+use crate::orders::{OrderId, OrderStatus, PaymentMethod};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: OrderId,
     /// What the buyer and the growers quote, e.g. `HK20260915A1B2C3D4E5`.
     pub number: String,
-    pub buyer_id: i64,
+    pub buyer_id: UserId,
     pub status: OrderStatus,
     pub payment_method: PaymentMethod,
     pub total_fen: i64,

@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::orders::OrderId;
+
 /// An order line credited to a livestream host through a promo link's code, with the
 /// commission rate in force when the order was placed (later plan changes never touch it).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub order_line_id: i64,
-    pub order_id: i64,
-    pub host_id: i64,
+    pub order_id: OrderId,
+    pub host_id: UserId,
     pub promo_link_id: i64,
     pub rate_bps: i32,
     pub created_at: DateTimeUtc,

@@ -8,6 +8,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::{AppError, AppResult};
+use crate::orders::OrderId;
 use crate::orders::entity::{order_line, shipment, shipment_item};
 
 /// Batched loads of order lines and shipments, for lists of orders.
@@ -22,12 +23,12 @@ impl OrdersLoader {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LinesOfOrder(pub i64);
+pub struct LinesOfOrder(pub OrderId);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ShipmentsOfOrder(pub i64);
+pub struct ShipmentsOfOrder(pub OrderId);
 /// A bulk order's shipment items (what each recipient gets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ItemsOfOrder(pub i64);
+pub struct ItemsOfOrder(pub OrderId);
 
 /// The rows of `E` belonging to the orders `keys` name, grouped by order (an order with none
 /// gets an empty list).
@@ -35,9 +36,9 @@ async fn by_order<E, K>(
     db: &DatabaseConnection,
     column: E::Column,
     keys: &[K],
-    order_of_key: impl Fn(&K) -> i64,
-    key_of_order: impl Fn(i64) -> K,
-    order_of_row: impl Fn(&E::Model) -> i64,
+    order_of_key: impl Fn(&K) -> OrderId,
+    key_of_order: impl Fn(OrderId) -> K,
+    order_of_row: impl Fn(&E::Model) -> OrderId,
 ) -> std::result::Result<HashMap<K, Vec<E::Model>>, Arc<DbErr>>
 where
     E: EntityTrait,

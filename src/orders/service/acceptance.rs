@@ -11,8 +11,8 @@ use sea_orm::{
 };
 
 use crate::error::{AppResult, Outcome, UserError};
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
+use crate::orders::{OrderId, OrderStatus};
 use crate::paging::PageRequest;
 
 /// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
@@ -165,7 +165,7 @@ pub fn order_accepted(order: &order::Model, shipments: &[shipment::Model]) -> Op
 pub async fn bulk_orders(
     db: &impl ConnectionTrait,
     organisation_id: i64,
-    page: &PageRequest<i64>,
+    page: &PageRequest<OrderId>,
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let mut select = order::Entity::find()

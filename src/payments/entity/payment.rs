@@ -1,5 +1,6 @@
 use sea_orm::entity::prelude::*;
 
+use crate::orders::OrderId;
 use crate::payments::{PaymentStatus, ProviderKind};
 
 /// How an order is paid: one row per order.
@@ -8,7 +9,7 @@ use crate::payments::{PaymentStatus, ProviderKind};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub provider: ProviderKind,
     pub status: PaymentStatus,
     pub amount_fen: i64,

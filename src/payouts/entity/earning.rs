@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::ProducerId;
+use crate::orders::OrderId;
+
 /// One entry of a producer's append-only earnings ledger: a delivered line (SALE) or money
 /// given back for it (REVERSAL, negative). `line_total = platform_fee + commission + amount`,
 /// always (a CHECK holds it).
@@ -8,8 +11,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub producer_id: i64,
-    pub order_id: i64,
+    pub producer_id: ProducerId,
+    pub order_id: OrderId,
     pub order_line_id: i64,
     /// The refund a reversal answers; 0 for a sale.
     pub refund_id: i64,

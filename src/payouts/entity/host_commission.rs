@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::orders::OrderId;
+
 /// One entry of a host's append-only commission ledger, written in the same transaction as
 /// the producer's earning for the same line and step: a delivered line (SALE), money given back
 /// for it (REVERSAL, negative), or a refused refund's restoring SALE (naming the refund).
@@ -8,8 +11,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub host_id: i64,
-    pub order_id: i64,
+    pub host_id: UserId,
+    pub order_id: OrderId,
     pub order_line_id: i64,
     /// The refund a reversal answers; 0 for a delivered line.
     pub refund_id: i64,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
 use crate::payouts::{PayoutMethod, PayoutStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// The producer paid, when the payee is a producer.
-    pub producer_id: Option<i64>,
+    pub producer_id: Option<ProducerId>,
     pub amount_fen: i64,
     pub status: PayoutStatus,
     pub method: PayoutMethod,
@@ -26,7 +28,7 @@ pub struct Model {
     /// What the last unclear Stripe answer said (the payout stays in flight).
     pub last_error: Option<String>,
     /// The host paid, when the payee is a livestream host.
-    pub host_id: Option<i64>,
+    pub host_id: Option<UserId>,
     pub payee_kind: PayeeKind,
 }
 

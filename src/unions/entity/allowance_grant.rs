@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+
 /// A welfare allowance (工会福利) granted to one member from the organisation's fund.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "allowance_grants")]
@@ -14,7 +16,7 @@ pub struct Model {
     /// 中秋慰问, 春节慰问…
     pub occasion: String,
     pub expires_at: DateTimeUtc,
-    pub granted_by: i64,
+    pub granted_by: UserId,
     pub created_at: DateTimeUtc,
     /// When what was left went back to the fund (expiry, or the member leaving).
     pub closed_at: Option<DateTimeUtc>,

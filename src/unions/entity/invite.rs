@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+
 /// An invite code; it admits one member, once.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisation_invites")]
@@ -8,9 +10,9 @@ pub struct Model {
     pub id: i64,
     pub organisation_id: i64,
     pub code: String,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: DateTimeUtc,
-    pub used_by: Option<i64>,
+    pub used_by: Option<UserId>,
     pub used_at: Option<DateTimeUtc>,
 }
 

@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::orders::OrderId;
+
 /// One movement of an organisation's money; never changed or deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisation_ledger")]
@@ -13,10 +16,10 @@ pub struct Model {
     pub grant_id: Option<i64>,
     /// A deposit's bank reference.
     pub reference: Option<String>,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTimeUtc,
     /// The order a SPEND paid for or a REFUND gave back.
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     /// The refund a REFUND belongs to.
     pub refund_id: Option<i64>,
 }

@@ -21,6 +21,7 @@ use crate::graphql::ids::{NodeType, decode_as, encode};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::impact::graphql::Date;
 use crate::money::{Fen, Money};
+use crate::orders::OrderId;
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -135,7 +136,7 @@ impl Organisation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Order>> {
+    ) -> Result<RelayConnection<OrderId, Order>> {
         self.administered()?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = acceptance::bulk_orders(database(ctx)?, self.row.id, &page, wants_total_count(ctx)).await?;
