@@ -10,7 +10,7 @@ pub mod rate_limit;
 pub mod service;
 pub mod tokens;
 
-typed_id!(UserId);
+typed_id!(UserId, MembershipId);
 
 use async_graphql::Enum;
 use sea_orm::ActiveEnum;

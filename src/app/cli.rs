@@ -8,6 +8,7 @@ use super::config::Config;
 use super::telemetry;
 use crate::accounts::Role;
 use crate::i18n::Language;
+use crate::payouts::PayoutBatchId;
 
 #[derive(Parser)]
 #[command(
@@ -246,7 +247,7 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                     Ok(())
                 }
                 PayoutsAction::Export { batch_id } => {
-                    match crate::payouts::runs::export_batch(&shop.db, batch_id, language).await? {
+                    match crate::payouts::runs::export_batch(&shop.db, PayoutBatchId(batch_id), language).await? {
                         Some(csv) => {
                             print!("{csv}");
                             Ok(())

@@ -30,13 +30,13 @@ use crate::catalogue::{ProducerId, VillageId};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Message;
 use crate::money::Fen;
-use crate::orders::OrderId;
 use crate::orders::entity::{order, order_line, order_line_attribution};
+use crate::orders::{OrderId, OrderLineId};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
-use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
+use crate::payouts::{PayoutId, PayoutStatus};
 use crate::unions;
 use crate::unions::entity::pledge;
 
@@ -199,7 +199,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .into_iter()
         .filter(|line| village_of_producer(line.producer_id).is_some_and(in_scope))
         .collect();
-    let mut refunded: HashMap<i64, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
     for (part, refund) in refund_line::Entity::find()
         .find_also_related(refund::Entity)
         .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
@@ -210,7 +210,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
             *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
         }
     }
-    let attributed: HashSet<i64> = order_line_attribution::Entity::find()
+    let attributed: HashSet<OrderLineId> = order_line_attribution::Entity::find()
         .filter(order_line_attribution::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
         .all(db)
         .await?
@@ -254,7 +254,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     }
 
     // The growers' share of what buyers paid, from the earnings of those lines.
-    let line_ids: HashSet<i64> = lines.iter().map(|l| l.id).collect();
+    let line_ids: HashSet<OrderLineId> = lines.iter().map(|l| l.id).collect();
     let (mut earned, mut earned_from) = (0i64, 0i64);
     for entry in earning::Entity::find()
         .filter(earning::Column::OrderId.is_in(orders.keys().copied()))
@@ -279,7 +279,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .filter(|p| p.producer_id.and_then(village_of_producer).is_some_and(in_scope))
         .collect();
     let paid_to_producers: i64 = payouts.iter().map(|p| p.amount_fen).sum();
-    let producer_of_payout: HashMap<i64, ProducerId> = payouts
+    let producer_of_payout: HashMap<PayoutId, ProducerId> = payouts
         .iter()
         .filter_map(|p| p.producer_id.map(|producer| (p.id, producer)))
         .collect();

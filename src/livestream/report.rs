@@ -10,8 +10,8 @@ use crate::error::{AppError, Outcome, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
-use crate::orders::OrderId;
 use crate::orders::entity::{order, order_line_attribution};
+use crate::orders::{OrderId, OrderLineId};
 use crate::payouts::entity::host_commission;
 use crate::payouts::payout_reference;
 
@@ -50,7 +50,7 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: UserId, month: &str, la
         .into_iter()
         .map(|o| (o.id, o.number))
         .collect();
-    let rates: HashMap<i64, i32> = order_line_attribution::Entity::find()
+    let rates: HashMap<OrderLineId, i32> = order_line_attribution::Entity::find()
         .filter(order_line_attribution::Column::OrderLineId.is_in(entries.iter().map(|e| e.order_line_id)))
         .all(db)
         .await?

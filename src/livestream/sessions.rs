@@ -27,6 +27,7 @@ use crate::catalogue::{ProducerId, VariantId};
 use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
+use crate::livestream::{LiveSessionId, LiveSessionItemId};
 use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::paging::PageRequest;
@@ -177,7 +178,7 @@ pub async fn schedule(
 /// A session item with the producer of its variant (whose growers approve it).
 pub async fn item_with_producer(
     db: &impl ConnectionTrait,
-    item_id: i64,
+    item_id: LiveSessionItemId,
 ) -> AppResult<Option<(live_session_item::Model, ProducerId)>> {
     let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
         return Ok(None);
@@ -195,7 +196,7 @@ pub async fn item_with_producer(
 /// aside from the variant's stock, or answers `OUT_OF_STOCK`; approving twice changes nothing.
 pub async fn approve(
     shop: &Shop,
-    item_id: i64,
+    item_id: LiveSessionItemId,
     approver_id: UserId,
     now: DateTime<Utc>,
 ) -> Outcome<live_session::Model> {
@@ -249,14 +250,17 @@ pub async fn approve(
     Ok(Ok(session))
 }
 
-pub async fn session_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<live_session::Model> {
+pub async fn session_of(db: &impl ConnectionTrait, session_id: LiveSessionId) -> AppResult<live_session::Model> {
     live_session::Entity::find_by_id(session_id)
         .one(db)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session {session_id} vanished")))
 }
 
-pub async fn items_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<Vec<live_session_item::Model>> {
+pub async fn items_of(
+    db: &impl ConnectionTrait,
+    session_id: LiveSessionId,
+) -> AppResult<Vec<live_session_item::Model>> {
     Ok(live_session_item::Entity::find()
         .filter(live_session_item::Column::SessionId.eq(session_id))
         .order_by_asc(live_session_item::Column::Id)
@@ -268,7 +272,7 @@ pub async fn items_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<V
 pub async fn list(
     db: &impl ConnectionTrait,
     host_id: UserId,
-    page: &PageRequest<i64>,
+    page: &PageRequest<LiveSessionId>,
 ) -> AppResult<Vec<live_session::Model>> {
     let mut select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
     if let Some(after) = page.after {
@@ -503,7 +507,7 @@ pub async fn take_again(
 /// variant's stock, each once (a conditional update claims it). Returns how many items.
 pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
     let db = &shop.db;
-    let ended: Vec<i64> = live_session::Entity::find()
+    let ended: Vec<LiveSessionId> = live_session::Entity::find()
         .select_only()
         .column(live_session::Column::Id)
         .filter(live_session::Column::EndsAt.lte(now))

@@ -30,7 +30,7 @@ pub async fn payment_by_intent(db: &impl ConnectionTrait, intent_id: &str) -> Ap
 
 /// Marks a payment for an operator to look at (`Payment.reviewReason`).
 pub async fn flag(db: &impl ConnectionTrait, payment: &payment::Model, reason: String) -> AppResult<()> {
-    tracing::warn!(payment = payment.id, order = payment.order_id.0, %reason, "payment flagged for an operator");
+    tracing::warn!(payment = payment.id.0, order = payment.order_id.0, %reason, "payment flagged for an operator");
     metrics::counter!("huakai_payments_flagged_total").increment(1);
     payment::Entity::update_many()
         .col_expr(payment::Column::NeedsReview, Expr::value(true))

@@ -18,6 +18,7 @@ use crate::money::Fen;
 use crate::orders::entity::order;
 use crate::orders::service::lifecycle::{mark_paid, revive_paid};
 use crate::orders::{OrderId, OrderStatus};
+use crate::payments::{PaymentId, RefundId};
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
@@ -145,9 +146,9 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
 async fn late_refund(
     txn: &impl sea_orm::ConnectionTrait,
     shop: &Shop,
-    payment_id: i64,
+    payment_id: PaymentId,
     amount: i64,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<RefundId>> {
     let fresh = payment::Entity::find_by_id(payment_id)
         .one(txn)
         .await?

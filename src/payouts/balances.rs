@@ -17,6 +17,7 @@ use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::orders::entity::order;
 use crate::paging::PageRequest;
+use crate::payouts::{EarningId, PayoutId};
 
 /// A producer's money.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,11 +64,11 @@ pub async fn host_balance(db: &DatabaseConnection, host_id: UserId, now: DateTim
 
 /// Sums ledger entries (amount, when available, the payout claiming it) by state.
 fn tally(
-    entries: impl Iterator<Item = (i64, DateTime<Utc>, Option<i64>)>,
+    entries: impl Iterator<Item = (i64, DateTime<Utc>, Option<PayoutId>)>,
     payouts: Vec<payout::Model>,
     now: DateTime<Utc>,
 ) -> Balance {
-    let payouts: HashMap<i64, PayoutStatus> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
+    let payouts: HashMap<PayoutId, PayoutStatus> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
     let mut sums = [0i64; 4];
     for (amount, available_at, payout_id) in entries {
         let slot = match payout_id.and_then(|id| payouts.get(&id)) {
@@ -90,7 +91,7 @@ fn tally(
 pub async fn list_host_payouts(
     db: &DatabaseConnection,
     host_id: UserId,
-    page: &PageRequest<i64>,
+    page: &PageRequest<PayoutId>,
 ) -> AppResult<Vec<payout::Model>> {
     let mut select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
     if let Some(after) = page.after {
@@ -108,7 +109,7 @@ pub async fn list_payouts(
     db: &DatabaseConnection,
     producer_id: Option<ProducerId>,
     status: Option<PayoutStatus>,
-    page: &PageRequest<i64>,
+    page: &PageRequest<PayoutId>,
 ) -> AppResult<Vec<payout::Model>> {
     let mut select = payout::Entity::find();
     if let Some(producer_id) = producer_id {
@@ -131,7 +132,7 @@ pub async fn list_payouts(
 pub async fn list_earnings(
     db: &DatabaseConnection,
     producer_id: ProducerId,
-    page: &PageRequest<i64>,
+    page: &PageRequest<EarningId>,
 ) -> AppResult<Vec<earning::Model>> {
     let mut select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
     if let Some(after) = page.after {

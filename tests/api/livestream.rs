@@ -1065,7 +1065,7 @@ async fn a_host_with_a_connected_account_is_paid_by_stripe_exactly_once() {
         "{set}"
     );
     let transfers_for = |payout: &Value| -> Vec<Value> {
-        let row = huakai::graphql::ids::decode_as::<i64>(
+        let row = huakai::graphql::ids::decode_as::<huakai::payouts::PayoutId>(
             payout["id"].as_str().expect("id"),
             huakai::graphql::ids::NodeType::Payout,
         )

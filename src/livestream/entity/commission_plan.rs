@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::accounts::UserId;
 use crate::catalogue::ProductId;
+use crate::livestream::CommissionPlanId;
 
 /// A rate set for a product (for any host, or for one named host), from `effective_from` on.
 /// Rows are never changed: the rate for an order is the newest row in effect when it was placed.
@@ -9,7 +10,7 @@ use crate::catalogue::ProductId;
 #[sea_orm(table_name = "commission_plans")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: CommissionPlanId,
     pub product_id: ProductId,
     /// The host a targeted rate is for; none for the open rate.
     pub host_id: Option<UserId>,

@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::accounts::UserId;
 use crate::catalogue::VariantId;
+use crate::livestream::{LiveSessionId, LiveSessionItemId};
 
 /// A variant sold in a session: at `price_fen`, from `quota` units set aside at approval, at
 /// most `per_buyer_limit` to one buyer.
@@ -9,8 +10,8 @@ use crate::catalogue::VariantId;
 #[sea_orm(table_name = "live_session_items")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub session_id: i64,
+    pub id: LiveSessionItemId,
+    pub session_id: LiveSessionId,
     pub variant_id: VariantId,
     pub price_fen: i64,
     pub quota: i32,

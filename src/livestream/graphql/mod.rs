@@ -28,7 +28,7 @@ use crate::livestream::attribution::{self};
 use crate::livestream::entity::{live_session, promo_link};
 use crate::livestream::policy::{ApproveSessionItem, ReadProducerHosts, RetirePromoLink, SetCommissionPlan};
 use crate::livestream::sessions::{self, SessionPhase};
-use crate::livestream::{links, plans};
+use crate::livestream::{LiveSessionId, PromoLinkId, links, plans};
 use crate::money::Fen;
 use crate::payouts::payees;
 use crate::payouts::policy::HostMoney;
@@ -229,7 +229,7 @@ impl LivestreamMutation {
                 (product.id, None)
             }
             (None, Some(session_id)) => {
-                let session = match decode_as::<i64>(session_id, NodeType::LiveSession) {
+                let session = match decode_as::<LiveSessionId>(session_id, NodeType::LiveSession) {
                     Some(id) => live_session::Entity::find_by_id(id)
                         .one(db)
                         .await
@@ -271,7 +271,7 @@ impl LivestreamMutation {
             promo_link: None,
             user_errors: vec![UserError::new("NOT_FOUND", "promo-link-not-found").on_field(&["id"])],
         };
-        let row = match decode_as::<i64>(&id, NodeType::PromoLink) {
+        let row = match decode_as::<PromoLinkId>(&id, NodeType::PromoLink) {
             Some(link_id) => promo_link::Entity::find_by_id(link_id)
                 .one(db)
                 .await

@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::accounts::UserId;
 use crate::orders::{OrderId, OrderStatus, PaymentMethod};
+use crate::unions::OrganisationId;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
@@ -18,7 +19,7 @@ pub struct Model {
     /// The livestream promo link the order came through.
     pub referral_code: Option<String>,
     /// The labour union the order is bought for (消费帮扶), once unions exist.
-    pub union_id: Option<i64>,
+    pub union_id: Option<OrganisationId>,
     pub ship_name: String,
     pub ship_phone: String,
     pub ship_province: String,

@@ -1,14 +1,14 @@
 use sea_orm::entity::prelude::*;
 
 use crate::catalogue::{ProducerId, ProductId, VariantId};
-use crate::orders::OrderId;
+use crate::orders::{OrderId, OrderLineId};
 
 /// A variant bought, at the price it had when the order was placed.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "order_lines")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: OrderLineId,
     pub order_id: OrderId,
     pub variant_id: VariantId,
     pub product_id: ProductId,

@@ -26,10 +26,10 @@ use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::placing::MAX_QUANTITY;
-use crate::orders::{OrderId, OrderStatus, PaymentMethod};
+use crate::orders::{OrderId, OrderStatus, PaymentMethod, ShipmentId};
 use crate::payments::ProviderKind;
 use crate::shop::{Effect, Shop};
-use crate::unions::funds;
+use crate::unions::{OrganisationId, funds};
 
 pub const MAX_RECIPIENT_LINES: usize = 2_000;
 
@@ -79,7 +79,7 @@ pub struct RecipientLine {
 }
 
 pub struct BulkOrderRequest {
-    pub organisation_id: i64,
+    pub organisation_id: OrganisationId,
     pub organisation_name: String,
     pub lines: Vec<RecipientLine>,
     pub idempotency_key: String,
@@ -440,12 +440,12 @@ async fn insert_parcels(txn: &impl ConnectionTrait, order_id: OrderId, parcels: 
         .exec_without_returning(txn)
         .await?;
     }
-    let ids: HashMap<String, i64> = shipment::Entity::find()
+    let ids: HashMap<String, ShipmentId> = shipment::Entity::find()
         .select_only()
         .column(shipment::Column::AcceptanceCode)
         .column(shipment::Column::Id)
         .filter(shipment::Column::OrderId.eq(order_id))
-        .into_tuple::<(String, i64)>()
+        .into_tuple::<(String, ShipmentId)>()
         .all(txn)
         .await?
         .into_iter()

@@ -2,20 +2,20 @@ use sea_orm::entity::prelude::*;
 
 use crate::accounts::UserId;
 use crate::catalogue::ProducerId;
-use crate::payouts::{PayoutMethod, PayoutStatus};
+use crate::payouts::{PayoutBatchId, PayoutId, PayoutMethod, PayoutStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payouts")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: PayoutId,
     /// The producer paid, when the payee is a producer.
     pub producer_id: Option<ProducerId>,
     pub amount_fen: i64,
     pub status: PayoutStatus,
     pub method: PayoutMethod,
     /// The bank batch it belongs to.
-    pub batch_id: Option<i64>,
+    pub batch_id: Option<PayoutBatchId>,
     pub stripe_transfer_id: Option<String>,
     /// The bank's reference, recorded when an operator confirms the line paid.
     pub reference: Option<String>,

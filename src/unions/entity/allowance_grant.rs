@@ -1,15 +1,16 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
+use crate::accounts::{MembershipId, UserId};
+use crate::unions::{AllowanceGrantId, OrganisationId};
 
 /// A welfare allowance (工会福利) granted to one member from the organisation's fund.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "allowance_grants")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub organisation_id: i64,
-    pub membership_id: i64,
+    pub id: AllowanceGrantId,
+    pub organisation_id: OrganisationId,
+    pub membership_id: MembershipId,
     pub amount_fen: i64,
     /// Unspent, not yet returned: the sum of the ledger's deltas for this grant.
     pub balance_fen: i64,
