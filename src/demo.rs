@@ -8,17 +8,16 @@ use chrono::{DateTime, Duration, Months, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::accounts::Role;
+use crate::accounts::{Role, UserId};
 use crate::catalogue::entity::{producer, stock_movement, variant};
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
-use crate::orders::PaymentMethod;
 use crate::orders::entity::{order, shipment};
 use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
 use crate::orders::service::{cancel, lifecycle};
-use crate::payments::bank_refunds;
+use crate::orders::{OrderId, PaymentMethod};
 use crate::payments::entity::refund;
-use crate::payments::{refunds, service as payments};
+use crate::payments::{bank_refunds, refunds, service as payments};
 use crate::payouts::entity::{earning, payout, payout_batch};
 use crate::payouts::{runs, statements};
 use crate::shop::Shop;
@@ -154,7 +153,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
         buyers.push((user.id, name));
     }
     // Two of the three buy through their union, so its pledge fills with their orders.
-    let members: Vec<i64> = buyers.iter().take(2).map(|(id, _)| *id).collect();
+    let members: Vec<UserId> = buyers.iter().take(2).map(|(id, _)| *id).collect();
     crate::unions::demo::load(shop, &members, DEMO_PASSWORD).await?;
     let variants: Vec<variant::Model> = variant::Entity::find()
         .order_by_asc(variant::Column::Id)
@@ -251,7 +250,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
 }
 
 /// An operator sends the order's pending bank refunds.
-async fn send_bank_refunds(shop: &Shop, order_id: i64) -> AppResult<()> {
+async fn send_bank_refunds(shop: &Shop, order_id: OrderId) -> AppResult<()> {
     let waiting = refund::Entity::find()
         .inner_join(crate::payments::entity::payment::Entity)
         .filter(crate::payments::entity::payment::Column::OrderId.eq(order_id))
@@ -270,7 +269,7 @@ async fn send_bank_refunds(shop: &Shop, order_id: i64) -> AppResult<()> {
 /// delivered three days after that, its earnings available after the hold.
 async fn date_back(
     db: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     placed_at: DateTime<Utc>,
     hold: std::time::Duration,
 ) -> AppResult<()> {

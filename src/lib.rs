@@ -3,6 +3,9 @@
 //! Each domain lives in its own folder with its entities, service functions and GraphQL types;
 //! `app` wires configuration, state, HTTP and the command line; `graphql` assembles the schema.
 
+#[macro_use]
+mod ids;
+
 pub mod accounts;
 pub mod app;
 pub mod cache;

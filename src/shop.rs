@@ -9,6 +9,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use crate::cache::StorefrontCache;
+use crate::catalogue::VariantId;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
 
@@ -49,7 +50,7 @@ pub struct Effect {
     /// A variant ran out of stock or came back.
     pub availability_changed: bool,
     /// The variants whose stock moved: the stock mirror takes their new figures.
-    pub stock_moved: Vec<i64>,
+    pub stock_moved: Vec<VariantId>,
 }
 
 impl Effect {
@@ -60,7 +61,7 @@ impl Effect {
     }
 
     /// The stock of `variant_ids` moved; `availability_changed` when one ran out or came back.
-    pub fn stock_moved(variant_ids: impl IntoIterator<Item = i64>, availability_changed: bool) -> Effect {
+    pub fn stock_moved(variant_ids: impl IntoIterator<Item = VariantId>, availability_changed: bool) -> Effect {
         Effect {
             availability_changed,
             stock_moved: variant_ids.into_iter().collect(),

@@ -8,12 +8,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use super::entity::user;
-use super::memberships;
 use super::policy::{AdministerUsers, ReadUser, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
-use super::{Role, Viewer};
+use super::{Role, Viewer, memberships};
+use crate::accounts::UserId;
 use crate::catalogue::graphql::Producer;
-use crate::catalogue::loaders::ProducerId;
 use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, loader, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
@@ -57,10 +56,7 @@ impl User {
         let Some(producer_id) = memberships::current_producer(database(ctx)?, self.0.id).await? else {
             return Ok(None);
         };
-        let producer = loader(ctx)?
-            .load_one(ProducerId(producer_id))
-            .await
-            .map_err(AppError::from)?;
+        let producer = loader(ctx)?.load_one(producer_id).await.map_err(AppError::from)?;
         Ok(producer.map(Producer))
     }
 
@@ -149,7 +145,7 @@ impl AccountsQuery {
         first: Option<i32>,
         after: Option<String>,
         role: Option<Role>,
-    ) -> Result<RelayConnection<i64, User>> {
+    ) -> Result<RelayConnection<UserId, User>> {
         viewer(ctx).authorize(AdministerUsers)?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = service::list_users(database(ctx)?, role, &page, wants_total_count(ctx)).await?;
@@ -255,7 +251,7 @@ impl AccountsMutation {
 
 /// A user through `node(id:)`: only to themselves and operators; null to everyone else, so
 /// an id does not even reveal that the account exists.
-pub async fn node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<User>> {
+pub async fn node(ctx: &Context<'_>, user_id: UserId) -> AppResult<Option<User>> {
     if !viewer(ctx).may(ReadUser { user_id }) {
         return Ok(None);
     }

@@ -6,10 +6,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::membership::{self, MembershipKind};
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
 use crate::error::AppResult;
 
 /// The producer `user_id` works for now, if any.
-pub async fn current_producer(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<i64>> {
+pub async fn current_producer(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<ProducerId>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Kind.eq(MembershipKind::Producer))
@@ -21,7 +23,7 @@ pub async fn current_producer(db: &impl ConnectionTrait, user_id: i64) -> AppRes
 
 /// Makes `producer_id` the producer `user_id` works for (none: the user works for none), ending
 /// the current tie when it changes. Call it in the transaction that changes the user's role.
-pub async fn work_for(db: &impl ConnectionTrait, user_id: i64, producer_id: Option<i64>) -> AppResult<()> {
+pub async fn work_for(db: &impl ConnectionTrait, user_id: UserId, producer_id: Option<ProducerId>) -> AppResult<()> {
     if current_producer(db, user_id).await? == producer_id {
         return Ok(());
     }

@@ -10,10 +10,13 @@ pub mod rate_limit;
 pub mod service;
 pub mod tokens;
 
+typed_id!(UserId, MembershipId);
+
 use async_graphql::Enum;
 use sea_orm::ActiveEnum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
+use crate::catalogue::ProducerId;
 use crate::i18n::Language;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
@@ -48,9 +51,9 @@ impl Role {
 /// A signed-in caller, as the request's token proves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedIn {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub role: Role,
-    pub producer_id: Option<i64>,
+    pub producer_id: Option<ProducerId>,
     pub session_id: String,
     /// The language the user chose, if any.
     pub language: Option<Language>,

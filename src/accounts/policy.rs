@@ -7,6 +7,7 @@
 use async_graphql::{Context, Guard};
 
 use super::{Role, SignedIn, Viewer};
+use crate::accounts::UserId;
 use crate::error::{AppError, AppResult};
 
 /// Something a viewer may want to do with a private object; who other than an operator may.
@@ -17,7 +18,7 @@ pub trait Permission {
 /// See a user's account: the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadUser {
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 impl Permission for ReadUser {
@@ -117,7 +118,7 @@ impl Guard for RoleGuard {
 mod tests {
     use super::*;
 
-    fn user(user_id: i64, role: Role) -> Viewer {
+    fn user(user_id: UserId, role: Role) -> Viewer {
         Viewer::User(SignedIn {
             user_id,
             role,
@@ -129,16 +130,16 @@ mod tests {
 
     #[test]
     fn users_see_themselves_and_operators_see_everyone() {
-        assert!(user(1, Role::Buyer).may(ReadUser { user_id: 1 }));
-        assert!(!user(1, Role::Buyer).may(ReadUser { user_id: 2 }));
-        assert!(user(3, Role::Admin).may(ReadUser { user_id: 2 }));
-        assert!(!Viewer::Anonymous.may(ReadUser { user_id: 1 }));
+        assert!(user(UserId(1), Role::Buyer).may(ReadUser { user_id: UserId(1) }));
+        assert!(!user(UserId(1), Role::Buyer).may(ReadUser { user_id: UserId(2) }));
+        assert!(user(UserId(3), Role::Admin).may(ReadUser { user_id: UserId(2) }));
+        assert!(!Viewer::Anonymous.may(ReadUser { user_id: UserId(1) }));
         assert!(matches!(
             Viewer::Anonymous.authorize(AdministerUsers),
             Err(AppError::Unauthenticated)
         ));
         assert!(matches!(
-            user(1, Role::Grower).authorize(AdministerUsers),
+            user(UserId(1), Role::Grower).authorize(AdministerUsers),
             Err(AppError::Forbidden)
         ));
     }

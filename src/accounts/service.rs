@@ -11,11 +11,12 @@ use sea_orm::{
 };
 
 use super::entity::{session, user};
-use super::memberships;
 use super::password::{self, PasswordHasher};
 use super::rate_limit::{Limit, RateLimiter};
 use super::tokens::TokenKeys;
-use super::{Role, SignedIn, Viewer};
+use super::{Role, SignedIn, Viewer, memberships};
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::{Language, Message};
@@ -107,7 +108,7 @@ async fn insert_user(
     password: &str,
     display_name: String,
     role: Role,
-    producer_id: Option<i64>,
+    producer_id: Option<ProducerId>,
 ) -> Outcome<user::Model> {
     let password_hash = hasher.hash(password).await?;
     let txn = db.begin().await?;
@@ -230,7 +231,7 @@ pub async fn login(
 /// The viewer a bearer token proves; a forged, expired or revoked token is UNAUTHENTICATED.
 pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> AppResult<Viewer> {
     let claims = keys.verify(token).ok_or(AppError::Unauthenticated)?;
-    let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
+    let user_id = UserId(claims.sub.parse().map_err(|_| AppError::Unauthenticated)?);
     let live_session = session::Entity::find_by_id(claims.sid.clone())
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
@@ -338,7 +339,11 @@ pub async fn change_password(
     Ok(Ok(session))
 }
 
-async fn producer_for_role(db: &impl ConnectionTrait, role: Role, producer_slug: Option<&str>) -> Outcome<Option<i64>> {
+async fn producer_for_role(
+    db: &impl ConnectionTrait,
+    role: Role,
+    producer_slug: Option<&str>,
+) -> Outcome<Option<ProducerId>> {
     match (role, producer_slug) {
         (Role::Grower, Some(slug)) => {
             let producer = producer::Entity::find()
@@ -389,7 +394,7 @@ pub async fn create_user(
 /// `setUserRole` (operator): the change applies to the user's very next request.
 pub async fn set_role(
     db: &DatabaseConnection,
-    user_id: i64,
+    user_id: UserId,
     role: Role,
     producer_slug: Option<&str>,
 ) -> Outcome<user::Model> {
@@ -429,7 +434,7 @@ pub async fn set_language(
 pub async fn list_users(
     db: &impl ConnectionTrait,
     role: Option<Role>,
-    page: &PageRequest<i64>,
+    page: &PageRequest<UserId>,
     count_total: bool,
 ) -> AppResult<(Vec<user::Model>, u64)> {
     let mut select = user::Entity::find();

@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use super::entity::setting;
+use crate::accounts::UserId;
 use crate::error::AppError;
 
 const SECRET_SETTING: &str = "token_secret";
@@ -48,7 +49,7 @@ impl TokenKeys {
 
     pub fn issue(
         &self,
-        user_id: i64,
+        user_id: UserId,
         session_id: &str,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
@@ -101,7 +102,7 @@ mod tests {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
         let now = Utc::now();
         let token = keys
-            .issue(7, "s1", now, now + chrono::Duration::minutes(1))
+            .issue(UserId(7), "s1", now, now + chrono::Duration::minutes(1))
             .expect("token");
         let claims = keys.verify(&token).expect("valid");
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("7", "s1"));
@@ -116,7 +117,7 @@ mod tests {
 
         let expired = keys
             .issue(
-                7,
+                UserId(7),
                 "s1",
                 now - chrono::Duration::hours(2),
                 now - chrono::Duration::hours(1),

@@ -8,6 +8,7 @@ use super::config::Config;
 use super::telemetry;
 use crate::accounts::Role;
 use crate::i18n::Language;
+use crate::payouts::PayoutBatchId;
 
 #[derive(Parser)]
 #[command(
@@ -231,7 +232,11 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                             "payout {} to {:?} {}: {} yuan by {:?}, {:?}{}",
                             payout.id,
                             payout.payee_kind,
-                            payout.producer_id.or(payout.host_id).unwrap_or_default(),
+                            payout
+                                .producer_id
+                                .map(|id| id.0)
+                                .or(payout.host_id.map(|id| id.0))
+                                .unwrap_or_default(),
                             crate::money::Fen::new(payout.amount_fen),
                             payout.method,
                             payout.status,
@@ -242,7 +247,7 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                     Ok(())
                 }
                 PayoutsAction::Export { batch_id } => {
-                    match crate::payouts::runs::export_batch(&shop.db, batch_id, language).await? {
+                    match crate::payouts::runs::export_batch(&shop.db, PayoutBatchId(batch_id), language).await? {
                         Some(csv) => {
                             print!("{csv}");
                             Ok(())

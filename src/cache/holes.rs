@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::catalogue::VariantId;
 use async_graphql::{Context, QueryPathSegment};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -20,11 +21,11 @@ pub enum PathPart {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StockFigure {
     /// `Variant.available`.
-    Available { variant_id: i64 },
+    Available { variant_id: VariantId },
     /// `Product.inStock`: on sale today (its catalogue entry's validity, if any) and some
     /// variant has stock available.
     InStock {
-        variant_ids: Vec<i64>,
+        variant_ids: Vec<VariantId>,
         entry_validity: Option<(NaiveDate, NaiveDate)>,
     },
 }
@@ -115,7 +116,7 @@ impl CutBody {
     }
 
     /// Every variant whose stock the body shows.
-    pub fn variant_ids(&self) -> HashSet<i64> {
+    pub fn variant_ids(&self) -> HashSet<VariantId> {
         let mut ids = HashSet::new();
         for figure in &self.figures {
             match figure {
@@ -129,8 +130,8 @@ impl CutBody {
     }
 
     /// The body with `available` units per variant filled in.
-    pub fn fill(&self, available: &HashMap<i64, i64>, today: NaiveDate) -> String {
-        let available_of = |variant_id: &i64| available.get(variant_id).copied().unwrap_or(0);
+    pub fn fill(&self, available: &HashMap<VariantId, i64>, today: NaiveDate) -> String {
+        let available_of = |variant_id: &VariantId| available.get(variant_id).copied().unwrap_or(0);
         let mut body =
             String::with_capacity(self.segments.iter().map(String::len).sum::<usize>() + 8 * self.figures.len());
         for (segment, figure) in self.segments.iter().zip(&self.figures) {
@@ -248,29 +249,37 @@ mod tests {
         let holes = vec![
             StockHole {
                 path: vec![key("p"), key("variants"), PathPart::Index(1), key("available")],
-                figure: StockFigure::Available { variant_id: 2 },
+                figure: StockFigure::Available {
+                    variant_id: VariantId(2),
+                },
             },
             StockHole {
                 path: vec![key("p"), key("variants"), PathPart::Index(0), key("available")],
-                figure: StockFigure::Available { variant_id: 1 },
+                figure: StockFigure::Available {
+                    variant_id: VariantId(1),
+                },
             },
             StockHole {
                 path: vec![key("p"), key("inStock")],
                 figure: StockFigure::InStock {
-                    variant_ids: vec![1, 2],
+                    variant_ids: vec![VariantId(1), VariantId(2)],
                     entry_validity: None,
                 },
             },
         ];
         let cut = CutBody::cut(body, holes).expect("holes are where recorded");
-        assert_eq!(cut.variant_ids(), HashSet::from([1, 2]));
+        assert_eq!(cut.variant_ids(), HashSet::from([VariantId(1), VariantId(2)]));
         let today = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
-        let filled: Value = serde_json::from_str(&cut.fill(&HashMap::from([(1, 0), (2, 0)]), today)).expect("json");
+        let filled: Value =
+            serde_json::from_str(&cut.fill(&HashMap::from([(VariantId(1), 0), (VariantId(2), 0)]), today))
+                .expect("json");
         assert_eq!(
             filled,
             json!({ "data": { "p": { "inStock": false, "variants": [{ "available": 0 }, { "available": 0 }] } } })
         );
-        let filled: Value = serde_json::from_str(&cut.fill(&HashMap::from([(1, 0), (2, 7)]), today)).expect("json");
+        let filled: Value =
+            serde_json::from_str(&cut.fill(&HashMap::from([(VariantId(1), 0), (VariantId(2), 7)]), today))
+                .expect("json");
         assert_eq!(filled["data"]["p"]["inStock"], json!(true));
         assert_eq!(filled["data"]["p"]["variants"][1]["available"], json!(7));
         assert_eq!(filled["data"]["p"]["variants"][0]["available"], json!(0));
@@ -288,13 +297,15 @@ mod tests {
             .map(|i| StockHole {
                 path: vec![key("v"), PathPart::Index(i), key("available")],
                 figure: StockFigure::Available {
-                    variant_id: i as i64 + 1,
+                    variant_id: VariantId(i as i64 + 1),
                 },
             })
             .collect();
         let cut = CutBody::cut(body, holes).expect("cut");
         let today = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
-        let filled: Value = serde_json::from_str(&cut.fill(&HashMap::from([(1, 10), (2, 20)]), today)).expect("json");
+        let filled: Value =
+            serde_json::from_str(&cut.fill(&HashMap::from([(VariantId(1), 10), (VariantId(2), 20)]), today))
+                .expect("json");
         assert_eq!(
             filled,
             json!({ "data": { "v": [
@@ -309,7 +320,9 @@ mod tests {
         let body = json!({ "data": { "p": null } });
         let holes = vec![StockHole {
             path: vec![PathPart::Key("p".to_owned()), PathPart::Key("inStock".to_owned())],
-            figure: StockFigure::Available { variant_id: 1 },
+            figure: StockFigure::Available {
+                variant_id: VariantId(1),
+            },
         }];
         assert!(CutBody::cut(body, holes).is_none());
     }
@@ -320,7 +333,7 @@ mod tests {
         let holes = vec![StockHole {
             path: vec![PathPart::Key("inStock".to_owned())],
             figure: StockFigure::InStock {
-                variant_ids: vec![1],
+                variant_ids: vec![VariantId(1)],
                 entry_validity: Some((
                     NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
                     NaiveDate::from_ymd_opt(2025, 12, 31).expect("date"),
@@ -330,7 +343,7 @@ mod tests {
         let cut = CutBody::cut(body, holes).expect("cut");
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
         assert_eq!(
-            cut.fill(&HashMap::from([(1, 9)]), today),
+            cut.fill(&HashMap::from([(VariantId(1), 9)]), today),
             r#"{"data":{"inStock":false}}"#
         );
     }

@@ -40,6 +40,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use crate::app::redis::{Redis, RedisState};
+use crate::catalogue::VariantId;
 use crate::error::AppResult;
 pub use holes::{CutBody, StockHole, StockHoles};
 pub use recompute::{Claim, RecomputeTurn};
@@ -128,7 +129,7 @@ enum Store {
         local: quick_cache::sync::Cache<String, Arc<CachedResponse>, EntryWeight>,
         /// The variants each request showed last time, whose figures are read with the
         /// versions: a guess, checked against the entry the versions lead to.
-        shown: quick_cache::sync::Cache<RequestKey, Arc<[i64]>>,
+        shown: quick_cache::sync::Cache<RequestKey, Arc<[VariantId]>>,
         /// Figures this process read lately, as of a stock generation (see [`StockMemo`]).
         memo: std::sync::RwLock<Arc<StockMemo>>,
     },
@@ -143,7 +144,7 @@ enum Store {
 struct StockMemo {
     generation: u64,
     started: Instant,
-    figures: Arc<HashMap<i64, i64>>,
+    figures: Arc<HashMap<VariantId, i64>>,
 }
 
 impl StockMemo {
@@ -158,7 +159,7 @@ impl StockMemo {
 pub struct Lookup {
     pub versions: Versions,
     stock_generation: u64,
-    pub stock: Arc<HashMap<i64, i64>>,
+    pub stock: Arc<HashMap<VariantId, i64>>,
 }
 
 pub struct StorefrontCache {
@@ -308,9 +309,9 @@ impl StorefrontCache {
         &self,
         db: &impl sea_orm::ConnectionTrait,
         request: &RequestKey,
-        variant_ids: &HashSet<i64>,
+        variant_ids: &HashSet<VariantId>,
         lookup: &Lookup,
-    ) -> AppResult<Arc<HashMap<i64, i64>>> {
+    ) -> AppResult<Arc<HashMap<VariantId, i64>>> {
         let known = &lookup.stock;
         if variant_ids.iter().all(|id| known.contains_key(id)) {
             if let Store::Redis { memo, .. } = &self.store {
@@ -318,17 +319,17 @@ impl StorefrontCache {
             }
             return Ok(known.clone());
         }
-        let mut missing: Vec<i64> = variant_ids
+        let mut missing: Vec<VariantId> = variant_ids
             .iter()
             .filter(|id| !known.contains_key(id))
             .copied()
             .collect();
-        let mut found: HashMap<i64, i64> = HashMap::new();
+        let mut found: HashMap<VariantId, i64> = HashMap::new();
         match &self.store {
             Store::Off => {}
             Store::Memory { stock, .. } => found.extend(stock.get(&missing.iter().copied().collect())),
             Store::Redis { redis, shown, .. } => {
-                let mut ids: Vec<i64> = variant_ids.iter().copied().collect();
+                let mut ids: Vec<VariantId> = variant_ids.iter().copied().collect();
                 ids.sort_unstable();
                 shown.insert(request.clone(), Arc::from(ids));
                 let keys: Vec<String> = missing.iter().map(|id| stock::redis_key(redis, *id)).collect();
@@ -374,7 +375,7 @@ impl StorefrontCache {
 
     /// After a committed change to the stock of `variant_ids`: the mirror takes their new
     /// figures before the change is answered, so the next storefront read shows them.
-    pub async fn stock_changed(&self, db: &impl sea_orm::ConnectionTrait, variant_ids: &[i64]) {
+    pub async fn stock_changed(&self, db: &impl sea_orm::ConnectionTrait, variant_ids: &[VariantId]) {
         if variant_ids.is_empty() || !self.enabled() {
             return;
         }
@@ -514,8 +515,8 @@ impl StorefrontCache {
 fn remember(
     memo: &std::sync::RwLock<Arc<StockMemo>>,
     generation: u64,
-    known: &Arc<HashMap<i64, i64>>,
-    found: &HashMap<i64, i64>,
+    known: &Arc<HashMap<VariantId, i64>>,
+    found: &HashMap<VariantId, i64>,
 ) {
     let current = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     if current.current(generation) && Arc::ptr_eq(&current.figures, known) && found.is_empty() {

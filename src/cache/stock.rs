@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::app::redis::Redis;
+use crate::catalogue::VariantId;
 use crate::catalogue::entity::stock_level;
 use crate::error::AppResult;
 
@@ -48,14 +49,14 @@ pub struct StockLevel {
 
 /// Figures read from the database at `read_at`: the mirror counts their age from then.
 pub struct Reading {
-    pub levels: HashMap<i64, StockLevel>,
+    pub levels: HashMap<VariantId, StockLevel>,
     pub read_at: Instant,
 }
 
 /// The current rows of `variant_ids`.
 pub async fn read_from_database(
     db: &impl ConnectionTrait,
-    variant_ids: impl IntoIterator<Item = i64>,
+    variant_ids: impl IntoIterator<Item = VariantId>,
 ) -> AppResult<Reading> {
     let read_at = Instant::now();
     let rows = stock_level::Entity::find()
@@ -82,12 +83,12 @@ pub async fn read_from_database(
 /// The mirror of an in-process cache.
 #[derive(Default)]
 pub struct MemoryMirror {
-    figures: RwLock<HashMap<i64, (StockLevel, Instant)>>,
+    figures: RwLock<HashMap<VariantId, (StockLevel, Instant)>>,
 }
 
 impl MemoryMirror {
     /// The figures of `variant_ids` still young enough to show.
-    pub fn get(&self, variant_ids: &HashSet<i64>) -> HashMap<i64, i64> {
+    pub fn get(&self, variant_ids: &HashSet<VariantId>) -> HashMap<VariantId, i64> {
         let figures = self.figures.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         variant_ids
             .iter()
@@ -126,7 +127,7 @@ return 1
 ";
 
 /// The key of a variant's figure. No hash tag: figures spread over a cluster's masters.
-pub fn redis_key(redis: &Redis, variant_id: i64) -> String {
+pub fn redis_key(redis: &Redis, variant_id: VariantId) -> String {
     redis.spread_key(&format!("stock:{variant_id}"))
 }
 
@@ -174,7 +175,7 @@ pub async fn offer_to_redis(redis: &Redis, reading: &Reading) {
 mod tests {
     use super::*;
 
-    fn reading(id: i64, available: i64, version: i64) -> Reading {
+    fn reading(id: VariantId, available: i64, version: i64) -> Reading {
         Reading {
             levels: HashMap::from([(id, StockLevel { available, version })]),
             read_at: Instant::now(),
@@ -184,20 +185,26 @@ mod tests {
     #[test]
     fn an_older_figure_never_replaces_a_newer_one() {
         let mirror = MemoryMirror::default();
-        mirror.offer(&reading(7, 3, 12));
-        mirror.offer(&reading(7, 9, 11));
-        assert_eq!(mirror.get(&HashSet::from([7])), HashMap::from([(7, 3)]));
-        mirror.offer(&reading(7, 2, 13));
-        assert_eq!(mirror.get(&HashSet::from([7])), HashMap::from([(7, 2)]));
+        mirror.offer(&reading(VariantId(7), 3, 12));
+        mirror.offer(&reading(VariantId(7), 9, 11));
+        assert_eq!(
+            mirror.get(&HashSet::from([VariantId(7)])),
+            HashMap::from([(VariantId(7), 3)])
+        );
+        mirror.offer(&reading(VariantId(7), 2, 13));
+        assert_eq!(
+            mirror.get(&HashSet::from([VariantId(7)])),
+            HashMap::from([(VariantId(7), 2)])
+        );
     }
 
     #[test]
     fn a_figure_older_than_its_life_is_not_shown() {
         let mirror = MemoryMirror::default();
-        let mut old = reading(7, 3, 1);
+        let mut old = reading(VariantId(7), 3, 1);
         old.read_at = Instant::now().checked_sub(MIRROR_TTL).expect("clock");
         mirror.offer(&old);
-        assert!(mirror.get(&HashSet::from([7])).is_empty());
+        assert!(mirror.get(&HashSet::from([VariantId(7)])).is_empty());
     }
 
     #[test]

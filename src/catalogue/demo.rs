@@ -105,7 +105,7 @@ pub async fn is_empty(db: &impl ConnectionTrait) -> AppResult<bool> {
     Ok(product::Entity::find().count(db).await? == 0)
 }
 
-fn id_of(ids: &HashMap<String, i64>, kind: &str, slug: &str) -> anyhow::Result<i64> {
+fn id_of<Id: Copy>(ids: &HashMap<String, Id>, kind: &str, slug: &str) -> anyhow::Result<Id> {
     ids.get(slug)
         .copied()
         .with_context(|| format!("demo catalogue names an unknown {kind} {slug:?}"))

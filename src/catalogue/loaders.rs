@@ -6,9 +6,10 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
 
 use super::entity::{catalogue_entry, category, producer, product, stock_level, variant, village};
+use super::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VariantId, VillageId};
 
 pub struct CatalogueLoader {
     db: DatabaseConnection,
@@ -20,24 +21,12 @@ impl CatalogueLoader {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CategoryId(pub i64);
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct VillageId(pub i64);
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ProducerId(pub i64);
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CatalogueEntryId(pub i64);
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ProductId(pub i64);
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct VariantId(pub i64);
 /// All variants of a product, in display order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct VariantsOfProduct(pub i64);
+pub struct VariantsOfProduct(pub ProductId);
 /// The stock level of a variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct StockOfVariant(pub i64);
+pub struct StockOfVariant(pub VariantId);
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 
@@ -45,7 +34,7 @@ type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 async fn rows_by<E, K>(
     db: &DatabaseConnection,
     column: E::Column,
-    ids: impl Iterator<Item = i64>,
+    ids: impl Iterator<Item = impl Into<Value>>,
     key_of: impl Fn(&E::Model) -> K,
 ) -> LoadResult<K, E::Model>
 where
@@ -61,10 +50,7 @@ impl Loader<CategoryId> for CatalogueLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[CategoryId]) -> LoadResult<CategoryId, Self::Value> {
-        rows_by::<category::Entity, _>(&self.db, category::Column::Id, keys.iter().map(|k| k.0), |row| {
-            CategoryId(row.id)
-        })
-        .await
+        rows_by::<category::Entity, _>(&self.db, category::Column::Id, keys.iter().copied(), |row| row.id).await
     }
 }
 
@@ -73,10 +59,7 @@ impl Loader<VillageId> for CatalogueLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[VillageId]) -> LoadResult<VillageId, Self::Value> {
-        rows_by::<village::Entity, _>(&self.db, village::Column::Id, keys.iter().map(|k| k.0), |row| {
-            VillageId(row.id)
-        })
-        .await
+        rows_by::<village::Entity, _>(&self.db, village::Column::Id, keys.iter().copied(), |row| row.id).await
     }
 }
 
@@ -85,10 +68,7 @@ impl Loader<ProducerId> for CatalogueLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[ProducerId]) -> LoadResult<ProducerId, Self::Value> {
-        rows_by::<producer::Entity, _>(&self.db, producer::Column::Id, keys.iter().map(|k| k.0), |row| {
-            ProducerId(row.id)
-        })
-        .await
+        rows_by::<producer::Entity, _>(&self.db, producer::Column::Id, keys.iter().copied(), |row| row.id).await
     }
 }
 
@@ -97,8 +77,8 @@ impl Loader<CatalogueEntryId> for CatalogueLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[CatalogueEntryId]) -> LoadResult<CatalogueEntryId, Self::Value> {
-        rows_by::<catalogue_entry::Entity, _>(&self.db, catalogue_entry::Column::Id, keys.iter().map(|k| k.0), |row| {
-            CatalogueEntryId(row.id)
+        rows_by::<catalogue_entry::Entity, _>(&self.db, catalogue_entry::Column::Id, keys.iter().copied(), |row| {
+            row.id
         })
         .await
     }
@@ -109,10 +89,7 @@ impl Loader<ProductId> for CatalogueLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[ProductId]) -> LoadResult<ProductId, Self::Value> {
-        rows_by::<product::Entity, _>(&self.db, product::Column::Id, keys.iter().map(|k| k.0), |row| {
-            ProductId(row.id)
-        })
-        .await
+        rows_by::<product::Entity, _>(&self.db, product::Column::Id, keys.iter().copied(), |row| row.id).await
     }
 }
 
@@ -121,10 +98,7 @@ impl Loader<VariantId> for CatalogueLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Self::Value> {
-        rows_by::<variant::Entity, _>(&self.db, variant::Column::Id, keys.iter().map(|k| k.0), |row| {
-            VariantId(row.id)
-        })
-        .await
+        rows_by::<variant::Entity, _>(&self.db, variant::Column::Id, keys.iter().copied(), |row| row.id).await
     }
 }
 
@@ -193,13 +167,13 @@ pub async fn prefetch_product_page(
     let inner = loader.loader();
     let mut village_ids: Vec<VillageId> = Vec::new();
     if selection.village {
-        village_ids.extend(products.iter().map(|p| VillageId(p.village_id)));
+        village_ids.extend(products.iter().map(|p| p.village_id));
     }
     if selection.producer {
-        let keys: Vec<ProducerId> = products.iter().map(|p| ProducerId(p.producer_id)).collect();
+        let keys: Vec<ProducerId> = products.iter().map(|p| p.producer_id).collect();
         let producers = inner.load(&keys).await?;
         if selection.producer_village {
-            village_ids.extend(producers.values().map(|p| VillageId(p.village_id)));
+            village_ids.extend(producers.values().map(|p| p.village_id));
         }
         loader.feed_many(producers).await;
     }
@@ -207,14 +181,11 @@ pub async fn prefetch_product_page(
         loader.feed_many(inner.load(&village_ids).await?).await;
     }
     if selection.category {
-        let keys: Vec<CategoryId> = products.iter().map(|p| CategoryId(p.category_id)).collect();
+        let keys: Vec<CategoryId> = products.iter().map(|p| p.category_id).collect();
         loader.feed_many(inner.load(&keys).await?).await;
     }
     if selection.catalogue_entry {
-        let keys: Vec<CatalogueEntryId> = products
-            .iter()
-            .filter_map(|p| p.catalogue_entry_id.map(CatalogueEntryId))
-            .collect();
+        let keys: Vec<CatalogueEntryId> = products.iter().filter_map(|p| p.catalogue_entry_id).collect();
         if !keys.is_empty() {
             loader.feed_many(inner.load(&keys).await?).await;
         }

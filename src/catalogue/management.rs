@@ -11,6 +11,7 @@ use sea_orm::{
 
 use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
 use crate::accounts::SignedIn;
+use crate::catalogue::{ProducerId, ProductId, VariantId};
 use crate::error::{AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
@@ -27,8 +28,8 @@ pub const MAX_STOCK_DELTA: i32 = 1_000_000;
 /// A variant and the producer whose it is, for the policy check.
 pub async fn variant_with_producer(
     db: &impl ConnectionTrait,
-    variant_id: i64,
-) -> AppResult<Option<(variant::Model, i64)>> {
+    variant_id: VariantId,
+) -> AppResult<Option<(variant::Model, ProducerId)>> {
     let Some(variant) = variant::Entity::find_by_id(variant_id).one(db).await? else {
         return Ok(None);
     };
@@ -95,7 +96,7 @@ pub async fn update_variant(
 }
 
 /// Keeps `products.min_price_fen` / `max_price_fen` equal to its variants' cheapest and dearest.
-async fn refresh_price_range(db: &impl ConnectionTrait, product_id: i64) -> AppResult<()> {
+async fn refresh_price_range(db: &impl ConnectionTrait, product_id: ProductId) -> AppResult<()> {
     let price_of = |ascending: bool| {
         let order = if ascending {
             sea_orm::Order::Asc
@@ -145,7 +146,7 @@ impl StockChange {
 pub async fn adjust_stock(
     db: &impl TransactionTrait,
     actor: &SignedIn,
-    variant_id: i64,
+    variant_id: VariantId,
     delta: i32,
     reason: &str,
 ) -> Outcome<StockChange> {
@@ -211,7 +212,7 @@ pub async fn adjust_stock(
 /// The latest stock movements of a variant, newest first.
 pub async fn stock_history(
     db: &impl ConnectionTrait,
-    variant_id: i64,
+    variant_id: VariantId,
     limit: u64,
 ) -> AppResult<Vec<stock_movement::Model>> {
     Ok(stock_movement::Entity::find()

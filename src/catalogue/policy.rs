@@ -2,12 +2,13 @@
 
 use crate::accounts::policy::Permission;
 use crate::accounts::{Role, SignedIn};
+use crate::catalogue::ProducerId;
 
 /// Change a producer's variants, prices and stock, and read its stock history: that
 /// producer's growers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ManageCatalogue {
-    pub producer_id: i64,
+    pub producer_id: ProducerId,
 }
 
 impl Permission for ManageCatalogue {
@@ -19,11 +20,11 @@ impl Permission for ManageCatalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::Viewer;
+    use crate::accounts::{UserId, Viewer};
 
-    fn user(role: Role, producer_id: Option<i64>) -> Viewer {
+    fn user(role: Role, producer_id: Option<ProducerId>) -> Viewer {
         Viewer::User(SignedIn {
-            user_id: 1,
+            user_id: UserId(1),
             role,
             producer_id,
             session_id: "s".to_owned(),
@@ -33,9 +34,17 @@ mod tests {
 
     #[test]
     fn growers_manage_only_their_own_producer() {
-        assert!(user(Role::Grower, Some(10)).may(ManageCatalogue { producer_id: 10 }));
-        assert!(!user(Role::Grower, Some(10)).may(ManageCatalogue { producer_id: 11 }));
-        assert!(!user(Role::Buyer, None).may(ManageCatalogue { producer_id: 10 }));
-        assert!(user(Role::Admin, None).may(ManageCatalogue { producer_id: 10 }));
+        assert!(user(Role::Grower, Some(ProducerId(10))).may(ManageCatalogue {
+            producer_id: ProducerId(10)
+        }));
+        assert!(!user(Role::Grower, Some(ProducerId(10))).may(ManageCatalogue {
+            producer_id: ProducerId(11)
+        }));
+        assert!(!user(Role::Buyer, None).may(ManageCatalogue {
+            producer_id: ProducerId(10)
+        }));
+        assert!(user(Role::Admin, None).may(ManageCatalogue {
+            producer_id: ProducerId(10)
+        }));
     }
 }

@@ -9,6 +9,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::entity::{catalogue_entry, category, product, stock_level, variant, village};
+use crate::catalogue::{ProductId, VillageId};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Message;
 use crate::paging::PageRequest;
@@ -68,7 +69,7 @@ impl ProductSort {
 pub struct ProductCursor {
     sort: ProductSort,
     key: i64,
-    id: i64,
+    id: ProductId,
 }
 
 impl ProductCursor {
@@ -86,7 +87,7 @@ impl ProductCursor {
 pub struct ProductFilter {
     pub category_slug: Option<String>,
     pub village_slug: Option<String>,
-    pub village_id: Option<i64>,
+    pub village_id: Option<VillageId>,
     pub search: Option<String>,
     pub in_stock: Option<bool>,
 }
@@ -252,7 +253,7 @@ pub async fn village_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult
 /// One page of villages in the order they were added; the cursor is the village id.
 pub async fn list_villages(
     db: &impl ConnectionTrait,
-    page: &PageRequest<i64>,
+    page: &PageRequest<VillageId>,
     count_total: bool,
 ) -> AppResult<(Vec<village::Model>, u64)> {
     let total = if count_total {

@@ -62,8 +62,8 @@ impl NodeType {
     }
 }
 
-pub fn encode(node_type: NodeType, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", node_type.name())))
+pub fn encode(node_type: NodeType, id: impl Into<i64>) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", node_type.name(), id.into())))
 }
 
 /// The type and row id an opaque id names, or `None` when it is not one of ours.
@@ -76,9 +76,9 @@ pub fn decode(id: &str) -> Option<(NodeType, i64)> {
     (number > 0).then_some((node_type, number))
 }
 
-/// The row id when `id` names an object of `expected` type.
-pub fn decode_as(id: &str, expected: NodeType) -> Option<i64> {
-    decode(id).and_then(|(node_type, number)| (node_type == expected).then_some(number))
+/// The row id when `id` names an object of `expected` type, as the caller's id type.
+pub fn decode_as<RowId: From<i64>>(id: &str, expected: NodeType) -> Option<RowId> {
+    decode(id).and_then(|(node_type, number)| (node_type == expected).then(|| number.into()))
 }
 
 #[cfg(test)]
@@ -89,7 +89,7 @@ mod tests {
     fn round_trips_and_rejects_foreign_ids() {
         let id = encode(NodeType::Variant, 42);
         assert_eq!(decode(&id), Some((NodeType::Variant, 42)));
-        assert_eq!(decode_as(&id, NodeType::Product), None);
+        assert_eq!(decode_as::<i64>(&id, NodeType::Product), None);
         assert_eq!(decode("not-an-id"), None);
         assert_eq!(decode(&URL_SAFE_NO_PAD.encode("Variant:-1")), None);
         assert_eq!(decode(&URL_SAFE_NO_PAD.encode("Secret:1")), None);

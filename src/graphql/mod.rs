@@ -69,32 +69,40 @@ impl NodeQuery {
         // Each domain answers for its own types, and checks who is asking.
         use ids::NodeType;
         Ok(match node_type {
-            NodeType::Product => catalogue::graphql::product_node(ctx, row_id).await?.map(Node::Product),
-            NodeType::Variant => catalogue::graphql::variant_node(ctx, row_id).await?.map(Node::Variant),
-            NodeType::Village => catalogue::graphql::village_node(ctx, row_id).await?.map(Node::Village),
-            NodeType::Producer => catalogue::graphql::producer_node(ctx, row_id)
+            NodeType::Product => catalogue::graphql::product_node(ctx, row_id.into())
+                .await?
+                .map(Node::Product),
+            NodeType::Variant => catalogue::graphql::variant_node(ctx, row_id.into())
+                .await?
+                .map(Node::Variant),
+            NodeType::Village => catalogue::graphql::village_node(ctx, row_id.into())
+                .await?
+                .map(Node::Village),
+            NodeType::Producer => catalogue::graphql::producer_node(ctx, row_id.into())
                 .await?
                 .map(Node::Producer),
-            NodeType::User => accounts::graphql::node(ctx, row_id).await?.map(Node::User),
-            NodeType::Order => orders::graphql::node(ctx, row_id)
+            NodeType::User => accounts::graphql::node(ctx, row_id.into()).await?.map(Node::User),
+            NodeType::Order => orders::graphql::node(ctx, row_id.into())
                 .await?
                 .map(|order| Node::Order(Box::new(order))),
-            NodeType::Payout => payouts::graphql::node(ctx, row_id).await?.map(Node::Payout),
-            NodeType::BankRefund => payments::graphql::node(ctx, row_id).await?.map(Node::BankRefund),
-            NodeType::Organisation => unions::graphql::organisation_node(ctx, row_id)
+            NodeType::Payout => payouts::graphql::node(ctx, row_id.into()).await?.map(Node::Payout),
+            NodeType::BankRefund => payments::graphql::node(ctx, row_id.into()).await?.map(Node::BankRefund),
+            NodeType::Organisation => unions::graphql::organisation_node(ctx, row_id.into())
                 .await?
                 .map(Node::Organisation),
-            NodeType::Membership => unions::graphql::membership_node(ctx, row_id)
+            NodeType::Membership => unions::graphql::membership_node(ctx, row_id.into())
                 .await?
                 .map(Node::Membership),
-            NodeType::Host => livestream::graphql::host_node(ctx, row_id).await?.map(Node::Host),
-            NodeType::PromoLink => livestream::graphql::promo_link_node(ctx, row_id)
+            NodeType::Host => livestream::graphql::host_node(ctx, row_id.into())
+                .await?
+                .map(Node::Host),
+            NodeType::PromoLink => livestream::graphql::promo_link_node(ctx, row_id.into())
                 .await?
                 .map(Node::PromoLink),
-            NodeType::LiveSession => livestream::graphql::live_session_node(ctx, row_id)
+            NodeType::LiveSession => livestream::graphql::live_session_node(ctx, row_id.into())
                 .await?
                 .map(Node::LiveSession),
-            NodeType::LiveSessionItem => livestream::graphql::live_session_item_node(ctx, row_id)
+            NodeType::LiveSessionItem => livestream::graphql::live_session_item_node(ctx, row_id.into())
                 .await?
                 .map(Node::LiveSessionItem),
         })

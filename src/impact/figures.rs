@@ -26,15 +26,17 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::catalogue::entity::{producer, village};
+use crate::catalogue::{ProducerId, VillageId};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
+use crate::orders::{OrderId, OrderLineId};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
-use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
+use crate::payouts::{PayoutId, PayoutStatus};
 use crate::unions;
 use crate::unions::entity::pledge;
 
@@ -156,7 +158,7 @@ fn ranked<K: Clone>(sums: HashMap<K, i64>, name: impl Fn(&K) -> String) -> Vec<(
 
 /// Works the report out for `period`. `None` when the village named does not exist.
 pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Option<Report>> {
-    let villages: HashMap<i64, village::Model> = village::Entity::find()
+    let villages: HashMap<VillageId, village::Model> = village::Entity::find()
         .all(db)
         .await?
         .into_iter()
@@ -169,20 +171,20 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         },
         None => None,
     };
-    let in_scope = |village_id: i64| {
+    let in_scope = |village_id: VillageId| {
         villages.get(&village_id).is_some_and(|v| v.registered_poor) && chosen.is_none_or(|c| c == village_id)
     };
-    let producers: HashMap<i64, producer::Model> = producer::Entity::find()
+    let producers: HashMap<ProducerId, producer::Model> = producer::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let village_of_producer = |producer_id: i64| producers.get(&producer_id).map(|p| p.village_id);
+    let village_of_producer = |producer_id: ProducerId| producers.get(&producer_id).map(|p| p.village_id);
     let (start, end) = period.instants();
 
     // Sales: lines of orders paid in the period, net of refunds that were not refused.
-    let orders: HashMap<i64, order::Model> = order::Entity::find()
+    let orders: HashMap<OrderId, order::Model> = order::Entity::find()
         .filter(order::Column::PaidAt.gte(start))
         .filter(order::Column::PaidAt.lt(end))
         .all(db)
@@ -197,7 +199,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .into_iter()
         .filter(|line| village_of_producer(line.producer_id).is_some_and(in_scope))
         .collect();
-    let mut refunded: HashMap<i64, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
     for (part, refund) in refund_line::Entity::find()
         .find_also_related(refund::Entity)
         .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
@@ -208,7 +210,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
             *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
         }
     }
-    let attributed: HashSet<i64> = order_line_attribution::Entity::find()
+    let attributed: HashSet<OrderLineId> = order_line_attribution::Entity::find()
         .filter(order_line_attribution::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
         .all(db)
         .await?
@@ -219,7 +221,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     let mut units = 0i64;
     let mut through_unions = 0i64;
     let mut through_hosts = 0i64;
-    let mut by_village: HashMap<i64, i64> = HashMap::new();
+    let mut by_village: HashMap<VillageId, i64> = HashMap::new();
     let mut by_town: HashMap<String, i64> = HashMap::new();
     let mut by_kind: HashMap<String, i64> = HashMap::new();
     let mut by_month: BTreeMap<String, i64> = period.months().into_iter().map(|m| (m, 0)).collect();
@@ -252,7 +254,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     }
 
     // The growers' share of what buyers paid, from the earnings of those lines.
-    let line_ids: HashSet<i64> = lines.iter().map(|l| l.id).collect();
+    let line_ids: HashSet<OrderLineId> = lines.iter().map(|l| l.id).collect();
     let (mut earned, mut earned_from) = (0i64, 0i64);
     for entry in earning::Entity::find()
         .filter(earning::Column::OrderId.is_in(orders.keys().copied()))
@@ -277,12 +279,12 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .filter(|p| p.producer_id.and_then(village_of_producer).is_some_and(in_scope))
         .collect();
     let paid_to_producers: i64 = payouts.iter().map(|p| p.amount_fen).sum();
-    let producer_of_payout: HashMap<i64, i64> = payouts
+    let producer_of_payout: HashMap<PayoutId, ProducerId> = payouts
         .iter()
         .filter_map(|p| p.producer_id.map(|producer| (p.id, producer)))
         .collect();
     let mut paid_to_households = 0i64;
-    let mut households: HashSet<(i64, String)> = HashSet::new();
+    let mut households: HashSet<(ProducerId, String)> = HashSet::new();
     for share in payout_household_share::Entity::find()
         .filter(payout_household_share::Column::PayoutId.is_in(producer_of_payout.keys().copied()))
         .filter(payout_household_share::Column::RegisteredPoor.eq(true))
@@ -301,7 +303,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
             households.insert((*producer_id, String::new()));
         }
     }
-    let mut households_by_village: HashMap<i64, u64> = HashMap::new();
+    let mut households_by_village: HashMap<VillageId, u64> = HashMap::new();
     for (producer_id, _) in &households {
         if let Some(village_id) = village_of_producer(*producer_id) {
             *households_by_village.entry(village_id).or_default() += 1;

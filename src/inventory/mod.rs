@@ -6,8 +6,11 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
+use crate::accounts::UserId;
+use crate::catalogue::VariantId;
 use crate::catalogue::entity::{stock_level, stock_movement};
 use crate::error::AppResult;
+use crate::orders::OrderId;
 
 /// Why stock moved, as the ledger records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,10 +72,10 @@ pub enum Moved {
 pub async fn apply(
     txn: &impl ConnectionTrait,
     movement: Movement,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i64,
-    order_id: i64,
-    actor_user_id: Option<i64>,
+    order_id: OrderId,
+    actor_user_id: Option<UserId>,
 ) -> AppResult<Moved> {
     apply_to(txn, movement, variant_id, quantity, Some(order_id), actor_user_id).await
 }
@@ -82,9 +85,9 @@ pub async fn apply(
 pub async fn apply_for_session(
     txn: &impl ConnectionTrait,
     movement: Movement,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i64,
-    actor_user_id: Option<i64>,
+    actor_user_id: Option<UserId>,
 ) -> AppResult<Moved> {
     apply_to(txn, movement, variant_id, quantity, None, actor_user_id).await
 }
@@ -92,10 +95,10 @@ pub async fn apply_for_session(
 async fn apply_to(
     txn: &impl ConnectionTrait,
     movement: Movement,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i64,
-    order_id: Option<i64>,
-    actor_user_id: Option<i64>,
+    order_id: Option<OrderId>,
+    actor_user_id: Option<UserId>,
 ) -> AppResult<Moved> {
     let (on_hand_delta, reserved_delta) = movement.deltas(quantity);
     stock_movement::Entity::insert(stock_movement::ActiveModel {

@@ -8,18 +8,21 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::links::{self, ledger_by_line, lines_by_id, paid_orders, refunded_by_line};
 use super::plans::rate_for;
+use crate::accounts::UserId;
+use crate::catalogue::{ProducerId, ProductId};
 use crate::error::AppResult;
 use crate::money::Fen;
 use crate::orders::entity::{order_line, order_line_attribution};
+use crate::orders::{OrderId, OrderLineAttributionId, OrderLineId};
 use crate::paging::PageRequest;
 use crate::payouts::entity::{host_commission, payout};
-use crate::payouts::{PayoutStatus, split};
+use crate::payouts::{PayoutId, PayoutStatus, split};
 
 /// Attributes the lines of `order_id` to the host of `code`, as of `placed_at`. Call it in the
 /// transaction that placed the order, after its lines.
 pub async fn attribute(
     db: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     code: &str,
     placed_at: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -70,15 +73,15 @@ pub enum CommissionState {
 #[derive(Clone, Debug)]
 pub struct CreditedLine {
     pub attribution: order_line_attribution::Model,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub order_number: String,
     pub quantity: i32,
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// The line total less refunds (not refused) so far.
     pub net_total: Fen,
     /// The host's ledger entries for the line (empty until delivery).
     pub ledger: Vec<host_commission::Model>,
-    pub paid_payouts: Vec<i64>,
+    pub paid_payouts: Vec<PayoutId>,
 }
 
 impl CreditedLine {
@@ -114,14 +117,14 @@ pub async fn credited_lines(
     db: &impl ConnectionTrait,
     attributions: Vec<order_line_attribution::Model>,
 ) -> AppResult<Vec<CreditedLine>> {
-    let line_ids: Vec<i64> = attributions.iter().map(|a| a.order_line_id).collect();
-    let order_ids: Vec<i64> = attributions.iter().map(|a| a.order_id).collect();
+    let line_ids: Vec<OrderLineId> = attributions.iter().map(|a| a.order_line_id).collect();
+    let order_ids: Vec<OrderId> = attributions.iter().map(|a| a.order_id).collect();
     let orders = paid_orders(db, &order_ids).await?;
     let lines = lines_by_id(db, &line_ids).await?;
     let refunded = refunded_by_line(db, &line_ids).await?;
     let mut ledger = ledger_by_line(db, &line_ids).await?;
-    let payout_ids: Vec<i64> = ledger.values().flatten().filter_map(|e| e.payout_id).collect();
-    let paid_payouts: Vec<i64> = if payout_ids.is_empty() {
+    let payout_ids: Vec<PayoutId> = ledger.values().flatten().filter_map(|e| e.payout_id).collect();
+    let paid_payouts: Vec<PayoutId> = if payout_ids.is_empty() {
         Vec::new()
     } else {
         payout::Entity::find()
@@ -156,8 +159,8 @@ pub async fn credited_lines(
 /// A page of a host's credited lines, newest first (cursor: the attribution's id).
 pub async fn host_lines(
     db: &impl ConnectionTrait,
-    host_id: i64,
-    page: &PageRequest<i64>,
+    host_id: UserId,
+    page: &PageRequest<OrderLineAttributionId>,
 ) -> AppResult<Vec<CreditedLine>> {
     let mut select = order_line_attribution::Entity::find().filter(order_line_attribution::Column::HostId.eq(host_id));
     if let Some(after) = page.after {
@@ -173,8 +176,8 @@ pub async fn host_lines(
 }
 
 /// Every credited line of a producer's products: which hosts sold them, at what rate.
-pub async fn producer_lines(db: &impl ConnectionTrait, producer_id: i64) -> AppResult<Vec<CreditedLine>> {
-    let line_ids: Vec<i64> = order_line::Entity::find()
+pub async fn producer_lines(db: &impl ConnectionTrait, producer_id: ProducerId) -> AppResult<Vec<CreditedLine>> {
+    let line_ids: Vec<OrderLineId> = order_line::Entity::find()
         .select_only()
         .column(order_line::Column::Id)
         .filter(order_line::Column::ProducerId.eq(producer_id))

@@ -16,6 +16,7 @@ use super::entity::promo_link;
 use super::{links, product_url};
 use crate::catalogue::entity::product;
 use crate::error::AppResult;
+use crate::livestream::PromoLinkId;
 
 /// How long a resolved code (or an unknown one) is believed without asking the database.
 pub const RESOLVED_FOR: Duration = Duration::from_secs(5);
@@ -27,14 +28,14 @@ const CACHED_CODES: usize = 100_000;
 #[derive(Clone)]
 struct Resolved {
     /// The link and where it sends, or none for an unknown or retired code.
-    target: Option<(i64, String)>,
+    target: Option<(PromoLinkId, String)>,
     at: Instant,
 }
 
 pub struct Redirects {
     storefront_url: std::sync::Arc<str>,
     resolved: quick_cache::sync::Cache<String, Resolved>,
-    pending: Mutex<HashMap<i64, i64>>,
+    pending: Mutex<HashMap<PromoLinkId, i64>>,
 }
 
 impl Redirects {
@@ -72,7 +73,7 @@ impl Redirects {
         Ok(Some(url))
     }
 
-    async fn resolve(&self, db: &DatabaseConnection, code: &str) -> AppResult<Option<(i64, String)>> {
+    async fn resolve(&self, db: &DatabaseConnection, code: &str) -> AppResult<Option<(PromoLinkId, String)>> {
         let Some(link) = links::live_by_code(db, code).await? else {
             return Ok(None);
         };
@@ -87,7 +88,7 @@ impl Redirects {
 
     /// Writes the clicks counted so far; what cannot be written is kept for the next flush.
     pub async fn flush(&self, db: &DatabaseConnection) -> AppResult<()> {
-        let counted: Vec<(i64, i64)> = match self.pending.lock() {
+        let counted: Vec<(PromoLinkId, i64)> = match self.pending.lock() {
             Ok(mut pending) => pending.drain().collect(),
             Err(_) => return Ok(()),
         };

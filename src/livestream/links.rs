@@ -9,10 +9,13 @@ use sea_orm::{
 };
 
 use super::entity::promo_link;
+use crate::accounts::UserId;
+use crate::catalogue::ProductId;
 use crate::error::{AppError, AppResult};
+use crate::livestream::{LiveSessionId, PromoLinkId};
 use crate::money::Fen;
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, order_line_attribution};
+use crate::orders::{OrderId, OrderLineId, OrderStatus};
 use crate::paging::PageRequest;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
@@ -46,9 +49,9 @@ pub fn well_formed(code: &str) -> bool {
 /// is caught by the unique key and tried again.
 pub async fn create(
     db: &impl ConnectionTrait,
-    host_id: i64,
-    product_id: i64,
-    session_id: Option<i64>,
+    host_id: UserId,
+    product_id: ProductId,
+    session_id: Option<LiveSessionId>,
 ) -> AppResult<promo_link::Model> {
     for _ in 0..5 {
         let inserted = promo_link::ActiveModel {
@@ -92,7 +95,7 @@ pub async fn live_by_code(db: &impl ConnectionTrait, code: &str) -> AppResult<Op
 /// such link.
 pub async fn retire(
     db: &impl ConnectionTrait,
-    link_id: i64,
+    link_id: PromoLinkId,
     now: DateTime<Utc>,
 ) -> AppResult<Option<promo_link::Model>> {
     promo_link::Entity::update_many()
@@ -107,8 +110,8 @@ pub async fn retire(
 /// A page of a host's links, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    host_id: i64,
-    page: &PageRequest<i64>,
+    host_id: UserId,
+    page: &PageRequest<PromoLinkId>,
 ) -> AppResult<Vec<promo_link::Model>> {
     let mut select = promo_link::Entity::find().filter(promo_link::Column::HostId.eq(host_id));
     if let Some(after) = page.after {
@@ -132,7 +135,7 @@ pub struct LinkFigures {
     pub commission: Fen,
 }
 
-pub async fn figures(db: &impl ConnectionTrait, link_id: i64, platform_fee_bps: u32) -> AppResult<LinkFigures> {
+pub async fn figures(db: &impl ConnectionTrait, link_id: PromoLinkId, platform_fee_bps: u32) -> AppResult<LinkFigures> {
     let attributions = order_line_attribution::Entity::find()
         .filter(order_line_attribution::Column::PromoLinkId.eq(link_id))
         .all(db)
@@ -152,7 +155,10 @@ pub async fn figures(db: &impl ConnectionTrait, link_id: i64, platform_fee_bps: 
 }
 
 /// Refunded so far per line (refunds not refused), for lines of `order_ids`.
-pub(super) async fn refunded_by_line(db: &impl ConnectionTrait, line_ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
+pub(super) async fn refunded_by_line(
+    db: &impl ConnectionTrait,
+    line_ids: &[OrderLineId],
+) -> AppResult<HashMap<OrderLineId, i64>> {
     let parts = refund_line::Entity::find()
         .inner_join(refund::Entity)
         .filter(refund_line::Column::OrderLineId.is_in(line_ids.iter().copied()))
@@ -169,13 +175,13 @@ pub(super) async fn refunded_by_line(db: &impl ConnectionTrait, line_ids: &[i64]
 /// The host's ledger entries per line.
 pub(super) async fn ledger_by_line(
     db: &impl ConnectionTrait,
-    line_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<host_commission::Model>>> {
+    line_ids: &[OrderLineId],
+) -> AppResult<HashMap<OrderLineId, Vec<host_commission::Model>>> {
     let entries = host_commission::Entity::find()
         .filter(host_commission::Column::OrderLineId.is_in(line_ids.iter().copied()))
         .all(db)
         .await?;
-    let mut by_line: HashMap<i64, Vec<host_commission::Model>> = HashMap::new();
+    let mut by_line: HashMap<OrderLineId, Vec<host_commission::Model>> = HashMap::new();
     for entry in entries {
         by_line.entry(entry.order_line_id).or_default().push(entry);
     }
@@ -183,7 +189,10 @@ pub(super) async fn ledger_by_line(
 }
 
 /// Orders that money was paid for: neither awaiting payment nor cancelled before payment.
-pub(super) async fn paid_orders(db: &impl ConnectionTrait, order_ids: &[i64]) -> AppResult<HashMap<i64, order::Model>> {
+pub(super) async fn paid_orders(
+    db: &impl ConnectionTrait,
+    order_ids: &[OrderId],
+) -> AppResult<HashMap<OrderId, order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::Id.is_in(order_ids.iter().copied()))
         .filter(order::Column::Status.ne(OrderStatus::PendingPayment))
@@ -197,8 +206,8 @@ pub(super) async fn paid_orders(db: &impl ConnectionTrait, order_ids: &[i64]) ->
 
 pub(super) async fn lines_by_id(
     db: &impl ConnectionTrait,
-    line_ids: &[i64],
-) -> AppResult<HashMap<i64, order_line::Model>> {
+    line_ids: &[OrderLineId],
+) -> AppResult<HashMap<OrderLineId, order_line::Model>> {
     Ok(order_line::Entity::find()
         .filter(order_line::Column::Id.is_in(line_ids.iter().copied()))
         .all(db)

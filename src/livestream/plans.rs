@@ -8,24 +8,24 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::LivestreamSettings;
 use super::entity::commission_plan;
-use crate::accounts::Role;
 use crate::accounts::entity::user;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::accounts::{Role, UserId};
+use crate::catalogue::ProductId;
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 
 /// A rate asked for: which product, which host (none: the open rate), how much.
 pub struct PlanRequest {
-    pub product_id: i64,
-    pub host_id: Option<i64>,
+    pub product_id: ProductId,
+    pub host_id: Option<UserId>,
     pub rate_bps: i32,
 }
 
 /// The newest row for exactly this key (`host_id` none: the open rate) in effect at `at`.
 async fn in_effect(
     db: &impl ConnectionTrait,
-    product_id: i64,
-    host_id: Option<i64>,
+    product_id: ProductId,
+    host_id: Option<UserId>,
     at: DateTime<Utc>,
 ) -> AppResult<Option<commission_plan::Model>> {
     let mut select = commission_plan::Entity::find()
@@ -42,8 +42,8 @@ async fn in_effect(
 /// it has one, else the open rate; `None` when no plan covers the host.
 pub async fn rate_for(
     db: &impl ConnectionTrait,
-    product_id: i64,
-    host_id: i64,
+    product_id: ProductId,
+    host_id: UserId,
     at: DateTime<Utc>,
 ) -> AppResult<Option<u32>> {
     let plan = match in_effect(db, product_id, Some(host_id), at).await? {
@@ -59,7 +59,7 @@ pub async fn set_plan(
     db: &impl ConnectionTrait,
     settings: &LivestreamSettings,
     platform_fee_bps: u32,
-    set_by: i64,
+    set_by: UserId,
     request: PlanRequest,
     now: DateTime<Utc>,
 ) -> Outcome<commission_plan::Model> {

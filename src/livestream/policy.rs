@@ -1,12 +1,13 @@
 //! Who may set commission plans, see and retire a host's links and approve its session items.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn};
+use crate::accounts::{Role, SignedIn, UserId};
+use crate::catalogue::ProducerId;
 
 /// Set a product's commission plan: the growers of its producer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetCommissionPlan {
-    pub producer_id: i64,
+    pub producer_id: ProducerId,
 }
 
 impl Permission for SetCommissionPlan {
@@ -18,7 +19,7 @@ impl Permission for SetCommissionPlan {
 /// See a promo link with its clicks, sales and commission: its host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadPromoLink {
-    pub host_id: i64,
+    pub host_id: UserId,
 }
 
 impl Permission for ReadPromoLink {
@@ -30,7 +31,7 @@ impl Permission for ReadPromoLink {
 /// Retire a promo link, so that its code redirects and credits no more: its host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetirePromoLink {
-    pub host_id: i64,
+    pub host_id: UserId,
 }
 
 impl Permission for RetirePromoLink {
@@ -42,7 +43,7 @@ impl Permission for RetirePromoLink {
 /// See which hosts sold a producer's products and at what rate: its growers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadProducerHosts {
-    pub producer_id: i64,
+    pub producer_id: ProducerId,
 }
 
 impl Permission for ReadProducerHosts {
@@ -54,7 +55,7 @@ impl Permission for ReadProducerHosts {
 /// Approve a live session item, setting its quota aside: the growers of its variant's producer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApproveSessionItem {
-    pub producer_id: i64,
+    pub producer_id: ProducerId,
 }
 
 impl Permission for ApproveSessionItem {

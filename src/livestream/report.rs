@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use chrono::{Datelike, FixedOffset};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::error::Outcome;
-use crate::error::{AppError, UserError};
+use crate::accounts::UserId;
+use crate::error::{AppError, Outcome, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line_attribution};
+use crate::orders::{OrderId, OrderLineId};
 use crate::payouts::entity::host_commission;
 use crate::payouts::payout_reference;
 
@@ -25,7 +26,7 @@ pub fn parse_month(month: &str) -> Result<(i32, u32), UserError> {
 
 /// The host's ledger entries written in `month` (`YYYY-MM`, China time): one row per entry with
 /// the rate it was placed at, and the month's total.
-pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str, language: Language) -> Outcome<String> {
+pub async fn monthly(db: &impl ConnectionTrait, host_id: UserId, month: &str, language: Language) -> Outcome<String> {
     let (year, month_number) = match parse_month(month) {
         Ok(parsed) => parsed,
         Err(problem) => return Ok(Err(problem)),
@@ -42,14 +43,14 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: i64, month: &str, langu
             local.year() == year && local.month() == month_number
         })
         .collect();
-    let numbers: HashMap<i64, String> = order::Entity::find()
+    let numbers: HashMap<OrderId, String> = order::Entity::find()
         .filter(order::Column::Id.is_in(entries.iter().map(|e| e.order_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|o| (o.id, o.number))
         .collect();
-    let rates: HashMap<i64, i32> = order_line_attribution::Entity::find()
+    let rates: HashMap<OrderLineId, i32> = order_line_attribution::Entity::find()
         .filter(order_line_attribution::Column::OrderLineId.is_in(entries.iter().map(|e| e.order_line_id)))
         .all(db)
         .await?

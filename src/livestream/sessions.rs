@@ -19,14 +19,17 @@ use sea_orm::{
 
 use super::entity::{live_session, live_session_item, promo_link, session_purchase};
 use super::links;
+use crate::accounts::UserId;
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::{product, variant};
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::catalogue::{ProducerId, VariantId};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
+use crate::livestream::{LiveSessionId, LiveSessionItemId};
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::paging::PageRequest;
 use crate::shop::{Effect, Shop};
 
@@ -36,7 +39,7 @@ pub const MAX_QUOTA: i32 = 100_000;
 pub const MAX_LENGTH_HOURS: i64 = 24;
 
 pub struct ItemRequest {
-    pub variant_id: Option<i64>,
+    pub variant_id: Option<VariantId>,
     pub price: String,
     pub quota: i32,
     pub per_buyer_limit: i32,
@@ -74,7 +77,7 @@ fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
 /// `scheduleLiveSession`: the session and its items, none approved yet.
 pub async fn schedule(
     db: &DatabaseConnection,
-    host_id: i64,
+    host_id: UserId,
     request: SessionRequest,
     now: DateTime<Utc>,
 ) -> Outcome<live_session::Model> {
@@ -175,8 +178,8 @@ pub async fn schedule(
 /// A session item with the producer of its variant (whose growers approve it).
 pub async fn item_with_producer(
     db: &impl ConnectionTrait,
-    item_id: i64,
-) -> AppResult<Option<(live_session_item::Model, i64)>> {
+    item_id: LiveSessionItemId,
+) -> AppResult<Option<(live_session_item::Model, ProducerId)>> {
     let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
         return Ok(None);
     };
@@ -191,7 +194,12 @@ pub async fn item_with_producer(
 
 /// `approveLiveSessionItem` (the caller's right is checked by the resolver): sets the quota
 /// aside from the variant's stock, or answers `OUT_OF_STOCK`; approving twice changes nothing.
-pub async fn approve(shop: &Shop, item_id: i64, approver_id: i64, now: DateTime<Utc>) -> Outcome<live_session::Model> {
+pub async fn approve(
+    shop: &Shop,
+    item_id: LiveSessionItemId,
+    approver_id: UserId,
+    now: DateTime<Utc>,
+) -> Outcome<live_session::Model> {
     let db = &shop.db;
     let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
         return Ok(Err(
@@ -242,14 +250,17 @@ pub async fn approve(shop: &Shop, item_id: i64, approver_id: i64, now: DateTime<
     Ok(Ok(session))
 }
 
-pub async fn session_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<live_session::Model> {
+pub async fn session_of(db: &impl ConnectionTrait, session_id: LiveSessionId) -> AppResult<live_session::Model> {
     live_session::Entity::find_by_id(session_id)
         .one(db)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session {session_id} vanished")))
 }
 
-pub async fn items_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<Vec<live_session_item::Model>> {
+pub async fn items_of(
+    db: &impl ConnectionTrait,
+    session_id: LiveSessionId,
+) -> AppResult<Vec<live_session_item::Model>> {
     Ok(live_session_item::Entity::find()
         .filter(live_session_item::Column::SessionId.eq(session_id))
         .order_by_asc(live_session_item::Column::Id)
@@ -260,8 +271,8 @@ pub async fn items_of(db: &impl ConnectionTrait, session_id: i64) -> AppResult<V
 /// A page of a host's sessions, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    host_id: i64,
-    page: &PageRequest<i64>,
+    host_id: UserId,
+    page: &PageRequest<LiveSessionId>,
 ) -> AppResult<Vec<live_session::Model>> {
     let mut select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
     if let Some(after) = page.after {
@@ -278,15 +289,15 @@ pub async fn list(
 /// by variant, while the session is live (empty otherwise: normal prices, general stock).
 #[derive(Debug, Default)]
 pub struct LiveOffer {
-    items: HashMap<i64, live_session_item::Model>,
+    items: HashMap<VariantId, live_session_item::Model>,
 }
 
 impl LiveOffer {
-    pub fn price_of(&self, variant_id: i64) -> Option<Fen> {
+    pub fn price_of(&self, variant_id: VariantId) -> Option<Fen> {
         self.items.get(&variant_id).map(|item| Fen::new(item.price_fen))
     }
 
-    pub fn serves(&self, variant_id: i64) -> bool {
+    pub fn serves(&self, variant_id: VariantId) -> bool {
         self.items.contains_key(&variant_id)
     }
 }
@@ -321,9 +332,9 @@ pub async fn live_offer(db: &impl ConnectionTrait, code: Option<&str>, now: Date
 pub async fn claim(
     txn: &impl ConnectionTrait,
     offer: &LiveOffer,
-    order_id: i64,
-    buyer_id: i64,
-    wanted: &BTreeMap<i64, (i32, usize)>,
+    order_id: OrderId,
+    buyer_id: UserId,
+    wanted: &BTreeMap<VariantId, (i32, usize)>,
     now: DateTime<Utc>,
 ) -> Outcome<()> {
     for (variant_id, (quantity, index)) in wanted {
@@ -380,7 +391,7 @@ pub async fn claim(
 /// An order's stock was released or returned (cancelled, expired): its session units go back
 /// to their quotas while the session has not been settled (after, they stay with the general
 /// stock the release just freed), and no longer count against the buyer's limit. Once each.
-pub async fn give_back(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<()> {
+pub async fn give_back(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<()> {
     let purchases = session_purchase::Entity::find()
         .filter(session_purchase::Column::OrderId.eq(order_id))
         .filter(session_purchase::Column::ReleasedAt.is_null())
@@ -431,9 +442,9 @@ pub async fn give_back(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<(
 /// (their units are held already, set aside), or `None` and the caller rolls back and refunds.
 pub async fn take_again(
     txn: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     now: DateTime<Utc>,
-) -> AppResult<Option<HashSet<i64>>> {
+) -> AppResult<Option<HashSet<VariantId>>> {
     let purchases = session_purchase::Entity::find()
         .filter(session_purchase::Column::OrderId.eq(order_id))
         .filter(session_purchase::Column::ReleasedAt.is_not_null())
@@ -496,7 +507,7 @@ pub async fn take_again(
 /// variant's stock, each once (a conditional update claims it). Returns how many items.
 pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
     let db = &shop.db;
-    let ended: Vec<i64> = live_session::Entity::find()
+    let ended: Vec<LiveSessionId> = live_session::Entity::find()
         .select_only()
         .column(live_session::Column::Id)
         .filter(live_session::Column::EndsAt.lte(now))

@@ -1,13 +1,14 @@
 //! Who may see and change an order.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn};
+use crate::accounts::{Role, SignedIn, UserId};
+use crate::catalogue::ProducerId;
 
-fn grows_for_one_of(me: &SignedIn, producer_ids: &[i64]) -> bool {
+fn grows_for_one_of(me: &SignedIn, producer_ids: &[ProducerId]) -> bool {
     me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p))
 }
 
-fn administers_for(me: &SignedIn, organisation_admin_ids: &[i64]) -> bool {
+fn administers_for(me: &SignedIn, organisation_admin_ids: &[UserId]) -> bool {
     me.role == Role::UnionAdmin && organisation_admin_ids.contains(&me.user_id)
 }
 
@@ -15,10 +16,10 @@ fn administers_for(me: &SignedIn, organisation_admin_ids: &[i64]) -> bool {
 /// growers of the producers it buys from (who see only their own lines of it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadOrder<'a> {
-    pub buyer_id: i64,
-    pub producer_ids: &'a [i64],
+    pub buyer_id: UserId,
+    pub producer_ids: &'a [ProducerId],
     /// Of a bulk order, its organisation's admins; else empty.
-    pub organisation_admin_ids: &'a [i64],
+    pub organisation_admin_ids: &'a [UserId],
 }
 
 impl Permission for ReadOrder<'_> {
@@ -33,9 +34,9 @@ impl Permission for ReadOrder<'_> {
 /// admins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChangeOrder<'a> {
-    pub buyer_id: i64,
+    pub buyer_id: UserId,
     /// Of a bulk order, its organisation's admins; else empty.
-    pub organisation_admin_ids: &'a [i64],
+    pub organisation_admin_ids: &'a [UserId],
 }
 
 impl Permission for ChangeOrder<'_> {
@@ -47,7 +48,7 @@ impl Permission for ChangeOrder<'_> {
 /// Ship a producer's part of an order: that producer's growers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShipOrder<'a> {
-    pub producer_ids: &'a [i64],
+    pub producer_ids: &'a [ProducerId],
 }
 
 impl Permission for ShipOrder<'_> {

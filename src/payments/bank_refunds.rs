@@ -10,13 +10,14 @@ use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::refunds::update_payment_status;
 use crate::app::db::begin_write;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
+use crate::orders::OrderId;
 use crate::paging::PageRequest;
+use crate::payments::RefundId;
 use crate::shop::Shop;
 
 /// `recordBankRefund`: an operator sent a bank refund back; it is done. Returns its order.
-pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) -> Outcome<i64> {
+pub async fn record_bank_refund(shop: &Shop, refund_id: RefundId, reference: &str) -> Outcome<OrderId> {
     let reference = match crate::text::bank_reference(reference) {
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
@@ -63,13 +64,13 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: i64, reference: &str) ->
 /// A bank refund waiting for an operator, with what the operator needs to send it.
 pub struct PendingBankRefund {
     pub refund: refund::Model,
-    pub order_id: i64,
+    pub order_id: OrderId,
 }
 
 /// Bank refunds still to send, oldest first; the cursor is the refund id.
 pub async fn pending_bank_refunds(
     db: &impl ConnectionTrait,
-    page: &PageRequest<i64>,
+    page: &PageRequest<RefundId>,
 ) -> AppResult<Vec<PendingBankRefund>> {
     let mut select = refund::Entity::find()
         .find_also_related(payment::Entity)
@@ -94,7 +95,7 @@ pub async fn pending_bank_refunds(
 }
 
 /// A bank refund by id, if it is one.
-pub async fn bank_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<Option<PendingBankRefund>> {
+pub async fn bank_refund(db: &impl ConnectionTrait, refund_id: RefundId) -> AppResult<Option<PendingBankRefund>> {
     Ok(refund::Entity::find_by_id(refund_id)
         .find_also_related(payment::Entity)
         .filter(payment::Column::Provider.eq(ProviderKind::BankTransfer))

@@ -8,11 +8,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::refund::{self, RefundStatus};
 use super::entity::{payment, refund_line};
+use crate::catalogue::ProducerId;
 use crate::error::AppResult;
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::order_line;
 
-pub async fn payment_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Option<payment::Model>> {
+pub async fn payment_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Option<payment::Model>> {
     Ok(payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order_id))
         .one(db)
@@ -28,7 +30,7 @@ pub async fn payment_by_intent(db: &impl ConnectionTrait, intent_id: &str) -> Ap
 
 /// Marks a payment for an operator to look at (`Payment.reviewReason`).
 pub async fn flag(db: &impl ConnectionTrait, payment: &payment::Model, reason: String) -> AppResult<()> {
-    tracing::warn!(payment = payment.id, order = payment.order_id, %reason, "payment flagged for an operator");
+    tracing::warn!(payment = payment.id.0, order = payment.order_id.0, %reason, "payment flagged for an operator");
     metrics::counter!("huakai_payments_flagged_total").increment(1);
     payment::Entity::update_many()
         .col_expr(payment::Column::NeedsReview, Expr::value(true))
@@ -50,7 +52,7 @@ pub async fn payment_for_intent(
     if let Some(payment) = payment_by_intent(db, intent_id).await? {
         return Ok(Some(payment));
     }
-    let Some(order_id) = metadata.get("order_id").and_then(|id| id.parse::<i64>().ok()) else {
+    let Some(order_id) = metadata.get("order_id").and_then(|id| id.parse().ok()).map(OrderId) else {
         return Ok(None);
     };
     payment_of(db, order_id).await
@@ -68,7 +70,7 @@ pub struct ProducerShare {
 pub async fn producer_share(
     db: &impl ConnectionTrait,
     payment: &payment::Model,
-    producer_id: i64,
+    producer_id: ProducerId,
 ) -> AppResult<ProducerShare> {
     let lines = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(payment.order_id))

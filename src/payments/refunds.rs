@@ -32,12 +32,13 @@ use super::providers::{self, RefundAttempt};
 use super::records::{flag, payment_of};
 use super::{PaymentStatus, ProviderKind};
 use crate::app::db::begin_write;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::service::lifecycle::close_fully_refunded;
 use crate::orders::service::state::{lines_of, lock_order};
+use crate::orders::{OrderId, OrderLineId};
+use crate::payments::{PaymentId, RefundId};
 use crate::payouts::allocate;
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::shop::{Effect, Shop};
@@ -185,9 +186,9 @@ async fn split_over_lines(
     txn: &impl ConnectionTrait,
     payment: &payment::Model,
     amount: Fen,
-) -> AppResult<Vec<(i64, i64)>> {
+) -> AppResult<Vec<(OrderLineId, i64)>> {
     let lines = lines_of(txn, payment.order_id).await?;
-    let live_refunds: Vec<i64> = refund::Entity::find()
+    let live_refunds: Vec<RefundId> = refund::Entity::find()
         .select_only()
         .column(refund::Column::Id)
         .filter(refund::Column::PaymentId.eq(payment.id))
@@ -195,7 +196,7 @@ async fn split_over_lines(
         .into_tuple()
         .all(txn)
         .await?;
-    let mut refunded: HashMap<i64, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
     for part in refund_line::Entity::find()
         .filter(refund_line::Column::RefundId.is_in(live_refunds))
         .all(txn)
@@ -216,7 +217,7 @@ async fn split_over_lines(
 }
 
 /// REFUNDED or PARTIALLY_REFUNDED as the refunds that went through say.
-pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id: i64) -> AppResult<()> {
+pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id: PaymentId) -> AppResult<()> {
     let Some(payment) = payment::Entity::find_by_id(payment_id).one(txn).await? else {
         return Ok(());
     };
@@ -245,7 +246,7 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
 
 /// The money of a decided refund goes back through its payment's provider, or waits (see
 /// [`Settled`]).
-pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
+pub async fn settle(shop: &Shop, refund_id: RefundId) -> AppResult<Settled> {
     let Some(row) = refund::Entity::find_by_id(refund_id).one(&shop.db).await? else {
         return Err(AppError::Internal(anyhow::anyhow!("refund {refund_id} vanished")));
     };
@@ -259,7 +260,7 @@ pub async fn settle(shop: &Shop, refund_id: i64) -> AppResult<Settled> {
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund {refund_id} without its payment")))?;
     let Some(provider) = providers::of_payment(shop, &payment) else {
-        tracing::warn!(refund = refund_id, provider = ?payment.provider, "a refund waits: its provider is not configured here");
+        tracing::warn!(refund = refund_id.0, provider = ?payment.provider, "a refund waits: its provider is not configured here");
         return Ok(Settled::Waiting);
     };
     let attempt = provider.send_refund(&shop.db, &row, &payment).await?;
@@ -288,7 +289,7 @@ async fn apply_attempt(shop: &Shop, row: &refund::Model, attempt: RefundAttempt)
         }
         RefundAttempt::Refused(reason) => refuse(shop, row, &reason).await,
         RefundAttempt::Unknown(reason) => {
-            tracing::warn!(refund = row.id, %reason, "a refund's outcome is unknown; it will be looked up");
+            tracing::warn!(refund = row.id.0, %reason, "a refund's outcome is unknown; it will be looked up");
             metrics::counter!("huakai_refunds_unknown_total").increment(1);
             refund::Entity::update_many()
                 .col_expr(refund::Column::LastError, Expr::value(reason))
@@ -338,12 +339,12 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
     )
     .await?;
     txn.commit().await?;
-    tracing::error!(refund = row.id, %reason, "Stripe refused a refund");
+    tracing::error!(refund = row.id.0, %reason, "Stripe refused a refund");
     Ok(Settled::Refused(reason.to_owned()))
 }
 
 /// `refundOrder`: refunds `amount` of an order (all that is left when `None`).
-pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Outcome<()> {
+pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -> Outcome<()> {
     let not_refundable = || {
         Ok(Err(
             UserError::new("NOT_REFUNDABLE", "nothing-to-refund").on_field(&["orderId"])
@@ -399,7 +400,7 @@ pub async fn refund_order(shop: &Shop, order_id: i64, amount: Option<Fen>) -> Ou
 }
 
 /// What is being refunded and has not gone back yet.
-pub async fn pending_amount(db: &impl ConnectionTrait, payment_id: i64) -> AppResult<Fen> {
+pub async fn pending_amount(db: &impl ConnectionTrait, payment_id: PaymentId) -> AppResult<Fen> {
     let pending: i64 = refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
@@ -424,7 +425,8 @@ pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResul
             .metadata
             .as_ref()
             .and_then(|m| m.get("refund_id"))
-            .and_then(|id| id.parse::<i64>().ok());
+            .and_then(|id| id.parse().ok())
+            .map(RefundId);
         if let Some(ours) = ours
             && let Some(row) = refund::Entity::find_by_id(ours).one(&shop.db).await?
             && row.payment_id == payment.id
@@ -487,7 +489,7 @@ pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResul
 /// began: a crash right after the decision), settled again. Returns how many are done.
 pub async fn retry_unsettled(shop: &Shop, quiet: Duration) -> AppResult<usize> {
     let cutoff = Utc::now() - chrono::Duration::from_std(quiet).map_err(|e| AppError::Internal(e.into()))?;
-    let waiting: Vec<i64> = refund::Entity::find()
+    let waiting: Vec<RefundId> = refund::Entity::find()
         .select_only()
         .column(refund::Column::Id)
         .inner_join(payment::Entity)

@@ -8,18 +8,17 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::payment;
-use super::providers;
 use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
 use super::stripe::PaymentIntentStatus;
-use super::{PaymentStatus, ProviderKind};
+use super::{PaymentStatus, ProviderKind, providers};
 use crate::app::db::begin_write;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::money::Fen;
-use crate::orders::OrderStatus;
 use crate::orders::entity::order;
 use crate::orders::service::lifecycle::{mark_paid, revive_paid};
+use crate::orders::{OrderId, OrderStatus};
+use crate::payments::{PaymentId, RefundId};
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
@@ -147,9 +146,9 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
 async fn late_refund(
     txn: &impl sea_orm::ConnectionTrait,
     shop: &Shop,
-    payment_id: i64,
+    payment_id: PaymentId,
     amount: i64,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<RefundId>> {
     let fresh = payment::Entity::find_by_id(payment_id)
         .one(txn)
         .await?
@@ -192,7 +191,7 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
 }
 
 /// `recordBankTransfer`: an operator saw the 对公转账 arrive.
-pub async fn record_bank_transfer(shop: &Shop, order_id: i64, reference: &str) -> Outcome<()> {
+pub async fn record_bank_transfer(shop: &Shop, order_id: OrderId, reference: &str) -> Outcome<()> {
     let reference = match crate::text::bank_reference(reference) {
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),

@@ -19,7 +19,9 @@ use stripe_core::PaymentIntentAllowedPaymentMethodTypes;
 pub use stripe_core::{PaymentIntent, PaymentIntentStatus, Refund};
 
 use crate::error::AppError;
-use crate::orders::PaymentMethod;
+use crate::orders::{OrderId, PaymentMethod};
+use crate::payments::RefundId;
+use crate::payouts::PayoutId;
 
 #[derive(Clone)]
 pub struct StripeGateway {
@@ -130,7 +132,7 @@ impl StripeGateway {
     /// One PaymentIntent per order: the key is the order's, so asking twice is one intent.
     pub async fn create_payment_intent(
         &self,
-        order_id: i64,
+        order_id: OrderId,
         amount_fen: i64,
         method: PaymentMethod,
     ) -> Result<PaymentIntent, CallError> {
@@ -152,7 +154,12 @@ impl StripeGateway {
 
     /// Refunds `amount_fen` of an intent; `refund_id` is our refund row, whose id is the key
     /// and the metadata that [`find_refund`](Self::find_refund) looks for.
-    pub async fn refund(&self, refund_id: i64, payment_intent: &str, amount_fen: i64) -> Result<Refund, CallError> {
+    pub async fn refund(
+        &self,
+        refund_id: RefundId,
+        payment_intent: &str,
+        amount_fen: i64,
+    ) -> Result<Refund, CallError> {
         let intent = stripe_id(payment_intent, "pi")
             .ok_or_else(|| CallError::Refused(format!("not a PaymentIntent id: {payment_intent}")))?;
         let params = CreateRefund::new()
@@ -186,7 +193,7 @@ impl StripeGateway {
     }
 
     /// Our refund `refund_id` at Stripe, if it was made.
-    pub async fn find_refund(&self, refund_id: i64, payment_intent: &str) -> Result<Option<Refund>, CallError> {
+    pub async fn find_refund(&self, refund_id: RefundId, payment_intent: &str) -> Result<Option<Refund>, CallError> {
         let ours = refund_id.to_string();
         Ok(self
             .refunds_of(payment_intent)
@@ -195,13 +202,18 @@ impl StripeGateway {
             .find(|refund| refund.metadata.as_ref().and_then(|m| m.get("refund_id")) == Some(&ours)))
     }
 
-    fn transfer_group(payout_id: i64) -> String {
+    fn transfer_group(payout_id: PayoutId) -> String {
         format!("huakai-payout-{payout_id}")
     }
 
     /// Pays a producer's connected account; the payout row's id is the idempotency key and
     /// names the transfer group that [`find_transfer`](Self::find_transfer) looks in.
-    pub async fn transfer(&self, payout_id: i64, destination: &str, amount_fen: i64) -> Result<Transfer, CallError> {
+    pub async fn transfer(
+        &self,
+        payout_id: PayoutId,
+        destination: &str,
+        amount_fen: i64,
+    ) -> Result<Transfer, CallError> {
         let params = CreateTransfer::new(Currency::CNY, destination)
             .amount(amount_fen)
             .transfer_group(Self::transfer_group(payout_id))
@@ -212,7 +224,7 @@ impl StripeGateway {
     }
 
     /// The transfer made for payout `payout_id`, if there is one.
-    pub async fn find_transfer(&self, payout_id: i64) -> Result<Option<Transfer>, CallError> {
+    pub async fn find_transfer(&self, payout_id: PayoutId) -> Result<Option<Transfer>, CallError> {
         let params = ListTransfer::new()
             .transfer_group(Self::transfer_group(payout_id))
             .limit(10);

@@ -8,13 +8,16 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, payout_reference};
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::order;
 use crate::paging::PageRequest;
+use crate::payouts::{EarningId, PayoutId};
 
 /// A producer's money.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,7 +33,7 @@ pub struct Balance {
     pub paid_out: Fen,
 }
 
-pub async fn balance(db: &DatabaseConnection, producer_id: i64, now: DateTime<Utc>) -> AppResult<Balance> {
+pub async fn balance(db: &DatabaseConnection, producer_id: ProducerId, now: DateTime<Utc>) -> AppResult<Balance> {
     let entries = earning::Entity::find()
         .filter(earning::Column::ProducerId.eq(producer_id))
         .all(db)
@@ -45,7 +48,7 @@ pub async fn balance(db: &DatabaseConnection, producer_id: i64, now: DateTime<Ut
 }
 
 /// A livestream host's commissions, in the same four states as a producer's earnings.
-pub async fn host_balance(db: &DatabaseConnection, host_id: i64, now: DateTime<Utc>) -> AppResult<Balance> {
+pub async fn host_balance(db: &DatabaseConnection, host_id: UserId, now: DateTime<Utc>) -> AppResult<Balance> {
     let entries = host_commission::Entity::find()
         .filter(host_commission::Column::HostId.eq(host_id))
         .all(db)
@@ -61,11 +64,11 @@ pub async fn host_balance(db: &DatabaseConnection, host_id: i64, now: DateTime<U
 
 /// Sums ledger entries (amount, when available, the payout claiming it) by state.
 fn tally(
-    entries: impl Iterator<Item = (i64, DateTime<Utc>, Option<i64>)>,
+    entries: impl Iterator<Item = (i64, DateTime<Utc>, Option<PayoutId>)>,
     payouts: Vec<payout::Model>,
     now: DateTime<Utc>,
 ) -> Balance {
-    let payouts: HashMap<i64, PayoutStatus> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
+    let payouts: HashMap<PayoutId, PayoutStatus> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
     let mut sums = [0i64; 4];
     for (amount, available_at, payout_id) in entries {
         let slot = match payout_id.and_then(|id| payouts.get(&id)) {
@@ -87,8 +90,8 @@ fn tally(
 /// A page of a host's payouts, newest first.
 pub async fn list_host_payouts(
     db: &DatabaseConnection,
-    host_id: i64,
-    page: &PageRequest<i64>,
+    host_id: UserId,
+    page: &PageRequest<PayoutId>,
 ) -> AppResult<Vec<payout::Model>> {
     let mut select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
     if let Some(after) = page.after {
@@ -104,9 +107,9 @@ pub async fn list_host_payouts(
 /// A page of a producer's payouts (all producers' for `None`), newest first.
 pub async fn list_payouts(
     db: &DatabaseConnection,
-    producer_id: Option<i64>,
+    producer_id: Option<ProducerId>,
     status: Option<PayoutStatus>,
-    page: &PageRequest<i64>,
+    page: &PageRequest<PayoutId>,
 ) -> AppResult<Vec<payout::Model>> {
     let mut select = payout::Entity::find();
     if let Some(producer_id) = producer_id {
@@ -128,8 +131,8 @@ pub async fn list_payouts(
 /// A page of a producer's earnings, newest first.
 pub async fn list_earnings(
     db: &DatabaseConnection,
-    producer_id: i64,
-    page: &PageRequest<i64>,
+    producer_id: ProducerId,
+    page: &PageRequest<EarningId>,
 ) -> AppResult<Vec<earning::Model>> {
     let mut select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
     if let Some(after) = page.after {
@@ -145,7 +148,7 @@ pub async fn list_earnings(
 /// The earnings of a month (`YYYY-MM`, China time) as CSV, for a producer's records.
 pub async fn monthly_statement(
     db: &DatabaseConnection,
-    producer_id: i64,
+    producer_id: ProducerId,
     month: &str,
     language: Language,
 ) -> Outcome<String> {
@@ -162,8 +165,8 @@ pub async fn monthly_statement(
         .order_by_asc(earning::Column::Id)
         .all(db)
         .await?;
-    let order_ids: Vec<i64> = entries.iter().map(|e| e.order_id).collect();
-    let numbers: HashMap<i64, String> = order::Entity::find()
+    let order_ids: Vec<OrderId> = entries.iter().map(|e| e.order_id).collect();
+    let numbers: HashMap<OrderId, String> = order::Entity::find()
         .filter(order::Column::Id.is_in(order_ids))
         .all(db)
         .await?

@@ -5,12 +5,11 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::PayoutStatus;
 use super::balances::{self, Balance as BalanceRow};
 use super::entity::{earning, payout};
 use super::policy::{HostMoney, ProducerMoney};
 use super::statements::{self, NewMember};
-use super::{payout_reference, runs};
+use super::{PayoutStatus, payout_reference, runs};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::entity::producer;
@@ -22,6 +21,7 @@ use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::i18n::language_of;
 use crate::money::{Fen, Money};
 use crate::orders::entity::{order, order_line};
+use crate::payouts::{EarningId, PayoutId};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -74,7 +74,7 @@ impl ProducerAccount {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Payout>> {
+    ) -> Result<RelayConnection<PayoutId, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = balances::list_payouts(database(ctx)?, Some(self.0.id), None, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Payout))
@@ -87,7 +87,7 @@ impl ProducerAccount {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Earning>> {
+    ) -> Result<RelayConnection<EarningId, Earning>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = balances::list_earnings(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Earning))
@@ -344,7 +344,7 @@ impl PayoutsQuery {
         status: Option<PayoutStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Payout>> {
+    ) -> Result<RelayConnection<PayoutId, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = balances::list_payouts(database(ctx)?, None, status, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Payout))
@@ -467,7 +467,7 @@ impl PayoutsMutation {
 }
 
 /// A payout through `node(id:)`: to its producer's growers and operators; null to anyone else.
-pub async fn node(ctx: &Context<'_>, payout_id: i64) -> AppResult<Option<Payout>> {
+pub async fn node(ctx: &Context<'_>, payout_id: PayoutId) -> AppResult<Option<Payout>> {
     let Some(row) = payout::Entity::find_by_id(payout_id).one(database(ctx)?).await? else {
         return Ok(None);
     };

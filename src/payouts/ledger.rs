@@ -23,6 +23,8 @@ use super::split;
 use crate::error::{AppError, AppResult};
 use crate::money::Fen;
 use crate::orders::entity::{order_line, order_line_attribution};
+use crate::orders::{OrderId, OrderLineId};
+use crate::payments::RefundId;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 
@@ -35,6 +37,10 @@ pub struct PayoutSettings {
 
 pub const SALE: &str = "SALE";
 pub const REVERSAL: &str = "REVERSAL";
+
+/// The refund a delivered line's `SALE` names: none, written 0 (the column is part of a unique
+/// key, so it is never null).
+const NO_REFUND: RefundId = RefundId(0);
 
 /// A step's entries: the producers' earnings and the hosts' commissions.
 #[derive(Default)]
@@ -86,8 +92,8 @@ async fn insert(db: &impl ConnectionTrait, entries: Entries) -> AppResult<()> {
 /// The lines of `line_ids` credited to a host, with the rate placed with.
 async fn attributions(
     db: &impl ConnectionTrait,
-    line_ids: impl IntoIterator<Item = i64>,
-) -> AppResult<HashMap<i64, order_line_attribution::Model>> {
+    line_ids: impl IntoIterator<Item = OrderLineId>,
+) -> AppResult<HashMap<OrderLineId, order_line_attribution::Model>> {
     Ok(order_line_attribution::Entity::find()
         .filter(order_line_attribution::Column::OrderLineId.is_in(line_ids))
         .all(db)
@@ -103,7 +109,7 @@ fn entry(
     line: &order_line::Model,
     attribution: Option<&order_line_attribution::Model>,
     kind: &str,
-    refund_id: i64,
+    refund_id: RefundId,
     line_total: Fen,
     available_at: DateTime<Utc>,
     settings: PayoutSettings,
@@ -147,11 +153,11 @@ fn entry(
 /// refused) is reversed with it, so the producer earns on what the buyer kept.
 pub async fn record_delivery(
     db: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     delivered_at: DateTime<Utc>,
     settings: PayoutSettings,
 ) -> AppResult<()> {
-    let lines: HashMap<i64, order_line::Model> = order_line::Entity::find()
+    let lines: HashMap<OrderLineId, order_line::Model> = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .all(db)
         .await?
@@ -167,7 +173,7 @@ pub async fn record_delivery(
             line,
             credited.get(&line.id),
             SALE,
-            0,
+            NO_REFUND,
             Fen::new(line.line_total_fen),
             available_at,
             settings,
@@ -201,12 +207,12 @@ pub async fn record_delivery(
 /// Lines not delivered yet are reversed when they are ([`record_delivery`]).
 pub async fn reverse_refund(
     db: &impl ConnectionTrait,
-    order_id: i64,
-    refund_id: i64,
-    parts: &[(i64, i64)],
+    order_id: OrderId,
+    refund_id: RefundId,
+    parts: &[(OrderLineId, i64)],
     settings: PayoutSettings,
 ) -> AppResult<()> {
-    let sales: HashMap<i64, DateTime<Utc>> = earning::Entity::find()
+    let sales: HashMap<OrderLineId, DateTime<Utc>> = earning::Entity::find()
         .filter(earning::Column::OrderId.eq(order_id))
         .filter(earning::Column::Kind.eq(SALE))
         .filter(earning::Column::RefundId.eq(0))
@@ -218,7 +224,7 @@ pub async fn reverse_refund(
     if sales.is_empty() {
         return Ok(());
     }
-    let lines: HashMap<i64, order_line::Model> = order_line::Entity::find()
+    let lines: HashMap<OrderLineId, order_line::Model> = order_line::Entity::find()
         .filter(order_line::Column::Id.is_in(sales.keys().copied()))
         .all(db)
         .await?
@@ -249,7 +255,7 @@ pub async fn reverse_refund(
 /// A refund was refused after it reversed earnings: each reversal is answered by an entry of
 /// the opposite amount (its fee and commission mirrored too, and the host's entry with it),
 /// available at once.
-pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<()> {
+pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId) -> AppResult<()> {
     let reversals = earning::Entity::find()
         .filter(earning::Column::RefundId.eq(refund_id))
         .filter(earning::Column::Kind.eq(REVERSAL))

@@ -11,6 +11,15 @@ pub mod policy;
 pub mod runs;
 pub mod statements;
 
+typed_id!(
+    PayoutId,
+    PayoutBatchId,
+    EarningId,
+    HostCommissionId,
+    CooperativeMemberId,
+    HouseholdShareId
+);
+
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
@@ -106,7 +115,7 @@ pub fn divide(amount: Fen, shares: &[i32]) -> Vec<Fen> {
 }
 
 /// What the bank shows the producer next to the money.
-pub fn payout_reference(payout_id: i64) -> String {
+pub fn payout_reference(payout_id: PayoutId) -> String {
     format!("HUAKAI-PAYOUT-{payout_id}")
 }
 

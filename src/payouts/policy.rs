@@ -1,13 +1,14 @@
 //! Who may see a payee's money.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn};
+use crate::accounts::{Role, SignedIn, UserId};
+use crate::catalogue::ProducerId;
 
 /// See and manage a producer's money (earnings, balance, payouts, statements, its
 /// households): that producer's growers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProducerMoney {
-    pub producer_id: i64,
+    pub producer_id: ProducerId,
 }
 
 impl Permission for ProducerMoney {
@@ -19,7 +20,7 @@ impl Permission for ProducerMoney {
 /// See a host's commissions and payouts: the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HostMoney {
-    pub host_id: i64,
+    pub host_id: UserId,
 }
 
 impl Permission for HostMoney {

@@ -17,22 +17,24 @@ use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
 use super::{PayoutMethod, PayoutStatus, payout_reference};
+use crate::accounts::UserId;
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
+use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Language;
 use crate::i18n::csv::Csv;
 use crate::money::Fen;
 use crate::payments::stripe::{CallError, StripeGateway};
+use crate::payouts::{PayoutBatchId, PayoutId};
 use crate::shop::Shop;
 
 /// Whose ledger a payout claims from: a producer's earnings or a host's commissions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Claimant {
-    Producer(i64),
-    Host(i64),
+    Producer(ProducerId),
+    Host(UserId),
 }
 
 impl Claimant {
@@ -67,7 +69,7 @@ impl Claimant {
 
     /// Claims those entries for `payout_id` (a conditional update: `payout_id IS NULL`) and
     /// returns the sum of what it claimed.
-    async fn claim(self, db: &impl ConnectionTrait, payout_id: i64, as_of: DateTime<Utc>) -> AppResult<i64> {
+    async fn claim(self, db: &impl ConnectionTrait, payout_id: PayoutId, as_of: DateTime<Utc>) -> AppResult<i64> {
         Ok(match self {
             Claimant::Producer(producer_id) => earning::Entity::update_many()
                 .col_expr(earning::Column::PayoutId, Expr::value(payout_id))
@@ -95,7 +97,7 @@ impl Claimant {
 
 /// Every producer and host with entries available as of `as_of` and in no payout.
 async fn claimants(db: &DatabaseConnection, as_of: DateTime<Utc>) -> AppResult<Vec<Claimant>> {
-    let producers: Vec<i64> = earning::Entity::find()
+    let producers: Vec<ProducerId> = earning::Entity::find()
         .select_only()
         .column(earning::Column::ProducerId)
         .distinct()
@@ -104,7 +106,7 @@ async fn claimants(db: &DatabaseConnection, as_of: DateTime<Utc>) -> AppResult<V
         .into_tuple()
         .all(db)
         .await?;
-    let hosts: Vec<i64> = host_commission::Entity::find()
+    let hosts: Vec<UserId> = host_commission::Entity::find()
         .select_only()
         .column(host_commission::Column::HostId)
         .distinct()
@@ -131,7 +133,7 @@ pub async fn record_payouts(
     as_of: DateTime<Utc>,
     stripe_enabled: bool,
 ) -> AppResult<Vec<payout::Model>> {
-    let mut batch: Option<i64> = None;
+    let mut batch: Option<PayoutBatchId> = None;
     let mut recorded = Vec::new();
     for claimant in claimants(db, as_of).await? {
         let by_stripe = match claimant {
@@ -270,7 +272,7 @@ async fn settle_transfer(
     match gateway.transfer(row.id, account, row.amount_fen).await {
         Ok(transfer) => mark_paid(db, row.id, transfer.id.as_str()).await,
         Err(CallError::Refused(reason)) => {
-            tracing::warn!(payout = row.id, %reason, "Stripe refused a payout transfer; its earnings are available again");
+            tracing::warn!(payout = row.id.0, %reason, "Stripe refused a payout transfer; its earnings are available again");
             let txn = begin_write(db).await?;
             let failed = payout::Entity::update_many()
                 .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Failed))
@@ -281,12 +283,12 @@ async fn settle_transfer(
                 .await?;
             if failed.rows_affected == 1 {
                 earning::Entity::update_many()
-                    .col_expr(earning::Column::PayoutId, Expr::value(Option::<i64>::None))
+                    .col_expr(earning::Column::PayoutId, Expr::value(Option::<PayoutId>::None))
                     .filter(earning::Column::PayoutId.eq(row.id))
                     .exec(&txn)
                     .await?;
                 host_commission::Entity::update_many()
-                    .col_expr(host_commission::Column::PayoutId, Expr::value(Option::<i64>::None))
+                    .col_expr(host_commission::Column::PayoutId, Expr::value(Option::<PayoutId>::None))
                     .filter(host_commission::Column::PayoutId.eq(row.id))
                     .exec(&txn)
                     .await?;
@@ -298,7 +300,7 @@ async fn settle_transfer(
     }
 }
 
-async fn mark_paid(db: &impl ConnectionTrait, payout_id: i64, transfer_id: &str) -> AppResult<()> {
+async fn mark_paid(db: &impl ConnectionTrait, payout_id: PayoutId, transfer_id: &str) -> AppResult<()> {
     payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid))
         .col_expr(payout::Column::StripeTransferId, Expr::value(transfer_id))
@@ -311,8 +313,8 @@ async fn mark_paid(db: &impl ConnectionTrait, payout_id: i64, transfer_id: &str)
     Ok(())
 }
 
-async fn note_unknown(db: &impl ConnectionTrait, payout_id: i64, error: &CallError) -> AppResult<()> {
-    tracing::warn!(payout = payout_id, %error, "a payout's outcome at Stripe is unknown; the next run looks it up");
+async fn note_unknown(db: &impl ConnectionTrait, payout_id: PayoutId, error: &CallError) -> AppResult<()> {
+    tracing::warn!(payout = payout_id.0, %error, "a payout's outcome at Stripe is unknown; the next run looks it up");
     metrics::counter!("huakai_payouts_unknown_total").increment(1);
     payout::Entity::update_many()
         .col_expr(payout::Column::LastError, Expr::value(error.to_string()))
@@ -326,7 +328,7 @@ async fn note_unknown(db: &impl ConnectionTrait, payout_id: i64, error: &CallErr
 /// those an earlier run left in flight).
 pub async fn run(shop: &Shop, as_of: DateTime<Utc>) -> AppResult<Vec<payout::Model>> {
     let recorded = record_payouts(&shop.db, as_of, shop.stripe.is_some()).await?;
-    let mut by_id: HashMap<i64, payout::Model> = recorded.into_iter().map(|p| (p.id, p)).collect();
+    let mut by_id: HashMap<PayoutId, payout::Model> = recorded.into_iter().map(|p| (p.id, p)).collect();
     if let Some(gateway) = &shop.stripe {
         for paid in send_transfers(&shop.db, gateway).await? {
             by_id.insert(paid.id, paid);
@@ -338,7 +340,7 @@ pub async fn run(shop: &Shop, as_of: DateTime<Utc>) -> AppResult<Vec<payout::Mod
 }
 
 /// `confirmPayout`: the bank paid this line of a batch.
-pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -> Outcome<payout::Model> {
+pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &str) -> Outcome<payout::Model> {
     let reference = match crate::text::bank_reference(reference) {
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
@@ -371,7 +373,11 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: i64, reference: &str) -
 
 /// `huakai payouts export BATCH_ID`: the bank file (payee, account, amount in yuan, reference).
 /// Exported payouts are IN_TRANSIT until confirmed. `None` when there is no such batch.
-pub async fn export_batch(db: &DatabaseConnection, batch_id: i64, language: Language) -> AppResult<Option<String>> {
+pub async fn export_batch(
+    db: &DatabaseConnection,
+    batch_id: PayoutBatchId,
+    language: Language,
+) -> AppResult<Option<String>> {
     if payout_batch::Entity::find_by_id(batch_id).one(db).await?.is_none() {
         return Ok(None);
     }

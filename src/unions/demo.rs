@@ -13,11 +13,11 @@ use super::OrganisationKind;
 use super::entity::organisation;
 use super::funds::{self, GrantRequest};
 use super::service::{self, NewOrganisation};
-use crate::accounts::Role;
 use crate::accounts::service::create_user;
+use crate::accounts::{Role, UserId};
 use crate::catalogue::entity::{product, variant};
 use crate::catalogue::service::on_sale_condition;
-use crate::catalogue::today_in_china;
+use crate::catalogue::{ProductId, today_in_china};
 use crate::error::{AppError, AppResult, UserError};
 use crate::orders::PaymentMethod;
 use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
@@ -33,7 +33,7 @@ fn refused(what: &str, problem: &UserError) -> AppError {
 }
 
 /// Makes the union with `members` (user ids) in it; its admin signs in with `password`.
-pub async fn load(shop: &Shop, members: &[i64], password: &str) -> AppResult<()> {
+pub async fn load(shop: &Shop, members: &[UserId], password: &str) -> AppResult<()> {
     let db = &shop.db;
     let organisation = service::create(
         db,
@@ -86,9 +86,9 @@ const STAFF: [&str; 8] = ["陈静", "刘洋", "王磊", "李娜", "张伟", "杨
 
 /// A gift for each of the staff from the fund: one catalogue (目录) product or another, shipped,
 /// delivered, and accepted by every recipient but the last, who reports a problem.
-async fn mid_autumn_gifts(shop: &Shop, organisation: &organisation::Model, admin_id: i64) -> AppResult<()> {
+async fn mid_autumn_gifts(shop: &Shop, organisation: &organisation::Model, admin_id: UserId) -> AppResult<()> {
     let db = &shop.db;
-    let gifts: Vec<i64> = product::Entity::find()
+    let gifts: Vec<ProductId> = product::Entity::find()
         .filter(product::Column::CatalogueEntryId.is_not_null())
         .filter(on_sale_condition(today_in_china()))
         .order_by_asc(product::Column::Id)

@@ -16,19 +16,23 @@ use super::entity::ledger::LedgerEntryKind;
 use super::entity::{allowance_grant, ledger, organisation};
 use super::service::{Outcome, parse_amount};
 use crate::accounts::entity::membership;
+use crate::accounts::{MembershipId, UserId};
 use crate::app::db::begin_write;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
+use crate::orders::OrderId;
+use crate::payments::RefundId;
+use crate::unions::{AllowanceGrantId, OrganisationId};
 
 /// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
 /// A bank reference is recorded once per organisation.
 pub async fn record_deposit(
     db: &DatabaseConnection,
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     amount: &str,
     reference: &str,
-    recorded_by: i64,
+    recorded_by: UserId,
 ) -> Outcome<()> {
     let amount = match parse_amount(amount, &["amount"]) {
         Ok(amount) if amount > Fen::ZERO => amount,
@@ -82,13 +86,13 @@ pub async fn record_deposit(
 }
 
 pub struct GrantRequest {
-    pub organisation_id: i64,
+    pub organisation_id: OrganisationId,
     /// None: every current member.
-    pub membership_ids: Option<Vec<i64>>,
+    pub membership_ids: Option<Vec<MembershipId>>,
     pub amount: String,
     pub occasion: String,
     pub expires_at: DateTime<Utc>,
-    pub granted_by: i64,
+    pub granted_by: UserId,
 }
 
 /// When the calendar year of `at` began in China (UTC+8).
@@ -184,7 +188,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         .await?
         .and_then(|row| row.allowance_cap_per_member_fen);
     if let Some(cap) = cap {
-        let granted_this_year: HashMap<i64, i64> = allowance_grant::Entity::find()
+        let granted_this_year: HashMap<MembershipId, i64> = allowance_grant::Entity::find()
             .filter(allowance_grant::Column::MembershipId.is_in(members.iter().map(|m| m.id)))
             .filter(allowance_grant::Column::CreatedAt.gte(china_year_start(now)))
             .all(&txn)
@@ -202,7 +206,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             return Ok(Err(UserError::new(
                 "CAP_EXCEEDED",
                 Message::new("cap-exceeded")
-                    .with("membership", over.id)
+                    .with("membership", over.id.0)
                     .with("cap", Fen::new(cap)),
             )
             .on_field(&["input", "amount"])));
@@ -243,7 +247,11 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
 
 /// Returns what is left of the membership's open grants to the fund and closes them; call it
 /// in the transaction that ends the membership.
-pub async fn return_unspent(txn: &impl ConnectionTrait, membership_id: i64, now: DateTime<Utc>) -> AppResult<Fen> {
+pub async fn return_unspent(
+    txn: &impl ConnectionTrait,
+    membership_id: MembershipId,
+    now: DateTime<Utc>,
+) -> AppResult<Fen> {
     let open = allowance_grant::Entity::find()
         .filter(allowance_grant::Column::MembershipId.eq(membership_id))
         .filter(allowance_grant::Column::ClosedAt.is_null())
@@ -300,7 +308,7 @@ async fn close(txn: &impl ConnectionTrait, grant: &allowance_grant::Model, now: 
     Ok(true)
 }
 
-async fn add_to_fund(txn: &impl ConnectionTrait, organisation_id: i64, fen: i64) -> AppResult<()> {
+async fn add_to_fund(txn: &impl ConnectionTrait, organisation_id: OrganisationId, fen: i64) -> AppResult<()> {
     organisation::Entity::update_many()
         .col_expr(
             organisation::Column::FundFen,
@@ -339,8 +347,8 @@ pub async fn expire_grants(db: &DatabaseConnection, now: DateTime<Utc>) -> AppRe
 /// when the grants do not cover the amount.
 pub async fn spend(
     txn: &impl ConnectionTrait,
-    membership_id: i64,
-    order_id: i64,
+    membership_id: MembershipId,
+    order_id: OrderId,
     amount: Fen,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
@@ -392,13 +400,16 @@ pub async fn spend(
 
 /// Per grant, in spending order: what of the allowance spent on `order_id` has not been given
 /// back.
-async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<(i64, i64)>> {
+async fn still_spent_per_grant(
+    txn: &impl ConnectionTrait,
+    order_id: OrderId,
+) -> AppResult<Vec<(AllowanceGrantId, i64)>> {
     let rows = ledger::Entity::find()
         .filter(ledger::Column::OrderId.eq(order_id))
         .order_by_asc(ledger::Column::Id)
         .all(txn)
         .await?;
-    let mut spent: Vec<(i64, i64)> = Vec::new();
+    let mut spent: Vec<(AllowanceGrantId, i64)> = Vec::new();
     for row in &rows {
         let Some(grant_id) = row.grant_id else { continue };
         let delta = match row.kind {
@@ -419,7 +430,7 @@ async fn still_spent_per_grant(txn: &impl ConnectionTrait, order_id: i64) -> App
 }
 
 /// What of the allowance spent on `order_id` has not been given back.
-pub async fn still_spent(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Fen> {
+pub async fn still_spent(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Fen> {
     Ok(Fen::new(
         still_spent_per_grant(txn, order_id)
             .await?
@@ -431,7 +442,7 @@ pub async fn still_spent(txn: &impl ConnectionTrait, order_id: i64) -> AppResult
 
 /// Gives all the allowance still spent on `order_id` back (RELEASE rows), in the transaction
 /// that cancels the order before the rest of a split payment arrived.
-pub async fn release(txn: &impl ConnectionTrait, order_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn release(txn: &impl ConnectionTrait, order_id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
     let spent = still_spent(txn, order_id).await?;
     if spent > Fen::ZERO {
         give_back(txn, order_id, None, spent, now).await?;
@@ -445,8 +456,8 @@ pub async fn release(txn: &impl ConnectionTrait, order_id: i64, now: DateTime<Ut
 /// (its member left) meanwhile. Never more than is still spent, per grant.
 pub async fn give_back(
     txn: &impl ConnectionTrait,
-    order_id: i64,
-    refund_id: Option<i64>,
+    order_id: OrderId,
+    refund_id: Option<RefundId>,
     amount: Fen,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -511,10 +522,10 @@ pub async fn give_back(
 /// when the fund holds less.
 pub async fn purchase(
     txn: &impl ConnectionTrait,
-    organisation_id: i64,
-    order_id: i64,
+    organisation_id: OrganisationId,
+    order_id: OrderId,
     amount: Fen,
-    placed_by: i64,
+    placed_by: UserId,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let taken = organisation::Entity::update_many()
@@ -548,8 +559,8 @@ pub async fn purchase(
 /// in the transaction deciding the refund `refund_id`.
 pub async fn refund_to_fund(
     txn: &impl ConnectionTrait,
-    order_id: i64,
-    refund_id: i64,
+    order_id: OrderId,
+    refund_id: RefundId,
     amount: Fen,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -576,7 +587,7 @@ pub async fn refund_to_fund(
 }
 
 /// What the member may spend now: the balances of its grants that have not expired.
-pub async fn allowance(db: &impl ConnectionTrait, membership_id: i64, now: DateTime<Utc>) -> AppResult<Fen> {
+pub async fn allowance(db: &impl ConnectionTrait, membership_id: MembershipId, now: DateTime<Utc>) -> AppResult<Fen> {
     let grants = allowance_grant::Entity::find()
         .filter(allowance_grant::Column::MembershipId.eq(membership_id))
         .filter(allowance_grant::Column::ClosedAt.is_null())

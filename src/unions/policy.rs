@@ -3,9 +3,9 @@
 //! its own membership.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn};
+use crate::accounts::{Role, SignedIn, UserId};
 
-fn administers(me: &SignedIn, admin_ids: &[i64]) -> bool {
+fn administers(me: &SignedIn, admin_ids: &[UserId]) -> bool {
     me.role == Role::UnionAdmin && admin_ids.contains(&me.user_id)
 }
 
@@ -23,7 +23,7 @@ impl Permission for OperateOrganisations {
 /// organisation's admins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AdministerOrganisation<'a> {
-    pub admin_ids: &'a [i64],
+    pub admin_ids: &'a [UserId],
 }
 
 impl Permission for AdministerOrganisation<'_> {
@@ -35,7 +35,7 @@ impl Permission for AdministerOrganisation<'_> {
 /// See an organisation's name and kind: its admins and its current members.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadOrganisation<'a> {
-    pub admin_ids: &'a [i64],
+    pub admin_ids: &'a [UserId],
     /// Whether the viewer is one of its current members.
     pub viewer_is_member: bool,
 }
@@ -49,8 +49,8 @@ impl Permission for ReadOrganisation<'_> {
 /// See a membership (and its allowance): the member, and the organisation's admins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadMembership<'a> {
-    pub member_id: i64,
-    pub admin_ids: &'a [i64],
+    pub member_id: UserId,
+    pub admin_ids: &'a [UserId],
 }
 
 impl Permission for ReadMembership<'_> {
@@ -64,7 +64,7 @@ mod tests {
     use super::*;
     use crate::accounts::Viewer;
 
-    fn user(user_id: i64, role: Role) -> Viewer {
+    fn user(user_id: UserId, role: Role) -> Viewer {
         Viewer::User(SignedIn {
             user_id,
             role,
@@ -76,18 +76,18 @@ mod tests {
 
     #[test]
     fn admins_act_only_within_their_own_organisation() {
-        let admins = [7];
-        assert!(user(7, Role::UnionAdmin).may(AdministerOrganisation { admin_ids: &admins }));
-        assert!(!user(8, Role::UnionAdmin).may(AdministerOrganisation { admin_ids: &admins }));
+        let admins = [UserId(7)];
+        assert!(user(UserId(7), Role::UnionAdmin).may(AdministerOrganisation { admin_ids: &admins }));
+        assert!(!user(UserId(8), Role::UnionAdmin).may(AdministerOrganisation { admin_ids: &admins }));
         // A former admin whose role was taken away no longer administers.
-        assert!(!user(7, Role::Buyer).may(AdministerOrganisation { admin_ids: &admins }));
-        assert!(user(1, Role::Admin).may(AdministerOrganisation { admin_ids: &admins }));
-        assert!(user(3, Role::Buyer).may(ReadMembership {
-            member_id: 3,
+        assert!(!user(UserId(7), Role::Buyer).may(AdministerOrganisation { admin_ids: &admins }));
+        assert!(user(UserId(1), Role::Admin).may(AdministerOrganisation { admin_ids: &admins }));
+        assert!(user(UserId(3), Role::Buyer).may(ReadMembership {
+            member_id: UserId(3),
             admin_ids: &admins
         }));
-        assert!(!user(4, Role::Buyer).may(ReadMembership {
-            member_id: 3,
+        assert!(!user(UserId(4), Role::Buyer).may(ReadMembership {
+            member_id: UserId(3),
             admin_ids: &admins
         }));
     }

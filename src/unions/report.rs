@@ -12,15 +12,18 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use super::entity::ledger::{self, LedgerEntryKind};
 use super::service::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
-use crate::error::Outcome;
-use crate::error::UserError;
+use crate::catalogue::{ProducerId, VillageId};
+use crate::error::{Outcome, UserError};
 use crate::i18n::csv::Csv;
 use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::acceptance::{self, Progress};
+use crate::orders::{OrderId, OrderLineId};
+use crate::payments::RefundId;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
+use crate::unions::OrganisationId;
 
 /// The longest period one report covers.
 const MAX_DAYS: i64 = 366;
@@ -83,7 +86,7 @@ fn ranked(sums: HashMap<String, i64>) -> Vec<Share> {
 /// The report of `organisation_id` for the days `from` to `to` (China time, both included).
 pub async fn report(
     db: &impl ConnectionTrait,
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Outcome<OrganisationReport> {
@@ -114,7 +117,7 @@ pub async fn report(
         .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
         .all(db)
         .await?;
-    let refused: Vec<i64> = refund::Entity::find()
+    let refused: Vec<RefundId> = refund::Entity::find()
         .filter(refund::Column::Id.is_in(parts.iter().map(|part| part.refund_id)))
         .filter(refund::Column::Status.eq(RefundStatus::Failed))
         .all(db)
@@ -122,25 +125,25 @@ pub async fn report(
         .into_iter()
         .map(|r| r.id)
         .collect();
-    let mut refunded: HashMap<i64, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
     for part in parts.iter().filter(|part| !refused.contains(&part.refund_id)) {
         *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
     }
-    let producers: HashMap<i64, producer::Model> = producer::Entity::find()
+    let producers: HashMap<ProducerId, producer::Model> = producer::Entity::find()
         .filter(producer::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let villages: HashMap<i64, village::Model> = village::Entity::find()
+    let villages: HashMap<VillageId, village::Model> = village::Entity::find()
         .filter(village::Column::Id.is_in(producers.values().map(|p| p.village_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|v| (v.id, v))
         .collect();
-    let paid_month: HashMap<i64, String> = orders
+    let paid_month: HashMap<OrderId, String> = orders
         .iter()
         .filter_map(|o| Some((o.id, (o.paid_at? + TimeDelta::hours(8)).format("%Y-%m").to_string())))
         .collect();

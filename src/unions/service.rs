@@ -15,14 +15,16 @@ use super::entity::{invite, organisation, organisation_admin, pledge};
 use super::{OrganisationKind, funds};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
-use crate::accounts::{Role, memberships};
+use crate::accounts::{MembershipId, Role, UserId, memberships};
 use crate::app::db::begin_write;
 use crate::error::{AppResult, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
+use crate::orders::OrderId;
 use crate::orders::entity::order;
 use crate::paging::PageRequest;
 use crate::payments::entity::payment;
+use crate::unions::OrganisationId;
 
 /// A business answer: the value, or what the user can fix.
 pub use crate::error::Outcome;
@@ -101,12 +103,15 @@ pub async fn create(db: &DatabaseConnection, input: NewOrganisation) -> Outcome<
     Ok(Ok(created))
 }
 
-pub async fn find(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<Option<organisation::Model>> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    organisation_id: OrganisationId,
+) -> AppResult<Option<organisation::Model>> {
     Ok(organisation::Entity::find_by_id(organisation_id).one(db).await?)
 }
 
 /// The user ids of an organisation's admins.
-pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: i64) -> AppResult<Vec<i64>> {
+pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: OrganisationId) -> AppResult<Vec<UserId>> {
     Ok(organisation_admin::Entity::find()
         .filter(organisation_admin::Column::OrganisationId.eq(organisation_id))
         .all(db)
@@ -117,7 +122,7 @@ pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: i64) -> AppRe
 }
 
 /// The organisation `user_id` administers, if any.
-pub async fn administered_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<organisation::Model>> {
+pub async fn administered_by(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<organisation::Model>> {
     let Some(seat) = organisation_admin::Entity::find()
         .filter(organisation_admin::Column::UserId.eq(user_id))
         .one(db)
@@ -131,7 +136,11 @@ pub async fn administered_by(db: &impl ConnectionTrait, user_id: i64) -> AppResu
 /// `addOrganisationAdmin` (operator): the user becomes UNION_ADMIN (ending any producer tie) and
 /// administers this organisation. Naming an admin again is a no-op; an admin of another
 /// organisation is refused.
-pub async fn add_admin(db: &DatabaseConnection, organisation_id: i64, user_id: i64) -> Outcome<organisation::Model> {
+pub async fn add_admin(
+    db: &DatabaseConnection,
+    organisation_id: OrganisationId,
+    user_id: UserId,
+) -> Outcome<organisation::Model> {
     let Some(organisation) = find(db, organisation_id).await? else {
         return Ok(Err(
             UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
@@ -186,7 +195,11 @@ fn invite_code() -> String {
 }
 
 /// `createInvite` (its admin): a code that admits one member.
-pub async fn create_invite(db: &DatabaseConnection, organisation_id: i64, created_by: i64) -> AppResult<String> {
+pub async fn create_invite(
+    db: &DatabaseConnection,
+    organisation_id: OrganisationId,
+    created_by: UserId,
+) -> AppResult<String> {
     let code = invite_code();
     invite::ActiveModel {
         organisation_id: Set(organisation_id),
@@ -203,7 +216,7 @@ pub async fn create_invite(db: &DatabaseConnection, organisation_id: i64, create
 }
 
 /// The user's current membership of an organisation, if any.
-pub async fn current_membership(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<membership::Model>> {
+pub async fn current_membership(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<membership::Model>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
@@ -213,7 +226,7 @@ pub async fn current_membership(db: &impl ConnectionTrait, user_id: i64) -> AppR
 }
 
 /// The organisation a buyer's order placed now is credited to.
-pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: i64) -> AppResult<Option<i64>> {
+pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: UserId) -> AppResult<Option<OrganisationId>> {
     Ok(current_membership(db, buyer_id)
         .await?
         .and_then(|membership| membership.organisation_id))
@@ -221,7 +234,7 @@ pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: i64) -> 
 
 /// `joinOrganisation(code)`: the code is used and the membership starts in one transaction. A
 /// user belongs to one organisation at a time (a unique index decides a race).
-pub async fn join(db: &DatabaseConnection, user_id: i64, code: &str) -> Outcome<membership::Model> {
+pub async fn join(db: &DatabaseConnection, user_id: UserId, code: &str) -> Outcome<membership::Model> {
     let code = code.trim().to_ascii_uppercase();
     let invalid_code = || UserError::new("INVALID_CODE", "invite-invalid").on_field(&["code"]);
     let already = || UserError::new("ALREADY_MEMBER", "already-member");
@@ -278,7 +291,10 @@ pub async fn join(db: &DatabaseConnection, user_id: i64, code: &str) -> Outcome<
     }
 }
 
-pub async fn find_membership(db: &impl ConnectionTrait, membership_id: i64) -> AppResult<Option<membership::Model>> {
+pub async fn find_membership(
+    db: &impl ConnectionTrait,
+    membership_id: MembershipId,
+) -> AppResult<Option<membership::Model>> {
     Ok(membership::Entity::find_by_id(membership_id)
         .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
         .one(db)
@@ -288,7 +304,10 @@ pub async fn find_membership(db: &impl ConnectionTrait, membership_id: i64) -> A
 /// `removeMember` (its admin): the membership ends (once; removing again changes nothing) and
 /// its unspent allowance returns to the fund, in one transaction. Orders placed from now on are
 /// no longer credited to the organisation.
-pub async fn remove_member(db: &DatabaseConnection, membership_id: i64) -> AppResult<Option<membership::Model>> {
+pub async fn remove_member(
+    db: &DatabaseConnection,
+    membership_id: MembershipId,
+) -> AppResult<Option<membership::Model>> {
     let now = Utc::now();
     let txn = begin_write(db).await?;
     let ended = membership::Entity::update_many()
@@ -309,8 +328,8 @@ pub async fn remove_member(db: &DatabaseConnection, membership_id: i64) -> AppRe
 /// A page of the organisation's current members, oldest first.
 pub async fn members(
     db: &impl ConnectionTrait,
-    organisation_id: i64,
-    page: &PageRequest<i64>,
+    organisation_id: OrganisationId,
+    page: &PageRequest<MembershipId>,
 ) -> AppResult<(Vec<membership::Model>, u64)> {
     let current = membership::Entity::find()
         .filter(membership::Column::OrganisationId.eq(organisation_id))
@@ -325,7 +344,12 @@ pub async fn members(
 }
 
 /// `setPledge` (its admin): the organisation's commitment for `year`, replacing an earlier one.
-pub async fn set_pledge(db: &DatabaseConnection, organisation_id: i64, year: i32, amount: &str) -> Outcome<()> {
+pub async fn set_pledge(
+    db: &DatabaseConnection,
+    organisation_id: OrganisationId,
+    year: i32,
+    amount: &str,
+) -> Outcome<()> {
     if !(2000..=2100).contains(&year) {
         return Ok(Err(invalid(&["year"], "year-range")));
     }
@@ -388,7 +412,7 @@ fn china_month(at: DateTime<Utc>) -> u32 {
 /// but not yet sent included), so a refund lowers the month of the sale it reverses.
 pub async fn pledge_progress(
     db: &impl ConnectionTrait,
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     year: i32,
 ) -> AppResult<Option<PledgeProgress>> {
     let Some(pledge) = pledge::Entity::find()
@@ -416,7 +440,7 @@ pub async fn pledge_progress(
 /// China-time month.
 async fn credited_sales(
     db: &impl ConnectionTrait,
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> AppResult<BTreeMap<u32, Fen>> {
@@ -426,7 +450,7 @@ async fn credited_sales(
         .filter(order::Column::PaidAt.lt(end))
         .all(db)
         .await?;
-    let refunded: HashMap<i64, i64> = payment::Entity::find()
+    let refunded: HashMap<OrderId, i64> = payment::Entity::find()
         .filter(payment::Column::OrderId.is_in(orders.iter().map(|o| o.id)))
         .all(db)
         .await?

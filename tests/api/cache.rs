@@ -680,28 +680,29 @@ async fn stock_races_stay_within_the_bound_across_replicas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stock_mirror_refuses_an_older_figure() {
     use huakai::cache::stock::{Reading, StockLevel, offer_to_redis, redis_key};
+    use huakai::catalogue::VariantId;
     let Some(test_redis) = crate::support::TestRedis::create() else {
         return;
     };
     let redis = huakai::app::redis::Redis::connect(&test_redis.url, &test_redis.prefix).expect("redis");
     let reading = |available, version| Reading {
-        levels: std::collections::HashMap::from([(42, StockLevel { available, version })]),
+        levels: std::collections::HashMap::from([(VariantId(42), StockLevel { available, version })]),
         read_at: Instant::now(),
     };
     offer_to_redis(&redis, &reading(7, 5)).await;
     offer_to_redis(&redis, &reading(9, 4)).await;
     let client = redis::Client::open(test_redis.url.as_str()).expect("client");
     let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
-    let held: String = redis::AsyncCommands::get(&mut connection, redis_key(&redis, 42))
+    let held: String = redis::AsyncCommands::get(&mut connection, redis_key(&redis, VariantId(42)))
         .await
         .expect("a figure");
     assert_eq!(held, "5:7", "the newer figure stays");
     offer_to_redis(&redis, &reading(6, 6)).await;
-    let held: String = redis::AsyncCommands::get(&mut connection, redis_key(&redis, 42))
+    let held: String = redis::AsyncCommands::get(&mut connection, redis_key(&redis, VariantId(42)))
         .await
         .expect("a figure");
     assert_eq!(held, "6:6");
-    let ttl: i64 = redis::AsyncCommands::pttl(&mut connection, redis_key(&redis, 42))
+    let ttl: i64 = redis::AsyncCommands::pttl(&mut connection, redis_key(&redis, VariantId(42)))
         .await
         .expect("ttl");
     assert!(

@@ -953,9 +953,11 @@ async fn unsold_quota_returns_when_the_session_ended_while_no_server_ran(backend
         item = item_row(&db).await;
     }
     assert_eq!((item.remaining, item.returned_units), (0, 10));
-    let variant_row =
-        huakai::graphql::ids::decode_as(variant.as_str().expect("id"), huakai::graphql::ids::NodeType::Variant)
-            .expect("a variant id");
+    let variant_row = huakai::graphql::ids::decode_as::<huakai::catalogue::VariantId>(
+        variant.as_str().expect("id"),
+        huakai::graphql::ids::NodeType::Variant,
+    )
+    .expect("a variant id");
     let level = stock_level::Entity::find()
         .filter(stock_level::Column::VariantId.eq(variant_row))
         .one(&db)
@@ -1063,7 +1065,7 @@ async fn a_host_with_a_connected_account_is_paid_by_stripe_exactly_once() {
         "{set}"
     );
     let transfers_for = |payout: &Value| -> Vec<Value> {
-        let row = huakai::graphql::ids::decode_as(
+        let row = huakai::graphql::ids::decode_as::<huakai::payouts::PayoutId>(
             payout["id"].as_str().expect("id"),
             huakai::graphql::ids::NodeType::Payout,
         )

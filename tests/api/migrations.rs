@@ -55,7 +55,7 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
                 .await
                 .expect("query")
                 .expect("the user");
-            row.try_get_by_index::<i64>(0).expect("an id")
+            row.try_get_by_index::<huakai::accounts::UserId>(0).expect("an id")
         }
     };
     let lily = id_of("lily@example.com").await;
@@ -64,7 +64,7 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
         .await
         .expect("query")
         .expect("producer")
-        .try_get_by_index::<i64>(0)
+        .try_get_by_index::<huakai::catalogue::ProducerId>(0)
         .expect("an id");
     assert_eq!(
         memberships::current_producer(&db, lily).await.expect("membership"),

@@ -431,7 +431,7 @@ async fn payouts_whose_transfer_answer_is_lost_are_paid_exactly_once() {
     assert_eq!(set["setProducerPayoutAccount"]["userErrors"], json!([]));
     let lily = lily_at(&app, &cast, "20.00").await;
     let transfers_for = |payout: &Value| -> usize {
-        let row = huakai::graphql::ids::decode_as(
+        let row = huakai::graphql::ids::decode_as::<huakai::payouts::PayoutId>(
             payout["id"].as_str().expect("id"),
             huakai::graphql::ids::NodeType::Payout,
         )

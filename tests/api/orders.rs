@@ -6,7 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use huakai::accounts::Role;
+use huakai::catalogue::VariantId;
 use huakai::catalogue::entity::{stock_level, stock_movement};
+use huakai::orders::OrderId;
 use huakai::orders::entity::{order, order_line};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -72,7 +74,7 @@ pub async fn available(app: &TestApp, slug: &str, variant: &Value) -> i64 {
 }
 
 /// The row id behind an order's global id.
-pub fn order_row(order_id: &Value) -> i64 {
+pub fn order_row(order_id: &Value) -> OrderId {
     huakai::graphql::ids::decode_as(
         order_id.as_str().expect("an order id"),
         huakai::graphql::ids::NodeType::Order,
@@ -82,7 +84,7 @@ pub fn order_row(order_id: &Value) -> i64 {
 
 /// The order's stock is sold as a payment's arrival sells it (without a payment row: for tests
 /// of orders alone). `false` when the order was not awaiting payment.
-pub async fn mark_paid(app: &TestApp, order_row: i64) -> bool {
+pub async fn mark_paid(app: &TestApp, order_row: OrderId) -> bool {
     let txn = huakai::app::db::begin_write(app.db()).await.expect("a transaction");
     let paid = huakai::orders::service::lifecycle::mark_paid(&txn, order_row)
         .await
@@ -108,7 +110,7 @@ pub async fn assert_ledger_balances(app: &TestApp) {
         assert!(level.reserved >= 0 && level.reserved <= level.on_hand);
     }
     // And what is reserved is exactly what unpaid orders and live sessions' quotas hold.
-    let pending: HashSet<i64> = order::Entity::find()
+    let pending: HashSet<OrderId> = order::Entity::find()
         .filter(order::Column::Status.eq("PENDING_PAYMENT"))
         .all(app.db())
         .await
@@ -117,7 +119,7 @@ pub async fn assert_ledger_balances(app: &TestApp) {
         .map(|o| o.id)
         .collect();
     let lines = order_line::Entity::find().all(app.db()).await.expect("lines");
-    let mut held: HashMap<i64, i64> = HashMap::new();
+    let mut held: HashMap<VariantId, i64> = HashMap::new();
     for line in lines.iter().filter(|l| pending.contains(&l.order_id)) {
         *held.entry(line.variant_id).or_default() += i64::from(line.quantity);
     }

@@ -1,5 +1,9 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::{MembershipId, UserId};
+use crate::catalogue::ProducerId;
+use crate::unions::OrganisationId;
+
 /// What a membership ties a user to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
@@ -20,12 +24,12 @@ pub enum MembershipKind {
 #[sea_orm(table_name = "memberships")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub user_id: i64,
+    pub id: MembershipId,
+    pub user_id: UserId,
     pub kind: MembershipKind,
-    pub producer_id: Option<i64>,
+    pub producer_id: Option<ProducerId>,
     /// The union or budget unit a member belongs to (kind ORGANISATION).
-    pub organisation_id: Option<i64>,
+    pub organisation_id: Option<OrganisationId>,
     pub started_at: DateTimeUtc,
     /// Set when the tie ends; the row stays as history.
     pub ended_at: Option<DateTimeUtc>,

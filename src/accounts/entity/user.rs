@@ -1,13 +1,13 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::Role;
+use crate::accounts::{Role, UserId};
 use crate::i18n::Language;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: UserId,
     /// Lower-cased: emails are unique whatever their case.
     pub email: String,
     /// An argon2id PHC string; never the password.

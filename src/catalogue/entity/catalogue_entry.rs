@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::CatalogueEntryId;
+
 /// An entry of the 贫困地区农产品目录: a product may only be sold while its entry is valid.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "catalogue_entries")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: CatalogueEntryId,
     pub code: String,
     pub issuer: String,
     /// First and last day of validity, inclusive, as calendar dates in China (UTC+8).

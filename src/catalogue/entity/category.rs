@@ -1,10 +1,12 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::CategoryId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "categories")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: CategoryId,
     pub slug: String,
     pub name: String,
     pub position: i32,

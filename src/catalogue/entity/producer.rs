@@ -1,15 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::{ProducerId, VillageId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "producers")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: ProducerId,
     pub slug: String,
     pub name: String,
     /// `HOUSEHOLD`, `COOPERATIVE` or `WORKSHOP` (a CHECK constraint holds it to these).
     pub kind: String,
-    pub village_id: i64,
+    pub village_id: VillageId,
     /// Registered poor households linked to this producer (利益联结).
     pub linked_poor_households: i32,
     /// A Stripe connected account (`acct_…`): paid by Stripe transfer when set, else by bank.

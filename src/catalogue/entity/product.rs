@@ -1,17 +1,19 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VillageId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "products")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: ProductId,
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub category_id: i64,
-    pub village_id: i64,
-    pub producer_id: i64,
-    pub catalogue_entry_id: Option<i64>,
+    pub category_id: CategoryId,
+    pub village_id: VillageId,
+    pub producer_id: ProducerId,
+    pub catalogue_entry_id: Option<CatalogueEntryId>,
     /// Cheapest and dearest variant price in fen, kept in step with the variants.
     pub min_price_fen: i64,
     pub max_price_fen: i64,

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::VariantId;
+
 /// Stock of one variant. CHECK constraints hold `0 <= reserved <= on_hand`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "stock_levels")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub variant_id: i64,
+    pub variant_id: VariantId,
     pub on_hand: i64,
     /// Held by unpaid orders.
     pub reserved: i64,

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::{ProductId, VariantId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "variants")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub product_id: i64,
+    pub id: VariantId,
+    pub product_id: ProductId,
     pub sku: String,
     pub name: String,
     pub price_fen: i64,

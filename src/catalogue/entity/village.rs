@@ -1,10 +1,12 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::VillageId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "villages")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: VillageId,
     pub slug: String,
     pub name: String,
     pub town: String,

@@ -12,8 +12,9 @@ use async_graphql::{Context, InputObject, Object};
 
 use crate::cache::holes;
 use crate::catalogue::entity::variant;
-use crate::catalogue::loaders::{ProducerId, ProductSelection, VillageId, prefetch_product_page};
+use crate::catalogue::loaders::{ProductSelection, prefetch_product_page};
 use crate::catalogue::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
+use crate::catalogue::{ProducerId, ProductId, VariantId, VillageId};
 use crate::error::AppResult;
 use crate::graphql::context::{database, loader, wants_total_count};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
@@ -109,7 +110,7 @@ impl CatalogueQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Village>> {
+    ) -> Result<RelayConnection<VillageId, Village>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = service::list_villages(database(ctx)?, &page, wants_total_count(ctx)).await?;
         Ok(connection(rows, &page, total, |row| row.id, Village))
@@ -130,25 +131,22 @@ impl CatalogueQuery {
 }
 
 /// A product through `node(id:)`.
-pub async fn product_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Product>> {
-    Ok(loader(ctx)?
-        .load_one(crate::catalogue::loaders::ProductId(id))
-        .await?
-        .map(Product))
+pub async fn product_node(ctx: &Context<'_>, id: ProductId) -> AppResult<Option<Product>> {
+    Ok(loader(ctx)?.load_one(id).await?.map(Product))
 }
 
 /// A village through `node(id:)`.
-pub async fn village_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Village>> {
-    Ok(loader(ctx)?.load_one(VillageId(id)).await?.map(Village))
+pub async fn village_node(ctx: &Context<'_>, id: VillageId) -> AppResult<Option<Village>> {
+    Ok(loader(ctx)?.load_one(id).await?.map(Village))
 }
 
 /// A producer through `node(id:)`.
-pub async fn producer_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Producer>> {
-    Ok(loader(ctx)?.load_one(ProducerId(id)).await?.map(Producer))
+pub async fn producer_node(ctx: &Context<'_>, id: ProducerId) -> AppResult<Option<Producer>> {
+    Ok(loader(ctx)?.load_one(id).await?.map(Producer))
 }
 
 /// A variant through `node(id:)`.
-pub async fn variant_node(ctx: &Context<'_>, id: i64) -> AppResult<Option<Variant>> {
+pub async fn variant_node(ctx: &Context<'_>, id: VariantId) -> AppResult<Option<Variant>> {
     use sea_orm::EntityTrait;
     Ok(variant::Entity::find_by_id(id).one(database(ctx)?).await?.map(Variant))
 }

@@ -7,9 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::product_connection;
 use crate::cache::holes::{self, StockFigure};
 use crate::catalogue::entity::{catalogue_entry, category, producer, product, variant, village};
-use crate::catalogue::loaders::{
-    CatalogueEntryId, CatalogueLoader, CategoryId, ProducerId, StockOfVariant, VariantsOfProduct, VillageId,
-};
+use crate::catalogue::loaders::{CatalogueLoader, StockOfVariant, VariantsOfProduct};
 use crate::catalogue::management;
 use crate::catalogue::service::{ProductCursor, ProductFilter as ServiceFilter, ProductSort};
 use crate::error::{AppError, AppResult};
@@ -53,18 +51,16 @@ impl Product {
     }
 
     async fn category(&self, ctx: &Context<'_>) -> Result<Category> {
-        Ok(Category::from(
-            load_required(ctx, CategoryId(self.0.category_id)).await?,
-        ))
+        Ok(Category::from(load_required(ctx, self.0.category_id).await?))
     }
 
     /// Where the product is grown or made.
     async fn village(&self, ctx: &Context<'_>) -> Result<Village> {
-        Ok(Village(load_required(ctx, VillageId(self.0.village_id)).await?))
+        Ok(Village(load_required(ctx, self.0.village_id).await?))
     }
 
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        Ok(Producer(load_required(ctx, ProducerId(self.0.producer_id)).await?))
+        Ok(Producer(load_required(ctx, self.0.producer_id).await?))
     }
 
     /// The 贫困地区农产品目录 entry code, when the product is listed.
@@ -130,7 +126,7 @@ impl Product {
 
     async fn catalogue_entry_row(&self, ctx: &Context<'_>) -> AppResult<Option<catalogue_entry::Model>> {
         match self.0.catalogue_entry_id {
-            Some(id) => Ok(Some(load_required(ctx, CatalogueEntryId(id)).await?)),
+            Some(id) => Ok(Some(load_required(ctx, id).await?)),
             None => Ok(None),
         }
     }
@@ -172,9 +168,7 @@ impl Variant {
     }
 
     async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
-        Ok(Product(
-            load_required(ctx, crate::catalogue::loaders::ProductId(self.0.product_id)).await?,
-        ))
+        Ok(Product(load_required(ctx, self.0.product_id).await?))
     }
 }
 
@@ -268,7 +262,7 @@ impl Producer {
     }
 
     async fn village(&self, ctx: &Context<'_>) -> Result<Village> {
-        Ok(Village(load_required(ctx, VillageId(self.0.village_id)).await?))
+        Ok(Village(load_required(ctx, self.0.village_id).await?))
     }
 
     /// Registered poor households linked to this producer (利益联结机制).

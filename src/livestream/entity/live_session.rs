@@ -1,12 +1,15 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::livestream::LiveSessionId;
+
 /// A host's stream: a window in which its approved items sell from their quotas.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "live_sessions")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub host_id: i64,
+    pub id: LiveSessionId,
+    pub host_id: UserId,
     pub title: String,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,

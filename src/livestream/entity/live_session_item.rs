@@ -1,21 +1,25 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::catalogue::VariantId;
+use crate::livestream::{LiveSessionId, LiveSessionItemId};
+
 /// A variant sold in a session: at `price_fen`, from `quota` units set aside at approval, at
 /// most `per_buyer_limit` to one buyer.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "live_session_items")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub session_id: i64,
-    pub variant_id: i64,
+    pub id: LiveSessionItemId,
+    pub session_id: LiveSessionId,
+    pub variant_id: VariantId,
     pub price_fen: i64,
     pub quota: i32,
     pub per_buyer_limit: i32,
     /// Set aside and not taken by an order (0 before approval and after the end).
     pub remaining: i32,
     pub approved_at: Option<DateTimeUtc>,
-    pub approved_by: Option<i64>,
+    pub approved_by: Option<UserId>,
     /// When the unsold rest went back to the variant's stock, after the end.
     pub returned_at: Option<DateTimeUtc>,
     pub returned_units: i32,

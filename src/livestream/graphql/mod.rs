@@ -15,9 +15,10 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
-use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
+use crate::accounts::{Role, UserId};
+use crate::catalogue::ProductId;
 use crate::catalogue::entity::{product, variant};
 use crate::catalogue::graphql::product_node;
 use crate::error::{AppError, UserError};
@@ -27,7 +28,7 @@ use crate::livestream::attribution::{self};
 use crate::livestream::entity::{live_session, promo_link};
 use crate::livestream::policy::{ApproveSessionItem, ReadProducerHosts, RetirePromoLink, SetCommissionPlan};
 use crate::livestream::sessions::{self, SessionPhase};
-use crate::livestream::{links, plans};
+use crate::livestream::{LiveSessionId, PromoLinkId, links, plans};
 use crate::money::Fen;
 use crate::payouts::payees;
 use crate::payouts::policy::HostMoney;
@@ -101,7 +102,7 @@ impl LivestreamQuery {
         viewer(ctx).authorize(ReadProducerHosts { producer_id })?;
         let fee = shop(ctx)?.settings.payouts.platform_fee_bps;
         let lines = attribution::producer_lines(database(ctx)?, producer_id).await?;
-        let mut sums: BTreeMap<(i64, i64, i32), (i64, Fen, Fen)> = BTreeMap::new();
+        let mut sums: BTreeMap<(UserId, ProductId, i32), (i64, Fen, Fen)> = BTreeMap::new();
         for line in lines {
             let key = (line.attribution.host_id, line.product_id, line.attribution.rate_bps);
             let sum = sums.entry(key).or_insert((0, Fen::ZERO, Fen::ZERO));
@@ -218,7 +219,7 @@ impl LivestreamMutation {
         };
         let target = match (&input.product_id, &input.session_id) {
             (Some(product_id), None) => {
-                let product = match decode_as(product_id, NodeType::Product) {
+                let product = match decode_as::<ProductId>(product_id, NodeType::Product) {
                     Some(id) => product::Entity::find_by_id(id).one(db).await.map_err(AppError::from)?,
                     None => None,
                 };
@@ -228,7 +229,7 @@ impl LivestreamMutation {
                 (product.id, None)
             }
             (None, Some(session_id)) => {
-                let session = match decode_as(session_id, NodeType::LiveSession) {
+                let session = match decode_as::<LiveSessionId>(session_id, NodeType::LiveSession) {
                     Some(id) => live_session::Entity::find_by_id(id)
                         .one(db)
                         .await
@@ -270,7 +271,7 @@ impl LivestreamMutation {
             promo_link: None,
             user_errors: vec![UserError::new("NOT_FOUND", "promo-link-not-found").on_field(&["id"])],
         };
-        let row = match decode_as(&id, NodeType::PromoLink) {
+        let row = match decode_as::<PromoLinkId>(&id, NodeType::PromoLink) {
             Some(link_id) => promo_link::Entity::find_by_id(link_id)
                 .one(db)
                 .await

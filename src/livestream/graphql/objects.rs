@@ -5,9 +5,9 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
-use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::viewer;
+use crate::accounts::{Role, UserId};
 use crate::catalogue::entity::product;
 use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
 use crate::error::{AppError, AppResult};
@@ -19,10 +19,11 @@ use crate::livestream::attribution::{self, CommissionState, CreditedLine};
 use crate::livestream::entity::{commission_plan, live_session, live_session_item, promo_link};
 use crate::livestream::policy::{ApproveSessionItem, ReadPromoLink};
 use crate::livestream::sessions::{self, SessionPhase};
-use crate::livestream::{links, product_url, report};
+use crate::livestream::{LiveSessionId, LiveSessionItemId, PromoLinkId, links, product_url, report};
 use crate::money::{Fen, Money};
-use crate::payouts::balances;
+use crate::orders::OrderLineAttributionId;
 use crate::payouts::graphql::{Balance, Payout};
+use crate::payouts::{PayoutId, balances};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -42,12 +43,12 @@ impl Host {
 
 /// A host through `node(id:)`: hosts are public figures, so any caller sees the name of a user
 /// who is a host (and nothing of anyone else).
-pub async fn host_node(ctx: &Context<'_>, user_id: i64) -> AppResult<Option<Host>> {
+pub async fn host_node(ctx: &Context<'_>, user_id: UserId) -> AppResult<Option<Host>> {
     let row = user::Entity::find_by_id(user_id).one(database(ctx)?).await?;
     Ok(row.filter(|u| u.role == Role::Host).map(Host))
 }
 
-async fn host_of(ctx: &Context<'_>, user_id: i64) -> Result<Option<Host>> {
+async fn host_of(ctx: &Context<'_>, user_id: UserId) -> Result<Option<Host>> {
     Ok(host_node(ctx, user_id).await?)
 }
 
@@ -132,7 +133,7 @@ impl PromoLink {
 }
 
 /// A promo link through `node(id:)`: its host and operators.
-pub async fn promo_link_node(ctx: &Context<'_>, link_id: i64) -> AppResult<Option<PromoLink>> {
+pub async fn promo_link_node(ctx: &Context<'_>, link_id: PromoLinkId) -> AppResult<Option<PromoLink>> {
     let Some(row) = promo_link::Entity::find_by_id(link_id).one(database(ctx)?).await? else {
         return Ok(None);
     };
@@ -245,7 +246,7 @@ impl HostAccount {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, PromoLink>> {
+    ) -> Result<RelayConnection<PromoLinkId, PromoLink>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = links::list(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, PromoLink))
@@ -258,7 +259,7 @@ impl HostAccount {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, LiveSession>> {
+    ) -> Result<RelayConnection<LiveSessionId, LiveSession>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = sessions::list(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, LiveSession))
@@ -271,7 +272,7 @@ impl HostAccount {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Commission>> {
+    ) -> Result<RelayConnection<OrderLineAttributionId, Commission>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let platform_fee_bps = shop(ctx)?.settings.payouts.platform_fee_bps;
         let rows = attribution::host_lines(database(ctx)?, self.0.id, &page).await?;
@@ -298,7 +299,7 @@ impl HostAccount {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Payout>> {
+    ) -> Result<RelayConnection<PayoutId, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = balances::list_host_payouts(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Payout))
@@ -437,7 +438,7 @@ async fn may_see_session(ctx: &Context<'_>, session: &live_session::Model) -> Ap
 }
 
 /// A session through `node(id:)`.
-pub async fn live_session_node(ctx: &Context<'_>, session_id: i64) -> AppResult<Option<LiveSession>> {
+pub async fn live_session_node(ctx: &Context<'_>, session_id: LiveSessionId) -> AppResult<Option<LiveSession>> {
     let Some(session) = live_session::Entity::find_by_id(session_id).one(database(ctx)?).await? else {
         return Ok(None);
     };
@@ -445,7 +446,10 @@ pub async fn live_session_node(ctx: &Context<'_>, session_id: i64) -> AppResult<
 }
 
 /// A session item through `node(id:)`: as its session.
-pub async fn live_session_item_node(ctx: &Context<'_>, item_id: i64) -> AppResult<Option<LiveSessionItem>> {
+pub async fn live_session_item_node(
+    ctx: &Context<'_>,
+    item_id: LiveSessionItemId,
+) -> AppResult<Option<LiveSessionItem>> {
     let Some(item) = live_session_item::Entity::find_by_id(item_id)
         .one(database(ctx)?)
         .await?

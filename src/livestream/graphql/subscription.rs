@@ -8,6 +8,7 @@ use super::objects::{LiveSessionItem, live_session_node};
 use crate::error::AppError;
 use crate::graphql::context::database;
 use crate::graphql::ids::{NodeType, decode_as};
+use crate::livestream::LiveSessionItemId;
 use crate::livestream::sessions::{self, SessionPhase};
 
 type Result<T> = async_graphql::Result<T>;
@@ -35,7 +36,7 @@ impl LivestreamSubscription {
             return Err(AppError::bad_input("session-not-found").into());
         }
         let db = database(ctx)?.clone();
-        let watch = (db, row_id, None::<Vec<(i64, i32, i32)>>, false);
+        let watch = (db, row_id, None::<Vec<(LiveSessionItemId, i32, i32)>>, false);
         Ok(stream::unfold(watch, |(db, row_id, last, done)| async move {
             if done {
                 return None;
@@ -45,7 +46,8 @@ impl LivestreamSubscription {
                     return None;
                 };
                 let items = sessions::items_of(&db, row_id).await.ok()?;
-                let state: Vec<(i64, i32, i32)> = items.iter().map(|i| (i.id, i.remaining, i.sold())).collect();
+                let state: Vec<(LiveSessionItemId, i32, i32)> =
+                    items.iter().map(|i| (i.id, i.remaining, i.sold())).collect();
                 let ended = sessions::phase(&session, Utc::now()) == SessionPhase::Ended
                     && items.iter().all(|i| i.approved_at.is_none() || i.returned_at.is_some());
                 if last.as_ref() != Some(&state) {

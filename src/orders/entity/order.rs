@@ -1,15 +1,17 @@
 use sea_orm::entity::prelude::*;
 
-use crate::orders::{OrderStatus, PaymentMethod};
+use crate::accounts::UserId;
+use crate::orders::{OrderId, OrderStatus, PaymentMethod};
+use crate::unions::OrganisationId;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: OrderId,
     /// What the buyer and the growers quote, e.g. `HK20260915A1B2C3D4E5`.
     pub number: String,
-    pub buyer_id: i64,
+    pub buyer_id: UserId,
     pub status: OrderStatus,
     pub payment_method: PaymentMethod,
     pub total_fen: i64,
@@ -17,7 +19,7 @@ pub struct Model {
     /// The livestream promo link the order came through.
     pub referral_code: Option<String>,
     /// The labour union the order is bought for (消费帮扶), once unions exist.
-    pub union_id: Option<i64>,
+    pub union_id: Option<OrganisationId>,
     pub ship_name: String,
     pub ship_phone: String,
     pub ship_province: String,

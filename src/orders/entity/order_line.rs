@@ -1,15 +1,18 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::{ProducerId, ProductId, VariantId};
+use crate::orders::{OrderId, OrderLineId};
+
 /// A variant bought, at the price it had when the order was placed.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "order_lines")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub order_id: i64,
-    pub variant_id: i64,
-    pub product_id: i64,
-    pub producer_id: i64,
+    pub id: OrderLineId,
+    pub order_id: OrderId,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    pub producer_id: ProducerId,
     pub quantity: i32,
     pub unit_price_fen: i64,
     pub line_total_fen: i64,

@@ -1,14 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::ProducerId;
+use crate::orders::{OrderId, ShipmentId};
+
 /// One producer's part of an order, shipped with its own tracking number; of a bulk order, one
 /// recipient's part from one producer, with the recipient's address and acceptance.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "shipments")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub order_id: i64,
-    pub producer_id: i64,
+    pub id: ShipmentId,
+    pub order_id: OrderId,
+    pub producer_id: ProducerId,
     pub tracking_number: Option<String>,
     pub shipped_at: Option<DateTimeUtc>,
     pub recipient_name: Option<String>,

@@ -1,14 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::VariantId;
+use crate::orders::{OrderId, ShipmentId, ShipmentItemId};
+
 /// What one bulk-order shipment holds: a variant and how many, for its recipient.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "shipment_items")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub shipment_id: i64,
-    pub order_id: i64,
-    pub variant_id: i64,
+    pub id: ShipmentItemId,
+    pub shipment_id: ShipmentId,
+    pub order_id: OrderId,
+    pub variant_id: VariantId,
     pub quantity: i32,
 }
 

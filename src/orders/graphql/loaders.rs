@@ -8,6 +8,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::{AppError, AppResult};
+use crate::orders::{OrderId, ShipmentId};
 use crate::orders::entity::{order_line, shipment, shipment_item};
 
 /// Batched loads of order lines and shipments, for lists of orders.
@@ -22,27 +23,28 @@ impl OrdersLoader {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LinesOfOrder(pub i64);
+pub struct LinesOfOrder(pub OrderId);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ShipmentsOfOrder(pub i64);
+pub struct ShipmentsOfOrder(pub OrderId);
 /// What a bulk order's shipment holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ItemsOfShipment(pub i64);
+pub struct ItemsOfShipment(pub ShipmentId);
 
 /// The rows of `E` whose `column` holds one of the ids `keys` name (an order's, a shipment's),
 /// grouped by that id (a key with no rows gets an empty list).
-async fn grouped_by<E, K>(
+async fn grouped_by<E, K, Id>(
     db: &DatabaseConnection,
     column: E::Column,
     keys: &[K],
-    id_of_key: impl Fn(&K) -> i64,
-    key_of_id: impl Fn(i64) -> K,
-    id_of_row: impl Fn(&E::Model) -> i64,
+    id_of_key: impl Fn(&K) -> Id,
+    key_of_id: impl Fn(Id) -> K,
+    id_of_row: impl Fn(&E::Model) -> Id,
 ) -> std::result::Result<HashMap<K, Vec<E::Model>>, Arc<DbErr>>
 where
     E: EntityTrait,
     E::Column: sea_orm::ColumnTrait,
     K: Copy + Eq + std::hash::Hash,
+    Id: Into<sea_orm::Value>,
 {
     use sea_orm::Iterable;
     let primary_key = E::PrimaryKey::iter()
@@ -68,7 +70,7 @@ impl Loader<LinesOfOrder> for OrdersLoader {
         &self,
         keys: &[LinesOfOrder],
     ) -> std::result::Result<HashMap<LinesOfOrder, Self::Value>, Self::Error> {
-        grouped_by::<order_line::Entity, _>(
+        grouped_by::<order_line::Entity, _, _>(
             &self.db,
             order_line::Column::OrderId,
             keys,
@@ -88,7 +90,7 @@ impl Loader<ShipmentsOfOrder> for OrdersLoader {
         &self,
         keys: &[ShipmentsOfOrder],
     ) -> std::result::Result<HashMap<ShipmentsOfOrder, Self::Value>, Self::Error> {
-        grouped_by::<shipment::Entity, _>(
+        grouped_by::<shipment::Entity, _, _>(
             &self.db,
             shipment::Column::OrderId,
             keys,
@@ -108,7 +110,7 @@ impl Loader<ItemsOfShipment> for OrdersLoader {
         &self,
         keys: &[ItemsOfShipment],
     ) -> std::result::Result<HashMap<ItemsOfShipment, Self::Value>, Self::Error> {
-        grouped_by::<shipment_item::Entity, _>(
+        grouped_by::<shipment_item::Entity, _, _>(
             &self.db,
             shipment_item::Column::ShipmentId,
             keys,

@@ -10,17 +10,18 @@ pub use objects::{Order, OrderPayload, PlaceOrderPayload, Shipment};
 use async_graphql::{Context, ID, Object};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
-use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
+use crate::accounts::{Role, UserId};
+use crate::catalogue::ProducerId;
 use crate::error::{AppResult, UserError};
 use crate::graphql::context::{database, shop, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
 use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
 use crate::orders::service::{cancel, lifecycle, state};
+use crate::orders::{OrderId, PaymentMethod};
 use objects::PlaceOrderInput;
 
 type Result<T> = async_graphql::Result<T>;
@@ -32,8 +33,8 @@ fn not_found() -> UserError {
 /// Who an order concerns besides its buyer: the producers it buys from, and of a bulk order
 /// its organisation's admins.
 pub(super) struct Audience {
-    pub producers: Vec<i64>,
-    pub organisation_admins: Vec<i64>,
+    pub producers: Vec<ProducerId>,
+    pub organisation_admins: Vec<UserId>,
 }
 
 impl Audience {
@@ -66,7 +67,7 @@ impl Audience {
 
 /// The order `id` names, if the viewer may see it.
 async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::Model, Audience)>> {
-    let Some(order_id) = decode_as(id, NodeType::Order) else {
+    let Some(order_id) = decode_as::<OrderId>(id, NodeType::Order) else {
         return Ok(None);
     };
     let db = database(ctx)?;
@@ -110,7 +111,7 @@ impl OrdersQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Order>> {
+    ) -> Result<RelayConnection<OrderId, Order>> {
         let me = viewer(ctx).signed_in()?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = state::buyer_orders(database(ctx)?, me.user_id, &page, wants_total_count(ctx)).await?;
@@ -236,7 +237,7 @@ impl OrdersMutation {
 }
 
 /// An order through `node(id:)`: null to anyone who may not see it.
-pub async fn node(ctx: &Context<'_>, order_id: i64) -> AppResult<Option<Order>> {
+pub async fn node(ctx: &Context<'_>, order_id: OrderId) -> AppResult<Option<Order>> {
     let db = database(ctx)?;
     let Some(row) = order::Entity::find_by_id(order_id).one(db).await? else {
         return Ok(None);

@@ -8,8 +8,8 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use super::loaders::{ItemsOfShipment, LinesOfOrder, ShipmentsOfOrder, orders_loader};
 use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
+use crate::catalogue::ProducerId;
 use crate::catalogue::graphql::{Producer, Variant};
-use crate::catalogue::loaders::{ProducerId, VariantId};
 use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, loader};
 use crate::graphql::ids::{NodeType, encode};
@@ -17,7 +17,7 @@ use crate::money::{Fen, Money};
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::acceptance;
 use crate::orders::service::placing::{self, Placed};
-use crate::orders::{OrderStatus, PaymentMethod};
+use crate::orders::{OrderId, OrderStatus, PaymentMethod};
 use crate::payments::graphql::payment::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
@@ -26,7 +26,7 @@ type Result<T> = async_graphql::Result<T>;
 /// lines and shipment of the grower's own producer (another grower's sales are not theirs).
 pub struct Order {
     pub(super) row: order::Model,
-    pub(super) only_producer: Option<i64>,
+    pub(super) only_producer: Option<ProducerId>,
 }
 
 impl Order {
@@ -214,10 +214,7 @@ pub struct OrderLine(order_line::Model);
 #[Object]
 impl OrderLine {
     async fn variant(&self, ctx: &Context<'_>) -> Result<Variant> {
-        let variant = loader(ctx)?
-            .load_one(VariantId(self.0.variant_id))
-            .await
-            .map_err(AppError::from)?;
+        let variant = loader(ctx)?.load_one(self.0.variant_id).await.map_err(AppError::from)?;
         Ok(Variant(variant.ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("order line without its variant"))
         })?))
@@ -238,7 +235,7 @@ impl OrderLine {
 
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         let producer = loader(ctx)?
-            .load_one(ProducerId(self.0.producer_id))
+            .load_one(self.0.producer_id)
             .await
             .map_err(AppError::from)?;
         Ok(Producer(producer.ok_or_else(|| {
@@ -258,7 +255,7 @@ pub struct Shipment {
 impl Shipment {
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         let producer = loader(ctx)?
-            .load_one(ProducerId(self.row.producer_id))
+            .load_one(self.row.producer_id)
             .await
             .map_err(AppError::from)?;
         Ok(Producer(producer.ok_or_else(|| {
@@ -349,10 +346,7 @@ pub struct ShipmentItem(shipment_item::Model);
 #[Object]
 impl ShipmentItem {
     async fn variant(&self, ctx: &Context<'_>) -> Result<Variant> {
-        let variant = loader(ctx)?
-            .load_one(VariantId(self.0.variant_id))
-            .await
-            .map_err(AppError::from)?;
+        let variant = loader(ctx)?.load_one(self.0.variant_id).await.map_err(AppError::from)?;
         Ok(Variant(variant.ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("shipment item without its variant"))
         })?))
@@ -455,7 +449,7 @@ impl OrderPayload {
     }
 
     /// The order as it is now, as the viewer may see it.
-    pub async fn of(ctx: &Context<'_>, order_id: i64) -> AppResult<Self> {
+    pub async fn of(ctx: &Context<'_>, order_id: OrderId) -> AppResult<Self> {
         let row = order::Entity::find_by_id(order_id)
             .one(database(ctx)?)
             .await?

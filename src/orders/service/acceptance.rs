@@ -11,9 +11,10 @@ use sea_orm::{
 };
 
 use crate::error::{AppResult, Outcome, UserError};
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
+use crate::orders::{OrderId, OrderStatus, ShipmentId};
 use crate::paging::PageRequest;
+use crate::unions::OrganisationId;
 
 /// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
 const LIVE: [OrderStatus; 4] = [
@@ -91,7 +92,7 @@ type Stamp = Option<DateTime<Utc>>;
 /// Acceptance of the organisation's live bulk orders, those placed in `[from, to)` when given.
 pub async fn progress(
     db: &impl ConnectionTrait,
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     placed: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> AppResult<Progress> {
     let mut select = shipment::Entity::find()
@@ -125,8 +126,8 @@ pub async fn progress(
 /// of every organisation's (operators). The cursor is the shipment id.
 pub async fn open_problems(
     db: &impl ConnectionTrait,
-    organisation_id: Option<i64>,
-    page: &PageRequest<i64>,
+    organisation_id: Option<OrganisationId>,
+    page: &PageRequest<ShipmentId>,
     count_total: bool,
 ) -> AppResult<(Vec<shipment::Model>, u64)> {
     let mut select = shipment::Entity::find()
@@ -164,8 +165,8 @@ pub fn order_accepted(order: &order::Model, shipments: &[shipment::Model]) -> Op
 /// The organisation's bulk orders, newest first; the cursor is the order id.
 pub async fn bulk_orders(
     db: &impl ConnectionTrait,
-    organisation_id: i64,
-    page: &PageRequest<i64>,
+    organisation_id: OrganisationId,
+    page: &PageRequest<OrderId>,
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let mut select = order::Entity::find()

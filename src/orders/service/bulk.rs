@@ -16,18 +16,20 @@ use super::placing::{
     Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, offers,
     order_number, pay_at_once,
 };
+use crate::accounts::UserId;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::variant;
+use crate::catalogue::{ProducerId, VariantId};
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::placing::MAX_QUANTITY;
-use crate::orders::{OrderStatus, PaymentMethod};
+use crate::orders::{OrderId, OrderStatus, PaymentMethod, ShipmentId};
 use crate::payments::ProviderKind;
 use crate::shop::{Effect, Shop};
-use crate::unions::funds;
+use crate::unions::{OrganisationId, funds};
 
 pub const MAX_RECIPIENT_LINES: usize = 2_000;
 
@@ -65,7 +67,7 @@ impl LinePlace {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VariantRef {
     /// `None`: an id that names no variant.
-    Id(Option<i64>),
+    Id(Option<VariantId>),
     Sku(String),
 }
 
@@ -77,7 +79,7 @@ pub struct RecipientLine {
 }
 
 pub struct BulkOrderRequest {
-    pub organisation_id: i64,
+    pub organisation_id: OrganisationId,
     pub organisation_name: String,
     pub lines: Vec<RecipientLine>,
     pub idempotency_key: String,
@@ -94,7 +96,7 @@ struct Checked<'a> {
 /// problem found.
 pub async fn place_bulk(
     shop: &Shop,
-    admin_id: i64,
+    admin_id: UserId,
     request: BulkOrderRequest,
 ) -> AppResult<Result<Placed, Vec<UserError>>> {
     Ok(match reserve(shop, admin_id, &request).await? {
@@ -143,7 +145,7 @@ fn check_request(request: &BulkOrderRequest) -> Vec<UserError> {
 async fn resolve_variants(
     db: &impl ConnectionTrait,
     lines: &[RecipientLine],
-) -> AppResult<(HashMap<i64, Offer>, HashMap<String, i64>)> {
+) -> AppResult<(HashMap<VariantId, Offer>, HashMap<String, VariantId>)> {
     let skus: Vec<&str> = lines
         .iter()
         .filter_map(|line| match &line.variant {
@@ -151,7 +153,7 @@ async fn resolve_variants(
             VariantRef::Id(_) => None,
         })
         .collect();
-    let by_sku: HashMap<String, i64> = if skus.is_empty() {
+    let by_sku: HashMap<String, VariantId> = if skus.is_empty() {
         HashMap::new()
     } else {
         variant::Entity::find()
@@ -159,7 +161,7 @@ async fn resolve_variants(
             .column(variant::Column::Sku)
             .column(variant::Column::Id)
             .filter(variant::Column::Sku.is_in(skus))
-            .into_tuple::<(String, i64)>()
+            .into_tuple::<(String, VariantId)>()
             .all(db)
             .await?
             .into_iter()
@@ -175,8 +177,8 @@ async fn resolve_variants(
 /// Checks every line against the catalogue: each one's offer, or every problem found.
 fn check_lines<'a>(
     request: &'a BulkOrderRequest,
-    offers: &'a HashMap<i64, Offer>,
-    by_sku: &HashMap<String, i64>,
+    offers: &'a HashMap<VariantId, Offer>,
+    by_sku: &HashMap<String, VariantId>,
 ) -> Result<Vec<Checked<'a>>, Vec<UserError>> {
     let mut checked = Vec::with_capacity(request.lines.len());
     let mut problems = Vec::new();
@@ -240,7 +242,7 @@ fn acceptance_code() -> String {
 /// variant, and the fund's payment, all committed together or not at all.
 async fn reserve(
     shop: &Shop,
-    admin_id: i64,
+    admin_id: UserId,
     request: &BulkOrderRequest,
 ) -> AppResult<Result<Reserved, Vec<UserError>>> {
     // Every problem at once: the request's own, and each line's against the catalogue.
@@ -263,7 +265,7 @@ async fn reserve(
 
     // Per variant: units wanted and the lines asking. Per recipient and producer: a shipment
     // and what goes in it.
-    let mut per_variant: BTreeMap<i64, (i64, Vec<LinePlace>)> = BTreeMap::new();
+    let mut per_variant: BTreeMap<VariantId, (i64, Vec<LinePlace>)> = BTreeMap::new();
     let mut parcels: Parcels = BTreeMap::new();
     for Checked { line, offer } in &checked {
         let wanted = per_variant.entry(offer.variant.id).or_default();
@@ -408,14 +410,14 @@ async fn reserve(
 /// A recipient's name, phone and address, trimmed: lines with the same share a parcel.
 type Recipient = [String; 6];
 /// Units per variant.
-type Items = BTreeMap<i64, i32>;
+type Items = BTreeMap<VariantId, i32>;
 /// Per recipient and producer: what goes in the parcel.
-type Parcels = BTreeMap<(Recipient, i64), Items>;
+type Parcels = BTreeMap<(Recipient, ProducerId), Items>;
 
 /// One shipment per recipient and producer, each with a fresh acceptance code, and what goes in
 /// it: multi-row inserts, then the shipments read back by code to link their items.
-async fn insert_parcels(txn: &impl ConnectionTrait, order_id: i64, parcels: &Parcels) -> AppResult<()> {
-    let coded: Vec<(String, &(Recipient, i64), &Items)> = parcels
+async fn insert_parcels(txn: &impl ConnectionTrait, order_id: OrderId, parcels: &Parcels) -> AppResult<()> {
+    let coded: Vec<(String, &(Recipient, ProducerId), &Items)> = parcels
         .iter()
         .map(|(key, items)| (acceptance_code(), key, items))
         .collect();
@@ -438,12 +440,12 @@ async fn insert_parcels(txn: &impl ConnectionTrait, order_id: i64, parcels: &Par
         .exec_without_returning(txn)
         .await?;
     }
-    let ids: HashMap<String, i64> = shipment::Entity::find()
+    let ids: HashMap<String, ShipmentId> = shipment::Entity::find()
         .select_only()
         .column(shipment::Column::AcceptanceCode)
         .column(shipment::Column::Id)
         .filter(shipment::Column::OrderId.eq(order_id))
-        .into_tuple::<(String, i64)>()
+        .into_tuple::<(String, ShipmentId)>()
         .all(txn)
         .await?
         .into_iter()

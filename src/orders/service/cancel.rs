@@ -2,13 +2,13 @@
 //! back on the shelf and is refunded in full, all decided in one transaction.
 
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
+use crate::accounts::UserId;
 use crate::app::db::begin_write;
-use crate::error::Outcome;
-use crate::error::{AppError, UserError};
+use crate::error::{AppError, Outcome, UserError};
 use crate::inventory::Movement;
 use crate::money::Fen;
-use crate::orders::OrderStatus;
 use crate::orders::entity::order;
+use crate::orders::{OrderId, OrderStatus};
 use crate::payments::records::payment_of;
 use crate::payments::refunds;
 use crate::shop::{Effect, Shop};
@@ -22,7 +22,7 @@ fn not_cancellable(message: &'static str) -> UserError {
 /// and finds the order cancelled. A paid order's refund is recorded in the same transaction
 /// (with its earnings reversed), then sent; if Stripe cannot be reached it is retried, and if
 /// it is refused an operator is told: the cancellation stands either way.
-pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Model> {
+pub async fn cancel(shop: &Shop, order_id: OrderId, actor: UserId) -> Outcome<order::Model> {
     let txn = begin_write(&shop.db).await?;
     let order = find(&txn, order_id).await?;
     let (from, movement) = match order.status {
@@ -82,7 +82,7 @@ pub async fn cancel(shop: &Shop, order_id: i64, actor: i64) -> Outcome<order::Mo
             {
                 Ok(decided) => refund = Some(decided.refund),
                 // An operator refunded it meanwhile: nothing is left to give back.
-                Err(problem) => tracing::info!(order = order_id, code = %problem.code, "no refund on cancellation"),
+                Err(problem) => tracing::info!(order = order_id.0, code = %problem.code, "no refund on cancellation"),
             }
         }
     }

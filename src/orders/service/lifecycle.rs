@@ -11,18 +11,18 @@ use sea_orm::{
 
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
 use crate::app::db::begin_write;
+use crate::catalogue::ProducerId;
 use crate::catalogue::entity::product;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::inventory::Movement;
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
+use crate::orders::{OrderId, OrderStatus};
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::shop::{Effect, Shop};
 
 /// Inside the payment's transaction: an unpaid order is paid and its reserved units are sold.
 /// `None` when the order is not awaiting payment.
-pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Option<Effect>> {
+pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Option<Effect>> {
     if !transition(
         txn,
         order_id,
@@ -60,7 +60,7 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<O
 /// ended pays the order if its stock can still be had (all lines or none, in a savepoint), else
 /// `None` and the caller refunds in the same transaction. Lines bought from a live session's
 /// quota come from that quota again or not at all (see `sessions::take_again`).
-pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<Option<Effect>> {
+pub async fn revive_paid(txn: &DatabaseTransaction, order_id: OrderId) -> AppResult<Option<Effect>> {
     let attempt = txn.begin().await?;
     let revived = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid))
@@ -105,7 +105,7 @@ pub async fn revive_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<
 /// Inside the refund's transaction, once all that was paid is being given back: a paid,
 /// shipped or delivered order becomes REFUNDED, and a paid order none of whose parts shipped
 /// puts its units back on the shelf. A cancelled order stays CANCELLED.
-pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<Effect> {
+pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Effect> {
     let order = find(txn, order_id).await?;
     let from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) =
         order.status
@@ -138,8 +138,8 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: i64) -> 
 /// refused) or waits until this has committed (and sees the shipment).
 pub async fn mark_shipped(
     shop: &Shop,
-    order_id: i64,
-    producer: Option<i64>,
+    order_id: OrderId,
+    producer: Option<ProducerId>,
     tracking_number: &str,
 ) -> Outcome<order::Model> {
     let tracking_number = tracking_number.trim();
@@ -189,7 +189,7 @@ pub async fn mark_shipped(
 /// A shipped order arrived: DELIVERED, and in the same transaction each line's earning goes
 /// into its producer's ledger, less what was refunded before delivery (`false` when the order
 /// was not SHIPPED).
-async fn deliver(db: &DatabaseConnection, order_id: i64, payouts: PayoutSettings) -> AppResult<bool> {
+async fn deliver(db: &DatabaseConnection, order_id: OrderId, payouts: PayoutSettings) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     if !transition(
         &txn,
@@ -209,7 +209,7 @@ async fn deliver(db: &DatabaseConnection, order_id: i64, payouts: PayoutSettings
 }
 
 /// `confirmDelivery`: a shipped order arrived.
-pub async fn confirm_delivery(shop: &Shop, order_id: i64) -> Outcome<order::Model> {
+pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::Model> {
     if !deliver(&shop.db, order_id, shop.settings.payouts).await? {
         return Ok(Err(
             UserError::new("NOT_DELIVERABLE", "deliver-only-shipped").on_field(&["orderId"])
@@ -272,7 +272,7 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
 /// who never confirm.
 pub async fn auto_deliver(shop: &Shop, now: DateTime<Utc>) -> AppResult<u64> {
     let after = chrono::Duration::from_std(shop.settings.auto_delivery).map_err(|e| AppError::Internal(e.into()))?;
-    let due: Vec<i64> = order::Entity::find()
+    let due: Vec<OrderId> = order::Entity::find()
         .select_only()
         .column(order::Column::Id)
         .filter(order::Column::Status.eq(OrderStatus::Shipped))

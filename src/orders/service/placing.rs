@@ -9,12 +9,12 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
+use crate::accounts::UserId;
 use crate::accounts::entity::user;
 use crate::app::db::begin_write;
 use crate::catalogue::entity::{catalogue_entry, product, variant};
-use crate::catalogue::today_in_china;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::catalogue::{CatalogueEntryId, ProducerId, ProductId, VariantId, today_in_china};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 use crate::inventory::{self, Moved, Movement};
 use crate::money::Fen;
@@ -32,7 +32,7 @@ pub const MAX_QUANTITY: i32 = 999;
 pub const MAX_LINES: usize = 50;
 
 pub struct LineRequest {
-    pub variant_id: Option<i64>,
+    pub variant_id: Option<VariantId>,
     pub quantity: i32,
 }
 
@@ -60,7 +60,7 @@ pub struct OrderRequest {
 pub(super) struct Reserved {
     pub order: order::Model,
     pub availability_changed: bool,
-    pub variant_ids: Vec<i64>,
+    pub variant_ids: Vec<VariantId>,
     /// An order paid as it was placed (by allowance or fund): its stock sold.
     pub paid: Effect,
 }
@@ -86,7 +86,7 @@ pub struct Placed {
 
 /// `placeOrder`: reserves the stock (one transaction), tells the storefront cache, and starts
 /// the payment. A payment that cannot be started now leaves the order standing and says so.
-pub async fn place(shop: &Shop, buyer_id: i64, request: OrderRequest) -> Outcome<Placed> {
+pub async fn place(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcome<Placed> {
     Ok(match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
         Ok(reserved) => Ok(announce_and_start_payment(shop, reserved).await),
         Err(problem) => Err(problem),
@@ -104,7 +104,7 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved) 
         Ok(Ok(_)) => None,
         Ok(Err(problem)) => Some(problem),
         Err(error) => {
-            tracing::error!(error = ?error, order = reserved.order.id, "starting a payment failed");
+            tracing::error!(error = ?error, order = reserved.order.id.0, "starting a payment failed");
             Some(UserError::new("PAYMENTS_UNAVAILABLE", "payment-not-started"))
         }
     };
@@ -154,7 +154,7 @@ pub(super) fn check_address(address: &Address) -> Result<(), (&'static str, Mess
 }
 
 /// Checks the request's own fields; returns the quantity wanted per variant.
-fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserError> {
+fn validate(request: &OrderRequest) -> Result<BTreeMap<VariantId, (i32, usize)>, UserError> {
     let key_chars = request.idempotency_key.chars().count();
     if key_chars == 0 || key_chars > 100 {
         return Err(invalid(&["input", "idempotencyKey"], "idempotency-key-length"));
@@ -166,7 +166,7 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
         ));
     }
     // Lines of the same variant are one line: their quantities add up.
-    let mut wanted: BTreeMap<i64, (i32, usize)> = BTreeMap::new();
+    let mut wanted: BTreeMap<VariantId, (i32, usize)> = BTreeMap::new();
     for (index, line) in request.lines.iter().enumerate() {
         let at = index.to_string();
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
@@ -221,7 +221,7 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<i64, (i32, usize)>, UserE
 /// The buyer's order with this idempotency key, if there is one.
 pub async fn by_idempotency_key(
     db: &impl ConnectionTrait,
-    buyer_id: i64,
+    buyer_id: UserId,
     key: &str,
 ) -> AppResult<Option<order::Model>> {
     Ok(order::Entity::find()
@@ -236,8 +236,8 @@ pub async fn by_idempotency_key(
 /// buyer's concurrent orders are counted one after the other.
 async fn within_limits(
     txn: &impl ConnectionTrait,
-    buyer_id: i64,
-    wanted: &BTreeMap<i64, (i32, usize)>,
+    buyer_id: UserId,
+    wanted: &BTreeMap<VariantId, (i32, usize)>,
     limits: OrderLimits,
     now: DateTime<Utc>,
 ) -> AppResult<Result<(), UserError>> {
@@ -266,7 +266,7 @@ async fn within_limits(
         .filter(order_line::Column::OrderId.is_in(holding.iter().map(|o| o.id)))
         .all(txn)
         .await?;
-    let mut held: HashMap<i64, i64> = HashMap::new();
+    let mut held: HashMap<VariantId, i64> = HashMap::new();
     for line in &lines {
         *held.entry(line.variant_id).or_default() += i64::from(line.quantity);
     }
@@ -302,7 +302,7 @@ pub(super) fn order_number() -> String {
 /// A variant as it may be sold today.
 pub(super) struct Offer {
     pub variant: variant::Model,
-    pub producer_id: i64,
+    pub producer_id: ProducerId,
     pub product_name: String,
     /// Listed in the poverty-relief catalogue (目录): welfare money may buy it.
     pub in_catalogue: bool,
@@ -313,20 +313,20 @@ pub(super) struct Offer {
 /// The variants of `variant_ids` that exist, with what decides whether they sell today.
 pub(super) async fn offers(
     db: &impl ConnectionTrait,
-    variant_ids: impl IntoIterator<Item = i64>,
-) -> AppResult<HashMap<i64, Offer>> {
+    variant_ids: impl IntoIterator<Item = VariantId>,
+) -> AppResult<HashMap<VariantId, Offer>> {
     let variants = variant::Entity::find()
         .filter(variant::Column::Id.is_in(variant_ids))
         .all(db)
         .await?;
-    let products: HashMap<i64, product::Model> = product::Entity::find()
+    let products: HashMap<ProductId, product::Model> = product::Entity::find()
         .filter(product::Column::Id.is_in(variants.iter().map(|v| v.product_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let entries: HashMap<i64, catalogue_entry::Model> = catalogue_entry::Entity::find()
+    let entries: HashMap<CatalogueEntryId, catalogue_entry::Model> = catalogue_entry::Entity::find()
         .filter(catalogue_entry::Column::Id.is_in(products.values().filter_map(|p| p.catalogue_entry_id)))
         .all(db)
         .await?
@@ -360,7 +360,7 @@ pub(super) async fn offers(
 /// when two requests race (the unique index decides).
 async fn place_order(
     db: &DatabaseConnection,
-    buyer_id: i64,
+    buyer_id: UserId,
     request: OrderRequest,
     settings: &ShopSettings,
 ) -> Outcome<Reserved> {
@@ -514,7 +514,7 @@ async fn place_order(
     )
     .exec_without_returning(&txn)
     .await?;
-    let mut producers: Vec<i64> = lines.iter().map(|(_, producer_id, ..)| *producer_id).collect();
+    let mut producers: Vec<ProducerId> = lines.iter().map(|(_, producer_id, ..)| *producer_id).collect();
     producers.sort_unstable();
     producers.dedup();
     shipment::Entity::insert_many(producers.into_iter().map(|producer_id| shipment::ActiveModel {

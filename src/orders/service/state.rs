@@ -5,13 +5,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
 use crate::error::{AppError, AppResult};
 use crate::inventory::{self, Moved, Movement};
-use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment};
+use crate::orders::{OrderId, OrderStatus};
 use crate::paging::PageRequest;
 
-pub async fn lines_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<order_line::Model>> {
+pub async fn lines_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .order_by_asc(order_line::Column::Id)
@@ -19,7 +21,7 @@ pub async fn lines_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec
         .await?)
 }
 
-pub async fn shipments_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<shipment::Model>> {
+pub async fn shipments_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<shipment::Model>> {
     Ok(shipment::Entity::find()
         .filter(shipment::Column::OrderId.eq(order_id))
         .order_by_asc(shipment::Column::Id)
@@ -27,7 +29,7 @@ pub async fn shipments_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult
         .await?)
 }
 
-pub async fn find(db: &impl ConnectionTrait, order_id: i64) -> AppResult<order::Model> {
+pub async fn find(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<order::Model> {
     order::Entity::find_by_id(order_id)
         .one(db)
         .await?
@@ -39,7 +41,7 @@ pub async fn find(db: &impl ConnectionTrait, order_id: i64) -> AppResult<order::
 /// whatever the caller checks afterwards in the same transaction cannot change under it.
 pub async fn transition(
     txn: &impl ConnectionTrait,
-    order_id: i64,
+    order_id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     stamp: Option<order::Column>,
@@ -60,7 +62,7 @@ pub async fn transition(
 /// Takes the order's row for the rest of the transaction (a write that changes nothing), so
 /// that money decided about the order (a refund) and what the order does (delivery, shipment)
 /// happen one after the other, each seeing the other's rows.
-pub async fn lock_order(txn: &impl ConnectionTrait, order_id: i64) -> AppResult<()> {
+pub async fn lock_order(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<()> {
     order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::col(order::Column::Status))
         .filter(order::Column::Id.eq(order_id))
@@ -76,7 +78,7 @@ pub async fn move_lines(
     txn: &impl ConnectionTrait,
     lines: &[order_line::Model],
     movement: Movement,
-    actor: Option<i64>,
+    actor: Option<UserId>,
 ) -> AppResult<Option<bool>> {
     let mut sorted: Vec<&order_line::Model> = lines.iter().collect();
     sorted.sort_by_key(|line| line.variant_id);
@@ -105,8 +107,8 @@ pub async fn move_lines(
 /// A page of the buyer's orders, newest first; the cursor is the order id.
 pub async fn buyer_orders(
     db: &impl ConnectionTrait,
-    buyer_id: i64,
-    page: &PageRequest<i64>,
+    buyer_id: UserId,
+    page: &PageRequest<OrderId>,
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let select = order::Entity::find().filter(order::Column::BuyerId.eq(buyer_id));
@@ -128,7 +130,7 @@ pub async fn buyer_orders(
 }
 
 /// The producers with lines in an order.
-pub async fn producers_of(db: &impl ConnectionTrait, order_id: i64) -> AppResult<Vec<i64>> {
+pub async fn producers_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<ProducerId>> {
     Ok(shipments_of(db, order_id)
         .await?
         .into_iter()

@@ -1,14 +1,15 @@
 use sea_orm::entity::prelude::*;
 
-use crate::payments::{PaymentStatus, ProviderKind};
+use crate::orders::OrderId;
+use crate::payments::{PaymentId, PaymentStatus, ProviderKind};
 
 /// How an order is paid: one row per order.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payments")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub order_id: i64,
+    pub id: PaymentId,
+    pub order_id: OrderId,
     pub provider: ProviderKind,
     pub status: PaymentStatus,
     pub amount_fen: i64,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::payments::{PaymentId, RefundId};
+
 /// Where a refund stands. PENDING until the money has certainly gone back: Stripe accepted it
 /// (or says so when asked later), or an operator recorded the bank transfer back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
@@ -21,8 +23,8 @@ pub enum RefundStatus {
 #[sea_orm(table_name = "refunds")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub payment_id: i64,
+    pub id: RefundId,
+    pub payment_id: PaymentId,
     pub amount_fen: i64,
     pub status: RefundStatus,
     pub stripe_refund_id: Option<String>,

@@ -1,14 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+use crate::orders::OrderLineId;
+use crate::payments::RefundId;
+
 /// A refund's part of one order line (the refund shared over the lines in proportion to what
 /// each still holds, largest remainder, to the fen).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refund_lines")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub refund_id: i64,
+    pub refund_id: RefundId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub order_line_id: i64,
+    pub order_line_id: OrderLineId,
     pub amount_fen: i64,
 }
 

@@ -9,8 +9,7 @@ use sea_orm::EntityTrait;
 
 use super::bank_refunds::{self, PendingBankRefund};
 use super::entity::refund::RefundStatus;
-use super::refunds;
-use super::{records, service};
+use super::{records, refunds, service};
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
@@ -21,6 +20,7 @@ use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::money::{Fen, Money};
 use crate::orders::entity::order;
 use crate::orders::graphql::{Order, OrderPayload, visible_order_row};
+use crate::payments::RefundId;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -116,7 +116,7 @@ impl PaymentsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, BankRefund>> {
+    ) -> Result<RelayConnection<RefundId, BankRefund>> {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = bank_refunds::pending_bank_refunds(database(ctx)?, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.refund.id, BankRefund))
@@ -183,7 +183,7 @@ impl PaymentsMutation {
 }
 
 /// A bank refund through `node(id:)`: operators only, null to anyone else.
-pub async fn node(ctx: &Context<'_>, refund_id: i64) -> AppResult<Option<BankRefund>> {
+pub async fn node(ctx: &Context<'_>, refund_id: RefundId) -> AppResult<Option<BankRefund>> {
     if viewer(ctx).with_role(&[Role::Admin]).is_err() {
         return Ok(None);
     }

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object};
 use sea_orm::ActiveEnum;
 
 use crate::accounts::policy::viewer;
+use crate::catalogue::ProducerId;
 use crate::error::AppResult;
 use crate::graphql::context::database;
 use crate::money::{Fen, Money};
@@ -21,7 +22,7 @@ pub enum PaymentView {
     /// An operator: everything but the client secret.
     Operator,
     /// A grower of one producer in the order: only that producer's share of the money.
-    Producer(i64),
+    Producer(ProducerId),
 }
 
 /// An order's payment, as one viewer may see it.
@@ -31,7 +32,7 @@ pub struct Payment {
 }
 
 impl Payment {
-    async fn share(&self, ctx: &Context<'_>, producer_id: i64) -> Result<records::ProducerShare> {
+    async fn share(&self, ctx: &Context<'_>, producer_id: ProducerId) -> Result<records::ProducerShare> {
         Ok(records::producer_share(database(ctx)?, &self.row, producer_id).await?)
     }
 }
@@ -97,7 +98,7 @@ impl Payment {
 pub async fn payment_for(
     ctx: &Context<'_>,
     order: &order::Model,
-    only_producer: Option<i64>,
+    only_producer: Option<ProducerId>,
 ) -> AppResult<Option<Payment>> {
     let row = records::payment_of(database(ctx)?, order.id).await?;
     let view = match (only_producer, viewer(ctx)) {

@@ -1,12 +1,15 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::ProducerId;
+use crate::payouts::CooperativeMemberId;
+
 /// A household of a cooperative, with its share of the cooperative's payouts (二次分配).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "cooperative_members")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub producer_id: i64,
+    pub id: CooperativeMemberId,
+    pub producer_id: ProducerId,
     pub name: String,
     /// 建档立卡贫困户.
     pub registered_poor: bool,

@@ -1,5 +1,10 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::ProducerId;
+use crate::orders::{OrderId, OrderLineId};
+use crate::payments::RefundId;
+use crate::payouts::{EarningId, PayoutId};
+
 /// One entry of a producer's append-only earnings ledger: a delivered line (SALE) or money
 /// given back for it (REVERSAL, negative). `line_total = platform_fee + commission + amount`,
 /// always (a CHECK holds it).
@@ -7,12 +12,12 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "earnings")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub producer_id: i64,
-    pub order_id: i64,
-    pub order_line_id: i64,
+    pub id: EarningId,
+    pub producer_id: ProducerId,
+    pub order_id: OrderId,
+    pub order_line_id: OrderLineId,
     /// The refund a reversal answers; 0 for a sale.
-    pub refund_id: i64,
+    pub refund_id: RefundId,
     pub kind: String,
     pub line_total_fen: i64,
     pub platform_fee_fen: i64,
@@ -22,7 +27,7 @@ pub struct Model {
     /// Delivery plus `HUAKAI_PAYOUT_HOLD`: pending until then.
     pub available_at: DateTimeUtc,
     /// The payout that pays it; set once, by a conditional update.
-    pub payout_id: Option<i64>,
+    pub payout_id: Option<PayoutId>,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,5 +1,10 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::orders::{OrderId, OrderLineId};
+use crate::payments::RefundId;
+use crate::payouts::{HostCommissionId, PayoutId};
+
 /// One entry of a host's append-only commission ledger, written in the same transaction as
 /// the producer's earning for the same line and step: a delivered line (SALE), money given back
 /// for it (REVERSAL, negative), or a refused refund's restoring SALE (naming the refund).
@@ -7,19 +12,19 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "host_commissions")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub host_id: i64,
-    pub order_id: i64,
-    pub order_line_id: i64,
+    pub id: HostCommissionId,
+    pub host_id: UserId,
+    pub order_id: OrderId,
+    pub order_line_id: OrderLineId,
     /// The refund a reversal answers; 0 for a delivered line.
-    pub refund_id: i64,
+    pub refund_id: RefundId,
     pub kind: String,
     pub line_total_fen: i64,
     /// The host's commission (negative for a reversal): the earning's `commission_fen`.
     pub amount_fen: i64,
     /// With the producer's earning: after the payout hold.
     pub available_at: DateTimeUtc,
-    pub payout_id: Option<i64>,
+    pub payout_id: Option<PayoutId>,
     pub created_at: DateTimeUtc,
 }
 

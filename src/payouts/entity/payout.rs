@@ -1,19 +1,21 @@
 use sea_orm::entity::prelude::*;
 
-use crate::payouts::{PayoutMethod, PayoutStatus};
+use crate::accounts::UserId;
+use crate::catalogue::ProducerId;
+use crate::payouts::{PayoutBatchId, PayoutId, PayoutMethod, PayoutStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payouts")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: PayoutId,
     /// The producer paid, when the payee is a producer.
-    pub producer_id: Option<i64>,
+    pub producer_id: Option<ProducerId>,
     pub amount_fen: i64,
     pub status: PayoutStatus,
     pub method: PayoutMethod,
     /// The bank batch it belongs to.
-    pub batch_id: Option<i64>,
+    pub batch_id: Option<PayoutBatchId>,
     pub stripe_transfer_id: Option<String>,
     /// The bank's reference, recorded when an operator confirms the line paid.
     pub reference: Option<String>,
@@ -26,7 +28,7 @@ pub struct Model {
     /// What the last unclear Stripe answer said (the payout stays in flight).
     pub last_error: Option<String>,
     /// The host paid, when the payee is a livestream host.
-    pub host_id: Option<i64>,
+    pub host_id: Option<UserId>,
     pub payee_kind: PayeeKind,
 }
 

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::payouts::PayoutBatchId;
+
 /// The bank payouts of one run, exported together as one file for the bank.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payout_batches")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: PayoutBatchId,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,16 +1,19 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::unions::{InviteId, OrganisationId};
+
 /// An invite code; it admits one member, once.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisation_invites")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub organisation_id: i64,
+    pub id: InviteId,
+    pub organisation_id: OrganisationId,
     pub code: String,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: DateTimeUtc,
-    pub used_by: Option<i64>,
+    pub used_by: Option<UserId>,
     pub used_at: Option<DateTimeUtc>,
 }
 

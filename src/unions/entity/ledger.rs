@@ -1,24 +1,29 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::orders::OrderId;
+use crate::payments::RefundId;
+use crate::unions::{AllowanceGrantId, LedgerEntryId, OrganisationId};
+
 /// One movement of an organisation's money; never changed or deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisation_ledger")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub organisation_id: i64,
+    pub id: LedgerEntryId,
+    pub organisation_id: OrganisationId,
     pub kind: LedgerEntryKind,
     pub fund_delta_fen: i64,
     pub grant_delta_fen: i64,
-    pub grant_id: Option<i64>,
+    pub grant_id: Option<AllowanceGrantId>,
     /// A deposit's bank reference.
     pub reference: Option<String>,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTimeUtc,
     /// The order a SPEND paid for or a REFUND gave back.
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     /// The refund a REFUND belongs to.
-    pub refund_id: Option<i64>,
+    pub refund_id: Option<RefundId>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

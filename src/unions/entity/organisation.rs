@@ -1,13 +1,13 @@
 use sea_orm::entity::prelude::*;
 
-use crate::unions::OrganisationKind;
+use crate::unions::{OrganisationId, OrganisationKind};
 
 /// A labour union or a public budget unit buying for 消费帮扶.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisations")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: OrganisationId,
     pub name: String,
     /// A CHECK holds it to the two kinds.
     pub kind: OrganisationKind,

@@ -1,13 +1,16 @@
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::UserId;
+use crate::unions::{OrganisationAdminId, OrganisationId};
+
 /// A UNION_ADMIN and the one organisation it administers (a user administers one at most).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organisation_admins")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub organisation_id: i64,
-    pub user_id: i64,
+    pub id: OrganisationAdminId,
+    pub organisation_id: OrganisationId,
+    pub user_id: UserId,
     pub created_at: DateTimeUtc,
 }
 

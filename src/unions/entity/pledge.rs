@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::unions::{OrganisationId, PledgeId};
+
 /// What an organisation commits to buy in a calendar year (预留份额); one per year.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "pledges")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i64,
-    pub organisation_id: i64,
+    pub id: PledgeId,
+    pub organisation_id: OrganisationId,
     pub year: i32,
     pub amount_fen: i64,
     pub updated_at: DateTimeUtc,

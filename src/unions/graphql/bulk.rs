@@ -12,12 +12,13 @@ use crate::error::UserError;
 use crate::graphql::context::{database, shop, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as};
 use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::orders::PaymentMethod;
 use crate::orders::entity::shipment;
 use crate::orders::graphql::{Order, PlaceOrderPayload, Shipment};
 use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
 use crate::orders::service::placing::Address;
 use crate::orders::service::{acceptance, recipients_csv};
+use crate::orders::{PaymentMethod, ShipmentId};
+use crate::unions::OrganisationId;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -97,10 +98,10 @@ impl AcceptanceProblem {
 /// A page of reported problems, for an organisation's admins or the operators.
 pub(super) async fn problems_page(
     ctx: &Context<'_>,
-    organisation_id: Option<i64>,
+    organisation_id: Option<OrganisationId>,
     first: Option<i32>,
     after: Option<String>,
-) -> Result<RelayConnection<i64, AcceptanceProblem>> {
+) -> Result<RelayConnection<ShipmentId, AcceptanceProblem>> {
     let page = PageRequest::new(first, after.as_deref())?;
     let (rows, total) =
         acceptance::open_problems(database(ctx)?, organisation_id, &page, wants_total_count(ctx)).await?;
@@ -122,7 +123,7 @@ impl BulkOrdersQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, AcceptanceProblem>> {
+    ) -> Result<RelayConnection<ShipmentId, AcceptanceProblem>> {
         problems_page(ctx, None, first, after).await
     }
 }

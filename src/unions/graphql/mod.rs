@@ -14,7 +14,7 @@ use super::service::{self, NewOrganisation, PledgeProgress};
 use crate::accounts::entity::{membership, user};
 use crate::accounts::graphql::User;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::accounts::{Role, Viewer};
+use crate::accounts::{MembershipId, Role, Viewer};
 use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, wants_total_count};
 use crate::graphql::ids::{NodeType, decode_as, encode};
@@ -23,6 +23,8 @@ use crate::impact::graphql::Date;
 use crate::money::{Fen, Money};
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
+use crate::orders::{OrderId, ShipmentId};
+use crate::unions::OrganisationId;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 mod bulk;
@@ -135,7 +137,7 @@ impl Organisation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Order>> {
+    ) -> Result<RelayConnection<OrderId, Order>> {
         self.administered()?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = acceptance::bulk_orders(database(ctx)?, self.row.id, &page, wants_total_count(ctx)).await?;
@@ -155,7 +157,7 @@ impl Organisation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, bulk::AcceptanceProblem>> {
+    ) -> Result<RelayConnection<ShipmentId, bulk::AcceptanceProblem>> {
         self.administered()?;
         bulk::problems_page(ctx, Some(self.row.id), first, after).await
     }
@@ -167,7 +169,7 @@ impl Organisation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<i64, Membership>> {
+    ) -> Result<RelayConnection<MembershipId, Membership>> {
         self.administered()?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = service::members(database(ctx)?, self.row.id, &page).await?;
@@ -271,7 +273,7 @@ impl Membership {
 async fn visible_membership(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    membership_id: i64,
+    membership_id: MembershipId,
 ) -> AppResult<Option<Membership>> {
     let Some(row) = service::find_membership(db, membership_id).await? else {
         return Ok(None);
@@ -289,7 +291,7 @@ async fn visible_membership(
 }
 
 /// An organisation through `node(id:)`: null to anyone who may not see it.
-pub async fn organisation_node(ctx: &Context<'_>, organisation_id: i64) -> AppResult<Option<Organisation>> {
+pub async fn organisation_node(ctx: &Context<'_>, organisation_id: OrganisationId) -> AppResult<Option<Organisation>> {
     let db = database(ctx)?;
     let Some(row) = service::find(db, organisation_id).await? else {
         return Ok(None);
@@ -298,7 +300,7 @@ pub async fn organisation_node(ctx: &Context<'_>, organisation_id: i64) -> AppRe
 }
 
 /// A membership through `node(id:)`: null to anyone who may not see it.
-pub async fn membership_node(ctx: &Context<'_>, membership_id: i64) -> AppResult<Option<Membership>> {
+pub async fn membership_node(ctx: &Context<'_>, membership_id: MembershipId) -> AppResult<Option<Membership>> {
     visible_membership(database(ctx)?, viewer(ctx), membership_id).await
 }
 
@@ -581,7 +583,7 @@ impl UnionsMutation {
         let membership_ids = input.membership_ids.map(|ids| {
             ids.iter()
                 // An id of another type names no membership: -1 matches none and says so.
-                .map(|id| decode_as(id, NodeType::Membership).unwrap_or(-1))
+                .map(|id| decode_as(id, NodeType::Membership).unwrap_or(MembershipId(-1)))
                 .collect()
         });
         let request = GrantRequest {
