@@ -416,13 +416,13 @@ async fn filled(
     lookup: &Lookup,
     today: chrono::NaiveDate,
 ) -> Option<String> {
-    let variant_ids = entry.body.variant_ids();
+    let variant_ids = &entry.body.variant_ids;
     let available = if variant_ids.is_empty() {
         Arc::default()
     } else {
         state
             .cache
-            .available(&state.db, request_key, &variant_ids, lookup)
+            .available(&state.db, request_key, variant_ids, lookup)
             .await
             .ok()?
     };

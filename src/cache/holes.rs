@@ -2,7 +2,7 @@
 //! milliseconds in a flash sale, so a cached response keeps the catalogue data and remembers
 //! where each stock figure sits; a hit fills them in fresh from the database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -87,6 +87,9 @@ pub fn depends_on_availability(ctx: &Context<'_>) {
 pub struct CutBody {
     pub segments: Vec<String>,
     pub figures: Vec<StockFigure>,
+    /// Every variant whose stock the body shows, sorted, each once: worked out when the body is
+    /// cut, not on every hit.
+    pub variant_ids: Vec<VariantId>,
 }
 
 impl CutBody {
@@ -109,24 +112,22 @@ impl CutBody {
             return None;
         }
         cutter.segments.push(cutter.current);
+        let mut variant_ids: Vec<VariantId> = cutter
+            .figures
+            .iter()
+            .flat_map(|figure| match figure {
+                StockFigure::Available { variant_id } => std::slice::from_ref(variant_id),
+                StockFigure::InStock { variant_ids, .. } => variant_ids.as_slice(),
+            })
+            .copied()
+            .collect();
+        variant_ids.sort_unstable();
+        variant_ids.dedup();
         Some(CutBody {
             segments: cutter.segments,
             figures: cutter.figures,
+            variant_ids,
         })
-    }
-
-    /// Every variant whose stock the body shows.
-    pub fn variant_ids(&self) -> HashSet<VariantId> {
-        let mut ids = HashSet::new();
-        for figure in &self.figures {
-            match figure {
-                StockFigure::Available { variant_id } => {
-                    ids.insert(*variant_id);
-                }
-                StockFigure::InStock { variant_ids, .. } => ids.extend(variant_ids),
-            }
-        }
-        ids
     }
 
     /// The body with `available` units per variant filled in.
@@ -268,7 +269,7 @@ mod tests {
             },
         ];
         let cut = CutBody::cut(body, holes).expect("holes are where recorded");
-        assert_eq!(cut.variant_ids(), HashSet::from([VariantId(1), VariantId(2)]));
+        assert_eq!(cut.variant_ids, [VariantId(1), VariantId(2)]);
         let today = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
         let filled: Value =
             serde_json::from_str(&cut.fill(&HashMap::from([(VariantId(1), 0), (VariantId(2), 0)]), today))

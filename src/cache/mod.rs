@@ -31,7 +31,7 @@ mod recompute;
 mod request;
 pub mod stock;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -309,7 +309,7 @@ impl StorefrontCache {
         &self,
         db: &impl sea_orm::ConnectionTrait,
         request: &RequestKey,
-        variant_ids: &HashSet<VariantId>,
+        variant_ids: &[VariantId],
         lookup: &Lookup,
     ) -> AppResult<Arc<HashMap<VariantId, i64>>> {
         let known = &lookup.stock;
@@ -327,11 +327,9 @@ impl StorefrontCache {
         let mut found: HashMap<VariantId, i64> = HashMap::new();
         match &self.store {
             Store::Off => {}
-            Store::Memory { stock, .. } => found.extend(stock.get(&missing.iter().copied().collect())),
+            Store::Memory { stock, .. } => found.extend(stock.get(&missing)),
             Store::Redis { redis, shown, .. } => {
-                let mut ids: Vec<VariantId> = variant_ids.iter().copied().collect();
-                ids.sort_unstable();
-                shown.insert(request.clone(), Arc::from(ids));
+                shown.insert(request.clone(), Arc::from(variant_ids));
                 let keys: Vec<String> = missing.iter().map(|id| stock::redis_key(redis, *id)).collect();
                 let values = redis
                     .run(|mut connection| async move {
@@ -553,6 +551,7 @@ mod tests {
             body: CutBody {
                 segments: vec!["x".repeat(bytes)],
                 figures: Vec::new(),
+                variant_ids: Vec::new(),
             },
             availability_version: None,
         }

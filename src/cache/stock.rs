@@ -17,7 +17,7 @@
 //!   from the database by the request that needs it and offered like any other.
 //! - **Never sold from.** Placing an order decides in the database; the mirror only shows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -88,7 +88,7 @@ pub struct MemoryMirror {
 
 impl MemoryMirror {
     /// The figures of `variant_ids` still young enough to show.
-    pub fn get(&self, variant_ids: &HashSet<VariantId>) -> HashMap<VariantId, i64> {
+    pub fn get(&self, variant_ids: &[VariantId]) -> HashMap<VariantId, i64> {
         let figures = self.figures.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         variant_ids
             .iter()
@@ -187,15 +187,9 @@ mod tests {
         let mirror = MemoryMirror::default();
         mirror.offer(&reading(VariantId(7), 3, 12));
         mirror.offer(&reading(VariantId(7), 9, 11));
-        assert_eq!(
-            mirror.get(&HashSet::from([VariantId(7)])),
-            HashMap::from([(VariantId(7), 3)])
-        );
+        assert_eq!(mirror.get(&[VariantId(7)]), HashMap::from([(VariantId(7), 3)]));
         mirror.offer(&reading(VariantId(7), 2, 13));
-        assert_eq!(
-            mirror.get(&HashSet::from([VariantId(7)])),
-            HashMap::from([(VariantId(7), 2)])
-        );
+        assert_eq!(mirror.get(&[VariantId(7)]), HashMap::from([(VariantId(7), 2)]));
     }
 
     #[test]
@@ -204,7 +198,7 @@ mod tests {
         let mut old = reading(VariantId(7), 3, 1);
         old.read_at = Instant::now().checked_sub(MIRROR_TTL).expect("clock");
         mirror.offer(&old);
-        assert!(mirror.get(&HashSet::from([VariantId(7)])).is_empty());
+        assert!(mirror.get(&[VariantId(7)]).is_empty());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::{AppError, AppResult};
-use crate::orders::{OrderId, ShipmentId};
 use crate::orders::entity::{order_line, shipment, shipment_item};
+use crate::orders::{OrderId, ShipmentId};
 
 /// Batched loads of order lines and shipments, for lists of orders.
 pub struct OrdersLoader {
