@@ -64,8 +64,8 @@ pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentP
             .as_ref()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         PaymentMethod::BankTransfer => Some(Box::new(BankTransfer)),
-        PaymentMethod::WelfareAllowance => Some(Box::new(Allowance)),
-        PaymentMethod::OrganisationFund => Some(Box::new(OrganisationFund)),
+        PaymentMethod::WelfareAllowance => Some(Box::new(HeldByTheShop(ProviderKind::Allowance))),
+        PaymentMethod::OrganisationFund => Some(Box::new(HeldByTheShop(ProviderKind::OrganisationFund))),
     }
 }
 
@@ -77,21 +77,21 @@ pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dy
             .as_ref()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
-        ProviderKind::Allowance => Some(Box::new(Allowance)),
-        ProviderKind::OrganisationFund => Some(Box::new(OrganisationFund)),
+        kind @ (ProviderKind::Allowance | ProviderKind::OrganisationFund) => Some(Box::new(HeldByTheShop(kind))),
     }
 }
 
-/// A member's welfare allowance (工会福利): spent from its grants in the transaction that places
-/// the order, which is paid there and then (`unions::funds::spend`); a refund goes back to the
-/// grants in the transaction that decides it (`unions::funds::refund_spent`). Never cash: there
-/// is nothing to send anywhere.
-struct Allowance;
+/// Money the shop holds already, taken in the transaction that places the order, which is paid
+/// there and then: a member's welfare allowance (工会福利, `unions::funds::spend`) or an
+/// organisation's fund for its bulk order (`unions::funds::purchase`). A refund goes back in the
+/// transaction that decides it (`unions::funds::give_back`, `unions::funds::refund_to_fund`).
+/// Never cash: there is nothing to send anywhere.
+struct HeldByTheShop(ProviderKind);
 
 #[async_trait]
-impl PaymentProvider for Allowance {
+impl PaymentProvider for HeldByTheShop {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::Allowance
+        self.0
     }
 
     /// The placing transaction wrote the payment already; nothing is left to start.
@@ -105,36 +105,12 @@ impl PaymentProvider for Allowance {
         refund: &refund::Model,
         _payment: &payment::Model,
     ) -> AppResult<RefundAttempt> {
+        let source = match self.0 {
+            ProviderKind::OrganisationFund => "organisation-fund",
+            _ => "allowance",
+        };
         Ok(RefundAttempt::Sent {
-            reference: format!("allowance-{}", refund.id),
-        })
-    }
-}
-
-/// An organisation's fund, paying its bulk order in the transaction that places it
-/// (`unions::funds::purchase`); a refund goes back to the fund in the transaction that decides
-/// it (`unions::funds::refund_to_fund`). Nothing is sent anywhere.
-struct OrganisationFund;
-
-#[async_trait]
-impl PaymentProvider for OrganisationFund {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::OrganisationFund
-    }
-
-    /// The placing transaction wrote the payment already; nothing is left to start.
-    async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
-        Ok(Ok(Started::default()))
-    }
-
-    async fn send_refund(
-        &self,
-        _db: &DatabaseConnection,
-        refund: &refund::Model,
-        _payment: &payment::Model,
-    ) -> AppResult<RefundAttempt> {
-        Ok(RefundAttempt::Sent {
-            reference: format!("organisation-fund-{}", refund.id),
+            reference: format!("{source}-{}", refund.id),
         })
     }
 }
