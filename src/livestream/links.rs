@@ -1,6 +1,5 @@
-//! Promo links: a host's short, hard-to-guess code for a product, and what its orders sold.
-
-use std::collections::{HashMap, HashSet};
+//! Promo links: a host's short, hard-to-guess code for a product (what its orders sold is
+//! `attribution::figures`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -13,13 +12,7 @@ use crate::accounts::UserId;
 use crate::catalogue::ProductId;
 use crate::error::{AppError, AppResult};
 use crate::livestream::{LiveSessionId, PromoLinkId};
-use crate::money::Fen;
-use crate::orders::entity::{order, order_line, order_line_attribution};
-use crate::orders::{OrderId, OrderLineId, OrderStatus};
 use crate::paging::PageRequest;
-use crate::payments::entity::refund::{self, RefundStatus};
-use crate::payments::entity::refund_line;
-use crate::payouts::entity::host_commission;
 
 /// Characters of a code: letters and digits, nothing a viewer could misread in a URL.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
@@ -122,97 +115,4 @@ pub async fn list(
         .limit(page.limit + 1)
         .all(db)
         .await?)
-}
-
-/// What a link's orders came to: paid orders only (awaiting payment or cancelled unpaid do
-/// not count), sales net of refunds, commission as the ledger holds it for delivered lines and
-/// as estimated for lines paid but not delivered.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LinkFigures {
-    pub orders: i64,
-    pub units: i64,
-    pub sales: Fen,
-    pub commission: Fen,
-}
-
-pub async fn figures(db: &impl ConnectionTrait, link_id: PromoLinkId, platform_fee_bps: u32) -> AppResult<LinkFigures> {
-    let attributions = order_line_attribution::Entity::find()
-        .filter(order_line_attribution::Column::PromoLinkId.eq(link_id))
-        .all(db)
-        .await?;
-    let lines = super::attribution::credited_lines(db, attributions).await?;
-    let mut figures = LinkFigures::default();
-    let mut orders = HashSet::new();
-    for line in lines {
-        orders.insert(line.order_id);
-        figures.units += i64::from(line.quantity);
-        figures.sales = Fen::new(figures.sales.get() + line.net_total.get());
-        let commission = line.commission(platform_fee_bps);
-        figures.commission = Fen::new(figures.commission.get() + commission.get());
-    }
-    figures.orders = i64::try_from(orders.len()).unwrap_or(i64::MAX);
-    Ok(figures)
-}
-
-/// Refunded so far per line (refunds not refused), for lines of `order_ids`.
-pub(super) async fn refunded_by_line(
-    db: &impl ConnectionTrait,
-    line_ids: &[OrderLineId],
-) -> AppResult<HashMap<OrderLineId, i64>> {
-    let parts = refund_line::Entity::find()
-        .inner_join(refund::Entity)
-        .filter(refund_line::Column::OrderLineId.is_in(line_ids.iter().copied()))
-        .filter(refund::Column::Status.ne(RefundStatus::Failed))
-        .all(db)
-        .await?;
-    let mut by_line = HashMap::new();
-    for part in parts {
-        *by_line.entry(part.order_line_id).or_insert(0) += part.amount_fen;
-    }
-    Ok(by_line)
-}
-
-/// The host's ledger entries per line.
-pub(super) async fn ledger_by_line(
-    db: &impl ConnectionTrait,
-    line_ids: &[OrderLineId],
-) -> AppResult<HashMap<OrderLineId, Vec<host_commission::Model>>> {
-    let entries = host_commission::Entity::find()
-        .filter(host_commission::Column::OrderLineId.is_in(line_ids.iter().copied()))
-        .all(db)
-        .await?;
-    let mut by_line: HashMap<OrderLineId, Vec<host_commission::Model>> = HashMap::new();
-    for entry in entries {
-        by_line.entry(entry.order_line_id).or_default().push(entry);
-    }
-    Ok(by_line)
-}
-
-/// Orders that money was paid for: neither awaiting payment nor cancelled before payment.
-pub(super) async fn paid_orders(
-    db: &impl ConnectionTrait,
-    order_ids: &[OrderId],
-) -> AppResult<HashMap<OrderId, order::Model>> {
-    Ok(order::Entity::find()
-        .filter(order::Column::Id.is_in(order_ids.iter().copied()))
-        .filter(order::Column::Status.ne(OrderStatus::PendingPayment))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|o| o.status != OrderStatus::Cancelled || o.paid_at.is_some())
-        .map(|o| (o.id, o))
-        .collect())
-}
-
-pub(super) async fn lines_by_id(
-    db: &impl ConnectionTrait,
-    line_ids: &[OrderLineId],
-) -> AppResult<HashMap<OrderLineId, order_line::Model>> {
-    Ok(order_line::Entity::find()
-        .filter(order_line::Column::Id.is_in(line_ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l))
-        .collect())
 }

@@ -14,16 +14,20 @@ use sea_orm::{
 
 use super::entity::ledger::LedgerEntryKind;
 use super::entity::{allowance_grant, ledger, organisation};
-use super::service::{Outcome, parse_amount};
 use crate::accounts::entity::membership;
 use crate::accounts::{MembershipId, UserId};
 use crate::app::db::begin_write;
-use crate::error::{AppError, AppResult, UserError};
+use crate::error::{AppError, AppResult, Outcome, UserError};
 use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::payments::RefundId;
 use crate::unions::{AllowanceGrantId, OrganisationId};
+
+/// Parses a yuan amount from the API into fen, naming the field at fault.
+pub fn parse_amount(text: &str, path: &[&str]) -> Result<Fen, UserError> {
+    Fen::parse_yuan(text).map_err(|error| UserError::new("INVALID_INPUT", error.message()).on_field(path))
+}
 
 /// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
 /// A bank reference is recorded once per organisation.

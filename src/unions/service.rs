@@ -11,8 +11,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
+use super::OrganisationKind;
 use super::entity::{invite, organisation, organisation_admin, pledge};
-use super::{OrganisationKind, funds};
+use super::funds::{self, parse_amount};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
 use crate::accounts::{MembershipId, Role, UserId, memberships};
@@ -27,7 +28,7 @@ use crate::payments::entity::payment;
 use crate::unions::OrganisationId;
 
 /// A business answer: the value, or what the user can fix.
-pub use crate::error::Outcome;
+use crate::error::Outcome;
 
 pub struct NewOrganisation {
     pub name: String,
@@ -50,11 +51,6 @@ fn optional_text(value: Option<String>, path: &[&str], max_chars: usize) -> Resu
         return Err(invalid(path, Message::new("at-most-characters").with("max", max_chars)));
     }
     Ok(Some(value))
-}
-
-/// Parses a yuan amount from the API into fen, naming the field at fault.
-pub fn parse_amount(text: &str, path: &[&str]) -> Result<Fen, UserError> {
-    Fen::parse_yuan(text).map_err(|error| invalid(path, error.message()))
 }
 
 /// `createOrganisation` (operator).

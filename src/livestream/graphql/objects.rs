@@ -126,9 +126,9 @@ impl PromoLink {
 }
 
 impl PromoLink {
-    async fn figures(&self, ctx: &Context<'_>) -> AppResult<links::LinkFigures> {
+    async fn figures(&self, ctx: &Context<'_>) -> AppResult<attribution::LinkFigures> {
         let fee = shop(ctx)?.settings.payouts.platform_fee_bps;
-        links::figures(database(ctx)?, self.0.id, fee).await
+        attribution::figures(database(ctx)?, self.0.id, fee).await
     }
 }
 
