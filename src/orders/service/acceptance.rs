@@ -6,14 +6,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect,
+    RelationTrait,
 };
 
 use crate::error::{AppResult, Outcome, UserError};
 use crate::orders::entity::{order, shipment};
 use crate::orders::{OrderId, OrderStatus, ShipmentId};
-use crate::paging::PageRequest;
+use crate::paging::{PageRequest, newest_first};
 use crate::unions::OrganisationId;
 
 /// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
@@ -87,8 +87,6 @@ pub struct Progress {
     pub with_problems: u64,
 }
 
-type Stamp = Option<DateTime<Utc>>;
-
 /// Acceptance of the organisation's live bulk orders, those placed in `[from, to)` when given.
 pub async fn progress(
     db: &impl ConnectionTrait,
@@ -96,9 +94,6 @@ pub async fn progress(
     placed: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> AppResult<Progress> {
     let mut select = shipment::Entity::find()
-        .select_only()
-        .column(shipment::Column::AcceptedAt)
-        .column(shipment::Column::ProblemAt)
         .join(JoinType::InnerJoin, shipment::Relation::Order.def())
         .filter(order::Column::UnionId.eq(organisation_id))
         .filter(order::Column::Bulk.eq(true))
@@ -108,18 +103,16 @@ pub async fn progress(
             .filter(order::Column::CreatedAt.gte(from))
             .filter(order::Column::CreatedAt.lt(to));
     }
-    // Per shipment: when it was accepted, when a problem was reported.
-    let rows: Vec<(Stamp, Stamp)> = select.into_tuple().all(db).await?;
-    let mut progress = Progress::default();
-    for (accepted_at, problem_at) in rows {
-        progress.shipments += 1;
-        if accepted_at.is_some() {
-            progress.accepted += 1;
-        } else if problem_at.is_some() {
-            progress.with_problems += 1;
-        }
-    }
-    Ok(progress)
+    let accepted = shipment::Column::AcceptedAt;
+    Ok(Progress {
+        shipments: select.clone().count(db).await?,
+        accepted: select.clone().filter(accepted.is_not_null()).count(db).await?,
+        with_problems: select
+            .filter(accepted.is_null())
+            .filter(shipment::Column::ProblemAt.is_not_null())
+            .count(db)
+            .await?,
+    })
 }
 
 /// Shipments with an open problem, newest report first: of one organisation's bulk orders, or
@@ -138,20 +131,7 @@ pub async fn open_problems(
     if let Some(organisation_id) = organisation_id {
         select = select.filter(order::Column::UnionId.eq(organisation_id));
     }
-    let total = if count_total {
-        select.clone().count(db).await?
-    } else {
-        0
-    };
-    if let Some(after) = page.after {
-        select = select.filter(shipment::Column::Id.lt(after));
-    }
-    let rows = select
-        .order_by_desc(shipment::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    newest_first(db, select, shipment::Column::Id, page, count_total).await
 }
 
 /// Whether every shipment of the bulk order is accepted; `None` for an order that is not a
@@ -169,21 +149,8 @@ pub async fn bulk_orders(
     page: &PageRequest<OrderId>,
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
-    let mut select = order::Entity::find()
+    let select = order::Entity::find()
         .filter(order::Column::UnionId.eq(organisation_id))
         .filter(order::Column::Bulk.eq(true));
-    let total = if count_total {
-        select.clone().count(db).await?
-    } else {
-        0
-    };
-    if let Some(after) = page.after {
-        select = select.filter(order::Column::Id.lt(after));
-    }
-    let rows = select
-        .order_by_desc(order::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    newest_first(db, select, order::Column::Id, page, count_total).await
 }

@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use super::placing::{
-    Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, offers,
-    order_number, pay_at_once,
+    Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, key_taken, offers,
+    order_number, pay_at_once, placed_meanwhile,
 };
 use crate::accounts::UserId;
 use crate::app::db::begin_write;
@@ -245,9 +245,17 @@ async fn reserve(
     admin_id: UserId,
     request: &BulkOrderRequest,
 ) -> AppResult<Result<Reserved, Vec<UserError>>> {
-    // Every problem at once: the request's own, and each line's against the catalogue.
+    // The same key is the same order, whatever the catalogue says now (a retry after a product
+    // went off sale still gets the order placed).
     let mut problems = check_request(request);
-    let (offers, by_sku) = resolve_variants(&shop.db, &request.lines).await?;
+    let db = &shop.db;
+    if problems.is_empty()
+        && let Some(order) = by_idempotency_key(db, admin_id, &request.idempotency_key).await?
+    {
+        return Ok(Ok(Reserved::found_again(order)));
+    }
+    // Every problem at once: the request's own, and each line's against the catalogue.
+    let (offers, by_sku) = resolve_variants(db, &request.lines).await?;
     let checked = match check_lines(request, &offers, &by_sku) {
         Ok(checked) => checked,
         Err(found) => {
@@ -257,10 +265,6 @@ async fn reserve(
     };
     if !problems.is_empty() {
         return Ok(Err(problems));
-    }
-    let db = &shop.db;
-    if let Some(order) = by_idempotency_key(db, admin_id, &request.idempotency_key).await? {
-        return Ok(Ok(Reserved::found_again(order)));
     }
 
     // Per variant: units wanted and the lines asking. Per recipient and producer: a shipment
@@ -333,13 +337,9 @@ async fn reserve(
     .await;
     let mut order = match inserted {
         Ok(order) => order,
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            // Another request with this key won the race: its order is the answer.
+        Err(error) if key_taken(&error) => {
             txn.rollback().await?;
-            let order = by_idempotency_key(db, admin_id, &request.idempotency_key)
-                .await?
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
-            return Ok(Ok(Reserved::found_again(order)));
+            return Ok(Ok(placed_meanwhile(db, admin_id, &request.idempotency_key).await?));
         }
         Err(error) => return Err(error.into()),
     };

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
 use crate::accounts::UserId;
@@ -229,6 +229,22 @@ pub async fn by_idempotency_key(
         .filter(order::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?)
+}
+
+/// Whether inserting an order failed because its buyer's idempotency key is taken: another
+/// request with the same key placed it meanwhile.
+pub(super) fn key_taken(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The order another request with the same buyer and key placed while this one was placing
+/// (the unique key refused this one's insert, and the caller rolled back): that order is the
+/// answer to both.
+pub(super) async fn placed_meanwhile(db: &DatabaseConnection, buyer_id: UserId, key: &str) -> AppResult<Reserved> {
+    let order = by_idempotency_key(db, buyer_id, key)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
+    Ok(Reserved::found_again(order))
 }
 
 /// Refuses an order that would have the buyer hold more unpaid orders or units than the limits
@@ -488,13 +504,9 @@ async fn place_order(
     .await;
     let mut order = match inserted {
         Ok(order) => order,
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            // Another request with this key won the race: its order is the answer.
+        Err(error) if key_taken(&error) => {
             txn.rollback().await?;
-            let order = by_idempotency_key(db, buyer_id, &request.idempotency_key)
-                .await?
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
-            return Ok(Ok(Reserved::found_again(order)));
+            return Ok(Ok(placed_meanwhile(db, buyer_id, &request.idempotency_key).await?));
         }
         Err(error) => return Err(error.into()),
     };

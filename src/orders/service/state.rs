@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::accounts::UserId;
 use crate::catalogue::ProducerId;
@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::{OrderId, OrderStatus};
-use crate::paging::PageRequest;
+use crate::paging::{PageRequest, newest_first};
 
 pub async fn lines_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
@@ -112,21 +112,7 @@ pub async fn buyer_orders(
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let select = order::Entity::find().filter(order::Column::BuyerId.eq(buyer_id));
-    let total = if count_total {
-        select.clone().count(db).await?
-    } else {
-        0
-    };
-    let mut select = select;
-    if let Some(after) = page.after {
-        select = select.filter(order::Column::Id.lt(after));
-    }
-    let rows = select
-        .order_by_desc(order::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    newest_first(db, select, order::Column::Id, page, count_total).await
 }
 
 /// The producers with lines in an order.
