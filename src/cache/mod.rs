@@ -12,7 +12,9 @@
 //! - Entries read from Redis are also kept in the process (keyed by version, so never stale);
 //!   a hit then costs one Redis round trip: the versions and the stock generation, and the
 //!   stock figures too unless the process read them since the last stock write (the stock
-//!   memo) — then it reads those of the variants the request showed last time.
+//!   memo) — then it reads those of the variants the request showed last time. Hits that
+//!   wait at the same moment share that round trip ([`shared_reads`]), each still reading
+//!   after it arrived.
 //! - In a Redis Cluster only the two versions share a slot (one `MGET` reads them with the
 //!   figures; the cluster client splits it by slot); entries, figures and persisted queries
 //!   are hashed whole and spread over the masters.
@@ -29,6 +31,7 @@ pub mod holes;
 pub mod persisted;
 mod recompute;
 mod request;
+mod shared_reads;
 pub mod stock;
 
 use std::collections::HashMap;
@@ -45,6 +48,7 @@ use crate::error::AppResult;
 pub use holes::{CutBody, StockHole, StockHoles};
 pub use recompute::{Claim, RecomputeTurn};
 pub use request::{RequestKey, is_storefront_query};
+use shared_reads::SharedReads;
 use stock::MemoryMirror;
 
 /// How long an entry lives at most; versions make it stale long before that in a busy shop.
@@ -124,6 +128,8 @@ enum Store {
     },
     Redis {
         redis: Arc<Redis>,
+        /// The round trip of every hit, shared by the hits that wait at the same moment.
+        reads: Arc<SharedReads>,
         /// Entries already fetched from Redis. Safe to keep: an entry's key holds the
         /// catalogue version, and the versions are read from Redis on every request.
         local: quick_cache::sync::Cache<String, Arc<CachedResponse>, EntryWeight>,
@@ -189,6 +195,7 @@ impl StorefrontCache {
     /// Entries in Redis, with a copy of those read lately in at most `max_bytes` of the process.
     pub fn redis(redis: Arc<Redis>, max_bytes: u64) -> StorefrontCache {
         StorefrontCache::with_store(Store::Redis {
+            reads: SharedReads::new(redis.clone()),
             redis,
             local: bounded(max_bytes),
             shown: quick_cache::sync::Cache::new(REMEMBERED_REQUESTS),
@@ -212,6 +219,15 @@ impl StorefrontCache {
         !matches!(self.store, Store::Off)
     }
 
+    /// The Redis round trips this instance's hits made for the versions (for tests and
+    /// diagnostics: fewer than its hits when hits share them).
+    pub fn version_reads(&self) -> u64 {
+        match &self.store {
+            Store::Redis { reads, .. } => reads.reads(),
+            Store::Off | Store::Memory { .. } => 0,
+        }
+    }
+
     /// For `/readyz`: "off", "in-process", "redis" or "redis-down".
     pub fn state(&self) -> &'static str {
         match &self.store {
@@ -225,7 +241,7 @@ impl StorefrontCache {
     }
 
     /// The current versions and stock generation, and stock figures known to be current, in
-    /// one round trip; `None` when Redis cannot be read (then nothing is cached). When this
+    /// one round trip (shared with the hits waiting at the same moment); `None` when Redis cannot be read (then nothing is cached). When this
     /// process read figures a moment ago, only the versions are read and the figures are the
     /// memo's if no stock changed since; else the figures of the variants `request` showed
     /// last time are read with the versions.
@@ -245,57 +261,22 @@ impl StorefrontCache {
                 // The in-process mirror costs nothing to read once the entry is known.
                 stock: Arc::default(),
             }),
-            Store::Redis { redis, shown, memo, .. } => {
+            Store::Redis { reads, shown, memo, .. } => {
                 let memo = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-                let memo_young = memo.started.elapsed() < stock::MEMO_FOR;
-                let guessed = if memo_young {
+                let guessed = if memo.started.elapsed() < stock::MEMO_FOR {
                     Arc::from([])
                 } else {
                     shown.get(request).unwrap_or_else(|| Arc::from([]))
                 };
-                let mut keys = vec![
-                    redis.grouped_key(VERSIONS, CATALOGUE_VERSION),
-                    redis.grouped_key(VERSIONS, AVAILABILITY_VERSION),
-                    redis.grouped_key(VERSIONS, STOCK_GENERATION),
-                ];
-                keys.extend(guessed.iter().map(|id| stock::redis_key(redis, *id)));
-                let values = redis
-                    .run(|mut connection| async move {
-                        redis::cmd("MGET")
-                            .arg(&keys)
-                            .query_async::<Vec<Option<String>>>(&mut connection)
-                            .await
-                    })
-                    .await?;
-                let version = |index: usize| {
-                    values
-                        .get(index)
-                        .and_then(Option::as_deref)
-                        .and_then(|text| text.parse().ok())
-                        .unwrap_or(0)
-                };
-                let stock_generation = version(2);
-                let stock = if memo.current(stock_generation) {
+                let read = reads.read(guessed).await?;
+                let stock = if memo.current(read.stock_generation) {
                     memo.figures.clone()
                 } else {
-                    let figures = values
-                        .iter()
-                        .skip(3)
-                        .map(|value| value.as_deref().and_then(stock::decode));
-                    Arc::new(
-                        guessed
-                            .iter()
-                            .zip(figures)
-                            .filter_map(|(id, figure)| Some((*id, figure?)))
-                            .collect(),
-                    )
+                    read.figures.clone()
                 };
                 Some(Lookup {
-                    versions: Versions {
-                        catalogue: version(0),
-                        availability: version(1),
-                    },
-                    stock_generation,
+                    versions: read.versions,
+                    stock_generation: read.stock_generation,
                     stock,
                 })
             }

@@ -3,6 +3,8 @@
 //! Cluster, persisted queries and CDN headers.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use huakai::accounts::Role;
@@ -271,6 +273,81 @@ async fn a_stampede_recomputes_once() {
         "24 concurrent requests spent {spent} statements; one computation costs {one}"
     );
     assert!(counter(&app, "huakai_cache_misses_total", op).await <= 2);
+}
+
+/// A price in fen from its decimal yuan text ("39.80").
+fn fen(amount: &Value) -> i64 {
+    let text = amount.as_str().expect("amount");
+    let (yuan, fen) = text.split_once('.').expect("two decimals");
+    yuan.parse::<i64>().expect("yuan") * 100 + fen.parse::<i64>().expect("fen")
+}
+
+/// Hits waiting at the same moment share one Redis read of the versions, yet each sees every
+/// write answered before it was sent: a writer raises a price again and again on one replica
+/// while readers keep the other busy, and no reader sees a price older than the last one
+/// answered before it asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_hits_share_their_reads_and_see_every_write_before_them() {
+    let Some(writer) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+        return;
+    };
+    let reader = Arc::new(writer.another_instance().await);
+    let op = "StorefrontSharedReads";
+    let slug = "longtan-huangtao";
+    let price_seen = |data: &Value| fen(&product(data, slug).expect("listed")["variants"][0]["price"]["amount"]);
+    let page = json!({ "first": 100 });
+    let answered = Arc::new(AtomicI64::new(price_seen(&storefront(&reader, op, page.clone()).await)));
+    let operator = writer.user("operator@example.com", Role::Admin, None).await;
+    let variant = writer
+        .query("{ product(slug: \"longtan-huangtao\") { variants { id } } }", json!({}))
+        .await;
+    let variant_id = variant["product"]["variants"][0]["id"].clone();
+    let reads_before = reader.server.state.cache.version_reads();
+    let hits_before = counter(&reader, "huakai_cache_hits_total", op).await;
+
+    // Readers that never pause, so a read of the versions is nearly always on its way when a
+    // write is answered: a request that joined that read would see the price before the write.
+    let writing = Arc::new(AtomicBool::new(true));
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let (reader, answered, writing, page) = (reader.clone(), answered.clone(), writing.clone(), page.clone());
+            tokio::spawn(async move {
+                let mut requests = 0u64;
+                while writing.load(Ordering::Acquire) {
+                    let floor = answered.load(Ordering::Acquire);
+                    let seen = price_seen(&storefront(&reader, op, page.clone()).await);
+                    assert!(seen >= floor, "a reader saw {seen} fen after {floor} fen was answered");
+                    requests += 1;
+                }
+                requests
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        let raise = answered.load(Ordering::Acquire) + 1;
+        let written = writer
+            .query_as(
+                &operator,
+                "mutation($id: ID!, $price: String!) { updateVariant(variantId: $id, input: { price: $price }) { userErrors { code } } }",
+                json!({ "id": variant_id, "price": format!("{}.{:02}", raise / 100, raise % 100) }),
+            )
+            .await;
+        assert_eq!(written["updateVariant"]["userErrors"], json!([]));
+        answered.store(raise, Ordering::Release);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    writing.store(false, Ordering::Release);
+    let mut requests = 0;
+    for reader in readers {
+        requests += reader.await.expect("a reader failed");
+    }
+    let hits = counter(&reader, "huakai_cache_hits_total", op).await - hits_before;
+    let reads = reader.server.state.cache.version_reads() - reads_before;
+    assert!(hits > 0, "the readers were answered from the cache");
+    assert!(
+        reads < requests,
+        "{requests} requests ({hits} hits) made {reads} reads of the versions: none shared"
+    );
 }
 
 /// A redis-server of the test's own, to stop and start.
@@ -619,7 +696,7 @@ async fn stock_is_never_further_behind_than_stated(writer: &TestApp, other: &Tes
         let (app, writing) = (apps[r % 2], &writing);
         async move {
             let mut seen = Vec::new();
-            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+            while writing.load(Ordering::Relaxed) {
                 let sent = Instant::now();
                 let data = app.query(read, json!({})).await;
                 let available = data["product"]["variants"][0]["available"].as_i64().expect("available");
@@ -630,7 +707,7 @@ async fn stock_is_never_further_behind_than_stated(writer: &TestApp, other: &Tes
     }));
     let writes = async {
         let windows = writes.await;
-        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        writing.store(false, Ordering::Relaxed);
         windows
     };
     let (windows, seen) = tokio::join!(writes, reads);

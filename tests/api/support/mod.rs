@@ -39,6 +39,7 @@ pub const METRIC_OPERATIONS: &[&str] = &[
     "StorefrontStampede",
     "StorefrontRedisDown",
     "StorefrontCluster",
+    "StorefrontSharedReads",
 ];
 
 pub struct TestApp {
