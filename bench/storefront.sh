@@ -125,6 +125,11 @@ while True:
 PY
 ORDERS=$!
 
+# Redis's own CPU (user + system) during a row, when it runs on this machine: the share of the
+# cores a hit's round trip costs outside the server.
+REDIS_PID=$(redis-cli -u "$REDIS" info server | awk -F: '/^process_id/ {print $2 + 0}')
+redis_cpu_ticks() { if [ -r "/proc/$REDIS_PID/stat" ]; then awk '{print $14 + $15}' "/proc/$REDIS_PID/stat"; else echo 0; fi; }
+
 run() {
   local name=$1 url=$2
   curl -sf "$url" >/dev/null
@@ -133,6 +138,7 @@ run() {
     (sleep 2; perf record -q -F 499 -g -p "$SERVER" -o "$OUT/perf.data" -- sleep 10 >/dev/null 2>&1) &
     perf=$!
   fi
+  local redis_before; redis_before=$(redis_cpu_ticks)
   local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
   if [ -n "$perf" ]; then
     wait "$perf" || true
@@ -142,7 +148,8 @@ run() {
   local rps p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  printf '%-34s %10s req/s   p99 %s\n' "$name" "$rps" "$p99"
+  local redis_cpu; redis_cpu=$(awk -v t=$(( $(redis_cpu_ticks) - redis_before )) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}')
+  printf '%-34s %10s req/s   p99 %-8s Redis CPU %s s\n' "$name" "$rps" "$p99" "$redis_cpu"
   echo "$rps $p99" > "$OUT/run-$name"
 }
 metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
