@@ -241,10 +241,10 @@ impl StorefrontCache {
     }
 
     /// The current versions and stock generation, and stock figures known to be current, in
-    /// one round trip (shared with the hits waiting at the same moment); `None` when Redis cannot be read (then nothing is cached). When this
-    /// process read figures a moment ago, only the versions are read and the figures are the
-    /// memo's if no stock changed since; else the figures of the variants `request` showed
-    /// last time are read with the versions.
+    /// one round trip (shared with the hits waiting at the same moment); `None` when Redis
+    /// cannot be read (then nothing is cached). When this process read figures a moment ago,
+    /// only the versions are read and the figures are the memo's if no stock changed since;
+    /// else the figures of the variants `request` showed last time are read with the versions.
     pub async fn lookup(&self, request: &RequestKey) -> Option<Lookup> {
         match &self.store {
             Store::Off => None,
