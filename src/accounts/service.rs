@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
 use super::entity::{session, user};
@@ -16,6 +16,7 @@ use super::rate_limit::{Limit, RateLimiter};
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
 use crate::accounts::UserId;
+use crate::app::db::begin_write;
 use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
@@ -111,7 +112,7 @@ async fn insert_user(
     producer_id: Option<ProducerId>,
 ) -> Outcome<user::Model> {
     let password_hash = hasher.hash(password).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let inserted = user::ActiveModel {
         email: Set(email),
         password_hash: Set(password_hash),
@@ -324,7 +325,7 @@ pub async fn change_password(
     }
     accounts.limiter.forgive(&[], &[failures]).await;
     let new_hash = accounts.hasher.hash(new_password).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let mut changed = user.into_active_model();
     changed.password_hash = Set(new_hash);
     let user = changed.update(&txn).await?;
@@ -405,7 +406,7 @@ pub async fn set_role(
         Ok(producer_id) => producer_id,
         Err(problem) => return Ok(Err(problem)),
     };
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let mut changed = user.into_active_model();
     changed.role = Set(role);
     let user = changed.update(&txn).await?;

@@ -45,8 +45,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
 /// IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing when a
 /// read lock cannot be upgraded; PostgreSQL ignores the option.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions};
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()

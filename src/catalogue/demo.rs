@@ -12,6 +12,7 @@ use sea_orm::{
 use serde::Deserialize;
 
 use super::entity::{catalogue_entry, category, producer, product, stock_level, stock_movement, variant, village};
+use crate::app::db::begin_write;
 use crate::error::AppResult;
 
 const DEMO_CATALOGUE: &str = include_str!("demo_catalogue.json");
@@ -115,7 +116,7 @@ fn id_of<Id: Copy>(ids: &HashMap<String, Id>, kind: &str, slug: &str) -> anyhow:
 pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
     let demo: DemoCatalogue =
         serde_json::from_str(DEMO_CATALOGUE).context("the embedded demo catalogue is malformed")?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
 
     let mut categories = HashMap::new();
     for (position, item) in demo.categories.iter().enumerate() {

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
 use crate::accounts::SignedIn;
+use crate::app::db::begin_write;
 use crate::catalogue::{ProducerId, ProductId, VariantId};
 use crate::error::{AppResult, UserError};
 use crate::i18n::Message;
@@ -79,7 +80,7 @@ pub async fn update_variant(
         return Ok(Err(control_characters(&["input", "name"])));
     }
     let product_id = variant.product_id;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let mut changed = variant.into_active_model();
     if let Some(price) = price {
         changed.price_fen = Set(price.get());
@@ -166,7 +167,7 @@ pub async fn adjust_stock(
         .on_field(&["reason"])));
     }
     let delta = i64::from(delta);
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let updated = stock_level::Entity::update_many()
         .col_expr(
             stock_level::Column::OnHand,
@@ -392,7 +393,7 @@ pub async fn create_product(
         Ok(prices) => prices,
         Err(problem) => return Ok(Err(problem)),
     };
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let Some(category) = super::entity::category::Entity::find()
         .filter(super::entity::category::Column::Slug.eq(input.category_slug.as_str()))
         .one(&txn)

@@ -3,11 +3,12 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use super::divide;
 use super::entity::{cooperative_member, payout, payout_household_share};
+use crate::app::db::begin_write;
 use crate::catalogue::entity::producer;
 use crate::error::Outcome;
 use crate::error::{AppResult, UserError};
@@ -98,7 +99,7 @@ pub async fn set_members(
             UserError::new("INVALID_INPUT", "household-name-length").on_field(&["members"])
         ));
     }
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     cooperative_member::Entity::delete_many()
         .filter(cooperative_member::Column::ProducerId.eq(producer.id))
         .exec(&txn)

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, Set, SqlErr,
 };
 
 use super::OrganisationKind;
@@ -148,7 +148,7 @@ pub async fn add_admin(
     if user.role == Role::Admin {
         return Ok(Err(invalid(&["userId"], "operator-administers-all")));
     }
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let seated = organisation_admin::ActiveModel {
         organisation_id: Set(organisation_id),
         user_id: Set(user_id),

@@ -515,3 +515,32 @@ async fn bad_arguments_are_client_errors(backend: Backend) {
         .await;
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
 }
+
+/// On the embedded SQLite, a write that reads before it writes (creating a product looks up its
+/// category and producer first) waits for the write lock instead of failing when another write
+/// commits in between: 24 products created at once by operators all land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_created_at_once_on_sqlite_all_land() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let before = product::Entity::find().count(app.db()).await.expect("count");
+    let created = futures::future::join_all((0..24).map(|i| {
+        app.graphql_as(
+            &operator,
+            "mutation($input: NewProductInput!) { createProduct(input: $input) { userErrors { code } } }",
+            json!({ "input": {
+                "slug": format!("race-{i}"), "name": format!("同时上架 {i}"), "categorySlug": "shucai",
+                "producerSlug": "sanwang-baihe-hezuoshe",
+                "variants": [{ "sku": format!("RACE-{i}"), "name": "1 盒", "price": "30.00", "stock": 5 }]
+            } }),
+        )
+    }))
+    .await;
+    for (status, answer) in &created {
+        assert_eq!(*status, 200, "{answer:#}");
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+        assert_eq!(answer["data"]["createProduct"]["userErrors"], json!([]));
+    }
+    let after = product::Entity::find().count(app.db()).await.expect("count");
+    assert_eq!(after, before + 24);
+}
