@@ -2,7 +2,8 @@
 //! layer makes one from `first` and an opaque `after` cursor: `graphql::relay`.)
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    Value,
 };
 
 use crate::error::AppResult;
@@ -29,6 +30,38 @@ where
     E::Model: Sync,
     C: Copy + Into<Value>,
 {
+    keyset_page(db, select, key, page, count_total, Order::Desc).await
+}
+
+/// [`newest_first`], oldest first: the rows after the cursor in ascending `key`.
+pub async fn oldest_first<E, C>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    key: E::Column,
+    page: &PageRequest<C>,
+    count_total: bool,
+) -> AppResult<(Vec<E::Model>, u64)>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: Copy + Into<Value>,
+{
+    keyset_page(db, select, key, page, count_total, Order::Asc).await
+}
+
+async fn keyset_page<E, C>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    key: E::Column,
+    page: &PageRequest<C>,
+    count_total: bool,
+    order: Order,
+) -> AppResult<(Vec<E::Model>, u64)>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: Copy + Into<Value>,
+{
     let total = if count_total {
         select.clone().count(db).await?
     } else {
@@ -36,8 +69,11 @@ where
     };
     let mut select = select;
     if let Some(after) = page.after {
-        select = select.filter(key.lt(after));
+        select = select.filter(match order {
+            Order::Asc => key.gt(after),
+            _ => key.lt(after),
+        });
     }
-    let rows = select.order_by_desc(key).limit(page.limit + 1).all(db).await?;
+    let rows = select.order_by(key, order).limit(page.limit + 1).all(db).await?;
     Ok((rows, total))
 }

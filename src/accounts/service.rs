@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    SqlErr,
 };
 
 use super::entity::{session, user};
@@ -21,7 +21,7 @@ use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::{Language, Message};
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 
 /// What signing in needs, shared by all requests.
 pub struct Accounts {
@@ -442,20 +442,7 @@ pub async fn list_users(
     if let Some(role) = role {
         select = select.filter(user::Column::Role.eq(role));
     }
-    let total = if count_total {
-        select.clone().count(db).await?
-    } else {
-        0
-    };
-    if let Some(after) = page.after {
-        select = select.filter(user::Column::Id.gt(after));
-    }
-    let rows = select
-        .order_by_asc(user::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    paging::oldest_first(db, select, user::Column::Id, page, count_total).await
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::entity::{catalogue_entry, category, product, stock_level, variant, vi
 use crate::catalogue::{ProductId, VillageId};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Message;
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 
 /// How the storefront orders products.
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,21 +256,7 @@ pub async fn list_villages(
     page: &PageRequest<VillageId>,
     count_total: bool,
 ) -> AppResult<(Vec<village::Model>, u64)> {
-    let total = if count_total {
-        village::Entity::find().count(db).await?
-    } else {
-        0
-    };
-    let mut select = village::Entity::find();
-    if let Some(after) = page.after {
-        select = select.filter(village::Column::Id.gt(after));
-    }
-    let rows = select
-        .order_by_asc(village::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    paging::oldest_first(db, village::Entity::find(), village::Column::Id, page, count_total).await
 }
 
 pub async fn list_categories(db: &impl ConnectionTrait) -> AppResult<Vec<category::Model>> {

@@ -18,7 +18,7 @@ use crate::livestream::PromoLinkId;
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
 use crate::orders::{OrderId, OrderLineAttributionId, OrderLineId, OrderStatus};
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 use crate::payouts::entity::{host_commission, payout};
@@ -168,16 +168,9 @@ pub async fn host_lines(
     host_id: UserId,
     page: &PageRequest<OrderLineAttributionId>,
 ) -> AppResult<Vec<CreditedLine>> {
-    let mut select = order_line_attribution::Entity::find().filter(order_line_attribution::Column::HostId.eq(host_id));
-    if let Some(after) = page.after {
-        select = select.filter(order_line_attribution::Column::Id.lt(after));
-    }
+    let select = order_line_attribution::Entity::find().filter(order_line_attribution::Column::HostId.eq(host_id));
     // Lines of orders not paid are left out of the page read, so a page may hold fewer.
-    let attributions = select
-        .order_by_desc(order_line_attribution::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
+    let (attributions, _) = paging::newest_first(db, select, order_line_attribution::Column::Id, page, false).await?;
     credited_lines(db, attributions).await
 }
 

@@ -3,16 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::entity::promo_link;
 use crate::accounts::UserId;
 use crate::catalogue::ProductId;
 use crate::error::{AppError, AppResult};
 use crate::livestream::{LiveSessionId, PromoLinkId};
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 
 /// Characters of a code: letters and digits, nothing a viewer could misread in a URL.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
@@ -106,13 +104,7 @@ pub async fn list(
     host_id: UserId,
     page: &PageRequest<PromoLinkId>,
 ) -> AppResult<Vec<promo_link::Model>> {
-    let mut select = promo_link::Entity::find().filter(promo_link::Column::HostId.eq(host_id));
-    if let Some(after) = page.after {
-        select = select.filter(promo_link::Column::Id.lt(after));
-    }
-    Ok(select
-        .order_by_desc(promo_link::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?)
+    let select = promo_link::Entity::find().filter(promo_link::Column::HostId.eq(host_id));
+    let (links, _) = paging::newest_first(db, select, promo_link::Column::Id, page, false).await?;
+    Ok(links)
 }

@@ -30,7 +30,7 @@ use crate::inventory::{self, Moved, Movement};
 use crate::livestream::{LiveSessionId, LiveSessionItemId};
 use crate::money::Fen;
 use crate::orders::OrderId;
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 use crate::shop::{Effect, Shop};
 
 pub const MAX_ITEMS: usize = 20;
@@ -274,15 +274,9 @@ pub async fn list(
     host_id: UserId,
     page: &PageRequest<LiveSessionId>,
 ) -> AppResult<Vec<live_session::Model>> {
-    let mut select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
-    if let Some(after) = page.after {
-        select = select.filter(live_session::Column::Id.lt(after));
-    }
-    Ok(select
-        .order_by_desc(live_session::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?)
+    let select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
+    let (sessions, _) = paging::newest_first(db, select, live_session::Column::Id, page, false).await?;
+    Ok(sessions)
 }
 
 /// What a code offers at the session's prices right now: the approved items of its session,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, payout_reference};
@@ -16,7 +16,7 @@ use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::orders::entity::order;
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 use crate::payouts::{EarningId, PayoutId};
 
 /// A producer's money.
@@ -93,15 +93,9 @@ pub async fn list_host_payouts(
     host_id: UserId,
     page: &PageRequest<PayoutId>,
 ) -> AppResult<Vec<payout::Model>> {
-    let mut select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
-    if let Some(after) = page.after {
-        select = select.filter(payout::Column::Id.lt(after));
-    }
-    Ok(select
-        .order_by_desc(payout::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?)
+    let select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
+    let (payouts, _) = paging::newest_first(db, select, payout::Column::Id, page, false).await?;
+    Ok(payouts)
 }
 
 /// A page of a producer's payouts (all producers' for `None`), newest first.
@@ -118,14 +112,8 @@ pub async fn list_payouts(
     if let Some(status) = status {
         select = select.filter(payout::Column::Status.eq(status));
     }
-    if let Some(after) = page.after {
-        select = select.filter(payout::Column::Id.lt(after));
-    }
-    Ok(select
-        .order_by_desc(payout::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?)
+    let (payouts, _) = paging::newest_first(db, select, payout::Column::Id, page, false).await?;
+    Ok(payouts)
 }
 
 /// A page of a producer's earnings, newest first.
@@ -134,15 +122,9 @@ pub async fn list_earnings(
     producer_id: ProducerId,
     page: &PageRequest<EarningId>,
 ) -> AppResult<Vec<earning::Model>> {
-    let mut select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
-    if let Some(after) = page.after {
-        select = select.filter(earning::Column::Id.lt(after));
-    }
-    Ok(select
-        .order_by_desc(earning::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?)
+    let select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
+    let (earnings, _) = paging::newest_first(db, select, earning::Column::Id, page, false).await?;
+    Ok(earnings)
 }
 
 /// The earnings of a month (`YYYY-MM`, China time) as CSV, for a producer's records.

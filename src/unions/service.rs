@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
 use super::OrganisationKind;
@@ -23,7 +22,7 @@ use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::orders::entity::order;
-use crate::paging::PageRequest;
+use crate::paging::{self, PageRequest};
 use crate::payments::entity::payment;
 use crate::unions::OrganisationId;
 
@@ -330,13 +329,7 @@ pub async fn members(
     let current = membership::Entity::find()
         .filter(membership::Column::OrganisationId.eq(organisation_id))
         .filter(membership::Column::EndedAt.is_null());
-    let total = current.clone().count(db).await?;
-    let mut query = current.order_by_asc(membership::Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(membership::Column::Id.gt(after));
-    }
-    let rows = query.limit(page.limit + 1).all(db).await?;
-    Ok((rows, total))
+    paging::oldest_first(db, current, membership::Column::Id, page, true).await
 }
 
 /// `setPledge` (its admin): the organisation's commitment for `year`, replacing an earlier one.
