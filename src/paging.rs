@@ -15,47 +15,23 @@ pub struct PageRequest<C> {
     pub after: Option<C>,
 }
 
-/// A page of `select` newest first by `key`, the column the cursor holds, with how many rows
+/// Which way a list runs: newest first (descending key) or oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A page of `select` in `direction` of `key`, the column the cursor holds, with how many rows
 /// `select` matches in all when `count_total` asks (one row more than the page is read, so the
 /// caller can tell whether another page follows).
-pub async fn newest_first<E, C>(
+pub async fn keyset_page<E, C>(
     db: &impl ConnectionTrait,
     select: Select<E>,
     key: E::Column,
+    direction: Direction,
     page: &PageRequest<C>,
     count_total: bool,
-) -> AppResult<(Vec<E::Model>, u64)>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    C: Copy + Into<Value>,
-{
-    keyset_page(db, select, key, page, count_total, Order::Desc).await
-}
-
-/// [`newest_first`], oldest first: the rows after the cursor in ascending `key`.
-pub async fn oldest_first<E, C>(
-    db: &impl ConnectionTrait,
-    select: Select<E>,
-    key: E::Column,
-    page: &PageRequest<C>,
-    count_total: bool,
-) -> AppResult<(Vec<E::Model>, u64)>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    C: Copy + Into<Value>,
-{
-    keyset_page(db, select, key, page, count_total, Order::Asc).await
-}
-
-async fn keyset_page<E, C>(
-    db: &impl ConnectionTrait,
-    select: Select<E>,
-    key: E::Column,
-    page: &PageRequest<C>,
-    count_total: bool,
-    order: Order,
 ) -> AppResult<(Vec<E::Model>, u64)>
 where
     E: EntityTrait,
@@ -67,12 +43,13 @@ where
     } else {
         0
     };
+    let (beyond, order) = match direction {
+        Direction::NewestFirst => (page.after.map(|after| key.lt(after)), Order::Desc),
+        Direction::OldestFirst => (page.after.map(|after| key.gt(after)), Order::Asc),
+    };
     let mut select = select;
-    if let Some(after) = page.after {
-        select = select.filter(match order {
-            Order::Asc => key.gt(after),
-            _ => key.lt(after),
-        });
+    if let Some(beyond) = beyond {
+        select = select.filter(beyond);
     }
     let rows = select.order_by(key, order).limit(page.limit + 1).all(db).await?;
     Ok((rows, total))

@@ -21,7 +21,7 @@ use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
 use crate::error::{AppError, AppResult, UserError};
 use crate::i18n::{Language, Message};
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 
 /// What signing in needs, shared by all requests.
 pub struct Accounts {
@@ -442,7 +442,7 @@ pub async fn list_users(
     if let Some(role) = role {
         select = select.filter(user::Column::Role.eq(role));
     }
-    paging::oldest_first(db, select, user::Column::Id, page, count_total).await
+    paging::keyset_page(db, select, user::Column::Id, Direction::OldestFirst, page, count_total).await
 }
 
 #[cfg(test)]

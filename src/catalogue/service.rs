@@ -12,7 +12,7 @@ use super::entity::{catalogue_entry, category, product, stock_level, variant, vi
 use crate::catalogue::{ProductId, VillageId};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Message;
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 
 /// How the storefront orders products.
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,7 +256,15 @@ pub async fn list_villages(
     page: &PageRequest<VillageId>,
     count_total: bool,
 ) -> AppResult<(Vec<village::Model>, u64)> {
-    paging::oldest_first(db, village::Entity::find(), village::Column::Id, page, count_total).await
+    paging::keyset_page(
+        db,
+        village::Entity::find(),
+        village::Column::Id,
+        Direction::OldestFirst,
+        page,
+        count_total,
+    )
+    .await
 }
 
 pub async fn list_categories(db: &impl ConnectionTrait) -> AppResult<Vec<category::Model>> {

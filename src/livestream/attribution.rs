@@ -18,7 +18,7 @@ use crate::livestream::PromoLinkId;
 use crate::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
 use crate::orders::{OrderId, OrderLineAttributionId, OrderLineId, OrderStatus};
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 use crate::payouts::entity::{host_commission, payout};
@@ -170,7 +170,15 @@ pub async fn host_lines(
 ) -> AppResult<Vec<CreditedLine>> {
     let select = order_line_attribution::Entity::find().filter(order_line_attribution::Column::HostId.eq(host_id));
     // Lines of orders not paid are left out of the page read, so a page may hold fewer.
-    let (attributions, _) = paging::newest_first(db, select, order_line_attribution::Column::Id, page, false).await?;
+    let (attributions, _) = paging::keyset_page(
+        db,
+        select,
+        order_line_attribution::Column::Id,
+        Direction::NewestFirst,
+        page,
+        false,
+    )
+    .await?;
     credited_lines(db, attributions).await
 }
 

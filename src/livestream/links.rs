@@ -10,7 +10,7 @@ use crate::accounts::UserId;
 use crate::catalogue::ProductId;
 use crate::error::{AppError, AppResult};
 use crate::livestream::{LiveSessionId, PromoLinkId};
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 
 /// Characters of a code: letters and digits, nothing a viewer could misread in a URL.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
@@ -105,6 +105,7 @@ pub async fn list(
     page: &PageRequest<PromoLinkId>,
 ) -> AppResult<Vec<promo_link::Model>> {
     let select = promo_link::Entity::find().filter(promo_link::Column::HostId.eq(host_id));
-    let (links, _) = paging::newest_first(db, select, promo_link::Column::Id, page, false).await?;
+    let (links, _) =
+        paging::keyset_page(db, select, promo_link::Column::Id, Direction::NewestFirst, page, false).await?;
     Ok(links)
 }

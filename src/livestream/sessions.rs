@@ -30,7 +30,7 @@ use crate::inventory::{self, Moved, Movement};
 use crate::livestream::{LiveSessionId, LiveSessionItemId};
 use crate::money::Fen;
 use crate::orders::OrderId;
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 use crate::shop::{Effect, Shop};
 
 pub const MAX_ITEMS: usize = 20;
@@ -275,7 +275,15 @@ pub async fn list(
     page: &PageRequest<LiveSessionId>,
 ) -> AppResult<Vec<live_session::Model>> {
     let select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
-    let (sessions, _) = paging::newest_first(db, select, live_session::Column::Id, page, false).await?;
+    let (sessions, _) = paging::keyset_page(
+        db,
+        select,
+        live_session::Column::Id,
+        Direction::NewestFirst,
+        page,
+        false,
+    )
+    .await?;
     Ok(sessions)
 }
 

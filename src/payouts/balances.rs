@@ -16,7 +16,7 @@ use crate::i18n::{Language, Message};
 use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::orders::entity::order;
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 use crate::payouts::{EarningId, PayoutId};
 
 /// A producer's money.
@@ -94,7 +94,7 @@ pub async fn list_host_payouts(
     page: &PageRequest<PayoutId>,
 ) -> AppResult<Vec<payout::Model>> {
     let select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
-    let (payouts, _) = paging::newest_first(db, select, payout::Column::Id, page, false).await?;
+    let (payouts, _) = paging::keyset_page(db, select, payout::Column::Id, Direction::NewestFirst, page, false).await?;
     Ok(payouts)
 }
 
@@ -112,7 +112,7 @@ pub async fn list_payouts(
     if let Some(status) = status {
         select = select.filter(payout::Column::Status.eq(status));
     }
-    let (payouts, _) = paging::newest_first(db, select, payout::Column::Id, page, false).await?;
+    let (payouts, _) = paging::keyset_page(db, select, payout::Column::Id, Direction::NewestFirst, page, false).await?;
     Ok(payouts)
 }
 
@@ -123,7 +123,8 @@ pub async fn list_earnings(
     page: &PageRequest<EarningId>,
 ) -> AppResult<Vec<earning::Model>> {
     let select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
-    let (earnings, _) = paging::newest_first(db, select, earning::Column::Id, page, false).await?;
+    let (earnings, _) =
+        paging::keyset_page(db, select, earning::Column::Id, Direction::NewestFirst, page, false).await?;
     Ok(earnings)
 }
 

@@ -22,7 +22,7 @@ use crate::i18n::Message;
 use crate::money::Fen;
 use crate::orders::OrderId;
 use crate::orders::entity::order;
-use crate::paging::{self, PageRequest};
+use crate::paging::{self, Direction, PageRequest};
 use crate::payments::entity::payment;
 use crate::unions::OrganisationId;
 
@@ -329,7 +329,7 @@ pub async fn members(
     let current = membership::Entity::find()
         .filter(membership::Column::OrganisationId.eq(organisation_id))
         .filter(membership::Column::EndedAt.is_null());
-    paging::oldest_first(db, current, membership::Column::Id, page, true).await
+    paging::keyset_page(db, current, membership::Column::Id, Direction::OldestFirst, page, true).await
 }
 
 /// `setPledge` (its admin): the organisation's commitment for `year`, replacing an earlier one.

@@ -13,7 +13,7 @@ use sea_orm::{
 use crate::error::{AppResult, Outcome, UserError};
 use crate::orders::entity::{order, shipment};
 use crate::orders::{OrderId, OrderStatus, ShipmentId};
-use crate::paging::{PageRequest, newest_first};
+use crate::paging::{Direction, PageRequest, keyset_page};
 use crate::unions::OrganisationId;
 
 /// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
@@ -131,7 +131,15 @@ pub async fn open_problems(
     if let Some(organisation_id) = organisation_id {
         select = select.filter(order::Column::UnionId.eq(organisation_id));
     }
-    newest_first(db, select, shipment::Column::Id, page, count_total).await
+    keyset_page(
+        db,
+        select,
+        shipment::Column::Id,
+        Direction::NewestFirst,
+        page,
+        count_total,
+    )
+    .await
 }
 
 /// Whether every shipment of the bulk order is accepted; `None` for an order that is not a
@@ -152,5 +160,5 @@ pub async fn bulk_orders(
     let select = order::Entity::find()
         .filter(order::Column::UnionId.eq(organisation_id))
         .filter(order::Column::Bulk.eq(true));
-    newest_first(db, select, order::Column::Id, page, count_total).await
+    keyset_page(db, select, order::Column::Id, Direction::NewestFirst, page, count_total).await
 }

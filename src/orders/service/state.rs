@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::{OrderId, OrderStatus};
-use crate::paging::{PageRequest, newest_first};
+use crate::paging::{Direction, PageRequest, keyset_page};
 
 pub async fn lines_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
@@ -112,7 +112,7 @@ pub async fn buyer_orders(
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let select = order::Entity::find().filter(order::Column::BuyerId.eq(buyer_id));
-    newest_first(db, select, order::Column::Id, page, count_total).await
+    keyset_page(db, select, order::Column::Id, Direction::NewestFirst, page, count_total).await
 }
 
 /// The producers with lines in an order.
