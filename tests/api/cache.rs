@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use huakai::accounts::Role;
 use serde_json::{Value, json};
 
-use crate::support::{Actor, Backend, TestApp, service_missing};
+use crate::support::{Actor, Backend, TestApp, fen, service_missing};
 
 /// A query the storefront really sends: a page of products with their variants and stock.
 const STOREFRONT: &str = "query Storefront($first: Int, $filter: ProductFilter) {
@@ -275,13 +275,6 @@ async fn a_stampede_recomputes_once() {
     assert!(counter(&app, "huakai_cache_misses_total", op).await <= 2);
 }
 
-/// A price in fen from its decimal yuan text ("39.80").
-fn fen(amount: &Value) -> i64 {
-    let text = amount.as_str().expect("amount");
-    let (yuan, fen) = text.split_once('.').expect("two decimals");
-    yuan.parse::<i64>().expect("yuan") * 100 + fen.parse::<i64>().expect("fen")
-}
-
 /// Hits waiting at the same moment share one Redis read of the versions, yet each sees every
 /// write answered before it was sent: a writer raises a price again and again on one replica
 /// while readers keep the other busy, and no reader sees a price older than the last one
@@ -294,7 +287,7 @@ async fn concurrent_hits_share_their_reads_and_see_every_write_before_them() {
     let reader = Arc::new(writer.another_instance().await);
     let op = "StorefrontSharedReads";
     let slug = "longtan-huangtao";
-    let price_seen = |data: &Value| fen(&product(data, slug).expect("listed")["variants"][0]["price"]["amount"]);
+    let price_seen = |data: &Value| fen(&product(data, slug).expect("listed")["variants"][0]["price"]);
     let page = json!({ "first": 100 });
     let answered = Arc::new(AtomicI64::new(price_seen(&storefront(&reader, op, page.clone()).await)));
     let operator = writer.user("operator@example.com", Role::Admin, None).await;

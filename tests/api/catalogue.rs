@@ -9,7 +9,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::support::{Backend, TestApp, error_code};
+use crate::support::{Backend, TestApp, error_code, fen};
 
 on_each_backend!(
     product_list_answers_every_contract_field,
@@ -78,12 +78,6 @@ async fn product_list_answers_every_contract_field(backend: Backend) {
 }
 
 /// "12.50" → 1250: the decimal string the API shows, back in fen.
-fn fen(money: &Value) -> i64 {
-    let amount = money["amount"].as_str().expect("amount is a string");
-    let (yuan, fraction) = amount.split_once('.').expect("two decimals");
-    yuan.parse::<i64>().expect("yuan") * 100 + fraction.parse::<i64>().expect("fen")
-}
-
 async fn all_pages(app: &TestApp, sort: &str, filter: Value) -> Vec<Value> {
     let mut products = Vec::new();
     let mut after = Value::Null;

@@ -20,7 +20,7 @@ use crate::on_each_backend;
 use crate::orders::{PLACE, available, order_input, variants};
 use crate::support::database::TestDatabase;
 use crate::support::stripe::Fault;
-use crate::support::{Actor, Backend, TestApp};
+use crate::support::{Actor, Backend, TestApp, fen};
 
 on_each_backend!(
     lines_are_credited_at_the_open_or_targeted_rate_in_force_when_placed,
@@ -45,14 +45,6 @@ const MY_HOST: &str = "{ myHost { host { id displayName }
     commissions(first: 20) { nodes { amount { amount } status orderNumber rateBps sales { amount } } }
     balance { pending { amount } available { amount } inTransit { amount } paidOut { amount } }
     payouts(first: 10) { nodes { id amount { amount } status method } } } }";
-
-fn fen(money: &Value) -> i64 {
-    let text = money["amount"].as_str().unwrap_or_else(|| panic!("an amount: {money}"));
-    let negative = text.starts_with('-');
-    let (yuan, cents) = text.trim_start_matches('-').split_once('.').expect("decimals");
-    let value = yuan.parse::<i64>().expect("yuan") * 100 + cents.parse::<i64>().expect("fen");
-    if negative { -value } else { value }
-}
 
 struct Cast {
     buyer: Actor,

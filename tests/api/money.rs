@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::on_each_backend;
 use crate::orders::{PLACE, assert_ledger_balances, available, order_input, variants};
 use crate::support::stripe::Fault;
-use crate::support::{Actor, Backend, TestApp};
+use crate::support::{Actor, Backend, TestApp, fen};
 
 on_each_backend!(
     a_refund_before_delivery_is_kept_out_of_the_earnings_and_waits_for_the_bank,
@@ -34,14 +34,6 @@ const ORDER: &str = "query($id: ID!) { order(id: $id) { status total { amount }
 
 const PENDING_BANK_REFUNDS: &str = "{ pendingBankRefunds(first: 50) { nodes { id amount { amount } status reason
     buyerEmail paidWithReference order { id number } } } }";
-
-pub fn fen(money: &Value) -> i64 {
-    let text = money["amount"].as_str().unwrap_or_else(|| panic!("an amount: {money}"));
-    let negative = text.starts_with('-');
-    let (yuan, cents) = text.trim_start_matches('-').split_once('.').expect("decimals");
-    let value = yuan.parse::<i64>().expect("yuan") * 100 + cents.parse::<i64>().expect("fen");
-    if negative { -value } else { value }
-}
 
 pub struct Cast {
     pub buyer: Actor,

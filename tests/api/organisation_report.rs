@@ -5,9 +5,9 @@
 use huakai::accounts::Role;
 use serde_json::{Value, json};
 
-use crate::money::{cast, fen, lily_at, pay_by_bank, place, refund};
+use crate::money::{cast, lily_at, pay_by_bank, place, refund};
 use crate::on_each_backend;
-use crate::support::{Actor, Backend, TestApp, error_code};
+use crate::support::{Actor, Backend, TestApp, error_code, fen};
 use crate::unions::{SET_PLEDGE, member, organisation};
 
 on_each_backend!(an_organisations_report_adds_up_its_credited_purchases);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::on_each_backend;
 use crate::orders::{PLACE, order_input, variants};
-use crate::support::{Actor, Backend, TestApp};
+use crate::support::{Actor, Backend, TestApp, fen};
 
 on_each_backend!(
     earnings_follow_delivery_and_are_paid_once_by_bank,
@@ -26,14 +26,6 @@ const ACCOUNT: &str = "{ myProducer { producer { slug }
     balance { pending { amount } available { amount } inTransit { amount } paidOut { amount } }
     earnings(first: 50) { nodes { kind amount { amount } lineTotal { amount } platformFee { amount } commission { amount } orderNumber quantity variantSku payoutId } }
     payouts(first: 20) { nodes { id amount { amount } status method batchId reference } } } }";
-
-fn fen(money: &Value) -> i64 {
-    let text = money["amount"].as_str().expect("amount");
-    let negative = text.starts_with('-');
-    let (yuan, cents) = text.trim_start_matches('-').split_once('.').expect("decimals");
-    let value = yuan.parse::<i64>().expect("yuan") * 100 + cents.parse::<i64>().expect("fen");
-    if negative { -value } else { value }
-}
 
 struct Cast {
     buyer: Actor,

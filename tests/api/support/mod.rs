@@ -42,6 +42,15 @@ pub const METRIC_OPERATIONS: &[&str] = &[
     "StorefrontSharedReads",
 ];
 
+/// A `Money` object's amount (`{ amount: "-12.30" }`) in fen.
+pub fn fen(money: &Value) -> i64 {
+    let text = money["amount"].as_str().unwrap_or_else(|| panic!("an amount: {money}"));
+    let negative = text.starts_with('-');
+    let (yuan, cents) = text.trim_start_matches('-').split_once('.').expect("decimals");
+    let value = yuan.parse::<i64>().expect("yuan") * 100 + cents.parse::<i64>().expect("fen");
+    if negative { -value } else { value }
+}
+
 pub struct TestApp {
     pub server: RunningServer,
     pub base_url: String,

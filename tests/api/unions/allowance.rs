@@ -7,10 +7,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::{DEPOSIT, GRANT, REMOVE, assert_ledger_adds_up, member, organisation};
-use crate::money::{cast, fen, lily_at, pay_by_bank, refund};
+use crate::money::{cast, lily_at, pay_by_bank, refund};
 use crate::on_each_backend;
 use crate::orders::{PLACE, order_input, variants};
-use crate::support::{Actor, Backend, TestApp};
+use crate::support::{Actor, Backend, TestApp, fen};
 
 fn grant_for(org: &Value, membership: &Value, amount: &str, days: i64) -> Value {
     let expires = (chrono::Utc::now() + chrono::TimeDelta::days(days)).to_rfc3339();

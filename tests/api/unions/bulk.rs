@@ -7,10 +7,10 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::{DEPOSIT, assert_ledger_adds_up, organisation};
-use crate::money::{cast, fen, pay_by_bank, refund};
+use crate::money::{cast, pay_by_bank, refund};
 use crate::on_each_backend;
 use crate::orders::{available, variants};
-use crate::support::{Actor, Backend, TestApp};
+use crate::support::{Actor, Backend, TestApp, fen};
 
 const BULK: &str = "mutation($input: BulkOrderInput!) {
     placeBulkOrder(input: $input) {
