@@ -321,12 +321,7 @@ impl StorefrontCache {
                     })
                     .await
                     .unwrap_or_default();
-                found.extend(
-                    missing
-                        .iter()
-                        .zip(values)
-                        .filter_map(|(id, value)| Some((*id, stock::decode(value.as_deref()?)?))),
-                );
+                found.extend(stock::decode_replies(&missing, &values));
             }
         }
         missing.retain(|id| !found.contains_key(id));

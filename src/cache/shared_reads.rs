@@ -128,23 +128,14 @@ impl SharedReads {
                 .and_then(|text| text.parse().ok())
                 .unwrap_or(0)
         };
-        let figures = values
-            .iter()
-            .skip(self.version_keys.len())
-            .map(|value| value.as_deref().and_then(stock::decode));
+        let figure_replies = values.get(self.version_keys.len()..).unwrap_or_default();
         Some(VersionsRead {
             versions: Versions {
                 catalogue: counter(0),
                 availability: counter(1),
             },
             stock_generation: counter(2),
-            figures: Arc::new(
-                variant_ids
-                    .iter()
-                    .zip(figures)
-                    .filter_map(|(id, figure)| Some((*id, figure?)))
-                    .collect(),
-            ),
+            figures: Arc::new(stock::decode_replies(&variant_ids, figure_replies).collect()),
         })
     }
 }

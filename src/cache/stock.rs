@@ -136,6 +136,18 @@ pub fn decode(stored: &str) -> Option<i64> {
     stored.split_once(':')?.1.parse().ok()
 }
 
+/// The figures among the mirror's `MGET` replies for `variant_ids`, in their order; a missing
+/// or unreadable one is left out.
+pub fn decode_replies<'a>(
+    variant_ids: &'a [VariantId],
+    replies: &'a [Option<String>],
+) -> impl Iterator<Item = (VariantId, i64)> + 'a {
+    variant_ids
+        .iter()
+        .zip(replies)
+        .filter_map(|(id, reply)| Some((*id, decode(reply.as_deref()?)?)))
+}
+
 /// Offers every figure of `reading` to Redis; figures already too old are not written.
 pub async fn offer_to_redis(redis: &Redis, reading: &Reading) {
     let Some(left) = MIRROR_TTL.checked_sub(reading.read_at.elapsed()) else {
