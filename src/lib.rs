@@ -4,24 +4,19 @@
 //! `app` wires configuration, state, HTTP and the command line; `graphql` assembles the schema.
 
 #[macro_use]
-mod ids;
+pub mod infra;
 
 pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod catalogue;
 pub mod demo;
-pub mod error;
 pub mod graphql;
-pub mod i18n;
 pub mod impact;
 pub mod inventory;
 pub mod livestream;
-pub mod money;
 pub mod orders;
-pub mod paging;
 pub mod payments;
 pub mod payouts;
 pub mod shop;
-pub mod text;
 pub mod unions;

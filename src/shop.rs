@@ -9,7 +9,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use crate::cache::StorefrontCache;
-use crate::catalogue::VariantId;
+use crate::infra::ids::VariantId;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
 

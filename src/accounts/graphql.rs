@@ -11,13 +11,13 @@ use super::entity::user;
 use super::policy::{AdministerUsers, ReadUser, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
 use super::{Role, Viewer, memberships};
-use crate::accounts::UserId;
 use crate::catalogue::graphql::Producer;
-use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, loader, wants_total_count};
-use crate::graphql::ids::{NodeType, decode_as, encode};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::i18n::Language;
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::i18n::Language;
+use crate::infra::ids::UserId;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -137,7 +137,7 @@ impl AccountsQuery {
     /// Every account, oldest first (operators).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Admin])",
-        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+        complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
     )]
     async fn users(
         &self,

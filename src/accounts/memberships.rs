@@ -6,9 +6,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::membership::{self, MembershipKind};
-use crate::accounts::UserId;
-use crate::catalogue::ProducerId;
-use crate::error::AppResult;
+use crate::infra::error::AppResult;
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
 
 /// The producer `user_id` works for now, if any.
 pub async fn current_producer(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<ProducerId>> {

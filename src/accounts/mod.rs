@@ -10,14 +10,12 @@ pub mod rate_limit;
 pub mod service;
 pub mod tokens;
 
-typed_id!(UserId, MembershipId);
-
 use async_graphql::Enum;
 use sea_orm::ActiveEnum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
-use crate::catalogue::ProducerId;
-use crate::i18n::Language;
+use crate::infra::i18n::Language;
+use crate::infra::ids::{ProducerId, UserId};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

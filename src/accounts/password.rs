@@ -6,8 +6,8 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 
-use crate::error::AppError;
-use crate::i18n::Message;
+use crate::infra::error::AppError;
+use crate::infra::i18n::Message;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 

@@ -7,8 +7,8 @@
 use async_graphql::{Context, Guard};
 
 use super::{Role, SignedIn, Viewer};
-use crate::accounts::UserId;
-use crate::error::{AppError, AppResult};
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::ids::UserId;
 
 /// Something a viewer may want to do with a private object; who other than an operator may.
 pub trait Permission {
@@ -39,7 +39,7 @@ impl Permission for AdministerUsers {
 
 impl Viewer {
     /// The language a signed-in user chose, if any.
-    pub fn language(&self) -> Option<crate::i18n::Language> {
+    pub fn language(&self) -> Option<crate::infra::i18n::Language> {
         match self {
             Viewer::User(signed_in) => signed_in.language,
             Viewer::Anonymous => None,

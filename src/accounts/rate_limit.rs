@@ -7,7 +7,7 @@
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::app::redis::Redis;
+use crate::infra::redis::Redis;
 
 /// Counters kept in the process at most; the least recently used go first.
 const MEMORY_COUNTERS: usize = 100_000;

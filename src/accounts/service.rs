@@ -15,13 +15,13 @@ use super::password::{self, PasswordHasher};
 use super::rate_limit::{Limit, RateLimiter};
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
-use crate::accounts::UserId;
-use crate::app::db::begin_write;
-use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
-use crate::error::{AppError, AppResult, UserError};
-use crate::i18n::{Language, Message};
-use crate::paging::{self, Direction, PageRequest};
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::i18n::{Language, Message};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
+use crate::infra::paging::{self, Direction, PageRequest};
 
 /// What signing in needs, shared by all requests.
 pub struct Accounts {

@@ -12,8 +12,8 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use super::entity::setting;
-use crate::accounts::UserId;
-use crate::error::AppError;
+use crate::infra::error::AppError;
+use crate::infra::ids::UserId;
 
 const SECRET_SETTING: &str = "token_secret";
 

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use super::config::Config;
-use super::telemetry;
 use crate::accounts::Role;
-use crate::i18n::Language;
-use crate::payouts::PayoutBatchId;
+use crate::infra::i18n::Language;
+use crate::infra::ids::PayoutBatchId;
+use crate::infra::telemetry;
 
 #[derive(Parser)]
 #[command(
@@ -170,8 +170,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
     match command {
         Command::Serve => super::serve(config).await,
         Command::Migrate => {
-            let db = super::db::connect(&config.database_url, Default::default()).await?;
-            super::db::migrate(&db).await?;
+            let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
+            crate::infra::db::migrate(&db).await?;
             println!("database schema is up to date");
             Ok(())
         }
@@ -209,8 +209,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                     name,
                 },
         } => {
-            let db = super::db::connect(&config.database_url, Default::default()).await?;
-            super::db::migrate(&db).await?;
+            let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
+            crate::infra::db::migrate(&db).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
             match crate::accounts::service::create_user(&db, &email, &password, &name, role, producer.as_deref())
                 .await?
@@ -237,7 +237,7 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                                 .map(|id| id.0)
                                 .or(payout.host_id.map(|id| id.0))
                                 .unwrap_or_default(),
-                            crate::money::Fen::new(payout.amount_fen),
+                            crate::infra::money::Fen::new(payout.amount_fen),
                             payout.method,
                             payout.status,
                             payout.batch_id.map(|b| format!(", batch {b}")).unwrap_or_default()
@@ -281,8 +281,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
         Command::Hosts {
             action: HostsAction::Report { host, month },
         } => {
-            let db = super::db::connect(&config.database_url, Default::default()).await?;
-            super::db::migrate(&db).await?;
+            let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
+            crate::infra::db::migrate(&db).await?;
             use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
             let email = crate::accounts::service::normalize_email(&host);
             let found = crate::accounts::entity::user::Entity::find()

@@ -1,6 +1,7 @@
 //! Configuration from the environment, parsed once at start. A bad value stops start-up with
 //! one line that names the setting.
 
+use crate::infra::telemetry::LogFormat;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,12 +14,6 @@ pub struct ConfigError {
     name: &'static str,
     value: String,
     problem: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Clone, Debug)]

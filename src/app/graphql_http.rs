@@ -7,7 +7,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use crate::i18n::Message;
+use crate::infra::i18n::Message;
 
 /// The media type of a GraphQL answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,10 +25,10 @@ use crate::accounts::{Viewer, service};
 use crate::cache::persisted::Resolution;
 use crate::cache::{CachedResponse, CutBody, Lookup, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
-use crate::error::{AppError, localize};
 use crate::graphql::context::request_loader;
 use crate::graphql::holds_write_operation;
-use crate::i18n::{Language, Message};
+use crate::infra::error::{AppError, localize};
+use crate::infra::i18n::{Language, Message};
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
@@ -561,7 +561,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 async fn metrics() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        super::telemetry::metrics().render(),
+        crate::infra::telemetry::metrics().render(),
     )
         .into_response()
 }

@@ -18,7 +18,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::config::Limits;
-use crate::i18n::{Language, Message};
+use crate::infra::i18n::{Language, Message};
 
 /// Seconds a client shed by the overload guard is told to wait.
 const RETRY_AFTER_OVERLOADED: &str = "1";

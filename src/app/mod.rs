@@ -2,13 +2,11 @@
 
 pub mod cli;
 pub mod config;
-pub mod db;
+
 pub mod graphiql;
 pub mod graphql_http;
 pub mod http;
 pub mod limits;
-pub mod redis;
-pub mod telemetry;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -37,7 +35,7 @@ pub use config::Config;
 pub struct AppState {
     pub config: Config,
     pub db: DatabaseConnection,
-    pub redis: Option<Arc<redis::Redis>>,
+    pub redis: Option<Arc<crate::infra::redis::Redis>>,
     pub accounts: Arc<Accounts>,
     pub cache: Arc<StorefrontCache>,
     pub persisted_queries: PersistedQueries,
@@ -59,7 +57,7 @@ impl AppState {
     /// Opens and migrates the database; the embedded default is filled with the demo
     /// catalogue while it holds no products.
     pub async fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
-        telemetry::metrics();
+        crate::infra::telemetry::metrics();
         let statements = Arc::new(AtomicU64::new(0));
         let db = open_database(&config, statements.clone()).await?;
         // The embedded default is a demo shop: at its first start it gets the catalogue and,
@@ -72,7 +70,10 @@ impl AppState {
             tracing::info!(%activity, "loaded the livestream demo activity into the embedded database");
         }
         let redis = match &config.redis_url {
-            Some(url) => Some(Arc::new(redis::Redis::connect(url, &config.redis_prefix)?)),
+            Some(url) => Some(Arc::new(crate::infra::redis::Redis::connect(
+                url,
+                &config.redis_prefix,
+            )?)),
             None => None,
         };
         let secret = tokens::secret(&db, config.token_secret.as_deref()).await?;
@@ -147,13 +148,17 @@ impl AppState {
 
 /// Opens the database (its URL's password hidden in any error) and brings its schema up to date.
 async fn open_database(config: &Config, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
-    let db = db::connect(&config.database_url, statements).await.with_context(|| {
-        format!(
-            "cannot open the database at {}",
-            config::redact_url(&config.database_url)
-        )
-    })?;
-    db::migrate(&db).await.context("cannot migrate the database")?;
+    let db = crate::infra::db::connect(&config.database_url, statements)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                config::redact_url(&config.database_url)
+            )
+        })?;
+    crate::infra::db::migrate(&db)
+        .await
+        .context("cannot migrate the database")?;
     Ok(db)
 }
 
@@ -164,7 +169,7 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
     let db = open_database(config, Default::default()).await?;
     let cache = match (&config.redis_url, config.cache_enabled) {
         (Some(url), true) => StorefrontCache::redis(
-            Arc::new(redis::Redis::connect(url, &config.redis_prefix)?),
+            Arc::new(crate::infra::redis::Redis::connect(url, &config.redis_prefix)?),
             config.cache_memory_bytes,
         ),
         _ => StorefrontCache::off(),
@@ -228,7 +233,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // The worker has a pool of its own: background work never takes a request's connection,
     // and the request pool's statement count stays the requests' own.
     let worker_shop = Shop {
-        db: db::connect(&state.config.database_url, Default::default()).await?,
+        db: crate::infra::db::connect(&state.config.database_url, Default::default()).await?,
         stripe: state.stripe.clone(),
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),

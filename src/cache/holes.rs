@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::catalogue::VariantId;
+use crate::infra::ids::VariantId;
 use async_graphql::{Context, QueryPathSegment};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -24,7 +24,7 @@
 //!   take their products off sale without any write.
 //! - One request recomputes a missing entry while the others wait for it (per key, in the
 //!   process; across replicas a short Redis lock does the same).
-//! - Redis trouble: short timeouts and a circuit breaker ([`crate::app::redis`]); while Redis is
+//! - Redis trouble: short timeouts and a circuit breaker ([`crate::infra::redis`]); while Redis is
 //!   failing every request is answered from the database.
 
 pub mod holes;
@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
-use crate::app::redis::{Redis, RedisState};
-use crate::catalogue::VariantId;
-use crate::error::AppResult;
+use crate::infra::error::AppResult;
+use crate::infra::ids::VariantId;
+use crate::infra::redis::{Redis, RedisState};
 pub use holes::{CutBody, StockHole, StockHoles};
 pub use recompute::{Claim, RecomputeTurn};
 pub use request::{RequestKey, is_storefront_query};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 
-use crate::app::redis::Redis;
+use crate::infra::redis::Redis;
 
 const TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Longer queries are answered but not kept: nobody fills the store with megabytes.

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use super::{AVAILABILITY_VERSION, CATALOGUE_VERSION, STOCK_GENERATION, VERSIONS, Versions, stock};
-use crate::app::redis::Redis;
-use crate::catalogue::VariantId;
+use crate::infra::ids::VariantId;
+use crate::infra::redis::Redis;
 
 /// What one read found: the versions, the stock generation, and the figures of the variants
 /// its requests asked for (all as of the same moment).

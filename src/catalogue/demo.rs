@@ -12,8 +12,8 @@ use sea_orm::{
 use serde::Deserialize;
 
 use super::entity::{catalogue_entry, category, producer, product, stock_level, stock_movement, variant, village};
-use crate::app::db::begin_write;
-use crate::error::AppResult;
+use crate::infra::db::begin_write;
+use crate::infra::error::AppResult;
 
 const DEMO_CATALOGUE: &str = include_str!("demo_catalogue.json");
 

@@ -9,7 +9,7 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
 
 use super::entity::{catalogue_entry, category, producer, product, stock_level, variant, village};
-use super::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VariantId, VillageId};
+use crate::infra::ids::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VariantId, VillageId};
 
 pub struct CatalogueLoader {
     db: DatabaseConnection,

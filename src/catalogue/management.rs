@@ -11,11 +11,11 @@ use sea_orm::{
 
 use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
 use crate::accounts::SignedIn;
-use crate::app::db::begin_write;
-use crate::catalogue::{ProducerId, ProductId, VariantId};
-use crate::error::{AppResult, UserError};
-use crate::i18n::Message;
-use crate::money::Fen;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppResult, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::{ProducerId, ProductId, VariantId};
+use crate::infra::money::Fen;
 
 pub type Outcome<T> = AppResult<Result<T, UserError>>;
 
@@ -332,7 +332,7 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
         return Err(invalid(&["input", "description"], "description-length"));
     }
     // A description may run over several lines; nothing else invisible belongs in it.
-    if input.description.chars().any(crate::text::is_refused_control) {
+    if input.description.chars().any(crate::infra::text::is_refused_control) {
         return Err(control_characters(&["input", "description"]));
     }
     if input.variants.is_empty() || input.variants.len() > MAX_VARIANTS {

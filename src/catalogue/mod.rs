@@ -9,16 +9,6 @@ pub mod management;
 pub mod policy;
 pub mod service;
 
-typed_id!(
-    VillageId,
-    ProducerId,
-    CategoryId,
-    CatalogueEntryId,
-    ProductId,
-    VariantId,
-    StockMovementId,
-);
-
 use chrono::{NaiveDate, Utc};
 
 /// Today's date in China (UTC+8): catalogue entries are valid from and to calendar days there.

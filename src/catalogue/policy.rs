@@ -2,7 +2,7 @@
 
 use crate::accounts::policy::Permission;
 use crate::accounts::{Role, SignedIn};
-use crate::catalogue::ProducerId;
+use crate::infra::ids::ProducerId;
 
 /// Change a producer's variants, prices and stock, and read its stock history: that
 /// producer's growers.
@@ -20,7 +20,8 @@ impl Permission for ManageCatalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{UserId, Viewer};
+    use crate::accounts::Viewer;
+    use crate::infra::ids::UserId;
 
     fn user(role: Role, producer_id: Option<ProducerId>) -> Viewer {
         Viewer::User(SignedIn {

@@ -9,10 +9,10 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::entity::{catalogue_entry, category, product, stock_level, variant, village};
-use crate::catalogue::{ProductId, VillageId};
-use crate::error::{AppError, AppResult};
-use crate::i18n::Message;
-use crate::paging::{self, Direction, PageRequest};
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::i18n::Message;
+use crate::infra::ids::{ProductId, VillageId};
+use crate::infra::paging::{self, Direction, PageRequest};
 
 /// How the storefront orders products.
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

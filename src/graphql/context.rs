@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::cache::StorefrontCache;
 use crate::catalogue::loaders::CatalogueLoader;
-use crate::error::{AppError, AppResult};
+use crate::infra::error::{AppError, AppResult};
 use crate::shop::Shop;
 
 /// Per-request data: batched loaders that must not outlive the request.

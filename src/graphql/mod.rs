@@ -2,12 +2,10 @@
 //! interface and global ids are shared by every domain; limits guard the server.
 
 pub mod context;
-pub mod ids;
-pub mod input_rules;
-pub mod relay;
 
 use std::sync::Arc;
 
+use crate::infra::graphql::global_id;
 use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
@@ -63,11 +61,11 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any object by its global id; null when there is none the caller may see.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
-        let Some((node_type, row_id)) = ids::decode(&id) else {
+        let Some((node_type, row_id)) = global_id::decode(&id) else {
             return Ok(None);
         };
         // Each domain answers for its own types, and checks who is asking.
-        use ids::NodeType;
+        use global_id::NodeType;
         Ok(match node_type {
             NodeType::Product => catalogue::graphql::product_node(ctx, row_id.into())
                 .await?
@@ -154,7 +152,7 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(input_rules::InputRules);
+        .extension(crate::infra::graphql::input_rules::InputRules);
     if let Some(services) = services {
         builder = builder
             .data(services.shop.db.clone())

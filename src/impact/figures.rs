@@ -26,17 +26,18 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::catalogue::entity::{producer, village};
-use crate::catalogue::{ProducerId, VillageId};
-use crate::error::{AppError, AppResult};
-use crate::i18n::Message;
-use crate::money::Fen;
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::i18n::Message;
+use crate::infra::ids::PayoutId;
+use crate::infra::ids::{OrderId, OrderLineId};
+use crate::infra::ids::{ProducerId, VillageId};
+use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
-use crate::orders::{OrderId, OrderLineId};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
+use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
-use crate::payouts::{PayoutId, PayoutStatus};
 use crate::unions;
 use crate::unions::entity::pledge;
 

@@ -8,9 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::ImpactReports;
 use super::figures::{Period, Report};
 use crate::catalogue::graphql::Village;
-use crate::error::AppError;
 use crate::graphql::context::database;
-use crate::money::Money;
+use crate::infra::error::AppError;
+use crate::infra::money::Money;
 
 type Result<T> = async_graphql::Result<T>;
 

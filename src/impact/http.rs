@@ -18,7 +18,7 @@ use super::figures::{Period, Report};
 use super::page;
 use crate::catalogue::entity::village;
 use crate::catalogue::today_in_china;
-use crate::i18n::{Language, Message};
+use crate::infra::i18n::{Language, Message};
 
 #[derive(Clone)]
 struct Pages {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use crate::error::AppResult;
+use crate::infra::error::AppResult;
 use figures::{Period, Report};
 
 /// Reports kept at once (a period and a village each; a report is a few kilobytes).

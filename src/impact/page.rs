@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use super::figures::Report;
 use crate::catalogue::entity::village;
-use crate::i18n::csv::Csv;
-use crate::i18n::{Language, Message};
-use crate::money::Fen;
+use crate::infra::i18n::csv::Csv;
+use crate::infra::i18n::{Language, Message};
+use crate::infra::money::Fen;
 
 /// Escapes text for HTML.
 fn escape(text: &str) -> String {

@@ -6,11 +6,11 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::accounts::UserId;
-use crate::catalogue::VariantId;
 use crate::catalogue::entity::{stock_level, stock_movement};
-use crate::error::AppResult;
-use crate::orders::OrderId;
+use crate::infra::error::AppResult;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::VariantId;
 
 /// Why stock moved, as the ledger records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

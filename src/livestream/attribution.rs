@@ -11,18 +11,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::links;
 use super::plans::rate_for;
-use crate::accounts::UserId;
-use crate::catalogue::{ProducerId, ProductId};
-use crate::error::AppResult;
-use crate::livestream::PromoLinkId;
-use crate::money::Fen;
+use crate::infra::error::AppResult;
+use crate::infra::ids::PayoutId;
+use crate::infra::ids::PromoLinkId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{OrderId, OrderLineAttributionId, OrderLineId};
+use crate::infra::ids::{ProducerId, ProductId};
+use crate::infra::money::Fen;
+use crate::infra::paging::{self, Direction, PageRequest};
+use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, order_line_attribution};
-use crate::orders::{OrderId, OrderLineAttributionId, OrderLineId, OrderStatus};
-use crate::paging::{self, Direction, PageRequest};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 use crate::payouts::entity::{host_commission, payout};
-use crate::payouts::{PayoutId, PayoutStatus, split};
+use crate::payouts::{PayoutStatus, split};
 
 /// Attributes the lines of `order_id` to the host of `code`, as of `placed_at`. Call it in the
 /// transaction that placed the order, after its lines.

@@ -15,8 +15,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use super::entity::promo_link;
 use super::{links, product_url};
 use crate::catalogue::entity::product;
-use crate::error::AppResult;
-use crate::livestream::PromoLinkId;
+use crate::infra::error::AppResult;
+use crate::infra::ids::PromoLinkId;
 
 /// How long a resolved code (or an unknown one) is believed without asking the database.
 pub const RESOLVED_FOR: Duration = Duration::from_secs(5);

@@ -12,8 +12,8 @@ use super::links;
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::service::create_user;
-use crate::app::db::begin_write;
 use crate::catalogue::entity::{product, variant};
+use crate::infra::db::begin_write;
 use crate::inventory::{self, Moved, Movement};
 
 pub const HOST_EMAIL: &str = "xiaomei@huakai.demo";

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::report;
 use crate::accounts::service::{Accounts, viewer_of_authorization};
 use crate::accounts::{Role, Viewer};
-use crate::error::AppError;
-use crate::i18n::{Language, Message};
+use crate::infra::error::AppError;
+use crate::infra::i18n::{Language, Message};
 
 #[derive(Deserialize)]
 pub struct Asked {

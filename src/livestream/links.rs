@@ -6,11 +6,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::entity::promo_link;
-use crate::accounts::UserId;
-use crate::catalogue::ProductId;
-use crate::error::{AppError, AppResult};
-use crate::livestream::{LiveSessionId, PromoLinkId};
-use crate::paging::{self, Direction, PageRequest};
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::ids::ProductId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{LiveSessionId, PromoLinkId};
+use crate::infra::paging::{self, Direction, PageRequest};
 
 /// Characters of a code: letters and digits, nothing a viewer could misread in a URL.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

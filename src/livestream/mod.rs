@@ -15,14 +15,6 @@ pub mod report;
 pub mod sessions;
 pub mod worker;
 
-typed_id!(
-    LiveSessionId,
-    LiveSessionItemId,
-    PromoLinkId,
-    CommissionPlanId,
-    SessionPurchaseId
-);
-
 use std::sync::Arc;
 use std::time::Duration;
 

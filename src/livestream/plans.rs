@@ -8,11 +8,12 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::LivestreamSettings;
 use super::entity::commission_plan;
+use crate::accounts::Role;
 use crate::accounts::entity::user;
-use crate::accounts::{Role, UserId};
-use crate::catalogue::ProductId;
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::i18n::Message;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::ProductId;
+use crate::infra::ids::UserId;
 
 /// A rate asked for: which product, which host (none: the open rate), how much.
 pub struct PlanRequest {

@@ -1,8 +1,9 @@
 //! Who may set commission plans, see and retire a host's links and approve its session items.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn, UserId};
-use crate::catalogue::ProducerId;
+use crate::accounts::{Role, SignedIn};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
 
 /// Set a product's commission plan: the growers of its producer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use chrono::{Datelike, FixedOffset};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::accounts::UserId;
-use crate::error::{AppError, Outcome, UserError};
-use crate::i18n::csv::Csv;
-use crate::i18n::{Language, Message};
-use crate::money::Fen;
+use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::i18n::csv::Csv;
+use crate::infra::i18n::{Language, Message};
+use crate::infra::ids::UserId;
+use crate::infra::ids::{OrderId, OrderLineId};
+use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line_attribution};
-use crate::orders::{OrderId, OrderLineId};
 use crate::payouts::entity::host_commission;
 use crate::payouts::payout_reference;
 

@@ -19,18 +19,18 @@ use sea_orm::{
 
 use super::entity::{live_session, live_session_item, promo_link, session_purchase};
 use super::links;
-use crate::accounts::UserId;
 use crate::accounts::entity::user;
-use crate::app::db::begin_write;
 use crate::catalogue::entity::{product, variant};
-use crate::catalogue::{ProducerId, VariantId};
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::i18n::Message;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{LiveSessionId, LiveSessionItemId};
+use crate::infra::ids::{ProducerId, VariantId};
+use crate::infra::money::Fen;
+use crate::infra::paging::{self, Direction, PageRequest};
 use crate::inventory::{self, Moved, Movement};
-use crate::livestream::{LiveSessionId, LiveSessionItemId};
-use crate::money::Fen;
-use crate::orders::OrderId;
-use crate::paging::{self, Direction, PageRequest};
 use crate::shop::{Effect, Shop};
 
 pub const MAX_ITEMS: usize = 20;

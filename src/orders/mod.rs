@@ -7,8 +7,6 @@ pub mod policy;
 pub mod service;
 pub mod worker;
 
-typed_id!(OrderId, OrderLineId, OrderLineAttributionId, ShipmentId, ShipmentItemId);
-
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 

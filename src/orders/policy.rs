@@ -1,8 +1,9 @@
 //! Who may see and change an order.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn, UserId};
-use crate::catalogue::ProducerId;
+use crate::accounts::{Role, SignedIn};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
 
 fn grows_for_one_of(me: &SignedIn, producer_ids: &[ProducerId]) -> bool {
     me.role == Role::Grower && me.producer_id.is_some_and(|p| producer_ids.contains(&p))

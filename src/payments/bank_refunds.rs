@@ -9,16 +9,16 @@ use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::refunds::update_payment_status;
-use crate::app::db::begin_write;
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::orders::OrderId;
-use crate::paging::PageRequest;
-use crate::payments::RefundId;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::RefundId;
+use crate::infra::paging::PageRequest;
 use crate::shop::Shop;
 
 /// `recordBankRefund`: an operator sent a bank refund back; it is done. Returns its order.
 pub async fn record_bank_refund(shop: &Shop, refund_id: RefundId, reference: &str) -> Outcome<OrderId> {
-    let reference = match crate::text::bank_reference(reference) {
+    let reference = match crate::infra::text::bank_reference(reference) {
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
     };

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use super::entity::webhook_event;
 use super::stripe::StripeGateway;
 use super::{records, refunds, service};
-use crate::error::{AppError, AppResult};
+use crate::infra::error::{AppError, AppResult};
 use crate::shop::Shop;
 
 /// How long a worker holds an event it is applying before another may try.

@@ -13,8 +13,6 @@ pub mod refunds;
 pub mod service;
 pub mod stripe;
 
-typed_id!(PaymentId, RefundId);
-
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 

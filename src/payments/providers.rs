@@ -12,7 +12,7 @@ use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::stripe::{CallError, Refund, StripeGateway};
-use crate::error::{AppResult, UserError};
+use crate::infra::error::{AppResult, UserError};
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
 use crate::shop::Shop;

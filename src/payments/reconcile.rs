@@ -7,7 +7,7 @@ use super::records::payment_for_intent;
 use super::refunds;
 use super::service::apply_success;
 use super::stripe::PaymentIntentStatus;
-use crate::error::AppResult;
+use crate::infra::error::AppResult;
 use crate::payouts::runs;
 use crate::shop::Shop;
 

@@ -8,10 +8,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::refund::{self, RefundStatus};
 use super::entity::{payment, refund_line};
-use crate::catalogue::ProducerId;
-use crate::error::AppResult;
-use crate::money::Fen;
-use crate::orders::OrderId;
+use crate::infra::error::AppResult;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::ProducerId;
+use crate::infra::money::Fen;
 use crate::orders::entity::order_line;
 
 pub async fn payment_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Option<payment::Model>> {

@@ -12,13 +12,14 @@ use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
 use super::stripe::PaymentIntentStatus;
 use super::{PaymentStatus, ProviderKind, providers};
-use crate::app::db::begin_write;
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::money::Fen;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::{PaymentId, RefundId};
+use crate::infra::money::Fen;
+use crate::orders::OrderStatus;
 use crate::orders::entity::order;
 use crate::orders::service::lifecycle::{mark_paid, revive_paid};
-use crate::orders::{OrderId, OrderStatus};
-use crate::payments::{PaymentId, RefundId};
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
@@ -192,7 +193,7 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
 
 /// `recordBankTransfer`: an operator saw the 对公转账 arrive.
 pub async fn record_bank_transfer(shop: &Shop, order_id: OrderId, reference: &str) -> Outcome<()> {
-    let reference = match crate::text::bank_reference(reference) {
+    let reference = match crate::infra::text::bank_reference(reference) {
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
     };

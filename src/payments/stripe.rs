@@ -18,10 +18,11 @@ pub use stripe_connect::Transfer;
 use stripe_core::PaymentIntentAllowedPaymentMethodTypes;
 pub use stripe_core::{PaymentIntent, PaymentIntentStatus, Refund};
 
-use crate::error::AppError;
-use crate::orders::{OrderId, PaymentMethod};
-use crate::payments::RefundId;
-use crate::payouts::PayoutId;
+use crate::infra::error::AppError;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::PayoutId;
+use crate::infra::ids::RefundId;
+use crate::orders::PaymentMethod;
 
 #[derive(Clone)]
 pub struct StripeGateway {

@@ -8,16 +8,16 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, payout_reference};
-use crate::accounts::UserId;
-use crate::catalogue::ProducerId;
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::i18n::csv::Csv;
-use crate::i18n::{Language, Message};
-use crate::money::Fen;
-use crate::orders::OrderId;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::i18n::csv::Csv;
+use crate::infra::i18n::{Language, Message};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{EarningId, PayoutId};
+use crate::infra::money::Fen;
+use crate::infra::paging::{self, Direction, PageRequest};
 use crate::orders::entity::order;
-use crate::paging::{self, Direction, PageRequest};
-use crate::payouts::{EarningId, PayoutId};
 
 /// A producer's money.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -14,14 +14,14 @@ use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::entity::producer;
 use crate::catalogue::graphql::Producer;
-use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, shop};
-use crate::graphql::ids::{NodeType, decode_as, encode};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::i18n::language_of;
-use crate::money::{Fen, Money};
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::i18n::language_of;
+use crate::infra::ids::{EarningId, PayoutId};
+use crate::infra::money::{Fen, Money};
 use crate::orders::entity::{order, order_line};
-use crate::payouts::{EarningId, PayoutId};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -68,7 +68,7 @@ impl ProducerAccount {
         Ok(balances::balance(database(ctx)?, self.0.id, Utc::now()).await?.into())
     }
 
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn payouts(
         &self,
         ctx: &Context<'_>,
@@ -81,7 +81,7 @@ impl ProducerAccount {
     }
 
     /// Every ledger entry, newest first, each with the order line it came from.
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn earnings(
         &self,
         ctx: &Context<'_>,
@@ -94,7 +94,9 @@ impl ProducerAccount {
     }
 
     /// A cooperative's member households (二次分配).
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
+    #[graphql(
+        complexity = "crate::infra::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)"
+    )]
     async fn households(&self, ctx: &Context<'_>) -> Result<Vec<Household>> {
         use super::entity::cooperative_member;
         let members = cooperative_member::Entity::find()
@@ -257,7 +259,9 @@ impl Payout {
     }
 
     /// A cooperative's payout shared among its member households.
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)")]
+    #[graphql(
+        complexity = "crate::infra::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)"
+    )]
     async fn statement(&self, ctx: &Context<'_>) -> Result<PayoutStatement> {
         let parts = statements::statement(database(ctx)?, &self.0).await?;
         let shared: i64 = parts.iter().map(|p| p.amount_fen).sum();
@@ -336,7 +340,7 @@ impl PayoutsQuery {
     /// Payouts of every producer, newest first, optionally of one status (operators).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Admin])",
-        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+        complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
     )]
     async fn payouts(
         &self,

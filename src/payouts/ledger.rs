@@ -20,11 +20,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::{earning, host_commission};
 use super::split;
-use crate::error::{AppError, AppResult};
-use crate::money::Fen;
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::ids::RefundId;
+use crate::infra::ids::{OrderId, OrderLineId};
+use crate::infra::money::Fen;
 use crate::orders::entity::{order_line, order_line_attribution};
-use crate::orders::{OrderId, OrderLineId};
-use crate::payments::RefundId;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 

@@ -11,19 +11,11 @@ pub mod policy;
 pub mod runs;
 pub mod statements;
 
-typed_id!(
-    PayoutId,
-    PayoutBatchId,
-    EarningId,
-    HostCommissionId,
-    CooperativeMemberId,
-    HouseholdShareId
-);
-
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
-use crate::money::Fen;
+use crate::infra::ids::PayoutId;
+use crate::infra::money::Fen;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

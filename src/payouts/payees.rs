@@ -6,8 +6,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, S
 use super::entity::payout::{self, PayeeKind};
 use crate::accounts::entity::user;
 use crate::catalogue::entity::producer;
-use crate::error::Outcome;
-use crate::error::{AppError, AppResult, UserError};
+use crate::infra::error::Outcome;
+use crate::infra::error::{AppError, AppResult, UserError};
 
 /// A payee's name and accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! Who may see a payee's money.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn, UserId};
-use crate::catalogue::ProducerId;
+use crate::accounts::{Role, SignedIn};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
 
 /// See and manage a producer's money (earnings, balance, payouts, statements, its
 /// households): that producer's growers.

@@ -17,17 +17,17 @@ use super::entity::{earning, host_commission, payout, payout_batch};
 use super::payees::payee_of;
 use super::statements::freeze_shares;
 use super::{PayoutMethod, PayoutStatus, payout_reference};
-use crate::accounts::UserId;
 use crate::accounts::entity::user;
-use crate::app::db::begin_write;
-use crate::catalogue::ProducerId;
 use crate::catalogue::entity::producer;
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::i18n::Language;
-use crate::i18n::csv::Csv;
-use crate::money::Fen;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::i18n::Language;
+use crate::infra::i18n::csv::Csv;
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{PayoutBatchId, PayoutId};
+use crate::infra::money::Fen;
 use crate::payments::stripe::{CallError, StripeGateway};
-use crate::payouts::{PayoutBatchId, PayoutId};
 use crate::shop::Shop;
 
 /// Whose ledger a payout claims from: a producer's earnings or a host's commissions.
@@ -341,7 +341,7 @@ pub async fn run(shop: &Shop, as_of: DateTime<Utc>) -> AppResult<Vec<payout::Mod
 
 /// `confirmPayout`: the bank paid this line of a batch.
 pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &str) -> Outcome<payout::Model> {
-    let reference = match crate::text::bank_reference(reference) {
+    let reference = match crate::infra::text::bank_reference(reference) {
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
     };

@@ -8,12 +8,12 @@ use sea_orm::{
 
 use super::divide;
 use super::entity::{cooperative_member, payout, payout_household_share};
-use crate::app::db::begin_write;
 use crate::catalogue::entity::producer;
-use crate::error::Outcome;
-use crate::error::{AppResult, UserError};
-use crate::i18n::Message;
-use crate::money::Fen;
+use crate::infra::db::begin_write;
+use crate::infra::error::Outcome;
+use crate::infra::error::{AppResult, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::money::Fen;
 
 /// How a cooperative's payout was shared among its member households (二次分配), as written
 /// when the payout was made.

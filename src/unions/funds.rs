@@ -15,14 +15,14 @@ use sea_orm::{
 use super::entity::ledger::LedgerEntryKind;
 use super::entity::{allowance_grant, ledger, organisation};
 use crate::accounts::entity::membership;
-use crate::accounts::{MembershipId, UserId};
-use crate::app::db::begin_write;
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::i18n::Message;
-use crate::money::Fen;
-use crate::orders::OrderId;
-use crate::payments::RefundId;
-use crate::unions::{AllowanceGrantId, OrganisationId};
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::RefundId;
+use crate::infra::ids::{AllowanceGrantId, OrganisationId};
+use crate::infra::ids::{MembershipId, UserId};
+use crate::infra::money::Fen;
 
 /// Parses a yuan amount from the API into fen, naming the field at fault.
 pub fn parse_amount(text: &str, path: &[&str]) -> Result<Fen, UserError> {

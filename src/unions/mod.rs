@@ -10,15 +10,6 @@ pub mod report;
 pub mod service;
 pub mod worker;
 
-typed_id!(
-    OrganisationId,
-    AllowanceGrantId,
-    InviteId,
-    LedgerEntryId,
-    OrganisationAdminId,
-    PledgeId
-);
-
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 

@@ -3,7 +3,8 @@
 //! its own membership.
 
 use crate::accounts::policy::Permission;
-use crate::accounts::{Role, SignedIn, UserId};
+use crate::accounts::{Role, SignedIn};
+use crate::infra::ids::UserId;
 
 fn administers(me: &SignedIn, admin_ids: &[UserId]) -> bool {
     me.role == Role::UnionAdmin && admin_ids.contains(&me.user_id)

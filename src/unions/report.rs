@@ -12,18 +12,18 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use super::entity::ledger::{self, LedgerEntryKind};
 use super::service::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
-use crate::catalogue::{ProducerId, VillageId};
-use crate::error::{Outcome, UserError};
-use crate::i18n::csv::Csv;
-use crate::i18n::{Language, Message};
-use crate::money::Fen;
+use crate::infra::error::{Outcome, UserError};
+use crate::infra::i18n::csv::Csv;
+use crate::infra::i18n::{Language, Message};
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::RefundId;
+use crate::infra::ids::{OrderId, OrderLineId};
+use crate::infra::ids::{ProducerId, VillageId};
+use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::acceptance::{self, Progress};
-use crate::orders::{OrderId, OrderLineId};
-use crate::payments::RefundId;
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
-use crate::unions::OrganisationId;
 
 /// The longest period one report covers.
 const MAX_DAYS: i64 = 366;

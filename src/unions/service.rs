@@ -15,19 +15,20 @@ use super::entity::{invite, organisation, organisation_admin, pledge};
 use super::funds::{self, parse_amount};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
-use crate::accounts::{MembershipId, Role, UserId, memberships};
-use crate::app::db::begin_write;
-use crate::error::{AppResult, UserError};
-use crate::i18n::Message;
-use crate::money::Fen;
-use crate::orders::OrderId;
+use crate::accounts::{Role, memberships};
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppResult, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::{MembershipId, UserId};
+use crate::infra::money::Fen;
+use crate::infra::paging::{self, Direction, PageRequest};
 use crate::orders::entity::order;
-use crate::paging::{self, Direction, PageRequest};
 use crate::payments::entity::payment;
-use crate::unions::OrganisationId;
 
 /// A business answer: the value, or what the user can fix.
-use crate::error::Outcome;
+use crate::infra::error::Outcome;
 
 pub struct NewOrganisation {
     pub name: String,

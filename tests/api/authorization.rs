@@ -150,26 +150,31 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
     .insert(app.db())
     .await
     .expect("payout");
-    let payout_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::Payout, payout.id);
+    let payout_id =
+        huakai::infra::graphql::global_id::encode(huakai::infra::graphql::global_id::NodeType::Payout, payout.id);
     // A host's promo link for the lily, made directly (the cast has no host to ask for it).
     let host = app.user("host@example.com", Role::Host, None).await;
     let host_row =
-        huakai::graphql::ids::decode_as(&host.user_id, huakai::graphql::ids::NodeType::User).expect("user id");
+        huakai::infra::graphql::global_id::decode_as(&host.user_id, huakai::infra::graphql::global_id::NodeType::User)
+            .expect("user id");
     let lily_id = app
         .query("{ product(slug: \"sanwang-xian-baihe\") { id } }", json!({}))
         .await["product"]["id"]
         .clone();
-    let lily_row =
-        huakai::graphql::ids::decode_as(lily_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Product)
-            .expect("product id");
+    let lily_row = huakai::infra::graphql::global_id::decode_as(
+        lily_id.as_str().expect("id"),
+        huakai::infra::graphql::global_id::NodeType::Product,
+    )
+    .expect("product id");
     let link = huakai::livestream::links::create(app.db(), host_row, lily_row, None)
         .await
         .expect("link");
-    let link_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::PromoLink, link.id);
+    let link_id =
+        huakai::infra::graphql::global_id::encode(huakai::infra::graphql::global_id::NodeType::PromoLink, link.id);
     // The host's session of one lily item, not approved yet.
-    let lily_variant = huakai::graphql::ids::decode_as(
+    let lily_variant = huakai::infra::graphql::global_id::decode_as(
         variant_id.as_str().expect("id"),
-        huakai::graphql::ids::NodeType::Variant,
+        huakai::infra::graphql::global_id::NodeType::Variant,
     );
     let now = chrono::Utc::now();
     let session = huakai::livestream::sessions::schedule(
@@ -191,12 +196,16 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
     .await
     .expect("database")
     .expect("a valid session");
-    let session_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::LiveSession, session.id);
+    let session_id =
+        huakai::infra::graphql::global_id::encode(huakai::infra::graphql::global_id::NodeType::LiveSession, session.id);
     let item = huakai::livestream::sessions::items_of(app.db(), session.id)
         .await
         .expect("items")
         .remove(0);
-    let item_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::LiveSessionItem, item.id);
+    let item_id = huakai::infra::graphql::global_id::encode(
+        huakai::infra::graphql::global_id::NodeType::LiveSessionItem,
+        item.id,
+    );
 
     let rows = [
         Row {
@@ -322,7 +331,7 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         Row {
             operation: "recordBankRefund",
             query: "mutation($id: ID!) { recordBankRefund(refundId: $id, reference: \"ICBC-1\") { userErrors { code } } }",
-            variables: json!({ "id": huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::BankRefund, 999_999) }),
+            variables: json!({ "id": huakai::infra::graphql::global_id::encode(huakai::infra::graphql::global_id::NodeType::BankRefund, 999_999) }),
             // No refund of that id: even an operator is told there is none.
             expected: [Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Hidden],
         },
@@ -460,19 +469,24 @@ async fn every_host_operation_answers_each_caller_as_it_should() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
     let host = app.user("host@example.com", Role::Host, None).await;
     let host_row =
-        huakai::graphql::ids::decode_as(&host.user_id, huakai::graphql::ids::NodeType::User).expect("user id");
-    let host_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::Host, host_row);
+        huakai::infra::graphql::global_id::decode_as(&host.user_id, huakai::infra::graphql::global_id::NodeType::User)
+            .expect("user id");
+    let host_id =
+        huakai::infra::graphql::global_id::encode(huakai::infra::graphql::global_id::NodeType::Host, host_row);
     let lily_id = app
         .query("{ product(slug: \"sanwang-xian-baihe\") { id } }", json!({}))
         .await["product"]["id"]
         .clone();
-    let lily_row =
-        huakai::graphql::ids::decode_as(lily_id.as_str().expect("id"), huakai::graphql::ids::NodeType::Product)
-            .expect("product id");
+    let lily_row = huakai::infra::graphql::global_id::decode_as(
+        lily_id.as_str().expect("id"),
+        huakai::infra::graphql::global_id::NodeType::Product,
+    )
+    .expect("product id");
     let link = huakai::livestream::links::create(app.db(), host_row, lily_row, None)
         .await
         .expect("link");
-    let link_id = huakai::graphql::ids::encode(huakai::graphql::ids::NodeType::PromoLink, link.id);
+    let link_id =
+        huakai::infra::graphql::global_id::encode(huakai::infra::graphql::global_id::NodeType::PromoLink, link.id);
     let cast = Cast {
         names: ["anonymous", "buyer", "its host", "another host", "grower", "operator"],
         anonymous: Actor::anonymous(),

@@ -750,11 +750,11 @@ async fn stock_races_stay_within_the_bound_across_replicas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stock_mirror_refuses_an_older_figure() {
     use huakai::cache::stock::{Reading, StockLevel, offer_to_redis, redis_key};
-    use huakai::catalogue::VariantId;
+    use huakai::infra::ids::VariantId;
     let Some(test_redis) = crate::support::TestRedis::create() else {
         return;
     };
-    let redis = huakai::app::redis::Redis::connect(&test_redis.url, &test_redis.prefix).expect("redis");
+    let redis = huakai::infra::redis::Redis::connect(&test_redis.url, &test_redis.prefix).expect("redis");
     let reading = |available, version| Reading {
         levels: std::collections::HashMap::from([(VariantId(42), StockLevel { available, version })]),
         read_at: Instant::now(),

@@ -945,9 +945,9 @@ async fn unsold_quota_returns_when_the_session_ended_while_no_server_ran(backend
         item = item_row(&db).await;
     }
     assert_eq!((item.remaining, item.returned_units), (0, 10));
-    let variant_row = huakai::graphql::ids::decode_as::<huakai::catalogue::VariantId>(
+    let variant_row = huakai::infra::graphql::global_id::decode_as::<huakai::infra::ids::VariantId>(
         variant.as_str().expect("id"),
-        huakai::graphql::ids::NodeType::Variant,
+        huakai::infra::graphql::global_id::NodeType::Variant,
     )
     .expect("a variant id");
     let level = stock_level::Entity::find()
@@ -1057,9 +1057,9 @@ async fn a_host_with_a_connected_account_is_paid_by_stripe_exactly_once() {
         "{set}"
     );
     let transfers_for = |payout: &Value| -> Vec<Value> {
-        let row = huakai::graphql::ids::decode_as::<huakai::payouts::PayoutId>(
+        let row = huakai::infra::graphql::global_id::decode_as::<huakai::infra::ids::PayoutId>(
             payout["id"].as_str().expect("id"),
-            huakai::graphql::ids::NodeType::Payout,
+            huakai::infra::graphql::global_id::NodeType::Payout,
         )
         .expect("a payout id")
         .to_string();

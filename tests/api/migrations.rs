@@ -14,7 +14,7 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
     let Some(database) = TestDatabase::create(backend).await else {
         return;
     };
-    let db = huakai::app::db::connect(&database.url, Default::default())
+    let db = huakai::infra::db::connect(&database.url, Default::default())
         .await
         .expect("the database opens");
     // The schema as it was before memberships (migrations 1 to 6), with a grower in it.
@@ -55,7 +55,7 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
                 .await
                 .expect("query")
                 .expect("the user");
-            row.try_get_by_index::<huakai::accounts::UserId>(0).expect("an id")
+            row.try_get_by_index::<huakai::infra::ids::UserId>(0).expect("an id")
         }
     };
     let lily = id_of("lily@example.com").await;
@@ -64,7 +64,7 @@ async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend
         .await
         .expect("query")
         .expect("producer")
-        .try_get_by_index::<huakai::catalogue::ProducerId>(0)
+        .try_get_by_index::<huakai::infra::ids::ProducerId>(0)
         .expect("an id");
     assert_eq!(
         memberships::current_producer(&db, lily).await.expect("membership"),

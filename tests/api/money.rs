@@ -423,9 +423,9 @@ async fn payouts_whose_transfer_answer_is_lost_are_paid_exactly_once() {
     assert_eq!(set["setProducerPayoutAccount"]["userErrors"], json!([]));
     let lily = lily_at(&app, &cast, "20.00").await;
     let transfers_for = |payout: &Value| -> usize {
-        let row = huakai::graphql::ids::decode_as::<huakai::payouts::PayoutId>(
+        let row = huakai::infra::graphql::global_id::decode_as::<huakai::infra::ids::PayoutId>(
             payout["id"].as_str().expect("id"),
-            huakai::graphql::ids::NodeType::Payout,
+            huakai::infra::graphql::global_id::NodeType::Payout,
         )
         .expect("a payout id")
         .to_string();

@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use huakai::accounts::Role;
-use huakai::catalogue::VariantId;
 use huakai::catalogue::entity::{stock_level, stock_movement};
-use huakai::orders::OrderId;
+use huakai::infra::ids::OrderId;
+use huakai::infra::ids::VariantId;
 use huakai::orders::entity::{order, order_line};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -75,9 +75,9 @@ pub async fn available(app: &TestApp, slug: &str, variant: &Value) -> i64 {
 
 /// The row id behind an order's global id.
 pub fn order_row(order_id: &Value) -> OrderId {
-    huakai::graphql::ids::decode_as(
+    huakai::infra::graphql::global_id::decode_as(
         order_id.as_str().expect("an order id"),
-        huakai::graphql::ids::NodeType::Order,
+        huakai::infra::graphql::global_id::NodeType::Order,
     )
     .expect("an order id")
 }
@@ -85,7 +85,7 @@ pub fn order_row(order_id: &Value) -> OrderId {
 /// The order's stock is sold as a payment's arrival sells it (without a payment row: for tests
 /// of orders alone). `false` when the order was not awaiting payment.
 pub async fn mark_paid(app: &TestApp, order_row: OrderId) -> bool {
-    let txn = huakai::app::db::begin_write(app.db()).await.expect("a transaction");
+    let txn = huakai::infra::db::begin_write(app.db()).await.expect("a transaction");
     let paid = huakai::orders::service::lifecycle::mark_paid(&txn, order_row)
         .await
         .expect("the database answers");

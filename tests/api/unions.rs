@@ -297,9 +297,9 @@ fn grant_input(org: &Value, members: Option<Vec<Value>>, amount: &str) -> Value 
 pub async fn assert_ledger_adds_up(app: &TestApp, organisation_id: &Value) {
     use huakai::unions::entity::{allowance_grant, ledger, organisation};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let id = huakai::graphql::ids::decode_as::<huakai::unions::OrganisationId>(
+    let id = huakai::infra::graphql::global_id::decode_as::<huakai::infra::ids::OrganisationId>(
         organisation_id.as_str().expect("id"),
-        huakai::graphql::ids::NodeType::Organisation,
+        huakai::infra::graphql::global_id::NodeType::Organisation,
     )
     .expect("an organisation id");
     let rows = ledger::Entity::find()

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::{MembershipId, UserId};
-use crate::catalogue::ProducerId;
-use crate::unions::OrganisationId;
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::{MembershipId, UserId};
 
 /// What a membership ties a user to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

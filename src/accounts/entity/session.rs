@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
+use crate::infra::ids::UserId;
 
 /// A signed-in session; its id is the `sid` claim of the session's token.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::{Role, UserId};
-use crate::i18n::Language;
+use crate::accounts::Role;
+use crate::infra::i18n::Language;
+use crate::infra::ids::UserId;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::CatalogueEntryId;
+use crate::infra::ids::CatalogueEntryId;
 
 /// An entry of the 贫困地区农产品目录: a product may only be sold while its entry is valid.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::CategoryId;
+use crate::infra::ids::CategoryId;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "categories")]

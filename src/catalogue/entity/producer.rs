@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::{ProducerId, VillageId};
+use crate::infra::ids::{ProducerId, VillageId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "producers")]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VillageId};
+use crate::infra::ids::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VillageId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "products")]

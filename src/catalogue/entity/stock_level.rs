@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::VariantId;
+use crate::infra::ids::VariantId;
 
 /// Stock of one variant. CHECK constraints hold `0 <= reserved <= on_hand`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::catalogue::{StockMovementId, VariantId};
-use crate::orders::OrderId;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{StockMovementId, VariantId};
 
 /// One change to a variant's on-hand or reserved stock: the audit trail stock can be rebuilt
 /// from.

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::{ProductId, VariantId};
+use crate::infra::ids::{ProductId, VariantId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "variants")]

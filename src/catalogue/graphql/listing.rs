@@ -10,16 +10,16 @@ use crate::accounts::policy::{ReadUser, RoleGuard, viewer};
 use crate::catalogue::entity::{producer, stock_movement, variant};
 use crate::catalogue::management;
 use crate::catalogue::policy::ManageCatalogue;
-use crate::error::{AppResult, UserError};
 use crate::graphql::context::{database, storefront_cache};
-use crate::graphql::ids::{NodeType, decode_as, encode};
-use crate::graphql::relay::PageRequest;
+use crate::infra::error::{AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
+use crate::infra::graphql::relay::PageRequest;
 
 type Result<T> = async_graphql::Result<T>;
 
 /// Text inputs the catalogue checks itself, refusing control characters as `INVALID_INPUT`
 /// user errors (every other string input is refused earlier by
-/// [`crate::graphql::input_rules`]): root field, and the path to the input within it.
+/// [`crate::infra::graphql::input_rules`]): root field, and the path to the input within it.
 pub const SELF_CHECKED_TEXT: &[(&str, &[&str])] = &[
     ("updateVariant", &["input", "name"]),
     ("createProduct", &["input", "name"]),
@@ -339,7 +339,7 @@ impl CatalogueManagementQuery {
     /// A variant's stock changes, newest first (its producer's growers, and operators).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])",
-        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+        complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
     )]
     async fn stock_history(&self, ctx: &Context<'_>, variant_id: ID, first: Option<i32>) -> Result<Vec<StockMovement>> {
         let variant = match managed_variant(ctx, &variant_id).await? {

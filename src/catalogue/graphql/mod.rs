@@ -14,10 +14,10 @@ use crate::cache::holes;
 use crate::catalogue::entity::variant;
 use crate::catalogue::loaders::{ProductSelection, prefetch_product_page};
 use crate::catalogue::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
-use crate::catalogue::{ProducerId, ProductId, VariantId, VillageId};
-use crate::error::AppResult;
 use crate::graphql::context::{database, loader, wants_total_count};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::error::AppResult;
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::ids::{ProducerId, ProductId, VariantId, VillageId};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -77,7 +77,7 @@ pub struct CatalogueQuery;
 
 #[Object]
 impl CatalogueQuery {
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -104,7 +104,7 @@ impl CatalogueQuery {
         Ok(service::product_by_slug(database(ctx)?, &slug).await?.map(Product))
     }
 
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn villages(
         &self,
         ctx: &Context<'_>,
@@ -120,7 +120,7 @@ impl CatalogueQuery {
         Ok(service::village_by_slug(database(ctx)?, &slug).await?.map(Village))
     }
 
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(CATEGORIES_COST_BOUND, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(CATEGORIES_COST_BOUND, child_complexity)")]
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
         Ok(service::list_categories(database(ctx)?)
             .await?

@@ -10,11 +10,11 @@ use crate::catalogue::entity::{catalogue_entry, category, producer, product, var
 use crate::catalogue::loaders::{CatalogueLoader, StockOfVariant, VariantsOfProduct};
 use crate::catalogue::management;
 use crate::catalogue::service::{ProductCursor, ProductFilter as ServiceFilter, ProductSort};
-use crate::error::{AppError, AppResult};
 use crate::graphql::context::loader;
-use crate::graphql::ids::{NodeType, encode};
-use crate::graphql::relay::RelayConnection;
-use crate::money::{Fen, Money};
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::graphql::global_id::{NodeType, encode};
+use crate::infra::graphql::relay::RelayConnection;
+use crate::infra::money::{Fen, Money};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -74,7 +74,7 @@ impl Product {
     }
 
     /// At most `MAX_VARIANTS` (20); the query cost counts them all.
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(management::MAX_VARIANTS, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(management::MAX_VARIANTS, child_complexity)")]
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
         Ok(self.variant_rows(ctx).await?.into_iter().map(Variant).collect())
     }
@@ -211,7 +211,7 @@ impl Village {
     }
 
     /// Products grown or made in this village, newest first.
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::catalogue::ProductId;
-use crate::livestream::CommissionPlanId;
+use crate::infra::ids::CommissionPlanId;
+use crate::infra::ids::ProductId;
+use crate::infra::ids::UserId;
 
 /// A rate set for a product (for any host, or for one named host), from `effective_from` on.
 /// Rows are never changed: the rate for an order is the newest row in effect when it was placed.

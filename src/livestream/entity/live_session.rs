@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::livestream::LiveSessionId;
+use crate::infra::ids::LiveSessionId;
+use crate::infra::ids::UserId;
 
 /// A host's stream: a window in which its approved items sell from their quotas.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::catalogue::VariantId;
-use crate::livestream::{LiveSessionId, LiveSessionItemId};
+use crate::infra::ids::UserId;
+use crate::infra::ids::VariantId;
+use crate::infra::ids::{LiveSessionId, LiveSessionItemId};
 
 /// A variant sold in a session: at `price_fen`, from `quota` units set aside at approval, at
 /// most `per_buyer_limit` to one buyer.

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::catalogue::ProductId;
-use crate::livestream::{LiveSessionId, PromoLinkId};
+use crate::infra::ids::ProductId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{LiveSessionId, PromoLinkId};
 
 /// A host's link to a product, shown on a stream as its short code.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::livestream::{LiveSessionItemId, SessionPurchaseId};
-use crate::orders::OrderId;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{LiveSessionItemId, SessionPurchaseId};
 
 /// Units of a session item an order took from the quota; released (and given back to the
 /// quota while the session lasts) when the order is cancelled or expires.

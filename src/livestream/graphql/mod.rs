@@ -15,21 +15,23 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
+use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::accounts::{Role, UserId};
-use crate::catalogue::ProductId;
 use crate::catalogue::entity::{product, variant};
 use crate::catalogue::graphql::product_node;
-use crate::error::{AppError, UserError};
 use crate::graphql::context::{database, shop};
-use crate::graphql::ids::{NodeType, decode_as};
+use crate::infra::error::{AppError, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::infra::ids::ProductId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{LiveSessionId, PromoLinkId};
+use crate::infra::money::Fen;
 use crate::livestream::attribution::{self};
 use crate::livestream::entity::{live_session, promo_link};
 use crate::livestream::policy::{ApproveSessionItem, ReadProducerHosts, RetirePromoLink, SetCommissionPlan};
 use crate::livestream::sessions::{self, SessionPhase};
-use crate::livestream::{LiveSessionId, PromoLinkId, links, plans};
-use crate::money::Fen;
+use crate::livestream::{links, plans};
 use crate::payouts::payees;
 use crate::payouts::policy::HostMoney;
 use objects::{CommissionPlan, HostSale};
@@ -93,7 +95,7 @@ impl LivestreamQuery {
     /// Which hosts sold the signed-in grower's products, at what rate (growers).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Grower])",
-        complexity = "crate::graphql::relay::list_complexity(MAX_HOST_SALES, child_complexity)"
+        complexity = "crate::infra::graphql::relay::list_complexity(MAX_HOST_SALES, child_complexity)"
     )]
     async fn host_sales(&self, ctx: &Context<'_>) -> Result<Vec<HostSale>> {
         let Some(producer_id) = viewer(ctx).signed_in()?.producer_id else {

@@ -5,25 +5,28 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
+use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::viewer;
-use crate::accounts::{Role, UserId};
 use crate::catalogue::entity::product;
 use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
-use crate::error::{AppError, AppResult};
 use crate::graphql::context::{database, shop};
-use crate::graphql::ids::{NodeType, encode};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::i18n::language_of;
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::graphql::global_id::{NodeType, encode};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::i18n::language_of;
+use crate::infra::ids::OrderLineAttributionId;
+use crate::infra::ids::PayoutId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{LiveSessionId, LiveSessionItemId, PromoLinkId};
+use crate::infra::money::{Fen, Money};
 use crate::livestream::attribution::{self, CommissionState, CreditedLine};
 use crate::livestream::entity::{commission_plan, live_session, live_session_item, promo_link};
 use crate::livestream::policy::{ApproveSessionItem, ReadPromoLink};
 use crate::livestream::sessions::{self, SessionPhase};
-use crate::livestream::{LiveSessionId, LiveSessionItemId, PromoLinkId, links, product_url, report};
-use crate::money::{Fen, Money};
-use crate::orders::OrderLineAttributionId;
+use crate::livestream::{links, product_url, report};
+use crate::payouts::balances;
 use crate::payouts::graphql::{Balance, Payout};
-use crate::payouts::{PayoutId, balances};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -240,7 +243,7 @@ impl HostAccount {
         self.0.stripe_account_id.as_deref()
     }
 
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn links(
         &self,
         ctx: &Context<'_>,
@@ -253,7 +256,7 @@ impl HostAccount {
     }
 
     /// The host's sessions, newest first, with sold and remaining quota per item.
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,
@@ -266,7 +269,7 @@ impl HostAccount {
     }
 
     /// One entry per credited line of a paid order, newest first.
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn commissions(
         &self,
         ctx: &Context<'_>,
@@ -293,7 +296,7 @@ impl HostAccount {
             .into())
     }
 
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn payouts(
         &self,
         ctx: &Context<'_>,
@@ -364,7 +367,7 @@ impl LiveSession {
         host_of(ctx, self.0.host_id).await
     }
 
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(sessions::MAX_ITEMS, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(sessions::MAX_ITEMS, child_complexity)")]
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<LiveSessionItem>> {
         Ok(sessions::items_of(database(ctx)?, self.0.id)
             .await?

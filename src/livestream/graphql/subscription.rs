@@ -5,10 +5,10 @@ use async_graphql::{Context, ID, Subscription};
 use chrono::Utc;
 
 use super::objects::{LiveSessionItem, live_session_node};
-use crate::error::AppError;
 use crate::graphql::context::database;
-use crate::graphql::ids::{NodeType, decode_as};
-use crate::livestream::LiveSessionItemId;
+use crate::infra::error::AppError;
+use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::infra::ids::LiveSessionItemId;
 use crate::livestream::sessions::{self, SessionPhase};
 
 type Result<T> = async_graphql::Result<T>;

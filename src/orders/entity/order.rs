@@ -1,8 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::orders::{OrderId, OrderStatus, PaymentMethod};
-use crate::unions::OrganisationId;
+use crate::infra::ids::OrderId;
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::UserId;
+use crate::orders::{OrderStatus, PaymentMethod};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::{ProducerId, ProductId, VariantId};
-use crate::orders::{OrderId, OrderLineId};
+use crate::infra::ids::{OrderId, OrderLineId};
+use crate::infra::ids::{ProducerId, ProductId, VariantId};
 
 /// A variant bought, at the price it had when the order was placed.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::livestream::PromoLinkId;
-use crate::orders::{OrderId, OrderLineAttributionId, OrderLineId};
+use crate::infra::ids::PromoLinkId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{OrderId, OrderLineAttributionId, OrderLineId};
 
 /// An order line credited to a livestream host through a promo link's code, with the
 /// commission rate in force when the order was placed (later plan changes never touch it).

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::ProducerId;
-use crate::orders::{OrderId, ShipmentId};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::{OrderId, ShipmentId};
 
 /// One producer's part of an order, shipped with its own tracking number; of a bulk order, one
 /// recipient's part from one producer, with the recipient's address and acceptance.

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::VariantId;
-use crate::orders::{OrderId, ShipmentId, ShipmentItemId};
+use crate::infra::ids::VariantId;
+use crate::infra::ids::{OrderId, ShipmentId, ShipmentItemId};
 
 /// What one bulk-order shipment holds: a variant and how many, for its recipient.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

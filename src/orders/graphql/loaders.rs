@@ -7,9 +7,9 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::error::{AppError, AppResult};
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::ids::{OrderId, ShipmentId};
 use crate::orders::entity::{order_line, shipment, shipment_item};
-use crate::orders::{OrderId, ShipmentId};
 
 /// Batched loads of order lines and shipments, for lists of orders.
 pub struct OrdersLoader {

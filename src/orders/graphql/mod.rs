@@ -10,18 +10,20 @@ pub use objects::{Order, OrderPayload, PlaceOrderPayload, Shipment};
 use async_graphql::{Context, ID, Object};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
+use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::accounts::{Role, UserId};
-use crate::catalogue::ProducerId;
-use crate::error::{AppResult, UserError};
 use crate::graphql::context::{database, shop, wants_total_count};
-use crate::graphql::ids::{NodeType, decode_as};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::error::{AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
+use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
 use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
 use crate::orders::service::{cancel, lifecycle, state};
-use crate::orders::{OrderId, PaymentMethod};
 use objects::PlaceOrderInput;
 
 type Result<T> = async_graphql::Result<T>;
@@ -104,7 +106,7 @@ impl OrdersQuery {
     /// The signed-in buyer's orders, newest first.
     #[graphql(
         guard = "RoleGuard::signed_in()",
-        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+        complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
     )]
     async fn my_orders(
         &self,

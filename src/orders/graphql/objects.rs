@@ -8,16 +8,17 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use super::loaders::{ItemsOfShipment, LinesOfOrder, ShipmentsOfOrder, orders_loader};
 use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
-use crate::catalogue::ProducerId;
 use crate::catalogue::graphql::{Producer, Variant};
-use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, loader};
-use crate::graphql::ids::{NodeType, encode};
-use crate::money::{Fen, Money};
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, encode};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::ProducerId;
+use crate::infra::money::{Fen, Money};
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::acceptance;
 use crate::orders::service::placing::{self, Placed};
-use crate::orders::{OrderId, OrderStatus, PaymentMethod};
+use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::graphql::payment::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
@@ -105,7 +106,7 @@ impl Order {
         Ok(Fen::new(sum).into())
     }
 
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
         Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
     }
@@ -152,7 +153,7 @@ impl Order {
 
     /// One per producer with lines in the order, each with its own tracking number; of a bulk
     /// order, one per recipient and producer.
-    #[graphql(complexity = "crate::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
         let shipments = orders_loader(ctx)?
             .load_one(ShipmentsOfOrder(self.row.id))

@@ -10,11 +10,12 @@ use sea_orm::{
     RelationTrait,
 };
 
-use crate::error::{AppResult, Outcome, UserError};
+use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::{OrderId, ShipmentId};
+use crate::infra::paging::{Direction, PageRequest, keyset_page};
+use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
-use crate::orders::{OrderId, OrderStatus, ShipmentId};
-use crate::paging::{Direction, PageRequest, keyset_page};
-use crate::unions::OrganisationId;
 
 /// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
 const LIVE: [OrderStatus; 4] = [

@@ -16,20 +16,22 @@ use super::placing::{
     Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, key_taken, offers,
     order_number, pay_at_once, placed_meanwhile,
 };
-use crate::accounts::UserId;
-use crate::app::db::begin_write;
 use crate::catalogue::entity::variant;
-use crate::catalogue::{ProducerId, VariantId};
-use crate::error::{AppError, AppResult, UserError};
-use crate::i18n::Message;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{OrderId, ShipmentId};
+use crate::infra::ids::{ProducerId, VariantId};
+use crate::infra::money::Fen;
 use crate::inventory::{self, Moved, Movement};
-use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::placing::MAX_QUANTITY;
-use crate::orders::{OrderId, OrderStatus, PaymentMethod, ShipmentId};
+use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::ProviderKind;
 use crate::shop::{Effect, Shop};
-use crate::unions::{OrganisationId, funds};
+use crate::unions::funds;
 
 pub const MAX_RECIPIENT_LINES: usize = 2_000;
 

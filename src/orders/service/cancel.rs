@@ -2,13 +2,14 @@
 //! back on the shelf and is refunded in full, all decided in one transaction.
 
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
-use crate::accounts::UserId;
-use crate::app::db::begin_write;
-use crate::error::{AppError, Outcome, UserError};
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::UserId;
+use crate::infra::money::Fen;
 use crate::inventory::Movement;
-use crate::money::Fen;
+use crate::orders::OrderStatus;
 use crate::orders::entity::order;
-use crate::orders::{OrderId, OrderStatus};
 use crate::payments::records::payment_of;
 use crate::payments::refunds;
 use crate::shop::{Effect, Shop};

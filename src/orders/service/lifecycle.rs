@@ -10,13 +10,14 @@ use sea_orm::{
 };
 
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
-use crate::app::db::begin_write;
-use crate::catalogue::ProducerId;
 use crate::catalogue::entity::product;
-use crate::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::ProducerId;
 use crate::inventory::Movement;
+use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
-use crate::orders::{OrderId, OrderStatus};
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::shop::{Effect, Shop};
 

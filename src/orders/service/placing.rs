@@ -9,15 +9,16 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
-use crate::accounts::UserId;
 use crate::accounts::entity::user;
-use crate::app::db::begin_write;
 use crate::catalogue::entity::{catalogue_entry, product, variant};
-use crate::catalogue::{CatalogueEntryId, ProducerId, ProductId, VariantId, today_in_china};
-use crate::error::{AppError, AppResult, Outcome, UserError};
-use crate::i18n::Message;
+use crate::catalogue::today_in_china;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{CatalogueEntryId, ProducerId, ProductId, VariantId};
+use crate::infra::money::Fen;
 use crate::inventory::{self, Moved, Movement};
-use crate::money::Fen;
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::lifecycle::mark_paid;
 use crate::orders::{OrderStatus, PaymentMethod};

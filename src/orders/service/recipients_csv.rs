@@ -15,8 +15,8 @@
 
 use super::bulk::{LinePlace, RecipientLine, VariantRef};
 use super::placing::Address;
-use crate::error::UserError;
-use crate::i18n::Message;
+use crate::infra::error::UserError;
+use crate::infra::i18n::Message;
 
 const COLUMNS: [(&str, &[&str]); 8] = [
     ("name", &["收件人", "姓名"]),
@@ -126,7 +126,7 @@ mod tests {
         assert!(
             problems[0]
                 .message
-                .in_language(crate::i18n::Language::En)
+                .in_language(crate::infra::i18n::Language::En)
                 .contains("line 3")
         );
     }
@@ -141,7 +141,7 @@ mod tests {
         assert!(
             problems[0]
                 .message
-                .in_language(crate::i18n::Language::En)
+                .in_language(crate::infra::i18n::Language::En)
                 .contains("sku")
         );
     }

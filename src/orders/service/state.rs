@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::accounts::UserId;
-use crate::catalogue::ProducerId;
-use crate::error::{AppError, AppResult};
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
+use crate::infra::paging::{Direction, PageRequest, keyset_page};
 use crate::inventory::{self, Moved, Movement};
+use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment};
-use crate::orders::{OrderId, OrderStatus};
-use crate::paging::{Direction, PageRequest, keyset_page};
 
 pub async fn lines_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use crate::orders::OrderId;
-use crate::payments::{PaymentId, PaymentStatus, ProviderKind};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::PaymentId;
+use crate::payments::{PaymentStatus, ProviderKind};
 
 /// How an order is paid: one row per order.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::payments::{PaymentId, RefundId};
+use crate::infra::ids::{PaymentId, RefundId};
 
 /// Where a refund stands. PENDING until the money has certainly gone back: Stripe accepted it
 /// (or says so when asked later), or an operator recorded the bank transfer back.

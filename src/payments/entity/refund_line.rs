@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::orders::OrderLineId;
-use crate::payments::RefundId;
+use crate::infra::ids::OrderLineId;
+use crate::infra::ids::RefundId;
 
 /// A refund's part of one order line (the refund shared over the lines in proportion to what
 /// each still holds, largest remainder, to the fen).

@@ -13,14 +13,14 @@ use super::{records, refunds, service};
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::error::{AppError, AppResult, UserError};
 use crate::graphql::context::{database, shop};
-use crate::graphql::ids::{NodeType, decode_as, encode};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::money::{Fen, Money};
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::ids::RefundId;
+use crate::infra::money::{Fen, Money};
 use crate::orders::entity::order;
 use crate::orders::graphql::{Order, OrderPayload, visible_order_row};
-use crate::payments::RefundId;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -109,7 +109,7 @@ impl PaymentsQuery {
     /// Bank refunds an operator has still to send, oldest first (operators).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Admin])",
-        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+        complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
     )]
     async fn pending_bank_refunds(
         &self,

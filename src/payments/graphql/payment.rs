@@ -4,10 +4,10 @@ use async_graphql::{Context, Object};
 use sea_orm::ActiveEnum;
 
 use crate::accounts::policy::viewer;
-use crate::catalogue::ProducerId;
-use crate::error::AppResult;
 use crate::graphql::context::database;
-use crate::money::{Fen, Money};
+use crate::infra::error::AppResult;
+use crate::infra::ids::ProducerId;
+use crate::infra::money::{Fen, Money};
 use crate::orders::entity::order;
 use crate::payments::entity::payment;
 use crate::payments::{PaymentStatus, records, refunds};

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::ProducerId;
-use crate::payouts::CooperativeMemberId;
+use crate::infra::ids::CooperativeMemberId;
+use crate::infra::ids::ProducerId;
 
 /// A household of a cooperative, with its share of the cooperative's payouts (二次分配).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

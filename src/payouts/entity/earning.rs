@@ -1,9 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-use crate::catalogue::ProducerId;
-use crate::orders::{OrderId, OrderLineId};
-use crate::payments::RefundId;
-use crate::payouts::{EarningId, PayoutId};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::RefundId;
+use crate::infra::ids::{EarningId, PayoutId};
+use crate::infra::ids::{OrderId, OrderLineId};
 
 /// One entry of a producer's append-only earnings ledger: a delivered line (SALE) or money
 /// given back for it (REVERSAL, negative). `line_total = platform_fee + commission + amount`,

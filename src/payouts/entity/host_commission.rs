@@ -1,9 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::orders::{OrderId, OrderLineId};
-use crate::payments::RefundId;
-use crate::payouts::{HostCommissionId, PayoutId};
+use crate::infra::ids::RefundId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{HostCommissionId, PayoutId};
+use crate::infra::ids::{OrderId, OrderLineId};
 
 /// One entry of a host's append-only commission ledger, written in the same transaction as
 /// the producer's earning for the same line and step: a delivered line (SALE), money given back

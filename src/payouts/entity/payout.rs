@@ -1,8 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::catalogue::ProducerId;
-use crate::payouts::{PayoutBatchId, PayoutId, PayoutMethod, PayoutStatus};
+use crate::infra::ids::ProducerId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{PayoutBatchId, PayoutId};
+use crate::payouts::{PayoutMethod, PayoutStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payouts")]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::payouts::PayoutBatchId;
+use crate::infra::ids::PayoutBatchId;
 
 /// The bank payouts of one run, exported together as one file for the bank.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::payouts::{HouseholdShareId, PayoutId};
+use crate::infra::ids::{HouseholdShareId, PayoutId};
 
 /// A household's part of a cooperative's payout, written with the payout: what the statement
 /// says it paid never changes when the members do.

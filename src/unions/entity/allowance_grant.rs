@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::{MembershipId, UserId};
-use crate::unions::{AllowanceGrantId, OrganisationId};
+use crate::infra::ids::{AllowanceGrantId, OrganisationId};
+use crate::infra::ids::{MembershipId, UserId};
 
 /// A welfare allowance (工会福利) granted to one member from the organisation's fund.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

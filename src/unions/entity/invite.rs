@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::unions::{InviteId, OrganisationId};
+use crate::infra::ids::UserId;
+use crate::infra::ids::{InviteId, OrganisationId};
 
 /// An invite code; it admits one member, once.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

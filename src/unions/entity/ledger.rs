@@ -1,9 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::orders::OrderId;
-use crate::payments::RefundId;
-use crate::unions::{AllowanceGrantId, LedgerEntryId, OrganisationId};
+use crate::infra::ids::OrderId;
+use crate::infra::ids::RefundId;
+use crate::infra::ids::UserId;
+use crate::infra::ids::{AllowanceGrantId, LedgerEntryId, OrganisationId};
 
 /// One movement of an organisation's money; never changed or deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

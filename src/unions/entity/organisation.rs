@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::unions::{OrganisationId, OrganisationKind};
+use crate::infra::ids::OrganisationId;
+use crate::unions::OrganisationKind;
 
 /// A labour union or a public budget unit buying for 消费帮扶.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::UserId;
-use crate::unions::{OrganisationAdminId, OrganisationId};
+use crate::infra::ids::UserId;
+use crate::infra::ids::{OrganisationAdminId, OrganisationId};
 
 /// A UNION_ADMIN and the one organisation it administers (a user administers one at most).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::unions::{OrganisationId, PledgeId};
+use crate::infra::ids::{OrganisationId, PledgeId};
 
 /// What an organisation commits to buy in a calendar year (预留份额); one per year.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

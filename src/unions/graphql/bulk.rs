@@ -8,17 +8,18 @@ use chrono::{DateTime, Utc};
 use super::{administered, no_organisation};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::error::UserError;
 use crate::graphql::context::{database, shop, wants_total_count};
-use crate::graphql::ids::{NodeType, decode_as};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::error::UserError;
+use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::ShipmentId;
+use crate::orders::PaymentMethod;
 use crate::orders::entity::shipment;
 use crate::orders::graphql::{Order, PlaceOrderPayload, Shipment};
 use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
 use crate::orders::service::placing::Address;
 use crate::orders::service::{acceptance, recipients_csv};
-use crate::orders::{PaymentMethod, ShipmentId};
-use crate::unions::OrganisationId;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -116,7 +117,7 @@ impl BulkOrdersQuery {
     /// Bulk-order shipments whose recipients reported a problem, newest first (operators).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Admin])",
-        complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)"
+        complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
     )]
     async fn acceptance_problems(
         &self,

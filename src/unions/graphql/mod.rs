@@ -14,17 +14,18 @@ use super::service::{self, NewOrganisation, PledgeProgress};
 use crate::accounts::entity::{membership, user};
 use crate::accounts::graphql::User;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::accounts::{MembershipId, Role, Viewer};
-use crate::error::{AppError, AppResult, UserError};
+use crate::accounts::{Role, Viewer};
 use crate::graphql::context::{database, wants_total_count};
-use crate::graphql::ids::{NodeType, decode_as, encode};
-use crate::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::impact::graphql::Date;
-use crate::money::{Fen, Money};
+use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
+use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
+use crate::infra::ids::MembershipId;
+use crate::infra::ids::OrganisationId;
+use crate::infra::ids::{OrderId, ShipmentId};
+use crate::infra::money::{Fen, Money};
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
-use crate::orders::{OrderId, ShipmentId};
-use crate::unions::OrganisationId;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 mod bulk;
@@ -131,7 +132,7 @@ impl Organisation {
     }
 
     /// Its bulk orders, newest first (its admins and operators).
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn bulk_orders(
         &self,
         ctx: &Context<'_>,
@@ -151,7 +152,7 @@ impl Organisation {
     }
 
     /// Its bulk-order shipments with a problem reported, newest first (its admins and operators).
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn acceptance_problems(
         &self,
         ctx: &Context<'_>,
@@ -163,7 +164,7 @@ impl Organisation {
     }
 
     /// The current members, oldest first (its admins and operators).
-    #[graphql(complexity = "crate::graphql::relay::connection_complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

@@ -3,9 +3,9 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::Pledge;
-use crate::i18n::language_of;
 use crate::impact::graphql::Date;
-use crate::money::Money;
+use crate::infra::i18n::language_of;
+use crate::infra::money::Money;
 use crate::unions::report;
 
 /// Spending under one name: a county, a village, a producer or a month.

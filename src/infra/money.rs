@@ -26,8 +26,8 @@ pub enum MoneyParseError {
 
 impl MoneyParseError {
     /// What the person who typed the amount is told.
-    pub fn message(&self) -> crate::i18n::Message {
-        crate::i18n::Message::new(match self {
+    pub fn message(&self) -> crate::infra::i18n::Message {
+        crate::infra::i18n::Message::new(match self {
             MoneyParseError::Malformed => "amount-format",
             MoneyParseError::TooPrecise => "amount-decimals",
             MoneyParseError::TooLarge => "amount-too-large",
@@ -130,9 +130,9 @@ impl std::iter::Sum for Fen {
 
 /// Yuan with exactly two decimals: 1250 fen is "12.50", -5 fen is "-0.05".
 /// An amount shown in a message, as yuan with two decimals.
-impl From<Fen> for crate::i18n::Arg {
+impl From<Fen> for crate::infra::i18n::Arg {
     fn from(value: Fen) -> Self {
-        crate::i18n::Arg::Text(value.to_string())
+        crate::infra::i18n::Arg::Text(value.to_string())
     }
 }
 

@@ -6,7 +6,7 @@ use sea_orm::{
     Value,
 };
 
-use crate::error::AppResult;
+use crate::infra::error::AppResult;
 
 /// A forward page request: how many items, and after which cursor.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use async_graphql::connection::{Connection, Edge, OpaqueCursor};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, AppResult};
+use crate::infra::error::{AppError, AppResult};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -21,7 +21,7 @@ pub struct ConnectionTotal {
 
 pub type RelayConnection<C, T> = Connection<OpaqueCursor<C>, T, ConnectionTotal>;
 
-pub use crate::paging::PageRequest;
+pub use crate::infra::paging::PageRequest;
 
 impl<C: Serialize + DeserializeOwned + Send + Sync> PageRequest<C> {
     /// `first` larger than the cap is served as the cap, as GitHub and Shopify do.

@@ -46,3 +46,49 @@ macro_rules! typed_id {
         )+
     };
 }
+
+// Every kind of row's id, declared here at the bottom so that a row of one domain can name a
+// row of another (an order's organisation, a stock movement's order) without importing that
+// domain: the names are shared vocabulary, the rows and their rules stay in their domains.
+
+typed_id!(UserId, MembershipId);
+
+typed_id!(
+    VillageId,
+    ProducerId,
+    CategoryId,
+    CatalogueEntryId,
+    ProductId,
+    VariantId,
+    StockMovementId,
+);
+
+typed_id!(OrderId, OrderLineId, OrderLineAttributionId, ShipmentId, ShipmentItemId);
+
+typed_id!(PaymentId, RefundId);
+
+typed_id!(
+    PayoutId,
+    PayoutBatchId,
+    EarningId,
+    HostCommissionId,
+    CooperativeMemberId,
+    HouseholdShareId
+);
+
+typed_id!(
+    LiveSessionId,
+    LiveSessionItemId,
+    PromoLinkId,
+    CommissionPlanId,
+    SessionPurchaseId
+);
+
+typed_id!(
+    OrganisationId,
+    AllowanceGrantId,
+    InviteId,
+    LedgerEntryId,
+    OrganisationAdminId,
+    PledgeId
+);

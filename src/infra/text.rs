@@ -7,10 +7,10 @@ pub fn is_refused_control(c: char) -> bool {
 
 /// A bank's reference for a transfer, as an operator types it: trimmed, 1 to 100 characters;
 /// else an `INVALID_INPUT` on the `reference` argument.
-pub fn bank_reference(reference: &str) -> Result<&str, crate::error::UserError> {
+pub fn bank_reference(reference: &str) -> Result<&str, crate::infra::error::UserError> {
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 100 {
-        return Err(crate::error::UserError::new("INVALID_INPUT", "reference-length").on_field(&["reference"]));
+        return Err(crate::infra::error::UserError::new("INVALID_INPUT", "reference-length").on_field(&["reference"]));
     }
     Ok(reference)
 }

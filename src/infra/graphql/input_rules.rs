@@ -15,7 +15,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Pos, ServerError, ServerResult, Value as ConstValue, Variables};
 
-use crate::i18n::Message;
+use crate::infra::i18n::Message;
 
 /// Root mutation fields that check a password.
 pub const CREDENTIAL_FIELDS: &[&str] = &["register", "login", "changePassword"];
@@ -44,7 +44,7 @@ impl Extension for InputRules {
 }
 
 fn refusal(message: Message, code: &'static str, pos: Option<Pos>) -> ServerError {
-    crate::error::coded(message, code).into_server_error(pos.unwrap_or_default())
+    crate::infra::error::coded(message, code).into_server_error(pos.unwrap_or_default())
 }
 
 fn check(document: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
@@ -156,7 +156,7 @@ fn refuse_control(text: &str, shown: &str, path: &[&str], root_field: &str, pos:
     let self_checked = crate::catalogue::graphql::SELF_CHECKED_TEXT
         .iter()
         .any(|(field, field_path)| *field == root_field && *field_path == path);
-    if self_checked || !text.chars().any(crate::text::is_refused_control) {
+    if self_checked || !text.chars().any(crate::infra::text::is_refused_control) {
         return Ok(());
     }
     Err(refusal(

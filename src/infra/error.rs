@@ -8,7 +8,7 @@
 use async_graphql::{Context, ErrorExtensions, Object};
 use sea_orm::DbErr;
 
-use crate::i18n::{Message, language_of};
+use crate::infra::i18n::{Message, language_of};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -91,7 +91,7 @@ const LIMIT_REFUSALS: [(&str, &str, &str); 2] = [
 /// translated, and async-graphql's refusals of a query over the limits get words and a code;
 /// its other messages (a query that does not parse or validate against the schema, whose
 /// names are English anyway) keep their English text.
-pub fn localize(response: &mut async_graphql::Response, language: crate::i18n::Language) {
+pub fn localize(response: &mut async_graphql::Response, language: crate::infra::i18n::Language) {
     for error in &mut response.errors {
         if let Some(message) = error.source::<Message>() {
             error.message = message.in_language(language);
