@@ -16,6 +16,7 @@ mod limits;
 mod livestream;
 mod migrations;
 mod money;
+mod money_rules;
 mod orders;
 mod organisation_report;
 mod payments;
