@@ -15,6 +15,7 @@ mod languages;
 mod limits;
 mod livestream;
 mod migrations;
+mod model;
 mod money;
 mod money_rules;
 mod orders;
