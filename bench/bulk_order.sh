@@ -26,6 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 export DATABASE_URL="$PG/$DB" HUAKAI_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
+# Every run's bulk order stays unpaid: room for all of them in the organisation's holds.
+export HUAKAI_UNPAID_BULK_ORDERS_PER_ORGANISATION=100 HUAKAI_RESERVED_UNITS_PER_ORGANISATION=10000000
 "$BIN" demo load >/dev/null
 "$BIN" user create --email ops@bench.example --password "a long operator password" --role admin >/dev/null
 "$BIN" user create --email union@bench.example --password "a long union password" --role buyer >/dev/null

@@ -32,8 +32,9 @@ pub struct ShopSettings {
     pub livestream: crate::livestream::LivestreamSettings,
 }
 
-/// What one buyer may hold unpaid at once, so that nobody can sit on a flash sale's stock with
-/// orders they never pay (each is a setting: a union buying for its members raises them).
+/// What one buyer (and one organisation, with its bulk orders) may hold unpaid at once, so that
+/// nobody can sit on a flash sale's stock with orders they never pay (each is a setting: a union
+/// buying for its members raises them).
 #[derive(Clone, Copy, Debug)]
 pub struct OrderLimits {
     /// Orders awaiting payment.
@@ -42,6 +43,10 @@ pub struct OrderLimits {
     pub reserved_units_per_buyer: u32,
     /// Units of one variant held by the buyer's unpaid orders.
     pub reserved_units_per_variant: u32,
+    /// Bulk orders of one organisation awaiting payment.
+    pub unpaid_bulk_orders_per_organisation: u32,
+    /// Units held by one organisation's unpaid bulk orders.
+    pub reserved_units_per_organisation: u32,
 }
 
 /// What a committed operation changed that the storefront cache must hear about.

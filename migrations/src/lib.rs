@@ -18,7 +18,8 @@ mod m20261129_000013_host_payout_accounts;
 mod m20261129_000014_user_language;
 mod m20261129_000016_allowance_spending;
 mod m20261129_000017_bulk_orders;
-mod m20261129_000018_mail_outbox;
+mod m20261129_000018_sale_rates;
+mod m20261129_000019_mail_outbox;
 
 pub struct Migrator;
 
@@ -41,7 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_user_language::Migration),
             Box::new(m20261129_000016_allowance_spending::Migration),
             Box::new(m20261129_000017_bulk_orders::Migration),
-            Box::new(m20261129_000018_mail_outbox::Migration),
+            Box::new(m20261129_000018_sale_rates::Migration),
+            Box::new(m20261129_000019_mail_outbox::Migration),
         ]
     }
 }

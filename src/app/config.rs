@@ -73,7 +73,7 @@ pub struct Limits {
     pub registrations_per_address: u32,
     /// Wrong current passwords in `changePassword` for one account.
     pub password_change_failures: u32,
-    /// What one buyer may hold unpaid at once (orders and units).
+    /// What one buyer, or one organisation's bulk orders, may hold unpaid at once.
     pub orders: crate::shop::OrderLimits,
 }
 
@@ -159,6 +159,8 @@ impl Config {
                 unpaid_orders_per_buyer: count("HUAKAI_UNPAID_ORDERS_PER_BUYER", "5")?,
                 reserved_units_per_buyer: count("HUAKAI_RESERVED_UNITS_PER_BUYER", "500")?,
                 reserved_units_per_variant: count("HUAKAI_RESERVED_UNITS_PER_VARIANT", "50")?,
+                unpaid_bulk_orders_per_organisation: count("HUAKAI_UNPAID_BULK_ORDERS_PER_ORGANISATION", "5")?,
+                reserved_units_per_organisation: count("HUAKAI_RESERVED_UNITS_PER_ORGANISATION", "20000")?,
             },
         };
         Ok(Config {

@@ -1,6 +1,6 @@
 //! Crediting order lines to hosts: at `placeOrder(referralCode:)`, inside the placing
-//! transaction, each line whose product has a plan covering the code's host is attributed to
-//! it with the rate in force (a snapshot: later plan changes never touch a placed order). An
+//! transaction, each line whose product has a plan covering the code's host (who is not the
+//! buyer) is attributed to it with the rate in force (a snapshot: later plan changes never touch a placed order). An
 //! unknown or retired code is ignored and counted; the order goes through either way. And what
 //! the credited lines came to: per host, per producer, per link.
 
@@ -26,11 +26,15 @@ use crate::payments::entity::refund_line;
 use crate::payouts::entity::{host_commission, payout};
 use crate::payouts::{PayoutStatus, split};
 
-/// Attributes the lines of `order_id` to the host of `code`, as of `placed_at`. Call it in the
-/// transaction that placed the order, after its lines.
+/// Attributes the lines of `order_id`, placed by `buyer_id`, to the host of `code`, as of
+/// `placed_at`. Call it in the transaction that placed the order, after its lines. A host's own
+/// purchase through its own code is not attributed: nobody earns commission on what it buys
+/// itself, and it is no sale of the host's (its link's orders and sales leave it out; a session
+/// code still sells at the session's price, from its quota).
 pub async fn attribute(
     db: &impl ConnectionTrait,
     order_id: OrderId,
+    buyer_id: UserId,
     code: &str,
     placed_at: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -38,6 +42,9 @@ pub async fn attribute(
         metrics::counter!("huakai_referral_codes_unknown_total").increment(1);
         return Ok(());
     };
+    if link.host_id == buyer_id {
+        return Ok(());
+    }
     let lines = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .all(db)

@@ -19,7 +19,6 @@ use sea_orm::{
 
 use super::entity::{live_session, live_session_item, promo_link, session_purchase};
 use super::links;
-use crate::accounts::entity::user;
 use crate::catalogue::entity::{product, variant};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -390,16 +389,21 @@ pub async fn claim(
     Ok(Ok(()))
 }
 
-/// An order's stock was released or returned (cancelled, expired): its session units go back
-/// to their quotas while the session has not been settled (after, they stay with the general
-/// stock the release just freed), and no longer count against the buyer's limit. Once each.
-pub async fn give_back(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<()> {
+/// An order's stock of `variants` was released or returned (cancelled, expired, or refunded
+/// before it shipped): its session units of them go back to their quotas while the session has
+/// not been settled (after, they stay with the general stock the release just freed), and no
+/// longer count against the buyer's limit. Once each.
+pub async fn give_back(txn: &impl ConnectionTrait, order_id: OrderId, variants: &[VariantId]) -> AppResult<()> {
     let purchases = session_purchase::Entity::find()
         .filter(session_purchase::Column::OrderId.eq(order_id))
         .filter(session_purchase::Column::ReleasedAt.is_null())
         .all(txn)
         .await?;
     for purchase in purchases {
+        let item = live_session_item::Entity::find_by_id(purchase.item_id).one(txn).await?;
+        if !item.is_some_and(|item| variants.contains(&item.variant_id)) {
+            continue;
+        }
         let released = session_purchase::Entity::update_many()
             .col_expr(session_purchase::Column::ReleasedAt, Expr::value(Utc::now()))
             .filter(session_purchase::Column::Id.eq(purchase.id))
@@ -435,74 +439,6 @@ pub async fn give_back(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
         }
     }
     Ok(())
-}
-
-/// A payment arrived for an order whose reservation had ended, and its session units went back
-/// to their quotas: the order takes them again, inside the caller's savepoint, only while the
-/// session is live and its quota and the buyer's limit still have them (never from general
-/// stock, which the session price was not for). Returns the variants served from a quota
-/// (their units are held already, set aside), or `None` and the caller rolls back and refunds.
-pub async fn take_again(
-    txn: &impl ConnectionTrait,
-    order_id: OrderId,
-    now: DateTime<Utc>,
-) -> AppResult<Option<HashSet<VariantId>>> {
-    let purchases = session_purchase::Entity::find()
-        .filter(session_purchase::Column::OrderId.eq(order_id))
-        .filter(session_purchase::Column::ReleasedAt.is_not_null())
-        .all(txn)
-        .await?;
-    let mut served = HashSet::new();
-    for purchase in purchases {
-        let Some(item) = live_session_item::Entity::find_by_id(purchase.item_id).one(txn).await? else {
-            return Ok(None);
-        };
-        let session = session_of(txn, item.session_id).await?;
-        if phase(&session, now) != SessionPhase::Live || item.returned_at.is_some() {
-            return Ok(None);
-        }
-        // The buyer's row first, as placing takes it: the buyer's orders count one at a time.
-        user::Entity::update_many()
-            .col_expr(user::Column::Id, Expr::col(user::Column::Id))
-            .filter(user::Column::Id.eq(purchase.buyer_id))
-            .exec(txn)
-            .await?;
-        let held: Vec<i32> = session_purchase::Entity::find()
-            .select_only()
-            .column(session_purchase::Column::Quantity)
-            .filter(session_purchase::Column::ItemId.eq(item.id))
-            .filter(session_purchase::Column::BuyerId.eq(purchase.buyer_id))
-            .filter(session_purchase::Column::ReleasedAt.is_null())
-            .into_tuple()
-            .all(txn)
-            .await?;
-        if held.iter().sum::<i32>() + purchase.quantity > item.per_buyer_limit {
-            return Ok(None);
-        }
-        let taken = live_session_item::Entity::update_many()
-            .col_expr(
-                live_session_item::Column::Remaining,
-                Expr::col(live_session_item::Column::Remaining).sub(purchase.quantity),
-            )
-            .filter(live_session_item::Column::Id.eq(item.id))
-            .filter(live_session_item::Column::Remaining.gte(purchase.quantity))
-            .filter(live_session_item::Column::ReturnedAt.is_null())
-            .exec(txn)
-            .await?;
-        if taken.rows_affected != 1 {
-            return Ok(None);
-        }
-        session_purchase::Entity::update_many()
-            .col_expr(
-                session_purchase::Column::ReleasedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(session_purchase::Column::Id.eq(purchase.id))
-            .exec(txn)
-            .await?;
-        served.insert(item.variant_id);
-    }
-    Ok(Some(served))
 }
 
 /// Returns the unsold quota of every approved item whose session ended by `now` to its

@@ -1,6 +1,7 @@
 //! Payments: Stripe PaymentIntents for card, Alipay and WeChat Pay (confirmed by signed
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
-//! operator, refunds on every path (`refunds`), and reconciliation with Stripe.
+//! operator, refunds on every path (`refunds`) within what is left to refund of each kind of
+//! money (`refundable`), and reconciliation with Stripe.
 
 pub mod bank_refunds;
 pub mod entity;
@@ -9,6 +10,7 @@ pub mod inbox;
 pub mod providers;
 pub mod reconcile;
 pub mod records;
+pub mod refundable;
 pub mod refunds;
 pub mod service;
 pub mod stripe;

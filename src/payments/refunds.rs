@@ -30,6 +30,7 @@ use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, refund_line};
 use super::providers::{self, RefundAttempt};
 use super::records::{flag, payment_of};
+use super::refundable::refundable;
 use super::{PaymentStatus, ProviderKind};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -74,6 +75,27 @@ pub async fn decide(
 ) -> AppResult<Result<Decided, UserError>> {
     // Refunds and deliveries of one order take turns, so each sees the other's rows.
     lock_order(txn, payment.order_id).await?;
+    let not_refundable = || {
+        Ok(Err(
+            UserError::new("NOT_REFUNDABLE", "refund-exceeds-paid").on_field(&["amount"])
+        ))
+    };
+    let Some(fresh) = payment::Entity::find_by_id(payment.id).one(txn).await? else {
+        return not_refundable();
+    };
+    // Allowance first: what the welfare allowance paid goes back (to its grants, in this
+    // transaction, SUCCEEDED at once) before any cash; the rest is a refund through the
+    // payment's provider, never more than it brought. A refund Stripe made is cash.
+    let open = refundable(txn, &fresh).await?;
+    let allowance = if stripe_refund_id.is_some() {
+        Fen::ZERO
+    } else {
+        Ord::min(amount, open.allowance)
+    };
+    let cash = amount - allowance;
+    if amount <= Fen::ZERO || cash > open.cash {
+        return not_refundable();
+    }
     let taken = payment::Entity::update_many()
         .col_expr(
             payment::Column::RefundedFen,
@@ -89,21 +111,10 @@ pub async fn decide(
         )
         .exec(txn)
         .await?;
-    if amount <= Fen::ZERO || taken.rows_affected != 1 {
-        return Ok(Err(
-            UserError::new("NOT_REFUNDABLE", "refund-exceeds-paid").on_field(&["amount"])
-        ));
+    if taken.rows_affected != 1 {
+        return not_refundable();
     }
     let now = Utc::now();
-    // Allowance first: what the welfare allowance paid goes back (to its grants, in this
-    // transaction, SUCCEEDED at once) before any cash; the rest is a refund through the
-    // payment's provider. A refund Stripe made is cash.
-    let allowance = if stripe_refund_id.is_some() {
-        Fen::ZERO
-    } else {
-        Ord::min(amount, crate::unions::funds::still_spent(txn, payment.order_id).await?)
-    };
-    let cash = Fen::new(amount.get() - allowance.get());
     let mut recorded = None;
     if allowance > Fen::ZERO {
         let row = record(txn, payment, allowance, RefundStatus::Succeeded, reason, None, payouts).await?;
@@ -125,12 +136,7 @@ pub async fn decide(
         recorded = Some(record(txn, payment, cash, status, reason, stripe_refund_id, payouts).await?);
     }
     let row = recorded.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a refund of nothing")))?;
-    let fully = payment.refunded_fen + amount.get() == payment.amount_fen
-        || payment::Entity::find_by_id(payment.id)
-            .one(txn)
-            .await?
-            .is_some_and(|p| p.refunded_fen == p.amount_fen);
-    let effect = if fully {
+    let effect = if amount == open.total() {
         close_fully_refunded(txn, payment.order_id).await?
     } else {
         Effect::default()
@@ -229,9 +235,11 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
         .iter()
         .map(|r| r.amount_fen)
         .sum();
+    // Allowance released when the order was cancelled unpaid is not the payment's to refund.
+    let (_, released) = crate::unions::funds::given_back(txn, payment.order_id).await?;
     let to = match settled {
         0 => PaymentStatus::Succeeded,
-        all if all >= payment.amount_fen => PaymentStatus::Refunded,
+        all if all >= payment.amount_fen - released.get() => PaymentStatus::Refunded,
         _ => PaymentStatus::PartiallyRefunded,
     };
     payment::Entity::update_many()
@@ -331,7 +339,7 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
         .filter(payment::Column::Id.eq(payment.id))
         .exec(&txn)
         .await?;
-    ledger::restore_refund(&txn, row.id).await?;
+    ledger::restore_refund(&txn, row.id, shop.settings.payouts).await?;
     flag(
         &txn,
         &payment,
@@ -351,6 +359,8 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
         ))
     };
     let txn = begin_write(&shop.db).await?;
+    // Refunds of the order take turns (as `decide` does), so what is left cannot move meanwhile.
+    lock_order(&txn, order_id).await?;
     let Some(payment) = payment_of(&txn, order_id).await? else {
         txn.rollback().await?;
         return not_refundable();
@@ -362,7 +372,11 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
         txn.rollback().await?;
         return not_refundable();
     }
-    let remaining = Fen::new(payment.amount_fen - payment.refunded_fen);
+    let remaining = refundable(&txn, &payment).await?.total();
+    if remaining == Fen::ZERO {
+        txn.rollback().await?;
+        return not_refundable();
+    }
     let amount = amount.unwrap_or(remaining);
     if amount <= Fen::ZERO || amount > remaining {
         txn.rollback().await?;

@@ -19,7 +19,7 @@ use crate::infra::ids::{PaymentId, RefundId};
 use crate::infra::money::Fen;
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
-use crate::orders::service::lifecycle::{mark_paid, revive_paid};
+use crate::orders::service::lifecycle::mark_paid;
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
@@ -75,9 +75,9 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
 }
 
 /// Money arrived for `payment` (`amount_fen` in `currency`): if it is the order's amount, the
-/// payment SUCCEEDS and, in the same transaction, the order is paid; an order whose
-/// reservation ended meanwhile is paid if its stock can still be had, else refunded in full
-/// (decided in the same transaction, so a retried event finds the refund and revives nothing).
+/// payment SUCCEEDS and, in the same transaction, the order is paid; an order cancelled
+/// meanwhile (by its buyer, or expired) stays cancelled and the money is refunded in full
+/// (decided in the same transaction, so a retried event finds the refund and changes nothing).
 pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i64, currency: &str) -> AppResult<()> {
     let Some(order) = order::Entity::find_by_id(payment.order_id).one(&shop.db).await? else {
         return Err(AppError::Internal(anyhow::anyhow!(
@@ -123,15 +123,11 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
                 effect = paid;
             }
         }
-        // A split order's allowance went back when it was cancelled: it is not revived.
-        OrderStatus::Cancelled if order.paid_at.is_none() && order.allowance_fen > 0 => {
+        // Cancelled by its buyer or expired before the money came: it stays cancelled (its
+        // stock, and a split order's allowance, went back then) and the money goes back.
+        OrderStatus::Cancelled if order.paid_at.is_none() => {
             refund = late_refund(&txn, shop, payment.id, due).await?;
         }
-        OrderStatus::Cancelled if order.paid_at.is_none() => match revive_paid(&txn, order.id).await? {
-            Some(revived) => effect = revived,
-            // The stock went to other buyers while this one paid: give the money back.
-            None => refund = late_refund(&txn, shop, payment.id, due).await?,
-        },
         _ => {}
     }
     txn.commit().await?;
@@ -143,7 +139,7 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
 }
 
 /// Gives back `amount` that arrived for an order cancelled meanwhile, in the payment's
-/// transaction; the refund to send, if one was decided.
+/// transaction, through the one refund path; the refund to send, if one was decided.
 async fn late_refund(
     txn: &impl sea_orm::ConnectionTrait,
     shop: &Shop,
@@ -154,7 +150,7 @@ async fn late_refund(
         .one(txn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
-    let reason = "paid after the reservation ended; stock gone";
+    let reason = "paid after the order was cancelled";
     match decide(txn, &fresh, Fen::new(amount), reason, None, shop.settings.payouts).await? {
         Ok(decided) => Ok(Some(decided.refund.id)),
         Err(problem) => {

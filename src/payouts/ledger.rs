@@ -10,16 +10,22 @@
 //! A line credited to a livestream host (its attribution holds the rate placed with) takes the
 //! host's commission out of the producer's earning, and the same step writes the host's entry
 //! of that commission in its own ledger (`host_commissions`), in the same transaction.
+//!
+//! Every entry takes the rates the line was sold at (the fee kept with the line, the commission
+//! with its attribution), never the setting in force when a refund comes, and reversals are
+//! computed from the line's cumulative refunded amount (see [`super::reversals`] for the
+//! rounding rule), so a line refunded in full reverses exactly its sale.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::Split;
 use super::entity::{earning, host_commission};
-use super::split;
+use super::reversals::{self, Rates};
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::RefundId;
 use crate::infra::ids::{OrderId, OrderLineId};
@@ -28,7 +34,8 @@ use crate::orders::entity::{order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 
-/// The fee and hold the ledger applies.
+/// The fee and hold the ledger applies: the fee is the one new orders' lines are sold at
+/// (and lines placed before fees were kept with them, at delivery).
 #[derive(Clone, Copy, Debug)]
 pub struct PayoutSettings {
     pub platform_fee_bps: u32,
@@ -103,19 +110,33 @@ async fn attributions(
         .collect())
 }
 
-/// An entry for `line_total` (negative for a reversal) of `line`, split as a sale is, and the
-/// host's entry of the commission when the line is credited to one.
+/// The rates `line` was sold at: its kept fee (the setting's for a line placed before fees were
+/// kept) and its attribution's commission.
+fn rates_of(
+    line: &order_line::Model,
+    attribution: Option<&order_line_attribution::Model>,
+    settings: PayoutSettings,
+) -> Rates {
+    Rates {
+        platform_fee_bps: line
+            .platform_fee_bps
+            .and_then(|bps| u32::try_from(bps).ok())
+            .unwrap_or(settings.platform_fee_bps),
+        commission_bps: attribution.map_or(0, |a| u32::try_from(a.rate_bps).unwrap_or(0)),
+    }
+}
+
+/// An entry of `amounts` (negative for a reversal) of `line`, and the host's entry of its
+/// commission when the line is credited to one.
 fn entry(
     line: &order_line::Model,
     attribution: Option<&order_line_attribution::Model>,
     kind: &str,
     refund_id: RefundId,
-    line_total: Fen,
+    amounts: Split,
     available_at: DateTime<Utc>,
-    settings: PayoutSettings,
 ) -> (earning::ActiveModel, Option<host_commission::ActiveModel>) {
-    let commission_bps = attribution.map_or(0, |a| u32::try_from(a.rate_bps).unwrap_or(0));
-    let parts = split(line_total, settings.platform_fee_bps, commission_bps);
+    let line_total = reversals::line_total(amounts);
     let now = Utc::now();
     let commission = attribution.map(|a| host_commission::ActiveModel {
         host_id: Set(a.host_id),
@@ -124,7 +145,7 @@ fn entry(
         refund_id: Set(refund_id),
         kind: Set(kind.to_owned()),
         line_total_fen: Set(line_total.get()),
-        amount_fen: Set(parts.commission.get()),
+        amount_fen: Set(amounts.commission.get()),
         available_at: Set(available_at),
         payout_id: Set(None),
         created_at: Set(now),
@@ -137,9 +158,9 @@ fn entry(
         refund_id: Set(refund_id),
         kind: Set(kind.to_owned()),
         line_total_fen: Set(line_total.get()),
-        platform_fee_fen: Set(parts.platform_fee.get()),
-        commission_fen: Set(parts.commission.get()),
-        amount_fen: Set(parts.earning.get()),
+        platform_fee_fen: Set(amounts.platform_fee.get()),
+        commission_fen: Set(amounts.commission.get()),
+        amount_fen: Set(amounts.earning.get()),
         available_at: Set(available_at),
         payout_id: Set(None),
         created_at: Set(now),
@@ -148,15 +169,74 @@ fn entry(
     (earning, commission)
 }
 
+/// Where a delivered line's refunds stand: what its refunds not refused add up to, and what
+/// its entries other than the sale (reversals, restorations) add up to now.
+struct Refunded {
+    amount: Fen,
+    held: Split,
+}
+
+/// [`Refunded`] for each of `line_ids` (all of one order).
+async fn refunded(
+    db: &impl ConnectionTrait,
+    line_ids: impl IntoIterator<Item = OrderLineId> + Clone,
+) -> AppResult<HashMap<OrderLineId, Refunded>> {
+    let mut state: HashMap<OrderLineId, Refunded> = HashMap::new();
+    for part in refund_line::Entity::find()
+        .inner_join(refund::Entity)
+        .filter(refund_line::Column::OrderLineId.is_in(line_ids.clone()))
+        .filter(refund::Column::Status.ne(RefundStatus::Failed))
+        .all(db)
+        .await?
+    {
+        let line = state.entry(part.order_line_id).or_insert(Refunded {
+            amount: Fen::ZERO,
+            held: reversals::NONE,
+        });
+        line.amount += Fen::new(part.amount_fen);
+    }
+    for row in earning::Entity::find()
+        .filter(earning::Column::OrderLineId.is_in(line_ids))
+        .filter(earning::Column::RefundId.ne(0))
+        .all(db)
+        .await?
+    {
+        let line = state.entry(row.order_line_id).or_insert(Refunded {
+            amount: Fen::ZERO,
+            held: reversals::NONE,
+        });
+        line.held = reversals::add(
+            line.held,
+            Split {
+                platform_fee: Fen::new(row.platform_fee_fen),
+                commission: Fen::new(row.commission_fen),
+                earning: Fen::new(row.amount_fen),
+            },
+        );
+    }
+    Ok(state)
+}
+
 /// Each line of a delivered order earns its producer the line total less the fee and the
-/// commission, available after the hold; every refund decided before delivery (and not
-/// refused) is reversed with it, so the producer earns on what the buyer kept.
+/// commission, at the rates it was sold at, available after the hold; every refund decided
+/// before delivery (and not refused) is reversed with it, in the order they were decided, so the
+/// producer earns on what the buyer kept. A line placed before fees were kept with lines takes
+/// the fee in force now, and keeps it for its refunds.
 pub async fn record_delivery(
     db: &impl ConnectionTrait,
     order_id: OrderId,
     delivered_at: DateTime<Utc>,
     settings: PayoutSettings,
 ) -> AppResult<()> {
+    order_line::Entity::update_many()
+        .col_expr(
+            order_line::Column::PlatformFeeBps,
+            Expr::value(i32::try_from(settings.platform_fee_bps).unwrap_or(i32::MAX)),
+        )
+        .filter(order_line::Column::OrderId.eq(order_id))
+        .filter(order_line::Column::PlatformFeeBps.is_null())
+        .exec(db)
+        .await?;
     let lines: HashMap<OrderLineId, order_line::Model> = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .all(db)
@@ -169,32 +249,33 @@ pub async fn record_delivery(
     let credited = attributions(db, lines.keys().copied()).await?;
     let mut entries = Entries::default();
     for line in lines.values() {
-        entries.push(entry(
-            line,
-            credited.get(&line.id),
-            SALE,
-            NO_REFUND,
-            Fen::new(line.line_total_fen),
-            available_at,
-            settings,
-        ));
+        let attribution = credited.get(&line.id);
+        let sale = rates_of(line, attribution, settings).split(Fen::new(line.line_total_fen));
+        entries.push(entry(line, attribution, SALE, NO_REFUND, sale, available_at));
     }
     let refunded = refund_line::Entity::find()
         .inner_join(refund::Entity)
         .filter(refund_line::Column::OrderLineId.is_in(lines.keys().copied()))
         .filter(refund::Column::Status.ne(RefundStatus::Failed))
+        .order_by_asc(refund_line::Column::RefundId)
         .all(db)
         .await?;
+    // Per line: refunded so far, and what the reversals written so far add up to.
+    let mut so_far: HashMap<OrderLineId, (Fen, Split)> = HashMap::new();
     for part in refunded {
         if let Some(line) = lines.get(&part.order_line_id) {
+            let attribution = credited.get(&line.id);
+            let (amount, held) = so_far.entry(line.id).or_insert((Fen::ZERO, reversals::NONE));
+            *amount += Fen::new(part.amount_fen);
+            let reversal = reversals::next_entry(*held, *amount, rates_of(line, attribution, settings));
+            *held = reversals::add(*held, reversal);
             entries.push(entry(
                 line,
-                credited.get(&line.id),
+                attribution,
                 REVERSAL,
                 part.refund_id,
-                Fen::new(-part.amount_fen),
+                reversal,
                 available_at,
-                settings,
             ));
         }
     }
@@ -202,9 +283,11 @@ pub async fn record_delivery(
 }
 
 /// A refund decided for an order: for each line already delivered (it has a sale), a reversing
-/// entry of the refund's part of that line. It becomes available with its sale, or at once when
-/// the sale is available already (after a payout: a negative balance the next payout deducts).
-/// Lines not delivered yet are reversed when they are ([`record_delivery`]).
+/// entry that brings the line's reversals to what its cumulative refunded amount reverses at the
+/// sale's rates (its line total is minus the refund's part). It becomes available with its
+/// sale, or at once when the sale is available already (after a payout: a negative balance the
+/// next payout deducts). Lines not delivered yet are reversed when they are
+/// ([`record_delivery`]). Call it after the refund's parts are written.
 pub async fn reverse_refund(
     db: &impl ConnectionTrait,
     order_id: OrderId,
@@ -224,82 +307,64 @@ pub async fn reverse_refund(
     if sales.is_empty() {
         return Ok(());
     }
-    let lines: HashMap<OrderLineId, order_line::Model> = order_line::Entity::find()
-        .filter(order_line::Column::Id.is_in(sales.keys().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|line| (line.id, line))
-        .collect();
-    let credited = attributions(db, lines.keys().copied()).await?;
     let now = Utc::now();
-    let mut entries = Entries::default();
-    for (line_id, part) in parts {
-        let Some(line) = lines.get(line_id) else { continue };
-        let available_at = sales
+    let available = |line_id: &OrderLineId| {
+        sales
             .get(line_id)
-            .map_or(now, |sale_available| (*sale_available).max(now));
-        entries.push(entry(
-            line,
-            credited.get(line_id),
-            REVERSAL,
-            refund_id,
-            Fen::new(-part),
-            available_at,
-            settings,
-        ));
+            .map_or(now, |sale_available| (*sale_available).max(now))
+    };
+    let line_ids = parts
+        .iter()
+        .map(|(line_id, _)| *line_id)
+        .filter(|id| sales.contains_key(id));
+    true_up(db, line_ids, REVERSAL, refund_id, available, settings).await
+}
+
+/// Writes, for each of `line_ids`, the entry (`kind`, naming `refund_id`) that brings the line's
+/// entries other than its sale to what its cumulative refunded amount reverses now.
+async fn true_up(
+    db: &impl ConnectionTrait,
+    line_ids: impl Iterator<Item = OrderLineId>,
+    kind: &str,
+    refund_id: RefundId,
+    available_at: impl Fn(&OrderLineId) -> DateTime<Utc>,
+    settings: PayoutSettings,
+) -> AppResult<()> {
+    let line_ids: Vec<OrderLineId> = line_ids.collect();
+    if line_ids.is_empty() {
+        return Ok(());
+    }
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::Id.is_in(line_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let credited = attributions(db, line_ids.iter().copied()).await?;
+    let state = refunded(db, line_ids.iter().copied()).await?;
+    let mut entries = Entries::default();
+    for line in &lines {
+        let attribution = credited.get(&line.id);
+        let (amount, held) = state
+            .get(&line.id)
+            .map_or((Fen::ZERO, reversals::NONE), |s| (s.amount, s.held));
+        let step = reversals::next_entry(held, amount, rates_of(line, attribution, settings));
+        entries.push(entry(line, attribution, kind, refund_id, step, available_at(&line.id)));
     }
     insert(db, entries).await
 }
 
-/// A refund was refused after it reversed earnings: each reversal is answered by an entry of
-/// the opposite amount (its fee and commission mirrored too, and the host's entry with it),
-/// available at once.
-pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId) -> AppResult<()> {
-    let reversals = earning::Entity::find()
+/// A refund was refused after it reversed earnings: each line it reversed gets an entry (kind
+/// `SALE`, naming the refund, available at once) that brings the line's entries back to what
+/// the refunds still standing reverse, the host's entry with it. Call it once the refund is
+/// marked failed.
+pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId, settings: PayoutSettings) -> AppResult<()> {
+    let reversed: Vec<OrderLineId> = earning::Entity::find()
         .filter(earning::Column::RefundId.eq(refund_id))
         .filter(earning::Column::Kind.eq(REVERSAL))
         .all(db)
-        .await?;
-    let host_reversals = host_commission::Entity::find()
-        .filter(host_commission::Column::RefundId.eq(refund_id))
-        .filter(host_commission::Column::Kind.eq(REVERSAL))
-        .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|reversal| reversal.order_line_id)
+        .collect();
     let now = Utc::now();
-    let commissions = host_reversals
-        .into_iter()
-        .map(|reversal| host_commission::ActiveModel {
-            host_id: Set(reversal.host_id),
-            order_id: Set(reversal.order_id),
-            order_line_id: Set(reversal.order_line_id),
-            refund_id: Set(refund_id),
-            kind: Set(SALE.to_owned()),
-            line_total_fen: Set(-reversal.line_total_fen),
-            amount_fen: Set(-reversal.amount_fen),
-            available_at: Set(now),
-            payout_id: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .collect();
-    let earnings = reversals
-        .into_iter()
-        .map(|reversal| earning::ActiveModel {
-            producer_id: Set(reversal.producer_id),
-            order_id: Set(reversal.order_id),
-            order_line_id: Set(reversal.order_line_id),
-            refund_id: Set(refund_id),
-            kind: Set(SALE.to_owned()),
-            line_total_fen: Set(-reversal.line_total_fen),
-            platform_fee_fen: Set(-reversal.platform_fee_fen),
-            commission_fen: Set(-reversal.commission_fen),
-            amount_fen: Set(-reversal.amount_fen),
-            available_at: Set(now),
-            payout_id: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .collect();
-    insert(db, Entries { earnings, commissions }).await
+    true_up(db, reversed.into_iter(), SALE, refund_id, |_| now, settings).await
 }

@@ -8,6 +8,7 @@ pub mod graphql;
 pub mod ledger;
 pub mod payees;
 pub mod policy;
+pub mod reversals;
 pub mod runs;
 pub mod statements;
 

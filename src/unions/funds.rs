@@ -444,6 +444,25 @@ pub async fn still_spent(txn: &impl ConnectionTrait, order_id: OrderId) -> AppRe
     ))
 }
 
+/// Of the allowance spent on `order_id`, what went back by refunds (REFUND rows) and what was
+/// released when the order was cancelled unpaid (RELEASE rows).
+pub async fn given_back(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<(Fen, Fen)> {
+    let rows = ledger::Entity::find()
+        .filter(ledger::Column::OrderId.eq(order_id))
+        .filter(ledger::Column::Kind.is_in([LedgerEntryKind::Refund, LedgerEntryKind::Release]))
+        .all(txn)
+        .await?;
+    let sum = |kind: LedgerEntryKind| {
+        Fen::new(
+            rows.iter()
+                .filter(|row| row.kind == kind)
+                .map(|row| row.grant_delta_fen + row.fund_delta_fen)
+                .sum(),
+        )
+    };
+    Ok((sum(LedgerEntryKind::Refund), sum(LedgerEntryKind::Release)))
+}
+
 /// Gives all the allowance still spent on `order_id` back (RELEASE rows), in the transaction
 /// that cancels the order before the rest of a split payment arrived.
 pub async fn release(txn: &impl ConnectionTrait, order_id: OrderId, now: DateTime<Utc>) -> AppResult<()> {

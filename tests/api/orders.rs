@@ -229,7 +229,12 @@ async fn placing_an_order_reserves_its_stock_and_repeats_are_the_same_order(back
 }
 
 async fn bad_orders_get_stable_codes_and_reserve_nothing(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    // Holds as large as the stock, so that the stock is what refuses them.
+    let holds = [
+        ("HUAKAI_RESERVED_UNITS_PER_VARIANT", "1000"),
+        ("HUAKAI_RESERVED_UNITS_PER_BUYER", "1000"),
+    ];
+    let Some(app) = TestApp::spawn_with(backend, &holds).await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;

@@ -269,7 +269,7 @@ async fn a_wrong_amount_is_flagged_not_paid() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_payment_after_expiry_revives_the_order_or_is_refunded() {
+async fn a_payment_after_expiry_is_refunded_whether_or_not_the_stock_is_left() {
     let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", "1s")])
         .await
         .expect("SQLite");
@@ -277,10 +277,14 @@ async fn a_payment_after_expiry_revives_the_order_or_is_refunded() {
     let (order_id, intent) = card_order(&app, &buyer, "slow", 1).await;
     wait_for_status(&app, &buyer, &order_id, "CANCELLED").await;
     stripe.succeed(&intent).await;
-    let revived = wait_for_status(&app, &buyer, &order_id, "PAID").await;
+    let returned = app
+        .eventually(&buyer, ORDER, json!({ "id": order_id }), "the refund", |seen| {
+            seen["order"]["payment"]["status"] == "REFUNDED"
+        })
+        .await;
     assert_eq!(
-        revived["payment"]["status"], "SUCCEEDED",
-        "the stock was still there: the order is paid"
+        returned["order"]["status"], "CANCELLED",
+        "the stock was still there, but an expired order stays cancelled"
     );
 
     // This time the stock is gone when the late payment arrives: it is refunded.
@@ -327,7 +331,7 @@ async fn a_payment_after_expiry_revives_the_order_or_is_refunded() {
         )
         .await;
     assert_eq!(refunded["order"]["status"], "CANCELLED");
-    assert_eq!(stripe.refunds().len(), 1);
+    assert_eq!(stripe.refunds().len(), 2);
     assert_ledger_balances(&app).await;
 }
 

@@ -16,6 +16,9 @@ pub struct Model {
     pub quantity: i32,
     pub unit_price_fen: i64,
     pub line_total_fen: i64,
+    /// The platform's fee on the line, the rate in force when it was sold; `None` for lines
+    /// placed before the rate was kept (delivery fills it in with the rate then).
+    pub platform_fee_bps: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

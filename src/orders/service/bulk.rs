@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
+use super::holds::within_organisation_limits;
 use super::placing::{
     Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, key_taken, offers,
     order_number, pay_at_once, placed_meanwhile,
@@ -285,6 +286,7 @@ async fn reserve(
     }
     let mut total = Fen::ZERO;
     let mut lines = Vec::with_capacity(per_variant.len());
+    let fee_bps = i32::try_from(shop.settings.payouts.platform_fee_bps).unwrap_or(i32::MAX);
     for (variant_id, (quantity, _)) in &per_variant {
         let offer = &offers[variant_id];
         let unit_price = Fen::new(offer.variant.price_fen);
@@ -303,6 +305,7 @@ async fn reserve(
             quantity: Set(quantity),
             unit_price_fen: Set(unit_price.get()),
             line_total_fen: Set(line_total.get()),
+            platform_fee_bps: Set(Some(fee_bps)),
             ..Default::default()
         });
     }
@@ -311,6 +314,17 @@ async fn reserve(
     let reserved_until =
         now + chrono::Duration::from_std(shop.settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
     let txn = begin_write(db).await?;
+    // Paid by bank, the order holds its stock unpaid: within the organisation's limits.
+    if request.payment_method == PaymentMethod::BankTransfer {
+        let units = per_variant.values().map(|(quantity, _)| quantity).sum();
+        let limits = shop.settings.order_limits;
+        if let Err(problem) =
+            within_organisation_limits(&txn, request.organisation_id, units, limits, (now, reserved_until)).await?
+        {
+            txn.rollback().await?;
+            return Ok(Err(vec![problem]));
+        }
+    }
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(admin_id),

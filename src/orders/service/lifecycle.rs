@@ -5,11 +5,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::state::{find, lines_of, move_lines, shipments_of, transition};
+use super::state::{find, lines_of, move_lines, transition, unshipped_lines};
 use crate::catalogue::entity::product;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -57,55 +56,10 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
     )))
 }
 
-/// Inside the payment's transaction: a payment that arrived after the order's reservation
-/// ended pays the order if its stock can still be had (all lines or none, in a savepoint), else
-/// `None` and the caller refunds in the same transaction. Lines bought from a live session's
-/// quota come from that quota again or not at all (see `sessions::take_again`).
-pub async fn revive_paid(txn: &DatabaseTransaction, order_id: OrderId) -> AppResult<Option<Effect>> {
-    let attempt = txn.begin().await?;
-    let revived = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid))
-        .col_expr(order::Column::PaidAt, Expr::value(Utc::now()))
-        .col_expr(order::Column::CancelledAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.eq(OrderStatus::Cancelled))
-        .filter(order::Column::PaidAt.is_null())
-        .exec(&attempt)
-        .await?;
-    if revived.rows_affected != 1 {
-        attempt.rollback().await?;
-        return Ok(None);
-    }
-    let lines = lines_of(&attempt, order_id).await?;
-    let Some(from_quota) = crate::livestream::sessions::take_again(&attempt, order_id, Utc::now()).await? else {
-        attempt.rollback().await?;
-        return Ok(None);
-    };
-    let from_stock: Vec<_> = lines
-        .iter()
-        .filter(|line| !from_quota.contains(&line.variant_id))
-        .cloned()
-        .collect();
-    let mut flipped = false;
-    for (movement, moved) in [(Movement::Reserve, &from_stock), (Movement::Sell, &lines)] {
-        match move_lines(&attempt, moved, movement, None).await? {
-            Some(changed) => flipped |= changed,
-            None => {
-                attempt.rollback().await?;
-                return Ok(None);
-            }
-        }
-    }
-    attempt.commit().await?;
-    Ok(Some(Effect::stock_moved(
-        lines.iter().map(|line| line.variant_id),
-        flipped,
-    )))
-}
-
 /// Inside the refund's transaction, once all that was paid is being given back: a paid,
-/// shipped or delivered order becomes REFUNDED, and a paid order none of whose parts shipped
-/// puts its units back on the shelf. A cancelled order stays CANCELLED.
+/// shipped or delivered order becomes REFUNDED, and the units of a paid order that have not
+/// shipped (all of them, or the parts not shipped yet) go back on the shelf: nothing of it will
+/// ship now. A cancelled order stays CANCELLED.
 pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Effect> {
     let order = find(txn, order_id).await?;
     let from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) =
@@ -116,17 +70,13 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
     if !transition(txn, order_id, from, OrderStatus::Refunded, None).await? {
         return Ok(Effect::default());
     }
-    let unshipped = from == OrderStatus::Paid
-        && shipments_of(txn, order_id)
-            .await?
-            .iter()
-            .all(|s| s.shipped_at.is_none());
-    if !unshipped {
+    // A shipped (or delivered) order has every part on its way.
+    if from != OrderStatus::Paid {
         return Ok(Effect::default());
     }
-    let lines = lines_of(txn, order_id).await?;
-    match move_lines(txn, &lines, Movement::Return, None).await? {
-        Some(flipped) => Ok(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped)),
+    let waiting = unshipped_lines(txn, order_id).await?;
+    match move_lines(txn, &waiting, Movement::Return, None).await? {
+        Some(flipped) => Ok(Effect::stock_moved(waiting.iter().map(|line| line.variant_id), flipped)),
         None => Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} refunded without its stock"
         ))),

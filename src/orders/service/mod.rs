@@ -1,6 +1,7 @@
 //! Order operations as plain functions: placing an order (`placing`), an organisation's bulk
 //! order to many recipients (`bulk`, from GraphQL input or `recipients_csv`) and its
-//! acceptance by them (`acceptance`), cancelling an order, with the
+//! acceptance by them (`acceptance`), what an organisation's bulk orders may hold unpaid
+//! (`holds`), cancelling an order, with the
 //! refund of a paid one (`cancel`), and what moves it along afterwards: payment, shipment,
 //! delivery, expiry (`lifecycle`). Each operation commits its database effects in one
 //! transaction, every state change conditional on the state it starts from. Business failures
@@ -11,6 +12,7 @@
 pub mod acceptance;
 pub mod bulk;
 pub mod cancel;
+pub mod holds;
 pub mod lifecycle;
 pub mod placing;
 pub mod recipients_csv;

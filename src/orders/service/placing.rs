@@ -248,30 +248,40 @@ pub(super) async fn placed_meanwhile(db: &DatabaseConnection, buyer_id: UserId, 
     Ok(Reserved::found_again(order))
 }
 
-/// Refuses an order that would have the buyer hold more unpaid orders or units than the limits
-/// allow, with when the oldest of its holds ends. The buyer's row is taken first, so the
-/// buyer's concurrent orders are counted one after the other.
-async fn within_limits(
-    txn: &impl ConnectionTrait,
-    buyer_id: UserId,
-    wanted: &BTreeMap<VariantId, (i32, usize)>,
-    limits: OrderLimits,
-    now: DateTime<Utc>,
-) -> AppResult<Result<(), UserError>> {
+/// Takes the buyer's row for the rest of the transaction, so that the buyer's concurrent orders
+/// count their holds and read the allowance one after the other.
+async fn take_buyer(txn: &impl ConnectionTrait, buyer_id: UserId) -> AppResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::Id, Expr::col(user::Column::Id))
         .filter(user::Column::Id.eq(buyer_id))
         .exec(txn)
         .await?;
+    Ok(())
+}
+
+/// Refuses an order that would have the buyer hold more unpaid orders or units than the limits
+/// allow, its first unpaid order included, with when the oldest of its holds ends (this
+/// order's own `reserved_until` when it would be the first). Call it after [`take_buyer`].
+/// An organisation's bulk orders count against the organisation, not their admin.
+async fn within_limits(
+    txn: &impl ConnectionTrait,
+    buyer_id: UserId,
+    wanted: &BTreeMap<VariantId, (i32, usize)>,
+    limits: OrderLimits,
+    (now, reserved_until): (DateTime<Utc>, DateTime<Utc>),
+) -> AppResult<Result<(), UserError>> {
     let holding = order::Entity::find()
         .filter(order::Column::BuyerId.eq(buyer_id))
+        .filter(order::Column::Bulk.eq(false))
         .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
         .filter(order::Column::ReservedUntil.gt(now))
         .all(txn)
         .await?;
-    let Some(first_to_end) = holding.iter().filter_map(|o| o.reserved_until).min() else {
-        return Ok(Ok(()));
-    };
+    let first_to_end = holding
+        .iter()
+        .filter_map(|o| o.reserved_until)
+        .min()
+        .unwrap_or(reserved_until);
     let retry_after = u64::try_from((first_to_end - now).num_seconds().max(1)).unwrap_or(1);
     if holding.len() >= limits.unpaid_orders_per_buyer as usize {
         return Ok(Err(UserError::rate_limited(
@@ -442,15 +452,12 @@ async fn place_order(
         now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
     let address = request.address;
     let txn = begin_write(db).await?;
-    if let Err(problem) = within_limits(&txn, buyer_id, &wanted, settings.order_limits, now).await? {
-        txn.rollback().await?;
-        return Ok(Err(problem));
-    }
+    take_buyer(&txn, buyer_id).await?;
     // Credited to the organisation the buyer belongs to now (read in the transaction that
     // places the order, so an order placed as a member leaving counts one way, consistently).
     let membership = unions::current_membership(&txn, buyer_id).await?;
     let organisation = membership.as_ref().and_then(|m| m.organisation_id);
-    // The allowance pays all it can (the user's row, taken above, makes the buyer's orders
+    // The allowance pays all it can (the buyer's row, taken above, makes the buyer's orders
     // read it one after the other); short of the total, the remainder method pays the rest.
     let (allowance_from, allowance_part) = match (&membership, request.payment_method) {
         (Some(membership), PaymentMethod::WelfareAllowance) => {
@@ -476,6 +483,16 @@ async fn place_order(
         _ => (None, Fen::ZERO),
     };
     let remainder_method = (allowance_part < total).then_some(request.remainder_method).flatten();
+    // Every order that waits for its money holds stock unpaid; one the allowance pays in full
+    // is paid in this transaction and holds nothing.
+    let paid_at_once = allowance_from.is_some() && remainder_method.is_none();
+    if !paid_at_once
+        && let Err(problem) =
+            within_limits(&txn, buyer_id, &wanted, settings.order_limits, (now, reserved_until)).await?
+    {
+        txn.rollback().await?;
+        return Ok(Err(problem));
+    }
     let inserted = order::ActiveModel {
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
@@ -511,6 +528,9 @@ async fn place_order(
         }
         Err(error) => return Err(error.into()),
     };
+    // The platform's fee is the rate in force now, kept with the line: delivery and every
+    // refund take it from there, whatever the setting is by then.
+    let fee_bps = i32::try_from(settings.payouts.platform_fee_bps).unwrap_or(i32::MAX);
     order_line::Entity::insert_many(
         lines.iter().map(
             |(variant, producer_id, quantity, unit_price, line_total, _)| order_line::ActiveModel {
@@ -521,6 +541,7 @@ async fn place_order(
                 quantity: Set(*quantity),
                 unit_price_fen: Set(unit_price.get()),
                 line_total_fen: Set(line_total.get()),
+                platform_fee_bps: Set(Some(fee_bps)),
                 ..Default::default()
             },
         ),
@@ -540,7 +561,7 @@ async fn place_order(
     .exec_without_returning(&txn)
     .await?;
     if let Some(code) = &request.referral_code {
-        crate::livestream::attribution::attribute(&txn, order.id, code, now).await?;
+        crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
     }
     if let Err(problem) = crate::livestream::sessions::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
         txn.rollback().await?;
@@ -591,7 +612,7 @@ async fn place_order(
     }
     // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
     // any other order's.
-    if allowance_from.is_some() && remainder_method.is_none() {
+    if paid_at_once {
         paid = pay_at_once(&txn, &order, ProviderKind::Allowance, now).await?;
         order = order::Entity::find_by_id(order.id)
             .one(&txn)

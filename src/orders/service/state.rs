@@ -1,18 +1,20 @@
 //! An order's rows, and the two steps every state change is made of: a conditional move
 //! between statuses, and stock moved for every line.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::infra::error::{AppError, AppResult};
-use crate::infra::ids::OrderId;
-use crate::infra::ids::ProducerId;
 use crate::infra::ids::UserId;
+use crate::infra::ids::{OrderId, ShipmentId};
+use crate::infra::ids::{ProducerId, VariantId};
 use crate::infra::paging::{Direction, PageRequest, keyset_page};
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::OrderStatus;
-use crate::orders::entity::{order, order_line, shipment};
+use crate::orders::entity::{order, order_line, shipment, shipment_item};
 
 pub async fn lines_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
@@ -60,6 +62,44 @@ pub async fn transition(
     Ok(update.exec(txn).await?.rows_affected == 1)
 }
 
+/// The units of an order that have not left, as its lines cut down to them: the lines of each
+/// producer whose shipment has not shipped, or for a bulk order the items of its parcels not
+/// shipped. Empty once everything shipped.
+pub async fn unshipped_lines(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
+    let order = find(txn, order_id).await?;
+    let waiting: Vec<shipment::Model> = shipments_of(txn, order_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.shipped_at.is_none())
+        .collect();
+    let lines = lines_of(txn, order_id).await?;
+    let mut units: HashMap<VariantId, i32> = HashMap::new();
+    if order.bulk {
+        let parcels: HashSet<ShipmentId> = waiting.iter().map(|s| s.id).collect();
+        for item in shipment_item::Entity::find()
+            .filter(shipment_item::Column::OrderId.eq(order_id))
+            .all(txn)
+            .await?
+            .into_iter()
+            .filter(|item| parcels.contains(&item.shipment_id))
+        {
+            *units.entry(item.variant_id).or_default() += item.quantity;
+        }
+    } else {
+        let producers: HashSet<ProducerId> = waiting.iter().map(|s| s.producer_id).collect();
+        for line in lines.iter().filter(|line| producers.contains(&line.producer_id)) {
+            *units.entry(line.variant_id).or_default() += line.quantity;
+        }
+    }
+    Ok(lines
+        .into_iter()
+        .filter_map(|line| {
+            let quantity = units.get(&line.variant_id).copied().filter(|q| *q > 0)?;
+            Some(order_line::Model { quantity, ..line })
+        })
+        .collect())
+}
+
 /// Takes the order's row for the rest of the transaction (a write that changes nothing), so
 /// that money decided about the order (a refund) and what the order does (delivery, shipment)
 /// happen one after the other, each seeing the other's rows.
@@ -100,7 +140,8 @@ pub async fn move_lines(
         }
     }
     if let (Movement::Release | Movement::Return, Some(line)) = (movement, lines.first()) {
-        crate::livestream::sessions::give_back(txn, line.order_id).await?;
+        let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
+        crate::livestream::sessions::give_back(txn, line.order_id, &variants).await?;
     }
     Ok(Some(flipped))
 }
