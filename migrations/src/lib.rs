@@ -18,6 +18,7 @@ mod m20261129_000013_host_payout_accounts;
 mod m20261129_000014_user_language;
 mod m20261129_000016_allowance_spending;
 mod m20261129_000017_bulk_orders;
+mod m20261203_000030_host_bank_accounts;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_user_language::Migration),
             Box::new(m20261129_000016_allowance_spending::Migration),
             Box::new(m20261129_000017_bulk_orders::Migration),
+            Box::new(m20261203_000030_host_bank_accounts::Migration),
         ]
     }
 }

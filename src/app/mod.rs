@@ -5,9 +5,11 @@ pub mod config;
 pub mod db;
 pub mod graphiql;
 pub mod graphql_http;
+pub mod guard_settings;
 pub mod http;
 pub mod limits;
 pub mod redis;
+pub mod socket;
 pub mod telemetry;
 
 use std::collections::HashSet;
@@ -52,6 +54,10 @@ pub struct AppState {
     pub operation_labels: HashSet<String>,
     /// Promo codes resolved and their clicks counted (`GET /l/{code}`).
     pub promo_links: Arc<crate::livestream::clicks::Redirects>,
+    /// The in-flight cap's places, shared by HTTP requests and queries over sockets.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Open sockets and their caps (`GET /graphql/ws`).
+    pub sockets: socket::Sockets,
     statements: Arc<AtomicU64>,
 }
 
@@ -116,8 +122,17 @@ impl AppState {
             accounts: accounts.clone(),
             shop,
             impact: impact.clone(),
+            guards: config.limits.guards.clone(),
         }));
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight));
+        let sockets = socket::Sockets::new(
+            config.limits.guards.sockets.clone(),
+            in_flight.clone(),
+            config.limits.request_timeout,
+        );
         Ok(Arc::new(AppState {
+            in_flight,
+            sockets,
             db,
             redis,
             accounts,
@@ -133,6 +148,7 @@ impl AppState {
                 .collect(),
             promo_links: Arc::new(crate::livestream::clicks::Redirects::new(
                 config.livestream.storefront_url.clone(),
+                config.limits.guards.click_window,
             )),
             config,
             statements,

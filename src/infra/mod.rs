@@ -1,0 +1,3 @@
+//! The bottom storey: helpers that know no domain.
+
+pub mod csv;

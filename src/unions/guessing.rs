@@ -1,0 +1,63 @@
+//! Invite codes against guessing: `joinOrganisation` attempts are counted per client address
+//! and per account (every attempt, aliases in one request included, since each runs the
+//! resolver), and invite codes made per organisation, in the rate-limit window.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+
+use crate::accounts::UserId;
+use crate::accounts::graphql::ClientAddress;
+use crate::accounts::rate_limit::Limit;
+use crate::accounts::service::{Accounts, client_key};
+use crate::app::guard_settings::GuardSettings;
+use crate::error::{AppError, AppResult, UserError};
+use crate::unions::OrganisationId;
+
+fn handles<'a>(ctx: &Context<'a>) -> AppResult<(&'a Arc<Accounts>, &'a GuardSettings)> {
+    let missing = || AppError::Internal(anyhow::anyhow!("schema built without accounts or guard settings"));
+    Ok((
+        ctx.data::<Arc<Accounts>>().map_err(|_| missing())?,
+        ctx.data::<GuardSettings>().map_err(|_| missing())?,
+    ))
+}
+
+/// Counts one `joinOrganisation` attempt of `user_id` from the request's client; `Err` with
+/// `RATE_LIMITED` when either has tried too often in the window.
+pub async fn count_guess(ctx: &Context<'_>, user_id: UserId) -> AppResult<Result<(), UserError>> {
+    let (accounts, settings) = handles(ctx)?;
+    let address = ctx.data_opt::<ClientAddress>().and_then(|address| address.0);
+    let limits = [
+        Limit {
+            key: format!("invite-guesses:address:{}", client_key(address)),
+            max: settings.invite_guesses_per_address,
+        },
+        Limit {
+            key: format!("invite-guesses:user:{user_id}"),
+            max: settings.invite_guesses_per_account,
+        },
+    ];
+    Ok(match accounts.limiter.attempt(&limits).await {
+        Ok(()) => Ok(()),
+        Err(wait) => Err(UserError::rate_limited("too-many-invite-guesses", wait.seconds())),
+    })
+}
+
+/// Counts one invite code made for `organisation_id`; `Err` with `RATE_LIMITED` past
+/// `HUAKAI_INVITES_PER_ORGANISATION` in the window.
+pub async fn count_invite(ctx: &Context<'_>, organisation_id: OrganisationId) -> AppResult<Result<(), UserError>> {
+    let (accounts, settings) = handles(ctx)?;
+    let limit = Limit {
+        key: format!("invites-made:organisation:{organisation_id}"),
+        max: settings.invites_per_organisation,
+    };
+    Ok(match accounts.limiter.attempt(&[limit]).await {
+        Ok(()) => Ok(()),
+        Err(wait) => Err(UserError::rate_limited("too-many-invites", wait.seconds())),
+    })
+}
+
+/// How long a code admits someone (`HUAKAI_INVITE_TTL`).
+pub fn invite_ttl(ctx: &Context<'_>) -> AppResult<std::time::Duration> {
+    Ok(handles(ctx)?.1.invite_ttl)
+}
