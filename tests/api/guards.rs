@@ -8,3 +8,4 @@ mod impact_guards;
 mod payment_notes;
 mod payout_accounts;
 pub mod sockets;
+mod long_lists;
