@@ -5,7 +5,8 @@
 mod clicks_and_invites;
 mod csv_exports;
 mod impact_guards;
+mod lock_order;
+mod long_lists;
 mod payment_notes;
 mod payout_accounts;
 pub mod sockets;
-mod long_lists;

@@ -19,7 +19,11 @@ async fn the_impact_report_reads_seventy_thousand_orders(backend: Backend) {
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let operator = app.user("ops@example.com", Role::Admin, None).await;
-    let (variant, _) = variants(&app, "sanwang-xian-baihe").await.into_values().next().expect("variant");
+    let (variant, _) = variants(&app, "sanwang-xian-baihe")
+        .await
+        .into_values()
+        .next()
+        .expect("variant");
     let mut input = order_input(json!([{ "variantId": variant, "quantity": 1 }]), "template");
     input["input"]["paymentMethod"] = json!("BANK_TRANSFER");
     let placed = app.query_as(&buyer, PLACE, input).await;
