@@ -1,6 +1,7 @@
 //! Invite codes against guessing: `joinOrganisation` attempts are counted per client address
 //! and per account (every attempt, aliases in one request included, since each runs the
-//! resolver), and invite codes made per organisation, in the rate-limit window.
+//! resolver), and invite codes made per organisation, in the rate-limit window; the codes
+//! themselves are long enough that guessing gets nowhere.
 
 use std::sync::Arc;
 
@@ -13,6 +14,31 @@ use crate::accounts::service::{Accounts, client_key};
 use crate::app::guard_settings::GuardSettings;
 use crate::error::{AppError, AppResult, UserError};
 use crate::unions::OrganisationId;
+
+/// Characters of an invite code: no look-alikes (0/O, 1/I/L), so it is easy to read out.
+const INVITE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/// 16 characters of 31, each drawn uniformly from the operating system's random source: 79
+/// bits, against which a guesser allowed `HUAKAI_INVITE_GUESSES_PER_ADDRESS` tries per window
+/// gets nowhere. (The codes were 8 characters taken from a v4 UUID's first bytes, one of which
+/// holds the UUID's version, by a biased modulo: under 39 bits.)
+pub const INVITE_CODE_LENGTH: usize = 16;
+
+/// A fresh invite code.
+pub fn invite_code() -> String {
+    // A byte below 248 (8 × 31) maps uniformly onto the alphabet; the others are skipped.
+    let fair = INVITE_ALPHABET.len() * (256 / INVITE_ALPHABET.len());
+    let mut code = String::with_capacity(INVITE_CODE_LENGTH);
+    while code.len() < INVITE_CODE_LENGTH {
+        let random = uuid::Uuid::new_v4().into_bytes();
+        // Bytes 6 and 8 carry the UUID's version and variant: only the others are random.
+        for byte in random[..6].iter().chain(&random[9..]) {
+            if usize::from(*byte) < fair && code.len() < INVITE_CODE_LENGTH {
+                code.push(char::from(INVITE_ALPHABET[usize::from(*byte) % INVITE_ALPHABET.len()]));
+            }
+        }
+    }
+    code
+}
 
 fn handles<'a>(ctx: &Context<'a>) -> AppResult<(&'a Arc<Accounts>, &'a GuardSettings)> {
     let missing = || AppError::Internal(anyhow::anyhow!("schema built without accounts or guard settings"));

@@ -177,37 +177,13 @@ pub async fn add_admin(
     Ok(Ok(organisation))
 }
 
-/// Characters of an invite code: no look-alikes (0/O, 1/I/L), so it is easy to read out.
-const INVITE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-/// 16 characters of 31, each drawn uniformly from the operating system's random source: 79
-/// bits, against which a guesser allowed `HUAKAI_INVITE_GUESSES_PER_ADDRESS` tries per window
-/// gets nowhere. (The codes were 8 characters taken from a v4 UUID's first bytes, one of which
-/// holds the UUID's version, by a biased modulo: under 39 bits.)
-pub const INVITE_CODE_LENGTH: usize = 16;
-
-fn invite_code() -> String {
-    // A byte below 248 (8 × 31) maps uniformly onto the alphabet; the others are skipped.
-    let fair = INVITE_ALPHABET.len() * (256 / INVITE_ALPHABET.len());
-    let mut code = String::with_capacity(INVITE_CODE_LENGTH);
-    while code.len() < INVITE_CODE_LENGTH {
-        let random = uuid::Uuid::new_v4().into_bytes();
-        // Bytes 6 and 8 carry the UUID's version and variant: only the others are random.
-        for byte in random[..6].iter().chain(&random[9..]) {
-            if usize::from(*byte) < fair && code.len() < INVITE_CODE_LENGTH {
-                code.push(char::from(INVITE_ALPHABET[usize::from(*byte) % INVITE_ALPHABET.len()]));
-            }
-        }
-    }
-    code
-}
-
 /// `createInvite` (its admin): a code that admits one member within `HUAKAI_INVITE_TTL`.
 pub async fn create_invite(
     db: &DatabaseConnection,
     organisation_id: OrganisationId,
     created_by: UserId,
 ) -> AppResult<String> {
-    let code = invite_code();
+    let code = super::guessing::invite_code();
     invite::ActiveModel {
         organisation_id: Set(organisation_id),
         code: Set(code.clone()),
