@@ -20,6 +20,7 @@ mod m20261129_000016_allowance_spending;
 mod m20261129_000017_bulk_orders;
 mod m20261129_000018_sale_rates;
 mod m20261129_000019_mail_outbox;
+mod m20261203_000030_host_bank_accounts;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000017_bulk_orders::Migration),
             Box::new(m20261129_000018_sale_rates::Migration),
             Box::new(m20261129_000019_mail_outbox::Migration),
+            Box::new(m20261203_000030_host_bank_accounts::Migration),
         ]
     }
 }

@@ -42,7 +42,7 @@ pub struct AccountLimits {
 
 /// How rate limits name a client: its address; an IPv6 client by its /64, which one
 /// subscriber usually holds whole.
-fn client_key(address: Option<IpAddr>) -> String {
+pub fn client_key(address: Option<IpAddr>) -> String {
     match address {
         Some(IpAddr::V6(v6)) => ipnet::Ipv6Net::new(v6, 64)
             .map(|network| network.trunc().to_string())

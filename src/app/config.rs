@@ -75,6 +75,8 @@ pub struct Limits {
     pub password_change_failures: u32,
     /// What one buyer, or one organisation's bulk orders, may hold unpaid at once.
     pub orders: crate::shop::OrderLimits,
+    /// Sockets, invite codes, promo-link clicks (`super::guard_settings`).
+    pub guards: super::guard_settings::GuardSettings,
 }
 
 /// Stripe, when the shop takes card, Alipay and WeChat Pay.
@@ -155,6 +157,7 @@ impl Config {
             login_failures_per_account: count("HUAKAI_LOGIN_FAILURES_PER_ACCOUNT", "5")?,
             registrations_per_address: count("HUAKAI_REGISTRATIONS_PER_ADDRESS", "10")?,
             password_change_failures: count("HUAKAI_PASSWORD_CHANGE_FAILURES", "5")?,
+            guards: super::guard_settings::GuardSettings::from_lookup(&get)?,
             orders: crate::shop::OrderLimits {
                 unpaid_orders_per_buyer: count("HUAKAI_UNPAID_ORDERS_PER_BUYER", "5")?,
                 reserved_units_per_buyer: count("HUAKAI_RESERVED_UNITS_PER_BUYER", "500")?,
@@ -338,7 +341,7 @@ fn error(name: &'static str, value: &str, problem: &str) -> ConfigError {
     }
 }
 
-fn parse_setting<T>(
+pub(super) fn parse_setting<T>(
     name: &'static str,
     value: Option<String>,
     default: &str,
@@ -362,7 +365,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// A size in bytes: `1048576`, `512KiB`, `1MiB`, `1GiB` (also `KB`, `MB`, `GB` as powers of 1024).
-fn parse_bytes(value: &str) -> Result<u64, String> {
+pub(super) fn parse_bytes(value: &str) -> Result<u64, String> {
     let split = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
     let (digits, unit) = value.split_at(split);
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -380,8 +383,17 @@ fn parse_bytes(value: &str) -> Result<u64, String> {
         .ok_or_else(|| "must be a size such as 1048576, 512KiB or 1MiB".to_owned())
 }
 
+/// A whole number above 0.
+pub(super) fn parse_count(value: &str) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "must be a whole number above 0".to_owned())
+}
+
 /// "2s", "15m", "7d" and the like; zero is refused.
-fn parse_duration(value: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value)
         .ok()
         .filter(|duration| !duration.is_zero())

@@ -5,8 +5,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
@@ -35,18 +33,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/webhooks/stripe", post(stripe_webhook))
         .route("/l/{code}", get(promo_redirect))
+        // The upgrade is a request like any other; the socket then has caps of its own.
+        .route("/graphql/ws", get(graphql_ws))
         .merge(crate::livestream::http::routes(
             state.db.clone(),
             state.accounts.clone(),
-        ));
-    limits::guarded(api, &state.config.limits)
-        // A subscription lives as long as its stream, so it is outside the request-time and
-        // in-flight guards.
-        .route("/graphql/ws", get(graphql_ws))
+        ))
+        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()));
+    limits::guarded(api, &state.config.limits, state.in_flight.clone())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
         .merge(super::graphiql::routes())
         .layer(TraceLayer::new_for_http())
         // A bug must not take the connection down or leak a backtrace: the client gets a
@@ -62,45 +59,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws, or the older
-/// graphql-ws). `connection_init` may carry `{"Authorization": "Bearer …"}`; a token that does
-/// not prove a live session refuses the connection, none is anonymous.
+/// `GET /graphql/ws`: subscriptions over WebSocket, each operation held to what a request over
+/// HTTP is held to (see [`super::socket`]).
 async fn graphql_ws(
     State(state): State<Arc<AppState>>,
-    protocol: GraphQLProtocol,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let schema = state.schema.clone();
-        GraphQLWebSocket::new(socket, schema, protocol)
-            .on_connection_init(move |payload| async move { subscriber_data(&state, &payload).await })
-            .serve()
-    })
-}
-
-async fn subscriber_data(state: &AppState, payload: &serde_json::Value) -> async_graphql::Result<async_graphql::Data> {
-    let header = payload
-        .get("Authorization")
-        .or_else(|| payload.get("authorization"))
-        .and_then(serde_json::Value::as_str);
-    let viewer = match header {
-        None => Viewer::Anonymous,
-        Some(value) => {
-            let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
-            service::authenticate(&state.db, &state.accounts.keys, token).await?
-        }
-    };
-    let mut data = async_graphql::Data::default();
-    data.insert(viewer);
-    data.insert(request_loader(&state.db));
-    data.insert(crate::orders::graphql::request_loader(&state.db));
-    Ok(data)
+    let client = limits::client_address(peer.ip(), &headers, &state.config.trusted_proxies);
+    super::socket::upgrade(state, client, &headers, upgrade).await
 }
 
 /// `GET /l/{code}`: a promo link sends the buyer to the product's storefront page with the
 /// code (302), counting the click; an unknown or retired code gets a page saying so (404).
-async fn promo_redirect(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
-    match state.promo_links.follow(&state.db, &code).await {
+async fn promo_redirect(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let client = limits::client_address(peer.ip(), &headers, &state.config.trusted_proxies);
+    match state
+        .promo_links
+        .follow(&state.db, &code, service::client_key(Some(client)))
+        .await
+    {
         Ok(Some(url)) => match HeaderValue::from_str(&url) {
             Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

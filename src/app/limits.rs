@@ -25,16 +25,19 @@ const RETRY_AFTER_OVERLOADED: &str = "1";
 
 /// `routes` with the body cap (413), the time limit (504) and the overload guard (503).
 /// Probes and metrics are left out by the caller: they must answer while the API is saturated.
-pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: &Limits) -> Router<S> {
+/// `in_flight` holds the cap's places (shared with queries over sockets).
+pub fn guarded<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    limits: &Limits,
+    in_flight: Arc<tokio::sync::Semaphore>,
+) -> Router<S> {
     let overload_guard = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(
             |headers: HeaderMap, _: tower::BoxError| async move { overloaded(&headers) },
         ))
         .load_shed()
         // One semaphore for every route, so the cap is the process's, not each route's.
-        .layer(GlobalConcurrencyLimitLayer::with_semaphore(Arc::new(
-            tokio::sync::Semaphore::new(limits.max_in_flight),
-        )));
+        .layer(GlobalConcurrencyLimitLayer::with_semaphore(in_flight));
     routes
         // tower-http's limit answers 413 from `Content-Length` unread, and cuts a chunked body
         // off at the cap; axum's own default (2 MiB) is switched off so that one setting rules.
@@ -48,8 +51,12 @@ pub fn guarded<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: &Lim
 }
 
 fn overloaded(headers: &HeaderMap) -> Response {
+    overloaded_in(Language::from_headers(headers))
+}
+
+/// 503 with `Retry-After`, `extensions.code = OVERLOADED`, told in `language`.
+pub fn overloaded_in(language: Language) -> Response {
     metrics::counter!("huakai_requests_shed_total").increment(1);
-    let language = Language::from_headers(headers);
     let body = json!({"errors": [{
         "message": Message::new("overloaded").in_language(language),
         "extensions": {"code": "OVERLOADED"},

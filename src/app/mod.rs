@@ -5,8 +5,10 @@ pub mod config;
 
 pub mod graphiql;
 pub mod graphql_http;
+pub mod guard_settings;
 pub mod http;
 pub mod limits;
+pub mod socket;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -50,6 +52,10 @@ pub struct AppState {
     pub operation_labels: HashSet<String>,
     /// Promo codes resolved and their clicks counted (`GET /l/{code}`).
     pub promo_links: Arc<crate::livestream::clicks::Redirects>,
+    /// The in-flight cap's places, shared by HTTP requests and queries over sockets.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Open sockets and their caps (`GET /graphql/ws`).
+    pub sockets: socket::Sockets,
     statements: Arc<AtomicU64>,
 }
 
@@ -117,8 +123,17 @@ impl AppState {
             accounts: accounts.clone(),
             shop,
             impact: impact.clone(),
+            guards: config.limits.guards.clone(),
         }));
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight));
+        let sockets = socket::Sockets::new(
+            config.limits.guards.sockets.clone(),
+            in_flight.clone(),
+            config.limits.request_timeout,
+        );
         Ok(Arc::new(AppState {
+            in_flight,
+            sockets,
             db,
             redis,
             accounts,
@@ -134,6 +149,7 @@ impl AppState {
                 .collect(),
             promo_links: Arc::new(crate::livestream::clicks::Redirects::new(
                 config.livestream.storefront_url.clone(),
+                config.limits.guards.click_window,
             )),
             config,
             statements,

@@ -145,6 +145,7 @@ pub struct Services {
     pub accounts: Arc<Accounts>,
     pub shop: Shop,
     pub impact: Arc<ImpactReports>,
+    pub guards: crate::app::guard_settings::GuardSettings,
 }
 
 /// The schema with its limits, serving `services`.
@@ -152,14 +153,16 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(crate::infra::graphql::input_rules::InputRules);
+        .extension(crate::infra::graphql::input_rules::InputRules)
+        .extension(crate::app::socket::SocketGuard);
     if let Some(services) = services {
         builder = builder
             .data(services.shop.db.clone())
             .data(services.accounts)
             .data(services.shop.cache.clone())
             .data(services.shop)
-            .data(services.impact);
+            .data(services.impact)
+            .data(services.guards);
     }
     builder.finish()
 }

@@ -31,6 +31,7 @@ use crate::infra::i18n::Message;
 use crate::infra::ids::PayoutId;
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::ids::{ProducerId, VillageId};
+use crate::infra::in_list::{self, all_in};
 use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
@@ -193,31 +194,39 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .into_iter()
         .map(|o| (o.id, o))
         .collect();
-    let lines: Vec<order_line::Model> = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.is_in(orders.keys().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|line| village_of_producer(line.producer_id).is_some_and(in_scope))
-        .collect();
+    let lines: Vec<order_line::Model> = all_in(
+        db,
+        order_line::Entity::find(),
+        order_line::Column::OrderId,
+        orders.keys().copied(),
+    )
+    .await?
+    .into_iter()
+    .filter(|line| village_of_producer(line.producer_id).is_some_and(in_scope))
+    .collect();
     let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
-    for (part, refund) in refund_line::Entity::find()
-        .find_also_related(refund::Entity)
-        .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
-        .all(db)
-        .await?
-    {
-        if refund.is_some_and(|r| r.status != RefundStatus::Failed) {
-            *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
+    for chunk in in_list::chunks(lines.iter().map(|l| l.id)) {
+        for (part, refund) in refund_line::Entity::find()
+            .find_also_related(refund::Entity)
+            .filter(refund_line::Column::OrderLineId.is_in(chunk))
+            .all(db)
+            .await?
+        {
+            if refund.is_some_and(|r| r.status != RefundStatus::Failed) {
+                *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
+            }
         }
     }
-    let attributed: HashSet<OrderLineId> = order_line_attribution::Entity::find()
-        .filter(order_line_attribution::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.order_line_id)
-        .collect();
+    let attributed: HashSet<OrderLineId> = all_in(
+        db,
+        order_line_attribution::Entity::find(),
+        order_line_attribution::Column::OrderLineId,
+        lines.iter().map(|l| l.id),
+    )
+    .await?
+    .into_iter()
+    .map(|a| a.order_line_id)
+    .collect();
     let mut sales = 0i64;
     let mut units = 0i64;
     let mut through_unions = 0i64;
@@ -257,10 +266,13 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     // The growers' share of what buyers paid, from the earnings of those lines.
     let line_ids: HashSet<OrderLineId> = lines.iter().map(|l| l.id).collect();
     let (mut earned, mut earned_from) = (0i64, 0i64);
-    for entry in earning::Entity::find()
-        .filter(earning::Column::OrderId.is_in(orders.keys().copied()))
-        .all(db)
-        .await?
+    for entry in all_in(
+        db,
+        earning::Entity::find(),
+        earning::Column::OrderId,
+        orders.keys().copied(),
+    )
+    .await?
     {
         if line_ids.contains(&entry.order_line_id) {
             earned += entry.amount_fen;
@@ -286,11 +298,13 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .collect();
     let mut paid_to_households = 0i64;
     let mut households: HashSet<(ProducerId, String)> = HashSet::new();
-    for share in payout_household_share::Entity::find()
-        .filter(payout_household_share::Column::PayoutId.is_in(producer_of_payout.keys().copied()))
-        .filter(payout_household_share::Column::RegisteredPoor.eq(true))
-        .all(db)
-        .await?
+    for share in all_in(
+        db,
+        payout_household_share::Entity::find().filter(payout_household_share::Column::RegisteredPoor.eq(true)),
+        payout_household_share::Column::PayoutId,
+        producer_of_payout.keys().copied(),
+    )
+    .await?
     {
         paid_to_households += share.amount_fen;
         if share.amount_fen > 0

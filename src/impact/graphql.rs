@@ -184,7 +184,9 @@ pub struct ImpactQuery;
 #[Object]
 impl ImpactQuery {
     /// What the shop did for poor villages from `from` to `to` (calendar days in China, both
-    /// included; this year by default), for one village or all. Anyone may ask.
+    /// included; this year by default), for one village or all. Anyone may ask; it costs
+    /// `IMPACT_COST` against the query cost limit, so one request asks for three at most.
+    #[graphql(complexity = "super::IMPACT_COST + child_complexity")]
     async fn impact(
         &self,
         ctx: &Context<'_>,

@@ -18,10 +18,18 @@ use figures::{Period, Report};
 /// Reports kept at once (a period and a village each; a report is a few kilobytes).
 const KEPT: usize = 64;
 
+/// What one `impact` field costs against the query cost limit
+/// ([`crate::graphql::MAX_COMPLEXITY`]): a report is many queries over the ledgers, so a request
+/// may ask for three at most (aliases included), whatever else it asks.
+pub const IMPACT_COST: usize = 6_500;
+
 /// Computed reports, each with the ledgers' state it was computed from.
 #[derive(Default)]
 pub struct ImpactReports {
     kept: Mutex<HashMap<Period, (String, Arc<Report>)>>,
+    /// One turn per period being computed: requests for a report that is being computed wait
+    /// for it instead of computing it again.
+    turns: Mutex<HashMap<Period, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The ledgers' state in one short string: it changes whenever an order is paid, a refund is
@@ -54,12 +62,43 @@ impl ImpactReports {
     /// `None` when the village named does not exist.
     pub async fn report(&self, db: &DatabaseConnection, period: Period) -> AppResult<Option<Arc<Report>>> {
         let state = ledgers_state(db).await?;
-        if let Some((kept_state, report)) = self.lock().get(&period)
-            && *kept_state == state
-        {
-            metrics::counter!("huakai_impact_cache_hits_total").increment(1);
-            return Ok(Some(report.clone()));
+        if let Some(report) = self.kept_at(&period, &state) {
+            return Ok(Some(report));
         }
+        let turn = self
+            .turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(period.clone())
+            .or_default()
+            .clone();
+        let _turn = turn.lock().await;
+        // The request before this one may have computed it meanwhile.
+        let state = ledgers_state(db).await?;
+        if let Some(report) = self.kept_at(&period, &state) {
+            return Ok(Some(report));
+        }
+        let computed = self.compute(db, period.clone(), state).await;
+        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::strong_count(&turn) <= 2 {
+            // Nobody else waits: the period's turn is not kept for ever.
+            turns.remove(&period);
+        }
+        computed
+    }
+
+    /// The report kept for `period`, if it was computed from the ledgers' `state`.
+    fn kept_at(&self, period: &Period, state: &str) -> Option<Arc<Report>> {
+        let kept = self.lock();
+        let (kept_state, report) = kept.get(period)?;
+        if kept_state != state {
+            return None;
+        }
+        metrics::counter!("huakai_impact_cache_hits_total").increment(1);
+        Some(report.clone())
+    }
+
+    async fn compute(&self, db: &DatabaseConnection, period: Period, state: String) -> AppResult<Option<Arc<Report>>> {
         metrics::counter!("huakai_impact_cache_misses_total").increment(1);
         let Some(report) = figures::report(db, period.clone()).await? else {
             return Ok(None);

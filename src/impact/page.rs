@@ -1,9 +1,8 @@
 //! The report as people read it: a page in Chinese with charts drawn as SVG on the server (no
 //! script needed, a phone's width, printable), and the same figures as CSV and JSON.
 
-use std::fmt::Write as _;
-
 use chrono::{Datelike, TimeDelta};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::{Value, json};
 
 use super::figures::Report;
@@ -11,22 +10,6 @@ use crate::catalogue::entity::village;
 use crate::infra::i18n::csv::Csv;
 use crate::infra::i18n::{Language, Message};
 use crate::infra::money::Fen;
-
-/// Escapes text for HTML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Yuan as people read it: "¥12,345.60".
 fn yuan(amount: Fen) -> String {
@@ -60,62 +43,80 @@ fn kind_name(kind: &str) -> &str {
     }
 }
 
+/// One decimal, for chart geometry.
+fn at(value: f64) -> String {
+    format!("{value:.1}")
+}
+
 /// Bars for the months: the tallest month fills the chart; each bar is labelled.
-fn months_chart(report: &Report) -> String {
+fn months_chart(report: &Report) -> Markup {
     let (width, height, top, bottom) = (720.0_f64, 260.0_f64, 24.0_f64, 40.0_f64);
     let most = report.months.iter().map(|(_, s)| s.get()).max().unwrap_or(0).max(1);
     let count = report.months.len().max(1) as f64;
     let slot = width / count;
-    let mut svg = format!(
-        r#"<svg class="chart" id="months-chart" viewBox="0 0 {width} {height}" role="img" aria-label="每月销售额"><title>每月销售额</title>"#
-    );
-    for (index, (month, sales)) in report.months.iter().enumerate() {
-        // Chart geometry only: the figures themselves are never floats.
-        let bar = (height - top - bottom) * (sales.get().max(0) as f64) / (most as f64);
-        let x = slot * index as f64 + slot * 0.15;
-        let y = height - bottom - bar;
-        let label = month.get(5..).unwrap_or(month);
-        let _ = write!(
-            svg,
-            r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{bar:.1}" fill="#c0392b"><title>{month}：{}</title></rect><text x="{:.1}" y="{:.1}" font-size="13" text-anchor="middle">{label}月</text>"##,
-            slot * 0.7,
-            yuan(*sales),
-            x + slot * 0.35,
-            height - bottom + 18.0,
-        );
+    html! {
+        svg class="chart" id="months-chart" viewBox=(format!("0 0 {width} {height}")) role="img" aria-label="每月销售额" {
+            title { "每月销售额" }
+            @for (index, (month, sales)) in report.months.iter().enumerate() {
+                // Chart geometry only: the figures themselves are never floats.
+                @let bar = (height - top - bottom) * (sales.get().max(0) as f64) / (most as f64);
+                @let x = slot * index as f64 + slot * 0.15;
+                rect x=(at(x)) y=(at(height - bottom - bar)) width=(at(slot * 0.7)) height=(at(bar)) fill="#c0392b" {
+                    title { (month) "：" (yuan(*sales)) }
+                }
+                text x=(at(x + slot * 0.35)) y=(at(height - bottom + 18.0)) font-size="13" text-anchor="middle" {
+                    (month.get(5..).unwrap_or(month)) "月"
+                }
+            }
+        }
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// A bar per village, longest for the one that sold most.
-fn villages_chart(report: &Report) -> String {
+fn villages_chart(report: &Report) -> Markup {
     let rows = report.villages.len().max(1);
     let (width, row) = (720.0_f64, 34.0_f64);
     let height = row * rows as f64 + 8.0;
     let most = report.villages.iter().map(|v| v.sales.get()).max().unwrap_or(0).max(1);
-    let mut svg = format!(
-        r#"<svg class="chart" id="villages-chart" viewBox="0 0 {width} {height}" role="img" aria-label="各村销售额"><title>各村销售额</title>"#
-    );
-    for (index, figures) in report.villages.iter().enumerate() {
-        let y = row * index as f64 + 4.0;
-        let bar = (width - 300.0) * (figures.sales.get().max(0) as f64) / (most as f64);
-        let _ = write!(
-            svg,
-            r##"<text x="0" y="{:.1}" font-size="14">{}</text><rect x="130" y="{y:.1}" width="{bar:.1}" height="{:.1}" fill="#e67e22"/><text x="{:.1}" y="{:.1}" font-size="13">{}</text>"##,
-            y + row * 0.6,
-            escape(&figures.village.name),
-            row * 0.7,
-            136.0 + bar,
-            y + row * 0.6,
-            yuan(figures.sales),
-        );
+    html! {
+        svg class="chart" id="villages-chart" viewBox=(format!("0 0 {width} {height}")) role="img" aria-label="各村销售额" {
+            title { "各村销售额" }
+            @for (index, figures) in report.villages.iter().enumerate() {
+                @let y = row * index as f64 + 4.0;
+                @let bar = (width - 300.0) * (figures.sales.get().max(0) as f64) / (most as f64);
+                text x="0" y=(at(y + row * 0.6)) font-size="14" { (figures.village.name) }
+                rect x="130" y=(at(y)) width=(at(bar)) height=(at(row * 0.7)) fill="#e67e22" {}
+                text x=(at(136.0 + bar)) y=(at(y + row * 0.6)) font-size="13" { (yuan(figures.sales)) }
+            }
+        }
     }
-    svg.push_str("</svg>");
-    svg
 }
 
-/// The page for `report`, with pickers for `years` and `villages`.
+const STYLE: &str = r#"
+body { font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 0 auto; max-width: 960px; padding: 16px; color: #222; }
+h1 { font-size: 1.5rem; color: #a93226; }
+.headline { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 16px 0; }
+.figure { border: 1px solid #eee; border-radius: 8px; padding: 12px; background: #fffaf5; }
+.figure .value { font-size: 1.4rem; font-weight: bold; color: #c0392b; }
+.figure .label { font-size: .9rem; color: #555; }
+.chart { width: 100%; height: auto; }
+table { width: 100%; border-collapse: collapse; }
+td, th { border-bottom: 1px solid #eee; padding: 6px 4px; text-align: left; }
+.num { text-align: right; }
+form { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+footer { color: #777; font-size: .85rem; margin-top: 24px; }
+@media print { form { display: none; } .figure { break-inside: avoid; } }
+"#;
+
+/// One headline figure.
+fn figure(id: &str, value: &str, label: &str) -> Markup {
+    html! {
+        div class="figure" id=(id) { div class="value" { (value) } div class="label" { (label) } }
+    }
+}
+
+/// The page for `report`, with pickers for `years` and `villages`. Written with maud, which
+/// escapes every value put into the page (village names and towns are operators' text).
 pub fn html(report: &Report, years: &[i32], villages: &[village::Model]) -> String {
     let chosen_village = report.period.village_slug.as_deref();
     let year = report.period.from.year();
@@ -123,125 +124,82 @@ pub fn html(report: &Report, years: &[i32], villages: &[village::Model]) -> Stri
         Some(village) => format!("{}：{year} 年消费帮扶成效", village.name),
         None => format!("花开：{year} 年消费帮扶成效"),
     };
-    let mut year_options = String::new();
-    for option in years {
-        let selected = if *option == year { " selected" } else { "" };
-        let _ = write!(
-            year_options,
-            r#"<option value="{option}"{selected}>{option} 年</option>"#
-        );
-    }
-    let mut village_options = String::from(r#"<option value="">全部脱贫村</option>"#);
-    for village in villages.iter().filter(|v| v.registered_poor) {
-        let selected = if Some(village.slug.as_str()) == chosen_village {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(
-            village_options,
-            r#"<option value="{}"{selected}>{}（{}）</option>"#,
-            escape(&village.slug),
-            escape(&village.name),
-            escape(&village.town)
-        );
-    }
-    let mut village_rows = String::new();
-    for figures in &report.villages {
-        let households = figures
-            .households_reached
-            .map_or_else(|| "少于 5 户，计入总数".to_owned(), |n| format!("{n} 户"));
-        let _ = write!(
-            village_rows,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{households}</td></tr>",
-            escape(&figures.village.name),
-            escape(&figures.village.town),
-            yuan(figures.sales)
-        );
-    }
-    let mut kind_rows = String::new();
-    for (kind, sales) in &report.producer_kinds {
-        let _ = write!(kind_rows, "<li>{}：{}</li>", kind_name(kind), yuan(*sales));
-    }
     let computed = (report.computed_at + TimeDelta::hours(8)).format("%Y-%m-%d %H:%M");
     let query = match chosen_village {
-        Some(slug) => format!("?year={year}&amp;village={}", escape(slug)),
+        Some(slug) => format!("?year={year}&village={slug}"),
         None => format!("?year={year}"),
     };
-    format!(
-        r#"<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 0 auto; max-width: 960px; padding: 16px; color: #222; }}
-h1 {{ font-size: 1.5rem; color: #a93226; }}
-.headline {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 16px 0; }}
-.figure {{ border: 1px solid #eee; border-radius: 8px; padding: 12px; background: #fffaf5; }}
-.figure .value {{ font-size: 1.4rem; font-weight: bold; color: #c0392b; }}
-.figure .label {{ font-size: .9rem; color: #555; }}
-.chart {{ width: 100%; height: auto; }}
-table {{ width: 100%; border-collapse: collapse; }}
-td, th {{ border-bottom: 1px solid #eee; padding: 6px 4px; text-align: left; }}
-.num {{ text-align: right; }}
-form {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }}
-footer {{ color: #777; font-size: .85rem; margin-top: 24px; }}
-@media print {{ form {{ display: none; }} .figure {{ break-inside: avoid; }} }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<form method="get" action="/impact">
-<label>年份 <select name="year">{year_options}</select></label>
-<label>村 <select name="village">{village_options}</select></label>
-<button type="submit">查看</button>
-</form>
-<section class="headline" id="headline">
-<div class="figure" id="sales"><div class="value">{sales}</div><div class="label">脱贫村农产品销售额（已付款，扣除退款）</div></div>
-<div class="figure" id="units"><div class="value">{units}</div><div class="label">售出件数</div></div>
-<div class="figure" id="paid-to-producers"><div class="value">{paid_producers}</div><div class="label">已结算给生产者</div></div>
-<div class="figure" id="paid-to-households"><div class="value">{paid_households}</div><div class="label">经合作社二次分配到建档立卡户</div></div>
-<div class="figure" id="households"><div class="value">{households} 户</div><div class="label">惠及建档立卡户</div></div>
-<div class="figure" id="grower-share"><div class="value">{share}</div><div class="label">生产者所得占买家付款</div></div>
-<div class="figure" id="through-organisations"><div class="value">{unions}</div><div class="label">工会与预算单位采购</div></div>
-<div class="figure" id="through-hosts"><div class="value">{hosts}</div><div class="label">直播带货</div></div>
-<div class="figure" id="pledges"><div class="value">{fulfilled} / {made}</div><div class="label">完成年度预留份额的单位</div></div>
-</section>
-<h2>每月销售额</h2>
-{months_chart}
-<h2>各村销售额</h2>
-{villages_chart}
-<table id="villages">
-<thead><tr><th>村</th><th>镇</th><th class="num">销售额</th><th class="num">惠及户数</th></tr></thead>
-<tbody>{village_rows}</tbody>
-</table>
-<h2>按生产者类型</h2>
-<ul>{kind_rows}</ul>
-<footer>
-<p>统计期间：{from} 至 {to}（北京时间）。数据计算于 {computed}。</p>
-<p>口径：销售额为已付款订单中脱贫村产品的金额，扣除退款；结算与二次分配按当期已付款的结算单计；少于 5 户的村只计入总户数，不单独显示。</p>
-<p><a href="/impact.csv{query}">下载 CSV</a> · <a href="/impact.json{query}">JSON</a></p>
-</footer>
-</body>
-</html>
-"#,
-        sales = yuan(report.sales),
-        units = report.units_sold,
-        paid_producers = yuan(report.paid_to_producers),
-        paid_households = yuan(report.paid_to_households),
-        households = report.households_reached,
-        share = percent(report.grower_share_bps),
-        unions = yuan(report.through_unions),
-        hosts = yuan(report.through_hosts),
-        fulfilled = report.pledges_fulfilled,
-        made = report.pledges_made,
-        months_chart = months_chart(report),
-        villages_chart = villages_chart(report),
-        from = report.period.from,
-        to = report.period.to,
-    )
+    let page = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                form method="get" action="/impact" {
+                    label { "年份 " select name="year" {
+                        @for option in years {
+                            option value=(option) selected[*option == year] { (option) " 年" }
+                        }
+                    } }
+                    label { "村 " select name="village" {
+                        option value="" { "全部脱贫村" }
+                        @for village in villages.iter().filter(|v| v.registered_poor) {
+                            option value=(village.slug) selected[Some(village.slug.as_str()) == chosen_village] {
+                                (village.name) "（" (village.town) "）"
+                            }
+                        }
+                    } }
+                    button type="submit" { "查看" }
+                }
+                section class="headline" id="headline" {
+                    (figure("sales", &yuan(report.sales), "脱贫村农产品销售额（已付款，扣除退款）"))
+                    (figure("units", &report.units_sold.to_string(), "售出件数"))
+                    (figure("paid-to-producers", &yuan(report.paid_to_producers), "已结算给生产者"))
+                    (figure("paid-to-households", &yuan(report.paid_to_households), "经合作社二次分配到建档立卡户"))
+                    (figure("households", &format!("{} 户", report.households_reached), "惠及建档立卡户"))
+                    (figure("grower-share", &percent(report.grower_share_bps), "生产者所得占买家付款"))
+                    (figure("through-organisations", &yuan(report.through_unions), "工会与预算单位采购"))
+                    (figure("through-hosts", &yuan(report.through_hosts), "直播带货"))
+                    (figure("pledges", &format!("{} / {}", report.pledges_fulfilled, report.pledges_made), "完成年度预留份额的单位"))
+                }
+                h2 { "每月销售额" }
+                (months_chart(report))
+                h2 { "各村销售额" }
+                (villages_chart(report))
+                table id="villages" {
+                    thead { tr { th { "村" } th { "镇" } th class="num" { "销售额" } th class="num" { "惠及户数" } } }
+                    tbody {
+                        @for figures in &report.villages {
+                            tr {
+                                td { (figures.village.name) }
+                                td { (figures.village.town) }
+                                td class="num" { (yuan(figures.sales)) }
+                                td class="num" {
+                                    @match figures.households_reached {
+                                        Some(n) => { (n) " 户" }
+                                        None => "少于 5 户，计入总数",
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h2 { "按生产者类型" }
+                ul { @for (kind, sales) in &report.producer_kinds { li { (kind_name(kind)) "：" (yuan(*sales)) } } }
+                footer {
+                    p { "统计期间：" (report.period.from) " 至 " (report.period.to) "（北京时间）。数据计算于 " (computed) "。" }
+                    p { "口径：销售额为已付款订单中脱贫村产品的金额，扣除退款；结算与二次分配按当期已付款的结算单计；少于 5 户的村只计入总户数，不单独显示。" }
+                    p { a href=(format!("/impact.csv{query}")) { "下载 CSV" } " · " a href=(format!("/impact.json{query}")) { "JSON" } }
+                }
+            }
+        }
+    };
+    page.into_string()
 }
 
 /// The figures as CSV: one row per figure (section, name, value), amounts in yuan, the
@@ -332,6 +290,5 @@ mod tests {
         assert_eq!(yuan(Fen::new(123_456_789)), "¥1,234,567.89");
         assert_eq!(yuan(Fen::new(-950)), "-¥9.50");
         assert_eq!(percent(9_500), "95.00%");
-        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
     }
 }

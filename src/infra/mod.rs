@@ -6,10 +6,12 @@
 #[macro_use]
 pub mod ids;
 
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod i18n;
+pub mod in_list;
 pub mod mail;
 pub mod money;
 pub mod paging;

@@ -4,6 +4,10 @@
 //! cache (a retired link stops redirecting within [`RESOLVED_FOR`]), and clicks are added up
 //! in memory and written as one `UPDATE … SET clicks = clicks + n` per link every
 //! [`FLUSH_EVERY`] and when the server stops, so a restart loses none that were answered.
+//! A click counts once per client address (IPv6: its /64) per link per `HUAKAI_CLICK_WINDOW`,
+//! so a script reloading a link inflates nothing; the clients seen are remembered in each
+//! process (bounded, least recently used first), so behind N replicas a client counts at most
+//! once per replica per window.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +28,8 @@ pub const RESOLVED_FOR: Duration = Duration::from_secs(5);
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Codes remembered at most (unknown codes included, so a scan cannot grow it without bound).
 const CACHED_CODES: usize = 100_000;
+/// (link, client) pairs remembered at most: a flood of new addresses forgets the oldest first.
+const REMEMBERED_CLICKS: usize = 200_000;
 
 #[derive(Clone)]
 struct Resolved {
@@ -36,19 +42,38 @@ pub struct Redirects {
     storefront_url: std::sync::Arc<str>,
     resolved: quick_cache::sync::Cache<String, Resolved>,
     pending: Mutex<HashMap<PromoLinkId, i64>>,
+    /// When each client's click on each link last counted.
+    counted: Mutex<quick_cache::unsync::Cache<(PromoLinkId, String), Instant>>,
+    click_window: Duration,
 }
 
 impl Redirects {
-    pub fn new(storefront_url: std::sync::Arc<str>) -> Redirects {
+    pub fn new(storefront_url: std::sync::Arc<str>, click_window: Duration) -> Redirects {
         Redirects {
             storefront_url,
             resolved: quick_cache::sync::Cache::new(CACHED_CODES),
             pending: Mutex::new(HashMap::new()),
+            counted: Mutex::new(quick_cache::unsync::Cache::new(REMEMBERED_CLICKS)),
+            click_window,
         }
     }
 
-    /// Where `code` sends a buyer, counting the click; `None` for an unknown or retired code.
-    pub async fn follow(&self, db: &DatabaseConnection, code: &str) -> AppResult<Option<String>> {
+    /// Whether `client`'s click on `link_id` counts: its first in the window.
+    fn first_in_window(&self, link_id: PromoLinkId, client: String) -> bool {
+        let Ok(mut counted) = self.counted.lock() else {
+            return false;
+        };
+        let key = (link_id, client);
+        if counted.get(&key).is_some_and(|at| at.elapsed() < self.click_window) {
+            return false;
+        }
+        counted.insert(key, Instant::now());
+        true
+    }
+
+    /// Where `code` sends a buyer, counting the click once per `client` (a rate-limit key:
+    /// the address, or its /64) per window; `None` for an unknown or retired code.
+    pub async fn follow(&self, db: &DatabaseConnection, code: &str, client: String) -> AppResult<Option<String>> {
         if !links::well_formed(code) {
             return Ok(None);
         }
@@ -67,7 +92,9 @@ impl Redirects {
         let Some((link_id, url)) = resolved.target else {
             return Ok(None);
         };
-        if let Ok(mut pending) = self.pending.lock() {
+        if self.first_in_window(link_id, client)
+            && let Ok(mut pending) = self.pending.lock()
+        {
             *pending.entry(link_id).or_insert(0) += 1;
         }
         Ok(Some(url))

@@ -389,16 +389,26 @@ pub async fn claim(
     Ok(Ok(()))
 }
 
-/// An order's stock of `variants` was released or returned (cancelled, expired, or refunded
-/// before it shipped): its session units of them go back to their quotas while the session has
-/// not been settled (after, they stay with the general stock the release just freed), and no
-/// longer count against the buyer's limit. Once each.
-pub async fn give_back(txn: &impl ConnectionTrait, order_id: OrderId, variants: &[VariantId]) -> AppResult<()> {
+/// An order's stock of `variants` is being released or returned (cancelled, expired, or
+/// refunded before it shipped): its session units go
+/// back to their quotas while the session has not been settled (after, they stay with the
+/// general stock the release frees), and no longer count against the buyer's limit. Once each.
+/// Only the session items are written here, in item order; the caller then sets the returned
+/// units aside from each variant's stock (`(variant, units)` in the answer) as it moves the
+/// order's stock rows in variant order, so that every path locks session items before stock
+/// rows, as placing does (see `orders::service::state::move_lines`).
+pub async fn give_back(
+    txn: &impl ConnectionTrait,
+    order_id: OrderId,
+    variants: &[VariantId],
+) -> AppResult<Vec<(VariantId, i64)>> {
     let purchases = session_purchase::Entity::find()
         .filter(session_purchase::Column::OrderId.eq(order_id))
         .filter(session_purchase::Column::ReleasedAt.is_null())
+        .order_by_asc(session_purchase::Column::ItemId)
         .all(txn)
         .await?;
+    let mut set_aside = Vec::new();
     for purchase in purchases {
         let item = live_session_item::Entity::find_by_id(purchase.item_id).one(txn).await?;
         if !item.is_some_and(|item| variants.contains(&item.variant_id)) {
@@ -422,23 +432,11 @@ pub async fn give_back(txn: &impl ConnectionTrait, order_id: OrderId, variants: 
             .filter(live_session_item::Column::ReturnedAt.is_null())
             .exec_with_returning(txn)
             .await?;
-        let Some(item) = restored.first() else { continue };
-        let moved = inventory::apply_for_session(
-            txn,
-            Movement::SetAside,
-            item.variant_id,
-            i64::from(purchase.quantity),
-            None,
-        )
-        .await?;
-        if moved == Moved::Refused {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "units released from order {order_id} could not go back to session item {}",
-                item.id
-            )));
+        if let Some(item) = restored.first() {
+            set_aside.push((item.variant_id, i64::from(purchase.quantity)));
         }
     }
-    Ok(())
+    Ok(set_aside)
 }
 
 /// Returns the unsold quota of every approved item whose session ended by `now` to its

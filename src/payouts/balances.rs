@@ -149,13 +149,12 @@ pub async fn monthly_statement(
         .all(db)
         .await?;
     let order_ids: Vec<OrderId> = entries.iter().map(|e| e.order_id).collect();
-    let numbers: HashMap<OrderId, String> = order::Entity::find()
-        .filter(order::Column::Id.is_in(order_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.number))
-        .collect();
+    let numbers: HashMap<OrderId, String> =
+        crate::infra::in_list::all_in(db, order::Entity::find(), order::Column::Id, order_ids)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.number))
+            .collect();
     let mut csv = Csv::new(
         language,
         &[

@@ -40,8 +40,8 @@ pub async fn payee_of(db: &impl ConnectionTrait, payout: &payout::Model) -> AppR
             let host = user::Entity::find_by_id(host_id).one(db).await?.ok_or_else(missing)?;
             Ok(Payee {
                 name: host.display_name,
-                bank_account_name: None,
-                bank_account_number: None,
+                bank_account_name: host.bank_account_name,
+                bank_account_number: host.bank_account_number,
                 stripe_account: host.stripe_account_id,
             })
         }
@@ -59,18 +59,28 @@ pub fn check_stripe_account(account: Option<&str>) -> Result<(), UserError> {
     }
 }
 
+/// Where a host's money goes: a Stripe connected account, and the bank account payouts by
+/// bank are sent to.
+pub struct HostPayoutAccount {
+    pub stripe_account_id: Option<String>,
+    pub bank_account_name: Option<String>,
+    pub bank_account_number: Option<String>,
+}
+
 /// `setHostPayoutAccount` (the host itself, or operators; the caller checks): the Stripe
-/// connected account a host's payouts go to, or none to be paid by bank. Payouts already
-/// recorded keep the method they were recorded with.
+/// connected account a host's payouts go to, or none to be paid by bank, to the bank account
+/// given. Payouts already recorded keep the method they were recorded with.
 pub async fn set_host_stripe_account(
     db: &impl ConnectionTrait,
     host: user::Model,
-    stripe_account_id: Option<String>,
+    account: HostPayoutAccount,
 ) -> Outcome<user::Model> {
-    if let Err(problem) = check_stripe_account(stripe_account_id.as_deref()) {
+    if let Err(problem) = check_stripe_account(account.stripe_account_id.as_deref()) {
         return Ok(Err(problem));
     }
     let mut changed = host.into_active_model();
-    changed.stripe_account_id = Set(stripe_account_id);
+    changed.stripe_account_id = Set(account.stripe_account_id);
+    changed.bank_account_name = Set(account.bank_account_name);
+    changed.bank_account_number = Set(account.bank_account_number);
     Ok(Ok(changed.update(db).await?))
 }

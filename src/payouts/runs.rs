@@ -19,6 +19,7 @@ use super::statements::freeze_shares;
 use super::{PayoutMethod, PayoutStatus, payout_reference};
 use crate::accounts::entity::user;
 use crate::catalogue::entity::producer;
+use crate::infra::csv::Cell;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::i18n::Language;
@@ -233,10 +234,10 @@ pub async fn send_transfers(db: &DatabaseConnection, gateway: &StripeGateway) ->
         .await?;
     let mut done = Vec::new();
     for row in waiting {
-        let Some(account) = payee_of(db, &row).await?.stripe_account else {
-            continue;
-        };
-        settle_transfer(db, gateway, &row, &account).await?;
+        match payee_of(db, &row).await?.stripe_account {
+            Some(account) => settle_transfer(db, gateway, &row, &account).await?,
+            None => settle_without_account(db, gateway, &row).await?,
+        }
         if let Some(fresh) = payout::Entity::find_by_id(row.id).one(db).await? {
             done.push(fresh);
         }
@@ -273,31 +274,59 @@ async fn settle_transfer(
         Ok(transfer) => mark_paid(db, row.id, transfer.id.as_str()).await,
         Err(CallError::Refused(reason)) => {
             tracing::warn!(payout = row.id.0, %reason, "Stripe refused a payout transfer; its earnings are available again");
-            let txn = begin_write(db).await?;
-            let failed = payout::Entity::update_many()
-                .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Failed))
-                .col_expr(payout::Column::FailureReason, Expr::value(reason))
-                .filter(payout::Column::Id.eq(row.id))
-                .filter(payout::Column::Status.eq(PayoutStatus::InTransit))
-                .exec(&txn)
-                .await?;
-            if failed.rows_affected == 1 {
-                earning::Entity::update_many()
-                    .col_expr(earning::Column::PayoutId, Expr::value(Option::<PayoutId>::None))
-                    .filter(earning::Column::PayoutId.eq(row.id))
-                    .exec(&txn)
-                    .await?;
-                host_commission::Entity::update_many()
-                    .col_expr(host_commission::Column::PayoutId, Expr::value(Option::<PayoutId>::None))
-                    .filter(host_commission::Column::PayoutId.eq(row.id))
-                    .exec(&txn)
-                    .await?;
-            }
-            txn.commit().await?;
-            Ok(())
+            fail_transfer(db, row.id, &reason).await
         }
         Err(error @ CallError::Unknown(_)) => note_unknown(db, row.id, &error).await,
     }
+}
+
+/// A transfer payout whose payee no longer has a connected account (removed since the payout
+/// was recorded): one sent before is still found and kept; otherwise nothing can be sent, so
+/// the payout fails and its money is the payee's again (paid by the next run, by bank).
+async fn settle_without_account(
+    db: &DatabaseConnection,
+    gateway: &StripeGateway,
+    row: &payout::Model,
+) -> AppResult<()> {
+    if row.attempts > 0 {
+        match gateway.find_transfer(row.id).await {
+            Ok(Some(transfer)) => return mark_paid(db, row.id, transfer.id.as_str()).await,
+            Ok(None) => {}
+            Err(error) => return note_unknown(db, row.id, &error).await,
+        }
+    }
+    tracing::warn!(
+        payout = row.id.0,
+        "a payout's Stripe account was removed; its earnings are available again"
+    );
+    fail_transfer(db, row.id, "the payee's Stripe account was removed").await
+}
+
+/// Fails a transfer payout still pending or in transit and frees what it claimed (earnings,
+/// commissions) in the same transaction, so they are paid by a later run.
+async fn fail_transfer(db: &DatabaseConnection, payout_id: PayoutId, reason: &str) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    let failed = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Failed))
+        .col_expr(payout::Column::FailureReason, Expr::value(reason))
+        .filter(payout::Column::Id.eq(payout_id))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
+        .exec(&txn)
+        .await?;
+    if failed.rows_affected == 1 {
+        earning::Entity::update_many()
+            .col_expr(earning::Column::PayoutId, Expr::value(Option::<PayoutId>::None))
+            .filter(earning::Column::PayoutId.eq(payout_id))
+            .exec(&txn)
+            .await?;
+        host_commission::Entity::update_many()
+            .col_expr(host_commission::Column::PayoutId, Expr::value(Option::<PayoutId>::None))
+            .filter(host_commission::Column::PayoutId.eq(payout_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 async fn mark_paid(db: &impl ConnectionTrait, payout_id: PayoutId, transfer_id: &str) -> AppResult<()> {
@@ -389,11 +418,11 @@ pub async fn export_batch(
     let mut csv = Csv::new(language, &["csv-payee", "csv-account", "csv-amount", "csv-reference"]);
     for row in &rows {
         let payee = payee_of(db, row).await?;
-        csv.row(&[
-            payee.bank_account_name.unwrap_or(payee.name),
-            payee.bank_account_number.unwrap_or_default(),
-            Fen::new(row.amount_fen).to_string(),
-            payout_reference(row.id),
+        csv.cells(&[
+            Cell::Text(payee.bank_account_name.unwrap_or(payee.name)),
+            Cell::Digits(payee.bank_account_number.unwrap_or_default()),
+            Cell::Text(Fen::new(row.amount_fen).to_string()),
+            Cell::Text(payout_reference(row.id)),
         ]);
     }
     payout::Entity::update_many()

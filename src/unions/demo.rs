@@ -57,7 +57,7 @@ pub async fn load(shop: &Shop, members: &[UserId], password: &str) -> AppResult<
         .map_err(|problem| refused("naming its admin", &problem))?;
     for member in members {
         let code = service::create_invite(db, organisation.id, admin.id).await?;
-        service::join(db, *member, &code)
+        service::join(db, *member, &code, std::time::Duration::MAX)
             .await?
             .map_err(|problem| refused("a member joining", &problem))?;
     }

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod entity;
 pub mod funds;
 pub mod graphql;
+pub mod guessing;
 pub mod policy;
 pub mod report;
 pub mod service;

@@ -19,6 +19,7 @@ use crate::infra::ids::OrganisationId;
 use crate::infra::ids::RefundId;
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::ids::{ProducerId, VillageId};
+use crate::infra::in_list::all_in;
 use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::acceptance::{self, Progress};
@@ -107,42 +108,54 @@ pub async fn report(
         .filter(order::Column::PaidAt.lt(end))
         .all(db)
         .await?;
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.is_in(orders.iter().map(|o| o.id)))
-        .all(db)
-        .await?;
+    let lines = all_in(
+        db,
+        order_line::Entity::find(),
+        order_line::Column::OrderId,
+        orders.iter().map(|o| o.id),
+    )
+    .await?;
     // What was given back of each line: every refund decided, sent or waiting, but not one
     // that was refused.
-    let parts = refund_line::Entity::find()
-        .filter(refund_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
-        .all(db)
-        .await?;
-    let refused: Vec<RefundId> = refund::Entity::find()
-        .filter(refund::Column::Id.is_in(parts.iter().map(|part| part.refund_id)))
-        .filter(refund::Column::Status.eq(RefundStatus::Failed))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let parts = all_in(
+        db,
+        refund_line::Entity::find(),
+        refund_line::Column::OrderLineId,
+        lines.iter().map(|l| l.id),
+    )
+    .await?;
+    let refused: Vec<RefundId> = all_in(
+        db,
+        refund::Entity::find().filter(refund::Column::Status.eq(RefundStatus::Failed)),
+        refund::Column::Id,
+        parts.iter().map(|part| part.refund_id),
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
     for part in parts.iter().filter(|part| !refused.contains(&part.refund_id)) {
         *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
     }
-    let producers: HashMap<ProducerId, producer::Model> = producer::Entity::find()
-        .filter(producer::Column::Id.is_in(lines.iter().map(|l| l.producer_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let villages: HashMap<VillageId, village::Model> = village::Entity::find()
-        .filter(village::Column::Id.is_in(producers.values().map(|p| p.village_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
+    // One id per producer, however many lines it has.
+    let producer_ids: std::collections::HashSet<ProducerId> = lines.iter().map(|l| l.producer_id).collect();
+    let producers: HashMap<ProducerId, producer::Model> =
+        all_in(db, producer::Entity::find(), producer::Column::Id, producer_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    let villages: HashMap<VillageId, village::Model> = all_in(
+        db,
+        village::Entity::find(),
+        village::Column::Id,
+        producers.values().map(|p| p.village_id),
+    )
+    .await?
+    .into_iter()
+    .map(|v| (v.id, v))
+    .collect();
     let paid_month: HashMap<OrderId, String> = orders
         .iter()
         .filter_map(|o| Some((o.id, (o.paid_at? + TimeDelta::hours(8)).format("%Y-%m").to_string())))

@@ -178,25 +178,13 @@ pub async fn add_admin(
     Ok(Ok(organisation))
 }
 
-/// Eight characters from an alphabet without look-alikes (0/O, 1/I/L): easy to read out.
-fn invite_code() -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    let random = uuid::Uuid::new_v4();
-    random
-        .as_bytes()
-        .iter()
-        .take(8)
-        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
-        .collect()
-}
-
-/// `createInvite` (its admin): a code that admits one member.
+/// `createInvite` (its admin): a code that admits one member within `HUAKAI_INVITE_TTL`.
 pub async fn create_invite(
     db: &DatabaseConnection,
     organisation_id: OrganisationId,
     created_by: UserId,
 ) -> AppResult<String> {
-    let code = invite_code();
+    let code = super::guessing::invite_code();
     invite::ActiveModel {
         organisation_id: Set(organisation_id),
         code: Set(code.clone()),
@@ -229,9 +217,23 @@ pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: UserId) 
 }
 
 /// `joinOrganisation(code)`: the code is used and the membership starts in one transaction. A
-/// user belongs to one organisation at a time (a unique index decides a race).
-pub async fn join(db: &DatabaseConnection, user_id: UserId, code: &str) -> Outcome<membership::Model> {
-    let code = code.trim().to_ascii_uppercase();
+/// user belongs to one organisation at a time (a unique index decides a race). A code made
+/// longer than `invite_ttl` ago admits nobody.
+pub async fn join(
+    db: &DatabaseConnection,
+    user_id: UserId,
+    code: &str,
+    invite_ttl: std::time::Duration,
+) -> Outcome<membership::Model> {
+    let code: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let made_after = chrono::Duration::from_std(invite_ttl)
+        .ok()
+        .and_then(|ttl| Utc::now().checked_sub_signed(ttl))
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
     let invalid_code = || UserError::new("INVALID_CODE", "invite-invalid").on_field(&["code"]);
     let already = || UserError::new("ALREADY_MEMBER", "already-member");
     if code.is_empty() || code.len() > 32 {
@@ -241,6 +243,7 @@ pub async fn join(db: &DatabaseConnection, user_id: UserId, code: &str) -> Outco
     let Some(invite) = invite::Entity::find()
         .filter(invite::Column::Code.eq(code.as_str()))
         .filter(invite::Column::UsedAt.is_null())
+        .filter(invite::Column::CreatedAt.gt(made_after))
         .one(&txn)
         .await?
     else {

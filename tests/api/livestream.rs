@@ -522,7 +522,12 @@ async fn commission_follows_the_order_through_refunds_and_is_paid_once(backend: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promo_links_redirect_count_clicks_and_keep_them_over_a_restart() {
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("HUAKAI_STOREFRONT_URL", "https://shop.example/cn")])
+    // Each click from a client of its own (a click counts once per client and window).
+    let settings = [
+        ("HUAKAI_STOREFRONT_URL", "https://shop.example/cn"),
+        ("HUAKAI_TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    let app = TestApp::spawn_with(Backend::Sqlite, &settings)
         .await
         .expect("SQLite needs no service");
     let cast = cast(&app).await;
@@ -542,9 +547,10 @@ async fn promo_links_redirect_count_clicks_and_keep_them_over_a_restart() {
         .build()
         .expect("client");
 
-    for _ in 0..5 {
+    for client in 0..5 {
         let answer = browser
             .get(app.url(&format!("/l/{code}")))
+            .header("x-forwarded-for", format!("203.0.113.{client}"))
             .send()
             .await
             .expect("answer");
@@ -575,9 +581,10 @@ async fn promo_links_redirect_count_clicks_and_keep_them_over_a_restart() {
 
     // Clicks answered just before a server stops are written as it stops.
     let second = app.another_instance().await;
-    for _ in 0..3 {
+    for client in 10..13 {
         let answer = browser
             .get(second.url(&format!("/l/{code}")))
+            .header("x-forwarded-for", format!("203.0.113.{client}"))
             .send()
             .await
             .expect("answer");

@@ -10,6 +10,7 @@ mod catalogue;
 mod fuzz;
 mod graphiql;
 mod graphql_over_http;
+mod guards;
 mod impact;
 mod languages;
 mod limits;

@@ -20,19 +20,19 @@ on_each_backend!(
     two_runs_at_once_pay_each_earning_once
 );
 
-const HOLD: (&str, &str) = ("HUAKAI_PAYOUT_HOLD", "1s");
+pub(crate) const HOLD: (&str, &str) = ("HUAKAI_PAYOUT_HOLD", "1s");
 
 const ACCOUNT: &str = "{ myProducer { producer { slug }
     balance { pending { amount } available { amount } inTransit { amount } paidOut { amount } }
     earnings(first: 50) { nodes { kind amount { amount } lineTotal { amount } platformFee { amount } commission { amount } orderNumber quantity variantSku payoutId } }
     payouts(first: 20) { nodes { id amount { amount } status method batchId reference } } } }";
 
-struct Cast {
-    buyer: Actor,
-    operator: Actor,
+pub(crate) struct Cast {
+    pub(crate) buyer: Actor,
+    pub(crate) operator: Actor,
 }
 
-async fn cast(app: &TestApp) -> Cast {
+pub(crate) async fn cast(app: &TestApp) -> Cast {
     Cast {
         buyer: app.user("buyer@example.com", Role::Buyer, None).await,
         operator: app.user("operator@example.com", Role::Admin, None).await,
@@ -41,7 +41,7 @@ async fn cast(app: &TestApp) -> Cast {
 
 /// An order of `quantity` units of `slug`'s first variant, paid by bank, shipped and delivered.
 /// Returns the order id.
-async fn delivered(app: &TestApp, cast: &Cast, slug: &str, quantity: i64, key: &str) -> Value {
+pub(crate) async fn delivered(app: &TestApp, cast: &Cast, slug: &str, quantity: i64, key: &str) -> Value {
     let (variant, _) = variants(app, slug).await.into_values().next().expect("variant");
     let mut input = order_input(json!([{ "variantId": variant, "quantity": quantity }]), key);
     input["input"]["paymentMethod"] = json!("BANK_TRANSFER");
@@ -73,7 +73,7 @@ async fn delivered(app: &TestApp, cast: &Cast, slug: &str, quantity: i64, key: &
     order_id
 }
 
-async fn run_payouts(app: &TestApp, operator: &Actor) -> Vec<Value> {
+pub(crate) async fn run_payouts(app: &TestApp, operator: &Actor) -> Vec<Value> {
     let data = app
         .query_as(operator, "mutation { runPayouts { payouts { id amount { amount } status method batchId producer { slug } } userErrors { code } } }", json!({}))
         .await;

@@ -21,6 +21,9 @@ pub struct Model {
     /// A host's Stripe connected account (`acct_…`), which its payouts are transferred to;
     /// none: paid by bank. Only hosts have one.
     pub stripe_account_id: Option<String>,
+    /// A host's bank account (the name on it, its number), for payouts by bank.
+    pub bank_account_name: Option<String>,
+    pub bank_account_number: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

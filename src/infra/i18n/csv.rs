@@ -1,8 +1,10 @@
 //! CSV files for people: headers in the reader's language, UTF-8 with a byte-order mark and
 //! CRLF line ends, so that Excel on Windows opens them with the Chinese intact (without the
-//! mark it reads UTF-8 as the local code page and shows mojibake).
+//! mark it reads UTF-8 as the local code page and shows mojibake). Every cell goes through
+//! [`crate::infra::csv`], so no export writes a formula a user typed.
 
 use super::{Language, Message};
+use crate::infra::csv::{Cell, write_row};
 
 const BYTE_ORDER_MARK: char = '\u{feff}';
 
@@ -25,14 +27,15 @@ impl Csv {
         csv
     }
 
-    /// Adds a row; every field is quoted, quotes inside doubled (RFC 4180).
+    /// Adds a row of text cells (neutralised, quoted: see [`crate::infra::csv`]).
     pub fn row(&mut self, fields: &[String]) {
-        let quoted: Vec<String> = fields
-            .iter()
-            .map(|field| format!("\"{}\"", field.replace('"', "\"\"")))
-            .collect();
-        self.text.push_str(&quoted.join(","));
-        self.text.push_str("\r\n");
+        let cells: Vec<Cell> = fields.iter().cloned().map(Cell::Text).collect();
+        write_row(&mut self.text, &cells);
+    }
+
+    /// Adds a row whose cells say how they are written (an account number as digits).
+    pub fn cells(&mut self, cells: &[Cell]) {
+        write_row(&mut self.text, cells);
     }
 
     pub fn finish(self) -> String {

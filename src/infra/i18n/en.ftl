@@ -287,3 +287,14 @@ wrong-current-password = the current password is wrong
 year-format = a year is a number such as 2026
 year-not-valid = no such year
 year-range = a year from 2000 to 2100
+
+## Guards against abuse (issue 22)
+
+code-TOO_MANY_OPERATIONS = Too many operations at once on one socket.
+code-TIMEOUT = The operation took too long.
+socket-session-ended = the session ended; connect again
+socket-mutations-refused = mutations are not taken over the socket: send them with POST /graphql
+socket-too-many-operations = at most { $max } operations at once on one socket
+socket-operation-timed-out = the operation took too long
+too-many-invite-guesses = too many invite codes tried
+too-many-invites = too many invite codes made for this organisation

@@ -287,3 +287,14 @@ wrong-current-password = 当前密码不对
 year-format = 年份是数字，如 2026
 year-not-valid = 没有这一年
 year-range = 年份为 2000 到 2100
+
+## Guards against abuse (issue 22)
+
+code-TOO_MANY_OPERATIONS = 一个连接上同时进行的操作过多。
+code-TIMEOUT = 操作超时。
+socket-session-ended = 登录已失效，请重新连接
+socket-mutations-refused = 连接上不接受变更操作，请用 POST /graphql 发送
+socket-too-many-operations = 一个连接上最多同时进行 { $max } 个操作
+socket-operation-timed-out = 操作超时
+too-many-invite-guesses = 尝试的邀请码次数过多
+too-many-invites = 本单位生成的邀请码过多

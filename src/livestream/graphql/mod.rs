@@ -294,13 +294,15 @@ impl LivestreamMutation {
     }
 
     /// Where a host's payouts go: a Stripe connected account (`acct_…`), or null to be paid by
-    /// bank (the host itself, or operators).
+    /// bank to the bank account given (the host itself, or operators; the three are set together).
     #[graphql(guard = "RoleGuard::any_of(&[Role::Host, Role::Admin])")]
     async fn set_host_payout_account(
         &self,
         ctx: &Context<'_>,
         host_id: ID,
         stripe_account_id: Option<String>,
+        bank_account_name: Option<String>,
+        bank_account_number: Option<String>,
     ) -> Result<HostAccountPayload> {
         let not_found = || HostAccountPayload {
             account: None,
@@ -315,7 +317,17 @@ impl LivestreamMutation {
             return Ok(not_found());
         };
         Ok(
-            match payees::set_host_stripe_account(database(ctx)?, host, stripe_account_id).await? {
+            match payees::set_host_stripe_account(
+                database(ctx)?,
+                host,
+                payees::HostPayoutAccount {
+                    stripe_account_id,
+                    bank_account_name,
+                    bank_account_number,
+                },
+            )
+            .await?
+            {
                 Ok(host) => HostAccountPayload {
                     account: Some(HostAccount(host)),
                     user_errors: Vec::new(),

@@ -112,15 +112,26 @@ pub async fn lock_order(txn: &impl ConnectionTrait, order_id: OrderId) -> AppRes
     Ok(())
 }
 
-/// Applies `movement` to every line of an order; `None` (and the caller rolls back) when the
-/// books refuse one, else whether a variant ran out or came back. Units an order released or
-/// returned that it bought from a live session's quota go back to that quota.
+/// Moves the stock of every line. **Lock order**, on every path that moves stock (placing,
+/// cancelling, expiry, a late payment, a refund that returns units): the buyer's or the
+/// order's row first, then live-session items (in item order), then stock rows in variant
+/// order. Releasing or returning an order therefore gives its session units back to their
+/// items before any stock row is touched, and sets them aside again from their variant's stock
+/// in the same pass over the variants; placing claims session items before it reserves stock.
+/// `None` when a line's stock cannot move (nothing is left half-done: the caller rolls back).
 pub async fn move_lines(
     txn: &impl ConnectionTrait,
     lines: &[order_line::Model],
     movement: Movement,
     actor: Option<UserId>,
 ) -> AppResult<Option<bool>> {
+    let back_to_sessions = match (movement, lines.first()) {
+        (Movement::Release | Movement::Return, Some(line)) => {
+            let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
+            crate::livestream::sessions::give_back(txn, line.order_id, &variants).await?
+        }
+        _ => Vec::new(),
+    };
     let mut sorted: Vec<&order_line::Model> = lines.iter().collect();
     sorted.sort_by_key(|line| line.variant_id);
     let mut flipped = false;
@@ -138,10 +149,19 @@ pub async fn move_lines(
             Moved::Done { availability_flipped } => flipped |= availability_flipped,
             Moved::Refused => return Ok(None),
         }
-    }
-    if let (Movement::Release | Movement::Return, Some(line)) = (movement, lines.first()) {
-        let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
-        crate::livestream::sessions::give_back(txn, line.order_id, &variants).await?;
+        for (_, units) in back_to_sessions
+            .iter()
+            .filter(|(variant, _)| *variant == line.variant_id)
+        {
+            if inventory::apply_for_session(txn, Movement::SetAside, line.variant_id, *units, None).await?
+                == Moved::Refused
+            {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "units released from order {} could not go back to their session",
+                    line.order_id
+                )));
+            }
+        }
     }
     Ok(Some(flipped))
 }

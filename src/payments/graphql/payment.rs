@@ -21,6 +21,9 @@ pub enum PaymentView {
     Buyer,
     /// An operator: everything but the client secret.
     Operator,
+    /// Someone else allowed to see the order (an organisation's other admins): the amounts,
+    /// neither the client secret nor the operators' notes.
+    Amounts,
     /// A grower of one producer in the order: only that producer's share of the money.
     Producer(ProducerId),
 }
@@ -104,7 +107,8 @@ pub async fn payment_for(
     let view = match (only_producer, viewer(ctx)) {
         (Some(producer_id), _) => PaymentView::Producer(producer_id),
         (None, crate::accounts::Viewer::User(me)) if me.user_id == order.buyer_id => PaymentView::Buyer,
-        (None, _) => PaymentView::Operator,
+        (None, crate::accounts::Viewer::User(me)) if me.role == crate::accounts::Role::Admin => PaymentView::Operator,
+        (None, _) => PaymentView::Amounts,
     };
     Ok(row.map(|row| Payment { row, view }))
 }

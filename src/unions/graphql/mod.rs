@@ -472,6 +472,12 @@ impl UnionsMutation {
             });
         };
         let me = viewer(ctx).signed_in()?;
+        if let Err(problem) = crate::unions::guessing::count_invite(ctx, row.id).await? {
+            return Ok(InvitePayload {
+                code: None,
+                user_errors: vec![problem],
+            });
+        }
         let code = service::create_invite(database(ctx)?, row.id, me.user_id).await?;
         Ok(InvitePayload {
             code: Some(code),
@@ -483,7 +489,13 @@ impl UnionsMutation {
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn join_organisation(&self, ctx: &Context<'_>, code: String) -> Result<MembershipPayload> {
         let me = viewer(ctx).signed_in()?;
-        Ok(match service::join(database(ctx)?, me.user_id, &code).await? {
+        let guessed = crate::unions::guessing::count_guess(ctx, me.user_id).await?;
+        let ttl = crate::unions::guessing::invite_ttl(ctx)?;
+        let outcome = match guessed {
+            Ok(()) => service::join(database(ctx)?, me.user_id, &code, ttl).await?,
+            Err(problem) => Err(problem),
+        };
+        Ok(match outcome {
             Ok(row) => MembershipPayload {
                 membership: Some(Membership(row)),
                 user_errors: Vec::new(),

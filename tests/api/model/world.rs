@@ -260,7 +260,11 @@ impl World {
             let code = unions::create_invite(db, organisation, self.operator)
                 .await
                 .expect("an invite");
-            let membership = expect(unions::join(db, member, &code).await, "a membership").id;
+            let membership = expect(
+                unions::join(db, member, &code, std::time::Duration::from_secs(14 * 24 * 3600)).await,
+                "a membership",
+            )
+            .id;
             let reference = format!("MODEL-{number}-{who}");
             let deposit = huakai::infra::money::Fen::new(granted).to_string();
             expect(

@@ -188,6 +188,12 @@ impl StripeStandIn {
         self.shared.ledger().fail_next_transfer = true;
     }
 
+    /// Removes a connected account, as its owner (or Stripe) does: transfers to it are refused
+    /// from then on as Stripe refuses them (400 `invalid_request_error`, "No such destination").
+    pub fn remove_account(&self, account: &str) {
+        self.shared.ledger().removed_accounts.push(account.to_owned());
+    }
+
     /// Makes the next POST to `path` (e.g. `"/v1/refunds"`) go wrong the way `fault` says.
     pub fn fault_next(&self, path: &str, fault: Fault) {
         self.shared
@@ -386,6 +392,8 @@ struct Ledger {
     /// POSTs by path.
     create_calls: HashMap<String, usize>,
     fail_next_transfer: bool,
+    /// Connected accounts removed (`remove_account`).
+    removed_accounts: Vec<String>,
     /// Faults still to happen, by path, first first.
     faults: HashMap<String, Vec<Fault>>,
     webhook_url: Option<String>,
@@ -1132,6 +1140,13 @@ fn create_transfer(ledger: &mut Ledger, params: &Params) -> Outcome {
     }
     let currency = params.currency("currency")?.ok_or_else(|| missing_param("currency"))?;
     let destination = params.required("destination")?;
+    if ledger.removed_accounts.iter().any(|removed| removed == destination) {
+        return Err(Reply::bad(
+            &format!("No such destination: '{destination}'"),
+            Some("resource_missing"),
+            Some("destination"),
+        ));
+    }
     if std::mem::take(&mut ledger.fail_next_transfer) {
         return Err(Reply::bad(
             "You have insufficient available funds in your Stripe account. Try adding funds \

@@ -1,0 +1,343 @@
+//! `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws, or the older
+//! graphql-ws), held to what HTTP requests are held to.
+//!
+//! - **Who asks is proved for every operation**, as over HTTP: `connection_init` may carry
+//!   `{"Authorization": "Bearer …"}` (a token that proves no live session refuses the
+//!   connection); the socket keeps the token, not the viewer, and [`SocketGuard`] reads the
+//!   session row and the user's role again when each operation starts. Every
+//!   `HUAKAI_WS_RECHECK` the connection looks again, and closes with 4401 once the session has
+//!   ended (logout, a password change, expiry, a disabled account) or the role or producer has
+//!   changed, which ends its running subscriptions with it. This does not depend on how a
+//!   subscription is fed.
+//! - **Mutations are refused** (`METHOD_NOT_ALLOWED`): they go through `POST /graphql`, with
+//!   its body cap, idempotency and access log. Queries and subscriptions are served.
+//! - **Caps**: the upgrade is inside the body cap, the time limit and the in-flight cap like any
+//!   request; then `HUAKAI_WS_MAX_CONNECTIONS` sockets at once (more answer 503),
+//!   `HUAKAI_WS_MAX_OPERATIONS` operations at once per socket, `HUAKAI_WS_MAX_MESSAGE` bytes per
+//!   message (a larger one closes the socket); a query over the socket takes a place of the
+//!   in-flight cap and is cut off after `HUAKAI_REQUEST_TIMEOUT`.
+//! - **Rate limits** count the socket's client address, as over HTTP.
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextSubscribe,
+};
+use async_graphql::futures_util::stream::BoxStream;
+use async_graphql::futures_util::{self, SinkExt, StreamExt, future};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
+use async_graphql::{Data, Request, Response, ServerResult};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
+
+use super::AppState;
+use crate::accounts::graphql::ClientAddress;
+use crate::accounts::service::{self, Accounts};
+use crate::accounts::{SignedIn, Viewer};
+use crate::graphql::context::request_loader;
+use crate::graphql::holds_write_operation;
+use crate::infra::error::{AppError, coded, localize};
+use crate::infra::i18n::{Language, Message as Words};
+
+/// What sockets may hold (settings, see the README's configuration table).
+#[derive(Clone, Debug)]
+pub struct SocketLimits {
+    /// Sockets open at once in this process.
+    pub max_connections: usize,
+    /// Operations (subscriptions, queries) running at once on one socket.
+    pub max_operations: usize,
+    /// The largest message a client may send, in bytes.
+    pub max_message_bytes: usize,
+    /// How often an open socket's session is looked at again.
+    pub recheck: Duration,
+}
+
+/// The process's sockets: a place for each, and the in-flight cap queries share with HTTP.
+pub struct Sockets {
+    pub limits: SocketLimits,
+    connections: Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
+    request_timeout: Duration,
+}
+
+impl Sockets {
+    pub fn new(limits: SocketLimits, in_flight: Arc<Semaphore>, request_timeout: Duration) -> Sockets {
+        Sockets {
+            connections: Arc::new(Semaphore::new(limits.max_connections)),
+            limits,
+            in_flight,
+            request_timeout,
+        }
+    }
+}
+
+/// The caller of one socket, kept in its connection data: the token it proved itself with
+/// (proved again for each operation) and where it connects from.
+struct SocketCaller {
+    token: Option<String>,
+    client: IpAddr,
+    asked_language: Language,
+    operations: Arc<Semaphore>,
+    max_operations: usize,
+    in_flight: Arc<Semaphore>,
+    request_timeout: Duration,
+}
+
+/// The GraphQL protocol the client asks for (`Sec-WebSocket-Protocol`).
+fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    use std::str::FromStr;
+    headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|protocols| {
+            protocols
+                .split(',')
+                .find_map(|protocol| WebSocketProtocols::from_str(protocol.trim()).ok())
+        })
+}
+
+/// `GET /graphql/ws`.
+pub async fn upgrade(
+    state: Arc<AppState>,
+    client: IpAddr,
+    headers: &HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> HttpResponse {
+    let asked_language = Language::from_headers(headers);
+    let Some(protocol) = protocol_of(headers) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let Ok(place) = state.sockets.connections.clone().try_acquire_owned() else {
+        return super::limits::overloaded_in(asked_language);
+    };
+    let limits = state.sockets.limits.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .on_upgrade(move |socket| async move {
+            serve(socket, &state, protocol, client, asked_language).await;
+            drop(place);
+        })
+        .into_response()
+}
+
+/// Why a socket is closed by the server: graphql-transport-ws's code for "Unauthorized".
+const SESSION_ENDED: u16 = 4401;
+
+async fn serve(
+    socket: WebSocket,
+    state: &Arc<AppState>,
+    protocol: WebSocketProtocols,
+    client: IpAddr,
+    language: Language,
+) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+                _ => None,
+            })
+        });
+    // Filled by `connection_init`: whom the socket proved itself as, to notice a change.
+    let proved: Arc<OnceLock<(String, SignedIn)>> = Arc::default();
+    let init_state = state.clone();
+    let init_proved = proved.clone();
+    let messages = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol).on_connection_init(
+        move |payload| async move { connection_data(&init_state, &payload, client, language, &init_proved).await },
+    );
+    futures_util::pin_mut!(messages);
+    let mut recheck = tokio::time::interval(state.sockets.limits.recheck);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = messages.next() => {
+                let Some(message) = message else { break };
+                let message = match message {
+                    WsMessage::Text(text) => Message::Text(text.into()),
+                    WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+                };
+                if sink.send(message).await.is_err() {
+                    break;
+                }
+            }
+            _ = recheck.tick() => {
+                let Some((token, signed_in)) = proved.get() else { continue };
+                if !still_the_same(state, token, signed_in).await {
+                    let reason = Words::new("socket-session-ended").in_language(language);
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: SESSION_ENDED, reason: reason.into() }))).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Whether `token` still proves the session and role the socket was opened with. A database
+/// that cannot answer keeps the socket (each operation is checked anyway).
+async fn still_the_same(state: &AppState, token: &str, signed_in: &SignedIn) -> bool {
+    match service::authenticate(&state.db, &state.accounts.keys, token).await {
+        Ok(Viewer::User(now)) => {
+            now.user_id == signed_in.user_id && now.role == signed_in.role && now.producer_id == signed_in.producer_id
+        }
+        Ok(Viewer::Anonymous) | Err(AppError::Unauthenticated) => false,
+        Err(_) => true,
+    }
+}
+
+/// `connection_init`: a token must prove a live session (or the connection is refused); the
+/// socket keeps the token and its client's address for its operations.
+async fn connection_data(
+    state: &AppState,
+    payload: &serde_json::Value,
+    client: IpAddr,
+    asked_language: Language,
+    proved: &OnceLock<(String, SignedIn)>,
+) -> async_graphql::Result<Data> {
+    let header = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(serde_json::Value::as_str);
+    let token = header.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned());
+    if let Some(token) = &token {
+        let viewer = service::authenticate(&state.db, &state.accounts.keys, token).await?;
+        if let Viewer::User(signed_in) = viewer {
+            let _ = proved.set((token.clone(), signed_in));
+        }
+    }
+    let mut data = Data::default();
+    data.insert(SocketCaller {
+        token,
+        client,
+        asked_language,
+        operations: Arc::new(Semaphore::new(state.sockets.limits.max_operations)),
+        max_operations: state.sockets.limits.max_operations,
+        in_flight: state.sockets.in_flight.clone(),
+        request_timeout: state.sockets.request_timeout,
+    });
+    Ok(data)
+}
+
+/// The schema extension that holds every operation on a socket to the rules above; requests
+/// over HTTP have no [`SocketCaller`] and pass untouched.
+pub struct SocketGuard;
+
+impl ExtensionFactory for SocketGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SocketGuard)
+    }
+}
+
+fn caller<'a>(ctx: &ExtensionContext<'a>) -> Option<&'a SocketCaller> {
+    ctx.session_data
+        .get(&std::any::TypeId::of::<SocketCaller>())?
+        .downcast_ref()
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for SocketGuard {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let Some(caller) = caller(ctx) else {
+            return next.run(ctx, request).await;
+        };
+        let refuse = |message: Words, code: &'static str| coded(message, code).into_server_error(Default::default());
+        if holds_mutation(&request.query) {
+            return Err(refuse(Words::new("socket-mutations-refused"), "METHOD_NOT_ALLOWED"));
+        }
+        let (db, accounts) = match (ctx.data::<DatabaseConnection>(), ctx.data::<Arc<Accounts>>()) {
+            (Ok(db), Ok(accounts)) => (db, accounts),
+            _ => return Err(refuse(Words::new("internal-error"), "INTERNAL_SERVER_ERROR")),
+        };
+        let viewer = match &caller.token {
+            None => Viewer::Anonymous,
+            Some(token) => service::authenticate(db, &accounts.keys, token)
+                .await
+                .map_err(|error| async_graphql::Error::from(error).into_server_error(Default::default()))?,
+        };
+        let language = viewer.language().unwrap_or(caller.asked_language);
+        let request = request
+            .data(request_loader(db))
+            .data(crate::orders::graphql::request_loader(db))
+            .data(viewer)
+            .data(ClientAddress(Some(caller.client)))
+            .data(language);
+        next.run(ctx, request).await
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let Some(caller) = caller(ctx) else {
+            return next.run(ctx, stream);
+        };
+        let language = caller.asked_language;
+        let Ok(place) = caller.operations.clone().try_acquire_owned() else {
+            let refused = coded(
+                Words::new("socket-too-many-operations").with("max", caller.max_operations as i64),
+                "TOO_MANY_OPERATIONS",
+            );
+            let mut response = Response::from_errors(vec![refused.into_server_error(Default::default())]);
+            localize(&mut response, language);
+            return futures_util::stream::once(future::ready(response)).boxed();
+        };
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                // The place is the stream's while it runs, and freed when it ends.
+                let _ = &place;
+                localize(&mut response, language);
+                response
+            })
+            .boxed()
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let Some(caller) = caller(ctx) else {
+            return next.run(ctx, operation_name).await;
+        };
+        let refused = |message: Words, code: &'static str| {
+            Response::from_errors(vec![coded(message, code).into_server_error(Default::default())])
+        };
+        let Ok(_in_flight) = caller.in_flight.clone().try_acquire_owned() else {
+            return refused(Words::new("overloaded"), "OVERLOADED");
+        };
+        match tokio::time::timeout(caller.request_timeout, next.run(ctx, operation_name)).await {
+            Ok(response) => response,
+            Err(_) => refused(Words::new("socket-operation-timed-out"), "TIMEOUT"),
+        }
+    }
+}
+
+/// Whether a document holds a mutation (a subscription is what a socket is for).
+fn holds_mutation(query: &str) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    if !holds_write_operation(query) {
+        return false;
+    }
+    match async_graphql::parser::parse_query(query).map(|document| document.operations) {
+        Ok(DocumentOperations::Single(operation)) => operation.node.ty == OperationType::Mutation,
+        Ok(DocumentOperations::Multiple(operations)) => operations
+            .values()
+            .any(|operation| operation.node.ty == OperationType::Mutation),
+        Err(_) => false,
+    }
+}
