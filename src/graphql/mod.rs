@@ -4,6 +4,7 @@
 pub mod context;
 pub mod ids;
 pub mod input_rules;
+pub mod query_limits;
 pub mod relay;
 
 use std::sync::Arc;
@@ -152,8 +153,11 @@ pub struct Services {
 /// The schema with its limits, serving `services`.
 pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        // Instead of the builder's limits, which would refuse the standard introspection query.
+        .extension(query_limits::QueryLimits {
+            max_depth: MAX_DEPTH,
+            max_complexity: MAX_COMPLEXITY,
+        })
         .extension(input_rules::InputRules);
     if let Some(services) = services {
         builder = builder

@@ -11,6 +11,7 @@ mod fuzz;
 mod graphiql;
 mod graphql_over_http;
 mod impact;
+mod introspection;
 mod languages;
 mod limits;
 mod livestream;
