@@ -16,7 +16,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use super::graphql_http::{self, BodyProblem, MediaType, Outcome, serialize};
 use super::{AppState, limits};
@@ -39,7 +38,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.db.clone(),
             state.accounts.clone(),
         ));
-    limits::guarded(api, &state.config.limits)
+    let routes = limits::guarded(api, &state.config.limits)
         // A subscription lives as long as its stream, so it is outside the request-time and
         // in-flight guards.
         .route("/graphql/ws", get(graphql_ws))
@@ -47,8 +46,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
-        .merge(super::graphiql::routes())
-        .layer(TraceLayer::new_for_http())
+        .merge(super::graphiql::routes());
+    let routes = super::cors::around(routes, &state.config.cors_origins)
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -58,8 +57,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 Json(json!({"errors": [{"message": "internal error"}]})),
             )
                 .into_response()
-        }))
-        .with_state(state)
+        }));
+    super::access_log::around(routes).with_state(state)
 }
 
 /// `GET /graphql/ws`: subscriptions over WebSocket (graphql-transport-ws, or the older
@@ -558,7 +557,8 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics() -> Response {
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    super::business_metrics::record(&state.db).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         super::telemetry::metrics().render(),

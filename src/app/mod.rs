@@ -1,10 +1,14 @@
 //! The thin wiring layer: configuration, state, HTTP, the command line and telemetry.
 
+pub mod access_log;
+pub mod business_metrics;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod graphiql;
 pub mod graphql_http;
+pub mod healthcheck;
 pub mod http;
 pub mod limits;
 pub mod redis;
@@ -145,14 +149,25 @@ impl AppState {
     }
 }
 
+/// Connections of (requests, background workers): `HUAKAI_DB_POOL` in all, per process.
+fn pool_sizes(config: &Config) -> (u32, u32) {
+    db::split_pool(
+        config
+            .db_pool
+            .unwrap_or_else(|| db::default_pool_size(&config.database_url)),
+    )
+}
+
 /// Opens the database (its URL's password hidden in any error) and brings its schema up to date.
 async fn open_database(config: &Config, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
-    let db = db::connect(&config.database_url, statements).await.with_context(|| {
-        format!(
-            "cannot open the database at {}",
-            config::redact_url(&config.database_url)
-        )
-    })?;
+    let db = db::connect_with_pool(&config.database_url, statements, pool_sizes(config).0)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                config::redact_url(&config.database_url)
+            )
+        })?;
     db::migrate(&db).await.context("cannot migrate the database")?;
     Ok(db)
 }
@@ -228,7 +243,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // The worker has a pool of its own: background work never takes a request's connection,
     // and the request pool's statement count stays the requests' own.
     let worker_shop = Shop {
-        db: db::connect(&state.config.database_url, Default::default()).await?,
+        db: db::connect_with_pool(
+            &state.config.database_url,
+            Default::default(),
+            pool_sizes(&state.config).1,
+        )
+        .await?,
         stripe: state.stripe.clone(),
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),

@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod authorization;
+mod backups;
 mod cache;
 mod catalogue;
 mod fuzz;
@@ -17,6 +18,7 @@ mod limits;
 mod livestream;
 mod migrations;
 mod money;
+mod operations;
 mod orders;
 mod organisation_report;
 mod payments;
