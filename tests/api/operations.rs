@@ -10,11 +10,14 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::money::{cast, lily_at, pay_by_bank, place, refund};
+use crate::money::{cast, lily_at, pay_by_bank, place, refund, ship_and_deliver};
 use crate::on_each_backend;
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, TestDatabase};
 
-on_each_backend!(the_business_gauges_show_what_waits_on_an_operator);
+on_each_backend!(
+    the_business_gauges_show_what_waits_on_an_operator,
+    payouts_run_prints_each_payout
+);
 
 const SHOP: &str = "https://shop.example.com";
 
@@ -360,4 +363,39 @@ fn the_password_of_user_create_stays_off_the_command_line() {
             assert!(signs_in, "{email} signs in with the password given");
         }
     });
+}
+
+/// `huakai payouts run` prints a line for each payout it makes, then how many.
+async fn payouts_run_prints_each_payout(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let url = database.url.clone();
+    let app = TestApp::spawn_on_with(database, &[("HUAKAI_PAYOUT_HOLD", "1s")]).await;
+    let cast = cast(&app).await;
+    let lily = lily_at(&app, &cast, "100.00").await;
+    let order = place(&app, &cast.buyer, &lily, 1, "to-pay-out", "BANK_TRANSFER").await;
+    pay_by_bank(&app, &cast.operator, &order).await;
+    ship_and_deliver(&app, &cast, &order).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_huakai"))
+            .args(["payouts", "run"])
+            .env("DATABASE_URL", &url)
+            .env("HUAKAI_PAYOUT_HOLD", "1s")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("huakai runs")
+    })
+    .await
+    .expect("the task ends");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    assert!(
+        lines[0].starts_with("payout ") && lines[0].contains("95.00 yuan by Bank"),
+        "¥100 less the 5% fee, by bank: {printed}"
+    );
+    assert_eq!(lines[1], "1 payouts");
 }
