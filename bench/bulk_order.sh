@@ -29,8 +29,8 @@ export DATABASE_URL="$PG/$DB" HUAKAI_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
 # Every run's bulk order stays unpaid: room for all of them in the organisation's holds.
 export HUAKAI_UNPAID_BULK_ORDERS_PER_ORGANISATION=100 HUAKAI_RESERVED_UNITS_PER_ORGANISATION=10000000
 "$BIN" demo load >/dev/null
-"$BIN" user create --email ops@bench.example --password "a long operator password" --role admin >/dev/null
-"$BIN" user create --email union@bench.example --password "a long union password" --role buyer >/dev/null
+HUAKAI_USER_PASSWORD="a long operator password" "$BIN" user create --email ops@bench.example --role admin >/dev/null
+HUAKAI_USER_PASSWORD="a long union password" "$BIN" user create --email union@bench.example --role buyer >/dev/null
 "$BIN" serve 2>"$WORK/server.log" &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

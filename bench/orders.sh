@@ -36,7 +36,7 @@ export DATABASE_URL="$PG/$DB" REDIS_URL="$REDIS" HUAKAI_REDIS_PREFIX="$PREFIX" H
 export HUAKAI_RESERVATION_TTL=1h HUAKAI_UNPAID_ORDERS_PER_BUYER=1000000 HUAKAI_RESERVED_UNITS_PER_BUYER=1000000 \
   HUAKAI_RESERVED_UNITS_PER_VARIANT=1000000 HUAKAI_REGISTRATIONS_PER_ADDRESS=1000000
 "$BIN" demo load >/dev/null
-"$BIN" user create --email ops@bench.example --password "a long operator password" --role admin >/dev/null
+HUAKAI_USER_PASSWORD="a long operator password" "$BIN" user create --email ops@bench.example --role admin >/dev/null
 "$BIN" serve 2>"$WORK/server.log" &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

@@ -45,8 +45,8 @@ trap cleanup EXIT
 
 export DATABASE_URL="$PG/$DB" HUAKAI_REDIS_PREFIX="$PREFIX" HUAKAI_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
 "$BIN" demo load >/dev/null
-"$BIN" user create --email bench-admin@example.com --password 'a long bench password' --role admin >/dev/null
-"$BIN" user create --email bench-buyer@example.com --password 'a long bench password' --role buyer >/dev/null
+HUAKAI_USER_PASSWORD='a long bench password' "$BIN" user create --email bench-admin@example.com --role admin >/dev/null
+HUAKAI_USER_PASSWORD='a long bench password' "$BIN" user create --email bench-buyer@example.com --role buyer >/dev/null
 
 BASE="http://127.0.0.1:$PORT"
 start_server() {

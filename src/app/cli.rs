@@ -61,6 +61,16 @@ enum Command {
         #[command(subcommand)]
         action: HostsAction,
     },
+    /// Exit 0 when the server on HUAKAI_ADDR answers `/readyz` with 200 (for a container's
+    /// HEALTHCHECK: the image has no curl).
+    Healthcheck {
+        /// Another address to ask than HUAKAI_ADDR's (an unspecified one, 0.0.0.0, means this host).
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,12 +111,13 @@ enum PaymentsAction {
 
 #[derive(Subcommand)]
 enum UserAction {
-    /// Create an account with any role (the first operator is made this way).
+    /// Create an account with any role (the first operator is made this way). The password is
+    /// read from HUAKAI_USER_PASSWORD when set, else from standard input (its first line; typed
+    /// at a terminal, it is not shown), never from the command line, which shell histories and
+    /// process lists keep.
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        password: String,
         /// admin, grower, host, union-admin or buyer.
         #[arg(long, value_parser = parse_role)]
         role: Role,
@@ -149,6 +160,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Healthcheck { addr, timeout } = command {
+        return super::healthcheck::check(addr.unwrap_or(config.addr), timeout);
+    }
     telemetry::init_logging(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -203,12 +217,12 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             action:
                 UserAction::Create {
                     email,
-                    password,
                     role,
                     producer,
                     name,
                 },
         } => {
+            let password = new_password()?;
             let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
             crate::infra::db::migrate(&db).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
@@ -226,8 +240,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             let shop = super::shop_for_command(&config).await?;
             match action {
                 PayoutsAction::Run => {
-                    let payouts = crate::payouts::runs::run(&shop, chrono::Utc::now()).await?;
-                    for payout in &payouts {
+                    // Each payout is printed once settled for this run, while transfers go on.
+                    let report = |payout: &crate::payouts::entity::payout::Model| {
                         println!(
                             "payout {} to {:?} {}: {} yuan by {:?}, {:?}{}",
                             payout.id,
@@ -242,7 +256,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                             payout.status,
                             payout.batch_id.map(|b| format!(", batch {b}")).unwrap_or_default()
                         );
-                    }
+                    };
+                    let payouts = crate::payouts::runs::run_reporting(&shop, chrono::Utc::now(), report).await?;
                     println!("{} payouts", payouts.len());
                     Ok(())
                 }
@@ -303,6 +318,26 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                 Err(problem) => anyhow::bail!("{}", problem.message.in_language(language)),
             }
         }
-        Command::ExportSchema => Ok(()),
+        Command::ExportSchema | Command::Healthcheck { .. } => Ok(()),
     }
+}
+
+/// The password of `huakai user create`: HUAKAI_USER_PASSWORD when set, else the first line of
+/// standard input (asked for without echo at a terminal).
+fn new_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if let Ok(password) = std::env::var("HUAKAI_USER_PASSWORD") {
+        return Ok(password);
+    }
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("password: ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        anyhow::bail!("no password: set HUAKAI_USER_PASSWORD or give it on standard input");
+    }
+    Ok(password)
 }

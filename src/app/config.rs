@@ -49,6 +49,10 @@ pub struct Config {
     pub cache_memory_bytes: u64,
     /// Bytes the in-process store of persisted queries may hold.
     pub persisted_queries_memory_bytes: u64,
+    /// Database connections per process at most; unset, [`super::db::default_pool_size`].
+    pub db_pool: Option<u32>,
+    /// Origins whose pages may call the API from a browser; empty: none, `*` alone: any.
+    pub cors_origins: Vec<String>,
 }
 
 /// What one client, or all of them together, may ask of the server. Each is a setting, so a
@@ -168,6 +172,15 @@ impl Config {
         };
         Ok(Config {
             limits,
+            db_pool: get("HUAKAI_DB_POOL")
+                .map(|value| parse_setting("HUAKAI_DB_POOL", Some(value), "", crate::infra::db::parse_pool_size))
+                .transpose()?,
+            cors_origins: parse_setting(
+                "HUAKAI_CORS_ORIGINS",
+                get("HUAKAI_CORS_ORIGINS"),
+                "",
+                super::cors::parse_origins,
+            )?,
             trusted_proxies: parse_setting("HUAKAI_TRUSTED_PROXIES", get("HUAKAI_TRUSTED_PROXIES"), "", |v| {
                 v.split(',')
                     .map(str::trim)

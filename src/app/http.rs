@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use super::graphql_http::{self, BodyProblem, MediaType, Outcome, serialize};
 use super::{AppState, limits};
@@ -40,12 +39,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.accounts.clone(),
         ))
         .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()));
-    limits::guarded(api, &state.config.limits, state.in_flight.clone())
+    let routes = limits::guarded(api, &state.config.limits, state.in_flight.clone())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(super::graphiql::routes())
-        .layer(TraceLayer::new_for_http())
+        .merge(super::graphiql::routes());
+    let routes = super::cors::around(routes, &state.config.cors_origins)
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -55,8 +54,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 Json(json!({"errors": [{"message": "internal error"}]})),
             )
                 .into_response()
-        }))
-        .with_state(state)
+        }));
+    super::access_log::around(routes).with_state(state)
 }
 
 /// `GET /graphql/ws`: subscriptions over WebSocket, each operation held to what a request over
@@ -542,7 +541,8 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics() -> Response {
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    super::business_metrics::record(&state.db).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::infra::telemetry::metrics().render(),

@@ -1,11 +1,14 @@
 //! The thin wiring layer: configuration, state, HTTP, the command line and telemetry.
 
+pub mod access_log;
+pub mod business_metrics;
 pub mod cli;
 pub mod config;
-
+pub mod cors;
 pub mod graphiql;
 pub mod graphql_http;
 pub mod guard_settings;
+pub mod healthcheck;
 pub mod http;
 pub mod limits;
 pub mod socket;
@@ -162,9 +165,18 @@ impl AppState {
     }
 }
 
+/// Connections of (requests, background workers): `HUAKAI_DB_POOL` in all, per process.
+fn pool_sizes(config: &Config) -> (u32, u32) {
+    crate::infra::db::split_pool(
+        config
+            .db_pool
+            .unwrap_or_else(|| crate::infra::db::default_pool_size(&config.database_url)),
+    )
+}
+
 /// Opens the database (its URL's password hidden in any error) and brings its schema up to date.
 async fn open_database(config: &Config, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
-    let db = crate::infra::db::connect(&config.database_url, statements)
+    let db = crate::infra::db::connect_with_pool(&config.database_url, statements, pool_sizes(config).0)
         .await
         .with_context(|| {
             format!(
@@ -249,7 +261,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // The worker has a pool of its own: background work never takes a request's connection,
     // and the request pool's statement count stays the requests' own.
     let worker_shop = Shop {
-        db: crate::infra::db::connect(&state.config.database_url, Default::default()).await?,
+        db: crate::infra::db::connect_with_pool(
+            &state.config.database_url,
+            Default::default(),
+            pool_sizes(&state.config).1,
+        )
+        .await?,
         stripe: state.stripe.clone(),
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),

@@ -2,6 +2,7 @@
 //! interface and global ids are shared by every domain; limits guard the server.
 
 pub mod context;
+pub mod query_limits;
 
 use std::sync::Arc;
 
@@ -151,8 +152,11 @@ pub struct Services {
 /// The schema with its limits, serving `services`.
 pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        // Instead of the builder's limits, which would refuse the standard introspection query.
+        .extension(query_limits::QueryLimits {
+            max_depth: MAX_DEPTH,
+            max_complexity: MAX_COMPLEXITY,
+        })
         .extension(crate::infra::graphql::input_rules::InputRules)
         .extension(crate::app::socket::SocketGuard);
     if let Some(services) = services {

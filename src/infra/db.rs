@@ -8,13 +8,28 @@ use huakai_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-/// Opens a pool; every statement it runs is counted in `statements` and timed in the metrics.
+/// Connections a process opens at most when `HUAKAI_DB_POOL` does not say: requests keep the
+/// 8 (SQLite, which serialises its writers) or 20 (PostgreSQL) they had, the workers get 2 or 4.
+pub fn default_pool_size(url: &str) -> u32 {
+    if url.starts_with("sqlite:") { 10 } else { 24 }
+}
+
+/// Opens a pool of the default size; every statement it runs is counted in `statements` and
+/// timed in the metrics.
 pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> Result<DatabaseConnection, DbErr> {
-    let sqlite = url.starts_with("sqlite:");
+    connect_with_pool(url, statements, default_pool_size(url)).await
+}
+
+/// Opens a pool of at most `max_connections`.
+pub async fn connect_with_pool(
+    url: &str,
+    statements: Arc<AtomicU64>,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
-        .max_connections(if sqlite { 8 } else { 20 })
+        .max_connections(max_connections.max(1))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
@@ -37,9 +52,30 @@ pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> Result<DatabaseCo
     Ok(db)
 }
 
+/// Any fixed number: the key of the PostgreSQL advisory lock the migrations are applied under.
+const MIGRATION_LOCK: i64 = 0x6875_616b_6169; // "huakai"
+
 /// Brings the schema up to date; every command that opens the database calls this first.
+///
+/// Several processes may start at once on one database (a rollout, the payouts job, `compose
+/// --profile demo`), and sea-orm-migration takes no lock: the second would create tables the
+/// first has just made and fail. So the migrations run in one write transaction that holds a
+/// lock: a PostgreSQL advisory lock (released with the transaction), or SQLite's write lock
+/// (`BEGIN IMMEDIATE`). The others wait for it, then find nothing left to apply. Both
+/// backends change their schema transactionally, so a failed migration leaves nothing behind.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await?;
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
@@ -52,4 +88,22 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Tran
         ..Default::default()
     })
     .await
+}
+
+/// `HUAKAI_DB_POOL`: at least 4, since requests and the background workers each need two (a
+/// transaction and a read beside it).
+pub fn parse_pool_size(value: &str) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 4)
+        .ok_or_else(|| "must be a whole number of connections, 4 or more".to_owned())
+}
+
+/// How a process's `pool` connections are shared, as (requests, workers): the background
+/// workers (expiry, deliveries, webhooks, clicks) get a fifth, between 2 and 4, so that their
+/// work never takes a request's connection and the process never opens more than `pool`.
+pub fn split_pool(pool: u32) -> (u32, u32) {
+    let workers = (pool / 5).clamp(2, 4);
+    (pool.saturating_sub(workers).max(2), workers)
 }

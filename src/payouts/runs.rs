@@ -3,7 +3,7 @@
 //! paid: by Stripe transfer to the payee's connected account (settled exactly once, whatever
 //! Stripe answers) or by bank in batches that operators export and confirm line by line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -226,6 +226,15 @@ pub async fn record_payouts(
 /// own key. Only a definite refusal fails the payout and returns its earnings to `available`;
 /// an unclear answer leaves it IN_TRANSIT for the next run or `huakai payments reconcile`.
 pub async fn send_transfers(db: &DatabaseConnection, gateway: &StripeGateway) -> AppResult<Vec<payout::Model>> {
+    send_transfers_reporting(db, gateway, |_| {}).await
+}
+
+/// As [`send_transfers`], telling `report` of each payout as soon as it is settled.
+async fn send_transfers_reporting(
+    db: &DatabaseConnection,
+    gateway: &StripeGateway,
+    mut report: impl FnMut(&payout::Model),
+) -> AppResult<Vec<payout::Model>> {
     let waiting = payout::Entity::find()
         .filter(payout::Column::Method.eq(PayoutMethod::StripeTransfer))
         .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
@@ -239,6 +248,7 @@ pub async fn send_transfers(db: &DatabaseConnection, gateway: &StripeGateway) ->
             None => settle_without_account(db, gateway, &row).await?,
         }
         if let Some(fresh) = payout::Entity::find_by_id(row.id).one(db).await? {
+            report(&fresh);
             done.push(fresh);
         }
     }
@@ -356,15 +366,41 @@ async fn note_unknown(db: &impl ConnectionTrait, payout_id: PayoutId, error: &Ca
 /// `runPayouts` / `huakai payouts run`: records the payouts, then pays the Stripe ones (also
 /// those an earlier run left in flight).
 pub async fn run(shop: &Shop, as_of: DateTime<Utc>) -> AppResult<Vec<payout::Model>> {
+    run_reporting(shop, as_of, |_| {}).await
+}
+
+/// As [`run`], telling `report` of each payout as soon as this run is done with it: a bank
+/// payout once recorded, a Stripe transfer once Stripe has answered (or its outcome is left
+/// unknown), so an operator sees a long run progress.
+pub async fn run_reporting(
+    shop: &Shop,
+    as_of: DateTime<Utc>,
+    mut report: impl FnMut(&payout::Model),
+) -> AppResult<Vec<payout::Model>> {
     let recorded = record_payouts(&shop.db, as_of, shop.stripe.is_some()).await?;
+    let mut reported = HashSet::new();
+    for payout in &recorded {
+        if payout.method != PayoutMethod::StripeTransfer {
+            report(payout);
+            reported.insert(payout.id);
+        }
+    }
     let mut by_id: HashMap<PayoutId, payout::Model> = recorded.into_iter().map(|p| (p.id, p)).collect();
     if let Some(gateway) = &shop.stripe {
-        for paid in send_transfers(&shop.db, gateway).await? {
+        let sent = send_transfers_reporting(&shop.db, gateway, |paid| {
+            report(paid);
+            reported.insert(paid.id);
+        })
+        .await?;
+        for paid in sent {
             by_id.insert(paid.id, paid);
         }
     }
     let mut all: Vec<payout::Model> = by_id.into_values().collect();
     all.sort_by_key(|p| p.id);
+    for payout in all.iter().filter(|payout| !reported.contains(&payout.id)) {
+        report(payout);
+    }
     Ok(all)
 }
 

@@ -492,51 +492,36 @@ async fn rate_limits_hold(first: &TestApp, second: &TestApp) {
 fn the_first_operator_is_made_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
-    let create = |args: &[&str]| {
+    let create = |args: &[&str], password: &str| {
         Command::new(env!("CARGO_BIN_EXE_huakai"))
             .args(["user", "create"])
             .args(args)
             .env("DATABASE_URL", &url)
+            .env("HUAKAI_USER_PASSWORD", password)
             .output()
             .expect("huakai runs")
     };
-    let made = create(&[
-        "--email",
-        "Ops@Example.com",
-        "--password",
+    let made = create(
+        &["--email", "Ops@Example.com", "--role", "admin"],
         "a long operator password",
-        "--role",
-        "admin",
-    ]);
+    );
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     assert!(String::from_utf8_lossy(&made.stdout).contains("ops@example.com"));
-    let again = create(&[
-        "--email",
-        "ops@example.com",
-        "--password",
+    let again = create(
+        &["--email", "ops@example.com", "--role", "admin"],
         "a long operator password",
-        "--role",
-        "admin",
-    ]);
+    );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("EMAIL_TAKEN"));
-    let grower = create(&[
-        "--email",
-        "g@example.com",
-        "--password",
+    let grower = create(
+        &["--email", "g@example.com", "--role", "grower"],
         "a long grower password",
-        "--role",
-        "grower",
-    ]);
+    );
     assert!(!grower.status.success(), "a grower needs --producer");
-    let bad_role = create(&[
-        "--email",
-        "r@example.com",
-        "--password",
+    let bad_role = create(
+        &["--email", "r@example.com", "--role", "root"],
         "a long grower password",
-        "--role",
-        "root",
-    ]);
+    );
     assert!(!bad_role.status.success());
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

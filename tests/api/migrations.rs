@@ -1,5 +1,6 @@
 //! Migrations carry existing data across: a database made before a migration, with rows in
-//! it, is brought up to date and keeps what it said.
+//! it, is brought up to date and keeps what it said. Several processes migrating one fresh
+//! database at once all succeed (they take turns under a lock).
 
 use huakai::accounts::memberships;
 use huakai_migrations::{Migrator, MigratorTrait};
@@ -8,7 +9,66 @@ use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use crate::on_each_backend;
 use crate::support::{Backend, TestDatabase};
 
-on_each_backend!(growers_keep_their_producer_and_payouts_take_any_payee);
+on_each_backend!(
+    growers_keep_their_producer_and_payouts_take_any_payee,
+    four_processes_migrate_one_fresh_database_at_once
+);
+
+/// Four real `huakai migrate` processes, started together on one new database (as pods of a
+/// rollout and the payouts job would): every one succeeds and the schema is whole, once.
+async fn four_processes_migrate_one_fresh_database_at_once(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let processes: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_huakai"))
+                .arg("migrate")
+                .env("DATABASE_URL", &database.url)
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("huakai starts")
+        })
+        .collect();
+    for process in processes {
+        let output = process.wait_with_output().expect("huakai exits");
+        assert!(
+            output.status.success(),
+            "a migrating process failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "database schema is up to date"
+        );
+    }
+    let db = huakai::infra::db::connect(&database.url, Default::default())
+        .await
+        .expect("the database opens");
+    let applied = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM seaql_migrations",
+        ))
+        .await
+        .expect("query")
+        .expect("a count")
+        .try_get_by_index::<i64>(0)
+        .expect("a number");
+    assert_eq!(
+        applied as usize,
+        Migrator::migrations().len(),
+        "each migration applied once"
+    );
+    assert!(
+        huakai::catalogue::demo::is_empty(&db)
+            .await
+            .expect("the catalogue's tables exist"),
+        "a new shop holds no products"
+    );
+}
 
 async fn growers_keep_their_producer_and_payouts_take_any_payee(backend: Backend) {
     let Some(database) = TestDatabase::create(backend).await else {

@@ -108,6 +108,11 @@ impl TestApp {
         app
     }
 
+    /// The app on a database the caller has filled already (a restored backup): nothing is loaded.
+    pub async fn spawn_on_as_is(database: TestDatabase) -> TestApp {
+        TestApp::start(Arc::new(database), None, &[]).await
+    }
+
     /// As `spawn_with`, with Redis under a key prefix of the test's own; `None` when the
     /// backend or Redis is not configured (and not required).
     pub async fn spawn_with_redis(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
