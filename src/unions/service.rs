@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryTrait, Set,
+    SqlErr,
 };
 
 use super::OrganisationKind;
@@ -230,10 +231,11 @@ pub async fn join(
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect::<String>()
         .to_ascii_uppercase();
+    // A TTL too long for a date (the demo's `Duration::MAX`) puts no limit on age: a bound
+    // before year 1 would be out of PostgreSQL's range.
     let made_after = chrono::Duration::from_std(invite_ttl)
         .ok()
-        .and_then(|ttl| Utc::now().checked_sub_signed(ttl))
-        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        .and_then(|ttl| Utc::now().checked_sub_signed(ttl));
     let invalid_code = || UserError::new("INVALID_CODE", "invite-invalid").on_field(&["code"]);
     let already = || UserError::new("ALREADY_MEMBER", "already-member");
     if code.is_empty() || code.len() > 32 {
@@ -243,7 +245,9 @@ pub async fn join(
     let Some(invite) = invite::Entity::find()
         .filter(invite::Column::Code.eq(code.as_str()))
         .filter(invite::Column::UsedAt.is_null())
-        .filter(invite::Column::CreatedAt.gt(made_after))
+        .apply_if(made_after, |query, made_after| {
+            query.filter(invite::Column::CreatedAt.gt(made_after))
+        })
         .one(&txn)
         .await?
     else {
