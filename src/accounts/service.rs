@@ -17,7 +17,7 @@ use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
 use crate::catalogue::entity::producer;
 use crate::infra::db::begin_write;
-use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::i18n::{Language, Message};
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::UserId;
@@ -57,8 +57,6 @@ pub struct Session {
     pub user: user::Model,
     pub token: String,
 }
-
-pub type Outcome<T> = AppResult<Result<T, UserError>>;
 
 const MAX_EMAIL_CHARS: usize = 254;
 const MAX_DISPLAY_NAME_CHARS: usize = 50;

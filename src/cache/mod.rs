@@ -33,6 +33,7 @@ mod recompute;
 mod request;
 mod shared_reads;
 pub mod stock;
+mod stock_memo;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +51,7 @@ pub use recompute::{Claim, RecomputeTurn};
 pub use request::{RequestKey, is_storefront_query};
 use shared_reads::SharedReads;
 use stock::MemoryMirror;
+use stock_memo::{StockMemo, remember};
 
 /// How long an entry lives at most; versions make it stale long before that in a busy shop.
 const ENTRY_TTL: Duration = Duration::from_secs(600);
@@ -139,24 +141,6 @@ enum Store {
         /// Figures this process read lately, as of a stock generation (see [`StockMemo`]).
         memo: std::sync::RwLock<Arc<StockMemo>>,
     },
-}
-
-/// Figures read from the mirror while the *stock generation* (a counter every stock write
-/// counts up after it offered its figures, read with the versions) was `generation`. While
-/// the generation read by a request is still this one, no figure changed since they were read,
-/// so the request needs no more than the versions; the memo is dropped [`stock::MEMO_FOR`]
-/// after it was started, whatever the generation says, so figures that expired from the mirror
-/// (a writer died before its announcement) are read again.
-struct StockMemo {
-    generation: u64,
-    started: Instant,
-    figures: Arc<HashMap<VariantId, i64>>,
-}
-
-impl StockMemo {
-    fn current(&self, generation: u64) -> bool {
-        self.generation == generation && self.started.elapsed() < stock::MEMO_FOR
-    }
 }
 
 /// What a request reads before it knows its entry: the versions, the stock generation, and
@@ -484,65 +468,5 @@ impl StorefrontCache {
     }
 }
 
-/// Keeps the figures a request read as of `generation` for the next requests: added to the
-/// memo when it is of that generation and young, else in a new memo started now.
-fn remember(
-    memo: &std::sync::RwLock<Arc<StockMemo>>,
-    generation: u64,
-    known: &Arc<HashMap<VariantId, i64>>,
-    found: &HashMap<VariantId, i64>,
-) {
-    let current = memo.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-    if current.current(generation) && Arc::ptr_eq(&current.figures, known) && found.is_empty() {
-        return;
-    }
-    let mut memo = memo.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let next = if memo.current(generation) {
-        let mut figures = (*memo.figures).clone();
-        figures.extend(known.iter().map(|(id, units)| (*id, *units)));
-        figures.extend(found);
-        StockMemo {
-            generation,
-            started: memo.started,
-            figures: Arc::new(figures),
-        }
-    } else {
-        let mut figures = (**known).clone();
-        figures.extend(found);
-        StockMemo {
-            generation,
-            started: Instant::now(),
-            figures: Arc::new(figures),
-        }
-    };
-    *memo = Arc::new(next);
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(bytes: usize) -> CachedResponse {
-        CachedResponse {
-            body: CutBody {
-                segments: vec!["x".repeat(bytes)],
-                figures: Vec::new(),
-                variant_ids: Vec::new(),
-            },
-            availability_version: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn the_in_process_cache_is_bounded_in_bytes() {
-        let cache = StorefrontCache::in_process(1 << 20);
-        for i in 0..100 {
-            cache.put(&format!("key-{i}"), entry(100 * 1024)).await;
-        }
-        let Store::Memory { entries, .. } = &cache.store else {
-            panic!("in process");
-        };
-        assert!(entries.weight() <= 1 << 20, "{} bytes kept", entries.weight());
-        assert!(entries.len() >= 5, "it still caches: {} entries", entries.len());
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! The storefront catalogue: districts, towns and villages, producers, catalogue entries
 //! (贫困地区农产品目录), categories, products, variants and their stock.
 
+pub mod creation;
 pub mod demo;
 pub mod entity;
 pub mod graphql;

@@ -11,6 +11,7 @@ pub mod http;
 pub mod links;
 pub mod plans;
 pub mod policy;
+pub mod quota;
 pub mod report;
 pub mod sessions;
 pub mod worker;

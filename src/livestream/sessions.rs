@@ -4,26 +4,24 @@
 //! is live, an order through its code buys an approved item at the session price from the
 //! quota: a conditional update never takes more than is left, and the buyer's row, taken by
 //! placing first, counts a buyer's orders one after the other against the per-buyer limit.
-//! A cancelled or expired order gives its units back to the quota (and the buyer's limit);
+//! A cancelled or expired order gives its units back to the quota (and the buyer's limit; see `quota`);
 //! at the end a worker returns the unsold rest to stock, from what the database says, so a
 //! restart loses nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::entity::{live_session, live_session_item, promo_link, session_purchase};
+use super::entity::{live_session, live_session_item, promo_link};
 use super::links;
 use crate::catalogue::entity::{product, variant};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::i18n::Message;
-use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{LiveSessionId, LiveSessionItemId};
 use crate::infra::ids::{ProducerId, VariantId};
@@ -290,7 +288,7 @@ pub async fn list(
 /// by variant, while the session is live (empty otherwise: normal prices, general stock).
 #[derive(Debug, Default)]
 pub struct LiveOffer {
-    items: HashMap<VariantId, live_session_item::Model>,
+    pub(super) items: HashMap<VariantId, live_session_item::Model>,
 }
 
 impl LiveOffer {
@@ -325,186 +323,4 @@ pub async fn live_offer(db: &impl ConnectionTrait, code: Option<&str>, now: Date
         .map(|item| (item.variant_id, item))
         .collect();
     Ok(LiveOffer { items })
-}
-
-/// Takes the order's session lines (variant → quantity and the line's input index) from their
-/// quotas, within each buyer's limit. Call it in the placing transaction, after the buyer's row
-/// was taken; on a user error the caller rolls back.
-pub async fn claim(
-    txn: &impl ConnectionTrait,
-    offer: &LiveOffer,
-    order_id: OrderId,
-    buyer_id: UserId,
-    wanted: &BTreeMap<VariantId, (i32, usize)>,
-    now: DateTime<Utc>,
-) -> Outcome<()> {
-    for (variant_id, (quantity, index)) in wanted {
-        let Some(item) = offer.items.get(variant_id) else {
-            continue;
-        };
-        let at = index.to_string();
-        let held: Vec<i32> = session_purchase::Entity::find()
-            .select_only()
-            .column(session_purchase::Column::Quantity)
-            .filter(session_purchase::Column::ItemId.eq(item.id))
-            .filter(session_purchase::Column::BuyerId.eq(buyer_id))
-            .filter(session_purchase::Column::ReleasedAt.is_null())
-            .into_tuple()
-            .all(txn)
-            .await?;
-        if held.iter().sum::<i32>() + quantity > item.per_buyer_limit {
-            return Ok(Err(UserError::new(
-                "PURCHASE_LIMIT_REACHED",
-                Message::new("purchase-limit").with("limit", item.per_buyer_limit),
-            )
-            .on_field(&["input", "lines", &at, "quantity"])));
-        }
-        let taken = live_session_item::Entity::update_many()
-            .col_expr(
-                live_session_item::Column::Remaining,
-                Expr::col(live_session_item::Column::Remaining).sub(*quantity),
-            )
-            .filter(live_session_item::Column::Id.eq(item.id))
-            .filter(live_session_item::Column::Remaining.gte(*quantity))
-            .filter(live_session_item::Column::ReturnedAt.is_null())
-            .exec(txn)
-            .await?;
-        if taken.rows_affected != 1 {
-            return Ok(Err(
-                UserError::new("QUOTA_EXHAUSTED", "quota-sold-out").on_field(&["input", "lines", &at, "quantity"])
-            ));
-        }
-        session_purchase::ActiveModel {
-            item_id: Set(item.id),
-            buyer_id: Set(buyer_id),
-            order_id: Set(order_id),
-            quantity: Set(*quantity),
-            created_at: Set(now),
-            released_at: Set(None),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-    }
-    Ok(Ok(()))
-}
-
-/// An order's stock of `variants` is being released or returned (cancelled, expired, or
-/// refunded before it shipped): its session units go
-/// back to their quotas while the session has not been settled (after, they stay with the
-/// general stock the release frees), and no longer count against the buyer's limit. Once each.
-/// Only the session items are written here, in item order; the caller then sets the returned
-/// units aside from each variant's stock (`(variant, units)` in the answer) as it moves the
-/// order's stock rows in variant order, so that every path locks session items before stock
-/// rows, as placing does (see `orders::service::state::move_lines`).
-pub async fn give_back(
-    txn: &impl ConnectionTrait,
-    order_id: OrderId,
-    variants: &[VariantId],
-) -> AppResult<Vec<(VariantId, i64)>> {
-    let purchases = session_purchase::Entity::find()
-        .filter(session_purchase::Column::OrderId.eq(order_id))
-        .filter(session_purchase::Column::ReleasedAt.is_null())
-        .order_by_asc(session_purchase::Column::ItemId)
-        .all(txn)
-        .await?;
-    let mut set_aside = Vec::new();
-    for purchase in purchases {
-        let item = live_session_item::Entity::find_by_id(purchase.item_id).one(txn).await?;
-        if !item.is_some_and(|item| variants.contains(&item.variant_id)) {
-            continue;
-        }
-        let released = session_purchase::Entity::update_many()
-            .col_expr(session_purchase::Column::ReleasedAt, Expr::value(Utc::now()))
-            .filter(session_purchase::Column::Id.eq(purchase.id))
-            .filter(session_purchase::Column::ReleasedAt.is_null())
-            .exec(txn)
-            .await?;
-        if released.rows_affected != 1 {
-            continue;
-        }
-        let restored = live_session_item::Entity::update_many()
-            .col_expr(
-                live_session_item::Column::Remaining,
-                Expr::col(live_session_item::Column::Remaining).add(purchase.quantity),
-            )
-            .filter(live_session_item::Column::Id.eq(purchase.item_id))
-            .filter(live_session_item::Column::ReturnedAt.is_null())
-            .exec_with_returning(txn)
-            .await?;
-        if let Some(item) = restored.first() {
-            set_aside.push((item.variant_id, i64::from(purchase.quantity)));
-        }
-    }
-    Ok(set_aside)
-}
-
-/// Returns the unsold quota of every approved item whose session ended by `now` to its
-/// variant's stock, each once (a conditional update claims it). Returns how many items.
-pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
-    let db = &shop.db;
-    let ended: Vec<LiveSessionId> = live_session::Entity::find()
-        .select_only()
-        .column(live_session::Column::Id)
-        .filter(live_session::Column::EndsAt.lte(now))
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ended.is_empty() {
-        return Ok(0);
-    }
-    let open = live_session_item::Entity::find()
-        .filter(live_session_item::Column::SessionId.is_in(ended))
-        .filter(live_session_item::Column::ApprovedAt.is_not_null())
-        .filter(live_session_item::Column::ReturnedAt.is_null())
-        .all(db)
-        .await?;
-    let mut settled = 0;
-    let mut flipped = false;
-    let mut moved = Vec::new();
-    for item in open {
-        let txn = begin_write(db).await?;
-        let claimed = live_session_item::Entity::update_many()
-            .col_expr(live_session_item::Column::ReturnedAt, Expr::value(now))
-            .col_expr(
-                live_session_item::Column::ReturnedUnits,
-                Expr::col(live_session_item::Column::Remaining),
-            )
-            .col_expr(live_session_item::Column::Remaining, Expr::value(0))
-            .filter(live_session_item::Column::Id.eq(item.id))
-            .filter(live_session_item::Column::ReturnedAt.is_null())
-            .exec_with_returning(&txn)
-            .await?;
-        let Some(claimed) = claimed.first() else {
-            txn.rollback().await?;
-            continue;
-        };
-        if claimed.returned_units > 0 {
-            match inventory::apply_for_session(
-                &txn,
-                Movement::GiveBack,
-                claimed.variant_id,
-                i64::from(claimed.returned_units),
-                None,
-            )
-            .await?
-            {
-                Moved::Done { availability_flipped } => {
-                    flipped |= availability_flipped;
-                    moved.push(claimed.variant_id);
-                }
-                Moved::Refused => {
-                    txn.rollback().await?;
-                    return Err(AppError::Internal(anyhow::anyhow!(
-                        "session item {} could not return its quota",
-                        item.id
-                    )));
-                }
-            }
-        }
-        txn.commit().await?;
-        settled += 1;
-    }
-    shop.announce(Effect::stock_moved(moved, flipped)).await;
-    Ok(settled)
 }

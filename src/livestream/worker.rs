@@ -7,7 +7,6 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
-use super::sessions;
 use crate::shop::Shop;
 
 /// Quota comes back at most this long after a session's end.
@@ -19,7 +18,7 @@ pub fn spawn(shop: Shop) -> JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match sessions::settle_ended(&shop, Utc::now()).await {
+            match crate::livestream::quota::settle_ended(&shop, Utc::now()).await {
                 Ok(0) => {}
                 Ok(settled) => tracing::info!(settled, "returned the unsold quota of ended live sessions"),
                 Err(error) => tracing::error!(error = ?error, "returning ended sessions' quota failed"),

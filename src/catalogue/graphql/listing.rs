@@ -8,8 +8,8 @@ use super::objects::{CatalogueEntry, Product, Variant};
 use crate::accounts::Role;
 use crate::accounts::policy::{ReadUser, RoleGuard, viewer};
 use crate::catalogue::entity::{producer, stock_movement, variant};
-use crate::catalogue::management;
 use crate::catalogue::policy::ManageCatalogue;
+use crate::catalogue::{creation, management};
 use crate::graphql::context::{database, storefront_cache};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
@@ -266,7 +266,7 @@ impl CatalogueListingMutation {
             }
         };
         let actor = viewer(ctx).signed_in()?;
-        let new = management::NewProduct {
+        let new = creation::NewProduct {
             slug: input.slug,
             name: input.name,
             description: input.description,
@@ -276,7 +276,7 @@ impl CatalogueListingMutation {
             variants: input
                 .variants
                 .into_iter()
-                .map(|v| management::NewVariant {
+                .map(|v| creation::NewVariant {
                     sku: v.sku,
                     name: v.name,
                     price: v.price,
@@ -285,7 +285,7 @@ impl CatalogueListingMutation {
                 })
                 .collect(),
         };
-        let outcome = management::create_product(database(ctx)?, actor, &producer, new).await?;
+        let outcome = creation::create_product(database(ctx)?, actor, &producer, new).await?;
         Ok(match outcome {
             Ok(product) => {
                 storefront_cache(ctx)?.catalogue_changed().await;

@@ -6,9 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::product_connection;
 use crate::cache::holes::{self, StockFigure};
+use crate::catalogue::creation;
 use crate::catalogue::entity::{catalogue_entry, category, producer, product, variant, village};
 use crate::catalogue::loaders::{CatalogueLoader, StockOfVariant, VariantsOfProduct};
-use crate::catalogue::management;
 use crate::catalogue::service::{ProductCursor, ProductFilter as ServiceFilter, ProductSort};
 use crate::graphql::context::loader;
 use crate::infra::error::{AppError, AppResult};
@@ -74,7 +74,7 @@ impl Product {
     }
 
     /// At most `MAX_VARIANTS` (20); the query cost counts them all.
-    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(management::MAX_VARIANTS, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(creation::MAX_VARIANTS, child_complexity)")]
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<Variant>> {
         Ok(self.variant_rows(ctx).await?.into_iter().map(Variant).collect())
     }

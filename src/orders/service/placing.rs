@@ -563,7 +563,7 @@ async fn place_order(
     if let Some(code) = &request.referral_code {
         crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
     }
-    if let Err(problem) = crate::livestream::sessions::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
+    if let Err(problem) = crate::livestream::quota::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
         txn.rollback().await?;
         return Ok(Err(problem));
     }

@@ -128,7 +128,7 @@ pub async fn move_lines(
     let back_to_sessions = match (movement, lines.first()) {
         (Movement::Release | Movement::Return, Some(line)) => {
             let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
-            crate::livestream::sessions::give_back(txn, line.order_id, &variants).await?
+            crate::livestream::quota::give_back(txn, line.order_id, &variants).await?
         }
         _ => Vec::new(),
     };

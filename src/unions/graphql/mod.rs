@@ -1,18 +1,14 @@
 //! The contract's "Unions and budget units" section: organisations, admins, invites, members
 //! and pledges.
 
-use std::collections::BTreeMap;
-
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::OrganisationKind;
 use super::entity::organisation;
 use super::funds::{self, GrantRequest};
-use super::policy::{AdministerOrganisation, OperateOrganisations, ReadMembership, ReadOrganisation};
-use super::service::{self, NewOrganisation, PledgeProgress};
-use crate::accounts::entity::{membership, user};
-use crate::accounts::graphql::User;
+use super::policy::{AdministerOrganisation, OperateOrganisations, ReadOrganisation};
+use super::service::{self, NewOrganisation};
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::accounts::{Role, Viewer};
 use crate::graphql::context::{database, wants_total_count};
@@ -26,15 +22,18 @@ use crate::infra::ids::{OrderId, ShipmentId};
 use crate::infra::money::{Fen, Money};
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 mod bulk;
+mod members;
 mod report;
 
 pub use bulk::{BulkOrdersMutation, BulkOrdersQuery};
+use members::{InvitePayload, MembershipPayload, visible_membership};
+pub use members::{Membership, Pledge};
 use report::OrganisationReport;
 
-type Result<T> = async_graphql::Result<T>;
+pub(super) type Result<T> = async_graphql::Result<T>;
 
 /// An organisation as one viewer sees it: its name to members, everything to its admins and
 /// operators.
@@ -179,118 +178,6 @@ impl Organisation {
     }
 }
 
-/// A pledge (预留份额) and how far the organisation has come.
-#[derive(SimpleObject)]
-pub struct Pledge {
-    year: i32,
-    amount: Money,
-    /// Paid sales of the organisation's orders and its members' credited orders in the year,
-    /// net of refunds.
-    progress: Money,
-    /// Progress as a percentage of the amount, two decimals, rounded half up ("42.50").
-    percentage: String,
-    /// Progress by month (China time), the months that had any.
-    months: Vec<PledgeMonth>,
-}
-
-#[derive(SimpleObject)]
-pub struct PledgeMonth {
-    /// `2026-09`.
-    month: String,
-    sales: Money,
-}
-
-impl From<PledgeProgress> for Pledge {
-    fn from(progress: PledgeProgress) -> Self {
-        let percentage = progress.percentage();
-        let months: BTreeMap<u32, Fen> = progress.months;
-        Pledge {
-            year: progress.year,
-            amount: progress.amount.into(),
-            progress: progress.progress.into(),
-            percentage,
-            months: months
-                .into_iter()
-                .map(|(month, sales)| PledgeMonth {
-                    month: format!("{}-{month:02}", progress.year),
-                    sales: sales.into(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// A user's membership of an organisation, as the member and its admins see it.
-pub struct Membership(membership::Model);
-
-#[Object]
-impl Membership {
-    pub async fn id(&self) -> ID {
-        encode(NodeType::Membership, self.0.id)
-    }
-
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation> {
-        let db = database(ctx)?;
-        let row = match self.0.organisation_id {
-            Some(id) => service::find(db, id).await?,
-            None => None,
-        }
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("membership without its organisation")))?;
-        let admin_ids = service::admins_of(db, row.id).await?;
-        let administered = viewer(ctx).may(AdministerOrganisation { admin_ids: &admin_ids });
-        Ok(Organisation { row, administered })
-    }
-
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let row = user::Entity::find_by_id(self.0.user_id)
-            .one(database(ctx)?)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("membership without its user")))?;
-        Ok(User(row))
-    }
-
-    /// Welfare allowance the member may spend now (grants not expired, less what was spent).
-    async fn allowance(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(funds::allowance(database(ctx)?, self.0.id, Utc::now()).await?.into())
-    }
-
-    /// Whether the membership is current (it ends when an admin removes the member).
-    async fn active(&self) -> bool {
-        self.0.ended_at.is_none()
-    }
-
-    async fn started_at(&self) -> DateTime<Utc> {
-        self.0.started_at
-    }
-
-    async fn ended_at(&self) -> Option<DateTime<Utc>> {
-        self.0.ended_at
-    }
-}
-
-/// The membership as `viewer` may see it: the member's own, or one of an organisation it
-/// administers.
-async fn visible_membership(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    membership_id: MembershipId,
-) -> AppResult<Option<Membership>> {
-    let Some(row) = service::find_membership(db, membership_id).await? else {
-        return Ok(None);
-    };
-    let admin_ids = match row.organisation_id {
-        Some(id) => service::admins_of(db, id).await?,
-        None => Vec::new(),
-    };
-    Ok(viewer
-        .may(ReadMembership {
-            member_id: row.user_id,
-            admin_ids: &admin_ids,
-        })
-        .then_some(Membership(row)))
-}
-
 /// An organisation through `node(id:)`: null to anyone who may not see it.
 pub async fn organisation_node(ctx: &Context<'_>, organisation_id: OrganisationId) -> AppResult<Option<Organisation>> {
     let db = database(ctx)?;
@@ -347,19 +234,6 @@ impl OrganisationPayload {
             user_errors: vec![problem],
         }
     }
-}
-
-#[derive(SimpleObject)]
-pub struct InvitePayload {
-    /// Give it to one person: it admits one member.
-    code: Option<String>,
-    user_errors: Vec<UserError>,
-}
-
-#[derive(SimpleObject)]
-pub struct MembershipPayload {
-    membership: Option<Membership>,
-    user_errors: Vec<UserError>,
 }
 
 pub(super) fn no_organisation() -> UserError {
