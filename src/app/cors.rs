@@ -76,7 +76,8 @@ pub fn parse_origins(value: &str) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::config::{Config, ConfigError};
+    use super::super::config::Config;
+    use crate::infra::settings::ConfigError;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_lookup(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))

@@ -3,19 +3,13 @@
 
 use std::time::Duration;
 
-use super::config::{ConfigError, parse_bytes, parse_count, parse_duration, parse_setting};
-use super::socket::SocketLimits;
+use crate::infra::settings::{ConfigError, parse_bytes, parse_count, parse_duration, parse_setting};
+use crate::unions::guessing::InviteSettings;
 
 #[derive(Clone, Debug)]
 pub struct GuardSettings {
     pub sockets: SocketLimits,
-    /// How long an invite code admits someone after it is made.
-    pub invite_ttl: Duration,
-    /// `joinOrganisation` attempts per client address, and per account, per rate window.
-    pub invite_guesses_per_address: u32,
-    pub invite_guesses_per_account: u32,
-    /// Invite codes one organisation may make per rate window.
-    pub invites_per_organisation: u32,
+    pub invites: InviteSettings,
     /// A promo link's click counts once per client in this window.
     pub click_window: Duration,
 }
@@ -36,11 +30,26 @@ impl GuardSettings {
                 max_message_bytes: bytes("HUAKAI_WS_MAX_MESSAGE", "64KiB")?,
                 recheck: duration("HUAKAI_WS_RECHECK", "5s")?,
             },
-            invite_ttl: duration("HUAKAI_INVITE_TTL", "14d")?,
-            invite_guesses_per_address: count("HUAKAI_INVITE_GUESSES_PER_ADDRESS", "20")?,
-            invite_guesses_per_account: count("HUAKAI_INVITE_GUESSES_PER_ACCOUNT", "10")?,
-            invites_per_organisation: count("HUAKAI_INVITES_PER_ORGANISATION", "500")?,
+            invites: InviteSettings {
+                ttl: duration("HUAKAI_INVITE_TTL", "14d")?,
+                guesses_per_address: count("HUAKAI_INVITE_GUESSES_PER_ADDRESS", "20")?,
+                guesses_per_account: count("HUAKAI_INVITE_GUESSES_PER_ACCOUNT", "10")?,
+                per_organisation: count("HUAKAI_INVITES_PER_ORGANISATION", "500")?,
+            },
             click_window: duration("HUAKAI_CLICK_WINDOW", "1h")?,
         })
     }
+}
+
+/// What sockets may hold (settings, see the README's configuration table).
+#[derive(Clone, Debug)]
+pub struct SocketLimits {
+    /// Sockets open at once in this process.
+    pub max_connections: usize,
+    /// Operations (subscriptions, queries) running at once on one socket.
+    pub max_operations: usize,
+    /// The largest message a client may send, in bytes.
+    pub max_message_bytes: usize,
+    /// How often an open socket's session is looked at again.
+    pub recheck: Duration,
 }

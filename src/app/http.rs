@@ -23,8 +23,8 @@ use crate::cache::persisted::Resolution;
 use crate::cache::{CachedResponse, CutBody, Lookup, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
 use crate::catalogue::today_in_china;
 use crate::graphql::context::request_loader;
-use crate::graphql::holds_write_operation;
 use crate::infra::error::{AppError, localize};
+use crate::infra::graphql::documents::holds_write_operation;
 use crate::infra::i18n::{Language, Message};
 
 pub fn router(state: Arc<AppState>) -> Router {

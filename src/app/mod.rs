@@ -126,7 +126,7 @@ impl AppState {
             accounts: accounts.clone(),
             shop,
             impact: impact.clone(),
-            guards: config.limits.guards.clone(),
+            invites: config.limits.guards.invites.clone(),
         }));
         let in_flight = Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight));
         let sockets = socket::Sockets::new(
@@ -181,7 +181,7 @@ async fn open_database(config: &Config, statements: Arc<AtomicU64>) -> anyhow::R
         .with_context(|| {
             format!(
                 "cannot open the database at {}",
-                config::redact_url(&config.database_url)
+                crate::infra::settings::redact_url(&config.database_url)
             )
         })?;
     crate::infra::db::migrate(&db)

@@ -36,26 +36,14 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
 use super::AppState;
+use super::guard_settings::SocketLimits;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::service::{self, Accounts};
 use crate::accounts::{SignedIn, Viewer};
 use crate::graphql::context::request_loader;
-use crate::graphql::holds_write_operation;
 use crate::infra::error::{AppError, coded, localize};
+use crate::infra::graphql::documents::holds_write_operation;
 use crate::infra::i18n::{Language, Message as Words};
-
-/// What sockets may hold (settings, see the README's configuration table).
-#[derive(Clone, Debug)]
-pub struct SocketLimits {
-    /// Sockets open at once in this process.
-    pub max_connections: usize,
-    /// Operations (subscriptions, queries) running at once on one socket.
-    pub max_operations: usize,
-    /// The largest message a client may send, in bytes.
-    pub max_message_bytes: usize,
-    /// How often an open socket's session is looked at again.
-    pub recheck: Duration,
-}
 
 /// The process's sockets: a place for each, and the in-flight cap queries share with HTTP.
 pub struct Sockets {

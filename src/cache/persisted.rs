@@ -109,7 +109,9 @@ impl PersistedQueries {
             return Resolution::HashMismatch;
         }
         // Only queries are kept: a stored mutation could be run by its hash from a link.
-        if request.query.len() <= MAX_STORED_QUERY_BYTES && !crate::graphql::holds_write_operation(&request.query) {
+        if request.query.len() <= MAX_STORED_QUERY_BYTES
+            && !crate::infra::graphql::documents::holds_write_operation(&request.query)
+        {
             self.store(&hash, &request.query).await;
         }
         Resolution::Query(request.query.clone())

@@ -146,7 +146,7 @@ pub struct Services {
     pub accounts: Arc<Accounts>,
     pub shop: Shop,
     pub impact: Arc<ImpactReports>,
-    pub guards: crate::app::guard_settings::GuardSettings,
+    pub invites: crate::unions::guessing::InviteSettings,
 }
 
 /// The schema with its limits, serving `services`.
@@ -166,7 +166,7 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
             .data(services.shop.cache.clone())
             .data(services.shop)
             .data(services.impact)
-            .data(services.guards);
+            .data(services.invites);
     }
     builder.finish()
 }
@@ -174,26 +174,6 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
 /// The schema in SDL, as `huakai export-schema` prints it and `schema/schema.graphql` holds it.
 pub fn sdl() -> String {
     build_schema(None).sdl()
-}
-
-/// Whether a document holds a mutation or a subscription (which a GET must never run, and
-/// which are never kept as persisted queries). A document that does not parse holds neither:
-/// executing it only reports the syntax error.
-pub fn holds_write_operation(query: &str) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    // Parsing costs more than serving a cached answer: the keywords must be in the text of a
-    // document that has such an operation, so only documents that contain one are parsed.
-    if !query.contains("mutation") && !query.contains("subscription") {
-        return false;
-    }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
-    let writes = |ty: OperationType| ty != OperationType::Query;
-    match &document.operations {
-        DocumentOperations::Single(operation) => writes(operation.node.ty),
-        DocumentOperations::Multiple(operations) => operations.values().any(|operation| writes(operation.node.ty)),
-    }
 }
 
 /// The names of the root fields of queries and mutations: operation names the shop knows.
@@ -223,14 +203,6 @@ pub fn root_field_names() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recognises_writes() {
-        assert!(holds_write_operation("mutation { x }"));
-        assert!(holds_write_operation("query A { a } mutation B { b }"));
-        assert!(!holds_write_operation("{ products { totalCount } }"));
-        assert!(!holds_write_operation("{ product(slug: \"mutation\") { name } }"));
-    }
 
     #[test]
     fn root_fields_are_known_operation_names() {

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod money;
 pub mod paging;
 pub mod redis;
+pub mod settings;
 pub mod sms;
 pub mod telemetry;
 pub mod text;

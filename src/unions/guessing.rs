@@ -10,10 +10,23 @@ use async_graphql::Context;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::rate_limit::Limit;
 use crate::accounts::service::{Accounts, client_key};
-use crate::app::guard_settings::GuardSettings;
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::ids::OrganisationId;
 use crate::infra::ids::UserId;
+
+/// The invite guards' settings (`HUAKAI_INVITE_TTL`, `HUAKAI_INVITE_GUESSES_PER_ADDRESS`,
+/// `HUAKAI_INVITE_GUESSES_PER_ACCOUNT`, `HUAKAI_INVITES_PER_ORGANISATION`), parsed with the
+/// rest of the configuration and handed to the resolvers.
+#[derive(Clone, Debug)]
+pub struct InviteSettings {
+    /// How long an invite code admits someone after it is made.
+    pub ttl: std::time::Duration,
+    /// `joinOrganisation` attempts per client address, and per account, per rate window.
+    pub guesses_per_address: u32,
+    pub guesses_per_account: u32,
+    /// Invite codes one organisation may make per rate window.
+    pub per_organisation: u32,
+}
 
 /// Characters of an invite code: no look-alikes (0/O, 1/I/L), so it is easy to read out.
 const INVITE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -40,11 +53,11 @@ pub fn invite_code() -> String {
     code
 }
 
-fn handles<'a>(ctx: &Context<'a>) -> AppResult<(&'a Arc<Accounts>, &'a GuardSettings)> {
-    let missing = || AppError::Internal(anyhow::anyhow!("schema built without accounts or guard settings"));
+fn handles<'a>(ctx: &Context<'a>) -> AppResult<(&'a Arc<Accounts>, &'a InviteSettings)> {
+    let missing = || AppError::Internal(anyhow::anyhow!("schema built without accounts or invite settings"));
     Ok((
         ctx.data::<Arc<Accounts>>().map_err(|_| missing())?,
-        ctx.data::<GuardSettings>().map_err(|_| missing())?,
+        ctx.data::<InviteSettings>().map_err(|_| missing())?,
     ))
 }
 
@@ -56,11 +69,11 @@ pub async fn count_guess(ctx: &Context<'_>, user_id: UserId) -> AppResult<Result
     let limits = [
         Limit {
             key: format!("invite-guesses:address:{}", client_key(address)),
-            max: settings.invite_guesses_per_address,
+            max: settings.guesses_per_address,
         },
         Limit {
             key: format!("invite-guesses:user:{user_id}"),
-            max: settings.invite_guesses_per_account,
+            max: settings.guesses_per_account,
         },
     ];
     Ok(match accounts.limiter.attempt(&limits).await {
@@ -75,7 +88,7 @@ pub async fn count_invite(ctx: &Context<'_>, organisation_id: OrganisationId) ->
     let (accounts, settings) = handles(ctx)?;
     let limit = Limit {
         key: format!("invites-made:organisation:{organisation_id}"),
-        max: settings.invites_per_organisation,
+        max: settings.per_organisation,
     };
     Ok(match accounts.limiter.attempt(&[limit]).await {
         Ok(()) => Ok(()),
@@ -85,5 +98,5 @@ pub async fn count_invite(ctx: &Context<'_>, organisation_id: OrganisationId) ->
 
 /// How long a code admits someone (`HUAKAI_INVITE_TTL`).
 pub fn invite_ttl(ctx: &Context<'_>) -> AppResult<std::time::Duration> {
-    Ok(handles(ctx)?.1.invite_ttl)
+    Ok(handles(ctx)?.1.ttl)
 }

@@ -10,10 +10,16 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use tokio::sync::Notify;
+
 use super::entity::{self, Column, Entity};
 use super::render::Rendered;
 use super::settings::RetryPolicy;
 use crate::infra::i18n::Language;
+
+/// Told by [`enqueue`] on SQLite, where there is no `NOTIFY`: a worker of this process woken
+/// before the enqueuing transaction commits waits on SQLite's write lock until it has.
+pub(super) static ENQUEUED_IN_THIS_PROCESS: Notify = Notify::const_new();
 
 /// The PostgreSQL channel told at each commit that enqueued mail (see the worker).
 pub(super) const CHANNEL: &str = "huakai_mail_outbox";
@@ -85,7 +91,7 @@ pub async fn enqueue<C: ConnectionTrait>(txn: &C, mail: &OutgoingMail) -> Result
             // Delivered when (and only if) the transaction commits.
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
         } else {
-            super::worker::enqueued_in_this_process();
+            ENQUEUED_IN_THIS_PROCESS.notify_waiters();
         }
     }
     Ok(inserted)

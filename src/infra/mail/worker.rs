@@ -24,14 +24,6 @@ const BATCH: u64 = 8;
 /// How often the waiting and failed counts are read for the metrics.
 const COUNT_EVERY: Duration = Duration::from_secs(10);
 
-/// Told by [`outbox::enqueue`] on SQLite, where there is no `NOTIFY`: a worker of this process
-/// woken before the enqueuing transaction commits waits on SQLite's write lock until it has.
-static ENQUEUED_IN_THIS_PROCESS: Notify = Notify::const_new();
-
-pub(super) fn enqueued_in_this_process() {
-    ENQUEUED_IN_THIS_PROCESS.notify_waiters();
-}
-
 /// What one pass over the outbox did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Round {
@@ -118,7 +110,7 @@ impl MailWorker {
             let _listener = listen_for_commits(&self.db, told.clone());
             let mut counted: Option<Instant> = None;
             loop {
-                let in_process = ENQUEUED_IN_THIS_PROCESS.notified();
+                let in_process = outbox::ENQUEUED_IN_THIS_PROCESS.notified();
                 tokio::pin!(in_process);
                 // Registered before the round, so a message enqueued during it is not missed.
                 in_process.as_mut().enable();
