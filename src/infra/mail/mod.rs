@@ -41,7 +41,7 @@ mod transport;
 mod worker;
 
 pub use outbox::{OutboxCounts, OutgoingMail, counts, enqueue};
-pub use render::{Rendered, escape_html, render};
+pub use render::{Rendered, render};
 pub use settings::{MailSettings, MailSettingsError, RetryPolicy};
 pub use transport::Transport;
 pub use worker::{MailWorker, Round};

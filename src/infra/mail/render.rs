@@ -1,6 +1,8 @@
 //! A message's words in the recipient's language, from the i18n catalogues, as a subject, a
-//! plain-text body and an HTML body. The HTML is the text, escaped, in paragraphs: whatever a
-//! user typed (a name, a note, an address) reaches the HTML part as text, never as markup.
+//! plain-text body and an HTML body. The HTML is the text in paragraphs, written through maud
+//! (as the impact page is), so whatever a user typed (a name, a note, an address) reaches the HTML part as text, never as markup.
+
+use maud::{DOCTYPE, html};
 
 use crate::infra::i18n::{Language, Message};
 
@@ -14,7 +16,8 @@ pub struct Rendered {
 }
 
 /// `subject` and `body` in `language`. Paragraphs of the body are separated by a blank line in
-/// the catalogue; single line breaks are kept.
+/// the catalogue; single line breaks are kept. The HTML is written by maud, which escapes
+/// every value it is given.
 pub fn render(language: Language, subject: &Message, body: &Message) -> Rendered {
     let subject = subject
         .in_language(language)
@@ -22,43 +25,31 @@ pub fn render(language: Language, subject: &Message, body: &Message) -> Rendered
         .collect::<Vec<_>>()
         .join(" ");
     let text = body.in_language(language).replace("\r\n", "\n");
-    let paragraphs = html_paragraphs(&text);
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
-         <body>\n{paragraphs}</body>\n</html>\n",
-        lang = language.tag(),
-        title = escape_html(&subject),
-    );
+    let html = html! {
+        (DOCTYPE)
+        html lang=(language.tag()) {
+            head { meta charset="utf-8"; title { (subject) } }
+            body {
+                @for paragraph in paragraphs(&text) {
+                    p {
+                        @for (index, line) in paragraph.lines().enumerate() {
+                            @if index > 0 { br; }
+                            (line)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    .into_string();
     Rendered { subject, text, html }
 }
 
-/// Paragraphs (separated by a blank line) as `<p>`, line breaks within one as `<br>`, all
-/// text escaped.
-fn html_paragraphs(text: &str) -> String {
+/// The body's paragraphs: separated by a blank line, trimmed, empty ones left out.
+fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
     text.split("\n\n")
         .map(str::trim)
         .filter(|paragraph| !paragraph.is_empty())
-        .map(|paragraph| {
-            let lines: Vec<String> = paragraph.lines().map(escape_html).collect();
-            format!("<p>{}</p>\n", lines.join("<br>\n"))
-        })
-        .collect()
-}
-
-/// `text` safe inside an HTML element or a quoted attribute.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]
@@ -79,16 +70,17 @@ mod tests {
             "{}",
             rendered.html
         );
-        assert!(rendered.html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+        assert!(rendered.html.starts_with("<!DOCTYPE html><html lang=\"en\">"));
         assert_eq!(rendered.subject, "Not on sale.");
     }
 
     #[test]
     fn paragraphs_and_lines_keep_their_breaks() {
-        assert_eq!(
-            html_paragraphs("您好，\n订单已发货。\n\n\n<谢谢>\n"),
-            "<p>您好，<br>\n订单已发货。</p>\n<p>&lt;谢谢&gt;</p>\n"
-        );
-        assert_eq!(escape_html("'<>&\""), "&#39;&lt;&gt;&amp;&quot;");
+        let body = Message::new("allowance-product-not-eligible").with("product", "您好\n\n<谢谢>\n");
+        let rendered = render(Language::ZhCn, &Message::new("code-NOT_ON_SALE"), &body);
+        assert!(rendered.html.contains("<p>&lt;谢谢&gt;"), "{}", rendered.html);
+        assert_eq!(rendered.html.matches("<p>").count(), 2, "{}", rendered.html);
+        let words = paragraphs("您好，\n订单已发货。\n\n\n<谢谢>\n").collect::<Vec<_>>();
+        assert_eq!(words, ["您好，\n订单已发货。", "<谢谢>"]);
     }
 }
