@@ -1,8 +1,10 @@
 //! Payments: Stripe PaymentIntents for card, Alipay and WeChat Pay (confirmed by signed
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
-//! operator, refunds on every path (`refunds`), and reconciliation with Stripe.
+//! operator, refunds on every path (`refunds`), and reconciliation with Stripe; a client for
+//! WeChat Pay paid directly (`wechatpay`, on `direct`).
 
 pub mod bank_refunds;
+pub mod direct;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
@@ -12,6 +14,7 @@ pub mod records;
 pub mod refunds;
 pub mod service;
 pub mod stripe;
+pub mod wechatpay;
 
 typed_id!(PaymentId, RefundId);
 
