@@ -22,3 +22,4 @@ mod payments;
 mod payouts;
 mod platform;
 mod unions;
+mod wechatpay;

@@ -8,8 +8,11 @@
 
 pub mod browser;
 pub mod database;
+pub mod keys;
+pub mod notify_receiver;
 pub mod redis;
 pub mod stripe;
+pub mod wechatpay;
 
 use std::sync::Arc;
 use std::time::Duration;
