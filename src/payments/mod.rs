@@ -1,8 +1,9 @@
 //! Payments: Stripe PaymentIntents for card, Alipay and WeChat Pay (confirmed by signed
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
-//! operator, refunds on every path (`refunds`), and reconciliation with Stripe; a client for
-//! WeChat Pay paid directly (`wechatpay`, on `direct`).
+//! operator, refunds on every path (`refunds`), and reconciliation with Stripe; clients for
+//! WeChat Pay and Alipay paid directly (`wechatpay`, `alipay`, sharing `direct`).
 
+pub mod alipay;
 pub mod bank_refunds;
 pub mod direct;
 pub mod entity;
