@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod alipay;
 mod authorization;
 mod cache;
 mod catalogue;

@@ -20,6 +20,10 @@ pub enum Role {
     WechatMerchant,
     /// WeChat Pay's platform key (微信支付公钥).
     WechatPlatform,
+    /// The shop's application key at Alipay (应用私钥).
+    AlipayApp,
+    /// Alipay's own key (支付宝公钥).
+    AlipayPlatform,
     /// Someone else's, for forgeries.
     Stranger,
 }
@@ -34,7 +38,7 @@ pub struct TestKey {
 
 /// The key of `role`, made on first use.
 pub fn key(role: Role) -> &'static TestKey {
-    static KEYS: [OnceLock<TestKey>; 3] = [const { OnceLock::new() }; 3];
+    static KEYS: [OnceLock<TestKey>; 5] = [const { OnceLock::new() }; 5];
     KEYS[role as usize].get_or_init(|| {
         let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("an RSA key is generated");
         let private_pem = private

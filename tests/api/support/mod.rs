@@ -6,6 +6,7 @@
 //! Unset, their tests say so loudly on stderr and pass without running; with
 //! `HUAKAI_TEST_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing service fails the test.
 
+pub mod alipay;
 pub mod browser;
 pub mod database;
 pub mod keys;
