@@ -225,6 +225,24 @@ async fn closing_stops_a_payment_and_a_paid_one_cannot_be_closed() {
         refused_code(client.close("hk_pay_5002").await.unwrap_err()),
         "ORDERPAID"
     );
+
+    // Closing while the buyer is entering a password: not done, and the buyer may still pay.
+    client
+        .native_prepay(&order("hk_pay_5003", 300, &receiver.url))
+        .await
+        .expect("a code");
+    stand_in.fault_next(
+        "POST /v3/pay/transactions/out-trade-no/hk_pay_5003/close",
+        Fault::BuyerPaying,
+    );
+    assert!(matches!(client.close("hk_pay_5003").await, Err(CallError::Unknown(_))));
+    stand_in.pay("hk_pay_5003").await.expect("paid after all");
+    let paid = client
+        .transaction("hk_pay_5003")
+        .await
+        .expect("an answer")
+        .expect("made");
+    assert_eq!(paid.trade_state, TradeState::Success, "the lookup tells what happened");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,7 +46,13 @@ struct ErrorAnswer {
 }
 
 /// Codes that say WeChat Pay could not decide, whatever the status: ask again later.
-const UNDECIDED: &[&str] = &["SYSTEM_ERROR", "FREQUENCY_LIMITED", "BANK_ERROR", "USERPAYING"];
+const UNDECIDED: &[&str] = &[
+    "SYSTEM_ERROR",
+    "FREQUENCY_LIMITED",
+    "BANK_ERROR",
+    "USERPAYING",
+    "USER_PAYING",
+];
 
 /// Only a 400, 403 or 404 with WeChat Pay's error shape is a refusal: the request itself was
 /// wrong, or the business rules say no. A 401 is our keys, not the payer's doing; 429 and 5xx
@@ -134,6 +140,13 @@ impl WechatPay {
             .map_err(|error| unknown(format!("the answer was cut off: {}", direct::describe(&error))))?;
         if !status.is_success() {
             return Err(classify(status, &bytes));
+        }
+        // 202 USER_PAYING (closing while the buyer enters a password): taken in, not done.
+        if status == reqwest::StatusCode::ACCEPTED {
+            return Err(unknown(format!(
+                "202, not done yet: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
         }
         if signed_answer {
             // The work may be done: an answer we cannot trust leaves the outcome unknown.

@@ -217,7 +217,8 @@ impl WechatPay {
     }
 
     /// Closes an unpaid transaction, so that the buyer can no longer pay it. WeChat Pay answers
-    /// 204 also for a number it does not know, and refuses (`ORDERPAID`) a paid one.
+    /// 204 also for a number it does not know, refuses (`ORDERPAID`) a paid one, and answers 202
+    /// while the buyer is entering a password (an unknown outcome: look it up).
     pub async fn close(&self, out_trade_no: &str) -> Result<(), CallError> {
         check_out_trade_no(out_trade_no)?;
         let path = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}/close");

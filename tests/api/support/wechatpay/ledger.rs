@@ -18,6 +18,8 @@ pub enum Fault {
     ServerErrorAfterWork,
     /// The work is done; the answer is signed with a stranger's key.
     ForgedAnswer,
+    /// Nothing done: 202 `USER_PAYING`, as a close gets while the buyer enters a password.
+    BuyerPaying,
 }
 
 /// How the next notification goes out.

@@ -110,6 +110,10 @@ pub(super) async fn request(
     let query: HashMap<String, String> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .into_owned()
         .collect();
+    if fault == Some(Fault::BuyerPaying) {
+        let paying = Reply::error(StatusCode::ACCEPTED, "USER_PAYING", "用户支付中，需要输入密码");
+        return paying.signed(&shared, Role::WechatPlatform);
+    }
     let reply = {
         let mut ledger = shared.ledger();
         let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
@@ -126,6 +130,7 @@ pub(super) async fn request(
                 .signed(&shared, Role::WechatPlatform)
         }
         Some(Fault::ForgedAnswer) => reply.signed(&shared, Role::Stranger),
+        Some(Fault::BuyerPaying) => unreachable!("answered before the work"),
     }
 }
 
