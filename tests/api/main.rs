@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod alipay;
 mod authorization;
 mod backups;
 mod cache;
@@ -29,3 +30,4 @@ mod payments;
 mod payouts;
 mod platform;
 mod unions;
+mod wechatpay;
