@@ -15,6 +15,7 @@ pub mod error;
 pub mod graphql;
 pub mod i18n;
 pub mod impact;
+pub mod infra;
 pub mod inventory;
 pub mod livestream;
 pub mod money;
