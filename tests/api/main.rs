@@ -14,6 +14,7 @@ mod impact;
 mod languages;
 mod limits;
 mod livestream;
+mod media;
 mod migrations;
 mod money;
 mod orders;

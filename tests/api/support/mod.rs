@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod database;
 pub mod redis;
+pub mod s3;
 pub mod stripe;
 
 use std::sync::Arc;
