@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod demo;
 pub mod graphql;
 pub mod impact;
+pub mod infra;
 pub mod inventory;
 pub mod livestream;
 pub mod orders;

@@ -19,6 +19,7 @@ mod languages;
 mod limits;
 mod livestream;
 mod mail;
+mod media;
 mod migrations;
 mod model;
 mod money;
