@@ -9,8 +9,8 @@
 //! A caller renders its words through the catalogues ([`render`]) and enqueues them:
 //!
 //! ```text
-//! let words = mail::render(buyer.language, &Message::new("mail-order-shipped-subject").with("order", number),
-//!     &Message::new("mail-order-shipped-body").with("carrier", carrier).with("tracking", tracking));
+//! // `subject` and `body` are catalogue messages (`Message::new(key).with(…)`).
+//! let words = mail::render(buyer.language, &subject, &body);
 //! mail::enqueue(&txn, &OutgoingMail::new(format!("order-shipped:{shipment_id}"), &buyer.email, buyer.language, words)).await?;
 //! txn.commit().await?;
 //! ```
