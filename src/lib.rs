@@ -13,7 +13,6 @@ pub mod catalogue;
 pub mod demo;
 pub mod graphql;
 pub mod impact;
-pub mod infra;
 pub mod inventory;
 pub mod livestream;
 pub mod orders;
