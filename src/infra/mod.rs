@@ -1,5 +1,5 @@
 //! The bottom storey: what every domain stands on and none of it knows a domain. The database
-//! (connections, migrations, write transactions, pages), Redis, mail and SMS, row ids, money, errors, the
+//! (connections, migrations, write transactions, pages), Redis, mail and SMS, file storage and pictures, row ids, money, errors, the
 //! shop's words (i18n), text rules, telemetry, and the GraphQL conventions every list and id
 //! follows.
 
@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod i18n;
+pub mod images;
 pub mod in_list;
 pub mod mail;
 pub mod money;
@@ -18,5 +19,6 @@ pub mod paging;
 pub mod redis;
 pub mod settings;
 pub mod sms;
+pub mod storage;
 pub mod telemetry;
 pub mod text;

@@ -1,9 +1,12 @@
 //! Payments: Stripe PaymentIntents for card, Alipay and WeChat Pay (confirmed by signed
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
 //! operator, refunds on every path (`refunds`) within what is left to refund of each kind of
-//! money (`refundable`), and reconciliation with Stripe.
+//! money (`refundable`), and reconciliation with Stripe; clients for WeChat Pay and Alipay paid
+//! directly (`wechatpay`, `alipay`, sharing `direct`).
 
+pub mod alipay;
 pub mod bank_refunds;
+pub mod direct;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
@@ -14,6 +17,7 @@ pub mod refundable;
 pub mod refunds;
 pub mod service;
 pub mod stripe;
+pub mod wechatpay;
 
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};

@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod alipay;
 mod authorization;
 mod backups;
 mod cache;
@@ -18,6 +19,7 @@ mod languages;
 mod limits;
 mod livestream;
 mod mail;
+mod media;
 mod migrations;
 mod model;
 mod money;
@@ -29,3 +31,4 @@ mod payments;
 mod payouts;
 mod platform;
 mod unions;
+mod wechatpay;

@@ -6,11 +6,16 @@
 //! Unset, their tests say so loudly on stderr and pass without running; with
 //! `HUAKAI_TEST_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing service fails the test.
 
+pub mod alipay;
 pub mod browser;
 pub mod database;
+pub mod keys;
+pub mod notify_receiver;
 pub mod redis;
 pub mod smtp;
+pub mod s3;
 pub mod stripe;
+pub mod wechatpay;
 
 use std::sync::Arc;
 use std::time::Duration;
