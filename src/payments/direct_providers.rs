@@ -48,6 +48,13 @@ impl DirectPay {
         self.wechatpay.is_some() || self.alipay.is_some()
     }
 
+    /// The longest a call to either provider may take, if any is configured.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        let wechatpay = self.wechatpay.as_ref().map(|client| client.settings().timeout);
+        let alipay = self.alipay.as_ref().map(|client| client.settings().timeout);
+        wechatpay.into_iter().chain(alipay).max()
+    }
+
     fn notify_url(&self, kind: ProviderKind) -> String {
         let route = if kind == ProviderKind::Alipay {
             "alipay"

@@ -236,7 +236,12 @@ pub fn spawn(shop: Shop, arrived: Arc<Notify>) -> JoinHandle<()> {
             if let Err(error) = work(&shop).await {
                 tracing::error!(error = ?error, "working the webhook inbox failed");
             }
-            let quiet = shop.stripe.as_ref().map_or(CLAIM, |gateway| gateway.timeout() * 2);
+            let stripe = shop.stripe.as_ref().map(StripeGateway::timeout);
+            let quiet = stripe
+                .into_iter()
+                .chain(shop.direct.timeout())
+                .max()
+                .map_or(CLAIM, |timeout| timeout * 2);
             if let Err(error) = refunds::retry_unsettled(&shop, quiet).await {
                 tracing::error!(error = ?error, "retrying refunds failed");
             }

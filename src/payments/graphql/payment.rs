@@ -76,7 +76,11 @@ impl Payment {
     /// What the buyer's app does next to pay (WeChat Pay and Alipay paid directly), while the
     /// payment awaits the money; shown to the buyer only.
     async fn next_action(&self) -> Option<PaymentAction> {
-        if self.view != PaymentView::Buyer || self.row.status.is_settled() {
+        let awaiting = matches!(
+            self.row.status,
+            PaymentStatus::RequiresPayment | PaymentStatus::Processing
+        );
+        if self.view != PaymentView::Buyer || !awaiting {
             return None;
         }
         let (kind, value) = (self.row.next_action_kind?, self.row.next_action.clone()?);
