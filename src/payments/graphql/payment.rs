@@ -56,7 +56,7 @@ impl Payment {
 
 #[Object]
 impl Payment {
-    /// `stripe` or `bank_transfer`.
+    /// `stripe`, `wechatpay`, `alipay`, `bank_transfer`, `allowance` or `fund`.
     async fn provider(&self) -> String {
         self.row.provider.to_value()
     }
