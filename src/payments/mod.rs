@@ -3,12 +3,14 @@
 //! operator, refunds on every path (`refunds`) within what is left to refund of each kind of
 //! money (`refundable`), and reconciliation with Stripe; WeChat Pay and Alipay paid directly
 //! (clients in `wechatpay`, `alipay`, sharing `direct`; the providers in `direct_providers`,
-//! their notifications in `direct_notifications`, lookups and closing in `direct_sweep`).
+//! their notifications in `direct_notifications`, lookups and closing in `direct_sweep`, the
+//! trade bill in `direct_bill`).
 
 pub mod alipay;
 pub mod bank_refunds;
 pub mod checkout;
 pub mod direct;
+pub mod direct_bill;
 pub mod direct_notifications;
 pub mod direct_providers;
 pub mod direct_sweep;

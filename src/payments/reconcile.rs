@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::records::payment_for_intent;
 use super::service::apply_success;
 use super::stripe::PaymentIntentStatus;
-use super::{direct_sweep, refunds};
+use super::{direct_bill, direct_sweep, refunds};
 use crate::infra::error::AppResult;
 use crate::payouts::runs;
 use crate::shop::Shop;
@@ -29,6 +29,11 @@ pub struct Reconciliation {
 /// still unknown.
 pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconciliation> {
     let mut found = Reconciliation::default();
+    // WeChat Pay's bills first: what they show paid needs no lookup.
+    let bills = direct_bill::check_wechatpay_bills(shop, since).await?;
+    found.checked += bills.checked;
+    found.repaired += bills.repaired;
+    found.unknown += bills.unknown;
     let (checked, repaired) = direct_sweep::look_up_pending(shop, std::time::Duration::ZERO, Some(since)).await?;
     found.checked += checked;
     found.repaired += repaired;

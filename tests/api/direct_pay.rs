@@ -296,3 +296,40 @@ async fn a_lost_wechat_notification_is_recovered_by_looking_the_trade_up() {
     assert!(wechat.calls(&format!("GET /v3/pay/transactions/out-trade-no/{number}")) >= 1);
     assert_ledger_balances(&app).await;
 }
+
+/// Neither the notification nor a lookup came: `payments reconcile` reads WeChat Pay's trade
+/// bill and pays the order it shows paid, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_pays_what_the_wechat_trade_bill_shows() {
+    let settings = [("HUAKAI_PAYMENT_LOOKUP_AFTER", "1h")];
+    let (app, wechat, _alipay) = TestApp::spawn_with_direct(Backend::Sqlite, &settings)
+        .await
+        .expect("SQLite");
+    let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
+    let placed = place(&app, &buyer, "wx-bill", "WECHAT_PAY", None, None).await;
+    let order_id = placed["order"]["id"].clone();
+    let number = trade_no(&app, &order_id).await;
+    wechat.notify_next(Notify::Never);
+    wechat.pay(&number).await.expect("the buyer pays");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(seen(&app, &buyer, &order_id).await["status"], "PENDING_PAYMENT");
+
+    let shop = crate::money_rules::shop(&app, None);
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let found = huakai::payments::reconcile::reconcile(&shop, since)
+        .await
+        .expect("reconciles");
+    assert_eq!(found.repaired, 1, "{found:?}");
+    assert!(wechat.calls("GET /v3/bill/tradebill") >= 1);
+    assert_eq!(
+        wechat.calls(&format!("GET /v3/pay/transactions/out-trade-no/{number}")),
+        0,
+        "the bill showed it paid: no lookup needed"
+    );
+    let paid = settles(&app, &buyer, &order_id, "PAID", "SUCCEEDED").await;
+    assert_eq!(paid["payment"]["nextAction"], Value::Null);
+    let again = huakai::payments::reconcile::reconcile(&shop, since)
+        .await
+        .expect("reconciles");
+    assert_eq!(again.repaired, 0, "paid once");
+}
