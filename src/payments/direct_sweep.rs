@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::alipay::Closed;
@@ -17,7 +17,6 @@ use super::direct_providers::out_trade_no;
 use super::entity::payment;
 use super::{PaymentStatus, ProviderKind};
 use crate::infra::error::{AppError, AppResult};
-use crate::infra::ids::OrderId;
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
 use crate::shop::Shop;
@@ -132,27 +131,22 @@ pub async fn close_lapsed(shop: &Shop) -> AppResult<usize> {
     if !shop.direct.any() {
         return Ok(0);
     }
-    let open = payment::Entity::find()
+    let cancelled_unpaid = Query::select()
+        .column(order::Column::Id)
+        .from(order::Entity)
+        .and_where(order::Column::Status.eq(OrderStatus::Cancelled))
+        .and_where(order::Column::PaidAt.is_null())
+        .to_owned();
+    let lapsed = payment::Entity::find()
         .filter(payment::Column::Provider.is_in([ProviderKind::WechatPay, ProviderKind::Alipay]))
         .filter(payment::Column::Status.eq(PaymentStatus::RequiresPayment))
+        .filter(payment::Column::OrderId.in_subquery(cancelled_unpaid))
         .order_by_asc(payment::Column::Id)
         .limit(BATCH)
         .all(&shop.db)
         .await?;
-    if open.is_empty() {
-        return Ok(0);
-    }
-    let cancelled: Vec<OrderId> = order::Entity::find()
-        .select_only()
-        .column(order::Column::Id)
-        .filter(order::Column::Id.is_in(open.iter().map(|payment| payment.order_id)))
-        .filter(order::Column::Status.eq(OrderStatus::Cancelled))
-        .filter(order::Column::PaidAt.is_null())
-        .into_tuple()
-        .all(&shop.db)
-        .await?;
     let mut closed = 0;
-    for payment in open.iter().filter(|payment| cancelled.contains(&payment.order_id)) {
+    for payment in &lapsed {
         if close(shop, payment).await? {
             closed += 1;
         }
