@@ -182,6 +182,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                 payment_method: PaymentMethod::BankTransfer,
                 remainder_method: None,
                 referral_code: None,
+                checkout: Default::default(),
             };
             let placed = match placing::place(shop, buyer_id, request).await? {
                 Ok(placed) => placed,

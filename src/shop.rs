@@ -1,5 +1,5 @@
 //! What an operation that spans domains needs (placing, paying, refunding, delivering, paying
-//! out): the database, Stripe when configured, the storefront cache to tell about stock that
+//! out): the database, Stripe and WeChat Pay and Alipay when configured, the storefront cache to tell about stock that
 //! ran out or came back, and the settings. Resolvers, webhook handlers, workers and the command
 //! line hold one `Shop` and call one operation with it.
 
@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::cache::StorefrontCache;
 use crate::infra::ids::VariantId;
+use crate::payments::direct_providers::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
 
@@ -17,6 +18,8 @@ use crate::payouts::ledger::PayoutSettings;
 pub struct Shop {
     pub db: DatabaseConnection,
     pub stripe: Option<StripeGateway>,
+    /// WeChat Pay and Alipay paid directly, when configured.
+    pub direct: DirectPay,
     pub cache: Arc<StorefrontCache>,
     pub settings: ShopSettings,
 }

@@ -100,8 +100,8 @@ enum PayoutsAction {
 
 #[derive(Subcommand)]
 enum PaymentsAction {
-    /// Compare recent PaymentIntents at Stripe with the orders and repair what a missed
-    /// webhook left behind.
+    /// Compare recent payments at Stripe, WeChat Pay (its trade bills and trades) and Alipay
+    /// with the orders and repair what a missed webhook left behind.
     Reconcile {
         /// How far back to look.
         #[arg(long, default_value = "3d", value_parser = humantime::parse_duration)]
@@ -275,14 +275,14 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
         Command::Payments {
             action: PaymentsAction::Reconcile { since },
         } => {
-            if config.stripe.is_none() {
-                anyhow::bail!("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set: there is nothing to reconcile");
+            if config.stripe.is_none() && config.direct.wechatpay.is_none() && config.direct.alipay.is_none() {
+                anyhow::bail!("neither Stripe nor WeChat Pay nor Alipay is configured: there is nothing to reconcile");
             }
             let shop = super::shop_for_command(&config).await?;
             let since = chrono::Utc::now() - chrono::Duration::from_std(since)?;
             let found = crate::payments::reconcile::reconcile(&shop, since).await?;
             println!(
-                "checked {} PaymentIntents: {} repaired, {} flagged for an operator, {} not ours; \
+                "checked {} payments: {} repaired, {} flagged for an operator, {} not ours; \
                  {} refunds and {} payouts in doubt settled",
                 found.checked,
                 found.repaired,

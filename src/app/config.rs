@@ -33,6 +33,8 @@ pub struct Config {
     pub token_secret: Option<String>,
     pub token_ttl: Duration,
     pub stripe: Option<StripeSettings>,
+    /// WeChat Pay and Alipay paid directly (`super::direct_settings`).
+    pub direct: super::direct_settings::DirectSettings,
     pub limits: Limits,
     /// Peers whose `X-Forwarded-For` is believed (the ingress, a CDN); empty: nobody's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -76,7 +78,7 @@ pub struct Limits {
     pub guards: super::guard_settings::GuardSettings,
 }
 
-/// Stripe, when the shop takes card, Alipay and WeChat Pay.
+/// Stripe, when the shop takes card (and Alipay and WeChat Pay unless paid directly).
 #[derive(Clone, Debug)]
 pub struct StripeSettings {
     pub secret_key: String,
@@ -164,6 +166,7 @@ impl Config {
             },
         };
         Ok(Config {
+            direct: super::direct_settings::DirectSettings::from_lookup(&get)?,
             limits,
             db_pool: get("HUAKAI_DB_POOL")
                 .map(|value| parse_setting("HUAKAI_DB_POOL", Some(value), "", crate::infra::db::parse_pool_size))

@@ -31,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/webhooks/stripe", post(stripe_webhook))
+        .merge(super::direct_webhooks::routes())
         .route("/l/{code}", get(promo_redirect))
         // The upgrade is a request like any other; the socket then has caps of its own.
         .route("/graphql/ws", get(graphql_ws))

@@ -5,6 +5,8 @@ pub mod business_metrics;
 pub mod cli;
 pub mod config;
 pub mod cors;
+pub mod direct_settings;
+pub mod direct_webhooks;
 pub mod graphiql;
 pub mod graphql_http;
 pub mod guard_settings;
@@ -32,6 +34,7 @@ use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
 use crate::impact::ImpactReports;
+use crate::payments::direct_providers::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::shop::Shop;
 pub use config::Config;
@@ -46,6 +49,8 @@ pub struct AppState {
     pub persisted_queries: PersistedQueries,
     /// Stripe, when configured.
     pub stripe: Option<StripeGateway>,
+    /// WeChat Pay and Alipay paid directly, when configured.
+    pub direct: DirectPay,
     /// Woken when a webhook event is stored, so the inbox worker applies it at once.
     pub webhook_arrived: Arc<tokio::sync::Notify>,
     pub schema: HuakaiSchema,
@@ -111,10 +116,12 @@ impl AppState {
             .as_ref()
             .map(config::StripeSettings::gateway)
             .transpose()?;
+        let direct = config.direct.direct_pay(&format!("http://{}", config.addr))?;
         let impact = Arc::new(ImpactReports::default());
         let shop = Shop {
             db: db.clone(),
             stripe: stripe.clone(),
+            direct: direct.clone(),
             cache: cache.clone(),
             settings: config.shop_settings(),
         };
@@ -143,6 +150,7 @@ impl AppState {
             cache,
             persisted_queries,
             stripe,
+            direct,
             webhook_arrived: Arc::new(tokio::sync::Notify::new()),
             schema,
             impact,
@@ -209,6 +217,7 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
             .as_ref()
             .map(config::StripeSettings::gateway)
             .transpose()?,
+        direct: config.direct.direct_pay(&format!("http://{}", config.addr))?,
         cache: Arc::new(cache),
         settings: config.shop_settings(),
     })
@@ -242,13 +251,15 @@ impl RunningServer {
 }
 
 /// Opens the state and serves it on `config.addr` (port 0 picks a free port).
-pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     let addr = config.addr;
-    let state = AppState::open(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
+    // Port 0 picked a port: notification URLs name the one listened on.
+    config.addr = addr;
+    let state = AppState::open(config).await?;
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
     let router = http::router(state.clone());
     let task = tokio::spawn(async move {
@@ -268,6 +279,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         )
         .await?,
         stripe: state.stripe.clone(),
+        direct: state.direct.clone(),
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),
     };
@@ -284,7 +296,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         crate::livestream::worker::spawn(worker_shop.clone()),
         crate::unions::worker::spawn(worker_shop.clone()),
     ];
-    if worker_shop.stripe.is_some() {
+    if worker_shop.stripe.is_some() || worker_shop.direct.any() {
         workers.push(crate::payments::inbox::spawn(
             worker_shop,
             state.webhook_arrived.clone(),

@@ -30,6 +30,10 @@ pub fn spawn(shop: Shop) -> JoinHandle<()> {
                 }
                 Err(error) => tracing::error!(error = ?error, "expiring reservations failed"),
             }
+            // Nobody may pay an expired (or cancelled) order at WeChat Pay or Alipay afterwards.
+            if let Err(error) = crate::payments::direct_sweep::close_lapsed(&shop).await {
+                tracing::error!(error = ?error, "closing the trades of cancelled orders failed");
+            }
             if let Err(error) = lifecycle::auto_deliver(&shop, now).await {
                 tracing::error!(error = ?error, "marking shipped orders delivered failed");
             }

@@ -1,5 +1,6 @@
-//! The webhook inbox: a verified event is stored (once per Stripe event id) before Stripe gets
-//! its 200, and applied by a worker afterwards. A crash between the two loses nothing: the
+//! The webhook inbox: a verified event is stored (once per Stripe event id, or per WeChat Pay
+//! or Alipay notification id: `direct_notifications`) before the sender gets its answer, and
+//! applied by a worker afterwards. A crash between the two loses nothing: the
 //! worker finds the event on the next start. Any replica may work the inbox; an event is claimed
 //! for a while with a conditional update, so two replicas never apply it at once.
 
@@ -19,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::entity::webhook_event;
 use super::stripe::StripeGateway;
-use super::{records, refunds, service};
+use super::{direct_notifications, direct_sweep, records, refunds, service};
 use crate::infra::error::{AppError, AppResult};
 use crate::shop::Shop;
 
@@ -50,9 +51,14 @@ pub async fn receive(
         WebhookError::BadParse(_) => Rejected::Malformed,
         _ => Rejected::BadSignature,
     })?;
-    let stored = webhook_event::Entity::insert(webhook_event::ActiveModel {
-        id: Set(event.id.to_string()),
-        event_type: Set(event.type_.as_str().to_owned()),
+    Ok(store(db, event.id.as_str(), event.type_.as_str(), payload).await)
+}
+
+/// Keeps a verified event until it is applied; the same id again is the same event.
+pub(super) async fn store(db: &DatabaseConnection, id: &str, event_type: &str, payload: &str) -> AppResult<()> {
+    webhook_event::Entity::insert(webhook_event::ActiveModel {
+        id: Set(id.to_owned()),
+        event_type: Set(event_type.to_owned()),
         payload: Set(payload.to_owned()),
         received_at: Set(Utc::now()),
         claimed_until: Set(None),
@@ -62,8 +68,8 @@ pub async fn receive(
     })
     .on_conflict(OnConflict::column(webhook_event::Column::Id).do_nothing().to_owned())
     .exec_without_returning(db)
-    .await;
-    Ok(stored.map(|_| ()).map_err(AppError::from))
+    .await?;
+    Ok(())
 }
 
 async fn claim(db: &DatabaseConnection, id: &str) -> AppResult<bool> {
@@ -189,7 +195,11 @@ pub async fn work(shop: &Shop) -> AppResult<usize> {
         if !claim(db, &event.id).await? {
             continue;
         }
-        match apply(shop, &event.payload).await {
+        let outcome = match direct_notifications::apply(shop, &event.event_type, &event.payload).await {
+            Some(outcome) => outcome,
+            None => apply(shop, &event.payload).await,
+        };
+        match outcome {
             Ok(()) => {
                 webhook_event::Entity::update_many()
                     .col_expr(webhook_event::Column::ProcessedAt, Expr::value(Utc::now()))
@@ -200,7 +210,7 @@ pub async fn work(shop: &Shop) -> AppResult<usize> {
                 applied += 1;
             }
             Err(error) => {
-                tracing::error!(event = %event.id, error = ?error, "applying a Stripe event failed; it will be retried");
+                tracing::error!(event = %event.id, error = ?error, "applying a stored event failed; it will be retried");
                 webhook_event::Entity::update_many()
                     .col_expr(
                         webhook_event::Column::ClaimedUntil,
@@ -217,17 +227,26 @@ pub async fn work(shop: &Shop) -> AppResult<usize> {
 }
 
 /// Works the inbox when told an event arrived, and every few seconds in case a notice was
-/// missed (another replica received it, or this one restarted); and retries refunds whose
-/// outcome at Stripe is unknown, once the call that left them so has had time to end.
+/// missed (another replica received it, or this one restarted); retries refunds whose outcome
+/// is unknown, once the call that left them so has had time to end; and asks WeChat Pay and
+/// Alipay about direct payments whose notification is late.
 pub fn spawn(shop: Shop, arrived: Arc<Notify>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(error) = work(&shop).await {
                 tracing::error!(error = ?error, "working the webhook inbox failed");
             }
-            let quiet = shop.stripe.as_ref().map_or(CLAIM, |gateway| gateway.timeout() * 2);
+            let stripe = shop.stripe.as_ref().map(StripeGateway::timeout);
+            let quiet = stripe
+                .into_iter()
+                .chain(shop.direct.timeout())
+                .max()
+                .map_or(CLAIM, |timeout| timeout * 2);
             if let Err(error) = refunds::retry_unsettled(&shop, quiet).await {
                 tracing::error!(error = ?error, "retrying refunds failed");
+            }
+            if let Err(error) = direct_sweep::look_up_late(&shop).await {
+                tracing::error!(error = ?error, "looking up direct payments failed");
             }
             let _ = tokio::time::timeout(Duration::from_secs(2), arrived.notified()).await;
         }

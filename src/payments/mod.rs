@@ -1,12 +1,19 @@
 //! Payments: Stripe PaymentIntents for card, Alipay and WeChat Pay (confirmed by signed
 //! webhooks, applied exactly once through an inbox), bank transfers (对公转账) recorded by an
 //! operator, refunds on every path (`refunds`) within what is left to refund of each kind of
-//! money (`refundable`), and reconciliation with Stripe; clients for WeChat Pay and Alipay paid
-//! directly (`wechatpay`, `alipay`, sharing `direct`).
+//! money (`refundable`), and reconciliation with Stripe; WeChat Pay and Alipay paid directly
+//! (clients in `wechatpay`, `alipay`, sharing `direct`; the providers in `direct_providers`,
+//! their notifications in `direct_notifications`, lookups and closing in `direct_sweep`, the
+//! trade bill in `direct_bill`).
 
 pub mod alipay;
 pub mod bank_refunds;
+pub mod checkout;
 pub mod direct;
+pub mod direct_bill;
+pub mod direct_notifications;
+pub mod direct_providers;
+pub mod direct_sweep;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
@@ -64,4 +71,17 @@ pub enum ProviderKind {
     /// An organisation's fund, paying its bulk order when it is placed.
     #[sea_orm(string_value = "fund")]
     OrganisationFund,
+    /// WeChat Pay API v3, the merchant's own account.
+    #[sea_orm(string_value = "wechatpay")]
+    WechatPay,
+    /// Alipay's open API, the merchant's own application.
+    #[sea_orm(string_value = "alipay")]
+    Alipay,
+}
+
+impl ProviderKind {
+    /// WeChat Pay or Alipay paid directly: the payment is named `hk_pay_{id}` there.
+    pub fn is_direct(self) -> bool {
+        matches!(self, ProviderKind::WechatPay | ProviderKind::Alipay)
+    }
 }

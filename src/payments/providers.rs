@@ -1,4 +1,5 @@
-//! The ways to pay, behind one trait: Stripe (card, Alipay, WeChat Pay), bank transfer
+//! The ways to pay, behind one trait: Stripe (card, and Alipay and WeChat Pay when these are
+//! not paid directly), WeChat Pay and Alipay paid directly (`direct_providers`), bank transfer
 //! (对公转账), a member's welfare allowance and an organisation's fund. A provider starts a payment and sends a refund
 //! that has been decided; everything else (recording, the earnings, the order) is the same
 //! whichever provider it is.
@@ -9,10 +10,13 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::ProviderKind;
+use super::checkout::{Checkout, NextAction};
+use super::direct_providers;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::stripe::{CallError, Refund, StripeGateway};
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::ids::PaymentId;
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
 use crate::shop::Shop;
@@ -24,6 +28,17 @@ pub struct Started {
     pub external_id: Option<String>,
     /// What the buyer's app needs to complete it.
     pub client_secret: Option<String>,
+    /// What the buyer's app does next (a QR code, a redirect, WeChat's JSAPI).
+    pub next_action: Option<NextAction>,
+}
+
+/// What starting a payment knows besides its order.
+#[derive(Clone, Copy, Debug)]
+pub struct Start<'a> {
+    /// The payment's row, written first for a provider that names the payment by it
+    /// ([`PaymentProvider::names_by_row`]).
+    pub payment_id: Option<PaymentId>,
+    pub checkout: &'a Checkout,
 }
 
 /// What sending a refund came to.
@@ -35,6 +50,8 @@ pub enum RefundAttempt {
     Refused(String),
     /// No definite answer: it may or may not have been made; ask again later.
     Unknown(String),
+    /// Taken in by the provider, which tells its end later (a notification, or a lookup).
+    InProgress,
     /// Nothing to send now: an operator sends it (by bank), or another caller is sending it.
     Waiting,
 }
@@ -44,8 +61,19 @@ pub trait PaymentProvider: Send + Sync {
     /// What the payment row keeps, to find this provider again for refunds.
     fn kind(&self) -> ProviderKind;
 
+    /// Whether the payment row is written before the provider is asked, which names the payment
+    /// by the row's id: a start whose answer was lost is asked again under the same name.
+    fn names_by_row(&self) -> bool {
+        false
+    }
+
     /// Starts paying for `order` by `method`.
-    async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>>;
+    async fn start(
+        &self,
+        order: &order::Model,
+        method: PaymentMethod,
+        start: Start<'_>,
+    ) -> AppResult<Result<Started, UserError>>;
 
     /// Sends the decided, still pending `refund` of `payment`.
     async fn send_refund(
@@ -58,6 +86,9 @@ pub trait PaymentProvider: Send + Sync {
 
 /// The provider that takes `method`, if the shop has it.
 pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentProvider + '_>> {
+    if let Some(direct) = direct_providers::for_method(shop, method) {
+        return Some(direct);
+    }
     match method {
         PaymentMethod::Card | PaymentMethod::Alipay | PaymentMethod::WechatPay => shop
             .stripe
@@ -78,7 +109,22 @@ pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dy
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
         kind @ (ProviderKind::Allowance | ProviderKind::OrganisationFund) => Some(Box::new(HeldByTheShop(kind))),
+        kind @ (ProviderKind::WechatPay | ProviderKind::Alipay) => direct_providers::of_kind(shop, kind),
     }
+}
+
+/// Takes the turn to send `row`: counts the attempt, unless another caller took it since `row`
+/// was read. False: someone else is sending it.
+pub(super) async fn claim_attempt(db: &DatabaseConnection, row: &refund::Model) -> AppResult<bool> {
+    let claimed = refund::Entity::update_many()
+        .col_expr(refund::Column::Attempts, Expr::col(refund::Column::Attempts).add(1))
+        .col_expr(refund::Column::AttemptedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(row.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(refund::Column::Attempts.eq(row.attempts))
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }
 
 /// Money the shop holds already, taken in the transaction that places the order, which is paid
@@ -95,7 +141,12 @@ impl PaymentProvider for HeldByTheShop {
     }
 
     /// The placing transaction wrote the payment already; nothing is left to start.
-    async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+    async fn start(
+        &self,
+        _order: &order::Model,
+        _method: PaymentMethod,
+        _start: Start<'_>,
+    ) -> AppResult<Result<Started, UserError>> {
         Ok(Ok(Started::default()))
     }
 
@@ -125,7 +176,12 @@ impl PaymentProvider for BankTransfer {
         ProviderKind::BankTransfer
     }
 
-    async fn start(&self, _order: &order::Model, _method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+    async fn start(
+        &self,
+        _order: &order::Model,
+        _method: PaymentMethod,
+        _start: Start<'_>,
+    ) -> AppResult<Result<Started, UserError>> {
         Ok(Ok(Started::default()))
     }
 
@@ -150,7 +206,12 @@ impl PaymentProvider for Stripe<'_> {
         ProviderKind::Stripe
     }
 
-    async fn start(&self, order: &order::Model, method: PaymentMethod) -> AppResult<Result<Started, UserError>> {
+    async fn start(
+        &self,
+        order: &order::Model,
+        method: PaymentMethod,
+        _start: Start<'_>,
+    ) -> AppResult<Result<Started, UserError>> {
         let intent = self
             .gateway
             // Of a split payment, Stripe takes what the allowance did not pay.
@@ -159,6 +220,7 @@ impl PaymentProvider for Stripe<'_> {
         Ok(Ok(Started {
             external_id: Some(intent.id.to_string()),
             client_secret: intent.client_secret,
+            next_action: None,
         }))
     }
 
@@ -181,15 +243,7 @@ impl PaymentProvider for Stripe<'_> {
                 Err(error) => return Ok(RefundAttempt::Unknown(error.to_string())),
             }
         }
-        let claimed = refund::Entity::update_many()
-            .col_expr(refund::Column::Attempts, Expr::col(refund::Column::Attempts).add(1))
-            .col_expr(refund::Column::AttemptedAt, Expr::value(Utc::now()))
-            .filter(refund::Column::Id.eq(row.id))
-            .filter(refund::Column::Status.eq(RefundStatus::Pending))
-            .filter(refund::Column::Attempts.eq(row.attempts))
-            .exec(db)
-            .await?;
-        if claimed.rows_affected != 1 {
+        if !claim_attempt(db, row).await? {
             return Ok(RefundAttempt::Waiting);
         }
         Ok(match self.gateway.refund(row.id, intent, row.amount_fen).await {

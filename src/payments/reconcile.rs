@@ -1,12 +1,12 @@
-//! `huakai payments reconcile`: our records against Stripe's, for whatever a lost webhook or an
+//! `huakai payments reconcile`: our records against Stripe's (and WeChat Pay's and Alipay's), for whatever a lost webhook or an
 //! unanswered call left behind. The same code paths the webhook and the first call take.
 
 use chrono::{DateTime, Utc};
 
 use super::records::payment_for_intent;
-use super::refunds;
 use super::service::apply_success;
 use super::stripe::PaymentIntentStatus;
+use super::{direct_bill, direct_sweep, refunds};
 use crate::infra::error::AppResult;
 use crate::payouts::runs;
 use crate::shop::Shop;
@@ -24,11 +24,23 @@ pub struct Reconciliation {
     pub payouts_settled: usize,
 }
 
-/// Pays orders whose PaymentIntent (created since `since`) succeeded without our hearing of it,
-/// then settles every Stripe refund and payout whose outcome is still unknown.
+/// Pays orders whose PaymentIntent, or WeChat Pay or Alipay trade, (created since `since`)
+/// was paid without our hearing of it, then settles every refund and payout whose outcome is
+/// still unknown.
 pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconciliation> {
     let mut found = Reconciliation::default();
+    // WeChat Pay's bills first: what they show paid needs no lookup.
+    let bills = direct_bill::check_wechatpay_bills(shop, since).await?;
+    found.checked += bills.checked;
+    found.repaired += bills.repaired;
+    found.unknown += bills.unknown;
+    let (checked, repaired) = direct_sweep::look_up_pending(shop, std::time::Duration::ZERO, Some(since)).await?;
+    found.checked += checked;
+    found.repaired += repaired;
     let Some(gateway) = &shop.stripe else {
+        if shop.direct.any() {
+            found.refunds_settled = refunds::retry_unsettled(shop, std::time::Duration::ZERO).await?;
+        }
         return Ok(found);
     };
     for intent in gateway.recent_payment_intents(since.timestamp(), 50).await? {

@@ -275,8 +275,9 @@ pub async fn settle(shop: &Shop, refund_id: RefundId) -> AppResult<Settled> {
     apply_attempt(shop, &row, attempt).await
 }
 
-/// Records what sending a refund came to.
-async fn apply_attempt(shop: &Shop, row: &refund::Model, attempt: RefundAttempt) -> AppResult<Settled> {
+/// Records what sending a refund came to (also what a provider's notification or a lookup
+/// says of it).
+pub(super) async fn apply_attempt(shop: &Shop, row: &refund::Model, attempt: RefundAttempt) -> AppResult<Settled> {
     match attempt {
         RefundAttempt::Sent { reference } => {
             let txn = begin_write(&shop.db).await?;
@@ -306,7 +307,7 @@ async fn apply_attempt(shop: &Shop, row: &refund::Model, attempt: RefundAttempt)
                 .await?;
             Ok(Settled::Waiting)
         }
-        RefundAttempt::Waiting => Ok(Settled::Waiting),
+        RefundAttempt::Waiting | RefundAttempt::InProgress => Ok(Settled::Waiting),
     }
 }
 
@@ -499,8 +500,9 @@ pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResul
     Ok(())
 }
 
-/// Stripe refunds still in doubt whose last attempt began more than `quiet` ago (or never
-/// began: a crash right after the decision), settled again. Returns how many are done.
+/// Refunds at Stripe, WeChat Pay or Alipay still in doubt (or taken in and not ended) whose
+/// last attempt began more than `quiet` ago (or never began: a crash right after the
+/// decision), settled again. Returns how many are done.
 pub async fn retry_unsettled(shop: &Shop, quiet: Duration) -> AppResult<usize> {
     let cutoff = Utc::now() - chrono::Duration::from_std(quiet).map_err(|e| AppError::Internal(e.into()))?;
     let waiting: Vec<RefundId> = refund::Entity::find()
@@ -508,7 +510,7 @@ pub async fn retry_unsettled(shop: &Shop, quiet: Duration) -> AppResult<usize> {
         .column(refund::Column::Id)
         .inner_join(payment::Entity)
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .filter(payment::Column::Provider.eq(ProviderKind::Stripe))
+        .filter(payment::Column::Provider.is_in([ProviderKind::Stripe, ProviderKind::WechatPay, ProviderKind::Alipay]))
         .filter(
             Condition::any().add(refund::Column::AttemptedAt.lt(cutoff)).add(
                 Condition::all()

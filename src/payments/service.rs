@@ -7,7 +7,9 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use super::checkout::Checkout;
 use super::entity::payment;
+use super::providers::{Start, Started};
 use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
 use super::stripe::PaymentIntentStatus;
@@ -23,28 +25,89 @@ use crate::orders::service::lifecycle::mark_paid;
 use crate::shop::{Effect, Shop};
 
 /// The order's payment, started if it was not, by the provider of the order's method: a
-/// Stripe PaymentIntent for card, Alipay and WeChat Pay (one per order, created under the
-/// order's idempotency key), a waiting row for a bank transfer. Safe to call again, e.g. when a
-/// retried `placeOrder` finds its order.
-pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model> {
-    if let Some(existing) = payment_of(&shop.db, order.id).await? {
-        return Ok(Ok(existing));
+/// Stripe PaymentIntent for card (and for Alipay and WeChat Pay unless these are paid
+/// directly; one per order, created under the order's idempotency key), a trade at WeChat Pay
+/// or Alipay named by the payment's row, a waiting row for a bank transfer. Safe to call again,
+/// e.g. when a retried `placeOrder` finds its order: a direct payment whose start got no answer
+/// is asked again under the same trade number.
+pub async fn start(shop: &Shop, order: &order::Model, checkout: &Checkout) -> Outcome<payment::Model> {
+    let existing = payment_of(&shop.db, order.id).await?;
+    if let Some(row) = &existing
+        && !awaits_next_action(row)
+    {
+        return Ok(Ok(row.clone()));
     }
     let method = order.remainder_method.unwrap_or(order.payment_method);
-    let Some(provider) = providers::for_method(shop, method) else {
+    let provider = match &existing {
+        Some(row) => providers::of_payment(shop, row),
+        None => providers::for_method(shop, method),
+    };
+    let Some(provider) = provider else {
         return Ok(Err(UserError::new(
             "PAYMENTS_UNAVAILABLE",
             "online-payments-unavailable",
         )));
     };
-    let started = match provider.start(order, method).await? {
+    if provider.names_by_row() {
+        let row = match existing {
+            Some(row) => row,
+            None => insert_row(shop, order, provider.kind(), Started::default()).await?,
+        };
+        // An order no longer awaiting payment is not offered to the buyer again.
+        if order.status != OrderStatus::PendingPayment {
+            return Ok(Ok(row));
+        }
+        let how = Start {
+            payment_id: Some(row.id),
+            checkout,
+        };
+        let started = match provider.start(order, method, how).await? {
+            Ok(started) => started,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        if let Some(action) = started.next_action {
+            payment::Entity::update_many()
+                .col_expr(payment::Column::NextActionKind, Expr::value(action.kind))
+                .col_expr(payment::Column::NextAction, Expr::value(action.value))
+                .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(payment::Column::Id.eq(row.id))
+                .filter(payment::Column::NextActionKind.is_null())
+                .exec(&shop.db)
+                .await?;
+        }
+        return Ok(Ok(reread(shop, order).await?));
+    }
+    let how = Start {
+        payment_id: None,
+        checkout,
+    };
+    let started = match provider.start(order, method, how).await? {
         Ok(started) => started,
         Err(problem) => return Ok(Err(problem)),
     };
+    Ok(Ok(insert_row(shop, order, provider.kind(), started).await?))
+}
+
+/// A direct payment whose trade was never made (its start got no answer): ask again.
+fn awaits_next_action(row: &payment::Model) -> bool {
+    row.provider.is_direct() && row.status == PaymentStatus::RequiresPayment && row.next_action_kind.is_none()
+}
+
+/// The order's payment row, written with what its provider started (once per order).
+async fn insert_row(
+    shop: &Shop,
+    order: &order::Model,
+    provider: ProviderKind,
+    started: Started,
+) -> AppResult<payment::Model> {
     let now = Utc::now();
+    let (next_action_kind, next_action) = match started.next_action {
+        Some(action) => (Some(action.kind), Some(action.value)),
+        None => (None, None),
+    };
     let row = payment::ActiveModel {
         order_id: Set(order.id),
-        provider: Set(provider.kind()),
+        provider: Set(provider),
         status: Set(PaymentStatus::RequiresPayment),
         amount_fen: Set(order.total_fen),
         refunded_fen: Set(0),
@@ -55,6 +118,8 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
         last_error: Set(None),
         needs_review: Set(false),
         review_reason: Set(None),
+        next_action_kind: Set(next_action_kind),
+        next_action: Set(next_action),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -68,10 +133,13 @@ pub async fn start(shop: &Shop, order: &order::Model) -> Outcome<payment::Model>
         )
         .exec_without_returning(&shop.db)
         .await?;
-    let row = payment_of(&shop.db, order.id)
+    reread(shop, order).await
+}
+
+async fn reread(shop: &Shop, order: &order::Model) -> AppResult<payment::Model> {
+    payment_of(&shop.db, order.id)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment row vanished")))?;
-    Ok(Ok(row))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment row vanished")))
 }
 
 /// Money arrived for `payment` (`amount_fen` in `currency`): if it is the order's amount, the

@@ -286,6 +286,7 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
     let shop = huakai::shop::Shop {
         db: state.db.clone(),
         stripe: None,
+        direct: Default::default(),
         cache: state.cache.clone(),
         settings: state.config.shop_settings(),
     };

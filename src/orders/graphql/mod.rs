@@ -11,6 +11,7 @@ use async_graphql::{Context, ID, Object};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::accounts::Role;
+use crate::accounts::graphql::ClientAddress;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::graphql::context::{database, shop, wants_total_count};
 use crate::infra::error::{AppResult, UserError};
@@ -24,6 +25,7 @@ use crate::orders::entity::order;
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
 use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
 use crate::orders::service::{cancel, lifecycle, state};
+use crate::payments::checkout::Checkout;
 use objects::PlaceOrderInput;
 
 type Result<T> = async_graphql::Result<T>;
@@ -140,15 +142,15 @@ impl OrdersMutation {
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
         let me = viewer(ctx).signed_in()?;
         let shop = shop(ctx)?;
-        let payments_available = shop.stripe.is_some();
-        let payment_method = input.payment_method.unwrap_or(if payments_available {
+        let payment_method = input.payment_method.unwrap_or(if shop.stripe.is_some() {
             PaymentMethod::Card
         } else {
             PaymentMethod::BankTransfer
         });
-        if (payment_method.uses_stripe() || input.remainder_method.is_some_and(PaymentMethod::uses_stripe))
-            && !payments_available
-        {
+        // Online: through Stripe, or WeChat Pay and Alipay paid directly.
+        let unavailable =
+            |method: PaymentMethod| method.uses_stripe() && shop.stripe.is_none() && !shop.direct.takes(method);
+        if unavailable(payment_method) || input.remainder_method.is_some_and(unavailable) {
             return Ok(PlaceOrderPayload::refused(vec![
                 UserError::new("PAYMENTS_UNAVAILABLE", "online-payments-unavailable-use-bank")
                     .on_field(&["input", "paymentMethod"]),
@@ -177,6 +179,11 @@ impl OrdersMutation {
             payment_method,
             remainder_method: input.remainder_method,
             referral_code: input.referral_code,
+            checkout: Checkout {
+                channel: input.payment_channel.unwrap_or_default(),
+                payer_openid: input.payer_open_id,
+                payer_ip: ctx.data_opt::<ClientAddress>().and_then(|address| address.0),
+            },
         };
         Ok(match placing::place(shop, me.user_id, request).await? {
             Ok(placed) => PlaceOrderPayload::placed(placed),

@@ -19,6 +19,7 @@ use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::acceptance;
 use crate::orders::service::placing::{self, Placed};
 use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::checkout::PaymentChannel;
 use crate::payments::graphql::payment::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
@@ -399,6 +400,11 @@ pub struct PlaceOrderInput {
     pub remainder_method: Option<PaymentMethod>,
     /// The livestream promo link's code.
     pub referral_code: Option<String>,
+    /// Where the buyer pays from with WeChat Pay or Alipay paid directly: NATIVE (a QR code,
+    /// the default), JSAPI (inside WeChat, with `payerOpenId`) or H5 (a phone's browser).
+    pub payment_channel: Option<PaymentChannel>,
+    /// The buyer's openid under the shop's AppID, for JSAPI.
+    pub payer_open_id: Option<String>,
 }
 
 #[derive(SimpleObject)]

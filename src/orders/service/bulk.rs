@@ -103,7 +103,7 @@ pub async fn place_bulk(
     request: BulkOrderRequest,
 ) -> AppResult<Result<Placed, Vec<UserError>>> {
     Ok(match reserve(shop, admin_id, &request).await? {
-        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved).await),
+        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved, &Default::default()).await),
         Err(problems) => Err(problems),
     })
 }

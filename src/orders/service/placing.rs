@@ -22,6 +22,7 @@ use crate::inventory::{self, Moved, Movement};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::lifecycle::mark_paid;
 use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::checkout::Checkout;
 use crate::payments::entity::payment;
 use crate::payments::service as payments;
 use crate::payments::{PaymentStatus, ProviderKind};
@@ -55,6 +56,8 @@ pub struct OrderRequest {
     /// With WELFARE_ALLOWANCE: pays what the allowance does not cover.
     pub remainder_method: Option<PaymentMethod>,
     pub referral_code: Option<String>,
+    /// Where the buyer pays from, for WeChat Pay and Alipay paid directly.
+    pub checkout: Checkout,
 }
 
 /// A placed (or found again) order, and whether stock ran out because of it.
@@ -87,21 +90,22 @@ pub struct Placed {
 
 /// `placeOrder`: reserves the stock (one transaction), tells the storefront cache, and starts
 /// the payment. A payment that cannot be started now leaves the order standing and says so.
-pub async fn place(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcome<Placed> {
+pub async fn place(shop: &Shop, buyer_id: UserId, mut request: OrderRequest) -> Outcome<Placed> {
+    let checkout = std::mem::take(&mut request.checkout);
     Ok(match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
-        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved).await),
+        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved, &checkout).await),
         Err(problem) => Err(problem),
     })
 }
 
 /// After the placing transaction committed: the storefront cache hears of the stock moved, and
 /// the payment starts.
-pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved) -> Placed {
+pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, checkout: &Checkout) -> Placed {
     shop.announce(
         Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed).and(reserved.paid),
     )
     .await;
-    let payment_problem = match payments::start(shop, &reserved.order).await {
+    let payment_problem = match payments::start(shop, &reserved.order, checkout).await {
         Ok(Ok(_)) => None,
         Ok(Err(problem)) => Some(problem),
         Err(error) => {
@@ -650,6 +654,8 @@ pub(super) async fn pay_at_once(
         last_error: Set(None),
         needs_review: Set(false),
         review_reason: Set(None),
+        next_action_kind: Set(None),
+        next_action: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

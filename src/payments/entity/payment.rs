@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::OrderId;
 use crate::infra::ids::PaymentId;
+use crate::payments::checkout::PaymentActionKind;
 use crate::payments::{PaymentStatus, ProviderKind};
 
 /// How an order is paid: one row per order.
@@ -25,6 +26,9 @@ pub struct Model {
     /// Set when Stripe's word and the order disagree (an amount that does not match, say).
     pub needs_review: bool,
     pub review_reason: Option<String>,
+    /// What the buyer's app does to pay (WeChat Pay and Alipay paid directly), with its value.
+    pub next_action_kind: Option<PaymentActionKind>,
+    pub next_action: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

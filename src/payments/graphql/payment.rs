@@ -1,6 +1,6 @@
 //! `Order.payment`: an order's payment, cut to what its viewer may see.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, Object, SimpleObject};
 use sea_orm::ActiveEnum;
 
 use crate::accounts::policy::viewer;
@@ -9,6 +9,7 @@ use crate::infra::error::AppResult;
 use crate::infra::ids::ProducerId;
 use crate::infra::money::{Fen, Money};
 use crate::orders::entity::order;
+use crate::payments::checkout::PaymentActionKind;
 use crate::payments::entity::payment;
 use crate::payments::{PaymentStatus, records, refunds};
 
@@ -28,6 +29,19 @@ pub enum PaymentView {
     Producer(ProducerId),
 }
 
+/// What the buyer's app does to pay with WeChat Pay or Alipay paid directly: one of the URLs
+/// or the parameters, as `kind` says.
+#[derive(SimpleObject)]
+pub struct PaymentAction {
+    kind: PaymentActionKind,
+    /// SHOW_QR_CODE: the text of the QR code to show.
+    code_url: Option<String>,
+    /// REDIRECT: where to send the phone's browser.
+    redirect_url: Option<String>,
+    /// INVOKE_JSAPI: the signed parameters (JSON) to pass to `wx.requestPayment`.
+    jsapi_params: Option<String>,
+}
+
 /// An order's payment, as one viewer may see it.
 pub struct Payment {
     row: payment::Model,
@@ -42,7 +56,7 @@ impl Payment {
 
 #[Object]
 impl Payment {
-    /// `stripe` or `bank_transfer`.
+    /// `stripe`, `wechatpay`, `alipay`, `bank_transfer`, `allowance` or `fund`.
     async fn provider(&self) -> String {
         self.row.provider.to_value()
     }
@@ -57,6 +71,26 @@ impl Payment {
             PaymentView::Buyer => self.row.client_secret.as_deref(),
             _ => None,
         }
+    }
+
+    /// What the buyer's app does next to pay (WeChat Pay and Alipay paid directly), while the
+    /// payment awaits the money; shown to the buyer only.
+    async fn next_action(&self) -> Option<PaymentAction> {
+        let awaiting = matches!(
+            self.row.status,
+            PaymentStatus::RequiresPayment | PaymentStatus::Processing
+        );
+        if self.view != PaymentView::Buyer || !awaiting {
+            return None;
+        }
+        let (kind, value) = (self.row.next_action_kind?, self.row.next_action.clone()?);
+        let only = |wanted: PaymentActionKind| (kind == wanted).then(|| value.clone());
+        Some(PaymentAction {
+            kind,
+            code_url: only(PaymentActionKind::ShowQrCode),
+            redirect_url: only(PaymentActionKind::Redirect),
+            jsapi_params: only(PaymentActionKind::InvokeJsapi),
+        })
     }
 
     /// What was paid; to a grower, the part paid for its own lines.

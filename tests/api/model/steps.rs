@@ -197,6 +197,7 @@ impl<'w> Runner<'w> {
                 Via::Link => Some(self.case.link_code.clone()),
                 Via::Session => Some(self.case.session_code.clone()),
             },
+            checkout: Default::default(),
         };
         let placed = match placing::place(&self.shop, self.user(buyer), request).await {
             Ok(Ok(placed)) => placed,

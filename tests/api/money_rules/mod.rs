@@ -32,6 +32,7 @@ pub fn shop(app: &TestApp, fee_bps: Option<u32>) -> Shop {
     Shop {
         db: state.db.clone(),
         stripe: state.stripe.clone(),
+        direct: state.direct.clone(),
         cache: state.cache.clone(),
         settings,
     }

@@ -12,8 +12,8 @@ pub mod database;
 pub mod keys;
 pub mod notify_receiver;
 pub mod redis;
-pub mod smtp;
 pub mod s3;
+pub mod smtp;
 pub mod stripe;
 pub mod wechatpay;
 
@@ -98,6 +98,24 @@ impl TestApp {
         let app = TestApp::spawn_with(backend, &all).await?;
         stripe.send_webhooks_to(app.url("/webhooks/stripe"));
         Some((app, stripe))
+    }
+
+    /// The app paying WeChat Pay and Alipay directly through their stand-ins (which send their
+    /// notifications to the app's own address), looking up a payment whose notification is a
+    /// second late.
+    pub async fn spawn_with_direct(
+        backend: Backend,
+        settings: &[(&str, &str)],
+    ) -> Option<(TestApp, wechatpay::WechatPayStandIn, alipay::AlipayStandIn)> {
+        let wechatpay = wechatpay::WechatPayStandIn::start().await;
+        let alipay = alipay::AlipayStandIn::start().await;
+        let mut owned = wechatpay.env("1s");
+        owned.extend(alipay.env("1s"));
+        owned.push(("HUAKAI_PAYMENT_LOOKUP_AFTER", "1s".to_owned()));
+        let mut all: Vec<(&str, &str)> = owned.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        all.extend_from_slice(settings);
+        let app = TestApp::spawn_with(backend, &all).await?;
+        Some((app, wechatpay, alipay))
     }
 
     /// The app on a database made by the caller, with the demo catalogue loaded.
