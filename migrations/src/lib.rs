@@ -21,6 +21,7 @@ mod m20261129_000017_bulk_orders;
 mod m20261129_000018_sale_rates;
 mod m20261129_000019_mail_outbox;
 mod m20261203_000030_host_bank_accounts;
+mod m20261203_000032_claims;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000018_sale_rates::Migration),
             Box::new(m20261129_000019_mail_outbox::Migration),
             Box::new(m20261203_000030_host_bank_accounts::Migration),
+            Box::new(m20261203_000032_claims::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod authorization;
 mod backups;
 mod cache;
 mod catalogue;
+mod claims;
 mod fuzz;
 mod graphiql;
 mod graphql_over_http;

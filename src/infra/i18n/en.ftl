@@ -304,3 +304,22 @@ socket-too-many-operations = at most { $max } operations at once on one socket
 socket-operation-timed-out = the operation took too long
 too-many-invite-guesses = too many invite codes tried
 too-many-invites = too many invite codes made for this organisation
+
+## After-sales claims (issue 25)
+
+claim-window-closed = the order cannot be claimed on: it is not delivered, or the claim window has passed
+claim-exists = a claim on this order and producer is open already
+claim-line-not-in-order = a claimed variant is not in the order
+claim-quantity-invalid = each variant once, with a quantity of at least 1
+claim-quantity-exceeds = more units than were delivered and not yet claimed or refunded
+claim-one-producer = a claim names the lines of one producer
+claim-note-length = a note is at most 1000 characters
+claim-closed = the claim is decided already, or not yours to decide now
+claim-reject-needs-reason = a rejection needs a reason in the note
+claim-amount-required = a partial refund needs an amount
+claim-nothing-to-refund = nothing of the claimed lines is left to refund
+claim-reship-out-of-stock = not enough stock to send the units again
+claim-not-escalatable = only a grower's rejection can be escalated, once
+claim-not-found = no such claim
+claim-mail-subject = Order { $order }: after-sales claim
+claim-mail-body = The after-sales claim on order { $order } is now { $status }. { $note }

@@ -304,3 +304,22 @@ socket-too-many-operations = 一个连接上最多同时进行 { $max } 个操�
 socket-operation-timed-out = 操作超时
 too-many-invite-guesses = 尝试的邀请码次数过多
 too-many-invites = 本单位生成的邀请码过多
+
+## 售后（issue 25）
+
+claim-window-closed = 该订单不能申请售后：尚未签收，或已超过售后期限
+claim-exists = 该订单此生产者已有进行中的售后
+claim-line-not-in-order = 申请售后的规格不在订单中
+claim-quantity-invalid = 每个规格只能出现一次，数量至少为 1
+claim-quantity-exceeds = 数量超过已签收且未申请售后或未退款的件数
+claim-one-producer = 一次售后只能包含同一生产者的商品
+claim-note-length = 说明最多 1000 字
+claim-closed = 该售后已处理，或现在不由你处理
+claim-reject-needs-reason = 拒绝售后须在说明中写明理由
+claim-amount-required = 部分退款须填写金额
+claim-nothing-to-refund = 所申请的商品已无可退金额
+claim-reship-out-of-stock = 库存不足，无法补发
+claim-not-escalatable = 只有农户拒绝的售后可以申请平台介入，且只能一次
+claim-not-found = 没有该售后
+claim-mail-subject = 订单 { $order }：售后
+claim-mail-body = 订单 { $order } 的售后现在的状态是 { $status }。{ $note }
