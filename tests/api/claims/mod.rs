@@ -4,6 +4,7 @@
 //! `pendingBankRefunds`.
 
 mod decisions;
+mod mail;
 mod race;
 mod timeouts;
 
