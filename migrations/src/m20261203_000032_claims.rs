@@ -32,7 +32,11 @@ impl MigrationTrait for Migration {
         let (id, big, timestamp) = if postgres {
             ("bigserial PRIMARY KEY", "bigint", "timestamptz")
         } else {
-            ("integer PRIMARY KEY AUTOINCREMENT", "integer", "timestamp_with_timezone_text")
+            (
+                "integer PRIMARY KEY AUTOINCREMENT",
+                "integer",
+                "timestamp_with_timezone_text",
+            )
         };
         execute(
             manager,
@@ -94,7 +98,11 @@ impl MigrationTrait for Migration {
             ),
         )
         .await?;
-        execute(manager, "CREATE INDEX idx_claim_lines_line ON claim_lines (order_line_id)").await?;
+        execute(
+            manager,
+            "CREATE INDEX idx_claim_lines_line ON claim_lines (order_line_id)",
+        )
+        .await?;
         if postgres {
             execute(
                 manager,

@@ -283,7 +283,12 @@ impl Config {
                 .map_err(|problem| error(problem.name(), "", problem.problem()))?,
             claims: crate::claims::ClaimSettings {
                 window: parse_setting("HUAKAI_CLAIM_WINDOW", get("HUAKAI_CLAIM_WINDOW"), "7d", parse_duration)?,
-                response: parse_setting("HUAKAI_CLAIM_RESPONSE", get("HUAKAI_CLAIM_RESPONSE"), "48h", parse_duration)?,
+                response: parse_setting(
+                    "HUAKAI_CLAIM_RESPONSE",
+                    get("HUAKAI_CLAIM_RESPONSE"),
+                    "48h",
+                    parse_duration,
+                )?,
             },
             livestream: crate::livestream::LivestreamSettings {
                 max_commission_bps: parse_setting(

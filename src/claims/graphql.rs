@@ -143,12 +143,16 @@ async fn visible_claim(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(claim::M
         return Ok(None);
     };
     let order = crate::orders::service::state::find(db, row.order_id).await?;
-    Ok(viewer(ctx).may(read(&row, order.buyer_id)).then_some((row, order.buyer_id)))
+    Ok(viewer(ctx)
+        .may(read(&row, order.buyer_id))
+        .then_some((row, order.buyer_id)))
 }
 
 fn parse_amount(amount: Option<&str>) -> std::result::Result<Option<Fen>, UserError> {
     amount
-        .map(|text| Fen::parse_yuan(text).map_err(|e| UserError::new("INVALID_INPUT", e.message()).on_field(&["amount"])))
+        .map(|text| {
+            Fen::parse_yuan(text).map_err(|e| UserError::new("INVALID_INPUT", e.message()).on_field(&["amount"]))
+        })
         .transpose()
 }
 
@@ -174,7 +178,9 @@ async fn decided(
         Err(problem) => return Ok(ClaimPayload::of(Err(problem))),
     };
     let decision = Decision { decision, amount, note };
-    Ok(ClaimPayload::of(deciding::decide(shop(ctx)?, row.id, by, decision).await?))
+    Ok(ClaimPayload::of(
+        deciding::decide(shop(ctx)?, row.id, by, decision).await?,
+    ))
 }
 
 #[derive(Default)]

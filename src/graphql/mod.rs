@@ -11,11 +11,11 @@ use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Ob
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
-use crate::claims::graphql::{Claim, ClaimsMutation, ClaimsQuery};
 use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
 };
+use crate::claims::graphql::{Claim, ClaimsMutation, ClaimsQuery};
 use crate::impact::ImpactReports;
 use crate::impact::graphql::ImpactQuery;
 use crate::livestream::graphql::{

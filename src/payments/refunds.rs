@@ -142,7 +142,17 @@ async fn decide_over(
     let now = Utc::now();
     let mut recorded = None;
     if allowance > Fen::ZERO {
-        let row = record(txn, payment, allowance, RefundStatus::Succeeded, reason, None, only, payouts).await?;
+        let row = record(
+            txn,
+            payment,
+            allowance,
+            RefundStatus::Succeeded,
+            reason,
+            None,
+            only,
+            payouts,
+        )
+        .await?;
         crate::unions::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
         recorded = Some(row);
     }

@@ -117,7 +117,10 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
     let mut update = claim::Entity::update_many()
         .col_expr(claim::Column::Status, Expr::value(status))
         .col_expr(claim::Column::Decision, Expr::value(decision.decision))
-        .col_expr(claim::Column::AmountFen, Expr::value(refund.map(|(_, amount)| amount.get())))
+        .col_expr(
+            claim::Column::AmountFen,
+            Expr::value(refund.map(|(_, amount)| amount.get())),
+        )
         .col_expr(claim::Column::RefundId, Expr::value(refund.map(|(id, _)| id)))
         .col_expr(claim::Column::ReshipShipmentId, Expr::value(parcel))
         .col_expr(claim::Column::ResponseNote, Expr::value(note))
@@ -154,7 +157,10 @@ pub async fn escalate(shop: &Shop, claim_id: ClaimId) -> Outcome<claim::Model> {
     let escalated = claim::Entity::update_many()
         .col_expr(claim::Column::Status, Expr::value(ClaimStatus::Escalated))
         .col_expr(claim::Column::EscalatedAt, Expr::value(Utc::now()))
-        .col_expr(claim::Column::DecidedAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+        .col_expr(
+            claim::Column::DecidedAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
         .filter(claim::Column::Id.eq(claim_id))
         .filter(claim::Column::Status.eq(ClaimStatus::Rejected))
         .filter(claim::Column::EscalatedAt.is_null())

@@ -50,7 +50,10 @@ async fn tell(txn: &impl ConnectionTrait, claim: &claim::Model, step: &'static s
     let body = Message::new("claim-mail-body")
         .with("order", order.number.as_str())
         .with("status", status)
-        .with("note", claim.response_note.clone().or(claim.note.clone()).unwrap_or_default());
+        .with(
+            "note",
+            claim.response_note.clone().or(claim.note.clone()).unwrap_or_default(),
+        );
     for person in audience(txn, claim).await? {
         let language = person.language.unwrap_or_default();
         let words = mail::render(language, &subject, &body);

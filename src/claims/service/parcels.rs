@@ -50,7 +50,18 @@ pub async fn answer(shop: &Shop, code: &str, accepted: bool, note: Option<&str>)
         })
         .collect();
     let note = clean_note(note, &["note"]).ok().flatten();
-    match take(&txn, shop, &order, order.buyer_id, Some(parcel.id), &lines, ClaimReason::Other, note).await? {
+    match take(
+        &txn,
+        shop,
+        &order,
+        order.buyer_id,
+        Some(parcel.id),
+        &lines,
+        ClaimReason::Other,
+        note,
+    )
+    .await?
+    {
         Ok(_) => txn.commit().await?,
         Err(problem) => {
             tracing::info!(shipment = parcel.id.0, code = %problem.code, "a parcel's problem opened no claim");

@@ -2,8 +2,8 @@
 //! refund of the claimed lines through the one refund path, or a new parcel of them from the
 //! producer's stock, charged to the producer.
 
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use sea_orm::ConnectionTrait;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use super::lines_of;
 use crate::claims::entity::claim;
@@ -22,10 +22,7 @@ use crate::payouts::ledger;
 use crate::shop::{Effect, Shop};
 
 /// The claim's order lines with the units claimed of each.
-async fn claimed_lines(
-    txn: &impl ConnectionTrait,
-    claim: &claim::Model,
-) -> AppResult<Vec<(order_line::Model, i32)>> {
+async fn claimed_lines(txn: &impl ConnectionTrait, claim: &claim::Model) -> AppResult<Vec<(order_line::Model, i32)>> {
     let units = lines_of(txn, claim.id).await?;
     Ok(order_lines_of(txn, claim.order_id)
         .await?
@@ -45,7 +42,11 @@ pub async fn refund(
     claim: &claim::Model,
     amount: Option<Fen>,
 ) -> Outcome<(Decided, Fen)> {
-    let nothing = || Ok(Err(UserError::new("NOT_REFUNDABLE", "claim-nothing-to-refund").on_field(&["claimId"])));
+    let nothing = || {
+        Ok(Err(
+            UserError::new("NOT_REFUNDABLE", "claim-nothing-to-refund").on_field(&["claimId"])
+        ))
+    };
     let Some(payment) = payment_of(txn, claim.order_id).await? else {
         return nothing();
     };
@@ -61,7 +62,10 @@ pub async fn refund(
         .iter()
         .map(|(line, units)| {
             let holds = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
-            (line.id, Ord::max(Ord::min(i64::from(*units) * line.unit_price_fen, holds), 0))
+            (
+                line.id,
+                Ord::max(Ord::min(i64::from(*units) * line.unit_price_fen, holds), 0),
+            )
         })
         .collect();
     let cap = Fen::new(caps.iter().map(|(_, cap)| cap).sum());
@@ -80,9 +84,11 @@ pub async fn refund(
         }
     };
     let reason = format!("after-sales claim {}", claim.id);
-    Ok(refunds::decide_for_lines(txn, &payment, amount, &reason, &caps, shop.settings.payouts)
-        .await?
-        .map(|decided| (decided, amount)))
+    Ok(
+        refunds::decide_for_lines(txn, &payment, amount, &reason, &caps, shop.settings.payouts)
+            .await?
+            .map(|decided| (decided, amount)),
+    )
 }
 
 /// Sends the claimed units again from the producer's stock as a new parcel to where the first
@@ -97,7 +103,16 @@ pub async fn reship(
     lines.sort_by_key(|(line, _)| line.variant_id);
     let mut flipped = false;
     for (line, units) in &lines {
-        match inventory::apply(txn, Movement::Reship, line.variant_id, i64::from(*units), order.id, None).await? {
+        match inventory::apply(
+            txn,
+            Movement::Reship,
+            line.variant_id,
+            i64::from(*units),
+            order.id,
+            None,
+        )
+        .await?
+        {
             Moved::Done { availability_flipped } => flipped |= availability_flipped,
             Moved::Refused => {
                 return Ok(Err(
@@ -118,7 +133,10 @@ pub async fn reship(
         tracking_number: Set(None),
         shipped_at: Set(None),
         recipient_name: Set(recipient(parcel_field(|p| p.recipient_name.as_ref()), &order.ship_name)),
-        recipient_phone: Set(recipient(parcel_field(|p| p.recipient_phone.as_ref()), &order.ship_phone)),
+        recipient_phone: Set(recipient(
+            parcel_field(|p| p.recipient_phone.as_ref()),
+            &order.ship_phone,
+        )),
         recipient_province: Set(recipient(
             parcel_field(|p| p.recipient_province.as_ref()),
             &order.ship_province,
@@ -128,7 +146,10 @@ pub async fn reship(
             parcel_field(|p| p.recipient_district.as_ref()),
             &order.ship_district,
         )),
-        recipient_line1: Set(recipient(parcel_field(|p| p.recipient_line1.as_ref()), &order.ship_line1)),
+        recipient_line1: Set(recipient(
+            parcel_field(|p| p.recipient_line1.as_ref()),
+            &order.ship_line1,
+        )),
         acceptance_code: Set(None),
         accepted_at: Set(None),
         problem_note: Set(None),

@@ -43,7 +43,9 @@ pub async fn accept_unanswered(shop: &Shop, now: DateTime<Utc>) -> AppResult<usi
             Ok(_) => decided += 1,
             // Decided meanwhile (by its grower or another replica), or nothing is left to
             // refund: an operator takes it from the queue.
-            Err(problem) => tracing::info!(claim = claim_id.0, code = %problem.code, "an unanswered claim was not refunded"),
+            Err(problem) => {
+                tracing::info!(claim = claim_id.0, code = %problem.code, "an unanswered claim was not refunded")
+            }
         }
     }
     Ok(decided)

@@ -69,11 +69,7 @@ pub async fn claim_rates(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppRe
         .column(order::Column::Id)
         .from(order::Entity)
         .and_where(order::Column::DeliveredAt.gte(since))
-        .and_where(order::Column::Status.is_in([
-            OrderStatus::Delivered,
-            OrderStatus::Completed,
-            OrderStatus::Refunded,
-        ]))
+        .and_where(order::Column::Status.is_in([OrderStatus::Delivered, OrderStatus::Completed, OrderStatus::Refunded]))
         .to_owned();
     let delivered: Vec<(ProducerId, OrderId)> = order_line::Entity::find()
         .select_only()

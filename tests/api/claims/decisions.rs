@@ -62,11 +62,18 @@ async fn a_grower_refunds_in_full_through_the_one_refund_path(backend: Backend) 
     let queue = app.query_as(&people.grower, EARNINGS, json!({})).await;
     assert_eq!(queue["myProducer"]["claims"]["nodes"][0]["id"], claim["id"]);
     let other = app
-        .user("crayfish@example.com", huakai::accounts::Role::Grower, Some("changyuan-longxia-hezuoshe"))
+        .user(
+            "crayfish@example.com",
+            huakai::accounts::Role::Grower,
+            Some("changyuan-longxia-hezuoshe"),
+        )
         .await;
     let variables = json!({ "id": claim["id"], "decision": "REFUND" });
     let (_, refused) = app.graphql_as(&other, RESPOND, variables.clone()).await;
-    assert_eq!(refused["data"]["respondToClaim"]["userErrors"][0]["code"], "NOT_FOUND", "{refused}");
+    assert_eq!(
+        refused["data"]["respondToClaim"]["userErrors"][0]["code"], "NOT_FOUND",
+        "{refused}"
+    );
     let (_, buyer_tries) = app.graphql_as(&people.cast.buyer, RESPOND, variables.clone()).await;
     assert_eq!(error_code(&buyer_tries), "FORBIDDEN");
 
@@ -83,7 +90,9 @@ async fn a_grower_refunds_in_full_through_the_one_refund_path(backend: Backend) 
     let twice = decide(&app, &people.grower, RESPOND, variables).await;
     assert_eq!(twice["userErrors"][0]["code"], "CLAIM_CLOSED");
 
-    let order = app.query_as(&people.cast.buyer, ORDER_CLAIMS, json!({ "id": order_id })).await;
+    let order = app
+        .query_as(&people.cast.buyer, ORDER_CLAIMS, json!({ "id": order_id }))
+        .await;
     assert_eq!(order["order"]["claims"][0]["status"], "REFUNDED");
     assert_eq!(order["order"]["status"], "DELIVERED", "a part refunded");
     // The claimed units are spent: the third may still be claimed, not a fourth.
@@ -112,7 +121,13 @@ async fn a_partial_refund_stays_within_the_claimed_lines(backend: Backend) {
     )
     .await;
     assert_eq!(answer["userErrors"][0]["code"], "INVALID_INPUT");
-    let missing = decide(&app, &people.grower, RESPOND, json!({ "id": claim["id"], "decision": "PARTIAL_REFUND" })).await;
+    let missing = decide(
+        &app,
+        &people.grower,
+        RESPOND,
+        json!({ "id": claim["id"], "decision": "PARTIAL_REFUND" }),
+    )
+    .await;
     assert_eq!(missing["userErrors"][0]["code"], "INVALID_INPUT");
 
     let answer = decide(
@@ -136,17 +151,30 @@ async fn a_reship_sends_the_units_again_at_the_producers_cost(backend: Backend) 
     let people = people(&app).await;
     let (order_id, variant_id) = delivered_lilies(&app, &people, 2, "reship").await;
     let available = |all: std::collections::HashMap<String, (Value, i64)>| {
-        all.into_values().find(|(id, _)| *id == variant_id).map(|(_, n)| n).expect("variant")
+        all.into_values()
+            .find(|(id, _)| *id == variant_id)
+            .map(|(_, n)| n)
+            .expect("variant")
     };
     let before = available(variants(&app, PRODUCT).await);
     let claim = open(&app, &people, &order_id, &variant_id, 2).await;
     let asked = fen(&claim["asked"]);
 
-    let answer = decide(&app, &people.grower, RESPOND, json!({ "id": claim["id"], "decision": "RESHIP" })).await;
+    let answer = decide(
+        &app,
+        &people.grower,
+        RESPOND,
+        json!({ "id": claim["id"], "decision": "RESHIP" }),
+    )
+    .await;
     assert_eq!(answer["userErrors"], json!([]), "{answer}");
     assert_eq!(answer["claim"]["status"], "RESHIPPED");
     assert_eq!(answer["claim"]["amount"], Value::Null, "the buyer is not refunded");
-    assert_eq!(available(variants(&app, PRODUCT).await), before - 2, "the units leave the stock");
+    assert_eq!(
+        available(variants(&app, PRODUCT).await),
+        before - 2,
+        "the units leave the stock"
+    );
     assert!(bank_refunds(&app, &people.cast.operator, &order_id).await.is_empty());
     // The producer pays the goods: one entry of what they cost.
     assert_eq!(earnings(&app, &people, "RESHIP").await, vec![-asked]);
@@ -157,7 +185,11 @@ async fn a_reship_sends_the_units_again_at_the_producers_cost(backend: Backend) 
             json!({ "id": order_id }),
         )
         .await;
-    assert_eq!(shipments["order"]["shipments"].as_array().map(Vec::len), Some(2), "{shipments}");
+    assert_eq!(
+        shipments["order"]["shipments"].as_array().map(Vec::len),
+        Some(2),
+        "{shipments}"
+    );
 }
 
 async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backend) {
@@ -185,7 +217,10 @@ async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backe
     let (_, grower_tries) = app.graphql_as(&people.grower, ESCALATE, json!({ "id": id })).await;
     assert_eq!(error_code(&grower_tries), "FORBIDDEN");
     let escalated = app.query_as(&people.cast.buyer, ESCALATE, json!({ "id": id })).await;
-    assert_eq!(escalated["escalateClaim"]["claim"]["status"], "ESCALATED", "{escalated}");
+    assert_eq!(
+        escalated["escalateClaim"]["claim"]["status"], "ESCALATED",
+        "{escalated}"
+    );
     assert_eq!(escalated["escalateClaim"]["claim"]["decidedAt"], Value::Null);
     let queue = app
         .query_as(
@@ -207,7 +242,13 @@ async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backe
         .graphql_as(&people.grower, DECIDE, json!({ "id": id, "decision": "REFUND" }))
         .await;
     assert_eq!(error_code(&grower_decides), "FORBIDDEN");
-    let decided = decide(&app, &people.cast.operator, DECIDE, json!({ "id": id, "decision": "REFUND" })).await;
+    let decided = decide(
+        &app,
+        &people.cast.operator,
+        DECIDE,
+        json!({ "id": id, "decision": "REFUND" }),
+    )
+    .await;
     assert_eq!(decided["userErrors"], json!([]), "{decided}");
     assert_eq!(decided["claim"]["status"], "REFUNDED");
     assert_eq!(
@@ -217,7 +258,13 @@ async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backe
     // Final: nothing is escalated or decided after it.
     let again = app.query_as(&people.cast.buyer, ESCALATE, json!({ "id": id })).await;
     assert_eq!(again["escalateClaim"]["userErrors"][0]["code"], "NOT_ESCALATABLE");
-    let twice = decide(&app, &people.cast.operator, DECIDE, json!({ "id": id, "decision": "REJECT", "note": "x" })).await;
+    let twice = decide(
+        &app,
+        &people.cast.operator,
+        DECIDE,
+        json!({ "id": id, "decision": "REJECT", "note": "x" }),
+    )
+    .await;
     assert_eq!(twice["userErrors"][0]["code"], "CLAIM_CLOSED");
 
     let rates = app
@@ -228,5 +275,11 @@ async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backe
         )
         .await;
     assert_eq!(rates["claimRates"][0]["producer"]["slug"], PRODUCER);
-    assert_eq!((rates["claimRates"][0]["claims"].clone(), rates["claimRates"][0]["deliveredOrders"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (
+            rates["claimRates"][0]["claims"].clone(),
+            rates["claimRates"][0]["deliveredOrders"].clone()
+        ),
+        (json!(1), json!(1))
+    );
 }

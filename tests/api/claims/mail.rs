@@ -52,9 +52,17 @@ async fn the_buyer_the_grower_and_the_operator_hear_of_each_step(backend: Backen
         let texts = to(address);
         assert_eq!(texts.len(), 2, "{address}: {texts:#?}");
         assert!(texts.iter().any(|text| text.contains("OPEN")), "{texts:#?}");
-        assert!(texts.iter().any(|text| text.contains("REJECTED") && text.contains("完好无损")), "{texts:#?}");
+        assert!(
+            texts
+                .iter()
+                .any(|text| text.contains("REJECTED") && text.contains("完好无损")),
+            "{texts:#?}"
+        );
     }
-    assert!(received.iter().all(|mail| mail.subject().contains("售后")), "in the shop's language");
+    assert!(
+        received.iter().all(|mail| mail.subject().contains("售后")),
+        "in the shop's language"
+    );
     // Nothing twice.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(server.received().len(), 6);

@@ -57,7 +57,12 @@ async fn a_claim_racing_an_operator_refund_never_refunds_more_than_the_line(back
         // The operator gives back half the order (shared over both lines) while the grower
         // refunds the lily in full: both go through, in either order.
         let half = total / 2;
-        let grower = decide(&app, &people.grower, RESPOND, json!({ "id": claim["id"], "decision": "REFUND" }));
+        let grower = decide(
+            &app,
+            &people.grower,
+            RESPOND,
+            json!({ "id": claim["id"], "decision": "REFUND" }),
+        );
         let operator = app.query_as(
             &people.cast.operator,
             "mutation($id: ID!, $amount: String!) { refundOrder(orderId: $id, amount: $amount) { userErrors { code } } }",
@@ -91,7 +96,10 @@ async fn a_claim_racing_an_operator_refund_never_refunds_more_than_the_line(back
             .expect("the lily line");
         assert_eq!(by_line.get(&lily_line.id.0).copied(), Some(lily_total));
         assert_eq!(
-            bank_refunds(&app, &people.cast.operator, &order_id).await.iter().sum::<i64>(),
+            bank_refunds(&app, &people.cast.operator, &order_id)
+                .await
+                .iter()
+                .sum::<i64>(),
             half + claimed
         );
     }

@@ -30,11 +30,18 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
     let (quiet, _) = delivered_lilies(&app, &people, 1, "quiet").await;
 
     let refunded = app
-        .eventually(&people.cast.buyer, ORDER, json!({ "id": claimed }), "the timeout", |data| {
-            data["order"]["claims"][0]["status"] == "REFUNDED"
-        })
+        .eventually(
+            &people.cast.buyer,
+            ORDER,
+            json!({ "id": claimed }),
+            "the timeout",
+            |data| data["order"]["claims"][0]["status"] == "REFUNDED",
+        )
         .await;
-    assert_eq!(refunded["order"]["claims"][0]["decision"], "REFUND", "refunded as asked");
+    assert_eq!(
+        refunded["order"]["claims"][0]["decision"], "REFUND",
+        "refunded as asked"
+    );
     assert_eq!(fen(&refunded["order"]["claims"][0]["amount"]), fen(&claim["asked"]));
     // Once, whatever the number of replicas.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -50,9 +57,13 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
         "DELIVERED"
     );
     for order_id in [&claimed, &quiet] {
-        app.eventually(&people.cast.buyer, ORDER, json!({ "id": order_id }), "completion", |data| {
-            data["order"]["status"] == "COMPLETED"
-        })
+        app.eventually(
+            &people.cast.buyer,
+            ORDER,
+            json!({ "id": order_id }),
+            "completion",
+            |data| data["order"]["status"] == "COMPLETED",
+        )
         .await;
     }
     let late = app

@@ -12,8 +12,8 @@ pub mod database;
 pub mod keys;
 pub mod notify_receiver;
 pub mod redis;
-pub mod smtp;
 pub mod s3;
+pub mod smtp;
 pub mod stripe;
 pub mod wechatpay;
 

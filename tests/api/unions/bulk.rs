@@ -191,7 +191,11 @@ async fn a_bulk_order_ships_per_recipient_and_producer_and_is_accepted_by_code(b
         )
         .await;
     let claim = &claims["myProducer"]["claims"]["nodes"][0];
-    assert_eq!((&claim["status"], &claim["reason"]), (&json!("OPEN"), &json!("OTHER")), "{claims}");
+    assert_eq!(
+        (&claim["status"], &claim["reason"]),
+        (&json!("OPEN"), &json!("OTHER")),
+        "{claims}"
+    );
     assert_eq!(claim["order"]["id"], order["id"]);
     assert!(fen(&claim["asked"]) > 0);
 
