@@ -182,7 +182,9 @@ async fn decide_over(
     Ok(Ok(Decided { refund: row, effect }))
 }
 
-/// One refund row of `amount`, its split over the order's lines and the earnings it reverses.
+/// One refund row of `amount`, its split over the order's lines (all, or `only` these) and the
+/// earnings it reverses.
+#[allow(clippy::too_many_arguments)] // each is one of the row's facts, passed through from `decide`
 async fn record(
     txn: &impl ConnectionTrait,
     payment: &payment::Model,

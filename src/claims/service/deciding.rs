@@ -13,7 +13,7 @@ use super::{find, remedies};
 use crate::claims::entity::claim;
 use crate::claims::{ClaimDecision, ClaimStatus};
 use crate::infra::db::begin_write;
-use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::ids::{ClaimId, RefundId, ShipmentId};
 use crate::infra::money::Fen;
 use crate::orders::service::state::{find as find_order, lock_order};
@@ -149,6 +149,26 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
         refunds::settle(shop, refund_id).await?;
     }
     Ok(Ok(decided))
+}
+
+/// An unanswered claim the worker could not refund goes to the operators' queue, escalated.
+pub async fn hand_to_operators(shop: &Shop, claim_id: ClaimId) -> AppResult<()> {
+    let txn = begin_write(&shop.db).await?;
+    let handed = claim::Entity::update_many()
+        .col_expr(claim::Column::Status, Expr::value(ClaimStatus::Escalated))
+        .col_expr(claim::Column::EscalatedAt, Expr::value(Utc::now()))
+        .filter(claim::Column::Id.eq(claim_id))
+        .filter(claim::Column::Status.eq(ClaimStatus::Open))
+        .filter(claim::Column::RespondedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if handed.rows_affected == 1
+        && let Some(claim) = find(&txn, claim_id).await?
+    {
+        super::notices::escalated(&txn, &claim).await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// `escalateClaim`: the buyer puts a grower's rejection to an operator.

@@ -5,6 +5,7 @@
 //! conditional move between statuses, each under the order's row.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::deciding::{self, Decider, Decision};
@@ -41,11 +42,13 @@ pub async fn accept_unanswered(shop: &Shop, now: DateTime<Utc>) -> AppResult<usi
         };
         match deciding::decide(shop, claim_id, Decider::Timeout, refund).await? {
             Ok(_) => decided += 1,
-            // Decided meanwhile (by its grower or another replica), or nothing is left to
-            // refund: an operator takes it from the queue.
-            Err(problem) => {
-                tracing::info!(claim = claim_id.0, code = %problem.code, "an unanswered claim was not refunded")
+            // Nothing is left to refund (an operator refunded the order meanwhile): an
+            // operator decides, instead of the worker trying again at every round.
+            Err(problem) if problem.code == "NOT_REFUNDABLE" => {
+                deciding::hand_to_operators(shop, claim_id).await?;
             }
+            // Decided meanwhile, by its grower or another replica.
+            Err(_) => {}
         }
     }
     Ok(decided)
@@ -60,6 +63,15 @@ pub async fn complete_orders(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize
         .column(order::Column::Id)
         .filter(order::Column::Status.eq(OrderStatus::Delivered))
         .filter(order::Column::DeliveredAt.lt(now - window))
+        .filter(
+            order::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(claim::Column::OrderId)
+                    .from(claim::Entity)
+                    .and_where(claim::Column::Status.is_in(ClaimStatus::UNDECIDED))
+                    .to_owned(),
+            ),
+        )
         .order_by_asc(order::Column::DeliveredAt)
         .limit(200)
         .into_tuple()

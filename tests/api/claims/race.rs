@@ -91,8 +91,8 @@ async fn a_claim_racing_an_operator_refund_never_refunds_more_than_the_line(back
         // The lily line is refunded exactly once in full, whichever came first.
         let lily_line = lines
             .iter()
-            .filter(|line| line.line_total_fen == lily_total && line.quantity == 1)
-            .last()
+            .rev()
+            .find(|line| line.line_total_fen == lily_total && line.quantity == 1)
             .expect("the lily line");
         assert_eq!(by_line.get(&lily_line.id.0).copied(), Some(lily_total));
         assert_eq!(

@@ -28,6 +28,18 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
     let (claimed, variant_id) = delivered_lilies(&app, &people, 3, "claimed").await;
     let claim = open(&app, &people, &claimed, &variant_id, 1).await;
     let (quiet, _) = delivered_lilies(&app, &people, 1, "quiet").await;
+    // An operator refunds this one in full while its claim waits: nothing is left for the
+    // worker to refund, so the claim goes to the operators instead.
+    let (refunded_meanwhile, _) = delivered_lilies(&app, &people, 1, "meanwhile").await;
+    open(&app, &people, &refunded_meanwhile, &variant_id, 1).await;
+    let refund = app
+        .query_as(
+            &people.cast.operator,
+            "mutation($id: ID!) { refundOrder(orderId: $id) { userErrors { code } } }",
+            json!({ "id": refunded_meanwhile }),
+        )
+        .await;
+    assert_eq!(refund["refundOrder"]["userErrors"], json!([]));
 
     let refunded = app
         .eventually(
@@ -43,6 +55,14 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
         "refunded as asked"
     );
     assert_eq!(fen(&refunded["order"]["claims"][0]["amount"]), fen(&claim["asked"]));
+    app.eventually(
+        &people.cast.operator,
+        ORDER,
+        json!({ "id": refunded_meanwhile }),
+        "the hand-over",
+        |data| data["order"]["claims"][0]["status"] == "ESCALATED",
+    )
+    .await;
     // Once, whatever the number of replicas.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(
