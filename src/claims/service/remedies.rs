@@ -12,6 +12,7 @@ use crate::infra::i18n::Message;
 use crate::infra::ids::{OrderLineId, ShipmentId};
 use crate::infra::money::Fen;
 use crate::inventory::{self, Moved, Movement};
+use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::state::lines_of as order_lines_of;
 use crate::payments::PaymentStatus;
@@ -98,6 +99,12 @@ pub async fn reship(
     claim: &claim::Model,
     order: &order::Model,
 ) -> Outcome<(ShipmentId, Effect)> {
+    // An order refunded in full meanwhile gets no new parcel for free.
+    if order.status == OrderStatus::Refunded {
+        return Ok(Err(
+            UserError::new("NOT_RESHIPPABLE", "claim-order-refunded").on_field(&["decision"])
+        ));
+    }
     let mut lines = claimed_lines(txn, claim).await?;
     // Stock rows are taken in variant order, as on every path that moves stock.
     lines.sort_by_key(|(line, _)| line.variant_id);

@@ -319,6 +319,7 @@ claim-reject-needs-reason = a rejection needs a reason in the note
 claim-amount-required = a partial refund needs an amount
 claim-nothing-to-refund = nothing of the claimed lines is left to refund
 claim-reship-out-of-stock = not enough stock to send the units again
+claim-order-refunded = the order was refunded in full: nothing is sent again
 claim-not-escalatable = only a grower's rejection can be escalated, once
 claim-not-found = no such claim
 claim-mail-subject = Order { $order }: after-sales claim

@@ -319,6 +319,7 @@ claim-reject-needs-reason = 拒绝售后须在说明中写明理由
 claim-amount-required = 部分退款须填写金额
 claim-nothing-to-refund = 所申请的商品已无可退金额
 claim-reship-out-of-stock = 库存不足，无法补发
+claim-order-refunded = 该订单已全额退款，不再补发
 claim-not-escalatable = 只有农户拒绝的售后可以申请平台介入，且只能一次
 claim-not-found = 没有该售后
 claim-mail-subject = 订单 { $order }：售后

@@ -27,11 +27,11 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
     let people = people(&app).await;
     let (claimed, variant_id) = delivered_lilies(&app, &people, 3, "claimed").await;
     let claim = open(&app, &people, &claimed, &variant_id, 1).await;
-    let (quiet, _) = delivered_lilies(&app, &people, 1, "quiet").await;
+    let (quiet, quiet_variant) = delivered_lilies(&app, &people, 1, "quiet").await;
     // An operator refunds this one in full while its claim waits: nothing is left for the
     // worker to refund, so the claim goes to the operators instead.
-    let (refunded_meanwhile, _) = delivered_lilies(&app, &people, 1, "meanwhile").await;
-    open(&app, &people, &refunded_meanwhile, &variant_id, 1).await;
+    let (refunded_meanwhile, meanwhile_variant) = delivered_lilies(&app, &people, 1, "meanwhile").await;
+    open(&app, &people, &refunded_meanwhile, &meanwhile_variant, 1).await;
     let refund = app
         .query_as(
             &people.cast.operator,
@@ -55,14 +55,24 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
         "refunded as asked"
     );
     assert_eq!(fen(&refunded["order"]["claims"][0]["amount"]), fen(&claim["asked"]));
-    app.eventually(
-        &people.cast.operator,
-        ORDER,
-        json!({ "id": refunded_meanwhile }),
-        "the hand-over",
-        |data| data["order"]["claims"][0]["status"] == "ESCALATED",
-    )
-    .await;
+    let handed = app
+        .eventually(
+            &people.cast.operator,
+            "query($id: ID!) { order(id: $id) { claims { id status } } }",
+            json!({ "id": refunded_meanwhile }),
+            "the hand-over",
+            |data| data["order"]["claims"][0]["status"] == "ESCALATED",
+        )
+        .await;
+    // Nothing is sent again for an order refunded in full.
+    let reship = app
+        .query_as(
+            &people.cast.operator,
+            DECIDE,
+            json!({ "id": handed["order"]["claims"][0]["id"], "decision": "RESHIP" }),
+        )
+        .await;
+    assert_eq!(reship["decideClaim"]["userErrors"][0]["code"], "NOT_RESHIPPABLE");
     // Once, whatever the number of replicas.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(
@@ -87,7 +97,7 @@ async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_wind
         .await;
     }
     let late = app
-        .query_as(&people.cast.buyer, OPEN, claim_input(&quiet, &variant_id, 1))
+        .query_as(&people.cast.buyer, OPEN, claim_input(&quiet, &quiet_variant, 1))
         .await;
     assert_eq!(late["openClaim"]["userErrors"][0]["code"], "CLAIM_WINDOW_CLOSED");
 }
