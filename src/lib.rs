@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod catalogue;
+pub mod claims;
 pub mod demo;
 pub mod graphql;
 pub mod impact;

@@ -33,6 +33,7 @@ pub struct ShopSettings {
     pub payouts: PayoutSettings,
     pub order_limits: OrderLimits,
     pub livestream: crate::livestream::LivestreamSettings,
+    pub claims: crate::claims::ClaimSettings,
 }
 
 /// What one buyer (and one organisation, with its bulk orders) may hold unpaid at once, so that

@@ -22,6 +22,7 @@ mod m20261129_000018_sale_rates;
 mod m20261129_000019_mail_outbox;
 mod m20261203_000030_host_bank_accounts;
 mod m20261203_000031_direct_pay;
+mod m20261203_000032_claims;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000019_mail_outbox::Migration),
             Box::new(m20261203_000030_host_bank_accounts::Migration),
             Box::new(m20261203_000031_direct_pay::Migration),
+            Box::new(m20261203_000032_claims::Migration),
         ]
     }
 }

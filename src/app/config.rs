@@ -27,6 +27,10 @@ pub struct Config {
     pub platform_fee_bps: u32,
     /// Commission caps and notice, and where promo links send buyers.
     pub livestream: crate::livestream::LivestreamSettings,
+    /// Where and how the outbox's mail is sent.
+    pub mail: crate::infra::mail::MailSettings,
+    /// How long claims stay open to buyers and to growers.
+    pub claims: crate::claims::ClaimSettings,
     pub log_format: LogFormat,
     /// Secret for signing tokens; unset, one is generated and kept in the database, so all
     /// replicas on that database agree.
@@ -119,6 +123,7 @@ impl Config {
             payouts: self.payout_settings(),
             order_limits: self.limits.orders,
             livestream: self.livestream.clone(),
+            claims: self.claims,
         }
     }
 
@@ -270,6 +275,17 @@ impl Config {
                     .filter(|bps| *bps <= 10_000)
                     .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
             })?,
+            mail: crate::infra::mail::MailSettings::from_lookup(&lookup)
+                .map_err(|problem| error(problem.name(), "", problem.problem()))?,
+            claims: crate::claims::ClaimSettings {
+                window: parse_setting("HUAKAI_CLAIM_WINDOW", get("HUAKAI_CLAIM_WINDOW"), "7d", parse_duration)?,
+                response: parse_setting(
+                    "HUAKAI_CLAIM_RESPONSE",
+                    get("HUAKAI_CLAIM_RESPONSE"),
+                    "48h",
+                    parse_duration,
+                )?,
+            },
             livestream: crate::livestream::LivestreamSettings {
                 max_commission_bps: parse_setting(
                     "HUAKAI_MAX_COMMISSION_BPS",

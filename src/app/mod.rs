@@ -294,7 +294,9 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     let mut workers = vec![
         crate::orders::worker::spawn(worker_shop.clone()),
         crate::livestream::worker::spawn(worker_shop.clone()),
+        crate::claims::worker::spawn(worker_shop.clone()),
         crate::unions::worker::spawn(worker_shop.clone()),
+        crate::infra::mail::MailWorker::new(worker_shop.db.clone(), &state.config.mail)?.spawn(),
     ];
     if worker_shop.stripe.is_some() || worker_shop.direct.any() {
         workers.push(crate::payments::inbox::spawn(

@@ -15,6 +15,7 @@ use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
 };
+use crate::claims::graphql::{Claim, ClaimsMutation, ClaimsQuery};
 use crate::impact::ImpactReports;
 use crate::impact::graphql::ImpactQuery;
 use crate::livestream::graphql::{
@@ -27,7 +28,7 @@ use crate::shop::Shop;
 use crate::unions::graphql::{
     BulkOrdersMutation, BulkOrdersQuery, Membership, Organisation, UnionsMutation, UnionsQuery,
 };
-use crate::{accounts, catalogue, livestream, orders, payments, payouts, unions};
+use crate::{accounts, catalogue, claims, livestream, orders, payments, payouts, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -53,6 +54,7 @@ pub enum Node {
     PromoLink(PromoLink),
     LiveSession(LiveSession),
     LiveSessionItem(LiveSessionItem),
+    Claim(Claim),
 }
 
 #[derive(Default)]
@@ -104,6 +106,7 @@ impl NodeQuery {
             NodeType::LiveSessionItem => livestream::graphql::live_session_item_node(ctx, row_id.into())
                 .await?
                 .map(Node::LiveSessionItem),
+            NodeType::Claim => claims::graphql::node(ctx, row_id.into()).await?.map(Node::Claim),
         })
     }
 }
@@ -120,6 +123,7 @@ pub struct Query(
     UnionsQuery,
     BulkOrdersQuery,
     LivestreamQuery,
+    ClaimsQuery,
     NodeQuery,
 );
 
@@ -134,6 +138,7 @@ pub struct Mutation(
     UnionsMutation,
     BulkOrdersMutation,
     LivestreamMutation,
+    ClaimsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -92,3 +92,5 @@ typed_id!(
     OrganisationAdminId,
     PledgeId
 );
+
+typed_id!(ClaimId, ClaimLineId);

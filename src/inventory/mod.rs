@@ -28,6 +28,8 @@ pub enum Movement {
     SetAside,
     /// A live session ended: its unsold quota is free for the rest of the shop again.
     GiveBack,
+    /// A new parcel for an after-sales claim leaves the shelf, from units nobody holds.
+    Reship,
 }
 
 impl Movement {
@@ -40,6 +42,7 @@ impl Movement {
             Movement::Return => (quantity, 0),
             Movement::SetAside => (0, quantity),
             Movement::GiveBack => (0, -quantity),
+            Movement::Reship => (-quantity, 0),
         }
     }
 
@@ -51,6 +54,7 @@ impl Movement {
             Movement::Return => "paid order cancelled",
             Movement::SetAside => "live session quota set aside",
             Movement::GiveBack => "live session quota returned",
+            Movement::Reship => "claim reshipped",
         }
     }
 }
@@ -128,7 +132,7 @@ async fn apply_to(
         )
         .filter(stock_level::Column::VariantId.eq(variant_id));
     update = match movement {
-        Movement::Reserve | Movement::SetAside => update.filter(
+        Movement::Reserve | Movement::SetAside | Movement::Reship => update.filter(
             Expr::col(stock_level::Column::OnHand)
                 .sub(Expr::col(stock_level::Column::Reserved))
                 .gte(quantity),

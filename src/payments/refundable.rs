@@ -4,10 +4,14 @@
 //! An allowance released when its order was cancelled unpaid is neither: a split order paid
 //! after that can give back its cash and nothing more.
 
-use sea_orm::ConnectionTrait;
+use std::collections::HashMap;
 
-use super::entity::payment;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::entity::refund::RefundStatus;
+use super::entity::{payment, refund, refund_line};
 use crate::infra::error::AppResult;
+use crate::infra::ids::{OrderLineId, PaymentId, RefundId};
 use crate::infra::money::Fen;
 use crate::orders::service::state::find;
 use crate::unions::funds;
@@ -43,4 +47,28 @@ pub async fn refundable(txn: &impl ConnectionTrait, payment: &payment::Model) ->
         cash: Fen::new(Ord::max(cash_paid - cash_refunded, 0)),
         released,
     })
+}
+
+/// What the payment's refunds that were not refused gave back of each order line.
+pub async fn refunded_by_line(
+    txn: &impl ConnectionTrait,
+    payment_id: PaymentId,
+) -> AppResult<HashMap<OrderLineId, i64>> {
+    let live_refunds: Vec<RefundId> = refund::Entity::find()
+        .select_only()
+        .column(refund::Column::Id)
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .filter(refund::Column::Status.ne(RefundStatus::Failed))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
+    for part in refund_line::Entity::find()
+        .filter(refund_line::Column::RefundId.is_in(live_refunds))
+        .all(txn)
+        .await?
+    {
+        *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
+    }
+    Ok(refunded)
 }

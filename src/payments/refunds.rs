@@ -16,7 +16,6 @@
 //!   its own refund row, SUCCEEDED at once; of a split payment the allowance part is refunded
 //!   first, then the rest through the other provider (a second row).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -30,7 +29,7 @@ use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, refund_line};
 use super::providers::{self, RefundAttempt};
 use super::records::{flag, payment_of};
-use super::refundable::refundable;
+use super::refundable::{refundable, refunded_by_line};
 use super::{PaymentStatus, ProviderKind};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -71,6 +70,32 @@ pub async fn decide(
     amount: Fen,
     reason: &str,
     stripe_refund_id: Option<&str>,
+    payouts: PayoutSettings,
+) -> AppResult<Result<Decided, UserError>> {
+    decide_over(txn, payment, amount, reason, stripe_refund_id, None, payouts).await
+}
+
+/// [`decide`] for a refund of some of the order's lines (an after-sales claim): the amount is
+/// split over `lines` in proportion to their weights, each part no more than its line still
+/// holds; the caller keeps `amount` within the weights.
+pub async fn decide_for_lines(
+    txn: &impl ConnectionTrait,
+    payment: &payment::Model,
+    amount: Fen,
+    reason: &str,
+    lines: &[(OrderLineId, i64)],
+    payouts: PayoutSettings,
+) -> AppResult<Result<Decided, UserError>> {
+    decide_over(txn, payment, amount, reason, None, Some(lines), payouts).await
+}
+
+async fn decide_over(
+    txn: &impl ConnectionTrait,
+    payment: &payment::Model,
+    amount: Fen,
+    reason: &str,
+    stripe_refund_id: Option<&str>,
+    only: Option<&[(OrderLineId, i64)]>,
     payouts: PayoutSettings,
 ) -> AppResult<Result<Decided, UserError>> {
     // Refunds and deliveries of one order take turns, so each sees the other's rows.
@@ -117,14 +142,24 @@ pub async fn decide(
     let now = Utc::now();
     let mut recorded = None;
     if allowance > Fen::ZERO {
-        let row = record(txn, payment, allowance, RefundStatus::Succeeded, reason, None, payouts).await?;
+        let row = record(
+            txn,
+            payment,
+            allowance,
+            RefundStatus::Succeeded,
+            reason,
+            None,
+            only,
+            payouts,
+        )
+        .await?;
         crate::unions::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
         recorded = Some(row);
     }
     let to_fund = payment.provider == ProviderKind::OrganisationFund;
     if cash > Fen::ZERO && to_fund {
         // A fund-paid bulk order's money goes back to the fund here and now, like allowance.
-        let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, payouts).await?;
+        let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?;
         crate::unions::funds::refund_to_fund(txn, payment.order_id, row.id, cash, now).await?;
         recorded = Some(row);
     } else if cash > Fen::ZERO {
@@ -133,7 +168,7 @@ pub async fn decide(
         } else {
             RefundStatus::Pending
         };
-        recorded = Some(record(txn, payment, cash, status, reason, stripe_refund_id, payouts).await?);
+        recorded = Some(record(txn, payment, cash, status, reason, stripe_refund_id, only, payouts).await?);
     }
     let row = recorded.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a refund of nothing")))?;
     let effect = if amount == open.total() {
@@ -147,7 +182,9 @@ pub async fn decide(
     Ok(Ok(Decided { refund: row, effect }))
 }
 
-/// One refund row of `amount`, its split over the order's lines and the earnings it reverses.
+/// One refund row of `amount`, its split over the order's lines (all, or `only` these) and the
+/// earnings it reverses.
+#[allow(clippy::too_many_arguments)] // each is one of the row's facts, passed through from `decide`
 async fn record(
     txn: &impl ConnectionTrait,
     payment: &payment::Model,
@@ -155,6 +192,7 @@ async fn record(
     status: RefundStatus,
     reason: &str,
     stripe_refund_id: Option<&str>,
+    only: Option<&[(OrderLineId, i64)]>,
     payouts: PayoutSettings,
 ) -> AppResult<refund::Model> {
     let now = Utc::now();
@@ -174,7 +212,7 @@ async fn record(
     }
     .insert(txn)
     .await?;
-    let parts = split_over_lines(txn, payment, amount).await?;
+    let parts = split_over_lines(txn, payment, amount, only).await?;
     refund_line::Entity::insert_many(parts.iter().map(|(line_id, part)| refund_line::ActiveModel {
         refund_id: Set(row.id),
         order_line_id: Set(*line_id),
@@ -188,31 +226,28 @@ async fn record(
 
 /// `amount` shared over the order's lines in proportion to what each still holds (its total
 /// less earlier refunds that were not refused), to the fen: `(order line id, part)`, parts > 0.
+/// With `only`, over those lines alone, each weighing its given weight or what it still holds,
+/// whichever is less.
 async fn split_over_lines(
     txn: &impl ConnectionTrait,
     payment: &payment::Model,
     amount: Fen,
+    only: Option<&[(OrderLineId, i64)]>,
 ) -> AppResult<Vec<(OrderLineId, i64)>> {
     let lines = lines_of(txn, payment.order_id).await?;
-    let live_refunds: Vec<RefundId> = refund::Entity::find()
-        .select_only()
-        .column(refund::Column::Id)
-        .filter(refund::Column::PaymentId.eq(payment.id))
-        .filter(refund::Column::Status.ne(RefundStatus::Failed))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
-    for part in refund_line::Entity::find()
-        .filter(refund_line::Column::RefundId.is_in(live_refunds))
-        .all(txn)
-        .await?
-    {
-        *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
-    }
+    let refunded = refunded_by_line(txn, payment.id).await?;
     let weights: Vec<i64> = lines
         .iter()
-        .map(|line| Ord::max(line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0), 0))
+        .map(|line| {
+            let holds = Ord::max(line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0), 0);
+            match only {
+                None => holds,
+                Some(only) => only
+                    .iter()
+                    .find(|(id, _)| *id == line.id)
+                    .map_or(0, |(_, weight)| Ord::min(*weight, holds)),
+            }
+        })
         .collect();
     Ok(lines
         .iter()

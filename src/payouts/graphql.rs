@@ -93,6 +93,18 @@ impl ProducerAccount {
         Ok(connection(rows, &page, 0, |row| row.id, Earning))
     }
 
+    /// The producer's after-sales claims, newest first: its growers' queue.
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::claims::ClaimStatus>>,
+    ) -> Result<RelayConnection<crate::infra::ids::ClaimId, crate::claims::graphql::Claim>> {
+        crate::claims::graphql::queue(ctx, Some(self.0.id), first, after, status).await
+    }
+
     /// A cooperative's member households (二次分配).
     #[graphql(
         complexity = "crate::infra::graphql::relay::list_complexity(statements::MAX_HOUSEHOLDS, child_complexity)"
@@ -127,7 +139,8 @@ pub struct Earning(earning::Model);
 
 #[Object]
 impl Earning {
-    /// SALE for a delivered line, REVERSAL for money given back.
+    /// SALE for a delivered line, REVERSAL for money given back, RESHIP for a new parcel sent
+    /// for an after-sales claim at the producer's cost.
     async fn kind(&self) -> &str {
         &self.0.kind
     }

@@ -5,7 +5,8 @@
 //! on line, kind and refund).
 //!
 //! Kinds: `SALE` with refund 0 is a delivered line; `REVERSAL` answers a refund (negative);
-//! `SALE` naming a refund restores what that refused refund reversed.
+//! `SALE` naming a refund restores what that refused refund reversed; `RESHIP` charges the
+//! producer a new parcel sent for an after-sales claim (its `refund_id` holds the claim's id).
 //!
 //! A line credited to a livestream host (its attribution holds the rate placed with) takes the
 //! host's commission out of the producer's earning, and the same step writes the host's entry
@@ -27,7 +28,7 @@ use super::Split;
 use super::entity::{earning, host_commission};
 use super::reversals::{self, Rates};
 use crate::infra::error::{AppError, AppResult};
-use crate::infra::ids::RefundId;
+use crate::infra::ids::{ClaimId, ProducerId, RefundId};
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::money::Fen;
 use crate::orders::entity::{order_line, order_line_attribution};
@@ -44,6 +45,7 @@ pub struct PayoutSettings {
 
 pub const SALE: &str = "SALE";
 pub const REVERSAL: &str = "REVERSAL";
+pub const RESHIP: &str = "RESHIP";
 
 /// The refund a delivered line's `SALE` names: none, written 0 (the column is part of a unique
 /// key, so it is never null).
@@ -198,6 +200,7 @@ async fn refunded(
     for row in earning::Entity::find()
         .filter(earning::Column::OrderLineId.is_in(line_ids))
         .filter(earning::Column::RefundId.ne(0))
+        .filter(earning::Column::Kind.ne(RESHIP))
         .all(db)
         .await?
     {
@@ -367,4 +370,36 @@ pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId, sett
         .collect();
     let now = Utc::now();
     true_up(db, reversed.into_iter(), SALE, refund_id, |_| now, settings).await
+}
+
+/// A new parcel sent for claim `claim_id` costs its producer the goods and the shipping,
+/// `(order line, cost)` each: one negative entry per line, available at once (a repeat writes
+/// nothing).
+pub async fn charge_reship(
+    db: &impl ConnectionTrait,
+    producer_id: ProducerId,
+    order_id: OrderId,
+    claim_id: ClaimId,
+    costs: &[(OrderLineId, Fen)],
+) -> AppResult<()> {
+    let now = Utc::now();
+    let mut entries = Entries::default();
+    for (line_id, cost) in costs {
+        entries.earnings.push(earning::ActiveModel {
+            producer_id: Set(producer_id),
+            order_id: Set(order_id),
+            order_line_id: Set(*line_id),
+            refund_id: Set(RefundId(claim_id.0)),
+            kind: Set(RESHIP.to_owned()),
+            line_total_fen: Set(-cost.get()),
+            platform_fee_fen: Set(0),
+            commission_fen: Set(0),
+            amount_fen: Set(-cost.get()),
+            available_at: Set(now),
+            payout_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    insert(db, entries).await
 }

@@ -22,10 +22,11 @@ pub enum NodeType {
     PromoLink,
     LiveSession,
     LiveSessionItem,
+    Claim,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 14] = [
+    const ALL: [NodeType; 15] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -40,6 +41,7 @@ impl NodeType {
         NodeType::PromoLink,
         NodeType::LiveSession,
         NodeType::LiveSessionItem,
+        NodeType::Claim,
     ];
 
     fn name(self) -> &'static str {
@@ -58,6 +60,7 @@ impl NodeType {
             NodeType::PromoLink => "PromoLink",
             NodeType::LiveSession => "LiveSession",
             NodeType::LiveSessionItem => "LiveSessionItem",
+            NodeType::Claim => "Claim",
         }
     }
 }

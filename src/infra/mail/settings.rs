@@ -128,6 +128,15 @@ impl MailSettingsError {
     pub(super) fn new(name: &'static str, problem: String) -> MailSettingsError {
         MailSettingsError { name, problem }
     }
+
+    /// The variable at fault.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn problem(&self) -> &str {
+        &self.problem
+    }
 }
 
 fn duration(name: &'static str, value: Option<String>, default: Duration) -> Result<Duration, MailSettingsError> {

@@ -19,6 +19,8 @@ pub struct Model {
     /// The platform's fee on the line, the rate in force when it was sold; `None` for lines
     /// placed before the rate was kept (delivery fills it in with the rate then).
     pub platform_fee_bps: Option<i32>,
+    /// Units named by after-sales claims; never more than `quantity` (a CHECK holds it).
+    pub claimed_quantity: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,7 +5,7 @@ mod loaders;
 mod objects;
 
 pub use loaders::{OrdersLoader, request_loader};
-pub use objects::{Order, OrderPayload, PlaceOrderPayload, Shipment};
+pub use objects::{Order, OrderLineInput, OrderPayload, PlaceOrderPayload, Shipment};
 
 use async_graphql::{Context, ID, Object};
 use sea_orm::{ConnectionTrait, EntityTrait};

@@ -112,6 +112,11 @@ impl Order {
         Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
     }
 
+    /// After-sales claims on the order; to a grower, those on its own lines.
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<crate::claims::graphql::Claim>> {
+        crate::claims::graphql::of_order(ctx, self.row.id, self.only_producer).await
+    }
+
     /// Until when an unpaid order holds its stock.
     async fn reserved_until(&self) -> Option<DateTime<Utc>> {
         self.row.reserved_until

@@ -239,7 +239,7 @@ impl BulkOrdersMutation {
         note: Option<String>,
     ) -> Result<AcceptancePayload> {
         Ok(
-            match acceptance::answer(database(ctx)?, &code, accepted, note.as_deref()).await? {
+            match crate::claims::service::parcels::answer(shop(ctx)?, &code, accepted, note.as_deref()).await? {
                 Ok(accepted) => AcceptancePayload {
                     accepted: Some(accepted),
                     user_errors: Vec::new(),

@@ -182,6 +182,22 @@ async fn a_bulk_order_ships_per_recipient_and_producer_and_is_accepted_by_code(b
     let typed = format!(" {} ", li_si["acceptanceCode"].as_str().expect("code").to_lowercase());
     let problem = accept(&app, &json!(typed), false, Some("箱子破损，两盒压坏")).await;
     assert_eq!(problem, json!({ "accepted": false, "userErrors": [] }));
+    // The report opens a claim for the organisation on what the parcel held, for the grower.
+    let claims = app
+        .query_as(
+            &cast.grower,
+            "{ myProducer { claims(first: 5) { nodes { status reason asked { amount } order { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let claim = &claims["myProducer"]["claims"]["nodes"][0];
+    assert_eq!(
+        (&claim["status"], &claim["reason"]),
+        (&json!("OPEN"), &json!("OTHER")),
+        "{claims}"
+    );
+    assert_eq!(claim["order"]["id"], order["id"]);
+    assert!(fen(&claim["asked"]) > 0);
 
     let progress = app
         .query_as(

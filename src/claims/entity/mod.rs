@@ -1,0 +1,2 @@
+pub mod claim;
+pub mod claim_line;
