@@ -1,7 +1,7 @@
 //! Settings of WeChat Pay and Alipay paid directly (issue 27), parsed with the rest of the
 //! configuration: each provider's own variables (read and checked by its client's settings,
 //! key files included), where the providers reach this server, and how long a payment waits
-//! for its notification before it is looked up. Each is in the README's table.
+//! for its notification before it is looked up. Each is in docs/configuration.md's table.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! Settings of the guards against abuse added for issue 22 (sockets, invite codes, promo-link
-//! clicks), parsed with the rest of the configuration; each is in the README's table.
+//! clicks), parsed with the rest of the configuration; each is in docs/configuration.md's table.
 
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ impl GuardSettings {
     }
 }
 
-/// What sockets may hold (settings, see the README's configuration table).
+/// What sockets may hold (settings, see docs/configuration.md).
 #[derive(Clone, Debug)]
 pub struct SocketLimits {
     /// Sockets open at once in this process.

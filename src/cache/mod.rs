@@ -1,7 +1,7 @@
 //! The storefront cache: whole anonymous storefront responses, in Redis (shared by every
 //! replica) or in the process, with the volatile stock figures kept apart.
 //!
-//! Design (also in the README):
+//! Design (also in docs/):
 //! - A cached response is keyed by the request (query, variables, operation) and the
 //!   *catalogue version*, a counter every catalogue write bumps after it commits. A write is
 //!   therefore visible to the very next query on every replica, and old entries simply age out.

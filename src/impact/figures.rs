@@ -1,7 +1,7 @@
 //! The report's figures, each worked out from the order, refund, earnings and payout ledgers
 //! so that anyone with the data can reproduce it to the fen.
 //!
-//! Rules (also in the README):
+//! Rules (also in docs/):
 //! - **Sales**: order lines of paid orders (`paid_at` in the period, by calendar day in China)
 //!   for products of registered-poor villages (建档立卡贫困村), net of every refund that was not
 //!   refused, whenever it came; a refund counts against a line by its split over the lines.

@@ -1,5 +1,5 @@
 //! The model: what the shop should hold after each operation, worked out on its own from the
-//! rules (README, "Money" and docs/money.md), never read back from the shop. The steps compare
+//! rules (docs/orders-and-payments.md, "Money", and docs/money.md), never read back from the shop. The steps compare
 //! the shop with it after every operation.
 
 use std::collections::BTreeSet;
