@@ -12,10 +12,10 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use super::alipay::{self, Alipay};
 use super::direct_providers::{payment_id_of, refund_id_of, wechat_refund_attempt};
 use super::entity::refund::RefundStatus;
-use super::entity::{payment, refund};
+use super::entity::{payment, refund, webhook_event};
 use super::providers::RefundAttempt;
 use super::wechatpay::{self, WechatPay};
-use super::{ProviderKind, inbox, refunds, service};
+use super::{ProviderKind, refunds, service};
 use crate::infra::error::{AppError, AppResult};
 use crate::shop::Shop;
 
@@ -46,7 +46,7 @@ pub async fn receive_wechatpay(
     })?;
     let id = format!("{WECHATPAY}{}", notice.id);
     let event_type = format!("{WECHATPAY}{}", notice.event_type);
-    Ok(inbox::store(db, &id, &event_type, &notice.plaintext).await)
+    Ok(webhook_event::keep(db, &id, &event_type, &notice.plaintext).await)
 }
 
 /// `POST /webhooks/alipay`: its signature and application checked, then stored as received
@@ -62,7 +62,7 @@ pub async fn receive_alipay(db: &DatabaseConnection, client: &Alipay, body: &[u8
     })?;
     let payload = String::from_utf8_lossy(body);
     let id = format!("{ALIPAY}{}", notice.notify_id);
-    Ok(inbox::store(db, &id, &format!("{ALIPAY}trade_status_sync"), &payload).await)
+    Ok(webhook_event::keep(db, &id, &format!("{ALIPAY}trade_status_sync"), &payload).await)
 }
 
 /// Applies a stored WeChat Pay or Alipay notification; `None` for any other event.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use serde_json::Value;
 use stripe_webhook::{Webhook, WebhookError};
@@ -51,25 +51,7 @@ pub async fn receive(
         WebhookError::BadParse(_) => Rejected::Malformed,
         _ => Rejected::BadSignature,
     })?;
-    Ok(store(db, event.id.as_str(), event.type_.as_str(), payload).await)
-}
-
-/// Keeps a verified event until it is applied; the same id again is the same event.
-pub(super) async fn store(db: &DatabaseConnection, id: &str, event_type: &str, payload: &str) -> AppResult<()> {
-    webhook_event::Entity::insert(webhook_event::ActiveModel {
-        id: Set(id.to_owned()),
-        event_type: Set(event_type.to_owned()),
-        payload: Set(payload.to_owned()),
-        received_at: Set(Utc::now()),
-        claimed_until: Set(None),
-        processed_at: Set(None),
-        attempts: Set(0),
-        last_error: Set(None),
-    })
-    .on_conflict(OnConflict::column(webhook_event::Column::Id).do_nothing().to_owned())
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    Ok(webhook_event::keep(db, event.id.as_str(), event.type_.as_str(), payload).await)
 }
 
 async fn claim(db: &DatabaseConnection, id: &str) -> AppResult<bool> {
