@@ -101,9 +101,10 @@ pub async fn parse_post_body(
     async_graphql::http::receive_body(content_type, futures_util::io::Cursor::new(body), options)
         .await
         .map_err(|error| {
-            BodyProblem::Malformed(
-                Message::new("malformed-request").with("problem", Message::new("multipart-invalid").with("error", error.to_string())),
-            )
+            BodyProblem::Malformed(Message::new("malformed-request").with(
+                "problem",
+                Message::new("multipart-invalid").with("error", error.to_string()),
+            ))
         })
 }
 

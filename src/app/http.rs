@@ -46,11 +46,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         state.config.media.max_upload_bytes,
         state.in_flight.clone(),
     )
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .merge(super::graphiql::routes())
-        .merge(crate::infra::storage::http::media_routes(state.images.blobs().clone()));
+    .route("/healthz", get(healthz))
+    .route("/readyz", get(readyz))
+    .route("/metrics", get(metrics))
+    .merge(super::graphiql::routes())
+    .merge(crate::infra::storage::http::media_routes(state.images.blobs().clone()));
     let routes = super::cors::around(routes, &state.config.cors_origins)
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.

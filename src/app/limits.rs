@@ -16,8 +16,8 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::config::Limits;
-use crate::infra::storage::http::{BodyCaps, cap_bodies};
 use crate::infra::i18n::{Language, Message};
+use crate::infra::storage::http::{BodyCaps, cap_bodies};
 
 /// Seconds a client shed by the overload guard is told to wait.
 const RETRY_AFTER_OVERLOADED: &str = "1";

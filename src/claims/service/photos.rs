@@ -17,8 +17,9 @@ pub const MAX_PHOTOS: usize = 6;
 /// `input.photos`, more than [`MAX_PHOTOS`] is `TOO_MANY_PHOTOS` (nothing is stored then).
 pub async fn store(images: &ImageStore, uploads: Vec<Bytes>) -> Outcome<Vec<StoredImage>> {
     if uploads.len() > MAX_PHOTOS {
-        return Ok(Err(UserError::new("TOO_MANY_PHOTOS", "claim-too-many-photos")
-            .on_field(&["input", "photos"])));
+        return Ok(Err(
+            UserError::new("TOO_MANY_PHOTOS", "claim-too-many-photos").on_field(&["input", "photos"])
+        ));
     }
     let mut stored = Vec::with_capacity(uploads.len());
     for (position, upload) in uploads.into_iter().enumerate() {
@@ -42,16 +43,21 @@ pub async fn record(txn: &impl ConnectionTrait, claim_id: ClaimId, photos: &[Sto
     }
     let side = |pixels: u32| i32::try_from(pixels).unwrap_or(i32::MAX);
     let key = |photo: &StoredImage, size: ImageSize| photo.copy(size).key.as_str().to_owned();
-    let rows = photos.iter().zip(0..).map(|(photo, position)| claim_photo::ActiveModel {
-        claim_id: Set(claim_id),
-        position: Set(position),
-        width: Set(side(photo.width)),
-        height: Set(side(photo.height)),
-        thumbnail_key: Set(key(photo, ImageSize::Thumbnail)),
-        medium_key: Set(key(photo, ImageSize::Medium)),
-        large_key: Set(key(photo, ImageSize::Large)),
-    });
-    claim_photo::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    let rows = photos
+        .iter()
+        .zip(0..)
+        .map(|(photo, position)| claim_photo::ActiveModel {
+            claim_id: Set(claim_id),
+            position: Set(position),
+            width: Set(side(photo.width)),
+            height: Set(side(photo.height)),
+            thumbnail_key: Set(key(photo, ImageSize::Thumbnail)),
+            medium_key: Set(key(photo, ImageSize::Medium)),
+            large_key: Set(key(photo, ImageSize::Large)),
+        });
+    claim_photo::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }
 

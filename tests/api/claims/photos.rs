@@ -36,7 +36,11 @@ fn encoded(pixels: RgbImage, format: ImageFormat) -> Bytes {
 fn photo(width: u32, height: u32, format: ImageFormat) -> Bytes {
     let pixels = RgbImage::from_fn(width, height, |x, y| {
         let texture = ((x * 7 + y * 13) % 17) as u8;
-        Rgb([(x * 255 / width) as u8 ^ texture, (y * 255 / height) as u8, 90 + texture])
+        Rgb([
+            (x * 255 / width) as u8 ^ texture,
+            (y * 255 / height) as u8,
+            90 + texture,
+        ])
     });
     encoded(pixels, format)
 }
@@ -55,12 +59,20 @@ async fn open_with_photos(app: &TestApp, actor: &Actor, mut variables: Value, fi
         body.extend_from_slice(b"\r\n");
     };
     let operations = json!({ "query": OPEN_WITH_PHOTOS, "variables": variables }).to_string();
-    part("Content-Disposition: form-data; name=\"operations\"".into(), operations.as_bytes());
-    part("Content-Disposition: form-data; name=\"map\"".into(), Value::Object(map).to_string().as_bytes());
+    part(
+        "Content-Disposition: form-data; name=\"operations\"".into(),
+        operations.as_bytes(),
+    );
+    part(
+        "Content-Disposition: form-data; name=\"map\"".into(),
+        Value::Object(map).to_string().as_bytes(),
+    );
     for (i, file) in files.iter().enumerate() {
         // The name and type a phone would claim; the shop looks at the bytes only.
         part(
-            format!("Content-Disposition: form-data; name=\"{i}\"; filename=\"crushed-{i}.jpg\"\r\nContent-Type: image/jpeg"),
+            format!(
+                "Content-Disposition: form-data; name=\"{i}\"; filename=\"crushed-{i}.jpg\"\r\nContent-Type: image/jpeg"
+            ),
             file,
         );
     }
@@ -108,28 +120,26 @@ async fn a_buyers_photos_reach_the_grower_and_no_one_else(backend: Backend) {
     };
     let people = people(&app).await;
     let (order_id, variant_id) = delivered_lilies(&app, &people, 3, "photos").await;
-    let files = [
-        photo(1600, 1200, ImageFormat::Jpeg),
-        photo(300, 500, ImageFormat::Png),
-    ];
-    let (status, answer) = open_with_photos(
-        &app,
-        &people.cast.buyer,
-        claim_input(&order_id, &variant_id, 2),
-        &files,
-    )
-    .await;
+    let files = [photo(1600, 1200, ImageFormat::Jpeg), photo(300, 500, ImageFormat::Png)];
+    let (status, answer) =
+        open_with_photos(&app, &people.cast.buyer, claim_input(&order_id, &variant_id, 2), &files).await;
     let claim = opened(status, &answer);
     let photos = claim["photos"].as_array().expect("photos").clone();
     assert_eq!(photos.len(), 2, "{claim}");
-    assert_eq!((&photos[0]["width"], &photos[0]["height"]), (&json!(1600), &json!(1200)));
+    assert_eq!(
+        (&photos[0]["width"], &photos[0]["height"]),
+        (&json!(1600), &json!(1200))
+    );
     assert_eq!((&photos[1]["width"], &photos[1]["height"]), (&json!(300), &json!(500)));
 
     // The grower sees the photos in the order they were sent, and each copy is served.
     let seen = app
         .query_as(&people.grower, CLAIM_PHOTOS, json!({ "id": claim["id"] }))
         .await;
-    let seen = seen["node"]["photos"].as_array().expect("the grower sees the photos").clone();
+    let seen = seen["node"]["photos"]
+        .as_array()
+        .expect("the grower sees the photos")
+        .clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0]["url"], photos[0]["url"]);
     let medium = served(&app, seen[0]["url"].as_str().expect("url")).await;
@@ -148,9 +158,7 @@ async fn a_buyers_photos_reach_the_grower_and_no_one_else(backend: Backend) {
         .await;
     let stranger = app.user("stranger@example.com", Role::Buyer, None).await;
     for outsider in [&other_grower, &stranger] {
-        let data = app
-            .query_as(outsider, CLAIM_PHOTOS, json!({ "id": claim["id"] }))
-            .await;
+        let data = app.query_as(outsider, CLAIM_PHOTOS, json!({ "id": claim["id"] })).await;
         assert_eq!(data["node"], Value::Null, "{data}");
     }
 
@@ -184,7 +192,10 @@ async fn pictures_that_are_not_or_too_many_are_refused(backend: Backend) {
     // A picture over the pixel limits (a tiny file claiming 10,001 pixels a side).
     let too_wide = encoded(RgbImage::new(10_001, 1), ImageFormat::Png);
     let (_, answer) = open_with_photos(&app, &people.cast.buyer, input(), &[too_wide]).await;
-    assert_eq!(answer["data"]["openClaim"]["userErrors"][0]["code"], "INVALID_IMAGE", "{answer:#}");
+    assert_eq!(
+        answer["data"]["openClaim"]["userErrors"][0]["code"], "INVALID_IMAGE",
+        "{answer:#}"
+    );
 
     // Six photos are taken, a seventh is not.
     let seven = vec![good.clone(); 7];
@@ -213,7 +224,8 @@ async fn an_upload_over_the_cap_answers_413(backend: Backend) {
     assert_eq!(answer["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
 
     // Under the cap the same buyer's claim opens; JSON requests keep their own cap.
-    let (status, answer) = open_with_photos(&app, &people.cast.buyer, input(), &[photo(400, 300, ImageFormat::Jpeg)]).await;
+    let (status, answer) =
+        open_with_photos(&app, &people.cast.buyer, input(), &[photo(400, 300, ImageFormat::Jpeg)]).await;
     assert_eq!(opened(status, &answer)["photos"].as_array().expect("photos").len(), 1);
 }
 
