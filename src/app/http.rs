@@ -39,7 +39,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.db.clone(),
             state.accounts.clone(),
         ))
-        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()));
+        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
+        .merge(crate::infra::storage::http::media_routes(state.images.blobs().clone()));
     let routes = limits::guarded(
         api,
         &state.config.limits,
@@ -49,8 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     .route("/healthz", get(healthz))
     .route("/readyz", get(readyz))
     .route("/metrics", get(metrics))
-    .merge(super::graphiql::routes())
-    .merge(crate::infra::storage::http::media_routes(state.images.blobs().clone()));
+    .merge(super::graphiql::routes());
     let routes = super::cors::around(routes, &state.config.cors_origins)
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.

@@ -45,9 +45,10 @@ fn photo(width: u32, height: u32, format: ImageFormat) -> Bytes {
     encoded(pixels, format)
 }
 
-/// `openClaim` as a GraphQL multipart request with `files` as `input.photos`: status, answer.
-async fn open_with_photos(app: &TestApp, actor: &Actor, mut variables: Value, files: &[Bytes]) -> (u16, Value) {
-    const BOUNDARY: &str = "huakai-claim-photos-5c1e";
+const BOUNDARY: &str = "huakai-claim-photos-5c1e";
+
+/// `openClaim` as a GraphQL multipart request body, with `files` as `input.photos`.
+fn multipart(mut variables: Value, files: &[Bytes]) -> Vec<u8> {
     variables["input"]["photos"] = Value::Array(vec![Value::Null; files.len()]);
     let map: serde_json::Map<String, Value> = (0..files.len())
         .map(|i| (i.to_string(), json!([format!("variables.input.photos.{i}")])))
@@ -77,17 +78,40 @@ async fn open_with_photos(app: &TestApp, actor: &Actor, mut variables: Value, fi
         );
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// `openClaim` as `actor` with `files` as `input.photos`: status, answer.
+async fn open_with_photos(app: &TestApp, actor: &Actor, variables: Value, files: &[Bytes]) -> (u16, Value) {
     let mut request = app
         .http()
         .post(app.url("/graphql"))
         .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-        .body(body);
+        .body(multipart(variables, files));
     if let Some(token) = &actor.token {
         request = request.bearer_auth(token);
     }
     let response = request.send().await.expect("request is sent");
     let status = response.status().as_u16();
     (status, response.json().await.expect("answer is JSON"))
+}
+
+/// `body` sent over a bare connection, since the server answers 413 before reading it and
+/// closes (a client library reports that as a broken pipe): the status and the answer's text.
+async fn sent_raw(app: &TestApp, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr).await.expect("connects");
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, text)
 }
 
 /// The claim's `openClaim` answer, expecting it opened.
@@ -219,9 +243,9 @@ async fn an_upload_over_the_cap_answers_413(backend: Backend) {
     let input = || claim_input(&order_id, &variant_id, 1);
     let big = photo(1800, 1400, ImageFormat::Png);
     assert!(big.len() > 256 << 10, "{} bytes", big.len());
-    let (status, answer) = open_with_photos(&app, &people.cast.buyer, input(), &[big]).await;
-    assert_eq!(status, 413, "{answer:#}");
-    assert_eq!(answer["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
+    let (status, answer) = sent_raw(&app, &multipart(input(), &[big])).await;
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.contains("\"PAYLOAD_TOO_LARGE\""), "{answer}");
 
     // Under the cap the same buyer's claim opens; JSON requests keep their own cap.
     let (status, answer) =
