@@ -53,6 +53,7 @@ code-RATE_LIMITED = Too many requests; wait a little.
 code-REFUND_FAILED = The refund was refused.
 code-SESSION_NOT_LIVE = The live session is not on.
 code-TOO_MANY_CREDENTIAL_FIELDS = Only one password check per request.
+code-TOO_MANY_PHOTOS = A claim carries at most 6 photos.
 code-UNAUTHENTICATED = Sign in first.
 code-UNSUPPORTED_MEDIA_TYPE = Send JSON.
 code-WEAK_PASSWORD = The password is too weak.

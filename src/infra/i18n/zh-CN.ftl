@@ -53,6 +53,7 @@ code-RATE_LIMITED = 请求过于频繁，请稍候。
 code-REFUND_FAILED = 退款被拒绝。
 code-SESSION_NOT_LIVE = 直播未在进行。
 code-TOO_MANY_CREDENTIAL_FIELDS = 每个请求只能校验一个密码。
+code-TOO_MANY_PHOTOS = 售后最多附 6 张照片。
 code-UNAUTHENTICATED = 请先登录。
 code-UNSUPPORTED_MEDIA_TYPE = 请发送 JSON。
 code-WEAK_PASSWORD = 密码太弱。
