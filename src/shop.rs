@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::cache::StorefrontCache;
 use crate::infra::ids::VariantId;
+use crate::infra::images::ImageStore;
 use crate::payments::direct_providers::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
@@ -21,6 +22,8 @@ pub struct Shop {
     /// WeChat Pay and Alipay paid directly, when configured.
     pub direct: DirectPay,
     pub cache: Arc<StorefrontCache>,
+    /// Where uploaded pictures (claim photos) are checked, resized and kept.
+    pub images: ImageStore,
     pub settings: ShopSettings,
 }
 

@@ -23,6 +23,7 @@ mod m20261129_000019_mail_outbox;
 mod m20261203_000030_host_bank_accounts;
 mod m20261203_000031_direct_pay;
 mod m20261203_000032_claims;
+mod m20261203_000033_claim_photos;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000030_host_bank_accounts::Migration),
             Box::new(m20261203_000031_direct_pay::Migration),
             Box::new(m20261203_000032_claims::Migration),
+            Box::new(m20261203_000033_claim_photos::Migration),
         ]
     }
 }

@@ -31,6 +31,9 @@ pub struct Config {
     pub mail: crate::infra::mail::MailSettings,
     /// How long claims stay open to buyers and to growers.
     pub claims: crate::claims::ClaimSettings,
+    /// Where pictures are kept and how large an upload may be (`HUAKAI_MEDIA_DIR`, `HUAKAI_S3_*`,
+    /// `HUAKAI_MAX_UPLOAD`).
+    pub media: crate::infra::storage::MediaSettings,
     pub log_format: LogFormat,
     /// Secret for signing tokens; unset, one is generated and kept in the database, so all
     /// replicas on that database agree.
@@ -277,6 +280,7 @@ impl Config {
             })?,
             mail: crate::infra::mail::MailSettings::from_lookup(&lookup)
                 .map_err(|problem| error(problem.name(), "", problem.problem()))?,
+            media: crate::infra::storage::MediaSettings::from_lookup(&lookup)?,
             claims: crate::claims::ClaimSettings {
                 window: parse_setting("HUAKAI_CLAIM_WINDOW", get("HUAKAI_CLAIM_WINDOW"), "7d", parse_duration)?,
                 response: parse_setting(

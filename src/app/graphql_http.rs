@@ -75,6 +75,39 @@ pub enum BodyProblem {
     Malformed(Message),
 }
 
+/// Files one multipart request may carry: more than a claim takes (6), so that a 7th photo is
+/// told as a user error, not a refused request.
+const MAX_FILES: usize = 12;
+
+/// A POST body as a GraphQL request: JSON ([`parse_post`]), or the GraphQL multipart request
+/// (`multipart/form-data` with `operations`, `map` and files of at most `max_upload` bytes).
+pub async fn parse_post_body(
+    content_type: Option<&str>,
+    body: bytes::Bytes,
+    max_upload: usize,
+) -> Result<async_graphql::Request, BodyProblem> {
+    let multipart = content_type.is_some_and(|value| {
+        value
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/form-data")
+    });
+    if !multipart {
+        return parse_post(content_type, &body);
+    }
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_file_size(max_upload)
+        .max_num_files(MAX_FILES);
+    async_graphql::http::receive_body(content_type, futures_util::io::Cursor::new(body), options)
+        .await
+        .map_err(|error| {
+            BodyProblem::Malformed(Message::new("malformed-request").with(
+                "problem",
+                Message::new("multipart-invalid").with("error", error.to_string()),
+            ))
+        })
+}
+
 /// A POST body as a GraphQL request: a JSON object whose `query` is a string (absent only when
 /// a persisted query's hash stands for it), `operationName` a string, `variables` and
 /// `extensions` objects; each of the last three may be null.

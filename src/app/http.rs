@@ -39,12 +39,18 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.db.clone(),
             state.accounts.clone(),
         ))
-        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()));
-    let routes = limits::guarded(api, &state.config.limits, state.in_flight.clone())
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .merge(super::graphiql::routes());
+        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
+        .merge(crate::infra::storage::http::media_routes(state.images.blobs().clone()));
+    let routes = limits::guarded(
+        api,
+        &state.config.limits,
+        state.config.media.max_upload_bytes,
+        state.in_flight.clone(),
+    )
+    .route("/healthz", get(healthz))
+    .route("/readyz", get(readyz))
+    .route("/metrics", get(metrics))
+    .merge(super::graphiql::routes());
     let routes = super::cors::around(routes, &state.config.cors_origins)
         // A bug must not take the connection down or leak a backtrace: the client gets a
         // bare 500 and the log gets the panic.
@@ -423,7 +429,7 @@ async fn graphql_post(
     // parsing it here cannot be made to buffer more.
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
     let media = MediaType::preferred(&headers);
-    let request = match graphql_http::parse_post(content_type, body.as_ref()) {
+    let request = match graphql_http::parse_post_body(content_type, body, state.config.media.max_upload_bytes).await {
         Ok(request) => request,
         Err(BodyProblem::UnsupportedMediaType) => {
             let mut response = Answer::error(

@@ -7,18 +7,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::config::Limits;
 use crate::infra::i18n::{Language, Message};
+use crate::infra::storage::http::{BodyCaps, cap_bodies};
 
 /// Seconds a client shed by the overload guard is told to wait.
 const RETRY_AFTER_OVERLOADED: &str = "1";
@@ -26,9 +25,11 @@ const RETRY_AFTER_OVERLOADED: &str = "1";
 /// `routes` with the body cap (413), the time limit (504) and the overload guard (503).
 /// Probes and metrics are left out by the caller: they must answer while the API is saturated.
 /// `in_flight` holds the cap's places (shared with queries over sockets).
+/// `max_upload`: the cap of a multipart request (the GraphQL multipart request with files).
 pub fn guarded<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
     limits: &Limits,
+    max_upload: usize,
     in_flight: Arc<tokio::sync::Semaphore>,
 ) -> Router<S> {
     let overload_guard = ServiceBuilder::new()
@@ -38,11 +39,12 @@ pub fn guarded<S: Clone + Send + Sync + 'static>(
         .load_shed()
         // One semaphore for every route, so the cap is the process's, not each route's.
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(in_flight));
-    routes
-        // tower-http's limit answers 413 from `Content-Length` unread, and cuts a chunked body
-        // off at the cap; axum's own default (2 MiB) is switched off so that one setting rules.
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(DefaultBodyLimit::disable())
+    let caps = BodyCaps {
+        other: limits.max_body_bytes,
+        uploads: max_upload,
+    };
+    // 413 from `Content-Length` unread, or as soon as a chunked body crosses its cap.
+    cap_bodies(routes, caps)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             limits.request_timeout,

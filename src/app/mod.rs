@@ -34,6 +34,8 @@ use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
 use crate::graphql::{HuakaiSchema, Services, build_schema};
 use crate::impact::ImpactReports;
+use crate::infra::images::ImageStore;
+use crate::infra::storage::BlobStore;
 use crate::payments::direct_providers::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::shop::Shop;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Open sockets and their caps (`GET /graphql/ws`).
     pub sockets: socket::Sockets,
+    /// The media store behind uploads and `GET /media/…`.
+    pub images: ImageStore,
     statements: Arc<AtomicU64>,
 }
 
@@ -118,11 +122,13 @@ impl AppState {
             .transpose()?;
         let direct = config.direct.direct_pay(&format!("http://{}", config.addr))?;
         let impact = Arc::new(ImpactReports::default());
+        let images = image_store(&config)?;
         let shop = Shop {
             db: db.clone(),
             stripe: stripe.clone(),
             direct: direct.clone(),
             cache: cache.clone(),
+            images: images.clone(),
             settings: config.shop_settings(),
         };
         if first_demo_start {
@@ -144,6 +150,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             in_flight,
             sockets,
+            images,
             db,
             redis,
             accounts,
@@ -219,8 +226,17 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
             .transpose()?,
         direct: config.direct.direct_pay(&format!("http://{}", config.addr))?,
         cache: Arc::new(cache),
+        images: image_store(config)?,
         settings: config.shop_settings(),
     })
+}
+
+/// Pictures decoded at once per process: each takes a core and up to 256 MiB while it lasts.
+const IMAGES_DECODED_AT_ONCE: usize = 2;
+
+fn image_store(config: &Config) -> anyhow::Result<ImageStore> {
+    let blobs = BlobStore::open(&config.media.storage)?;
+    Ok(ImageStore::new(blobs, IMAGES_DECODED_AT_ONCE))
 }
 
 /// A server accepting requests; `stop` shuts it down gracefully.
@@ -281,6 +297,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         stripe: state.stripe.clone(),
         direct: state.direct.clone(),
         cache: state.cache.clone(),
+        images: state.images.clone(),
         settings: state.config.shop_settings(),
     };
     let (stop_flusher, flusher_stop) = oneshot::channel();

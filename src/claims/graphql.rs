@@ -1,14 +1,14 @@
 //! The contract's "After-sales claims" section: the `Claim` object, the four mutations, the
 //! operators' queue and claim rates; `Order.claims` and `ProducerAccount.claims` call in here.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 
 use super::entity::claim;
 use super::policy::{DecideClaim, EscalateClaim, ReadClaim, RespondToClaim};
 use super::service::deciding::{self, Decider, Decision};
 use super::service::opening::{self, ClaimRequest};
-use super::service::{find, views};
+use super::service::{find, photos, views};
 use super::{ClaimDecision, ClaimReason, ClaimStatus};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
@@ -18,7 +18,9 @@ use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::{ClaimId, OrderId, ProducerId};
+use crate::infra::images::graphql::Image;
 use crate::infra::money::{Fen, Money};
+use crate::infra::storage::BlobKey;
 use crate::orders::graphql::{Order, OrderLineInput, visible_order_row};
 use crate::orders::policy::ChangeOrder;
 
@@ -75,6 +77,12 @@ impl Claim {
         self.0.respond_by
     }
 
+    /// The photos the buyer sent, in their order.
+    async fn photos(&self, ctx: &Context<'_>) -> Result<Vec<Image>> {
+        let rows = photos::of_claim(database(ctx)?, self.0.id).await?;
+        Ok(rows.into_iter().filter_map(image).collect())
+    }
+
     async fn opened_at(&self) -> DateTime<Utc> {
         self.0.opened_at
     }
@@ -111,6 +119,8 @@ pub struct ClaimInput {
     lines: Vec<OrderLineInput>,
     reason: ClaimReason,
     note: Option<String>,
+    /// Up to 6 pictures (JPEG, PNG or WebP), sent as a GraphQL multipart request.
+    photos: Option<Vec<Upload>>,
 }
 
 /// A producer's claims and delivered orders over the last 90 days (operators).
@@ -119,6 +129,20 @@ pub struct ClaimRate {
     producer: Producer,
     claims: u64,
     delivered_orders: u64,
+}
+
+/// A stored photo as an `Image`; a row whose keys no longer parse is left out.
+fn image(row: super::entity::claim_photo::Model) -> Option<Image> {
+    let keys = [row.thumbnail_key, row.medium_key, row.large_key].map(|key| BlobKey::parse(&key).ok());
+    let [Some(thumbnail), Some(medium), Some(large)] = keys else {
+        return None;
+    };
+    Some(Image {
+        width: u32::try_from(row.width).ok()?,
+        height: u32::try_from(row.height).ok()?,
+        keys: [thumbnail, medium, large],
+        alt: None,
+    })
 }
 
 fn not_found() -> UserError {
@@ -209,6 +233,13 @@ impl ClaimsMutation {
                 .collect(),
             reason: input.reason,
             note: input.note,
+            photos: input
+                .photos
+                .unwrap_or_default()
+                .iter()
+                .map(|upload| upload.value(ctx).map(|file| file.content))
+                .collect::<std::io::Result<_>>()
+                .map_err(|error| async_graphql::Error::new(error.to_string()))?,
         };
         Ok(ClaimPayload::of(opening::open(shop(ctx)?, me.user_id, request).await?))
     }

@@ -6,6 +6,7 @@ pub mod deciding;
 pub mod notices;
 pub mod opening;
 pub mod parcels;
+pub mod photos;
 pub mod remedies;
 pub mod timeouts;
 pub mod views;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
 
+use super::photos;
 use crate::claims::entity::{claim, claim_line};
 use crate::claims::{ClaimReason, ClaimStatus};
 use crate::infra::db::begin_write;
@@ -29,6 +30,8 @@ pub struct ClaimRequest {
     pub lines: Vec<(Option<VariantId>, i32)>,
     pub reason: ClaimReason,
     pub note: Option<String>,
+    /// The photos' bytes, as uploaded.
+    pub photos: Vec<bytes::Bytes>,
 }
 
 fn invalid_quantity(message: &'static str) -> UserError {
@@ -64,6 +67,10 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
     if wanted.is_empty() {
         return Ok(Err(invalid_quantity("claim-quantity-invalid")));
     }
+    let photos = match photos::store(&shop.images, request.photos).await? {
+        Ok(photos) => photos,
+        Err(problem) => return Ok(Err(problem)),
+    };
     let txn = begin_write(&shop.db).await?;
     lock_order(&txn, request.order_id).await?;
     let order = find_order(&txn, request.order_id).await?;
@@ -83,6 +90,7 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
     let opened = take(&txn, shop, &order, by, None, &lines, request.reason, note).await?;
     match opened {
         Ok(claim) => {
+            photos::record(&txn, claim.id, &photos).await?;
             txn.commit().await?;
             Ok(Ok(claim))
         }

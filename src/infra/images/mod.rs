@@ -11,6 +11,7 @@
 
 mod decode;
 pub mod demo;
+pub mod graphql;
 
 use std::sync::Arc;
 
@@ -29,7 +30,8 @@ use super::storage::{BlobKey, BlobStore, MediaType, StorageError};
 /// JPEG quality of the copies: no visible loss at these sizes.
 const JPEG_QUALITY: u8 = 82;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The size of a stored copy, by its longest side: 200, 600 or 1200 px (`Image.url(size:)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum ImageSize {
     Thumbnail,
     Medium,

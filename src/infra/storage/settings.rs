@@ -26,6 +26,13 @@ pub struct SettingError {
     problem: &'static str,
 }
 
+/// The app's configuration reports it like any other bad setting.
+impl From<SettingError> for crate::infra::settings::ConfigError {
+    fn from(problem: SettingError) -> Self {
+        crate::infra::settings::error(problem.name, &problem.value, problem.problem)
+    }
+}
+
 fn error(name: &'static str, value: &str, problem: &'static str) -> SettingError {
     SettingError {
         name,

@@ -5,6 +5,7 @@
 
 mod decisions;
 mod mail;
+mod photos;
 mod race;
 mod timeouts;
 

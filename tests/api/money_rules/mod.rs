@@ -34,6 +34,7 @@ pub fn shop(app: &TestApp, fee_bps: Option<u32>) -> Shop {
         stripe: state.stripe.clone(),
         direct: state.direct.clone(),
         cache: state.cache.clone(),
+        images: state.images.clone(),
         settings,
     }
 }

@@ -38,6 +38,11 @@ pub fn service_missing(variable: &str) {
 
 /// Operation names the tests count metrics under: metrics are the process's, so each test
 /// that reads a counter uses a name of its own, and the apps know them all as labels.
+/// One folder for every test app's pictures: keys come from content, so apps never clash.
+pub fn test_media_dir() -> String {
+    std::env::temp_dir().join("huakai-test-media").display().to_string()
+}
+
 pub const METRIC_OPERATIONS: &[&str] = &[
     "StorefrontProbe",
     "StorefrontInProcess",
@@ -162,6 +167,8 @@ impl TestApp {
             // One test plays hundreds of concurrent clients (a flash sale) against one instance;
             // the overload guard's own tests set their cap.
             ("HUAKAI_MAX_IN_FLIGHT".into(), "1024".into()),
+            // Pictures go to a folder outside the checkout (a test on a bucket sets this empty).
+            ("HUAKAI_MEDIA_DIR".into(), test_media_dir()),
         ];
         if let Some(redis) = &redis {
             pairs.push(("REDIS_URL".into(), redis.url.clone()));
