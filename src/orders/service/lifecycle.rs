@@ -84,7 +84,8 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
 }
 
 /// `markShipped`: ships `producer`'s part of the order (every unshipped part when `None`, as an
-/// operator does); the order is SHIPPED once every part is. The order's row is taken first
+/// operator does); the order is SHIPPED once every part is. A delivered order's parcel sent
+/// again for a claim (a reship) ships the same way, and the order stays as it was. The order's row is taken first
 /// (PAID stays PAID), so a cancellation or full refund either happened before (and this is
 /// refused) or waits until this has committed (and sees the shipment).
 pub async fn mark_shipped(
@@ -102,7 +103,14 @@ pub async fn mark_shipped(
     let not_shippable =
         |message: &'static str| Ok(Err(UserError::new("NOT_SHIPPABLE", message).on_field(&["orderId"])));
     let txn = begin_write(&shop.db).await?;
-    if !transition(&txn, order_id, OrderStatus::Paid, OrderStatus::Paid, None).await? {
+    // A paid order's parcels; after delivery, only a parcel sent again for an after-sales claim
+    // (a reship, the one kind of parcel a delivered order can still have unshipped). Each check
+    // takes the order's row for the rest of the transaction.
+    let paid = transition(&txn, order_id, OrderStatus::Paid, OrderStatus::Paid, None).await?;
+    let after_sales = !paid
+        && (transition(&txn, order_id, OrderStatus::Delivered, OrderStatus::Delivered, None).await?
+            || transition(&txn, order_id, OrderStatus::Completed, OrderStatus::Completed, None).await?);
+    if !paid && !after_sales {
         txn.rollback().await?;
         return not_shippable("ship-only-paid");
     }
@@ -123,7 +131,7 @@ pub async fn mark_shipped(
         .filter(shipment::Column::ShippedAt.is_null())
         .count(&txn)
         .await?;
-    if unshipped == 0 {
+    if paid && unshipped == 0 {
         transition(
             &txn,
             order_id,

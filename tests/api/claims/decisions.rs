@@ -190,6 +190,36 @@ async fn a_reship_sends_the_units_again_at_the_producers_cost(backend: Backend) 
         Some(2),
         "{shipments}"
     );
+    // The grower ships the new parcel like any other; the order stays delivered.
+    let shipped = app
+        .query_as(
+            &people.grower,
+            "mutation($id: ID!) { markShipped(orderId: $id, trackingNumber: \"SF-RESHIP-1\") {
+                order { status shipments { trackingNumber shippedAt } } userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
+        .await;
+    assert_eq!(shipped["markShipped"]["userErrors"], json!([]), "{shipped}");
+    assert_eq!(shipped["markShipped"]["order"]["status"], "DELIVERED");
+    let parcels = shipped["markShipped"]["order"]["shipments"]
+        .as_array()
+        .expect("parcels");
+    assert!(parcels.iter().all(|parcel| !parcel["shippedAt"].is_null()), "{shipped}");
+    assert!(
+        parcels.iter().any(|parcel| parcel["trackingNumber"] == "SF-RESHIP-1"),
+        "{shipped}"
+    );
+    let again = app
+        .query_as(
+            &people.grower,
+            "mutation($id: ID!) { markShipped(orderId: $id, trackingNumber: \"SF-RESHIP-2\") { userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
+        .await;
+    assert_eq!(
+        again["markShipped"]["userErrors"][0]["code"], "NOT_SHIPPABLE",
+        "nothing left to ship"
+    );
 }
 
 async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backend) {
