@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::cache::StorefrontCache;
 use crate::infra::ids::VariantId;
 use crate::infra::images::ImageStore;
-use crate::payments::direct_providers::DirectPay;
+use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
 

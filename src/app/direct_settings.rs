@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::infra::settings::{ConfigError, error, parse_duration, parse_setting};
 use crate::payments::alipay::{Alipay, AlipaySettings};
 use crate::payments::direct::{self, SettingError};
-use crate::payments::direct_providers::DirectPay;
+use crate::payments::direct_pay::DirectPay;
 use crate::payments::wechatpay::{WechatPay, WechatPaySettings};
 
 pub const PUBLIC_URL: &str = "HUAKAI_PUBLIC_URL";

@@ -11,6 +11,7 @@ use super::entity::refund::{self, RefundStatus};
 use super::refunds::update_payment_status;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::RefundId;
 use crate::infra::paging::PageRequest;
@@ -24,14 +25,14 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: RefundId, reference: &st
     };
     let not_waiting = || {
         Ok(Err(
-            UserError::new("NOT_PENDING", "not-a-pending-bank-refund").on_field(&["refundId"])
+            UserError::new(ErrorCode::NotPending, "not-a-pending-bank-refund").on_field(&["refundId"])
         ))
     };
     let txn = begin_write(&shop.db).await?;
     let Some(row) = refund::Entity::find_by_id(refund_id).one(&txn).await? else {
         txn.rollback().await?;
         return Ok(Err(
-            UserError::new("NOT_FOUND", "refund-not-found").on_field(&["refundId"])
+            UserError::new(ErrorCode::NotFound, "refund-not-found").on_field(&["refundId"])
         ));
     };
     let Some(payment) = payment::Entity::find_by_id(row.payment_id).one(&txn).await? else {

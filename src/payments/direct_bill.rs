@@ -10,7 +10,7 @@ use sea_orm::EntityTrait;
 use super::ProviderKind;
 use super::direct::BEIJING;
 use super::direct_notifications::paid;
-use super::direct_providers::payment_id_of;
+use super::direct_pay::payment_id_of;
 use super::entity::payment;
 use super::wechatpay::TradeBill;
 use crate::infra::error::AppResult;

@@ -10,10 +10,11 @@ use axum::http::HeaderMap;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use super::alipay::{self, Alipay};
-use super::direct_providers::{payment_id_of, refund_id_of, wechat_refund_attempt};
+use super::direct_pay::{payment_id_of, refund_id_of};
+use super::direct_providers::wechat_refund_attempt;
 use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, webhook_event};
-use super::providers::RefundAttempt;
+use super::provider::RefundAttempt;
 use super::wechatpay::{self, WechatPay};
 use super::{ProviderKind, refunds, service};
 use crate::infra::error::{AppError, AppResult};

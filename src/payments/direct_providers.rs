@@ -11,79 +11,17 @@ use super::ProviderKind;
 use super::alipay::{self, Alipay};
 use super::checkout::{NextAction, PaymentActionKind, PaymentChannel};
 use super::direct::CallError;
+use super::direct_pay::{out_refund_no, out_trade_no};
 use super::entity::{payment, refund};
-use super::providers::{PaymentProvider, RefundAttempt, Start, Started, claim_attempt};
+use super::provider::{PaymentProvider, RefundAttempt, Start, Started, claim_attempt};
 use super::wechatpay::{self, WechatPay};
 use crate::infra::error::{AppError, AppResult, UserError};
-use crate::infra::ids::{PaymentId, RefundId};
+use crate::infra::error_code::ErrorCode;
+use crate::infra::ids::PaymentId;
 use crate::infra::money::Fen;
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
 use crate::shop::Shop;
-
-/// The merchant accounts paid directly, when configured, and where the providers reach the
-/// shop (`{notify_base}/webhooks/wechatpay`, `…/alipay`).
-#[derive(Clone, Debug, Default)]
-pub struct DirectPay {
-    pub wechatpay: Option<WechatPay>,
-    pub alipay: Option<Alipay>,
-    /// The shop's public base URL, without a trailing slash.
-    pub notify_base: String,
-    /// How long a direct payment waits for its notification before it is looked up (and
-    /// between lookups).
-    pub look_up_after: std::time::Duration,
-}
-
-impl DirectPay {
-    /// Whether `method` is paid directly here.
-    pub fn takes(&self, method: PaymentMethod) -> bool {
-        match method {
-            PaymentMethod::WechatPay => self.wechatpay.is_some(),
-            PaymentMethod::Alipay => self.alipay.is_some(),
-            _ => false,
-        }
-    }
-
-    pub fn any(&self) -> bool {
-        self.wechatpay.is_some() || self.alipay.is_some()
-    }
-
-    /// The longest a call to either provider may take, if any is configured.
-    pub fn timeout(&self) -> Option<std::time::Duration> {
-        let wechatpay = self.wechatpay.as_ref().map(|client| client.settings().timeout);
-        let alipay = self.alipay.as_ref().map(|client| client.settings().timeout);
-        wechatpay.into_iter().chain(alipay).max()
-    }
-
-    fn notify_url(&self, kind: ProviderKind) -> String {
-        let route = if kind == ProviderKind::Alipay {
-            "alipay"
-        } else {
-            "wechatpay"
-        };
-        format!("{}/webhooks/{route}", self.notify_base)
-    }
-}
-
-/// The trade's number at the provider.
-pub fn out_trade_no(payment_id: PaymentId) -> String {
-    format!("hk_pay_{}", payment_id.0)
-}
-
-/// The payment a trade number names, if it is one of ours.
-pub fn payment_id_of(out_trade_no: &str) -> Option<PaymentId> {
-    out_trade_no.strip_prefix("hk_pay_")?.parse().ok().map(PaymentId)
-}
-
-/// The refund's number at the provider.
-pub fn out_refund_no(refund_id: RefundId) -> String {
-    format!("hk_refund_{}", refund_id.0)
-}
-
-/// The refund a refund number names, if it is one of ours.
-pub fn refund_id_of(out_refund_no: &str) -> Option<RefundId> {
-    out_refund_no.strip_prefix("hk_refund_")?.parse().ok().map(RefundId)
-}
 
 pub(super) fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentProvider + '_>> {
     match method {
@@ -129,7 +67,7 @@ fn named(start: Start<'_>) -> AppResult<PaymentId> {
 /// key asks again under the same trade number.
 fn not_started(error: &CallError) -> UserError {
     tracing::warn!(%error, "a direct payment could not be started");
-    UserError::new("PAYMENTS_UNAVAILABLE", "payment-not-started")
+    UserError::new(ErrorCode::PaymentsUnavailable, "payment-not-started")
 }
 
 fn next(kind: PaymentActionKind, value: String) -> Started {
@@ -192,9 +130,8 @@ impl PaymentProvider for WechatPayProvider<'_> {
                 .map(|code_url| next(PaymentActionKind::ShowQrCode, code_url)),
             PaymentChannel::Jsapi => {
                 let Some(openid) = checkout.payer_openid.as_deref().filter(|id| !id.trim().is_empty()) else {
-                    return Ok(Err(
-                        UserError::new("INVALID_INPUT", "payer-openid-required").on_field(&["input", "payerOpenId"])
-                    ));
+                    return Ok(Err(UserError::new(ErrorCode::InvalidInput, "payer-openid-required")
+                        .on_field(&["input", "payerOpenId"])));
                 };
                 match self.client.jsapi_prepay(&prepay, openid).await {
                     Ok(params) => {
@@ -298,8 +235,11 @@ impl PaymentProvider for AlipayProvider<'_> {
                 .wap_pay_url(&trade, None, None)
                 .map(|url| next(PaymentActionKind::Redirect, url)),
             PaymentChannel::Jsapi => {
-                return Ok(Err(UserError::new("INVALID_INPUT", "payment-channel-unsupported")
-                    .on_field(&["input", "paymentChannel"])));
+                return Ok(Err(UserError::new(
+                    ErrorCode::InvalidInput,
+                    "payment-channel-unsupported",
+                )
+                .on_field(&["input", "paymentChannel"])));
             }
         };
         Ok(made.map_err(|error| not_started(&error)))
@@ -329,21 +269,5 @@ impl PaymentProvider for AlipayProvider<'_> {
             },
             Err(error) => refused(error),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_at_the_provider_name_our_rows() {
-        assert_eq!(out_trade_no(PaymentId(42)), "hk_pay_42");
-        assert_eq!(payment_id_of("hk_pay_42"), Some(PaymentId(42)));
-        assert_eq!(payment_id_of("hk_refund_42"), None);
-        assert_eq!(payment_id_of("other_42"), None);
-        assert_eq!(out_refund_no(RefundId(7)), "hk_refund_7");
-        assert_eq!(refund_id_of("hk_refund_7"), Some(RefundId(7)));
-        assert_eq!(refund_id_of("hk_pay_7"), None);
     }
 }

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use super::alipay::Closed;
 use super::direct::CallError;
 use super::direct_notifications::paid;
-use super::direct_providers::out_trade_no;
+use super::direct_pay::out_trade_no;
 use super::entity::payment;
 use super::{PaymentStatus, ProviderKind};
 use crate::infra::error::{AppError, AppResult};

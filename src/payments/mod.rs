@@ -12,11 +12,13 @@ pub mod checkout;
 pub mod direct;
 pub mod direct_bill;
 pub mod direct_notifications;
+pub mod direct_pay;
 pub mod direct_providers;
 pub mod direct_sweep;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
+pub mod provider;
 pub mod providers;
 pub mod reconcile;
 pub mod records;
@@ -56,7 +58,7 @@ impl PaymentStatus {
     }
 }
 
-/// Who carries a payment's money (the [`providers::PaymentProvider`] that moves it).
+/// Who carries a payment's money (the [`provider::PaymentProvider`] that moves it).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum ProviderKind {

@@ -27,12 +27,14 @@ use sea_orm::{
 
 use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, refund_line};
-use super::providers::{self, RefundAttempt};
+use super::provider::RefundAttempt;
+use super::providers;
 use super::records::{flag, payment_of};
 use super::refundable::{refundable, refunded_by_line};
 use super::{PaymentStatus, ProviderKind};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::ids::{PaymentId, RefundId};
@@ -102,7 +104,7 @@ async fn decide_over(
     lock_order(txn, payment.order_id).await?;
     let not_refundable = || {
         Ok(Err(
-            UserError::new("NOT_REFUNDABLE", "refund-exceeds-paid").on_field(&["amount"])
+            UserError::new(ErrorCode::NotRefundable, "refund-exceeds-paid").on_field(&["amount"])
         ))
     };
     let Some(fresh) = payment::Entity::find_by_id(payment.id).one(txn).await? else {
@@ -391,7 +393,7 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
 pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -> Outcome<()> {
     let not_refundable = || {
         Ok(Err(
-            UserError::new("NOT_REFUNDABLE", "nothing-to-refund").on_field(&["orderId"])
+            UserError::new(ErrorCode::NotRefundable, "nothing-to-refund").on_field(&["orderId"])
         ))
     };
     let txn = begin_write(&shop.db).await?;
@@ -417,7 +419,7 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
     if amount <= Fen::ZERO || amount > remaining {
         txn.rollback().await?;
         return Ok(Err(UserError::new(
-            "INVALID_INPUT",
+            ErrorCode::InvalidInput,
             Message::new("refund-range").with("max", remaining),
         )
         .on_field(&["amount"])));
@@ -442,7 +444,7 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
     shop.announce(decided.effect).await;
     match settle(shop, decided.refund.id).await? {
         Settled::Refused(reason) => Ok(Err(UserError::new(
-            "REFUND_FAILED",
+            ErrorCode::RefundFailed,
             Message::new("refund-refused").with("reason", reason),
         ))),
         Settled::Done | Settled::Waiting => Ok(Ok(())),

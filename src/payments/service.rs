@@ -9,13 +9,14 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::checkout::Checkout;
 use super::entity::payment;
-use super::providers::{Start, Started};
+use super::provider::{Start, Started};
 use super::records::{flag, payment_of};
 use super::refunds::{self, decide};
 use super::stripe::PaymentIntentStatus;
 use super::{PaymentStatus, ProviderKind, providers};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::{PaymentId, RefundId};
 use crate::infra::money::Fen;
@@ -44,7 +45,7 @@ pub async fn start(shop: &Shop, order: &order::Model, checkout: &Checkout) -> Ou
     };
     let Some(provider) = provider else {
         return Ok(Err(UserError::new(
-            "PAYMENTS_UNAVAILABLE",
+            ErrorCode::PaymentsUnavailable,
             "online-payments-unavailable",
         )));
     };
@@ -261,7 +262,11 @@ pub async fn record_bank_transfer(shop: &Shop, order_id: OrderId, reference: &st
         Ok(reference) => reference,
         Err(problem) => return Ok(Err(problem)),
     };
-    let not_payable = |message: &'static str| Ok(Err(UserError::new("NOT_PAYABLE", message).on_field(&["orderId"])));
+    let not_payable = |message: &'static str| {
+        Ok(Err(
+            UserError::new(ErrorCode::NotPayable, message).on_field(&["orderId"])
+        ))
+    };
     let Some(payment) = payment_of(&shop.db, order_id).await? else {
         return not_payable("not-paid-by-bank");
     };

@@ -15,6 +15,7 @@ use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::RefundId;
@@ -134,7 +135,7 @@ impl PaymentsMutation {
     async fn refund_order(&self, ctx: &Context<'_>, order_id: ID, amount: Option<String>) -> Result<OrderPayload> {
         let Some(order) = visible_order_row(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(
-                UserError::new("NOT_FOUND", "order-not-found").on_field(&["orderId"]),
+                UserError::new(ErrorCode::NotFound, "order-not-found").on_field(&["orderId"]),
             ));
         };
         let amount = match amount.as_deref().map(Fen::parse_yuan) {
@@ -142,7 +143,7 @@ impl PaymentsMutation {
             Some(Ok(amount)) => Some(amount),
             Some(Err(problem)) => {
                 return Ok(OrderPayload::failed(
-                    UserError::new("INVALID_INPUT", problem.message()).on_field(&["amount"]),
+                    UserError::new(ErrorCode::InvalidInput, problem.message()).on_field(&["amount"]),
                 ));
             }
         };
@@ -157,7 +158,7 @@ impl PaymentsMutation {
     async fn record_bank_transfer(&self, ctx: &Context<'_>, order_id: ID, reference: String) -> Result<OrderPayload> {
         let Some(order) = visible_order_row(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(
-                UserError::new("NOT_FOUND", "order-not-found").on_field(&["orderId"]),
+                UserError::new(ErrorCode::NotFound, "order-not-found").on_field(&["orderId"]),
             ));
         };
         match service::record_bank_transfer(shop(ctx)?, order.id, &reference).await? {
@@ -172,7 +173,7 @@ impl PaymentsMutation {
     async fn record_bank_refund(&self, ctx: &Context<'_>, refund_id: ID, reference: String) -> Result<OrderPayload> {
         let Some(refund_id) = decode_as(&refund_id, NodeType::BankRefund) else {
             return Ok(OrderPayload::failed(
-                UserError::new("NOT_FOUND", "refund-not-found").on_field(&["refundId"]),
+                UserError::new(ErrorCode::NotFound, "refund-not-found").on_field(&["refundId"]),
             ));
         };
         match bank_refunds::record_bank_refund(shop(ctx)?, refund_id, &reference).await? {
