@@ -95,7 +95,11 @@ async fn a_restored_backup_shows_the_same_money_and_impact(backend: Backend) {
     };
     load_demo_activity(&original.url);
     let original_url = original.url.clone();
-    let shop = TestApp::spawn_on_as_is(original).await;
+    let shop = TestApp::on_database(original)
+        .bare()
+        .start()
+        .await
+        .expect("the test's own database");
     let operator = shop.user("ops@example.com", Role::Admin, None).await;
     let before = figures(&shop, &operator).await;
     let paid_out = before["payouts"]["payouts"]["nodes"].as_array().expect("payouts").len();
@@ -132,7 +136,11 @@ async fn a_restored_backup_shows_the_same_money_and_impact(backend: Backend) {
             std::fs::copy(&copy, target).expect("the backup is put in place");
         }
     }
-    let copy = TestApp::spawn_on_as_is(restored).await;
+    let copy = TestApp::on_database(restored)
+        .bare()
+        .start()
+        .await
+        .expect("the test's own database");
     // Users, tokens' secret and all: the operator signs in on the copy as on the original.
     let operator_on_copy = copy.login("ops@example.com", "a long enough test password").await;
     let after = figures(&copy, &operator_on_copy).await;

@@ -102,7 +102,7 @@ pub fn fen_of(money: &Value) -> i64 {
 }
 
 async fn a_wechat_qr_payment_is_paid_once_and_refunded_once(backend: Backend) {
-    let Some((app, wechat, _alipay)) = TestApp::spawn_with_direct(backend, &[]).await else {
+    let Some((app, wechat, _alipay)) = TestApp::on(backend).with_direct().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -218,7 +218,7 @@ async fn a_wechat_qr_payment_is_paid_once_and_refunded_once(backend: Backend) {
 /// WeChat's page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wechat_jsapi_and_h5_give_the_buyer_app_what_it_needs() {
-    let (app, wechat, _alipay) = TestApp::spawn_with_direct(Backend::Sqlite, &[]).await.expect("SQLite");
+    let (app, wechat, _alipay) = TestApp::on(Backend::Sqlite).with_direct().await.expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let without = place(&app, &buyer, "wx-jsapi", "WECHAT_PAY", Some("JSAPI"), None).await;
     assert_eq!(without["userErrors"][0]["code"], "INVALID_INPUT", "{without}");
@@ -283,7 +283,7 @@ async fn wechat_jsapi_and_h5_give_the_buyer_app_what_it_needs() {
 /// paid all the same, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_wechat_notification_is_recovered_by_looking_the_trade_up() {
-    let (app, wechat, _alipay) = TestApp::spawn_with_direct(Backend::Sqlite, &[]).await.expect("SQLite");
+    let (app, wechat, _alipay) = TestApp::on(Backend::Sqlite).with_direct().await.expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let placed = place(&app, &buyer, "wx-lost", "WECHAT_PAY", None, None).await;
     let order_id = placed["order"]["id"].clone();
@@ -302,7 +302,9 @@ async fn a_lost_wechat_notification_is_recovered_by_looking_the_trade_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_pays_what_the_wechat_trade_bill_shows() {
     let settings = [("HUAKAI_PAYMENT_LOOKUP_AFTER", "1h")];
-    let (app, wechat, _alipay) = TestApp::spawn_with_direct(Backend::Sqlite, &settings)
+    let (app, wechat, _alipay) = TestApp::on(Backend::Sqlite)
+        .settings(&settings)
+        .with_direct()
         .await
         .expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;

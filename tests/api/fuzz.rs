@@ -261,7 +261,7 @@ async fn every_operation_survives_random_and_hostile_arguments(backend: Backend)
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(DEFAULT_CASES);
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;

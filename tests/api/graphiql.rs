@@ -11,7 +11,10 @@ async fn graphiql_loads_from_the_shop_alone_and_runs_a_query() {
     let Some(browser) = Browser::start(1280, 900).await else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     browser.open(&app.url("/graphql")).await;
     browser
         .wait_for(

@@ -59,7 +59,10 @@ const REFUSED: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_is_not_a_graphql_request_answers_400() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     for body in MALFORMED {
         for accept in [Some(GRAPHQL_RESPONSE), Some("application/json"), None] {
             let (status, _, answer) = post(&app, accept, Some("application/json"), body).await;
@@ -75,7 +78,10 @@ async fn a_body_that_is_not_a_graphql_request_answers_400() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_requests_answer_400_to_graphql_response_clients_and_200_to_json_clients() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     for body in REFUSED {
         let (status, media, answer) = post(&app, Some(GRAPHQL_RESPONSE), Some("application/json"), body).await;
         assert_eq!(status, 400, "{body}: {answer}");
@@ -101,7 +107,10 @@ async fn refused_requests_answer_400_to_graphql_response_clients_and_200_to_json
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_answer_has_the_media_type_the_client_accepts() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let query = r#"{"query":"query Q { __typename }","operationName":"Q","variables":null,"extensions":null}"#;
     for (accept, expected) in [
         (Some(GRAPHQL_RESPONSE), GRAPHQL_RESPONSE),
@@ -147,7 +156,10 @@ async fn the_answer_has_the_media_type_the_client_accepts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_without_a_json_content_type_answers_415() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let query = r#"{"query":"{ __typename }"}"#;
     for content_type in [None, Some("text/plain"), Some("application/json; charset=latin1")] {
         let (status, _, answer) = post(&app, None, content_type, query).await;

@@ -44,7 +44,11 @@ async fn impact(app: &TestApp, village: Option<&str>) -> Value {
 }
 
 async fn every_figure_is_worked_out_from_the_ledgers(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_PAYOUT_HOLD", "1s")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_PAYOUT_HOLD", "1s")])
+        .start()
+        .await
+    else {
         return;
     };
     let cast = cast(&app).await;
@@ -281,7 +285,10 @@ fn artifacts() -> std::path::PathBuf {
 /// both charts are on screen, nothing runs off the side, and the figures are the query's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let state = &app.server.state;
     let shop = huakai::shop::Shop {
         db: state.db.clone(),
@@ -408,7 +415,7 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
 
 async fn pledges_and_organisations_sales_count_in_the_report(backend: Backend) {
     use crate::unions::{SET_PLEDGE, member, organisation};
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;

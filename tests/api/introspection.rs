@@ -58,7 +58,10 @@ async fn the_standard_introspection_queries_are_answered_in_full() {
     let Some(tools) = node_tools() else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let deepest = r#"{"descriptions": true, "specifiedByUrl": true, "directiveIsRepeatable": true,
         "schemaDescription": true, "inputValueDeprecation": true, "oneOf": true}"#;
     for options in ["{}", deepest] {
@@ -111,7 +114,10 @@ fn piped_node(tools: &Path, answer: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limits_still_refuse_deep_data_and_schema_walking_introspection() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     // Introspection mixed into a deep data query does not lift the data query's limit.
     let mut deep = String::from("id");
     for _ in 0..6 {
@@ -145,7 +151,10 @@ async fn graphql_codegen_reads_the_schema_of_the_schema_file() {
     let Some(tools) = node_tools() else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let dir = tempfile::tempdir().expect("a folder");
     let fetched_file = dir.path().join("fetched.graphql");
     let config = dir.path().join("codegen.json");
@@ -209,7 +218,10 @@ async fn graphiql_documents_query_products() {
     let Some(browser) = Browser::start(1280, 900).await else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     browser.open(&app.url("/graphql")).await;
     browser
         .wait_for(

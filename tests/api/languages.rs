@@ -26,7 +26,7 @@ async fn wrong_login(app: &TestApp, accept_language: &str) -> Value {
 }
 
 async fn messages_follow_accept_language(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     // A user error: the same code and field in every language, the words in the one asked for.
@@ -80,7 +80,7 @@ async fn messages_follow_accept_language(backend: Backend) {
 }
 
 async fn a_users_own_language_wins_over_the_browsers(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;

@@ -239,7 +239,7 @@ async fn uploads_are_judged_by_content_never_by_name() {
     ] {
         let rejection = refused(images.store(not_accepted).await);
         assert_eq!(rejection, ImageRejection::NotAccepted);
-        assert_eq!(ImageRejection::CODE, "INVALID_IMAGE");
+        assert_eq!(ImageRejection::CODE.as_str(), "INVALID_IMAGE");
         let english = rejection.message().in_language(huakai::infra::i18n::Language::En);
         assert_eq!(english, "only JPEG, PNG and WebP pictures are accepted");
     }

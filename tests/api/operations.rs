@@ -23,12 +23,11 @@ const SHOP: &str = "https://shop.example.com";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storefront_on_a_listed_origin_may_call_the_api_from_a_browser() {
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[("HUAKAI_CORS_ORIGINS", "https://shop.example.com, http://localhost:3000")],
-    )
-    .await
-    .expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_CORS_ORIGINS", "https://shop.example.com, http://localhost:3000")])
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let preflight = |origin: &'static str| {
         app.http()
             .request(reqwest::Method::OPTIONS, app.url("/graphql"))
@@ -84,7 +83,10 @@ async fn a_storefront_on_a_listed_origin_may_call_the_api_from_a_browser() {
     assert!(answer.headers().contains_key("etag"));
 
     // Without the setting there is no CORS at all.
-    let closed = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let closed = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let answer = closed
         .http()
         .post(closed.url("/graphql"))
@@ -98,7 +100,10 @@ async fn a_storefront_on_a_listed_origin_may_call_the_api_from_a_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_carries_a_request_id_and_latencies_have_buckets() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let sent = app
         .http()
         .post(app.url("/graphql"))
@@ -149,7 +154,11 @@ fn gauge(page: &str, name: &str) -> Option<f64> {
 }
 
 async fn the_business_gauges_show_what_waits_on_an_operator(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_RESERVATION_TTL", "2m")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_RESERVATION_TTL", "2m")])
+        .start()
+        .await
+    else {
         return;
     };
     let cast = cast(&app).await;
@@ -371,7 +380,11 @@ async fn payouts_run_prints_each_payout(backend: Backend) {
         return;
     };
     let url = database.url.clone();
-    let app = TestApp::spawn_on_with(database, &[("HUAKAI_PAYOUT_HOLD", "1s")]).await;
+    let app = TestApp::on_database(database)
+        .settings(&[("HUAKAI_PAYOUT_HOLD", "1s")])
+        .start()
+        .await
+        .expect("the test's own database");
     let cast = cast(&app).await;
     let lily = lily_at(&app, &cast, "100.00").await;
     let order = place(&app, &cast.buyer, &lily, 1, "to-pay-out", "BANK_TRANSFER").await;

@@ -23,7 +23,7 @@ async fn report_as(app: &TestApp, actor: &Actor, from: &str, to: &str) -> (u16, 
 }
 
 async fn an_organisations_report_adds_up_its_credited_purchases(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;

@@ -8,7 +8,10 @@ use serde_json::json;
 use crate::support::{Backend, TestApp, error_code};
 
 async fn app() -> TestApp {
-    TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service")
+    TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -91,7 +91,7 @@ async fn pay_by_bank(app: &TestApp, operator: &Actor, order_id: &Value) {
 }
 
 async fn members_join_once_and_their_orders_are_credited(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let operator = app.user("operator@example.com", Role::Admin, None).await;
@@ -186,7 +186,7 @@ async fn members_join_once_and_their_orders_are_credited(backend: Backend) {
 }
 
 async fn pledge_progress_counts_paid_credited_sales_net_of_refunds(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let operator = app.user("operator@example.com", Role::Admin, None).await;
@@ -331,7 +331,7 @@ pub async fn assert_ledger_adds_up(app: &TestApp, organisation_id: &Value) {
 }
 
 async fn allowances_come_from_the_fund_within_the_cap_and_return_when_a_member_leaves(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let operator = app.user("operator@example.com", Role::Admin, None).await;
@@ -418,7 +418,7 @@ async fn allowances_come_from_the_fund_within_the_cap_and_return_when_a_member_l
 
 /// Concurrent grants race on one fund: it never goes below zero and the ledger adds up.
 async fn concurrent_grants_never_overdraw_the_fund(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let operator = app.user("operator@example.com", Role::Admin, None).await;

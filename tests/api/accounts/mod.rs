@@ -35,13 +35,16 @@ fn bearer(token: &Value) -> Actor {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failed_logins_are_rate_limited_in_process() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     rate_limits_hold(&app, &app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_hold_across_replicas_through_redis() {
-    let Some(first) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+    let Some(first) = TestApp::on(Backend::Postgres).redis().start().await else {
         return;
     };
     let second = first.another_instance().await;

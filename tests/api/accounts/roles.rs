@@ -6,7 +6,7 @@ use super::*;
 on_each_backend!(a_grower_changes_prices_and_stock_of_its_own_producer,);
 
 async fn a_grower_changes_prices_and_stock_of_its_own_producer(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let grower = app
@@ -132,7 +132,10 @@ async fn a_grower_changes_prices_and_stock_of_its_own_producer(backend: Backend)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_grant_roles_and_the_change_applies_at_once() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let buyer = app.user("future.grower@example.com", Role::Buyer, None).await;
     let adjust =

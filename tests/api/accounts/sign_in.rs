@@ -11,7 +11,7 @@ on_each_backend!(
 );
 
 async fn registering_makes_a_signed_in_buyer(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let data = app
@@ -51,7 +51,7 @@ async fn registering_makes_a_signed_in_buyer(backend: Backend) {
 }
 
 async fn registration_refuses_bad_input_with_stable_codes(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     app.query(
@@ -121,7 +121,7 @@ async fn registration_refuses_bad_input_with_stable_codes(backend: Backend) {
 }
 
 async fn concurrent_registrations_of_one_email_make_one_account(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let attempts = (0..8).map(|_| {
@@ -144,7 +144,11 @@ async fn concurrent_registrations_of_one_email_make_one_account(backend: Backend
 }
 
 async fn tokens_stop_working_when_tampered_expired_or_revoked(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_TOKEN_TTL", "2s")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_TOKEN_TTL", "2s")])
+        .start()
+        .await
+    else {
         return;
     };
     let data = app

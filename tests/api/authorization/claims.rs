@@ -8,7 +8,10 @@ use crate::claims::{delivered_lilies, open, people};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_claim_operation_answers_each_caller_as_it_should() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let people = people(&app).await;
     let (order_id, variant_id) = delivered_lilies(&app, &people, 2, "matrix").await;
     let claim = open(&app, &people, &order_id, &variant_id, 1).await;

@@ -6,7 +6,10 @@ use super::*;
 /// anonymous caller, a buyer, the host of the link, another host, a grower and an operator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_host_operation_answers_each_caller_as_it_should() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let host = app.user("host@example.com", Role::Host, None).await;
     let host_row =
         huakai::infra::graphql::global_id::decode_as(&host.user_id, huakai::infra::graphql::global_id::NodeType::User)
@@ -74,7 +77,10 @@ async fn every_host_operation_answers_each_caller_as_it_should() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_organisation_operation_answers_each_caller_as_it_should() {
     use crate::unions::{INVITE, member, organisation};
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let union = organisation(&app, &operator, "涪口区总工会", "admin@union.example").await;
     let other = organisation(&app, &operator, "区财政局", "admin@budget.example").await;

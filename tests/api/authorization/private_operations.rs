@@ -4,7 +4,10 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_private_operation_answers_each_caller_as_it_should() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let cast = Cast {
         names: [
             "anonymous",

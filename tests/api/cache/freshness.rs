@@ -5,13 +5,16 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_process_cache_hits_and_stays_fresh() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     hits_and_freshness(&app, &app, "StorefrontInProcess").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cache_hits_and_stays_fresh_across_replicas() {
-    let Some(writer) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+    let Some(writer) = TestApp::on(Backend::Postgres).redis().start().await else {
         return;
     };
     let reader = writer.another_instance().await;
@@ -30,7 +33,7 @@ async fn redis_cache_hits_and_stays_fresh_across_replicas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stampede_recomputes_once() {
-    let Some(app) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+    let Some(app) = TestApp::on(Backend::Postgres).redis().start().await else {
         return;
     };
     let op = "StorefrontStampede";
@@ -68,7 +71,7 @@ async fn a_stampede_recomputes_once() {
 /// answered before it asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_hits_share_their_reads_and_see_every_write_before_them() {
-    let Some(writer) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+    let Some(writer) = TestApp::on(Backend::Postgres).redis().start().await else {
         return;
     };
     let reader = Arc::new(writer.another_instance().await);
@@ -138,7 +141,7 @@ async fn concurrent_hits_share_their_reads_and_see_every_write_before_them() {
 /// over 6 s for the last; the bound leaves room for a loaded machine.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_do_not_queue_behind_each_other() {
-    let Some(app) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+    let Some(app) = TestApp::on(Backend::Postgres).redis().start().await else {
         return;
     };
     let other = app.another_instance().await;

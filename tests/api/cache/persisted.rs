@@ -4,7 +4,10 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persisted_queries_and_cdn_headers() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let query = "{ categories { slug name } }";
     let hash = {
         use sha2::Digest;

@@ -20,7 +20,9 @@ async fn the_shop_carries_on_while_redis_is_down_and_caches_again_when_it_is_bac
     }
     let mut redis = OwnRedis::start();
     let url = redis.url();
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &url)])
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&[("REDIS_URL", &url)])
+        .start()
         .await
         .expect("SQLite");
     let op = "StorefrontRedisDown";
@@ -123,7 +125,9 @@ async fn redis_cluster_serves_the_cache() {
         .map(|port| format!("redis://127.0.0.1:{port}"))
         .collect::<Vec<_>>()
         .join(",");
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &url)])
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&[("REDIS_URL", &url)])
+        .start()
         .await
         .expect("SQLite");
     let ready: Value = app

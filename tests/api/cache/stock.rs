@@ -86,13 +86,16 @@ async fn stock_is_never_further_behind_than_stated(writer: &TestApp, other: &Tes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_races_stay_within_the_bound_in_process() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     stock_is_never_further_behind_than_stated(&app, &app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_races_stay_within_the_bound_across_replicas() {
-    let Some(writer) = TestApp::spawn_with_redis(Backend::Postgres, &[]).await else {
+    let Some(writer) = TestApp::on(Backend::Postgres).redis().start().await else {
         return;
     };
     let reader = writer.another_instance().await;

@@ -13,7 +13,7 @@ on_each_backend!(
 );
 
 async fn product_list_answers_every_contract_field(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let data = app
@@ -87,7 +87,7 @@ async fn all_pages(app: &TestApp, sort: &str, filter: Value) -> Vec<Value> {
 }
 
 async fn walking_pages_of_seven_returns_every_product_once_in_each_sort(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let all: HashSet<String> = product::Entity::find()
@@ -137,7 +137,7 @@ async fn walking_pages_of_seven_returns_every_product_once_in_each_sort(backend:
 }
 
 async fn filters_narrow_the_list(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let query = "query($filter: ProductFilter) { products(first: 100, filter: $filter) {
@@ -221,7 +221,7 @@ async fn filters_narrow_the_list(backend: Backend) {
 }
 
 async fn search_finds_chinese_text(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let search = |term: &'static str| {
@@ -271,7 +271,7 @@ async fn search_finds_chinese_text(backend: Backend) {
 }
 
 async fn single_lookups_and_nodes(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let data = app
@@ -325,7 +325,7 @@ async fn single_lookups_and_nodes(backend: Backend) {
 }
 
 async fn villages_list_their_products(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let data = app

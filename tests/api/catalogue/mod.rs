@@ -28,7 +28,7 @@ const PRODUCT_FIELDS: &str = "
     priceRange { min { amount currency } max { amount currency } }";
 
 async fn a_lapsed_catalogue_entry_takes_its_product_off_sale(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let query = "{ product(slug: \"changyuan-xiaolongxia\") { inStock catalogueCode catalogueEntry { validTo } variants { available } } }";
@@ -77,7 +77,7 @@ async fn a_lapsed_catalogue_entry_takes_its_product_off_sale(backend: Backend) {
 }
 
 async fn a_page_costs_a_fixed_number_of_statements(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let query =
@@ -100,7 +100,7 @@ async fn a_page_costs_a_fixed_number_of_statements(backend: Backend) {
 }
 
 async fn bad_arguments_are_client_errors(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let answer = app.graphql("{ products(first: -1) { totalCount } }", json!({})).await;
@@ -143,7 +143,10 @@ async fn bad_arguments_are_client_errors(backend: Backend) {
 /// commits in between: 24 products created at once by operators all land.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_created_at_once_on_sqlite_all_land() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let before = product::Entity::find().count(app.db()).await.expect("count");
     let created = futures::future::join_all((0..24).map(|i| {

@@ -29,7 +29,7 @@ async fn earnings(app: &TestApp, people: &People, kind: &str) -> Vec<i64> {
 }
 
 async fn a_grower_refunds_in_full_through_the_one_refund_path(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;
@@ -104,7 +104,7 @@ async fn a_grower_refunds_in_full_through_the_one_refund_path(backend: Backend) 
 }
 
 async fn a_partial_refund_stays_within_the_claimed_lines(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;
@@ -145,7 +145,7 @@ async fn a_partial_refund_stays_within_the_claimed_lines(backend: Backend) {
 }
 
 async fn a_reship_sends_the_units_again_at_the_producers_cost(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;
@@ -223,7 +223,7 @@ async fn a_reship_sends_the_units_again_at_the_producers_cost(backend: Backend) 
 }
 
 async fn a_rejection_is_escalated_and_an_operator_decides_finally(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;

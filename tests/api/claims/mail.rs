@@ -15,15 +15,14 @@ async fn the_buyer_the_grower_and_the_operator_hear_of_each_step(backend: Backen
         return;
     };
     let url = server.url();
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &[
+    let Some(app) = TestApp::on(backend)
+        .settings(&[
             ("HUAKAI_SMTP_URL", url.as_str()),
             ("HUAKAI_MAIL_FROM", "花开 <shop@huakai.test>"),
             ("HUAKAI_MAIL_RETRY", "100ms"),
-        ],
-    )
-    .await
+        ])
+        .start()
+        .await
     else {
         return;
     };

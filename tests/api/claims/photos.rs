@@ -139,7 +139,7 @@ async fn served(app: &TestApp, url: &str) -> DynamicImage {
 }
 
 async fn a_buyers_photos_reach_the_grower_and_no_one_else(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;
@@ -196,7 +196,7 @@ async fn a_buyers_photos_reach_the_grower_and_no_one_else(backend: Backend) {
 }
 
 async fn pictures_that_are_not_or_too_many_are_refused(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;
@@ -235,7 +235,11 @@ async fn pictures_that_are_not_or_too_many_are_refused(backend: Backend) {
 }
 
 async fn an_upload_over_the_cap_answers_413(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_MAX_UPLOAD", "256KiB")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_MAX_UPLOAD", "256KiB")])
+        .start()
+        .await
+    else {
         return;
     };
     let people = people(&app).await;
@@ -260,7 +264,7 @@ async fn photos_are_kept_in_a_bucket(backend: Backend) {
     let bucket = server.settings();
     let mut settings: Vec<(&str, &str)> = bucket.iter().map(|(name, value)| (*name, value.as_str())).collect();
     settings.push(("HUAKAI_MEDIA_DIR", ""));
-    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+    let Some(app) = TestApp::on(backend).settings(&settings).start().await else {
         return;
     };
     let people = people(&app).await;

@@ -44,7 +44,7 @@ async fn two_line_order(app: &TestApp, people: &People, lily: &Value, crayfish: 
 }
 
 async fn a_claim_racing_an_operator_refund_never_refunds_more_than_the_line(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let people = people(&app).await;

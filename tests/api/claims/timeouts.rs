@@ -14,11 +14,10 @@ on_each_backend!(an_unanswered_claim_is_refunded_once_and_orders_complete_after_
 const ORDER: &str = "query($id: ID!) { order(id: $id) { status claims { status decision amount { amount } } } }";
 
 async fn an_unanswered_claim_is_refunded_once_and_orders_complete_after_the_window(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &[("HUAKAI_CLAIM_WINDOW", "4s"), ("HUAKAI_CLAIM_RESPONSE", "1s")],
-    )
-    .await
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_CLAIM_WINDOW", "8s"), ("HUAKAI_CLAIM_RESPONSE", "1s")])
+        .start()
+        .await
     else {
         return;
     };

@@ -20,7 +20,7 @@ use crate::support::{Backend, TestApp};
 on_each_backend!(an_alipay_qr_payment_is_paid_once_and_refunded_once);
 
 async fn an_alipay_qr_payment_is_paid_once_and_refunded_once(backend: Backend) {
-    let Some((app, _wechat, alipay)) = TestApp::spawn_with_direct(backend, &[]).await else {
+    let Some((app, _wechat, alipay)) = TestApp::on(backend).with_direct().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -103,7 +103,7 @@ async fn an_alipay_qr_payment_is_paid_once_and_refunded_once(backend: Backend) {
 /// and paying there pays the order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_wap_pay_redirects_the_browser_and_is_paid() {
-    let (app, _wechat, alipay) = TestApp::spawn_with_direct(Backend::Sqlite, &[]).await.expect("SQLite");
+    let (app, _wechat, alipay) = TestApp::on(Backend::Sqlite).with_direct().await.expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let placed = place(&app, &buyer, "ali-wap", "ALIPAY", Some("H5"), None).await;
     assert_eq!(placed["userErrors"], json!([]), "{placed}");

@@ -18,7 +18,9 @@ const SETTINGS: &[(&str, &str)] = &[("HUAKAI_RESERVATION_TTL", "2s"), ("HUAKAI_P
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_closes_the_trades_and_a_late_payment_is_refunded() {
-    let (app, wechat, alipay) = TestApp::spawn_with_direct(Backend::Sqlite, SETTINGS)
+    let (app, wechat, alipay) = TestApp::on(Backend::Sqlite)
+        .settings(SETTINGS)
+        .with_direct()
         .await
         .expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;

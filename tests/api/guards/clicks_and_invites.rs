@@ -18,7 +18,7 @@ on_each_backend!(
 
 async fn a_script_reloading_a_promo_link_counts_once_per_window(backend: Backend) {
     let settings = [("HUAKAI_TRUSTED_PROXIES", "127.0.0.1"), ("HUAKAI_CLICK_WINDOW", "2s")];
-    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+    let Some(app) = TestApp::on(backend).settings(&settings).start().await else {
         return;
     };
     let host = app.user("host@example.com", Role::Host, None).await;
@@ -78,7 +78,7 @@ async fn invite_codes_are_long_expire_and_guessing_them_is_rate_limited(backend:
         ("HUAKAI_INVITE_GUESSES_PER_ADDRESS", "8"),
         ("HUAKAI_INVITES_PER_ORGANISATION", "3"),
     ];
-    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+    let Some(app) = TestApp::on(backend).settings(&settings).start().await else {
         return;
     };
     let operator = app.user("ops@example.com", Role::Admin, None).await;

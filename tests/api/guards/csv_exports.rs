@@ -15,7 +15,7 @@ const FORMULA: &str = "=HYPERLINK(\"http://evil.example/\",\"点击领取\")";
 const ACCOUNT_NUMBER: &str = "6222021234567890123";
 
 async fn the_bank_batch_shows_formulas_as_text_and_account_numbers_whole(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[HOLD]).await else {
+    let Some(app) = TestApp::on(backend).settings(&[HOLD]).start().await else {
         return;
     };
     let cast = cast(&app).await;

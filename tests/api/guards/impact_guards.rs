@@ -18,7 +18,7 @@ on_each_backend!(
 const SCRIPT: &str = "<script>alert(\"花开\")</script>";
 
 async fn a_village_named_like_a_script_is_shown_as_text(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     village::ActiveModel {
@@ -58,7 +58,7 @@ async fn a_village_named_like_a_script_is_shown_as_text(backend: Backend) {
 const REPORT: &str = "impact(from: \"2026-01-01\", to: \"2026-12-31\") { sales { amount } unitsSold }";
 
 async fn aliased_reports_are_refused_past_three_and_computed_once(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let many: String = (0..50).map(|n| format!("r{n}: {REPORT} ")).collect();
@@ -87,12 +87,11 @@ async fn aliased_reports_are_refused_past_three_and_computed_once(backend: Backe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_impact_routes_and_the_socket_are_inside_the_in_flight_cap() {
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        &[("HUAKAI_MAX_IN_FLIGHT", "2"), ("HUAKAI_REQUEST_TIMEOUT", "30s")],
-    )
-    .await
-    .expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_MAX_IN_FLIGHT", "2"), ("HUAKAI_REQUEST_TIMEOUT", "30s")])
+        .start()
+        .await
+        .expect("SQLite needs no service");
     // Two requests in flight, waiting for bodies that do not come.
     let mut held = Vec::new();
     for _ in 0..2 {

@@ -62,7 +62,7 @@ async fn placing_races_cancelling_without_deadlocks(backend: Backend) {
         ("HUAKAI_UNPAID_ORDERS_PER_BUYER", "50"),
         ("HUAKAI_RESERVED_UNITS_PER_VARIANT", "500"),
     ];
-    let Some(app) = TestApp::spawn_with(backend, &limits).await else {
+    let Some(app) = TestApp::on(backend).settings(&limits).start().await else {
         return;
     };
     let operator = app.user("ops@example.com", Role::Admin, None).await;

@@ -14,7 +14,7 @@ on_each_backend!(the_impact_report_reads_seventy_thousand_orders);
 const COPIES: i64 = 70_000;
 
 async fn the_impact_report_reads_seventy_thousand_orders(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;

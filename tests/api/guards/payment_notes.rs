@@ -17,7 +17,7 @@ const ORDER_PAYMENT: &str =
     "query($id: ID!) { node(id: $id) { ... on Order { id payment { amount { amount } reviewReason } } } }";
 
 async fn organisation_admins_do_not_see_the_operators_review_reason(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let operator = app

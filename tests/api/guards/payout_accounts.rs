@@ -86,7 +86,11 @@ async fn postgres() {
 }
 
 async fn transfers_to_a_removed_account_fail_and_bank_payouts_carry_the_account_number(backend: Backend) {
-    let Some((app, stripe)) = TestApp::spawn_with_stripe(backend, &[("HUAKAI_PAYOUT_HOLD", "1s")]).await else {
+    let Some((app, stripe)) = TestApp::on(backend)
+        .settings(&[("HUAKAI_PAYOUT_HOLD", "1s")])
+        .with_stripe()
+        .await
+    else {
         return;
     };
     let cast = Cast {

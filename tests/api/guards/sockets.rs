@@ -137,7 +137,11 @@ const STOCK: &str = "subscription($id: ID!) { sessionStock(sessionId: $id) { rem
 
 async fn every_operation_on_a_socket_is_checked_like_a_request(backend: Backend) {
     // The periodic look is far away: every check here is the operation's own.
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_WS_RECHECK", "1h")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_WS_RECHECK", "1h")])
+        .start()
+        .await
+    else {
         return;
     };
     let operator = app.user("ops@example.com", Role::Admin, None).await;
@@ -196,7 +200,11 @@ async fn every_operation_on_a_socket_is_checked_like_a_request(backend: Backend)
 }
 
 async fn a_socket_whose_session_ends_is_closed(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_WS_RECHECK", "200ms")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_WS_RECHECK", "200ms")])
+        .start()
+        .await
+    else {
         return;
     };
     let host = app.user("host@example.com", Role::Host, None).await;
@@ -234,7 +242,7 @@ async fn sockets_and_their_operations_are_capped(backend: Backend) {
         ("HUAKAI_WS_MAX_OPERATIONS", "1"),
         ("HUAKAI_WS_MAX_MESSAGE", "4KiB"),
     ];
-    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+    let Some(app) = TestApp::on(backend).settings(&settings).start().await else {
         return;
     };
     let host = app.user("host@example.com", Role::Host, None).await;

@@ -65,7 +65,7 @@ async fn get_never_runs_a_mutation_even_a_persisted_one() {
 }
 
 async fn control_characters_in_inputs_are_clear_errors_never_a_500(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     // Anonymous inputs that reach the database: a search, a slug, an email.

@@ -21,7 +21,9 @@ const LOGIN: &str = "mutation($email: String!, $password: String!) {
 const PASSWORD: &str = "a long enough test password";
 
 async fn app_with(settings: &[(&str, &str)]) -> TestApp {
-    TestApp::spawn_with(Backend::Sqlite, settings)
+    TestApp::on(Backend::Sqlite)
+        .settings(settings)
+        .start()
         .await
         .expect("SQLite needs no service")
 }

@@ -9,7 +9,7 @@ on_each_backend!(
 );
 
 async fn lines_are_credited_at_the_open_or_targeted_rate_in_force_when_placed(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -169,7 +169,7 @@ async fn lines_are_credited_at_the_open_or_targeted_rate_in_force_when_placed(ba
 }
 
 async fn commission_follows_the_order_through_refunds_and_is_paid_once(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[HOLD]).await else {
+    let Some(app) = TestApp::on(backend).settings(&[HOLD]).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -353,7 +353,9 @@ async fn promo_links_redirect_count_clicks_and_keep_them_over_a_restart() {
         ("HUAKAI_STOREFRONT_URL", "https://shop.example/cn"),
         ("HUAKAI_TRUSTED_PROXIES", "127.0.0.1"),
     ];
-    let app = TestApp::spawn_with(Backend::Sqlite, &settings)
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&settings)
+        .start()
         .await
         .expect("SQLite needs no service");
     let cast = cast(&app).await;

@@ -16,7 +16,9 @@ const SET_HOST_ACCOUNT: &str = "mutation($id: ID!, $account: String) {
 /// the next one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_with_a_connected_account_is_paid_by_stripe_exactly_once() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[HOLD, ("HUAKAI_STRIPE_TIMEOUT", "1s")])
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[HOLD, ("HUAKAI_STRIPE_TIMEOUT", "1s")])
+        .with_stripe()
         .await
         .expect("SQLite");
     let cast = cast(&app).await;
@@ -154,7 +156,10 @@ async fn a_host_with_a_connected_account_is_paid_by_stripe_exactly_once() {
 /// order; orders placed with its code still go through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retired_link_redirects_and_credits_no_more() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let cast = cast(&app).await;
     let (product, variant) = lily_at(&app, &cast.operator, "100.00").await;
     set_plan(&app, &cast.grower, json!({ "productId": product, "rateBps": 1000 })).await;

@@ -93,7 +93,7 @@ async fn item_row(db: &sea_orm::DatabaseConnection) -> live_session_item::Model 
 }
 
 async fn five_hundred_session_orders_never_oversell_the_quota_nor_a_buyers_limit(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -209,7 +209,7 @@ impl StockWatch {
 }
 
 async fn a_session_sells_at_its_price_only_while_live_and_gives_its_quota_back(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -335,7 +335,10 @@ async fn unsold_quota_returns_when_the_session_ended_while_no_server_ran(backend
         return;
     };
     let url = database.url.clone();
-    let app = TestApp::spawn_on(database).await;
+    let app = TestApp::on_database(database)
+        .start()
+        .await
+        .expect("the test's own database");
     let cast = cast(&app).await;
     let (_, variant) = lily_at(&app, &cast.operator, "100.00").await;
     let before = available(&app, LILY, &variant).await;
@@ -384,7 +387,10 @@ async fn unsold_quota_returns_when_the_session_ended_while_no_server_ran(backend
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_activity_shows_a_host_with_links_and_sessions() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let lily_before: i64 = variants(&app, LILY)
         .await
         .values()
@@ -429,7 +435,9 @@ async fn the_demo_activity_shows_a_host_with_links_and_sessions() {
 /// order stays cancelled and its units stay in the quota for other buyers, never general stock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_payment_for_a_session_order_is_refunded_and_its_units_stay_in_the_quota() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", "1s")])
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_RESERVATION_TTL", "1s")])
+        .with_stripe()
         .await
         .expect("SQLite");
     let cast = cast(&app).await;

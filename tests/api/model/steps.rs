@@ -39,7 +39,7 @@ pub struct Runner<'w> {
 fn code_of<T>(outcome: AppResult<Result<T, UserError>>) -> Result<Option<String>, String> {
     match outcome {
         Ok(Ok(_)) => Ok(None),
-        Ok(Err(problem)) => Ok(Some(problem.code)),
+        Ok(Err(problem)) => Ok(Some(problem.code.to_string())),
         Err(error) => Err(format!("the shop failed: {error:?}")),
     }
 }
@@ -201,7 +201,7 @@ impl<'w> Runner<'w> {
         };
         let placed = match placing::place(&self.shop, self.user(buyer), request).await {
             Ok(Ok(placed)) => placed,
-            Ok(Err(problem)) => return expect_code("place", Some(problem.code), expected),
+            Ok(Err(problem)) => return expect_code("place", Some(problem.code.to_string()), expected),
             Err(error) => return Err(format!("placing failed: {error:?}")),
         };
         expect_code("place", None, expected)?;

@@ -97,7 +97,7 @@ impl World {
             ("HUAKAI_RESERVED_UNITS_PER_BUYER", units.as_str()),
             ("HUAKAI_RESERVED_UNITS_PER_VARIANT", per_variant.as_str()),
         ];
-        let app = TestApp::spawn_with(backend, &settings).await?;
+        let app = TestApp::on(backend).settings(&settings).start().await?;
         let db = app.db();
         let operator = huakai::accounts::service::create_user(
             db,

@@ -6,7 +6,7 @@ use super::*;
 on_each_backend!(a_hundred_cancellations_racing_shipments_end_one_way_or_the_other,);
 
 async fn a_hundred_cancellations_racing_shipments_end_one_way_or_the_other(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -71,12 +71,11 @@ async fn a_hundred_cancellations_racing_shipments_end_one_way_or_the_other(backe
 /// once whatever Stripe answers, and only a definite refusal frees the earnings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payouts_whose_transfer_answer_is_lost_are_paid_exactly_once() {
-    let (app, stripe) = TestApp::spawn_with_stripe(
-        Backend::Sqlite,
-        &[("HUAKAI_PAYOUT_HOLD", "1s"), ("HUAKAI_STRIPE_TIMEOUT", "1s")],
-    )
-    .await
-    .expect("SQLite");
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_PAYOUT_HOLD", "1s"), ("HUAKAI_STRIPE_TIMEOUT", "1s")])
+        .with_stripe()
+        .await
+        .expect("SQLite");
     let cast = cast(&app).await;
     let set = app
         .query_as(
@@ -165,7 +164,9 @@ async fn payouts_whose_transfer_answer_is_lost_are_paid_exactly_once() {
 /// What a payout's statement says it paid each household stays as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payout_statement_does_not_change_when_the_members_do() {
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("HUAKAI_PAYOUT_HOLD", "1s")])
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_PAYOUT_HOLD", "1s")])
+        .start()
         .await
         .expect("SQLite");
     let cast = cast(&app).await;
@@ -206,7 +207,7 @@ async fn a_payout_statement_does_not_change_when_the_members_do() {
 /// other's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grower_sees_only_its_own_share_of_a_shared_order() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite");
+    let app = TestApp::on(Backend::Sqlite).start().await.expect("SQLite");
     let cast = cast(&app).await;
     let lily = lily_at(&app, &cast, "30.00").await;
     let mut rice: Vec<(String, (Value, i64))> = variants(&app, "changyuan-xiadaomi").await.into_iter().collect();

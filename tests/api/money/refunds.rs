@@ -9,7 +9,7 @@ on_each_backend!(
 );
 
 async fn a_refund_before_delivery_is_kept_out_of_the_earnings_and_waits_for_the_bank(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -129,7 +129,11 @@ async fn a_refund_before_delivery_is_kept_out_of_the_earnings_and_waits_for_the_
 }
 
 async fn a_dashboard_refund_after_payout_leaves_a_balance_the_next_payout_deducts(backend: Backend) {
-    let Some((app, stripe)) = TestApp::spawn_with_stripe(backend, &[("HUAKAI_PAYOUT_HOLD", "1s")]).await else {
+    let Some((app, stripe)) = TestApp::on(backend)
+        .settings(&[("HUAKAI_PAYOUT_HOLD", "1s")])
+        .with_stripe()
+        .await
+    else {
         return;
     };
     let cast = cast(&app).await;
@@ -199,7 +203,9 @@ async fn a_dashboard_refund_after_payout_leaves_a_balance_the_next_payout_deduct
 /// Refunds whose answer from Stripe is lost stay pending, then go through once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunds_whose_answer_is_lost_go_back_exactly_once() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_STRIPE_TIMEOUT", "1s")])
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_STRIPE_TIMEOUT", "1s")])
+        .with_stripe()
         .await
         .expect("SQLite");
     let cast = cast(&app).await;
@@ -269,7 +275,9 @@ async fn refunds_whose_answer_is_lost_go_back_exactly_once() {
 /// A late payment refunded because its stock was gone stays refunded, whatever arrives later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_late_payment_never_revives_a_refunded_order() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", "1s")])
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_RESERVATION_TTL", "1s")])
+        .with_stripe()
         .await
         .expect("SQLite");
     let cast = cast(&app).await;

@@ -28,7 +28,7 @@ const PAYMENT: &str = "query($id: ID!) { order(id: $id) { status payment { statu
 
 async fn a_split_order_cancelled_or_expired_then_paid_late_gives_back_only_its_cash(backend: Backend) {
     for story in ["cancelled", "expired"] {
-        let Some(app) = TestApp::spawn(backend).await else {
+        let Some(app) = TestApp::on(backend).start().await else {
             return;
         };
         let cast = cast(&app).await;
@@ -133,7 +133,7 @@ async fn delivered_through(app: &TestApp, operator: &Actor, buyer: &Actor, varia
 }
 
 async fn a_host_buying_through_its_own_link_or_session_earns_no_commission(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;

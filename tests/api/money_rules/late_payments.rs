@@ -34,7 +34,7 @@ async fn end(app: &TestApp, buyer: &Actor, order_id: &Value, story: &str) {
 }
 
 async fn a_cancelled_or_expired_bank_order_paid_late_stays_cancelled(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -72,7 +72,7 @@ async fn a_cancelled_or_expired_bank_order_paid_late_stays_cancelled(backend: Ba
 }
 
 async fn a_cancelled_or_expired_card_order_paid_late_stays_cancelled(backend: Backend) {
-    let Some((app, stripe)) = TestApp::spawn_with_stripe(backend, &[]).await else {
+    let Some((app, stripe)) = TestApp::on(backend).with_stripe().await else {
         return;
     };
     let cast = cast(&app).await;

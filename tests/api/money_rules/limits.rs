@@ -28,7 +28,7 @@ async fn order(app: &TestApp, buyer: &Actor, lines: Value, key: &str) -> Value {
 }
 
 async fn a_first_unpaid_order_is_held_to_the_limits(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, LIMITS).await else {
+    let Some(app) = TestApp::on(backend).settings(LIMITS).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -75,7 +75,7 @@ async fn bulk(app: &TestApp, admin: &Actor, org: &Value, recipients: Value, key:
 }
 
 async fn bulk_orders_are_held_to_limits_per_organisation(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, LIMITS).await else {
+    let Some(app) = TestApp::on(backend).settings(LIMITS).start().await else {
         return;
     };
     let cast = cast(&app).await;

@@ -46,7 +46,7 @@ async fn ship(app: &TestApp, operator: &crate::support::Actor, order_id: &Value)
 }
 
 async fn a_fee_changed_between_sale_and_refund_leaves_nobody_off(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -94,7 +94,7 @@ async fn a_fee_changed_between_sale_and_refund_leaves_nobody_off(backend: Backen
 }
 
 async fn a_line_refunded_in_parts_gives_back_exactly_what_it_earned(backend: Backend) {
-    let Some((app, stripe)) = TestApp::spawn_with_stripe(backend, &[]).await else {
+    let Some((app, stripe)) = TestApp::on(backend).with_stripe().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -152,7 +152,7 @@ async fn a_line_refunded_in_parts_gives_back_exactly_what_it_earned(backend: Bac
             let refused = refunds::refund_order(&shop(&app, None), order_row(&order_id), Some(Fen::new(part)))
                 .await
                 .expect("the database answers");
-            assert_eq!(refused.expect_err("refused").code, "REFUND_FAILED");
+            assert_eq!(refused.expect_err("refused").code.as_str(), "REFUND_FAILED");
         }
         refunds::refund_order(&shop(&app, None), order_row(&order_id), Some(Fen::new(part)))
             .await

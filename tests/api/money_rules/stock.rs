@@ -14,7 +14,7 @@ on_each_backend!(a_full_refund_of_a_partly_shipped_order_returns_the_unshipped_u
 const RICE: &str = "changyuan-xiadaomi";
 
 async fn a_full_refund_of_a_partly_shipped_order_returns_the_unshipped_units(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;

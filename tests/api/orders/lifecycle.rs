@@ -10,7 +10,11 @@ on_each_backend!(
 );
 
 async fn an_unpaid_order_expires_and_frees_its_stock(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_RESERVATION_TTL", "2s")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_RESERVATION_TTL", "2s")])
+        .start()
+        .await
+    else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -43,7 +47,11 @@ async fn an_unpaid_order_expires_and_frees_its_stock(backend: Backend) {
 }
 
 async fn orders_ship_per_producer_and_are_delivered(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_AUTO_DELIVERY", "1s")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_AUTO_DELIVERY", "1s")])
+        .start()
+        .await
+    else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -217,7 +225,10 @@ async fn a_killed_app_leaves_no_stock_reserved_without_an_order(backend: Backend
         return;
     };
     let url = database.url.clone();
-    let app = TestApp::spawn_on(database).await;
+    let app = TestApp::on_database(database)
+        .start()
+        .await
+        .expect("the test's own database");
     let variant_id = forty_units(&app).await;
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let port = {

@@ -11,7 +11,7 @@ on_each_backend!(
 );
 
 async fn placing_an_order_reserves_its_stock_and_repeats_are_the_same_order(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -104,7 +104,7 @@ async fn bad_orders_get_stable_codes_and_reserve_nothing(backend: Backend) {
         ("HUAKAI_RESERVED_UNITS_PER_VARIANT", "1000"),
         ("HUAKAI_RESERVED_UNITS_PER_BUYER", "1000"),
     ];
-    let Some(app) = TestApp::spawn_with(backend, &holds).await else {
+    let Some(app) = TestApp::on(backend).settings(&holds).start().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -190,7 +190,11 @@ async fn bad_orders_get_stable_codes_and_reserve_nothing(backend: Backend) {
 
 async fn three_hundred_buyers_race_for_forty_units(backend: Backend) {
     // Each of the 20 buyers places 15 orders at once: a load test raises the unpaid-order cap.
-    let Some(app) = TestApp::spawn_with(backend, &[("HUAKAI_UNPAID_ORDERS_PER_BUYER", "100")]).await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_UNPAID_ORDERS_PER_BUYER", "100")])
+        .start()
+        .await
+    else {
         return;
     };
     let variant_id = forty_units(&app).await;
@@ -244,15 +248,14 @@ async fn three_hundred_buyers_race_for_forty_units(backend: Backend) {
 }
 
 async fn one_buyer_cannot_hold_a_flash_sale_with_unpaid_orders(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &[
+    let Some(app) = TestApp::on(backend)
+        .settings(&[
             ("HUAKAI_UNPAID_ORDERS_PER_BUYER", "2"),
             ("HUAKAI_RESERVED_UNITS_PER_VARIANT", "5"),
             ("HUAKAI_RESERVED_UNITS_PER_BUYER", "8"),
-        ],
-    )
-    .await
+        ])
+        .start()
+        .await
     else {
         return;
     };

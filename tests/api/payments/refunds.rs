@@ -5,7 +5,7 @@ use super::*;
 on_each_backend!(refunds_full_and_partial_go_through_stripe_once,);
 
 async fn refunds_full_and_partial_go_through_stripe_once(backend: Backend) {
-    let Some((app, stripe)) = TestApp::spawn_with_stripe(backend, &[]).await else {
+    let Some((app, stripe)) = TestApp::on(backend).with_stripe().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -81,7 +81,9 @@ async fn refunds_full_and_partial_go_through_stripe_once(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_after_expiry_is_refunded_whether_or_not_the_stock_is_left() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", "1s")])
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[("HUAKAI_RESERVATION_TTL", "1s")])
+        .with_stripe()
         .await
         .expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -148,7 +150,7 @@ async fn a_payment_after_expiry_is_refunded_whether_or_not_the_stock_is_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shop_without_stripe_takes_bank_transfers() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite");
+    let app = TestApp::on(Backend::Sqlite).start().await.expect("SQLite");
     let buyer = app.user("union.buyer@example.com", Role::Buyer, None).await;
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let (lily, _) = variants(&app, "sanwang-xian-baihe")

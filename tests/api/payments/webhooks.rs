@@ -6,7 +6,7 @@ use super::*;
 on_each_backend!(a_card_order_is_paid_once_through_a_signed_webhook,);
 
 async fn a_card_order_is_paid_once_through_a_signed_webhook(backend: Backend) {
-    let Some((app, stripe)) = TestApp::spawn_with_stripe(backend, &[]).await else {
+    let Some((app, stripe)) = TestApp::on(backend).with_stripe().await else {
         return;
     };
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
@@ -115,7 +115,7 @@ async fn a_card_order_is_paid_once_through_a_signed_webhook(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_amount_is_flagged_not_paid() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[]).await.expect("SQLite");
+    let (app, stripe) = TestApp::on(Backend::Sqlite).with_stripe().await.expect("SQLite");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let (order_id, intent) = card_order(&app, &buyer, "short-paid", 1).await;
@@ -151,7 +151,10 @@ async fn a_crash_after_answering_a_webhook_loses_nothing() {
     };
     let url = database.url.clone();
     let stripe = StripeStandIn::start().await;
-    let app = TestApp::spawn_on(database).await;
+    let app = TestApp::on_database(database)
+        .start()
+        .await
+        .expect("the test's own database");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let port = free_port();
     let spawn = || {
@@ -245,7 +248,11 @@ async fn reconcile_repairs_a_missed_webhook() {
         ("STRIPE_WEBHOOK_SECRET", stripe.webhook_secret.as_str()),
         ("STRIPE_API_BASE", stripe.base_url.as_str()),
     ];
-    let app = TestApp::spawn_on_with(database, &settings).await;
+    let app = TestApp::on_database(database)
+        .settings(&settings)
+        .start()
+        .await
+        .expect("the test's own database");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let (order_id, intent) = card_order(&app, &buyer, "missed", 1).await;
     // No webhook URL: Stripe's event never reaches the shop.

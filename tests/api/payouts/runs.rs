@@ -8,7 +8,7 @@ on_each_backend!(
 );
 
 async fn earnings_follow_delivery_and_are_paid_once_by_bank(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[HOLD]).await else {
+    let Some(app) = TestApp::on(backend).settings(&[HOLD]).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -162,7 +162,7 @@ async fn earnings_follow_delivery_and_are_paid_once_by_bank(backend: Backend) {
 }
 
 async fn two_runs_at_once_pay_each_earning_once(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[HOLD]).await else {
+    let Some(app) = TestApp::on(backend).settings(&[HOLD]).start().await else {
         return;
     };
     let cast = cast(&app).await;

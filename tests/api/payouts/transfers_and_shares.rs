@@ -4,7 +4,9 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stripe_transfers_pay_once_even_after_a_crash_and_failures_return_the_money() {
-    let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[HOLD])
+    let (app, stripe) = TestApp::on(Backend::Sqlite)
+        .settings(&[HOLD])
+        .with_stripe()
         .await
         .expect("SQLite");
     let cast = cast(&app).await;
@@ -70,7 +72,11 @@ async fn stripe_transfers_pay_once_even_after_a_crash_and_failures_return_the_mo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cooperatives_share_with_households_and_growers_see_only_their_own_money() {
-    let app = TestApp::spawn_with(Backend::Sqlite, &[HOLD]).await.expect("SQLite");
+    let app = TestApp::on(Backend::Sqlite)
+        .settings(&[HOLD])
+        .start()
+        .await
+        .expect("SQLite");
     let cast = cast(&app).await;
     let lily = app
         .user("lily@example.com", Role::Grower, Some("sanwang-baihe-hezuoshe"))

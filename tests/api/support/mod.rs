@@ -73,84 +73,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The app on `backend` with the demo catalogue loaded; `None` when the backend's service is
-    /// not configured (and not required).
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        TestApp::spawn_with(backend, &[]).await
+    /// The one way a test makes its app: `TestApp::on(backend)`, then what it needs
+    /// (`.redis()`, `.setting(…)`, `.bare()`), then `.start()` (or `.with_stripe()`,
+    /// `.with_direct()` for the payment stand-ins beside it).
+    pub fn on(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder::new(Place::Fresh(backend))
     }
 
-    pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
-        let database = Arc::new(TestDatabase::create(backend).await?);
-        let app = TestApp::start(database, None, settings).await;
-        huakai::catalogue::demo::load(app.db())
-            .await
-            .expect("demo catalogue loads");
-        Some(app)
-    }
-
-    /// The app taking payments through a Stripe stand-in, which sends its webhooks to the app.
-    pub async fn spawn_with_stripe(
-        backend: Backend,
-        settings: &[(&str, &str)],
-    ) -> Option<(TestApp, stripe::StripeStandIn)> {
-        let stripe = stripe::StripeStandIn::start().await;
-        let mut all: Vec<(&str, &str)> = vec![
-            ("STRIPE_SECRET_KEY", stripe.secret_key.as_str()),
-            ("STRIPE_WEBHOOK_SECRET", stripe.webhook_secret.as_str()),
-            ("STRIPE_API_BASE", stripe.base_url.as_str()),
-        ];
-        all.extend_from_slice(settings);
-        let app = TestApp::spawn_with(backend, &all).await?;
-        stripe.send_webhooks_to(app.url("/webhooks/stripe"));
-        Some((app, stripe))
-    }
-
-    /// The app paying WeChat Pay and Alipay directly through their stand-ins (which send their
-    /// notifications to the app's own address), looking up a payment whose notification is a
-    /// second late.
-    pub async fn spawn_with_direct(
-        backend: Backend,
-        settings: &[(&str, &str)],
-    ) -> Option<(TestApp, wechatpay::WechatPayStandIn, alipay::AlipayStandIn)> {
-        let wechatpay = wechatpay::WechatPayStandIn::start().await;
-        let alipay = alipay::AlipayStandIn::start().await;
-        let mut owned = wechatpay.env("1s");
-        owned.extend(alipay.env("1s"));
-        owned.push(("HUAKAI_PAYMENT_LOOKUP_AFTER", "1s".to_owned()));
-        let mut all: Vec<(&str, &str)> = owned.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        all.extend_from_slice(settings);
-        let app = TestApp::spawn_with(backend, &all).await?;
-        Some((app, wechatpay, alipay))
-    }
-
-    /// The app on a database made by the caller, with the demo catalogue loaded.
-    pub async fn spawn_on(database: TestDatabase) -> TestApp {
-        TestApp::spawn_on_with(database, &[]).await
-    }
-
-    pub async fn spawn_on_with(database: TestDatabase, settings: &[(&str, &str)]) -> TestApp {
-        let app = TestApp::start(Arc::new(database), None, settings).await;
-        huakai::catalogue::demo::load(app.db())
-            .await
-            .expect("demo catalogue loads");
-        app
-    }
-
-    /// The app on a database the caller has filled already (a restored backup): nothing is loaded.
-    pub async fn spawn_on_as_is(database: TestDatabase) -> TestApp {
-        TestApp::start(Arc::new(database), None, &[]).await
-    }
-
-    /// As `spawn_with`, with Redis under a key prefix of the test's own; `None` when the
-    /// backend or Redis is not configured (and not required).
-    pub async fn spawn_with_redis(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
-        let redis = Arc::new(TestRedis::create()?);
-        let database = Arc::new(TestDatabase::create(backend).await?);
-        let app = TestApp::start(database, Some(redis), settings).await;
-        huakai::catalogue::demo::load(app.db())
-            .await
-            .expect("demo catalogue loads");
-        Some(app)
+    /// As `on`, on a database the test made itself (a migrated copy, a restored backup).
+    pub fn on_database(database: TestDatabase) -> TestAppBuilder {
+        TestAppBuilder::new(Place::Given(database))
     }
 
     /// Another app instance on the same database (and Redis), as a second replica would be.
@@ -312,6 +244,113 @@ impl TestApp {
     /// `data` of an anonymous request that must succeed.
     pub async fn query(&self, query: &str, variables: Value) -> Value {
         self.query_as(&Actor::anonymous(), query, variables).await
+    }
+}
+
+enum Place {
+    Fresh(Backend),
+    Given(TestDatabase),
+}
+
+/// What a test's app is made with; see [`TestApp::on`].
+pub struct TestAppBuilder {
+    place: Place,
+    settings: Vec<(String, String)>,
+    redis: bool,
+    demo_catalogue: bool,
+}
+
+impl TestAppBuilder {
+    fn new(place: Place) -> TestAppBuilder {
+        TestAppBuilder {
+            place,
+            settings: Vec::new(),
+            redis: false,
+            demo_catalogue: true,
+        }
+    }
+
+    pub fn setting(mut self, name: &str, value: &str) -> Self {
+        self.settings.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn settings(mut self, settings: &[(&str, &str)]) -> Self {
+        for (name, value) in settings {
+            self = self.setting(name, value);
+        }
+        self
+    }
+
+    /// Redis under a key prefix of the test's own.
+    pub fn redis(mut self) -> Self {
+        self.redis = true;
+        self
+    }
+
+    /// Without the demo catalogue: the database as it is (empty, or a restored backup).
+    pub fn bare(mut self) -> Self {
+        self.demo_catalogue = false;
+        self
+    }
+
+    /// The app; `None` when a service it needs is not configured (and not required).
+    pub async fn start(self) -> Option<TestApp> {
+        let redis = if self.redis {
+            Some(Arc::new(TestRedis::create()?))
+        } else {
+            None
+        };
+        let database = match self.place {
+            Place::Fresh(backend) => TestDatabase::create(backend).await?,
+            Place::Given(database) => database,
+        };
+        let settings: Vec<(&str, &str)> = self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let app = TestApp::start(Arc::new(database), redis, &settings).await;
+        if self.demo_catalogue {
+            huakai::catalogue::demo::load(app.db())
+                .await
+                .expect("demo catalogue loads");
+        }
+        Some(app)
+    }
+
+    /// The app taking payments through a Stripe stand-in, which sends its webhooks to the app.
+    pub async fn with_stripe(self) -> Option<(TestApp, stripe::StripeStandIn)> {
+        let stripe = stripe::StripeStandIn::start().await;
+        let app = TestAppBuilder {
+            settings: [
+                ("STRIPE_SECRET_KEY".to_owned(), stripe.secret_key.clone()),
+                ("STRIPE_WEBHOOK_SECRET".to_owned(), stripe.webhook_secret.clone()),
+                ("STRIPE_API_BASE".to_owned(), stripe.base_url.clone()),
+            ]
+            .into_iter()
+            .chain(self.settings.iter().cloned())
+            .collect(),
+            ..self
+        }
+        .start()
+        .await?;
+        stripe.send_webhooks_to(app.url("/webhooks/stripe"));
+        Some((app, stripe))
+    }
+
+    /// The app paying WeChat Pay and Alipay directly through their stand-ins (which send their
+    /// notifications to the app's own address), looking up a payment whose notification is a
+    /// second late.
+    pub async fn with_direct(self) -> Option<(TestApp, wechatpay::WechatPayStandIn, alipay::AlipayStandIn)> {
+        let wechatpay = wechatpay::WechatPayStandIn::start().await;
+        let alipay = alipay::AlipayStandIn::start().await;
+        let mut settings: Vec<(String, String)> = wechatpay
+            .env("1s")
+            .into_iter()
+            .chain(alipay.env("1s"))
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+        settings.push(("HUAKAI_PAYMENT_LOOKUP_AFTER".to_owned(), "1s".to_owned()));
+        settings.extend(self.settings.iter().cloned());
+        let app = TestAppBuilder { settings, ..self }.start().await?;
+        Some((app, wechatpay, alipay))
     }
 }
 

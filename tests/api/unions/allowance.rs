@@ -66,7 +66,7 @@ async fn balances(app: &TestApp) -> Vec<i64> {
 }
 
 async fn spending_comes_from_the_earliest_expiry_and_refunds_go_back_to_the_grant_or_the_fund(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -129,7 +129,7 @@ async fn spending_comes_from_the_earliest_expiry_and_refunds_go_back_to_the_gran
 }
 
 async fn only_members_buy_catalogue_products_and_a_leaver_s_allowance_returns(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -189,7 +189,7 @@ async fn only_members_buy_catalogue_products_and_a_leaver_s_allowance_returns(ba
 /// balance goes below zero, exactly as many orders as the balance covers are paid, and the
 /// ledger adds up to the fen.
 async fn concurrent_allowance_orders_never_overspend(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -250,7 +250,7 @@ async fn allowance_paid(app: &TestApp, buyer: &Actor, order_id: &Value) -> Value
 }
 
 async fn a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -346,7 +346,9 @@ async fn intent_of(app: &TestApp, buyer: &Actor, order_id: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_split_payment_s_rest_by_card_is_refunded_after_the_allowance() {
     for ttl in ["10m", "1s"] {
-        let (app, stripe) = TestApp::spawn_with_stripe(Backend::Sqlite, &[("HUAKAI_RESERVATION_TTL", ttl)])
+        let (app, stripe) = TestApp::on(Backend::Sqlite)
+            .settings(&[("HUAKAI_RESERVATION_TTL", ttl)])
+            .with_stripe()
             .await
             .expect("SQLite");
         let cast = cast(&app).await;

@@ -35,7 +35,7 @@ async fn forged_stale_unsigned_or_undecryptable_notifications_are_refused() {
     );
     assert_eq!(
         stand_in
-            .deliver(&receiver.url, &body, now + 301, Role::WechatPlatform)
+            .deliver(&receiver.url, &body, now + 360, Role::WechatPlatform)
             .await,
         401
     );

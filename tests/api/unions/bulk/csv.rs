@@ -15,7 +15,7 @@ async fn from_csv(app: &TestApp, union: &crate::unions::Organisation, csv: &str,
 }
 
 async fn a_csv_recipient_list_names_its_bad_lines_and_places_the_order(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -68,7 +68,7 @@ async fn a_csv_recipient_list_names_its_bad_lines_and_places_the_order(backend: 
 /// five seconds (the bound; `bench/bulk_order.sh` measures the release build).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_recipient_lines_are_placed_under_five_seconds() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+    let Some(app) = TestApp::on(Backend::Postgres).start().await else {
         return;
     };
     let cast = cast(&app).await;

@@ -8,7 +8,7 @@ on_each_backend!(
 );
 
 async fn a_bulk_order_ships_per_recipient_and_producer_and_is_accepted_by_code(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
@@ -168,7 +168,7 @@ async fn a_bulk_order_ships_per_recipient_and_producer_and_is_accepted_by_code(b
 }
 
 async fn a_bulk_order_is_all_or_nothing_and_names_every_failing_line(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::on(backend).start().await else {
         return;
     };
     let cast = cast(&app).await;
