@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use crate::accounts::Role;
 use crate::catalogue::entity::{producer, stock_movement, variant};
 use crate::infra::error::{AppError, AppResult};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::money::Fen;
@@ -120,7 +121,7 @@ fn address(name: &str) -> Address {
     }
 }
 
-fn failed(what: &str, code: &str) -> AppError {
+fn failed(what: &str, code: ErrorCode) -> AppError {
     AppError::Internal(anyhow::anyhow!("demo activity: {what} was refused ({code})"))
 }
 
@@ -145,13 +146,13 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
             .collect();
         statements::set_members(db, &cooperative, members)
             .await?
-            .map_err(|problem| failed("a cooperative's households", &problem.code))?;
+            .map_err(|problem| failed("a cooperative's households", problem.code))?;
     }
     let mut buyers = Vec::new();
     for (email, name) in BUYERS {
         let user = crate::accounts::service::create_user(db, email, DEMO_PASSWORD, name, Role::Buyer, None)
             .await?
-            .map_err(|problem| failed("a demo buyer", &problem.code))?;
+            .map_err(|problem| failed("a demo buyer", problem.code))?;
         buyers.push((user.id, name));
     }
     // Two of the three buy through their union, so its pledge fills with their orders.
@@ -188,20 +189,20 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                 Ok(placed) => placed,
                 // A product off sale (its catalogue entry lapsed) or sold out: that buyer
                 // bought nothing that day.
-                Err(problem) if matches!(problem.code.as_str(), "NOT_ON_SALE" | "OUT_OF_STOCK") => continue,
-                Err(problem) => return Err(failed("a demo order", &problem.code)),
+                Err(problem) if matches!(problem.code, ErrorCode::NotOnSale | ErrorCode::OutOfStock) => continue,
+                Err(problem) => return Err(failed("a demo order", problem.code)),
             };
             let order_id = placed.order.id;
             payments::record_bank_transfer(shop, order_id, &format!("ICBC-DEMO-{order_id}"))
                 .await?
-                .map_err(|problem| failed("a bank transfer", &problem.code))?;
+                .map_err(|problem| failed("a bank transfer", problem.code))?;
             summary.orders += 1;
             let roll = sequence.next(10);
             if roll == 0 {
                 // Cancelled by the buyer after paying: refunded by bank, sent by an operator.
                 cancel::cancel(shop, order_id, buyer_id)
                     .await?
-                    .map_err(|problem| failed("a cancellation", &problem.code))?;
+                    .map_err(|problem| failed("a cancellation", problem.code))?;
                 send_bank_refunds(shop, order_id).await?;
                 summary.refunds += 1;
             } else {
@@ -210,16 +211,16 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                     let part = Fen::new((placed.order.total_fen / 10).max(1));
                     refunds::refund_order(shop, order_id, Some(part))
                         .await?
-                        .map_err(|problem| failed("a refund", &problem.code))?;
+                        .map_err(|problem| failed("a refund", problem.code))?;
                     send_bank_refunds(shop, order_id).await?;
                     summary.refunds += 1;
                 }
                 lifecycle::mark_shipped(shop, order_id, None, &format!("SF{order_id:010}"))
                     .await?
-                    .map_err(|problem| failed("a shipment", &problem.code))?;
+                    .map_err(|problem| failed("a shipment", problem.code))?;
                 lifecycle::confirm_delivery(shop, order_id)
                     .await?
-                    .map_err(|problem| failed("a delivery", &problem.code))?;
+                    .map_err(|problem| failed("a delivery", problem.code))?;
             }
             let placed_at = month_start + Duration::days(i64::try_from(index * 5).unwrap_or(0) + 1);
             date_back(db, order_id, placed_at, shop.settings.payouts.hold).await?;
@@ -232,7 +233,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
         for made in &recorded {
             runs::confirm(db, made.id, &format!("ICBC-PAYOUT-{}", made.id))
                 .await?
-                .map_err(|problem| failed("a payout", &problem.code))?;
+                .map_err(|problem| failed("a payout", problem.code))?;
             payout::Entity::update_many()
                 .col_expr(payout::Column::CreatedAt, Expr::value(month_end))
                 .col_expr(payout::Column::PaidAt, Expr::value(month_end + Duration::days(2)))
@@ -263,7 +264,7 @@ async fn send_bank_refunds(shop: &Shop, order_id: OrderId) -> AppResult<()> {
     for pending in waiting {
         bank_refunds::record_bank_refund(shop, pending.id, &format!("ICBC-BACK-{}", pending.id))
             .await?
-            .map_err(|problem| failed("a bank refund", &problem.code))?;
+            .map_err(|problem| failed("a bank refund", problem.code))?;
     }
     Ok(())
 }

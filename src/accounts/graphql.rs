@@ -14,6 +14,7 @@ use super::{Role, Viewer, memberships};
 use crate::catalogue::graphql::Producer;
 use crate::graphql::context::{database, loader, wants_total_count};
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::Language;
@@ -232,7 +233,7 @@ impl AccountsMutation {
         let Some(user_id) = decode_as(&user_id, NodeType::User) else {
             return Ok(UserPayload {
                 user: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"])],
+                user_errors: vec![UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])],
             });
         };
         let outcome = service::set_role(database(ctx)?, user_id, role, producer_slug.as_deref()).await?;

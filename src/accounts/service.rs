@@ -18,6 +18,7 @@ use super::{Role, SignedIn, Viewer, memberships};
 use crate::catalogue::entity::producer;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::{Language, Message};
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::UserId;
@@ -83,18 +84,18 @@ fn email_problem(email: &str) -> Option<&'static str> {
 /// Checks a new account's fields; the first problem found is reported.
 fn validate_new_account(email: &str, password: &str, display_name: &str) -> Result<(), UserError> {
     if let Some(problem) = email_problem(email) {
-        return Err(UserError::new("INVALID_INPUT", problem).on_field(&["input", "email"]));
+        return Err(UserError::new(ErrorCode::InvalidInput, problem).on_field(&["input", "email"]));
     }
     let name_chars = display_name.chars().count();
     if name_chars == 0 || name_chars > MAX_DISPLAY_NAME_CHARS {
         return Err(UserError::new(
-            "INVALID_INPUT",
+            ErrorCode::InvalidInput,
             Message::new("display-name-length").with("max", MAX_DISPLAY_NAME_CHARS),
         )
         .on_field(&["input", "displayName"]));
     }
     if let Some(problem) = password::weakness(password) {
-        return Err(UserError::new("WEAK_PASSWORD", problem).on_field(&["input", "password"]));
+        return Err(UserError::new(ErrorCode::WeakPassword, problem).on_field(&["input", "password"]));
     }
     Ok(())
 }
@@ -130,7 +131,7 @@ async fn insert_user(
         // The unique key is the judge: two registrations racing for one email get one account.
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Ok(Err(
-                UserError::new("EMAIL_TAKEN", "email-taken").on_field(&["input", "email"])
+                UserError::new(ErrorCode::EmailTaken, "email-taken").on_field(&["input", "email"])
             ))
         }
         Err(error) => Err(error.into()),
@@ -221,7 +222,7 @@ pub async fn login(
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
     let Some(user) = user.filter(|_| matches) else {
-        return Ok(Err(UserError::new("INVALID_CREDENTIALS", "wrong-credentials")));
+        return Ok(Err(UserError::new(ErrorCode::InvalidCredentials, "wrong-credentials")));
     };
     accounts.limiter.forgive(&[per_address], &[per_account]).await;
     Ok(Ok(start_session(db, &accounts.keys, user).await?))
@@ -314,12 +315,16 @@ pub async fn change_password(
         .verify(current_password, Some(&user.password_hash))
         .await?
     {
-        return Ok(Err(
-            UserError::new("INVALID_CREDENTIALS", "wrong-current-password").on_field(&["currentPassword"])
-        ));
+        return Ok(Err(UserError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong-current-password",
+        )
+        .on_field(&["currentPassword"])));
     }
     if let Some(problem) = password::weakness(new_password) {
-        return Ok(Err(UserError::new("WEAK_PASSWORD", problem).on_field(&["newPassword"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::WeakPassword, problem).on_field(&["newPassword"])
+        ));
     }
     accounts.limiter.forgive(&[], &[failures]).await;
     let new_hash = accounts.hasher.hash(new_password).await?;
@@ -351,18 +356,21 @@ async fn producer_for_role(
                 .await?;
             Ok(match producer {
                 Some(producer) => Ok(Some(producer.id)),
-                None => Err(
-                    UserError::new("NOT_FOUND", Message::new("producer-slug-not-found").with("slug", slug))
-                        .on_field(&["producerSlug"]),
-                ),
+                None => Err(UserError::new(
+                    ErrorCode::NotFound,
+                    Message::new("producer-slug-not-found").with("slug", slug),
+                )
+                .on_field(&["producerSlug"])),
             })
         }
         (Role::Grower, None) => Ok(Err(
-            UserError::new("INVALID_INPUT", "grower-needs-producer").on_field(&["producerSlug"])
+            UserError::new(ErrorCode::InvalidInput, "grower-needs-producer").on_field(&["producerSlug"])
         )),
-        (_, Some(_)) => Ok(Err(
-            UserError::new("INVALID_INPUT", "only-growers-have-producers").on_field(&["producerSlug"])
-        )),
+        (_, Some(_)) => Ok(Err(UserError::new(
+            ErrorCode::InvalidInput,
+            "only-growers-have-producers",
+        )
+        .on_field(&["producerSlug"]))),
         (_, None) => Ok(Ok(None)),
     }
 }
@@ -398,7 +406,9 @@ pub async fn set_role(
     producer_slug: Option<&str>,
 ) -> Outcome<user::Model> {
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(Err(UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])
+        ));
     };
     let producer_id = match producer_for_role(db, role, producer_slug).await? {
         Ok(producer_id) => producer_id,

@@ -16,6 +16,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::config::Limits;
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::{Language, Message};
 use crate::infra::storage::http::{BodyCaps, cap_bodies};
 
@@ -61,7 +62,7 @@ pub fn overloaded_in(language: Language) -> Response {
     metrics::counter!("huakai_requests_shed_total").increment(1);
     let body = json!({"errors": [{
         "message": Message::new("overloaded").in_language(language),
-        "extensions": {"code": "OVERLOADED"},
+        "extensions": {"code": ErrorCode::Overloaded.as_str()},
     }]});
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     response

@@ -42,6 +42,7 @@ use crate::accounts::service::{self, Accounts};
 use crate::accounts::{SignedIn, Viewer};
 use crate::graphql::context::request_loader;
 use crate::infra::error::{AppError, coded, localize};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::documents::holds_write_operation;
 use crate::infra::i18n::{Language, Message as Words};
 
@@ -240,13 +241,16 @@ impl Extension for SocketGuard {
         let Some(caller) = caller(ctx) else {
             return next.run(ctx, request).await;
         };
-        let refuse = |message: Words, code: &'static str| coded(message, code).into_server_error(Default::default());
+        let refuse = |message: Words, code: ErrorCode| coded(message, code).into_server_error(Default::default());
         if holds_mutation(&request.query) {
-            return Err(refuse(Words::new("socket-mutations-refused"), "METHOD_NOT_ALLOWED"));
+            return Err(refuse(
+                Words::new("socket-mutations-refused"),
+                ErrorCode::MethodNotAllowed,
+            ));
         }
         let (db, accounts) = match (ctx.data::<DatabaseConnection>(), ctx.data::<Arc<Accounts>>()) {
             (Ok(db), Ok(accounts)) => (db, accounts),
-            _ => return Err(refuse(Words::new("internal-error"), "INTERNAL_SERVER_ERROR")),
+            _ => return Err(refuse(Words::new("internal-error"), ErrorCode::InternalServerError)),
         };
         let viewer = match &caller.token {
             None => Viewer::Anonymous,
@@ -277,7 +281,7 @@ impl Extension for SocketGuard {
         let Ok(place) = caller.operations.clone().try_acquire_owned() else {
             let refused = coded(
                 Words::new("socket-too-many-operations").with("max", caller.max_operations as i64),
-                "TOO_MANY_OPERATIONS",
+                ErrorCode::TooManyOperations,
             );
             let mut response = Response::from_errors(vec![refused.into_server_error(Default::default())]);
             localize(&mut response, language);
@@ -302,15 +306,15 @@ impl Extension for SocketGuard {
         let Some(caller) = caller(ctx) else {
             return next.run(ctx, operation_name).await;
         };
-        let refused = |message: Words, code: &'static str| {
+        let refused = |message: Words, code: ErrorCode| {
             Response::from_errors(vec![coded(message, code).into_server_error(Default::default())])
         };
         let Ok(_in_flight) = caller.in_flight.clone().try_acquire_owned() else {
-            return refused(Words::new("overloaded"), "OVERLOADED");
+            return refused(Words::new("overloaded"), ErrorCode::Overloaded);
         };
         match tokio::time::timeout(caller.request_timeout, next.run(ctx, operation_name)).await {
             Ok(response) => response,
-            Err(_) => refused(Words::new("socket-operation-timed-out"), "TIMEOUT"),
+            Err(_) => refused(Words::new("socket-operation-timed-out"), ErrorCode::Timeout),
         }
     }
 }

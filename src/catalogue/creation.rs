@@ -14,6 +14,7 @@ use super::management::{
 use crate::accounts::SignedIn;
 use crate::infra::db::begin_write;
 use crate::infra::error::{Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::money::Fen;
 
@@ -107,7 +108,7 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
         }
         if !(0..=MAX_STOCK_DELTA).contains(&new.stock) {
             return Err(UserError::new(
-                "INVALID_QUANTITY",
+                ErrorCode::InvalidQuantity,
                 Message::new("initial-stock-range").with("max", MAX_STOCK_DELTA),
             )
             .on_field(&at("stock")));
@@ -135,7 +136,7 @@ pub async fn create_product(
         .await?
     else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "category-not-found").on_field(&["input", "categorySlug"])
+            UserError::new(ErrorCode::NotFound, "category-not-found").on_field(&["input", "categorySlug"])
         ));
     };
     let village_id = match &input.village_slug {
@@ -144,7 +145,7 @@ pub async fn create_product(
             Some(village) => village.id,
             None => {
                 return Ok(Err(
-                    UserError::new("NOT_FOUND", "village-not-found").on_field(&["input", "villageSlug"])
+                    UserError::new(ErrorCode::NotFound, "village-not-found").on_field(&["input", "villageSlug"])
                 ));
             }
         },
@@ -158,9 +159,8 @@ pub async fn create_product(
         {
             Some(entry) => Some(entry.id),
             None => {
-                return Ok(Err(
-                    UserError::new("NOT_FOUND", "catalogue-entry-not-found").on_field(&["input", "catalogueCode"])
-                ));
+                return Ok(Err(UserError::new(ErrorCode::NotFound, "catalogue-entry-not-found")
+                    .on_field(&["input", "catalogueCode"])));
             }
         },
     };

@@ -13,6 +13,7 @@ use super::entity::{catalogue_entry, product, stock_level, stock_movement, varia
 use crate::accounts::SignedIn;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{ProducerId, ProductId, VariantId};
 use crate::infra::money::Fen;
@@ -53,14 +54,14 @@ pub async fn update_variant(
         Some(Ok(price)) if price > Fen::ZERO && price <= MAX_PRICE => Some(price),
         Some(Ok(_)) => {
             return Ok(Err(UserError::new(
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 Message::new("price-range").with("max", MAX_PRICE),
             )
             .on_field(&["input", "price"])));
         }
         Some(Err(problem)) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", problem.message()).on_field(&["input", "price"])
+                UserError::new(ErrorCode::InvalidInput, problem.message()).on_field(&["input", "price"])
             ));
         }
     };
@@ -69,7 +70,7 @@ pub async fn update_variant(
         && (name.is_empty() || name.chars().count() > MAX_NAME_CHARS)
     {
         return Ok(Err(UserError::new(
-            "INVALID_INPUT",
+            ErrorCode::InvalidInput,
             Message::new("variant-name-length").with("max", MAX_NAME_CHARS),
         )
         .on_field(&["input", "name"])));
@@ -151,7 +152,7 @@ pub async fn adjust_stock(
 ) -> Outcome<StockChange> {
     if delta == 0 || delta.unsigned_abs() > MAX_STOCK_DELTA.unsigned_abs() {
         return Ok(Err(UserError::new(
-            "INVALID_QUANTITY",
+            ErrorCode::InvalidQuantity,
             Message::new("stock-adjustment-range").with("max", MAX_STOCK_DELTA),
         )
         .on_field(&["delta"])));
@@ -159,7 +160,7 @@ pub async fn adjust_stock(
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Ok(Err(UserError::new(
-            "INVALID_INPUT",
+            ErrorCode::InvalidInput,
             Message::new("reason-length").with("max", MAX_REASON_CHARS),
         )
         .on_field(&["reason"])));
@@ -185,7 +186,7 @@ pub async fn adjust_stock(
         .await?;
     let Some(level) = updated.first() else {
         return Ok(Err(
-            UserError::new("OUT_OF_STOCK", "stock-held-by-orders").on_field(&["delta"])
+            UserError::new(ErrorCode::OutOfStock, "stock-held-by-orders").on_field(&["delta"])
         ));
     };
     let change = StockChange {
@@ -241,20 +242,22 @@ pub async fn update_catalogue_entry(
         .await?
     else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "catalogue-code-not-found").on_field(&["code"])
+            UserError::new(ErrorCode::NotFound, "catalogue-code-not-found").on_field(&["code"])
         ));
     };
     let valid_from = changes.valid_from.unwrap_or(entry.valid_from);
     let valid_to = changes.valid_to.unwrap_or(entry.valid_to);
     if valid_to < valid_from {
-        return Ok(Err(
-            UserError::new("INVALID_INPUT", "valid-to-before-valid-from").on_field(&["input", "validTo"])
-        ));
+        return Ok(Err(UserError::new(
+            ErrorCode::InvalidInput,
+            "valid-to-before-valid-from",
+        )
+        .on_field(&["input", "validTo"])));
     }
     let issuer = changes.issuer.as_deref().map(str::trim);
     if issuer.is_some_and(|issuer| issuer.is_empty() || issuer.chars().count() > 100) {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "issuer-length").on_field(&["input", "issuer"])
+            UserError::new(ErrorCode::InvalidInput, "issuer-length").on_field(&["input", "issuer"])
         ));
     }
     let mut changed = entry.into_active_model();
@@ -277,5 +280,5 @@ pub(super) fn control_characters(path: &[&str]) -> UserError {
 }
 
 pub(super) fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
-    UserError::new("INVALID_INPUT", message).on_field(path)
+    UserError::new(ErrorCode::InvalidInput, message).on_field(path)
 }

@@ -15,6 +15,7 @@ use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::graphql::Producer;
 use crate::graphql::context::{database, loader, shop, wants_total_count};
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::{ClaimId, OrderId, ProducerId};
@@ -146,7 +147,7 @@ fn image(row: super::entity::claim_photo::Model) -> Option<Image> {
 }
 
 fn not_found() -> UserError {
-    UserError::new("NOT_FOUND", "claim-not-found").on_field(&["claimId"])
+    UserError::new(ErrorCode::NotFound, "claim-not-found").on_field(&["claimId"])
 }
 
 fn read(row: &claim::Model, buyer_id: crate::infra::ids::UserId) -> ReadClaim {
@@ -175,7 +176,8 @@ async fn visible_claim(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(claim::M
 fn parse_amount(amount: Option<&str>) -> std::result::Result<Option<Fen>, UserError> {
     amount
         .map(|text| {
-            Fen::parse_yuan(text).map_err(|e| UserError::new("INVALID_INPUT", e.message()).on_field(&["amount"]))
+            Fen::parse_yuan(text)
+                .map_err(|e| UserError::new(ErrorCode::InvalidInput, e.message()).on_field(&["amount"]))
         })
         .transpose()
 }
@@ -216,9 +218,11 @@ impl ClaimsMutation {
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn open_claim(&self, ctx: &Context<'_>, input: ClaimInput) -> Result<ClaimPayload> {
         let Some(order) = visible_order_row(ctx, &input.order_id).await? else {
-            return Ok(ClaimPayload::of(Err(
-                UserError::new("NOT_FOUND", "order-not-found").on_field(&["input", "orderId"])
-            )));
+            return Ok(ClaimPayload::of(Err(UserError::new(
+                ErrorCode::NotFound,
+                "order-not-found",
+            )
+            .on_field(&["input", "orderId"]))));
         };
         let me = viewer(ctx).authorize(ChangeOrder {
             buyer_id: order.buyer_id,

@@ -25,6 +25,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ServerResult, ValidationResult, Variables};
 
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 
 /// Deep enough for graphql-js's type references (nine `ofType`s under `__schema.types.fields.type`).
@@ -107,19 +108,19 @@ impl Extension for RequestLimits {
         let (max_depth, max_complexity) = match shape {
             Shape::Data => (self.max_depth, self.max_complexity),
             Shape::Introspection => (INTROSPECTION_MAX_DEPTH, INTROSPECTION_MAX_COMPLEXITY),
-            Shape::IntrospectionTooWide => return Err(vec![refusal("query-too-complex", "QUERY_TOO_COMPLEX")]),
+            Shape::IntrospectionTooWide => return Err(vec![refusal("query-too-complex", ErrorCode::QueryTooComplex)]),
         };
         if measured.complexity > max_complexity {
-            return Err(vec![refusal("query-too-complex", "QUERY_TOO_COMPLEX")]);
+            return Err(vec![refusal("query-too-complex", ErrorCode::QueryTooComplex)]);
         }
         if measured.depth > max_depth {
-            return Err(vec![refusal("query-too-deep", "QUERY_TOO_DEEP")]);
+            return Err(vec![refusal("query-too-deep", ErrorCode::QueryTooDeep)]);
         }
         Ok(measured)
     }
 }
 
-fn refusal(message: &'static str, code: &'static str) -> ServerError {
+fn refusal(message: &'static str, code: ErrorCode) -> ServerError {
     crate::infra::error::coded(Message::new(message), code).into_server_error(Default::default())
 }
 

@@ -8,6 +8,7 @@
 use async_graphql::{Context, ErrorExtensions, Object};
 use sea_orm::DbErr;
 
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::{Message, language_of};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +53,12 @@ impl AppError {
     }
 
     /// The stable `extensions.code` a client can branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::Unauthenticated => "UNAUTHENTICATED",
-            AppError::Forbidden => "FORBIDDEN",
-            AppError::BadInput(_) => "BAD_USER_INPUT",
-            AppError::Database(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::BadInput(_) => ErrorCode::BadUserInput,
+            AppError::Database(_) | AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
 }
@@ -76,15 +77,15 @@ impl From<AppError> for async_graphql::Error {
 
 /// A GraphQL error with a stable `extensions.code`. It carries its [`Message`], which the
 /// HTTP layer shows in the request's language ([`localize`]).
-pub fn coded(message: Message, code: &'static str) -> async_graphql::Error {
-    async_graphql::Error::new_with_source(message).extend_with(|_, extensions| extensions.set("code", code))
+pub fn coded(message: Message, code: ErrorCode) -> async_graphql::Error {
+    async_graphql::Error::new_with_source(message).extend_with(|_, extensions| extensions.set("code", code.as_str()))
 }
 
 /// async-graphql's own refusals of a query over the limits, by their text: the words and the
 /// code they are given here.
-const LIMIT_REFUSALS: [(&str, &str, &str); 2] = [
-    ("Query is too complex.", "query-too-complex", "QUERY_TOO_COMPLEX"),
-    ("Query is nested too deep.", "query-too-deep", "QUERY_TOO_DEEP"),
+const LIMIT_REFUSALS: [(&str, &str, ErrorCode); 2] = [
+    ("Query is too complex.", "query-too-complex", ErrorCode::QueryTooComplex),
+    ("Query is nested too deep.", "query-too-deep", ErrorCode::QueryTooDeep),
 ];
 
 /// Puts a response's error messages into `language`: those that carry a [`Message`] are
@@ -97,7 +98,10 @@ pub fn localize(response: &mut async_graphql::Response, language: crate::infra::
             error.message = message.in_language(language);
         } else if let Some((_, id, code)) = LIMIT_REFUSALS.iter().find(|(text, _, _)| error.message == *text) {
             error.message = Message::new(id).in_language(language);
-            error.extensions.get_or_insert_with(Default::default).set("code", *code);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code.as_str());
         }
     }
 }
@@ -106,7 +110,7 @@ pub fn localize(response: &mut async_graphql::Response, language: crate::infra::
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserError {
     pub field: Option<Vec<String>>,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: Message,
     pub retry_after_seconds: Option<i32>,
 }
@@ -121,7 +125,12 @@ impl UserError {
 
     /// A stable code such as `OUT_OF_STOCK`.
     async fn code(&self) -> &str {
-        &self.code
+        self.code.as_str()
+    }
+
+    /// The same code as an enum, to switch on.
+    async fn error_code(&self) -> ErrorCode {
+        self.code
     }
 
     /// For people, in the request's language (`Accept-Language`, or the user's own choice).
@@ -136,10 +145,10 @@ impl UserError {
 }
 
 impl UserError {
-    pub fn new(code: &str, message: impl Into<Message>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<Message>) -> Self {
         UserError {
             field: None,
-            code: code.to_owned(),
+            code,
             message: message.into(),
             retry_after_seconds: None,
         }
@@ -150,7 +159,7 @@ impl UserError {
         let message = Message::new("rate-limited")
             .with("reason", what.into())
             .with("seconds", retry_after_seconds);
-        let mut error = UserError::new("RATE_LIMITED", message);
+        let mut error = UserError::new(ErrorCode::RateLimited, message);
         error.retry_after_seconds = Some(i32::try_from(retry_after_seconds).unwrap_or(i32::MAX));
         error
     }

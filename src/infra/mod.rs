@@ -9,6 +9,7 @@ pub mod ids;
 pub mod csv;
 pub mod db;
 pub mod error;
+pub mod error_code;
 pub mod graphql;
 pub mod i18n;
 pub mod images;

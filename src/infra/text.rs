@@ -10,7 +10,11 @@ pub fn is_refused_control(c: char) -> bool {
 pub fn bank_reference(reference: &str) -> Result<&str, crate::infra::error::UserError> {
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 100 {
-        return Err(crate::infra::error::UserError::new("INVALID_INPUT", "reference-length").on_field(&["reference"]));
+        return Err(crate::infra::error::UserError::new(
+            crate::infra::error_code::ErrorCode::InvalidInput,
+            "reference-length",
+        )
+        .on_field(&["reference"]));
     }
     Ok(reference)
 }

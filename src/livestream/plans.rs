@@ -11,6 +11,7 @@ use super::entity::commission_plan;
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::ProductId;
 use crate::infra::ids::UserId;
@@ -66,13 +67,13 @@ pub async fn set_plan(
 ) -> Outcome<commission_plan::Model> {
     let Ok(rate) = u32::try_from(request.rate_bps) else {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "rate-not-negative").on_field(&["input", "rateBps"])
+            UserError::new(ErrorCode::InvalidInput, "rate-not-negative").on_field(&["input", "rateBps"])
         ));
     };
     let cap = settings.max_commission_bps.min(10_000 - platform_fee_bps.min(10_000));
     if rate > cap {
         return Ok(Err(UserError::new(
-            "COMMISSION_TOO_HIGH",
+            ErrorCode::CommissionTooHigh,
             Message::new("commission-cap").with("max", cap),
         )
         .on_field(&["input", "rateBps"])));
@@ -81,7 +82,7 @@ pub async fn set_plan(
         let host = user::Entity::find_by_id(host_id).one(db).await?;
         if host.is_none_or(|h| h.role != Role::Host) {
             return Ok(Err(
-                UserError::new("NOT_FOUND", "host-not-found").on_field(&["input", "hostId"])
+                UserError::new(ErrorCode::NotFound, "host-not-found").on_field(&["input", "hostId"])
             ));
         }
     }

@@ -12,6 +12,7 @@ use super::entity::{live_session, live_session_item, session_purchase};
 use super::sessions::LiveOffer;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::LiveSessionId;
 use crate::infra::ids::OrderId;
@@ -47,7 +48,7 @@ pub async fn claim(
             .await?;
         if held.iter().sum::<i32>() + quantity > item.per_buyer_limit {
             return Ok(Err(UserError::new(
-                "PURCHASE_LIMIT_REACHED",
+                ErrorCode::PurchaseLimitReached,
                 Message::new("purchase-limit").with("limit", item.per_buyer_limit),
             )
             .on_field(&["input", "lines", &at, "quantity"])));
@@ -63,9 +64,8 @@ pub async fn claim(
             .exec(txn)
             .await?;
         if taken.rows_affected != 1 {
-            return Ok(Err(
-                UserError::new("QUOTA_EXHAUSTED", "quota-sold-out").on_field(&["input", "lines", &at, "quantity"])
-            ));
+            return Ok(Err(UserError::new(ErrorCode::QuotaExhausted, "quota-sold-out")
+                .on_field(&["input", "lines", &at, "quantity"])));
         }
         session_purchase::ActiveModel {
             item_id: Set(item.id),

@@ -6,6 +6,7 @@ use chrono::{Datelike, FixedOffset};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::csv::Csv;
 use crate::infra::i18n::{Language, Message};
 use crate::infra::ids::UserId;
@@ -21,7 +22,7 @@ pub fn parse_month(month: &str) -> Result<(i32, u32), UserError> {
         .split_once('-')
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
         .filter(|(_, m)| (1..=12).contains(m))
-        .ok_or_else(|| UserError::new("INVALID_INPUT", "month-format").on_field(&["month"]))
+        .ok_or_else(|| UserError::new(ErrorCode::InvalidInput, "month-format").on_field(&["month"]))
 }
 
 /// The host's ledger entries written in `month` (`YYYY-MM`, China time): one row per entry with

@@ -21,6 +21,7 @@ use super::links;
 use crate::catalogue::entity::{product, variant};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{LiveSessionId, LiveSessionItemId};
@@ -68,7 +69,7 @@ pub fn phase(session: &live_session::Model, now: DateTime<Utc>) -> SessionPhase 
 }
 
 fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
-    UserError::new("INVALID_INPUT", message).on_field(path)
+    UserError::new(ErrorCode::InvalidInput, message).on_field(path)
 }
 
 /// `scheduleLiveSession`: the session and its items, none approved yet.
@@ -111,30 +112,41 @@ pub async fn schedule(
             None => None,
         };
         let Some(found) = found else {
-            return Ok(Err(on("variantId")(UserError::new("NOT_FOUND", "variant-not-found"))));
+            return Ok(Err(on("variantId")(UserError::new(
+                ErrorCode::NotFound,
+                "variant-not-found",
+            ))));
         };
         if !seen.insert(found.id) {
             return Ok(Err(on("variantId")(UserError::new(
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 "variant-once-per-session",
             ))));
         }
         let price = match Fen::parse_yuan(&item.price) {
             Ok(price) if price > Fen::ZERO => price,
             Ok(_) => {
-                return Ok(Err(on("price")(UserError::new("INVALID_INPUT", "price-positive"))));
+                return Ok(Err(on("price")(UserError::new(
+                    ErrorCode::InvalidInput,
+                    "price-positive",
+                ))));
             }
-            Err(problem) => return Ok(Err(on("price")(UserError::new("INVALID_INPUT", problem.message())))),
+            Err(problem) => {
+                return Ok(Err(on("price")(UserError::new(
+                    ErrorCode::InvalidInput,
+                    problem.message(),
+                ))));
+            }
         };
         if !(1..=MAX_QUOTA).contains(&item.quota) {
             return Ok(Err(on("quota")(UserError::new(
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 Message::new("quota-range").with("max", MAX_QUOTA),
             ))));
         }
         if !(1..=item.quota).contains(&item.per_buyer_limit) {
             return Ok(Err(on("perBuyerLimit")(UserError::new(
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 "per-buyer-limit-range",
             ))));
         }
@@ -200,13 +212,13 @@ pub async fn approve(
     let db = &shop.db;
     let Some(item) = live_session_item::Entity::find_by_id(item_id).one(db).await? else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "session-item-not-found").on_field(&["itemId"])
+            UserError::new(ErrorCode::NotFound, "session-item-not-found").on_field(&["itemId"])
         ));
     };
     let session = session_of(db, item.session_id).await?;
     if phase(&session, now) == SessionPhase::Ended {
         return Ok(Err(
-            UserError::new("SESSION_NOT_LIVE", "session-ended").on_field(&["itemId"])
+            UserError::new(ErrorCode::SessionNotLive, "session-ended").on_field(&["itemId"])
         ));
     }
     let txn = begin_write(db).await?;
@@ -236,7 +248,7 @@ pub async fn approve(
     let Moved::Done { availability_flipped } = moved else {
         txn.rollback().await?;
         return Ok(Err(UserError::new(
-            "OUT_OF_STOCK",
+            ErrorCode::OutOfStock,
             Message::new("quota-not-available").with("quota", item.quota),
         )
         .on_field(&["itemId"])));

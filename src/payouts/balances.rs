@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::entity::{earning, host_commission, payout};
 use super::{PayoutStatus, payout_reference};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::csv::Csv;
 use crate::infra::i18n::{Language, Message};
 use crate::infra::ids::OrderId;
@@ -140,7 +141,9 @@ pub async fn monthly_statement(
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
         .filter(|(_, m)| (1..=12).contains(m))
     else {
-        return Ok(Err(UserError::new("INVALID_INPUT", "month-format").on_field(&["month"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::InvalidInput, "month-format").on_field(&["month"])
+        ));
     };
     let china = FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8")))?;
     let entries = earning::Entity::find()

@@ -16,6 +16,7 @@ use crate::catalogue::entity::producer;
 use crate::catalogue::graphql::Producer;
 use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::language_of;
@@ -390,7 +391,7 @@ impl PayoutsMutation {
         let Some(id) = decode_as(&payout_id, NodeType::Payout) else {
             return Ok(PayoutPayload {
                 payout: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "payout-not-found").on_field(&["payoutId"])],
+                user_errors: vec![UserError::new(ErrorCode::NotFound, "payout-not-found").on_field(&["payoutId"])],
             });
         };
         Ok(match runs::confirm(database(ctx)?, id, &reference).await? {
@@ -415,7 +416,7 @@ impl PayoutsMutation {
     ) -> Result<ProducerAccountPayload> {
         let not_found = || ProducerAccountPayload {
             account: None,
-            user_errors: vec![UserError::new("NOT_FOUND", "producer-not-found").on_field(&["producerSlug"])],
+            user_errors: vec![UserError::new(ErrorCode::NotFound, "producer-not-found").on_field(&["producerSlug"])],
         };
         let Some(producer) = producer_by_slug(ctx, &producer_slug).await? else {
             return Ok(not_found());
@@ -459,7 +460,9 @@ impl PayoutsMutation {
         let Some(producer) = producer_by_slug(ctx, &producer_slug).await? else {
             return Ok(ProducerAccountPayload {
                 account: None,
-                user_errors: vec![UserError::new("NOT_FOUND", "producer-not-found").on_field(&["producerSlug"])],
+                user_errors: vec![
+                    UserError::new(ErrorCode::NotFound, "producer-not-found").on_field(&["producerSlug"]),
+                ],
             });
         };
         let outcome = statements::set_payout_account(

@@ -8,6 +8,7 @@ use crate::accounts::entity::user;
 use crate::catalogue::entity::producer;
 use crate::infra::error::Outcome;
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 
 /// A payee's name and accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub async fn payee_of(db: &impl ConnectionTrait, payout: &payout::Model) -> AppR
 pub fn check_stripe_account(account: Option<&str>) -> Result<(), UserError> {
     match account {
         Some(account) if !(account.starts_with("acct_") && account.len() <= 100) => {
-            Err(UserError::new("INVALID_INPUT", "stripe-account-format").on_field(&["stripeAccountId"]))
+            Err(UserError::new(ErrorCode::InvalidInput, "stripe-account-format").on_field(&["stripeAccountId"]))
         }
         _ => Ok(()),
     }

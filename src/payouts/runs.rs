@@ -22,6 +22,7 @@ use crate::catalogue::entity::producer;
 use crate::infra::csv::Cell;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Language;
 use crate::infra::i18n::csv::Csv;
 use crate::infra::ids::ProducerId;
@@ -412,7 +413,7 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &s
     };
     if payout::Entity::find_by_id(payout_id).one(db).await?.is_none() {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "payout-not-found").on_field(&["payoutId"])
+            UserError::new(ErrorCode::NotFound, "payout-not-found").on_field(&["payoutId"])
         ));
     }
     let updated = payout::Entity::update_many()
@@ -426,7 +427,7 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &s
         .await?;
     if updated.rows_affected != 1 {
         return Ok(Err(UserError::new(
-            "NOT_CONFIRMABLE",
+            ErrorCode::NotConfirmable,
             "confirm-only-unpaid-bank-payout",
         )
         .on_field(&["payoutId"])));

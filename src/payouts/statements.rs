@@ -12,6 +12,7 @@ use crate::catalogue::entity::producer;
 use crate::infra::db::begin_write;
 use crate::infra::error::Outcome;
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::money::Fen;
 
@@ -76,11 +77,11 @@ pub async fn set_members(
     members: Vec<NewMember>,
 ) -> Outcome<Vec<cooperative_member::Model>> {
     if producer.kind != "COOPERATIVE" {
-        return Ok(Err(UserError::new("INVALID_INPUT", "only-cooperatives-share")));
+        return Ok(Err(UserError::new(ErrorCode::InvalidInput, "only-cooperatives-share")));
     }
     if members.len() > MAX_HOUSEHOLDS {
         return Ok(Err(UserError::new(
-            "INVALID_INPUT",
+            ErrorCode::InvalidInput,
             Message::new("household-count").with("max", MAX_HOUSEHOLDS),
         )
         .on_field(&["members"])));
@@ -88,7 +89,7 @@ pub async fn set_members(
     let total: i64 = members.iter().map(|m| i64::from(m.share_bps)).sum();
     if members.iter().any(|m| !(1..=10_000).contains(&m.share_bps)) || total > 10_000 {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "household-shares-range").on_field(&["members"])
+            UserError::new(ErrorCode::InvalidInput, "household-shares-range").on_field(&["members"])
         ));
     }
     if members
@@ -96,7 +97,7 @@ pub async fn set_members(
         .any(|m| m.name.trim().is_empty() || m.name.chars().count() > 50)
     {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "household-name-length").on_field(&["members"])
+            UserError::new(ErrorCode::InvalidInput, "household-name-length").on_field(&["members"])
         ));
     }
     let txn = begin_write(db).await?;

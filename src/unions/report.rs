@@ -13,6 +13,7 @@ use super::entity::ledger::{self, LedgerEntryKind};
 use super::service::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
 use crate::infra::error::{Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::csv::Csv;
 use crate::infra::i18n::{Language, Message};
 use crate::infra::ids::OrganisationId;
@@ -92,11 +93,13 @@ pub async fn report(
     to: NaiveDate,
 ) -> Outcome<OrganisationReport> {
     if to < from {
-        return Ok(Err(UserError::new("INVALID_INPUT", "to-before-from").on_field(&["to"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::InvalidInput, "to-before-from").on_field(&["to"])
+        ));
     }
     if (to - from).num_days() >= MAX_DAYS {
         return Ok(Err(UserError::new(
-            "INVALID_INPUT",
+            ErrorCode::InvalidInput,
             Message::new("report-days").with("max", MAX_DAYS),
         )
         .on_field(&["to"])));

@@ -30,6 +30,7 @@ use crate::payments::entity::payment;
 
 /// A business answer: the value, or what the user can fix.
 use crate::infra::error::Outcome;
+use crate::infra::error_code::ErrorCode;
 
 pub struct NewOrganisation {
     pub name: String,
@@ -41,7 +42,7 @@ pub struct NewOrganisation {
 }
 
 fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
-    UserError::new("INVALID_INPUT", message).on_field(path)
+    UserError::new(ErrorCode::InvalidInput, message).on_field(path)
 }
 
 fn optional_text(value: Option<String>, path: &[&str], max_chars: usize) -> Result<Option<String>, UserError> {
@@ -140,11 +141,13 @@ pub async fn add_admin(
 ) -> Outcome<organisation::Model> {
     let Some(organisation) = find(db, organisation_id).await? else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
+            UserError::new(ErrorCode::NotFound, "organisation-not-found").on_field(&["organisationId"])
         ));
     };
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(Err(UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])
+        ));
     };
     if user.role == Role::Admin {
         return Ok(Err(invalid(&["userId"], "operator-administers-all")));
@@ -164,7 +167,9 @@ pub async fn add_admin(
             txn.rollback().await?;
             return Ok(match administered_by(db, user_id).await? {
                 Some(theirs) if theirs.id == organisation_id => Ok(organisation),
-                _ => Err(UserError::new("ALREADY_ADMIN", "administers-another-organisation").on_field(&["userId"])),
+                _ => Err(
+                    UserError::new(ErrorCode::AlreadyAdmin, "administers-another-organisation").on_field(&["userId"]),
+                ),
             });
         }
         Err(error) => return Err(error.into()),
@@ -236,8 +241,8 @@ pub async fn join(
     let made_after = chrono::Duration::from_std(invite_ttl)
         .ok()
         .and_then(|ttl| Utc::now().checked_sub_signed(ttl));
-    let invalid_code = || UserError::new("INVALID_CODE", "invite-invalid").on_field(&["code"]);
-    let already = || UserError::new("ALREADY_MEMBER", "already-member");
+    let invalid_code = || UserError::new(ErrorCode::InvalidCode, "invite-invalid").on_field(&["code"]);
+    let already = || UserError::new(ErrorCode::AlreadyMember, "already-member");
     if code.is_empty() || code.len() > 32 {
         return Ok(Err(invalid_code()));
     }

@@ -12,6 +12,7 @@ use crate::catalogue::policy::ManageCatalogue;
 use crate::catalogue::{creation, management};
 use crate::graphql::context::{database, storefront_cache};
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::PageRequest;
 
@@ -85,7 +86,7 @@ impl StockMovement {
 /// a `NOT_FOUND` user error; a variant of another producer is FORBIDDEN (variants are public,
 /// so this leaks nothing).
 async fn managed_variant(ctx: &Context<'_>, id: &ID) -> AppResult<std::result::Result<variant::Model, UserError>> {
-    let not_found = || UserError::new("NOT_FOUND", "variant-not-found").on_field(&["variantId"]);
+    let not_found = || UserError::new(ErrorCode::NotFound, "variant-not-found").on_field(&["variantId"]);
     let Some(variant_id) = decode_as(id, NodeType::Variant) else {
         return Ok(Err(not_found()));
     };
@@ -235,13 +236,13 @@ async fn listing_producer(
         (None, Some(own)) => producer::Entity::find_by_id(own).one(database(ctx)?).await?,
         (None, None) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", "name-the-producer").on_field(&["input", "producerSlug"])
+                UserError::new(ErrorCode::InvalidInput, "name-the-producer").on_field(&["input", "producerSlug"])
             ));
         }
     };
     let Some(producer) = producer else {
         return Ok(Err(
-            UserError::new("NOT_FOUND", "producer-not-found").on_field(&["input", "producerSlug"])
+            UserError::new(ErrorCode::NotFound, "producer-not-found").on_field(&["input", "producerSlug"])
         ));
     };
     viewer(ctx).authorize(ManageCatalogue {

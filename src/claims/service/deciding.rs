@@ -14,6 +14,7 @@ use crate::claims::entity::claim;
 use crate::claims::{ClaimDecision, ClaimStatus};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{ClaimId, RefundId, ShipmentId};
 use crate::infra::money::Fen;
 use crate::orders::service::state::{find as find_order, lock_order};
@@ -40,7 +41,7 @@ pub struct Decision {
 }
 
 fn closed() -> UserError {
-    UserError::new("CLAIM_CLOSED", "claim-closed").on_field(&["claimId"])
+    UserError::new(ErrorCode::ClaimClosed, "claim-closed").on_field(&["claimId"])
 }
 
 /// Decides claim `claim_id` (whom the caller checked may).
@@ -50,13 +51,15 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
         Err(problem) => return Ok(Err(problem)),
     };
     if decision.decision == ClaimDecision::Reject && note.is_none() {
-        return Ok(Err(
-            UserError::new("INVALID_INPUT", "claim-reject-needs-reason").on_field(&["note"])
-        ));
+        return Ok(Err(UserError::new(
+            ErrorCode::InvalidInput,
+            "claim-reject-needs-reason",
+        )
+        .on_field(&["note"])));
     }
     if decision.decision == ClaimDecision::PartialRefund && decision.amount.is_none() {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "claim-amount-required").on_field(&["amount"])
+            UserError::new(ErrorCode::InvalidInput, "claim-amount-required").on_field(&["amount"])
         ));
     }
     let Some(found) = find(&shop.db, claim_id).await? else {
@@ -189,7 +192,7 @@ pub async fn escalate(shop: &Shop, claim_id: ClaimId) -> Outcome<claim::Model> {
     if escalated.rows_affected != 1 {
         txn.rollback().await?;
         return Ok(Err(
-            UserError::new("NOT_ESCALATABLE", "claim-not-escalatable").on_field(&["claimId"])
+            UserError::new(ErrorCode::NotEscalatable, "claim-not-escalatable").on_field(&["claimId"])
         ));
     }
     let claim = find(&txn, claim_id)

@@ -13,6 +13,7 @@ use crate::claims::entity::{claim, claim_line};
 use crate::claims::{ClaimReason, ClaimStatus};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{OrderId, OrderLineId, ShipmentId, UserId, VariantId};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
@@ -35,7 +36,7 @@ pub struct ClaimRequest {
 }
 
 fn invalid_quantity(message: &'static str) -> UserError {
-    UserError::new("INVALID_QUANTITY", message).on_field(&["input", "lines"])
+    UserError::new(ErrorCode::InvalidQuantity, message).on_field(&["input", "lines"])
 }
 
 /// A trimmed note within [`MAX_NOTE`], `None` when blank.
@@ -43,7 +44,7 @@ pub fn clean_note(note: Option<&str>, field: &[&str]) -> Result<Option<String>, 
     let note = note.map(str::trim).filter(|note| !note.is_empty());
     match note {
         Some(note) if note.chars().count() > MAX_NOTE => {
-            Err(UserError::new("INVALID_INPUT", "claim-note-length").on_field(field))
+            Err(UserError::new(ErrorCode::InvalidInput, "claim-note-length").on_field(field))
         }
         _ => Ok(note.map(str::to_owned)),
     }
@@ -103,7 +104,7 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
 
 /// Whether `order` may be claimed on at `now`.
 fn within_window(order: &order::Model, window: std::time::Duration, now: DateTime<Utc>) -> Result<(), UserError> {
-    let closed = || UserError::new("CLAIM_WINDOW_CLOSED", "claim-window-closed").on_field(&["input", "orderId"]);
+    let closed = || UserError::new(ErrorCode::ClaimWindowClosed, "claim-window-closed").on_field(&["input", "orderId"]);
     let (OrderStatus::Delivered, Some(delivered_at)) = (order.status, order.delivered_at) else {
         return Err(closed());
     };
@@ -142,7 +143,7 @@ pub async fn take(
         .any(|open| open.shipment_id == shipment_id);
     if open_already {
         return Ok(Err(
-            UserError::new("CLAIM_EXISTS", "claim-exists").on_field(&["input", "orderId"])
+            UserError::new(ErrorCode::ClaimExists, "claim-exists").on_field(&["input", "orderId"])
         ));
     }
     let refunded = match payment_of(txn, order.id).await? {
@@ -191,7 +192,7 @@ pub async fn take(
         Ok(claim) => claim,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Ok(Err(
-                UserError::new("CLAIM_EXISTS", "claim-exists").on_field(&["input", "orderId"])
+                UserError::new(ErrorCode::ClaimExists, "claim-exists").on_field(&["input", "orderId"])
             ));
         }
         Err(error) => return Err(AppError::from(error)),

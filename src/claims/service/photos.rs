@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::claims::entity::claim_photo;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::ClaimId;
 use crate::infra::images::{ImageError, ImageRejection, ImageSize, ImageStore, StoredImage};
 
@@ -18,7 +19,7 @@ pub const MAX_PHOTOS: usize = 6;
 pub async fn store(images: &ImageStore, uploads: Vec<Bytes>) -> Outcome<Vec<StoredImage>> {
     if uploads.len() > MAX_PHOTOS {
         return Ok(Err(
-            UserError::new("TOO_MANY_PHOTOS", "claim-too-many-photos").on_field(&["input", "photos"])
+            UserError::new(ErrorCode::TooManyPhotos, "claim-too-many-photos").on_field(&["input", "photos"])
         ));
     }
     let mut stored = Vec::with_capacity(uploads.len());

@@ -8,6 +8,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use super::lines_of;
 use crate::claims::entity::claim;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{OrderLineId, ShipmentId};
 use crate::infra::money::Fen;
@@ -45,7 +46,7 @@ pub async fn refund(
 ) -> Outcome<(Decided, Fen)> {
     let nothing = || {
         Ok(Err(
-            UserError::new("NOT_REFUNDABLE", "claim-nothing-to-refund").on_field(&["claimId"])
+            UserError::new(ErrorCode::NotRefundable, "claim-nothing-to-refund").on_field(&["claimId"])
         ))
     };
     let Some(payment) = payment_of(txn, claim.order_id).await? else {
@@ -78,7 +79,7 @@ pub async fn refund(
         Some(amount) if amount > Fen::ZERO && amount <= cap => amount,
         Some(_) => {
             return Ok(Err(UserError::new(
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 Message::new("refund-range").with("max", cap),
             )
             .on_field(&["amount"])));
@@ -102,7 +103,7 @@ pub async fn reship(
     // An order refunded in full meanwhile gets no new parcel for free.
     if order.status == OrderStatus::Refunded {
         return Ok(Err(
-            UserError::new("NOT_RESHIPPABLE", "claim-order-refunded").on_field(&["decision"])
+            UserError::new(ErrorCode::NotReshippable, "claim-order-refunded").on_field(&["decision"])
         ));
     }
     let mut lines = claimed_lines(txn, claim).await?;
@@ -123,7 +124,7 @@ pub async fn reship(
             Moved::Done { availability_flipped } => flipped |= availability_flipped,
             Moved::Refused => {
                 return Ok(Err(
-                    UserError::new("OUT_OF_STOCK", "claim-reship-out-of-stock").on_field(&["decision"])
+                    UserError::new(ErrorCode::OutOfStock, "claim-reship-out-of-stock").on_field(&["decision"])
                 ));
             }
         }

@@ -13,6 +13,7 @@ use crate::claims::entity::claim;
 use crate::claims::{ClaimDecision, ClaimStatus};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{ClaimId, OrderId};
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
@@ -44,7 +45,7 @@ pub async fn accept_unanswered(shop: &Shop, now: DateTime<Utc>) -> AppResult<usi
             Ok(_) => decided += 1,
             // Nothing is left to refund (an operator refunded the order meanwhile): an
             // operator decides, instead of the worker trying again at every round.
-            Err(problem) if problem.code == "NOT_REFUNDABLE" => {
+            Err(problem) if problem.code == ErrorCode::NotRefundable => {
                 deciding::hand_to_operators(shop, claim_id).await?;
             }
             // Decided meanwhile, by its grower or another replica.

@@ -15,6 +15,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Pos, ServerError, ServerResult, Value as ConstValue, Variables};
 
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 
 /// Root mutation fields that check a password.
@@ -43,7 +44,7 @@ impl Extension for InputRules {
     }
 }
 
-fn refusal(message: Message, code: &'static str, pos: Option<Pos>) -> ServerError {
+fn refusal(message: Message, code: ErrorCode, pos: Option<Pos>) -> ServerError {
     crate::infra::error::coded(message, code).into_server_error(pos.unwrap_or_default())
 }
 
@@ -63,7 +64,7 @@ fn check(document: &ExecutableDocument, variables: &Variables) -> ServerResult<(
         if walk.credential_fields > 1 {
             return Err(refusal(
                 Message::new("one-password-per-request").with("fields", CREDENTIAL_FIELDS.join(", ")),
-                "TOO_MANY_CREDENTIAL_FIELDS",
+                ErrorCode::TooManyCredentialFields,
                 Some(operation.pos),
             ));
         }
@@ -161,7 +162,7 @@ fn refuse_control(text: &str, shown: &str, path: &[&str], root_field: &str, pos:
     }
     Err(refusal(
         Message::new("control-character-in-input").with("input", shown),
-        "BAD_USER_INPUT",
+        ErrorCode::BadUserInput,
         pos,
     ))
 }

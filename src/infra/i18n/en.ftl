@@ -15,7 +15,6 @@ code-CLAIM_WINDOW_CLOSED = The claim window has passed.
 code-COMMISSION_TOO_HIGH = The commission rate is too high.
 code-DUPLICATE_REFERENCE = This reference is recorded already.
 code-EMAIL_TAKEN = The email is taken.
-code-FAIL = A payment notification was not taken.
 code-FORBIDDEN = Not allowed.
 code-INSUFFICIENT_ALLOWANCE = The allowance does not cover this.
 code-INSUFFICIENT_FUNDS = The fund does not hold enough.

@@ -61,12 +61,6 @@ fn literals(text: &str) -> Vec<&str> {
     text.split('"').skip(1).step_by(2).collect()
 }
 
-fn is_code(literal: &str) -> bool {
-    literal.len() > 2
-        && literal.starts_with(|c: char| c.is_ascii_uppercase())
-        && literal.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-}
-
 /// A message id: lower-case words joined by dashes (argument names have no dash).
 fn is_message_id(literal: &str) -> bool {
     literal.contains('-')
@@ -85,19 +79,17 @@ fn is_prose(literal: &str) -> bool {
         >= 2
 }
 
-/// (codes, message ids, literals that read like English sentences) in the source.
-fn scan() -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
+/// (message ids, literals that read like English sentences) in the source.
+fn scan() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut files = Vec::new();
     source_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
-    let (mut codes, mut ids, mut prose) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut ids, mut prose) = (BTreeSet::new(), BTreeSet::new());
     for (path, text) in &files {
         for call in CALLS {
             for (at, _) in text.match_indices(call) {
                 let args = arguments(&text[at + call.len()..]);
                 for literal in literals(args) {
-                    if is_code(literal) {
-                        codes.insert(literal.to_owned());
-                    } else if is_message_id(literal) {
+                    if is_message_id(literal) {
                         ids.insert(literal.to_owned());
                     } else if is_prose(literal) {
                         prose.insert(format!("{path}: {literal}"));
@@ -105,32 +97,25 @@ fn scan() -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
                 }
             }
         }
-        // Codes set on GraphQL errors and JSON error bodies, and `AppError::code`'s arms.
-        for marker in ["set(\"code\", \"", "\"code\": \""] {
-            for (at, _) in text.match_indices(marker) {
-                if let Some(code) = text[at + marker.len()..].split('"').next() {
-                    codes.insert(code.to_owned());
-                }
-            }
-        }
-        // The error module names codes and messages in tables and match arms.
+        // The error module names messages in tables and match arms.
         if path.ends_with("src/error.rs") {
             for literal in literals(text) {
-                if is_code(literal) {
-                    codes.insert(literal.to_owned());
-                } else if is_message_id(literal) {
+                if is_message_id(literal) {
                     ids.insert(literal.to_owned());
                 }
             }
         }
     }
-    (codes, ids, prose)
+    (ids, prose)
 }
 
 #[test]
 fn every_code_and_message_is_in_both_catalogues() {
-    let (codes, ids, prose) = scan();
-    assert!(codes.len() > 30, "the scan finds the codes: {codes:?}");
+    let (ids, prose) = scan();
+    let codes: Vec<&str> = crate::infra::error_code::ErrorCode::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .collect();
     assert!(ids.len() > 100, "the scan finds the messages: {}", ids.len());
     assert!(
         prose.is_empty(),

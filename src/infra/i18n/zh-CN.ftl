@@ -15,7 +15,6 @@ code-CLAIM_WINDOW_CLOSED = 已超过售后期限。
 code-COMMISSION_TOO_HIGH = 佣金比例过高。
 code-DUPLICATE_REFERENCE = 这个参考号已登记。
 code-EMAIL_TAKEN = 邮箱已被使用。
-code-FAIL = 支付通知未被接收。
 code-FORBIDDEN = 无权操作。
 code-INSUFFICIENT_ALLOWANCE = 补贴余额不足。
 code-INSUFFICIENT_FUNDS = 资金池余额不足。

@@ -7,6 +7,7 @@ use std::io::Cursor;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 
 /// Longest side accepted, in pixels.
@@ -29,7 +30,7 @@ pub enum ImageRejection {
 
 impl ImageRejection {
     /// The code the API answers with.
-    pub const CODE: &'static str = "INVALID_IMAGE";
+    pub const CODE: ErrorCode = ErrorCode::InvalidImage;
 
     /// What the uploader is told.
     pub fn message(self) -> Message {

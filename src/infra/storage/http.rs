@@ -19,6 +19,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 
 use super::{BlobKey, BlobStore};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::{Language, Message};
 
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
@@ -124,7 +125,7 @@ fn too_large(cap: usize, language: Language) -> Response {
     let message = Message::new("request-too-large").with("limit", readable_size(cap));
     let body = json!({"errors": [{
         "message": message.in_language(language),
-        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+        "extensions": {"code": ErrorCode::PayloadTooLarge.as_str()},
     }]});
     (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
 }

@@ -22,6 +22,7 @@ use crate::catalogue::entity::{product, variant};
 use crate::catalogue::graphql::product_node;
 use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::ids::ProductId;
 use crate::infra::ids::UserId;
@@ -157,7 +158,7 @@ impl LivestreamMutation {
         let db = database(ctx)?;
         let Some(product_id) = decode_as(&input.product_id, NodeType::Product) else {
             return Ok(plan_problem(
-                UserError::new("NOT_FOUND", "product-not-found").on_field(&["input", "productId"]),
+                UserError::new(ErrorCode::NotFound, "product-not-found").on_field(&["input", "productId"]),
             ));
         };
         let Some(product) = product::Entity::find_by_id(product_id)
@@ -166,7 +167,7 @@ impl LivestreamMutation {
             .map_err(AppError::from)?
         else {
             return Ok(plan_problem(
-                UserError::new("NOT_FOUND", "product-not-found").on_field(&["input", "productId"]),
+                UserError::new(ErrorCode::NotFound, "product-not-found").on_field(&["input", "productId"]),
             ));
         };
         let me = viewer(ctx).authorize(SetCommissionPlan {
@@ -178,7 +179,7 @@ impl LivestreamMutation {
                 Some(host_id) => Some(host_id),
                 None => {
                     return Ok(plan_problem(
-                        UserError::new("NOT_FOUND", "host-not-found").on_field(&["input", "hostId"]),
+                        UserError::new(ErrorCode::NotFound, "host-not-found").on_field(&["input", "hostId"]),
                     ));
                 }
             },
@@ -215,7 +216,7 @@ impl LivestreamMutation {
     async fn create_promo_link(&self, ctx: &Context<'_>, input: PromoLinkInput) -> Result<PromoLinkPayload> {
         let me = viewer(ctx).signed_in()?;
         let db = database(ctx)?;
-        let problem = |code: &str, message: &'static str, field: &str| PromoLinkPayload {
+        let problem = |code: ErrorCode, message: &'static str, field: &str| PromoLinkPayload {
             promo_link: None,
             user_errors: vec![UserError::new(code, message).on_field(&["input", field])],
         };
@@ -226,7 +227,7 @@ impl LivestreamMutation {
                     None => None,
                 };
                 let Some(product) = product else {
-                    return Ok(problem("NOT_FOUND", "product-not-found", "productId"));
+                    return Ok(problem(ErrorCode::NotFound, "product-not-found", "productId"));
                 };
                 (product.id, None)
             }
@@ -239,14 +240,14 @@ impl LivestreamMutation {
                     None => None,
                 };
                 let Some(session) = session.filter(|s| s.host_id == me.user_id) else {
-                    return Ok(problem("NOT_FOUND", "session-not-yours", "sessionId"));
+                    return Ok(problem(ErrorCode::NotFound, "session-not-yours", "sessionId"));
                 };
                 if sessions::phase(&session, Utc::now()) == SessionPhase::Ended {
-                    return Ok(problem("SESSION_NOT_LIVE", "session-ended", "sessionId"));
+                    return Ok(problem(ErrorCode::SessionNotLive, "session-ended", "sessionId"));
                 }
                 let items = sessions::items_of(db, session.id).await?;
                 let Some(first) = items.first() else {
-                    return Ok(problem("NOT_FOUND", "session-has-no-items", "sessionId"));
+                    return Ok(problem(ErrorCode::NotFound, "session-has-no-items", "sessionId"));
                 };
                 let variant = variant::Entity::find_by_id(first.variant_id)
                     .one(db)
@@ -255,7 +256,7 @@ impl LivestreamMutation {
                     .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session item without its variant")))?;
                 (variant.product_id, Some(session.id))
             }
-            _ => return Ok(problem("INVALID_INPUT", "link-target-required", "productId")),
+            _ => return Ok(problem(ErrorCode::InvalidInput, "link-target-required", "productId")),
         };
         let link = links::create(db, me.user_id, target.0, target.1).await?;
         Ok(PromoLinkPayload {
@@ -271,7 +272,7 @@ impl LivestreamMutation {
         let db = database(ctx)?;
         let not_found = || PromoLinkPayload {
             promo_link: None,
-            user_errors: vec![UserError::new("NOT_FOUND", "promo-link-not-found").on_field(&["id"])],
+            user_errors: vec![UserError::new(ErrorCode::NotFound, "promo-link-not-found").on_field(&["id"])],
         };
         let row = match decode_as::<PromoLinkId>(&id, NodeType::PromoLink) {
             Some(link_id) => promo_link::Entity::find_by_id(link_id)
@@ -306,7 +307,7 @@ impl LivestreamMutation {
     ) -> Result<HostAccountPayload> {
         let not_found = || HostAccountPayload {
             account: None,
-            user_errors: vec![UserError::new("NOT_FOUND", "host-not-found").on_field(&["hostId"])],
+            user_errors: vec![UserError::new(ErrorCode::NotFound, "host-not-found").on_field(&["hostId"])],
         };
         let host = match decode_as(&host_id, NodeType::Host) {
             Some(user_id) => host_node(ctx, user_id).await?,
@@ -370,7 +371,7 @@ impl LivestreamMutation {
     async fn approve_live_session_item(&self, ctx: &Context<'_>, item_id: ID) -> Result<LiveSessionPayload> {
         let not_found = || {
             LiveSessionPayload::from(Err(
-                UserError::new("NOT_FOUND", "session-item-not-found").on_field(&["itemId"])
+                UserError::new(ErrorCode::NotFound, "session-item-not-found").on_field(&["itemId"])
             ))
         };
         let Some(item_id) = decode_as(&item_id, NodeType::LiveSessionItem) else {

@@ -15,6 +15,7 @@ use crate::accounts::graphql::ClientAddress;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::graphql::context::{database, shop, wants_total_count};
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::OrderId;
@@ -31,7 +32,7 @@ use objects::PlaceOrderInput;
 type Result<T> = async_graphql::Result<T>;
 
 fn not_found() -> UserError {
-    UserError::new("NOT_FOUND", "order-not-found").on_field(&["orderId"])
+    UserError::new(ErrorCode::NotFound, "order-not-found").on_field(&["orderId"])
 }
 
 /// Who an order concerns besides its buyer: the producers it buys from, and of a bulk order
@@ -152,7 +153,7 @@ impl OrdersMutation {
             |method: PaymentMethod| method.uses_stripe() && shop.stripe.is_none() && !shop.direct.takes(method);
         if unavailable(payment_method) || input.remainder_method.is_some_and(unavailable) {
             return Ok(PlaceOrderPayload::refused(vec![
-                UserError::new("PAYMENTS_UNAVAILABLE", "online-payments-unavailable-use-bank")
+                UserError::new(ErrorCode::PaymentsUnavailable, "online-payments-unavailable-use-bank")
                     .on_field(&["input", "paymentMethod"]),
             ]));
         }

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrganisationId;
 use crate::infra::ids::{OrderId, ShipmentId};
 use crate::infra::paging::{Direction, PageRequest, keyset_page};
@@ -30,7 +31,7 @@ pub async fn answer(db: &DatabaseConnection, code: &str, accepted: bool, note: O
     let code = code.trim().to_ascii_uppercase();
     let invalid = || {
         Ok(Err(
-            UserError::new("INVALID_CODE", "acceptance-code-invalid").on_field(&["code"])
+            UserError::new(ErrorCode::InvalidCode, "acceptance-code-invalid").on_field(&["code"])
         ))
     };
     if code.is_empty() || code.len() > 16 {
@@ -45,7 +46,7 @@ pub async fn answer(db: &DatabaseConnection, code: &str, accepted: bool, note: O
     };
     if found.shipped_at.is_none() {
         return Ok(Err(
-            UserError::new("NOT_SHIPPED", "acceptance-before-shipping").on_field(&["code"])
+            UserError::new(ErrorCode::NotShipped, "acceptance-before-shipping").on_field(&["code"])
         ));
     }
     let now = Utc::now();
@@ -58,7 +59,7 @@ pub async fn answer(db: &DatabaseConnection, code: &str, accepted: bool, note: O
         let note = note.map(str::trim).unwrap_or_default();
         if note.is_empty() || note.chars().count() > 500 {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", "acceptance-note-length").on_field(&["note"])
+                UserError::new(ErrorCode::InvalidInput, "acceptance-note-length").on_field(&["note"])
             ));
         }
         update = update
@@ -73,9 +74,11 @@ pub async fn answer(db: &DatabaseConnection, code: &str, accepted: bool, note: O
     if accepted {
         Ok(Ok(true))
     } else {
-        Ok(Err(
-            UserError::new("ALREADY_ACCEPTED", "acceptance-already-accepted").on_field(&["code"])
-        ))
+        Ok(Err(UserError::new(
+            ErrorCode::AlreadyAccepted,
+            "acceptance-already-accepted",
+        )
+        .on_field(&["code"])))
     }
 }
 

@@ -20,6 +20,7 @@ use super::placing::{
 use crate::catalogue::entity::variant;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::OrganisationId;
 use crate::infra::ids::UserId;
@@ -50,7 +51,7 @@ pub enum LinePlace {
 
 impl LinePlace {
     /// A problem with `field` of this line.
-    pub fn problem(self, code: &str, message: impl Into<Message>, field: &str) -> UserError {
+    pub fn problem(self, code: ErrorCode, message: impl Into<Message>, field: &str) -> UserError {
         match self {
             LinePlace::Input(index) => {
                 UserError::new(code, message).on_field(&["input", "recipients", &index.to_string(), field])
@@ -112,18 +113,21 @@ fn check_request(request: &BulkOrderRequest) -> Vec<UserError> {
     let mut problems = Vec::new();
     let key_chars = request.idempotency_key.chars().count();
     if key_chars == 0 || key_chars > 100 {
-        problems.push(UserError::new("INVALID_INPUT", "idempotency-key-length").on_field(&["input", "idempotencyKey"]));
+        problems.push(
+            UserError::new(ErrorCode::InvalidInput, "idempotency-key-length").on_field(&["input", "idempotencyKey"]),
+        );
     }
     if !matches!(
         request.payment_method,
         PaymentMethod::BankTransfer | PaymentMethod::OrganisationFund
     ) {
-        problems.push(UserError::new("INVALID_INPUT", "bulk-payment-method").on_field(&["input", "paymentMethod"]));
+        problems
+            .push(UserError::new(ErrorCode::InvalidInput, "bulk-payment-method").on_field(&["input", "paymentMethod"]));
     }
     if request.lines.is_empty() || request.lines.len() > MAX_RECIPIENT_LINES {
         problems.push(
             UserError::new(
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 Message::new("bulk-line-count").with("max", MAX_RECIPIENT_LINES),
             )
             .on_field(&["input", "recipients"]),
@@ -131,11 +135,11 @@ fn check_request(request: &BulkOrderRequest) -> Vec<UserError> {
     }
     for line in &request.lines {
         if let Err((field, problem)) = check_address(&line.recipient) {
-            problems.push(line.place.problem("INVALID_INPUT", problem, field));
+            problems.push(line.place.problem(ErrorCode::InvalidInput, problem, field));
         }
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
             problems.push(line.place.problem(
-                "INVALID_QUANTITY",
+                ErrorCode::InvalidQuantity,
                 Message::new("quantity-range").with("max", MAX_QUANTITY),
                 "quantity",
             ));
@@ -191,19 +195,19 @@ fn check_lines<'a>(
             VariantRef::Sku(sku) => (by_sku.get(sku.trim()).and_then(|id| offers.get(id)), "sku"),
         };
         let Some(offer) = found else {
-            problems.push(line.place.problem("NOT_FOUND", "variant-not-found", field));
+            problems.push(line.place.problem(ErrorCode::NotFound, "variant-not-found", field));
             continue;
         };
         if !offer.on_sale {
             problems.push(line.place.problem(
-                "NOT_ON_SALE",
+                ErrorCode::NotOnSale,
                 Message::new("not-on-sale").with("product", offer.product_name.as_str()),
                 field,
             ));
         } else if request.payment_method == PaymentMethod::OrganisationFund && !offer.in_catalogue {
             // The fund is 消费帮扶 money: like an allowance, it buys only what the 目录 lists.
             problems.push(line.place.problem(
-                "NOT_ELIGIBLE",
+                ErrorCode::NotEligible,
                 Message::new("fund-product-not-eligible").with("product", offer.product_name.as_str()),
                 field,
             ));
@@ -384,7 +388,7 @@ async fn reserve(
             Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
             Moved::Refused => short.extend(places.iter().map(|place| {
                 place.problem(
-                    "OUT_OF_STOCK",
+                    ErrorCode::OutOfStock,
                     Message::new("out-of-stock").with("variant", offers[variant_id].variant.name.as_str()),
                     "quantity",
                 )
@@ -402,7 +406,7 @@ async fn reserve(
             txn.rollback().await?;
             return Ok(Err(vec![
                 UserError::new(
-                    "INSUFFICIENT_FUNDS",
+                    ErrorCode::InsufficientFunds,
                     Message::new("fund-insufficient").with("total", total),
                 )
                 .on_field(&["input", "paymentMethod"]),

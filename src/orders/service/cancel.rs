@@ -4,6 +4,7 @@
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::money::Fen;
@@ -15,7 +16,7 @@ use crate::payments::refunds;
 use crate::shop::{Effect, Shop};
 
 fn not_cancellable(message: &'static str) -> UserError {
-    UserError::new("NOT_CANCELLABLE", message).on_field(&["orderId"])
+    UserError::new(ErrorCode::NotCancellable, message).on_field(&["orderId"])
 }
 
 /// Cancels the order for `actor`. The status change comes first and takes the order's row, so

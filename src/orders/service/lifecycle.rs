@@ -12,6 +12,7 @@ use super::state::{find, lines_of, move_lines, transition, unshipped_lines};
 use crate::catalogue::entity::product;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::ProducerId;
 use crate::inventory::Movement;
@@ -97,11 +98,14 @@ pub async fn mark_shipped(
     let tracking_number = tracking_number.trim();
     if tracking_number.is_empty() || tracking_number.chars().count() > 64 {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "tracking-number-length").on_field(&["trackingNumber"])
+            UserError::new(ErrorCode::InvalidInput, "tracking-number-length").on_field(&["trackingNumber"])
         ));
     }
-    let not_shippable =
-        |message: &'static str| Ok(Err(UserError::new("NOT_SHIPPABLE", message).on_field(&["orderId"])));
+    let not_shippable = |message: &'static str| {
+        Ok(Err(
+            UserError::new(ErrorCode::NotShippable, message).on_field(&["orderId"])
+        ))
+    };
     let txn = begin_write(&shop.db).await?;
     // A paid order's parcels; after delivery, only a parcel sent again for an after-sales claim
     // (a reship, the one kind of parcel a delivered order can still have unshipped). Each check
@@ -171,7 +175,7 @@ async fn deliver(db: &DatabaseConnection, order_id: OrderId, payouts: PayoutSett
 pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::Model> {
     if !deliver(&shop.db, order_id, shop.settings.payouts).await? {
         return Ok(Err(
-            UserError::new("NOT_DELIVERABLE", "deliver-only-shipped").on_field(&["orderId"])
+            UserError::new(ErrorCode::NotDeliverable, "deliver-only-shipped").on_field(&["orderId"])
         ));
     }
     Ok(Ok(find(&shop.db, order_id).await?))

@@ -14,6 +14,7 @@ use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::catalogue::today_in_china;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{CatalogueEntryId, ProducerId, ProductId, VariantId};
@@ -110,7 +111,7 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, 
         Ok(Err(problem)) => Some(problem),
         Err(error) => {
             tracing::error!(error = ?error, order = reserved.order.id.0, "starting a payment failed");
-            Some(UserError::new("PAYMENTS_UNAVAILABLE", "payment-not-started"))
+            Some(UserError::new(ErrorCode::PaymentsUnavailable, "payment-not-started"))
         }
     };
     Placed {
@@ -120,7 +121,7 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, 
 }
 
 fn invalid(path: &[&str], message: impl Into<Message>) -> UserError {
-    UserError::new("INVALID_INPUT", message).on_field(path)
+    UserError::new(ErrorCode::InvalidInput, message).on_field(path)
 }
 
 fn check_text(value: &str, max_chars: usize) -> Result<(), Message> {
@@ -176,13 +177,13 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<VariantId, (i32, usize)>,
         let at = index.to_string();
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
             return Err(UserError::new(
-                "INVALID_QUANTITY",
+                ErrorCode::InvalidQuantity,
                 Message::new("quantity-range").with("max", MAX_QUANTITY),
             )
             .on_field(&["input", "lines", &at, "quantity"]));
         }
         let Some(variant_id) = line.variant_id else {
-            return Err(UserError::new("NOT_FOUND", "variant-not-found").on_field(&[
+            return Err(UserError::new(ErrorCode::NotFound, "variant-not-found").on_field(&[
                 "input",
                 "lines",
                 &at,
@@ -193,7 +194,7 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<VariantId, (i32, usize)>,
         entry.0 += line.quantity;
         if entry.0 > MAX_QUANTITY {
             return Err(UserError::new(
-                "INVALID_QUANTITY",
+                ErrorCode::InvalidQuantity,
                 Message::new("quantity-per-variant").with("max", MAX_QUANTITY),
             )
             .on_field(&["input", "lines", &at, "quantity"]));
@@ -412,17 +413,13 @@ async fn place_order(
     for (variant_id, (quantity, index)) in &wanted {
         let at = index.to_string();
         let Some(offer) = offers.get(variant_id) else {
-            return Ok(Err(UserError::new("NOT_FOUND", "variant-not-found").on_field(&[
-                "input",
-                "lines",
-                &at,
-                "variantId",
-            ])));
+            return Ok(Err(UserError::new(ErrorCode::NotFound, "variant-not-found")
+                .on_field(&["input", "lines", &at, "variantId"])));
         };
         let variant = &offer.variant;
         if !offer.on_sale {
             return Ok(Err(UserError::new(
-                "NOT_ON_SALE",
+                ErrorCode::NotOnSale,
                 Message::new("not-on-sale").with("product", offer.product_name.as_str()),
             )
             .on_field(&["input", "lines", &at, "variantId"])));
@@ -430,7 +427,7 @@ async fn place_order(
         // Welfare money buys only what the poverty-relief catalogue (目录) lists.
         if request.payment_method == PaymentMethod::WelfareAllowance && !offer.in_catalogue {
             return Ok(Err(UserError::new(
-                "NOT_ELIGIBLE",
+                ErrorCode::NotEligible,
                 Message::new("allowance-product-not-eligible").with("product", offer.product_name.as_str()),
             )
             .on_field(&["input", "lines", &at, "variantId"])));
@@ -469,7 +466,7 @@ async fn place_order(
             if balance < total && request.remainder_method.is_none() {
                 txn.rollback().await?;
                 return Ok(Err(UserError::new(
-                    "INSUFFICIENT_ALLOWANCE",
+                    ErrorCode::InsufficientAllowance,
                     Message::new("allowance-insufficient")
                         .with("total", total)
                         .with("balance", balance),
@@ -481,7 +478,7 @@ async fn place_order(
         (None, PaymentMethod::WelfareAllowance) => {
             txn.rollback().await?;
             return Ok(Err(
-                UserError::new("NOT_ELIGIBLE", "allowance-members-only").on_field(&["input", "paymentMethod"])
+                UserError::new(ErrorCode::NotEligible, "allowance-members-only").on_field(&["input", "paymentMethod"])
             ));
         }
         _ => (None, Fen::ZERO),
@@ -593,7 +590,7 @@ async fn place_order(
             Moved::Refused => {
                 txn.rollback().await?;
                 return Ok(Err(UserError::new(
-                    "OUT_OF_STOCK",
+                    ErrorCode::OutOfStock,
                     Message::new("out-of-stock").with("variant", variant.name.as_str()),
                 )
                 .on_field(&["input", "lines", at, "quantity"])));
@@ -606,7 +603,7 @@ async fn place_order(
         if !funds::spend(&txn, membership_id, order.id, allowance_part, now).await? {
             txn.rollback().await?;
             return Ok(Err(UserError::new(
-                "INSUFFICIENT_ALLOWANCE",
+                ErrorCode::InsufficientAllowance,
                 Message::new("allowance-insufficient")
                     .with("total", total)
                     .with("balance", allowance_part),

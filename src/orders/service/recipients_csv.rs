@@ -16,6 +16,7 @@
 use super::bulk::{LinePlace, RecipientLine, VariantRef};
 use super::placing::Address;
 use crate::infra::error::UserError;
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 
 const COLUMNS: [(&str, &[&str]); 8] = [
@@ -49,8 +50,11 @@ pub fn parse(text: &str) -> Result<Vec<RecipientLine>, Vec<UserError>> {
         {
             Some(position) => *slot = position,
             None => missing.push(
-                UserError::new("INVALID_CSV", Message::new("csv-missing-column").with("column", column))
-                    .on_field(&["csv"]),
+                UserError::new(
+                    ErrorCode::InvalidCsv,
+                    Message::new("csv-missing-column").with("column", column),
+                )
+                .on_field(&["csv"]),
             ),
         }
     }
@@ -72,7 +76,7 @@ pub fn parse(text: &str) -> Result<Vec<RecipientLine>, Vec<UserError>> {
         let [name, phone, province, city, district, line1, sku, quantity] =
             positions.map(|position| record.get(position).unwrap_or("").to_owned());
         let Ok(quantity) = quantity.parse::<i32>() else {
-            problems.push(place.problem("INVALID_QUANTITY", "csv-quantity-number", "quantity"));
+            problems.push(place.problem(ErrorCode::InvalidQuantity, "csv-quantity-number", "quantity"));
             continue;
         };
         lines.push(RecipientLine {
@@ -95,7 +99,7 @@ pub fn parse(text: &str) -> Result<Vec<RecipientLine>, Vec<UserError>> {
 
 fn unreadable(error: &csv::Error) -> UserError {
     let line = error.position().map_or(0, csv::Position::line);
-    UserError::new("INVALID_CSV", Message::new("csv-unreadable").with("line", line)).on_field(&["csv"])
+    UserError::new(ErrorCode::InvalidCsv, Message::new("csv-unreadable").with("line", line)).on_field(&["csv"])
 }
 
 #[cfg(test)]
@@ -137,7 +141,7 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].code, "INVALID_CSV");
+        assert_eq!(problems[0].code, ErrorCode::InvalidCsv);
         assert!(
             problems[0]
                 .message

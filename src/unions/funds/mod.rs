@@ -17,6 +17,7 @@ use super::entity::{allowance_grant, ledger, organisation};
 use crate::accounts::entity::membership;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::OrganisationId;
 use crate::infra::ids::{MembershipId, UserId};
@@ -27,7 +28,7 @@ pub use spending::{allowance, give_back, given_back, purchase, refund_to_fund, r
 
 /// Parses a yuan amount from the API into fen, naming the field at fault.
 pub fn parse_amount(text: &str, path: &[&str]) -> Result<Fen, UserError> {
-    Fen::parse_yuan(text).map_err(|error| UserError::new("INVALID_INPUT", error.message()).on_field(path))
+    Fen::parse_yuan(text).map_err(|error| UserError::new(ErrorCode::InvalidInput, error.message()).on_field(path))
 }
 
 /// `recordOrganisationDeposit` (operator): a bank transfer the organisation paid in advance.
@@ -43,7 +44,7 @@ pub async fn record_deposit(
         Ok(amount) if amount > Fen::ZERO => amount,
         Ok(_) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", "deposit-positive").on_field(&["amount"])
+                UserError::new(ErrorCode::InvalidInput, "deposit-positive").on_field(&["amount"])
             ));
         }
         Err(problem) => return Ok(Err(problem)),
@@ -51,7 +52,7 @@ pub async fn record_deposit(
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 100 {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "reference-length").on_field(&["reference"])
+            UserError::new(ErrorCode::InvalidInput, "reference-length").on_field(&["reference"])
         ));
     }
     let txn = begin_write(db).await?;
@@ -72,9 +73,11 @@ pub async fn record_deposit(
         Ok(_) => {}
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
-            return Ok(Err(
-                UserError::new("DUPLICATE_REFERENCE", "deposit-reference-recorded").on_field(&["reference"])
-            ));
+            return Ok(Err(UserError::new(
+                ErrorCode::DuplicateReference,
+                "deposit-reference-recorded",
+            )
+            .on_field(&["reference"])));
         }
         Err(error) => return Err(error.into()),
     }
@@ -117,7 +120,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         Ok(amount) if amount > Fen::ZERO => amount,
         Ok(_) => {
             return Ok(Err(
-                UserError::new("INVALID_INPUT", "allowance-positive").on_field(&["input", "amount"])
+                UserError::new(ErrorCode::InvalidInput, "allowance-positive").on_field(&["input", "amount"])
             ));
         }
         Err(problem) => return Ok(Err(problem)),
@@ -125,13 +128,13 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
     let occasion = request.occasion.trim().to_owned();
     if occasion.is_empty() || occasion.chars().count() > 100 {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "occasion-length").on_field(&["input", "occasion"])
+            UserError::new(ErrorCode::InvalidInput, "occasion-length").on_field(&["input", "occasion"])
         ));
     }
     let now = Utc::now();
     if request.expires_at <= now {
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "allowance-expiry-future").on_field(&["input", "expiresAt"])
+            UserError::new(ErrorCode::InvalidInput, "allowance-expiry-future").on_field(&["input", "expiresAt"])
         ));
     }
     let txn = begin_write(db).await?;
@@ -147,11 +150,8 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             for (index, id) in ids.iter().enumerate() {
                 let Some(member) = current.iter().find(|m| m.id == *id) else {
                     txn.rollback().await?;
-                    return Ok(Err(UserError::new("NOT_FOUND", "not-a-current-member").on_field(&[
-                        "input",
-                        "membershipIds",
-                        &index.to_string(),
-                    ])));
+                    return Ok(Err(UserError::new(ErrorCode::NotFound, "not-a-current-member")
+                        .on_field(&["input", "membershipIds", &index.to_string()])));
                 };
                 if !chosen.iter().any(|m: &&membership::Model| m.id == member.id) {
                     chosen.push(member);
@@ -163,12 +163,12 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
     if members.is_empty() {
         txn.rollback().await?;
         return Ok(Err(
-            UserError::new("INVALID_INPUT", "no-members-to-grant").on_field(&["input", "membershipIds"])
+            UserError::new(ErrorCode::InvalidInput, "no-members-to-grant").on_field(&["input", "membershipIds"])
         ));
     }
     let Some(total) = i64::try_from(members.len()).ok().and_then(|n| amount.checked_mul(n)) else {
         txn.rollback().await?;
-        return Ok(Err(UserError::new("INSUFFICIENT_FUNDS", "fund-too-small")));
+        return Ok(Err(UserError::new(ErrorCode::InsufficientFunds, "fund-too-small")));
     };
     let taken = organisation::Entity::update_many()
         .col_expr(
@@ -182,7 +182,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
     if taken.rows_affected != 1 {
         txn.rollback().await?;
         return Ok(Err(UserError::new(
-            "INSUFFICIENT_FUNDS",
+            ErrorCode::InsufficientFunds,
             Message::new("fund-too-small-for-members")
                 .with("total", total)
                 .with("members", members.len()),
@@ -209,7 +209,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         {
             txn.rollback().await?;
             return Ok(Err(UserError::new(
-                "CAP_EXCEEDED",
+                ErrorCode::CapExceeded,
                 Message::new("cap-exceeded")
                     .with("membership", over.id.0)
                     .with("cap", Fen::new(cap)),

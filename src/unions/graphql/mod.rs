@@ -14,6 +14,7 @@ use crate::accounts::{Role, Viewer};
 use crate::graphql::context::{database, wants_total_count};
 use crate::impact::graphql::Date;
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::MembershipId;
@@ -237,7 +238,7 @@ impl OrganisationPayload {
 }
 
 pub(super) fn no_organisation() -> UserError {
-    UserError::new("NOT_FOUND", "organisation-not-found").on_field(&["organisationId"])
+    UserError::new(ErrorCode::NotFound, "organisation-not-found").on_field(&["organisationId"])
 }
 
 /// The organisation `id` names, if its admins (or an operator) are asking; FORBIDDEN for
@@ -325,7 +326,7 @@ impl UnionsMutation {
         };
         let Some(user_id) = decode_as(&user_id, NodeType::User) else {
             return Ok(OrganisationPayload::failed(
-                UserError::new("NOT_FOUND", "user-not-found").on_field(&["userId"]),
+                UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"]),
             ));
         };
         Ok(
@@ -388,7 +389,7 @@ impl UnionsMutation {
         let db = database(ctx)?;
         let not_found = || MembershipPayload {
             membership: None,
-            user_errors: vec![UserError::new("NOT_FOUND", "membership-not-found").on_field(&["membershipId"])],
+            user_errors: vec![UserError::new(ErrorCode::NotFound, "membership-not-found").on_field(&["membershipId"])],
         };
         let Some(row) = decode_as(&membership_id, NodeType::Membership) else {
             return Ok(not_found());
