@@ -17,6 +17,7 @@ pub mod direct_sweep;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
+pub mod notices;
 pub mod providers;
 pub mod reconcile;
 pub mod records;
