@@ -20,7 +20,9 @@ use std::time::Duration;
 use chrono::Utc;
 use ring::hmac;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 
 use super::entity::{password_reset, session, user};
 use super::password;
@@ -28,7 +30,7 @@ use super::rate_limit::Limit;
 use super::recipients;
 use super::service::{Accounts, Session, client_key, normalize_email, start_session};
 use crate::infra::db::begin_write;
-use crate::infra::error::{Outcome, UserError};
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::i18n::Message;
 use crate::infra::ids::UserId;
 
@@ -64,25 +66,25 @@ impl ResetCodes {
 }
 
 /// Six digits, uniform: a random `u32` below the largest multiple of a million is reduced.
-fn fresh_code() -> String {
+fn fresh_code() -> AppResult<String> {
     use ring::rand::SecureRandom;
     const FAIR: u32 = u32::MAX - u32::MAX % 1_000_000;
     let random = ring::rand::SystemRandom::new();
     loop {
         let mut bytes = [0u8; 4];
-        if random.fill(&mut bytes).is_err() {
-            continue;
-        }
+        random
+            .fill(&mut bytes)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the system's random source failed")))?;
         let value = u32::from_le_bytes(bytes);
         if value < FAIR {
-            return format!("{:06}", value % 1_000_000);
+            return Ok(format!("{:06}", value % 1_000_000));
         }
     }
 }
 
 /// `requestPasswordReset`: a code by mail if the account exists; the same answer either way.
 pub async fn request(
-    db: &sea_orm::DatabaseConnection,
+    db: &DatabaseConnection,
     accounts: &Accounts,
     email: &str,
     address: Option<IpAddr>,
@@ -101,7 +103,7 @@ pub async fn request(
     if let Err(wait) = accounts.limiter.attempt(&limits).await {
         return Ok(Err(UserError::rate_limited("too-many-password-resets", wait.seconds())));
     }
-    let code = fresh_code();
+    let code = fresh_code()?;
     let now = Utc::now();
     let txn = begin_write(db).await?;
     let user = user::Entity::find()
@@ -154,7 +156,7 @@ pub async fn request(
 /// password, ends every session and starts this one. A wrong, used, expired or replaced code,
 /// and an unknown email, all get `INVALID_CODE`.
 pub async fn reset(
-    db: &sea_orm::DatabaseConnection,
+    db: &DatabaseConnection,
     accounts: &Accounts,
     email: &str,
     code: &str,
@@ -249,7 +251,7 @@ mod tests {
 
     #[test]
     fn codes_are_six_digits_and_hashed_per_user() {
-        let code = fresh_code();
+        let code = fresh_code().expect("a code");
         assert_eq!(code.len(), 6);
         assert!(code.bytes().all(|byte| byte.is_ascii_digit()));
         let codes = ResetCodes::new(b"0123456789abcdef0123456789abcdef");
