@@ -10,7 +10,7 @@ use sea_orm::EntityTrait;
 use super::entity::user;
 use super::policy::{AdministerUsers, ReadUser, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
-use super::{Role, Viewer, memberships};
+use super::{Role, Viewer, memberships, password_reset, phone};
 use crate::catalogue::graphql::Producer;
 use crate::graphql::context::{database, loader, wants_total_count};
 use crate::infra::error::{AppError, AppResult, UserError};
@@ -70,6 +70,20 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+
+    /// The mobile number (`+86…`), to the user and operators only (null to anyone else, such
+    /// as an organisation's admin looking at a member).
+    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        if !viewer(ctx).may(ReadUser { user_id: self.0.id }) {
+            return None;
+        }
+        self.0.phone.as_deref()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RequestPasswordResetPayload {
+    user_errors: Vec<UserError>,
 }
 
 #[derive(SimpleObject)]
@@ -181,6 +195,48 @@ impl AccountsMutation {
                 .await?
                 .into(),
         )
+    }
+
+    /// Mails a six-digit code to the account's address, good for 15 minutes. The answer is
+    /// the same whether or not an account has this email.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<RequestPasswordResetPayload> {
+        let address = ctx.data_opt::<ClientAddress>().and_then(|address| address.0);
+        let outcome = password_reset::request(database(ctx)?, accounts(ctx)?, &email, address).await?;
+        Ok(RequestPasswordResetPayload {
+            user_errors: outcome.err().into_iter().collect(),
+        })
+    }
+
+    /// Sets a new password with a code from `requestPasswordReset`; every session of the
+    /// account ends, and this client is signed in.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        code: String,
+        new_password: String,
+    ) -> Result<AuthPayload> {
+        let address = ctx.data_opt::<ClientAddress>().and_then(|address| address.0);
+        let outcome =
+            password_reset::reset(database(ctx)?, accounts(ctx)?, &email, &code, &new_password, address).await?;
+        Ok(outcome.into())
+    }
+
+    /// Sets the caller's mobile number (mainland, `+86` and eleven digits; the `+86` may be
+    /// left out); null or empty removes it.
+    #[graphql(guard = "RoleGuard::signed_in()")]
+    async fn set_phone_number(&self, ctx: &Context<'_>, phone: Option<String>) -> Result<UserPayload> {
+        let me = viewer(ctx).signed_in()?;
+        Ok(match phone::set_phone(database(ctx)?, me, phone.as_deref()).await? {
+            Ok(user) => UserPayload {
+                user: Some(User(user)),
+                user_errors: Vec::new(),
+            },
+            Err(problem) => UserPayload {
+                user: None,
+                user_errors: vec![problem],
+            },
+        })
     }
 
     /// Revokes the token this request was made with.

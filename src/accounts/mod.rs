@@ -5,8 +5,11 @@ pub mod entity;
 pub mod graphql;
 pub mod memberships;
 pub mod password;
+pub mod password_reset;
+pub mod phone;
 pub mod policy;
 pub mod rate_limit;
+pub mod recipients;
 pub mod service;
 pub mod tokens;
 

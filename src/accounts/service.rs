@@ -12,6 +12,7 @@ use sea_orm::{
 
 use super::entity::{session, user};
 use super::password::{self, PasswordHasher};
+use super::password_reset::ResetCodes;
 use super::rate_limit::{Limit, RateLimiter};
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
@@ -30,6 +31,8 @@ pub struct Accounts {
     pub limiter: RateLimiter,
     pub hasher: PasswordHasher,
     pub limits: AccountLimits,
+    /// The key password-reset codes are hashed under.
+    pub codes: ResetCodes,
 }
 
 /// Attempts allowed per rate-limit window (see `crate::app::config::Limits`).
@@ -39,6 +42,9 @@ pub struct AccountLimits {
     pub login_failures_per_account: u32,
     pub registrations_per_address: u32,
     pub password_change_failures: u32,
+    /// `requestPasswordReset` calls from one client address, and for one email.
+    pub password_resets_per_address: u32,
+    pub password_resets_per_email: u32,
 }
 
 /// How rate limits name a client: its address; an IPv6 client by its /64, which one
@@ -138,7 +144,11 @@ async fn insert_user(
     }
 }
 
-async fn start_session(db: &impl ConnectionTrait, keys: &TokenKeys, user: user::Model) -> AppResult<Session> {
+pub(super) async fn start_session(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    user: user::Model,
+) -> AppResult<Session> {
     let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(keys.lifetime).map_err(|e| AppError::Internal(e.into()))?;
     let session_id = uuid::Uuid::new_v4().simple().to_string();

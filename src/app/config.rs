@@ -79,6 +79,9 @@ pub struct Limits {
     pub registrations_per_address: u32,
     /// Wrong current passwords in `changePassword` for one account.
     pub password_change_failures: u32,
+    /// `requestPasswordReset` calls from one client address, and for one email.
+    pub password_resets_per_address: u32,
+    pub password_resets_per_email: u32,
     /// What one buyer, or one organisation's bulk orders, may hold unpaid at once.
     pub orders: crate::shop::OrderLimits,
     /// Sockets, invite codes, promo-link clicks (`super::guard_settings`).
@@ -164,6 +167,8 @@ impl Config {
             login_failures_per_account: count("HUAKAI_LOGIN_FAILURES_PER_ACCOUNT", "5")?,
             registrations_per_address: count("HUAKAI_REGISTRATIONS_PER_ADDRESS", "10")?,
             password_change_failures: count("HUAKAI_PASSWORD_CHANGE_FAILURES", "5")?,
+            password_resets_per_address: count("HUAKAI_PASSWORD_RESETS_PER_ADDRESS", "10")?,
+            password_resets_per_email: count("HUAKAI_PASSWORD_RESETS_PER_EMAIL", "3")?,
             guards: super::guard_settings::GuardSettings::from_lookup(&get)?,
             orders: crate::shop::OrderLimits {
                 unpaid_orders_per_buyer: count("HUAKAI_UNPAID_ORDERS_PER_BUYER", "5")?,

@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::accounts::password::PasswordHasher;
+use crate::accounts::password_reset::ResetCodes;
 use crate::accounts::rate_limit::RateLimiter;
 use crate::accounts::service::{AccountLimits, Accounts};
 use crate::accounts::tokens::{self, TokenKeys};
@@ -105,7 +106,10 @@ impl AppState {
                 login_failures_per_account: config.limits.login_failures_per_account,
                 registrations_per_address: config.limits.registrations_per_address,
                 password_change_failures: config.limits.password_change_failures,
+                password_resets_per_address: config.limits.password_resets_per_address,
+                password_resets_per_email: config.limits.password_resets_per_email,
             },
+            codes: ResetCodes::new(&secret),
         });
         let cache = Arc::new(match (&redis, config.cache_enabled) {
             (_, false) => StorefrontCache::off(),

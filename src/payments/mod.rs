@@ -18,6 +18,7 @@ pub mod direct_sweep;
 pub mod entity;
 pub mod graphql;
 pub mod inbox;
+pub mod notices;
 pub mod provider;
 pub mod providers;
 pub mod reconcile;

@@ -181,6 +181,7 @@ async fn decide_over(
     if allowance > Fen::ZERO || to_fund || stripe_refund_id.is_some() {
         update_payment_status(txn, payment.id).await?;
     }
+    super::notices::refund_decided(txn, payment, &row, amount).await?;
     Ok(Ok(Decided { refund: row, effect }))
 }
 

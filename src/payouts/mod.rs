@@ -6,6 +6,7 @@ pub mod balances;
 pub mod entity;
 pub mod graphql;
 pub mod ledger;
+pub mod notices;
 pub mod payees;
 pub mod policy;
 pub mod reversals;

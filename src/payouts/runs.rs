@@ -340,17 +340,33 @@ async fn fail_transfer(db: &DatabaseConnection, payout_id: PayoutId, reason: &st
     Ok(())
 }
 
-async fn mark_paid(db: &impl ConnectionTrait, payout_id: PayoutId, transfer_id: &str) -> AppResult<()> {
-    payout::Entity::update_many()
+/// Stripe made the transfer: PAID, and its payee told, in one transaction.
+async fn mark_paid(db: &DatabaseConnection, payout_id: PayoutId, transfer_id: &str) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    let paid = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid))
         .col_expr(payout::Column::StripeTransferId, Expr::value(transfer_id))
         .col_expr(payout::Column::PaidAt, Expr::value(Utc::now()))
         .col_expr(payout::Column::LastError, Expr::value(Option::<String>::None))
         .filter(payout::Column::Id.eq(payout_id))
         .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    if paid.rows_affected == 1 {
+        tell_paid(&txn, payout_id).await?;
+    }
+    txn.commit().await?;
     Ok(())
+}
+
+/// Inside the transaction that made the payout PAID.
+async fn tell_paid(txn: &impl ConnectionTrait, payout_id: PayoutId) -> AppResult<payout::Model> {
+    let payout = payout::Entity::find_by_id(payout_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payout {payout_id} vanished")))?;
+    super::notices::payout_sent(txn, &payout).await?;
+    Ok(payout)
 }
 
 async fn note_unknown(db: &impl ConnectionTrait, payout_id: PayoutId, error: &CallError) -> AppResult<()> {
@@ -416,6 +432,7 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &s
             UserError::new(ErrorCode::NotFound, "payout-not-found").on_field(&["payoutId"])
         ));
     }
+    let txn = begin_write(db).await?;
     let updated = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Paid))
         .col_expr(payout::Column::Reference, Expr::value(reference))
@@ -423,18 +440,19 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &s
         .filter(payout::Column::Id.eq(payout_id))
         .filter(payout::Column::Method.eq(PayoutMethod::Bank))
         .filter(payout::Column::Status.is_in([PayoutStatus::Pending, PayoutStatus::InTransit]))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
+        txn.rollback().await?;
         return Ok(Err(UserError::new(
             ErrorCode::NotConfirmable,
             "confirm-only-unpaid-bank-payout",
         )
         .on_field(&["payoutId"])));
     }
-    Ok(Ok(payout::Entity::find_by_id(payout_id).one(db).await?.ok_or_else(
-        || AppError::Internal(anyhow::anyhow!("payout vanished")),
-    )?))
+    let paid = tell_paid(&txn, payout_id).await?;
+    txn.commit().await?;
+    Ok(Ok(paid))
 }
 
 /// `huakai payouts export BATCH_ID`: the bank file (payee, account, amount in yuan, reference).

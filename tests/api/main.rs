@@ -26,6 +26,7 @@ mod migrations;
 mod model;
 mod money;
 mod money_rules;
+mod notify;
 mod operations;
 mod orders;
 mod organisation_report;

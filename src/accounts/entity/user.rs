@@ -24,6 +24,9 @@ pub struct Model {
     /// A host's bank account (the name on it, its number), for payouts by bank.
     pub bank_account_name: Option<String>,
     pub bank_account_number: Option<String>,
+    /// A mainland mobile number, `+86` and eleven digits (`setPhoneNumber`); seen only by its
+    /// owner and operators.
+    pub phone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

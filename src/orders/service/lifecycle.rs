@@ -8,6 +8,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::notices;
 use super::state::{find, lines_of, move_lines, transition, unshipped_lines};
 use crate::catalogue::entity::product;
 use crate::infra::db::begin_write;
@@ -51,6 +52,7 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
             .exec(txn)
             .await?;
     }
+    notices::paid(txn, order_id).await?;
     Ok(Some(Effect::stock_moved(
         lines.iter().map(|line| line.variant_id),
         flipped,
@@ -145,6 +147,7 @@ pub async fn mark_shipped(
         )
         .await?;
     }
+    notices::shipped(&txn, order_id).await?;
     txn.commit().await?;
     Ok(Ok(find(&shop.db, order_id).await?))
 }

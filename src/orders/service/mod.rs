@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod cancel;
 pub mod holds;
 pub mod lifecycle;
+pub mod notices;
 pub mod placing;
 pub mod recipients_csv;
 pub mod state;

@@ -620,6 +620,7 @@ async fn place_order(
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
     }
+    super::notices::placed(&txn, &order).await?;
     txn.commit().await?;
     Ok(Ok(Reserved {
         order,

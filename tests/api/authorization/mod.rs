@@ -24,6 +24,7 @@ use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
 
 mod claims;
 mod hosts_and_organisations;
+mod notify;
 mod private_operations;
 
 /// The callers, in the order of each row's outcomes.
