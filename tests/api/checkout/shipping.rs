@@ -85,7 +85,7 @@ async fn a_quote_follows_each_producers_rule(backend: Backend) {
     let cart = set_line(&app, &buyer, &lily, 3).await;
     let lily_total = fen(&cart["lines"][1]["lineTotal"]);
     let grams = 3 * weight;
-    let expected_fee = if lily_total >= 500_00 {
+    let expected_fee = if lily_total >= 50_000 {
         0
     } else {
         800 + 300 * (((grams - 1000).max(0) + 999) / 1000)
