@@ -17,7 +17,7 @@ use crate::infra::ids::UserId;
 use crate::infra::money::Fen;
 use crate::orders::PaymentMethod;
 use crate::orders::entity::{order, shipment};
-use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
+use crate::orders::service::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
 use crate::orders::service::{cancel, lifecycle};
 use crate::payments::entity::refund;
 use crate::payments::{bank_refunds, refunds, service as payments};
@@ -177,8 +177,8 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                 })
                 .collect();
             let request = OrderRequest {
-                lines,
-                address: address(buyer_name),
+                lines: LineSource::Given(lines),
+                destination: Destination::Address(address(buyer_name)),
                 idempotency_key: format!("demo-{months_ago}-{index}"),
                 payment_method: PaymentMethod::BankTransfer,
                 remainder_method: None,

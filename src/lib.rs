@@ -9,6 +9,7 @@ pub mod infra;
 pub mod accounts;
 pub mod app;
 pub mod cache;
+pub mod cart;
 pub mod catalogue;
 pub mod claims;
 pub mod demo;

@@ -67,6 +67,11 @@ impl User {
         self.0.language
     }
 
+    /// The user's address book, the default first.
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<crate::cart::graphql::SavedAddress>> {
+        Ok(crate::cart::graphql::addresses_of(ctx, self.0.id).await?)
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -11,6 +11,7 @@ use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Ob
 
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
+use crate::cart::graphql::{CartMutation, CartQuery, SavedAddress, ShippingMutation};
 use crate::catalogue::graphql::{
     CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
     Village,
@@ -28,7 +29,7 @@ use crate::shop::Shop;
 use crate::unions::graphql::{
     BulkOrdersMutation, BulkOrdersQuery, Membership, Organisation, UnionsMutation, UnionsQuery,
 };
-use crate::{accounts, catalogue, claims, livestream, orders, payments, payouts, unions};
+use crate::{accounts, cart, catalogue, claims, livestream, orders, payments, payouts, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -55,6 +56,7 @@ pub enum Node {
     LiveSession(LiveSession),
     LiveSessionItem(LiveSessionItem),
     Claim(Claim),
+    SavedAddress(SavedAddress),
 }
 
 #[derive(Default)]
@@ -107,6 +109,7 @@ impl NodeQuery {
                 .await?
                 .map(Node::LiveSessionItem),
             NodeType::Claim => claims::graphql::node(ctx, row_id.into()).await?.map(Node::Claim),
+            NodeType::SavedAddress => cart::graphql::node(ctx, row_id.into()).await?.map(Node::SavedAddress),
         })
     }
 }
@@ -124,6 +127,7 @@ pub struct Query(
     BulkOrdersQuery,
     LivestreamQuery,
     ClaimsQuery,
+    CartQuery,
     NodeQuery,
 );
 
@@ -139,6 +143,8 @@ pub struct Mutation(
     BulkOrdersMutation,
     LivestreamMutation,
     ClaimsMutation,
+    CartMutation,
+    ShippingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -11,13 +11,16 @@ use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum OrderStatus {
     /// Placed; its stock is held until `reservedUntil`.
     #[sea_orm(string_value = "PENDING_PAYMENT")]
     PendingPayment,
     #[sea_orm(string_value = "PAID")]
     Paid,
+    /// Some producers' shipments are on their way, not all.
+    #[sea_orm(string_value = "PARTIALLY_SHIPPED")]
+    PartiallyShipped,
     /// Every producer's shipment is on its way.
     #[sea_orm(string_value = "SHIPPED")]
     Shipped,
@@ -49,6 +52,14 @@ pub enum PaymentMethod {
     /// An organisation's own fund (bulk orders).
     #[sea_orm(string_value = "ORGANISATION_FUND")]
     OrganisationFund,
+}
+
+impl OrderStatus {
+    /// Paid, with parts still to ship: what may ship, and what a full refund puts back on the
+    /// shelf.
+    pub fn awaits_shipment(self) -> bool {
+        matches!(self, OrderStatus::Paid | OrderStatus::PartiallyShipped)
+    }
 }
 
 impl PaymentMethod {

@@ -9,6 +9,7 @@ mod authorization;
 mod backups;
 mod cache;
 mod catalogue;
+mod checkout;
 mod claims;
 mod direct_pay;
 mod fuzz;

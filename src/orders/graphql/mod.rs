@@ -24,10 +24,17 @@ use crate::infra::ids::UserId;
 use crate::orders::PaymentMethod;
 use crate::orders::entity::order;
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
-use crate::orders::service::placing::{self, Address, LineRequest, OrderRequest};
+use crate::orders::service::placing::{self, Destination, LineRequest, LineSource, OrderRequest, exactly_one};
 use crate::orders::service::{cancel, lifecycle, state};
 use crate::payments::checkout::Checkout;
 use objects::PlaceOrderInput;
+
+fn line_request(line: &OrderLineInput) -> LineRequest {
+    LineRequest {
+        variant_id: decode_as(&line.variant_id, NodeType::Variant),
+        quantity: line.quantity,
+    }
+}
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -157,25 +164,36 @@ impl OrdersMutation {
                     .on_field(&["input", "paymentMethod"]),
             ]));
         }
-        let address = input.shipping_address;
+        let lines = exactly_one(vec![
+            (
+                "lines",
+                input
+                    .lines
+                    .map(|lines| LineSource::Given(lines.iter().map(line_request).collect())),
+            ),
+            ("fromCart", input.from_cart.filter(|yes| *yes).map(|_| LineSource::Cart)),
+        ]);
+        let destination = exactly_one(vec![
+            (
+                "shippingAddress",
+                input
+                    .shipping_address
+                    .map(|address| Destination::Address(address.into())),
+            ),
+            (
+                "shippingAddressId",
+                input
+                    .shipping_address_id
+                    .map(|id| Destination::Saved(decode_as(&id, NodeType::SavedAddress))),
+            ),
+        ]);
+        let (lines, destination) = match (lines, destination) {
+            (Ok(lines), Ok(destination)) => (lines, destination),
+            (Err(problem), _) | (_, Err(problem)) => return Ok(PlaceOrderPayload::refused(vec![problem])),
+        };
         let request = OrderRequest {
-            lines: input
-                .lines
-                .iter()
-                .map(|line| LineRequest {
-                    variant_id: decode_as(&line.variant_id, NodeType::Variant),
-                    quantity: line.quantity,
-                })
-                .collect(),
-            address: Address {
-                name: address.name,
-                phone: address.phone,
-                province: address.province,
-                city: address.city,
-                district: address.district,
-                line1: address.line1,
-                postal_code: address.postal_code,
-            },
+            lines,
+            destination,
             idempotency_key: input.idempotency_key,
             payment_method,
             remainder_method: input.remainder_method,

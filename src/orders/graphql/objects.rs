@@ -8,6 +8,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use super::loaders::{ItemsOfShipment, LinesOfOrder, ShipmentsOfOrder, orders_loader};
 use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
+use crate::cart::graphql::{AddressInput, ShippingAddress};
 use crate::catalogue::graphql::{Producer, Variant};
 use crate::graphql::context::{database, loader};
 use crate::infra::error::{AppError, AppResult, UserError};
@@ -364,17 +365,6 @@ impl ShipmentItem {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct ShippingAddress {
-    name: String,
-    phone: String,
-    province: String,
-    city: String,
-    district: String,
-    line1: String,
-    postal_code: Option<String>,
-}
-
 #[derive(InputObject)]
 pub struct OrderLineInput {
     pub variant_id: ID,
@@ -382,20 +372,15 @@ pub struct OrderLineInput {
 }
 
 #[derive(InputObject)]
-pub struct AddressInput {
-    pub name: String,
-    pub phone: String,
-    pub province: String,
-    pub city: String,
-    pub district: String,
-    pub line1: String,
-    pub postal_code: Option<String>,
-}
-
-#[derive(InputObject)]
 pub struct PlaceOrderInput {
-    pub lines: Vec<OrderLineInput>,
-    pub shipping_address: AddressInput,
+    /// The lines; or `fromCart: true` for the cart's (exactly one of the two).
+    pub lines: Option<Vec<OrderLineInput>>,
+    /// Places the cart's lines, and empties the cart of them with the order.
+    pub from_cart: Option<bool>,
+    /// Where the order goes; or `shippingAddressId` (exactly one of the two).
+    pub shipping_address: Option<AddressInput>,
+    /// One of the buyer's saved addresses (`User.addresses`).
+    pub shipping_address_id: Option<ID>,
     /// Repeat it to retry safely: the same key from the same buyer is the same order.
     pub idempotency_key: String,
     /// CARD when Stripe is set up, else BANK_TRANSFER.

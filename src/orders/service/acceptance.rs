@@ -19,8 +19,9 @@ use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
 
 /// Orders whose shipments are awaited or answered: placed and paid, not cancelled or refunded.
-const LIVE: [OrderStatus; 4] = [
+const LIVE: [OrderStatus; 5] = [
     OrderStatus::Paid,
+    OrderStatus::PartiallyShipped,
     OrderStatus::Shipped,
     OrderStatus::Delivered,
     OrderStatus::Completed,

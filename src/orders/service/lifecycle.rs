@@ -65,8 +65,11 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
 /// ship now. A cancelled order stays CANCELLED.
 pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Effect> {
     let order = find(txn, order_id).await?;
-    let from @ (OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) =
-        order.status
+    let from @ (OrderStatus::Paid
+    | OrderStatus::PartiallyShipped
+    | OrderStatus::Shipped
+    | OrderStatus::Delivered
+    | OrderStatus::Completed) = order.status
     else {
         return Ok(Effect::default());
     };
@@ -74,7 +77,7 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
         return Ok(Effect::default());
     }
     // A shipped (or delivered) order has every part on its way.
-    if from != OrderStatus::Paid {
+    if !from.awaits_shipment() {
         return Ok(Effect::default());
     }
     let waiting = unshipped_lines(txn, order_id).await?;
@@ -87,7 +90,8 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
 }
 
 /// `markShipped`: ships `producer`'s part of the order (every unshipped part when `None`, as an
-/// operator does); the order is SHIPPED once every part is. A delivered order's parcel sent
+/// operator does); the order is PARTIALLY_SHIPPED while some parts are, SHIPPED once every
+/// part is. A delivered order's parcel sent
 /// again for a claim (a reship) ships the same way, and the order stays as it was. The order's row is taken first
 /// (PAID stays PAID), so a cancellation or full refund either happened before (and this is
 /// refused) or waits until this has committed (and sees the shipment).
@@ -112,7 +116,15 @@ pub async fn mark_shipped(
     // A paid order's parcels; after delivery, only a parcel sent again for an after-sales claim
     // (a reship, the one kind of parcel a delivered order can still have unshipped). Each check
     // takes the order's row for the rest of the transaction.
-    let paid = transition(&txn, order_id, OrderStatus::Paid, OrderStatus::Paid, None).await?;
+    let paid = transition(&txn, order_id, OrderStatus::Paid, OrderStatus::Paid, None).await?
+        || transition(
+            &txn,
+            order_id,
+            OrderStatus::PartiallyShipped,
+            OrderStatus::PartiallyShipped,
+            None,
+        )
+        .await?;
     let after_sales = !paid
         && (transition(&txn, order_id, OrderStatus::Delivered, OrderStatus::Delivered, None).await?
             || transition(&txn, order_id, OrderStatus::Completed, OrderStatus::Completed, None).await?);
@@ -137,15 +149,20 @@ pub async fn mark_shipped(
         .filter(shipment::Column::ShippedAt.is_null())
         .count(&txn)
         .await?;
+    // Every part on its way: SHIPPED; some: PARTIALLY_SHIPPED (the order's row is held: its
+    // status stays what it is now until the commit).
+    let status = find(&txn, order_id).await?.status;
     if paid && unshipped == 0 {
         transition(
             &txn,
             order_id,
-            OrderStatus::Paid,
+            status,
             OrderStatus::Shipped,
             Some(order::Column::ShippedAt),
         )
         .await?;
+    } else if paid && status == OrderStatus::Paid {
+        transition(&txn, order_id, OrderStatus::Paid, OrderStatus::PartiallyShipped, None).await?;
     }
     notices::shipped(&txn, order_id).await?;
     txn.commit().await?;

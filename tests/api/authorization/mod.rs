@@ -22,6 +22,7 @@ enum Outcome {
 
 use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
 
+mod checkout;
 mod claims;
 mod hosts_and_organisations;
 mod notify;

@@ -213,7 +213,7 @@ impl Model {
         let order = &self.orders[index];
         let buyer = buyer_index(order.buyer);
         match order.status {
-            OrderStatus::Paid => {
+            OrderStatus::Paid | OrderStatus::PartiallyShipped => {
                 let waiting: Vec<_> = order
                     .lines
                     .iter()
@@ -231,7 +231,8 @@ impl Model {
         }
     }
 
-    /// A part ships (`None`: every part left); SHIPPED once all have.
+    /// A part ships (`None`: every part left); PARTIALLY_SHIPPED while some have, SHIPPED once
+    /// all have.
     pub fn shipped(&mut self, index: usize, producer: Option<ProducerId>) {
         let order = &mut self.orders[index];
         match producer {
@@ -240,8 +241,10 @@ impl Model {
             }
             None => order.shipped.extend(order.producers.iter().copied()),
         }
-        if order.shipped.len() == order.producers.len() {
-            order.status = OrderStatus::Shipped;
-        }
+        order.status = if order.shipped.len() == order.producers.len() {
+            OrderStatus::Shipped
+        } else {
+            OrderStatus::PartiallyShipped
+        };
     }
 }

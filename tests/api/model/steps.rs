@@ -8,7 +8,7 @@ use huakai::infra::ids::UserId;
 use huakai::infra::ids::VariantId;
 use huakai::infra::money::Fen;
 use huakai::orders::entity::{order, order_line, shipment};
-use huakai::orders::service::placing::{self, Address, LineRequest, OrderRequest};
+use huakai::orders::service::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
 use huakai::orders::service::{cancel, lifecycle};
 use huakai::orders::{OrderStatus, PaymentMethod};
 use huakai::payments::entity::refund::RefundStatus;
@@ -96,7 +96,7 @@ impl<'w> Runner<'w> {
                 o.status == OrderStatus::PendingPayment || (o.status == OrderStatus::Paid && o.shipped.is_empty())
             }),
             Op::Expire { order } => self.model.pick(*order, |o| o.status == OrderStatus::PendingPayment),
-            Op::Ship { order, .. } => self.model.pick(*order, |o| o.status == OrderStatus::Paid),
+            Op::Ship { order, .. } => self.model.pick(*order, |o| o.status.awaits_shipment()),
             Op::Deliver { order } => self.model.pick(*order, |o| o.status == OrderStatus::Shipped),
             Op::Refund { order, .. } | Op::RefundAll { order } => {
                 self.model.pick(*order, |o| o.money_in && o.left() > 0)
@@ -173,14 +173,16 @@ impl<'w> Runner<'w> {
             Method::SplitCard => (PaymentMethod::WelfareAllowance, Some(PaymentMethod::Card)),
         };
         let request = OrderRequest {
-            lines: lines
-                .iter()
-                .map(|(goods, n)| LineRequest {
-                    variant_id: Some(world.good(*goods).variant),
-                    quantity: i32::from(*n),
-                })
-                .collect(),
-            address: Address {
+            lines: LineSource::Given(
+                lines
+                    .iter()
+                    .map(|(goods, n)| LineRequest {
+                        variant_id: Some(world.good(*goods).variant),
+                        quantity: i32::from(*n),
+                    })
+                    .collect(),
+            ),
+            destination: Destination::Address(Address {
                 name: "李华".to_owned(),
                 phone: "13800138000".to_owned(),
                 province: "湖南省".to_owned(),
@@ -188,7 +190,7 @@ impl<'w> Runner<'w> {
                 district: "渌口区".to_owned(),
                 line1: "朱亭镇幸福路 8 号".to_owned(),
                 postal_code: None,
-            },
+            }),
             idempotency_key: format!("model-{}-{}", self.case.number, self.step),
             payment_method,
             remainder_method,
@@ -386,7 +388,7 @@ impl<'w> Runner<'w> {
             Some(producer) => !order.shipped.contains(&producer),
             None => order.shipped.len() < order.producers.len(),
         };
-        let expected = (!(order.status == OrderStatus::Paid && possible)).then_some("NOT_SHIPPABLE");
+        let expected = (!(order.status.awaits_shipment() && possible)).then_some("NOT_SHIPPABLE");
         let got = code_of(lifecycle::mark_shipped(&self.shop, order.id, producer, "SF-MODEL").await)?;
         let answer = expect_code("ship", got, expected)?;
         if expected.is_none() {

@@ -111,8 +111,19 @@ async fn orders_ship_per_producer_and_are_delivered(backend: Backend) {
         .await;
     assert_eq!(first["markShipped"]["userErrors"], json!([]));
     assert_eq!(
-        first["markShipped"]["order"]["status"], "PAID",
+        first["markShipped"]["order"]["status"], "PARTIALLY_SHIPPED",
         "one of two shipments is on its way"
+    );
+    let too_late = app
+        .query_as(
+            &buyer,
+            "mutation($id: ID!) { cancelOrder(orderId: $id) { userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
+        .await;
+    assert_eq!(
+        too_late["cancelOrder"]["userErrors"][0]["code"], "NOT_CANCELLABLE",
+        "part of it is on its way"
     );
     let twice = app
         .query_as(&lily_grower, ship, json!({ "id": order_id, "tracking": "SF1002" }))

@@ -1,0 +1,146 @@
+//! Checkout: a buyer's address book and cart, kept on the server, and producers' shipping
+//! rules.
+//!
+//! The invariants live here: one default address per user (a partial unique index), a cart line
+//! per user and variant with a quantity between 1 and 999 (removing is deleting the row), one
+//! shipping rule per producer with fees within bounds, and a province named once per rule,
+//! either excluded or with a surcharge.
+//! Orders gain the status PARTIALLY_SHIPPED (PostgreSQL replaces the CHECK; SQLite's stored
+//! table text is edited under `writable_schema`, as the claims migration does).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
+}
+
+const OLD_STATUSES: &str = "'CANCELLED', 'REFUNDED')";
+const NEW_STATUSES: &str = "'CANCELLED', 'REFUNDED', 'PARTIALLY_SHIPPED')";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let postgres = manager.get_database_backend() == DbBackend::Postgres;
+        let (id, big, timestamp) = if postgres {
+            ("bigserial PRIMARY KEY", "bigint", "timestamptz")
+        } else {
+            (
+                "integer PRIMARY KEY AUTOINCREMENT",
+                "integer",
+                "timestamp_with_timezone_text",
+            )
+        };
+        execute(
+            manager,
+            &format!(
+                "CREATE TABLE saved_addresses (
+                    id {id},
+                    user_id {big} NOT NULL REFERENCES users (id),
+                    name varchar(200) NOT NULL,
+                    phone varchar(30) NOT NULL,
+                    province varchar(200) NOT NULL,
+                    city varchar(200) NOT NULL,
+                    district varchar(200) NOT NULL,
+                    line1 varchar(800) NOT NULL,
+                    postal_code varchar(6) NULL,
+                    is_default boolean NOT NULL DEFAULT FALSE,
+                    created_at {timestamp} NOT NULL
+                )"
+            ),
+        )
+        .await?;
+        execute(
+            manager,
+            "CREATE INDEX idx_saved_addresses_user ON saved_addresses (user_id, id)",
+        )
+        .await?;
+        execute(
+            manager,
+            "CREATE UNIQUE INDEX uq_saved_addresses_default ON saved_addresses (user_id) WHERE is_default",
+        )
+        .await?;
+        execute(
+            manager,
+            &format!(
+                "CREATE TABLE cart_lines (
+                    id {id},
+                    user_id {big} NOT NULL REFERENCES users (id),
+                    variant_id {big} NOT NULL REFERENCES variants (id),
+                    quantity integer NOT NULL CHECK (quantity BETWEEN 1 AND 999),
+                    added_at {timestamp} NOT NULL,
+                    UNIQUE (user_id, variant_id)
+                )"
+            ),
+        )
+        .await?;
+        execute(
+            manager,
+            &format!(
+                "CREATE TABLE shipping_rules (
+                    producer_id {big} PRIMARY KEY REFERENCES producers (id),
+                    first_weight_grams {big} NOT NULL CHECK (first_weight_grams BETWEEN 1 AND 100000),
+                    first_fee_fen {big} NOT NULL CHECK (first_fee_fen BETWEEN 0 AND 1000000),
+                    extra_per_kg_fen {big} NOT NULL CHECK (extra_per_kg_fen BETWEEN 0 AND 1000000),
+                    free_over_fen {big} NULL CHECK (free_over_fen > 0),
+                    updated_at {timestamp} NOT NULL
+                )"
+            ),
+        )
+        .await?;
+        execute(
+            manager,
+            &format!(
+                "CREATE TABLE shipping_provinces (
+                    id {id},
+                    producer_id {big} NOT NULL REFERENCES shipping_rules (producer_id),
+                    province varchar(200) NOT NULL,
+                    excluded boolean NOT NULL,
+                    extra_fee_fen {big} NOT NULL CHECK (extra_fee_fen BETWEEN 0 AND 1000000),
+                    CHECK (NOT excluded OR extra_fee_fen = 0),
+                    UNIQUE (producer_id, province)
+                )"
+            ),
+        )
+        .await?;
+        if postgres {
+            execute(
+                manager,
+                "ALTER TABLE orders DROP CONSTRAINT orders_status_check;
+                 ALTER TABLE orders ADD CONSTRAINT orders_status_check CHECK (status IN ('PENDING_PAYMENT',
+                    'PAID', 'PARTIALLY_SHIPPED', 'SHIPPED', 'DELIVERED', 'COMPLETED', 'CANCELLED', 'REFUNDED'));",
+            )
+            .await?;
+        } else {
+            let db = manager.get_connection();
+            let version: i64 = db
+                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
+                .await?
+                .map(|row| row.try_get_by_index(0))
+                .transpose()?
+                .unwrap_or(0);
+            execute(manager, "PRAGMA writable_schema = ON").await?;
+            let edited = db
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "UPDATE sqlite_master SET sql = replace(sql, ?, ?) \
+                     WHERE type = 'table' AND name = 'orders' AND instr(sql, ?) > 0",
+                    [OLD_STATUSES.into(), NEW_STATUSES.into(), OLD_STATUSES.into()],
+                ))
+                .await?;
+            execute(manager, &format!("PRAGMA schema_version = {}", version + 1)).await?;
+            execute(manager, "PRAGMA writable_schema = OFF").await?;
+            if edited.rows_affected() != 1 {
+                return Err(DbErr::Migration("the orders table's status CHECK was not found".into()));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! An order's identity while it is placed: the buyer's idempotency key (the same key is the
+//! same order, also when two requests race) and the order's number.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr};
+
+use super::Reserved;
+use crate::catalogue::today_in_china;
+use crate::infra::error::{AppError, AppResult};
+use crate::infra::ids::UserId;
+use crate::orders::entity::order;
+
+/// The buyer's order with this idempotency key, if there is one.
+pub async fn by_idempotency_key(
+    db: &impl ConnectionTrait,
+    buyer_id: UserId,
+    key: &str,
+) -> AppResult<Option<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::BuyerId.eq(buyer_id))
+        .filter(order::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Whether inserting an order failed because its buyer's idempotency key is taken: another
+/// request with the same key placed it meanwhile.
+pub(in crate::orders::service) fn key_taken(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The order another request with the same buyer and key placed while this one was placing
+/// (the unique key refused this one's insert, and the caller rolled back): that order is the
+/// answer to both.
+pub(in crate::orders::service) async fn placed_meanwhile(
+    db: &DatabaseConnection,
+    buyer_id: UserId,
+    key: &str,
+) -> AppResult<Reserved> {
+    let order = by_idempotency_key(db, buyer_id, key)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("idempotent order vanished")))?;
+    Ok(Reserved::found_again(order))
+}
+
+/// `HK`, the day in China, and ten random characters: unique without a counter (the unique
+/// key catches the improbable clash).
+pub(in crate::orders::service) fn order_number() -> String {
+    let china_day = today_in_china().format("%Y%m%d");
+    let random = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
+    format!("HK{china_day}{}", &random[..10])
+}

@@ -1,0 +1,323 @@
+//! Placing an order: every line checked, prices snapshot, stock reserved for all lines or
+//! none, and the payment started. The request's lines come from the input or the buyer's cart
+//! and its destination from the input or the address book (`request`); lines are priced by
+//! `pricing`; the order's identity is its buyer's idempotency key (`keys`).
+
+mod keys;
+mod paid;
+mod pricing;
+mod request;
+
+use pricing::PricedLine;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+
+use crate::cart::take_user;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::i18n::Message;
+use crate::infra::ids::{ProducerId, UserId, VariantId};
+use crate::infra::money::Fen;
+use crate::inventory::{self, Moved, Movement};
+use crate::orders::entity::{order, order_line, shipment};
+use crate::orders::service::holds::within_buyer_limits;
+use crate::orders::{OrderStatus, PaymentMethod};
+use crate::payments::ProviderKind;
+use crate::payments::checkout::Checkout;
+use crate::payments::service as payments;
+use crate::shop::{Effect, Shop, ShopSettings};
+use crate::unions::funds;
+use crate::unions::service as unions;
+use crate::infra::error_code::ErrorCode;
+
+pub use crate::cart::address::Address;
+pub(super) use crate::cart::address::check_address;
+pub(super) use crate::cart::offers::{Offer, offers};
+pub use keys::by_idempotency_key;
+pub(super) use keys::{key_taken, order_number, placed_meanwhile};
+pub(super) use paid::pay_at_once;
+pub use request::{Destination, LineRequest, LineSource, MAX_LINES, MAX_QUANTITY, exactly_one};
+
+pub struct OrderRequest {
+    pub lines: LineSource,
+    pub destination: Destination,
+    pub idempotency_key: String,
+    pub payment_method: PaymentMethod,
+    /// With WELFARE_ALLOWANCE: pays what the allowance does not cover.
+    pub remainder_method: Option<PaymentMethod>,
+    pub referral_code: Option<String>,
+    /// Where the buyer pays from, for WeChat Pay and Alipay paid directly.
+    pub checkout: Checkout,
+}
+/// A placed (or found again) order, and whether stock ran out because of it.
+pub(super) struct Reserved {
+    pub order: order::Model,
+    pub availability_changed: bool,
+    pub variant_ids: Vec<VariantId>,
+    /// An order paid as it was placed (by allowance or fund): its stock sold.
+    pub paid: Effect,
+}
+
+impl Reserved {
+    /// An order placed before with the same idempotency key: nothing moved now.
+    pub(super) fn found_again(order: order::Model) -> Reserved {
+        Reserved {
+            order,
+            availability_changed: false,
+            variant_ids: Vec::new(),
+            paid: Effect::default(),
+        }
+    }
+}
+
+/// A placed order, and what went wrong starting its payment (the order stands either way: the
+/// same idempotency key starts the payment again).
+pub struct Placed {
+    pub order: order::Model,
+    pub payment_problem: Option<UserError>,
+}
+
+/// `placeOrder`: reserves the stock (one transaction), tells the storefront cache, and starts
+/// the payment. A payment that cannot be started now leaves the order standing and says so.
+pub async fn place(shop: &Shop, buyer_id: UserId, mut request: OrderRequest) -> Outcome<Placed> {
+    let checkout = std::mem::take(&mut request.checkout);
+    Ok(match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
+        Ok(reserved) => Ok(announce_and_start_payment(shop, reserved, &checkout).await),
+        Err(problem) => Err(problem),
+    })
+}
+
+/// After the placing transaction committed: the storefront cache hears of the stock moved, and
+/// the payment starts.
+pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, checkout: &Checkout) -> Placed {
+    shop.announce(
+        Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed).and(reserved.paid),
+    )
+    .await;
+    let payment_problem = match payments::start(shop, &reserved.order, checkout).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(problem)) => Some(problem),
+        Err(error) => {
+            tracing::error!(error = ?error, order = reserved.order.id.0, "starting a payment failed");
+            Some(UserError::new(ErrorCode::PaymentsUnavailable, "payment-not-started"))
+        }
+    };
+    Placed {
+        order: reserved.order,
+        payment_problem,
+    }
+}
+
+/// `placeOrder`: validates every line, snapshots prices and reserves stock for all lines or
+/// none, in one transaction. The same key from the same buyer returns the same order, also
+/// when two requests race (the unique index decides).
+async fn place_order(
+    db: &DatabaseConnection,
+    buyer_id: UserId,
+    request: OrderRequest,
+    settings: &ShopSettings,
+) -> Outcome<Reserved> {
+    if let Err(problem) = request::check_request(&request) {
+        return Ok(Err(problem));
+    }
+    // Before the cart is read: a retry of an order placed from the cart finds it emptied.
+    if let Some(order) = by_idempotency_key(db, buyer_id, &request.idempotency_key).await? {
+        return Ok(Ok(Reserved::found_again(order)));
+    }
+    let resolved = match request::resolve(db, buyer_id, request.lines, request.destination).await? {
+        Ok(resolved) => resolved,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let wanted = match request::wanted(&resolved.lines) {
+        Ok(wanted) => wanted,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let offers = offers(db, wanted.keys().copied()).await?;
+    let now = Utc::now();
+    // A live session's code sells its approved items at the session price, from the quota.
+    let session = crate::livestream::sessions::live_offer(db, request.referral_code.as_deref(), now).await?;
+    let (lines, total) = match pricing::price_lines(&wanted, &offers, &session, request.payment_method)? {
+        Ok(priced) => priced,
+        Err(problem) => return Ok(Err(problem)),
+    };
+
+    let reserved_until =
+        now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
+    let address = resolved.address.trimmed();
+    let txn = begin_write(db).await?;
+    take_user(&txn, buyer_id).await?;
+    // Credited to the organisation the buyer belongs to now (read in the transaction that
+    // places the order, so an order placed as a member leaving counts one way, consistently).
+    let membership = unions::current_membership(&txn, buyer_id).await?;
+    let organisation = membership.as_ref().and_then(|m| m.organisation_id);
+    // The allowance pays all it can (the buyer's row, taken above, makes the buyer's orders
+    // read it one after the other); short of the total, the remainder method pays the rest.
+    let (allowance_from, allowance_part) = match (&membership, request.payment_method) {
+        (Some(membership), PaymentMethod::WelfareAllowance) => {
+            let balance = funds::allowance(&txn, membership.id, now).await?;
+            if balance < total && request.remainder_method.is_none() {
+                txn.rollback().await?;
+                return Ok(Err(UserError::new(
+                    ErrorCode::InsufficientAllowance,
+                    Message::new("allowance-insufficient")
+                        .with("total", total)
+                        .with("balance", balance),
+                )
+                .on_field(&["input", "paymentMethod"])));
+            }
+            (Some(membership.id), Ord::min(balance, total))
+        }
+        (None, PaymentMethod::WelfareAllowance) => {
+            txn.rollback().await?;
+            return Ok(Err(
+                UserError::new(ErrorCode::NotEligible, "allowance-members-only").on_field(&["input", "paymentMethod"])
+            ));
+        }
+        _ => (None, Fen::ZERO),
+    };
+    let remainder_method = (allowance_part < total).then_some(request.remainder_method).flatten();
+    // Every order that waits for its money holds stock unpaid; one the allowance pays in full
+    // is paid in this transaction and holds nothing.
+    let paid_at_once = allowance_from.is_some() && remainder_method.is_none();
+    if !paid_at_once
+        && let Err(problem) =
+            within_buyer_limits(&txn, buyer_id, &wanted, settings.order_limits, (now, reserved_until)).await?
+    {
+        txn.rollback().await?;
+        return Ok(Err(problem));
+    }
+    let inserted = order::ActiveModel {
+        number: Set(order_number()),
+        buyer_id: Set(buyer_id),
+        status: Set(OrderStatus::PendingPayment),
+        payment_method: Set(request.payment_method),
+        total_fen: Set(total.get()),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        referral_code: Set(request.referral_code.clone()),
+        union_id: Set(organisation),
+        ship_name: Set(address.name),
+        ship_phone: Set(address.phone),
+        ship_province: Set(address.province),
+        ship_city: Set(address.city),
+        ship_district: Set(address.district),
+        ship_line1: Set(address.line1),
+        ship_postal_code: Set(address.postal_code),
+        reserved_until: Set(Some(reserved_until)),
+        created_at: Set(now),
+        allowance_fen: Set(allowance_part.get()),
+        remainder_method: Set(remainder_method),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let mut order = match inserted {
+        Ok(order) => order,
+        Err(error) if key_taken(&error) => {
+            txn.rollback().await?;
+            return Ok(Ok(placed_meanwhile(db, buyer_id, &request.idempotency_key).await?));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    // The platform's fee is the rate in force now, kept with the line: delivery and every
+    // refund take it from there, whatever the setting is by then.
+    let fee_bps = i32::try_from(settings.payouts.platform_fee_bps).unwrap_or(i32::MAX);
+    order_line::Entity::insert_many(lines.iter().map(|line| order_line::ActiveModel {
+        order_id: Set(order.id),
+        variant_id: Set(line.variant.id),
+        product_id: Set(line.variant.product_id),
+        producer_id: Set(line.producer_id),
+        quantity: Set(line.quantity),
+        unit_price_fen: Set(line.unit_price.get()),
+        line_total_fen: Set(line.line_total.get()),
+        platform_fee_bps: Set(Some(fee_bps)),
+        ..Default::default()
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    let mut producers: Vec<ProducerId> = lines.iter().map(|line| line.producer_id).collect();
+    producers.sort_unstable();
+    producers.dedup();
+    shipment::Entity::insert_many(producers.into_iter().map(|producer_id| shipment::ActiveModel {
+        order_id: Set(order.id),
+        producer_id: Set(producer_id),
+        tracking_number: Set(None),
+        shipped_at: Set(None),
+        ..Default::default()
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    if let Some(code) = &request.referral_code {
+        crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
+    }
+    if let Err(problem) = crate::livestream::quota::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
+        txn.rollback().await?;
+        return Ok(Err(problem));
+    }
+    // Stock last, in variant order (no deadlocks between orders of several lines): a hot
+    // variant's row is locked only from here to the commit.
+    let mut availability_changed = false;
+    for PricedLine {
+        variant, quantity, at, ..
+    } in &lines
+    {
+        // Units from a session's quota are held already (set aside at approval).
+        if session.serves(variant.id) {
+            continue;
+        }
+        match inventory::apply(
+            &txn,
+            Movement::Reserve,
+            variant.id,
+            i64::from(*quantity),
+            order.id,
+            Some(buyer_id),
+        )
+        .await?
+        {
+            Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
+            Moved::Refused => {
+                txn.rollback().await?;
+                return Ok(Err(UserError::new(
+                    ErrorCode::OutOfStock,
+                    Message::new("out-of-stock").with("variant", variant.name.as_str()),
+                )
+                .on_field(&["input", "lines", at, "quantity"])));
+            }
+        }
+    }
+    if resolved.from_cart {
+        crate::cart::lines::remove_placed(&txn, buyer_id, lines.iter().map(|line| line.variant.id)).await?;
+    }
+    let mut paid = Effect::default();
+    if let Some(membership_id) = allowance_from {
+        // Grants that expired or closed since the balance was read: refused, nothing spent.
+        if !funds::spend(&txn, membership_id, order.id, allowance_part, now).await? {
+            txn.rollback().await?;
+            return Ok(Err(UserError::new(
+                ErrorCode::InsufficientAllowance,
+                Message::new("allowance-insufficient")
+                    .with("total", total)
+                    .with("balance", allowance_part),
+            )
+            .on_field(&["input", "paymentMethod"])));
+        }
+    }
+    // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
+    // any other order's.
+    if paid_at_once {
+        paid = pay_at_once(&txn, &order, ProviderKind::Allowance, now).await?;
+        order = order::Entity::find_by_id(order.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
+    }
+    crate::orders::service::notices::placed(&txn, &order).await?;
+    txn.commit().await?;
+    Ok(Ok(Reserved {
+        order,
+        availability_changed,
+        variant_ids: lines.iter().map(|line| line.variant.id).collect(),
+        paid,
+    }))
+}
