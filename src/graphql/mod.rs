@@ -12,8 +12,8 @@ use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Ob
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
 use crate::catalogue::graphql::{
-    CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
-    Village,
+    BackOfficeCatalogueMutation, CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery,
+    Producer, Product, Variant, Village,
 };
 use crate::claims::graphql::{Claim, ClaimsMutation, ClaimsQuery};
 use crate::impact::ImpactReports;
@@ -132,6 +132,7 @@ pub struct Mutation(
     AccountsMutation,
     CatalogueMutation,
     CatalogueListingMutation,
+    BackOfficeCatalogueMutation,
     OrdersMutation,
     PaymentsMutation,
     PayoutsMutation,
