@@ -65,7 +65,7 @@ fn one_line_name<'a>(text: &'a str, path: &[&str], max: usize) -> Result<&'a str
     Ok(text)
 }
 
-fn slug_of<'a>(slug: &'a str) -> Result<&'a str, UserError> {
+fn slug_of(slug: &str) -> Result<&str, UserError> {
     if is_slug(slug) {
         Ok(slug)
     } else {
