@@ -24,6 +24,7 @@ mod m20261203_000030_host_bank_accounts;
 mod m20261203_000031_direct_pay;
 mod m20261203_000032_claims;
 mod m20261203_000033_claim_photos;
+mod m20261203_000034_back_office_catalogue;
 mod m20261203_000036_checkout;
 mod m20261203_000037_password_resets_and_phones;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000031_direct_pay::Migration),
             Box::new(m20261203_000032_claims::Migration),
             Box::new(m20261203_000033_claim_photos::Migration),
+            Box::new(m20261203_000034_back_office_catalogue::Migration),
             Box::new(m20261203_000036_checkout::Migration),
             Box::new(m20261203_000037_password_resets_and_phones::Migration),
         ]

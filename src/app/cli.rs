@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The catalogue.
+    Catalogue {
+        #[command(subcommand)]
+        action: CatalogueAction,
+    },
     /// Livestream hosts.
     Hosts {
         #[command(subcommand)]
@@ -83,6 +88,20 @@ enum HostsAction {
         /// The month, `YYYY-MM` (China time).
         #[arg(long)]
         month: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogueAction {
+    /// Import the district's 目录 list (CSV: catalogue_code, product_slug, product_name,
+    /// category_slug, producer_slug, village_slug, issuer, valid_from, valid_to, variant_sku,
+    /// variant_name, price, stock): entries, products and variants created or updated, all rows
+    /// or none. A progress line per hundred rows goes to standard error.
+    Import {
+        file: std::path::PathBuf,
+        /// Check and report without writing anything.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -197,6 +216,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             if empty {
                 let summary = crate::catalogue::demo::load(&shop.db).await?;
                 println!("loaded the demo catalogue: {summary}");
+                let pictures = crate::catalogue::demo::add_pictures(&shop.db, &shop.images).await?;
+                println!("drew {pictures} product pictures");
             } else if !activity {
                 anyhow::bail!(
                     "the database already holds products; the demo catalogue is only loaded into an empty one"
@@ -318,7 +339,45 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                 Err(problem) => anyhow::bail!("{}", problem.message.in_language(language)),
             }
         }
+        Command::Catalogue {
+            action: CatalogueAction::Import { file, dry_run },
+        } => import_catalogue(&config, &file, dry_run, language).await,
         Command::ExportSchema | Command::Healthcheck { .. } => Ok(()),
+    }
+}
+
+/// `huakai catalogue import FILE [--dry-run]`.
+async fn import_catalogue(
+    config: &Config,
+    file: &std::path::Path,
+    dry_run: bool,
+    language: Language,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let csv = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let csv = String::from_utf8(csv).with_context(|| format!("{} is not UTF-8", file.display()))?;
+    let shop = super::shop_for_command(config).await?;
+    let mut progress = |rows: usize| eprintln!("{rows} rows written");
+    match crate::catalogue::import::import(&shop.db, None, &csv, dry_run, &mut progress).await? {
+        Ok(applied) => {
+            if !dry_run {
+                shop.cache.stock_changed(&shop.db, &applied.stock_changed).await;
+                shop.cache.availability_changed().await;
+                shop.cache.catalogue_changed().await;
+            }
+            let what = if dry_run { "would import" } else { "imported" };
+            println!(
+                "{what}: {} rows created, {} rows updated",
+                applied.created, applied.updated
+            );
+            Ok(())
+        }
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{}: {}", problem.code, problem.message.in_language(language));
+            }
+            anyhow::bail!("{} problems: nothing was imported", problems.len())
+        }
     }
 }
 

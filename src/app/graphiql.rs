@@ -27,10 +27,36 @@ const PAGE: &str = r#"<!doctype html>
     <script src="/graphiql/4.1.2/graphiql.min.js"></script>
     <script>
       const fetcher = GraphiQL.createFetcher({ url: "/graphql" });
+      // The second tab: an operator onboards a village from scratch (sign in as an operator
+      // and put its token in the headers first; docs/back-office.md).
+      const onboarding = `# An operator onboards a village: the village, its producer, a category,
+# then its products (or importCatalogue with the district's CSV), then a picture
+# (uploadProductImage is a multipart request: curl -F, or Apollo's upload link).
+mutation Onboard {
+  createVillage(input: { slug: "xintian-cun", name: "新田村", town: "南洲镇", district: "渌口区",
+                         registeredPoor: true, exitedPovertyYear: 2018, story: "湘江边的村子。" }) {
+    village { id slug } userErrors { field code message } }
+  createProducer(input: { slug: "xintian-youcha", name: "新田油茶合作社", kind: COOPERATIVE,
+                          villageSlug: "xintian-cun", linkedPoorHouseholds: 42 }) {
+    producer { id slug } userErrors { field code message } }
+  createCategory(input: { slug: "youcha", name: "油茶" }) { category { slug } userErrors { field code message } }
+  createProduct(input: { slug: "xintian-chayou", name: "新田茶油 500ml", categorySlug: "youcha",
+                         producerSlug: "xintian-youcha",
+                         variants: [{ sku: "XT-CHAYOU-500", name: "500ml", price: "88.00", stock: 30 }] }) {
+    product { id slug } userErrors { field code message } }
+  importCatalogue(dryRun: true, csv: """
+catalogue_code,product_slug,product_name,category_slug,producer_slug,village_slug,issuer,valid_from,valid_to,variant_sku,variant_name,price,stock
+FK-2026-0901,xintian-chayou-gift,新田茶油礼盒,youcha,xintian-youcha,,渌口区农业农村局,2026-01-01,2028-12-31,XT-GIFT-2,2 瓶装,168.00,12
+""") { created updated userErrors { field code message } }
+}
+`;
       ReactDOM.createRoot(document.getElementById("graphiql")).render(
         React.createElement(GraphiQL, {
           fetcher,
-          defaultQuery: "{\n  products(first: 5) {\n    nodes { name inStock priceRange { min { amount } } }\n  }\n}\n",
+          defaultTabs: [
+            { query: "{\n  products(first: 5) {\n    nodes { name inStock priceRange { min { amount } } }\n  }\n}\n" },
+            { query: onboarding, headers: '{ "Authorization": "Bearer <an operator\'s token>" }' },
+          ],
         }),
       );
     </script>

@@ -128,6 +128,10 @@ impl AppState {
         let direct = config.direct.direct_pay(&format!("http://{}", config.addr))?;
         let impact = Arc::new(ImpactReports::default());
         let images = image_store(&config)?;
+        if first_demo_start {
+            let pictures = catalogue::demo::add_pictures(&db, &images).await?;
+            tracing::info!(pictures, "drew the demo products' pictures");
+        }
         let shop = Shop {
             db: db.clone(),
             stripe: stripe.clone(),

@@ -50,9 +50,10 @@ pub async fn offers(
         .into_iter()
         .filter_map(|variant| {
             let product = products.get(&variant.product_id)?;
-            let on_sale = product
-                .catalogue_entry_id
-                .is_none_or(|entry_id| entries.get(&entry_id).is_some_and(|entry| entry.is_valid_on(today)));
+            let on_sale = product.published
+                && product
+                    .catalogue_entry_id
+                    .is_none_or(|entry_id| entries.get(&entry_id).is_some_and(|entry| entry.is_valid_on(today)));
             Some((
                 variant.id,
                 Offer {

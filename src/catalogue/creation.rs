@@ -4,18 +4,21 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionSession,
+    TransactionTrait,
 };
 
 use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
 use super::management::{
     MAX_NAME_CHARS, MAX_PRICE, MAX_STOCK_DELTA, control_characters, has_control_characters, invalid,
 };
+use super::onboarding::is_slug;
 use crate::accounts::SignedIn;
 use crate::infra::db::begin_write;
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
+use crate::infra::ids::ProductId;
 use crate::infra::money::Fen;
 
 pub struct NewVariant {
@@ -39,18 +42,34 @@ pub struct NewProduct {
 /// Variants one product may have; also what the query cost counts for `Product.variants`.
 pub const MAX_VARIANTS: usize = 20;
 
-fn is_slug(slug: &str) -> bool {
-    (2..=80).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn is_sku(sku: &str) -> bool {
+pub(super) fn is_sku(sku: &str) -> bool {
     (2..=40).contains(&sku.len())
         && sku
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A product's name: 1 to 80 characters of one line.
+pub(super) fn check_product_name(name: &str, path: &[&str]) -> Result<(), UserError> {
+    if name.trim().is_empty() || name.chars().count() > 80 {
+        return Err(invalid(path, "product-name-length"));
+    }
+    if has_control_characters(name) {
+        return Err(control_characters(path));
+    }
+    Ok(())
+}
+
+/// A product's description: up to 2,000 characters.
+pub(super) fn check_description(description: &str) -> Result<(), UserError> {
+    if description.chars().count() > 2_000 {
+        return Err(invalid(&["input", "description"], "description-length"));
+    }
+    // A description may run over several lines; nothing else invisible belongs in it.
+    if description.chars().any(crate::infra::text::is_refused_control) {
+        return Err(control_characters(&["input", "description"]));
+    }
+    Ok(())
 }
 
 /// Checks a new product's own fields; the first problem found is reported.
@@ -58,19 +77,8 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
     if !is_slug(&input.slug) {
         return Err(invalid(&["input", "slug"], "slug-format"));
     }
-    if input.name.trim().is_empty() || input.name.chars().count() > 80 {
-        return Err(invalid(&["input", "name"], "product-name-length"));
-    }
-    if has_control_characters(&input.name) {
-        return Err(control_characters(&["input", "name"]));
-    }
-    if input.description.chars().count() > 2_000 {
-        return Err(invalid(&["input", "description"], "description-length"));
-    }
-    // A description may run over several lines; nothing else invisible belongs in it.
-    if input.description.chars().any(crate::infra::text::is_refused_control) {
-        return Err(control_characters(&["input", "description"]));
-    }
+    check_product_name(&input.name, &["input", "name"])?;
+    check_description(&input.description)?;
     if input.variants.is_empty() || input.variants.len() > MAX_VARIANTS {
         return Err(invalid(
             &["input", "variants"],
@@ -79,42 +87,47 @@ fn validate_new_product(input: &NewProduct) -> Result<Vec<Fen>, UserError> {
     }
     let mut prices = Vec::new();
     for (index, new) in input.variants.iter().enumerate() {
-        let index = index.to_string();
-        let at = |field: &'static str| ["input", "variants", index.as_str(), field];
-        if !is_sku(&new.sku) {
-            return Err(invalid(&at("sku"), "sku-format"));
-        }
-        if new.name.trim().is_empty() || new.name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid(
-                &at("name"),
-                Message::new("variant-name-length").with("max", MAX_NAME_CHARS),
-            ));
-        }
-        if has_control_characters(&new.name) {
-            return Err(control_characters(&at("name")));
-        }
-        match Fen::parse_yuan(&new.price) {
-            Ok(price) if price > Fen::ZERO && price <= MAX_PRICE => prices.push(price),
-            Ok(_) => {
-                return Err(invalid(
-                    &at("price"),
-                    Message::new("price-range").with("max", MAX_PRICE),
-                ));
-            }
-            Err(problem) => return Err(invalid(&at("price"), problem.message())),
-        }
-        if !(0..=100_000).contains(&new.weight_grams) {
-            return Err(invalid(&at("weightGrams"), "weight-range"));
-        }
-        if !(0..=MAX_STOCK_DELTA).contains(&new.stock) {
-            return Err(UserError::new(
-                ErrorCode::InvalidQuantity,
-                Message::new("initial-stock-range").with("max", MAX_STOCK_DELTA),
-            )
-            .on_field(&at("stock")));
-        }
+        prices.push(validate_variant(new, &["input", "variants", &index.to_string()])?);
     }
     Ok(prices)
+}
+
+/// Checks one new variant; `at` is the path to it in the input, the field is added to it.
+pub(super) fn validate_variant(new: &NewVariant, at: &[&str]) -> Result<Fen, UserError> {
+    let path = |field: &'static str| [at, &[field]].concat();
+    if !is_sku(&new.sku) {
+        return Err(invalid(&path("sku"), "sku-format"));
+    }
+    if new.name.trim().is_empty() || new.name.chars().count() > MAX_NAME_CHARS {
+        return Err(invalid(
+            &path("name"),
+            Message::new("variant-name-length").with("max", MAX_NAME_CHARS),
+        ));
+    }
+    if has_control_characters(&new.name) {
+        return Err(control_characters(&path("name")));
+    }
+    let price = match Fen::parse_yuan(&new.price) {
+        Ok(price) if price > Fen::ZERO && price <= MAX_PRICE => price,
+        Ok(_) => {
+            return Err(invalid(
+                &path("price"),
+                Message::new("price-range").with("max", MAX_PRICE),
+            ));
+        }
+        Err(problem) => return Err(invalid(&path("price"), problem.message())),
+    };
+    if !(0..=100_000).contains(&new.weight_grams) {
+        return Err(invalid(&path("weightGrams"), "weight-range"));
+    }
+    if !(0..=MAX_STOCK_DELTA).contains(&new.stock) {
+        return Err(UserError::new(
+            ErrorCode::InvalidQuantity,
+            Message::new("initial-stock-range").with("max", MAX_STOCK_DELTA),
+        )
+        .on_field(&path("stock")));
+    }
+    Ok(price)
 }
 
 /// `createProduct`: a producer lists a new product with its variants and opening stock, in one
@@ -177,6 +190,7 @@ pub async fn create_product(
         max_price_fen: Set(prices.iter().max().copied().unwrap_or(Fen::ZERO).get()),
         units_sold: Set(0),
         listed_at: Set(now),
+        published: Set(true),
         ..Default::default()
     }
     .insert(&txn)
@@ -189,50 +203,65 @@ pub async fn create_product(
         Err(error) => return Err(error.into()),
     };
     for (position, (new, price)) in input.variants.iter().zip(prices).enumerate() {
-        let inserted = variant::ActiveModel {
-            product_id: Set(product.id),
-            sku: Set(new.sku.clone()),
-            name: Set(new.name.trim().to_owned()),
-            price_fen: Set(price.get()),
-            weight_grams: Set(new.weight_grams),
-            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await;
-        let variant = match inserted {
-            Ok(variant) => variant,
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Ok(Err(invalid(
-                    &["input", "variants", &position.to_string(), "sku"],
-                    "sku-taken",
-                )));
-            }
-            Err(error) => return Err(error.into()),
-        };
-        stock_level::ActiveModel {
-            variant_id: Set(variant.id),
-            on_hand: Set(i64::from(new.stock)),
-            reserved: Set(0),
-            version: Set(0),
-        }
-        .insert(&txn)
-        .await?;
-        if new.stock > 0 {
-            stock_movement::ActiveModel {
-                variant_id: Set(variant.id),
-                on_hand_delta: Set(i64::from(new.stock)),
-                reserved_delta: Set(0),
-                reason: Set("opening stock".to_owned()),
-                actor_user_id: Set(Some(actor.user_id)),
-                order_id: Set(None),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+        let at = ["input", "variants", &position.to_string()];
+        if let Err(problem) = insert_variant(&txn, actor, product.id, position, new, price, &at).await? {
+            return Ok(Err(problem));
         }
     }
     txn.commit().await?;
     Ok(Ok(product))
+}
+
+/// Writes a checked variant, its stock row and its opening stock's ledger row; a taken SKU is
+/// `sku-taken` on `at`'s `sku`.
+pub(super) async fn insert_variant(
+    txn: &impl ConnectionTrait,
+    actor: &SignedIn,
+    product_id: ProductId,
+    position: usize,
+    new: &NewVariant,
+    price: Fen,
+    at: &[&str],
+) -> Outcome<variant::Model> {
+    let inserted = variant::ActiveModel {
+        product_id: Set(product_id),
+        sku: Set(new.sku.clone()),
+        name: Set(new.name.trim().to_owned()),
+        price_fen: Set(price.get()),
+        weight_grams: Set(new.weight_grams),
+        position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await;
+    let variant = match inserted {
+        Ok(variant) => variant,
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(Err(invalid(&[at, &["sku"]].concat(), "sku-taken")));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    stock_level::ActiveModel {
+        variant_id: Set(variant.id),
+        on_hand: Set(i64::from(new.stock)),
+        reserved: Set(0),
+        version: Set(0),
+    }
+    .insert(txn)
+    .await?;
+    if new.stock > 0 {
+        stock_movement::ActiveModel {
+            variant_id: Set(variant.id),
+            on_hand_delta: Set(i64::from(new.stock)),
+            reserved_delta: Set(0),
+            reason: Set("opening stock".to_owned()),
+            actor_user_id: Set(Some(actor.user_id)),
+            order_id: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(Ok(variant))
 }

@@ -196,6 +196,7 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
             max_price_fen: Set(prices.max().unwrap_or(0)),
             units_sold: Set(item.units_sold),
             listed_at: Set(item.listed_at),
+            published: Set(true),
             ..Default::default()
         }
         .insert(&txn)
@@ -243,4 +244,32 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
         products: demo.products.len(),
         variants: variant_count,
     })
+}
+
+/// Gives every product without a picture one drawn from its slug
+/// ([`crate::infra::images::demo::demo_picture`]), stored like any upload: nothing is
+/// downloaded. Returns how many it added.
+pub async fn add_pictures(
+    db: &sea_orm::DatabaseConnection,
+    images: &crate::infra::images::ImageStore,
+) -> anyhow::Result<usize> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let pictured: Vec<crate::infra::ids::ProductId> = super::entity::product_image::Entity::find()
+        .select_only()
+        .column(super::entity::product_image::Column::ProductId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let bare = product::Entity::find()
+        .filter(product::Column::Id.is_not_in(pictured))
+        .all(db)
+        .await?;
+    for row in &bare {
+        let picture = crate::infra::images::demo::demo_picture(&row.slug);
+        if let Err(problem) = super::images::add(db, images, row.id, picture.into(), Some(row.name.clone())).await? {
+            anyhow::bail!("the demo picture of {} was refused: {}", row.slug, problem.code);
+        }
+    }
+    Ok(bare.len())
 }

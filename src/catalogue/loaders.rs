@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
 
-use super::entity::{catalogue_entry, category, producer, product, stock_level, variant, village};
+use super::entity::{catalogue_entry, category, producer, product, product_image, stock_level, variant, village};
 use crate::infra::ids::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VariantId, VillageId};
 
 pub struct CatalogueLoader {
@@ -24,6 +24,9 @@ impl CatalogueLoader {
 /// All variants of a product, in display order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VariantsOfProduct(pub ProductId);
+/// All pictures of a product, in display order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ImagesOfProduct(pub ProductId);
 /// The stock level of a variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StockOfVariant(pub VariantId);
@@ -141,6 +144,26 @@ impl Loader<VariantsOfProduct> for CatalogueLoader {
     }
 }
 
+impl Loader<ImagesOfProduct> for CatalogueLoader {
+    type Value = Vec<product_image::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ImagesOfProduct]) -> LoadResult<ImagesOfProduct, Self::Value> {
+        let rows = product_image::Entity::find()
+            .filter(product_image::Column::ProductId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(product_image::Column::Position)
+            .all(&self.db)
+            .await
+            .map_err(Arc::new)?;
+        let mut by_product: HashMap<ImagesOfProduct, Vec<product_image::Model>> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in rows {
+            by_product.entry(ImagesOfProduct(row.product_id)).or_default().push(row);
+        }
+        Ok(by_product)
+    }
+}
+
 /// What a page of products will ask of each product, read from the query before resolving it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProductSelection {
@@ -151,6 +174,7 @@ pub struct ProductSelection {
     pub catalogue_entry: bool,
     pub variants: bool,
     pub stock: bool,
+    pub images: bool,
 }
 
 /// Loads, in one statement each, everything `selection` needs for a page of products and puts
@@ -200,6 +224,10 @@ pub async fn prefetch_product_page(
             }
         }
         loader.feed_many(variants).await;
+    }
+    if selection.images {
+        let keys: Vec<ImagesOfProduct> = products.iter().map(|p| ImagesOfProduct(p.id)).collect();
+        loader.feed_many(inner.load(&keys).await?).await;
     }
     Ok(())
 }

@@ -96,7 +96,7 @@ pub async fn update_variant(
 }
 
 /// Keeps `products.min_price_fen` / `max_price_fen` equal to its variants' cheapest and dearest.
-async fn refresh_price_range(db: &impl ConnectionTrait, product_id: ProductId) -> AppResult<()> {
+pub(super) async fn refresh_price_range(db: &impl ConnectionTrait, product_id: ProductId) -> AppResult<()> {
     let price_of = |ascending: bool| {
         let order = if ascending {
             sea_orm::Order::Asc

@@ -5,9 +5,13 @@ pub mod creation;
 pub mod demo;
 pub mod entity;
 pub mod graphql;
+pub mod images;
+pub mod import;
 pub mod loaders;
 pub mod management;
+pub mod onboarding;
 pub mod policy;
+pub mod product_changes;
 pub mod service;
 
 use chrono::{NaiveDate, Utc};

@@ -108,9 +108,10 @@ fn like_pattern(search: &str) -> String {
     pattern
 }
 
-/// A product is on sale while its catalogue entry is valid (or it is not listed at all).
+/// A product is on sale while it is published and its catalogue entry is valid (or it is not
+/// listed at all).
 pub fn on_sale_condition(today: NaiveDate) -> Condition {
-    Condition::any().add(product::Column::CatalogueEntryId.is_null()).add(
+    let listed_and_valid = Condition::any().add(product::Column::CatalogueEntryId.is_null()).add(
         product::Column::CatalogueEntryId.in_subquery(
             Query::select()
                 .column(catalogue_entry::Column::Id)
@@ -119,7 +120,10 @@ pub fn on_sale_condition(today: NaiveDate) -> Condition {
                 .and_where(catalogue_entry::Column::ValidTo.gte(today))
                 .to_owned(),
         ),
-    )
+    );
+    Condition::all()
+        .add(product::Column::Published.eq(true))
+        .add(listed_and_valid)
 }
 
 fn has_available_stock() -> SimpleExpr {
@@ -141,7 +145,8 @@ fn has_available_stock() -> SimpleExpr {
 }
 
 fn filter_condition(filter: &ProductFilter, today: NaiveDate) -> AppResult<Condition> {
-    let mut condition = Condition::all();
+    // The storefront lists published products only.
+    let mut condition = Condition::all().add(product::Column::Published.eq(true));
     if let Some(slug) = &filter.category_slug {
         condition = condition.add(
             product::Column::CategoryId.in_subquery(

@@ -13,8 +13,8 @@ use crate::accounts::graphql::{AccountsMutation, AccountsQuery, User};
 use crate::accounts::service::Accounts;
 use crate::cart::graphql::{CartMutation, CartQuery, SavedAddress, ShippingMutation};
 use crate::catalogue::graphql::{
-    CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery, Producer, Product, Variant,
-    Village,
+    BackOfficeCatalogueMutation, CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery,
+    Producer, Product, Variant, Village,
 };
 use crate::claims::graphql::{Claim, ClaimsMutation, ClaimsQuery};
 use crate::impact::ImpactReports;
@@ -136,6 +136,7 @@ pub struct Mutation(
     AccountsMutation,
     CatalogueMutation,
     CatalogueListingMutation,
+    BackOfficeCatalogueMutation,
     OrdersMutation,
     PaymentsMutation,
     PayoutsMutation,

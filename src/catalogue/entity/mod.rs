@@ -5,6 +5,7 @@ pub mod catalogue_entry;
 pub mod category;
 pub mod producer;
 pub mod product;
+pub mod product_image;
 pub mod stock_level;
 pub mod stock_movement;
 pub mod variant;

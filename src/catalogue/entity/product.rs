@@ -19,6 +19,9 @@ pub struct Model {
     pub max_price_fen: i64,
     pub units_sold: i64,
     pub listed_at: DateTimeUtc,
+    /// False: off the storefront (every list, `product(slug:)`, `node(id:)` for anyone who
+    /// does not manage it) and not sold; its orders keep their lines.
+    pub published: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,9 @@ pub const SELF_CHECKED_TEXT: &[(&str, &[&str])] = &[
     ("createProduct", &["input", "name"]),
     ("createProduct", &["input", "description"]),
     ("createProduct", &["input", "variants", "name"]),
+    ("updateProduct", &["input", "name"]),
+    ("updateProduct", &["input", "description"]),
+    ("addVariant", &["input", "name"]),
 ];
 
 #[derive(SimpleObject)]
@@ -203,6 +206,21 @@ pub struct NewProductInput {
 pub struct ProductPayload {
     product: Option<Product>,
     user_errors: Vec<UserError>,
+}
+
+impl ProductPayload {
+    pub(super) fn of(outcome: std::result::Result<Product, UserError>) -> Self {
+        match outcome {
+            Ok(product) => ProductPayload {
+                product: Some(product),
+                user_errors: Vec::new(),
+            },
+            Err(problem) => ProductPayload {
+                product: None,
+                user_errors: vec![problem],
+            },
+        }
+    }
 }
 
 #[derive(InputObject)]

@@ -2,17 +2,21 @@
 //! objects (`objects`), the anonymous queries (here), and what growers and operators change
 //! (`listing`).
 
+mod back_office;
 mod listing;
 mod objects;
 
+pub use back_office::BackOfficeCatalogueMutation;
 pub use listing::{CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, SELF_CHECKED_TEXT};
 pub use objects::{CatalogueEntry, Category, PriceRange, Producer, ProducerKind, Product, Variant, Village};
 
 use async_graphql::{Context, InputObject, Object};
 
+use crate::accounts::policy::viewer;
 use crate::cache::holes;
-use crate::catalogue::entity::variant;
+use crate::catalogue::entity::{product, variant};
 use crate::catalogue::loaders::{ProductSelection, prefetch_product_page};
+use crate::catalogue::policy::ManageCatalogue;
 use crate::catalogue::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
 use crate::graphql::context::{database, loader, wants_total_count};
 use crate::infra::error::AppResult;
@@ -65,6 +69,7 @@ fn selection_of_nodes(ctx: &Context<'_>) -> ProductSelection {
             || edge_nodes.field("producer").field("village").exists(),
         catalogue_entry: in_stock || selects("catalogueCode") || selects("catalogueEntry"),
         variants: selects("variants"),
+        images: selects("images"),
         stock: in_stock
             || nodes.field("variants").field("available").exists()
             || edge_nodes.field("variants").field("available").exists(),
@@ -100,8 +105,9 @@ impl CatalogueQuery {
         Ok(product_connection(ctx, &filter, sort.unwrap_or_default(), first, after.as_deref()).await?)
     }
 
+    /// An unpublished product is null but to its growers and operators.
     async fn product(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Product>> {
-        Ok(service::product_by_slug(database(ctx)?, &slug).await?.map(Product))
+        Ok(visible(ctx, service::product_by_slug(database(ctx)?, &slug).await?))
     }
 
     #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
@@ -132,7 +138,19 @@ impl CatalogueQuery {
 
 /// A product through `node(id:)`.
 pub async fn product_node(ctx: &Context<'_>, id: ProductId) -> AppResult<Option<Product>> {
-    Ok(loader(ctx)?.load_one(id).await?.map(Product))
+    Ok(visible(ctx, loader(ctx)?.load_one(id).await?))
+}
+
+/// `row` as the viewer may see it: a published product to anyone, an unpublished one to those
+/// who manage its producer's catalogue only.
+fn visible(ctx: &Context<'_>, row: Option<product::Model>) -> Option<Product> {
+    row.filter(|row| {
+        row.published
+            || viewer(ctx).may(ManageCatalogue {
+                producer_id: row.producer_id,
+            })
+    })
+    .map(Product)
 }
 
 /// A village through `node(id:)`.

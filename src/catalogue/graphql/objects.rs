@@ -7,14 +7,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::product_connection;
 use crate::cache::holes::{self, StockFigure};
 use crate::catalogue::creation;
-use crate::catalogue::entity::{catalogue_entry, category, producer, product, variant, village};
-use crate::catalogue::loaders::{CatalogueLoader, StockOfVariant, VariantsOfProduct};
+use crate::catalogue::entity::{catalogue_entry, category, producer, product, product_image, variant, village};
+use crate::catalogue::loaders::{CatalogueLoader, ImagesOfProduct, StockOfVariant, VariantsOfProduct};
 use crate::catalogue::service::{ProductCursor, ProductFilter as ServiceFilter, ProductSort};
 use crate::graphql::context::loader;
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::graphql::relay::RelayConnection;
+use crate::infra::images::graphql::Image;
 use crate::infra::money::{Fen, Money};
+use crate::infra::storage::BlobKey;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -114,6 +116,24 @@ impl Product {
     async fn listed_at(&self) -> DateTime<Utc> {
         self.0.listed_at
     }
+
+    /// False once its grower or an operator took it off the storefront: only they still see it.
+    async fn published(&self) -> bool {
+        self.0.published
+    }
+
+    /// Its pictures, in display order (at most 12).
+    #[graphql(
+        complexity = "crate::infra::graphql::relay::list_complexity(crate::catalogue::images::MAX_IMAGES, child_complexity)"
+    )]
+    async fn images(&self, ctx: &Context<'_>) -> Result<Vec<Image>> {
+        let rows = loader(ctx)?
+            .load_one(ImagesOfProduct(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().filter_map(image).collect())
+    }
 }
 
 impl Product {
@@ -130,6 +150,20 @@ impl Product {
             None => Ok(None),
         }
     }
+}
+
+/// A stored picture as an `Image`; a row whose keys no longer parse is left out.
+fn image(row: product_image::Model) -> Option<Image> {
+    let keys = [row.thumbnail_key, row.medium_key, row.large_key].map(|key| BlobKey::parse(&key).ok());
+    let [Some(thumbnail), Some(medium), Some(large)] = keys else {
+        return None;
+    };
+    Some(Image {
+        width: u32::try_from(row.width).ok()?,
+        height: u32::try_from(row.height).ok()?,
+        keys: [thumbnail, medium, large],
+        alt: row.alt,
+    })
 }
 
 pub struct Variant(pub variant::Model);
@@ -234,6 +268,17 @@ pub enum ProducerKind {
     Cooperative,
     /// A village workshop (扶贫车间).
     Workshop,
+}
+
+impl ProducerKind {
+    /// As the database stores it (a CHECK holds the column to these).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProducerKind::Household => "HOUSEHOLD",
+            ProducerKind::Cooperative => "COOPERATIVE",
+            ProducerKind::Workshop => "WORKSHOP",
+        }
+    }
 }
 
 pub struct Producer(pub producer::Model);

@@ -173,7 +173,7 @@ name-the-producer = name the producer to list for
 no-members-to-grant = no members to grant to
 not-a-current-member = not a current member
 not-a-pending-bank-refund = this is not a bank refund waiting to be sent
-not-on-sale = { $product } is not on sale: its catalogue entry is not valid today
+not-on-sale = { $product } is not on sale: it was withdrawn, or its catalogue entry is not valid today
 not-paid-by-bank = this order is not paid by bank transfer
 nothing-to-refund = nothing has been paid that could be refunded
 occasion-length = an occasion has 1 to 100 characters
@@ -364,3 +364,23 @@ first-weight-range = the first weight is 1 to { $max } grams
 free-over-positive = the amount above which shipping is free must be more than 0
 shipping-provinces-count = a rule names at most { $max } provinces
 shipping-province-twice = a province is named once, excluded or with a surcharge
+
+## The back office's catalogue
+
+name-length = a name has 1 to { $max } characters on one line
+story-length = a story has at most { $max } characters
+exit-year-without-register = only a village on the register of poor villages has a year it left poverty
+exit-year-range = the year it left poverty is between { $from } and { $to }
+linked-households-range = linked poor households are 0 to { $max }
+alt-length = a picture's description has at most { $max } characters on one line
+product-too-many-images = a product has at most { $max } pictures
+csv-row = row { $row }, { $column }: { $problem }
+import-too-many-rows = a file has at most { $max } rows
+import-no-rows = the file has a header but no rows
+import-date-format = a date is written YYYY-MM-DD
+import-entry-without-code = an issuer or a date needs a catalogue_code
+import-code-format = a catalogue code has at most 40 characters on one line
+import-row-disagrees = another row of this product (or entry) says otherwise
+import-product-of-another-producer = this product belongs to another producer
+import-sku-twice = this SKU is on an earlier row already
+import-stock-below-reserved = unpaid orders hold { $reserved } units of this variant: the stock cannot be lower

@@ -173,7 +173,7 @@ name-the-producer = 请写明为哪个生产者上架
 no-members-to-grant = 没有可发放的成员
 not-a-current-member = 不是现有成员
 not-a-pending-bank-refund = 这不是一笔待汇出的银行退款
-not-on-sale = { $product } 暂不可售：其目录条目今天不在有效期内
+not-on-sale = { $product } 暂不可售：已下架，或其目录条目今天不在有效期内
 not-paid-by-bank = 这个订单不是对公转账付款
 nothing-to-refund = 没有可退的已付款项
 occasion-length = 发放事由为 1 到 100 个字
@@ -364,3 +364,23 @@ first-weight-range = 首重须在 1 到 { $max } 克之间
 free-over-positive = 包邮金额须大于 0
 shipping-provinces-count = 一条运费规则最多列 { $max } 个省份
 shipping-province-twice = 每个省份只能列一次：不配送或加收运费
+
+## The back office's catalogue
+
+name-length = 名称为 1 到 { $max } 个字符，不换行
+story-length = 故事最多 { $max } 个字符
+exit-year-without-register = 只有建档立卡贫困村才有出列年份
+exit-year-range = 出列年份在 { $from } 到 { $to } 年之间
+linked-households-range = 联结贫困户数为 0 到 { $max }
+alt-length = 图片说明最多 { $max } 个字符，不换行
+product-too-many-images = 一个商品最多 { $max } 张图片
+csv-row = 第 { $row } 行 { $column }：{ $problem }
+import-too-many-rows = 一个文件最多 { $max } 行
+import-no-rows = 文件只有表头，没有数据行
+import-date-format = 日期格式为 YYYY-MM-DD
+import-entry-without-code = 填写发布单位或日期时须填写 catalogue_code
+import-code-format = 目录编码最多 40 个字符，不换行
+import-row-disagrees = 该商品（或目录条目）的另一行与此不一致
+import-product-of-another-producer = 该商品属于另一个生产主体
+import-sku-twice = 该 SKU 已在前面的行中出现
+import-stock-below-reserved = 未付款订单占用该规格 { $reserved } 件：库存不能低于此数

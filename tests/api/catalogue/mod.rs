@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use crate::on_each_backend;
 use crate::support::{Backend, TestApp, error_code, fen};
 
+mod back_office;
+mod images;
+mod import;
 mod listing;
 
 on_each_backend!(
