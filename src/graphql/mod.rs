@@ -25,10 +25,11 @@ use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
+use crate::stores::graphql::{CounterSale, Store, StoresMutation, StoresQuery};
 use crate::unions::graphql::{
     BulkOrdersMutation, BulkOrdersQuery, Membership, Organisation, UnionsMutation, UnionsQuery,
 };
-use crate::{accounts, catalogue, claims, livestream, orders, payments, payouts, unions};
+use crate::{accounts, catalogue, claims, livestream, orders, payments, payouts, stores, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -55,6 +56,8 @@ pub enum Node {
     LiveSession(LiveSession),
     LiveSessionItem(LiveSessionItem),
     Claim(Claim),
+    Store(Store),
+    CounterSale(CounterSale),
 }
 
 #[derive(Default)]
@@ -107,6 +110,10 @@ impl NodeQuery {
                 .await?
                 .map(Node::LiveSessionItem),
             NodeType::Claim => claims::graphql::node(ctx, row_id.into()).await?.map(Node::Claim),
+            NodeType::Store => stores::graphql::store_node(ctx, row_id.into()).await?.map(Node::Store),
+            NodeType::CounterSale => stores::graphql::sale_node(ctx, row_id.into())
+                .await?
+                .map(Node::CounterSale),
         })
     }
 }
@@ -124,6 +131,7 @@ pub struct Query(
     BulkOrdersQuery,
     LivestreamQuery,
     ClaimsQuery,
+    StoresQuery,
     NodeQuery,
 );
 
@@ -139,6 +147,7 @@ pub struct Mutation(
     BulkOrdersMutation,
     LivestreamMutation,
     ClaimsMutation,
+    StoresMutation,
 );
 
 #[derive(MergedSubscription, Default)]

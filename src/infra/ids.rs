@@ -94,3 +94,5 @@ typed_id!(
 );
 
 typed_id!(ClaimId, ClaimLineId);
+
+typed_id!(StoreId, ShelfMovementId, CounterSaleId);

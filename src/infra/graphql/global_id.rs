@@ -23,10 +23,12 @@ pub enum NodeType {
     LiveSession,
     LiveSessionItem,
     Claim,
+    Store,
+    CounterSale,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 15] = [
+    const ALL: [NodeType; 17] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -42,6 +44,8 @@ impl NodeType {
         NodeType::LiveSession,
         NodeType::LiveSessionItem,
         NodeType::Claim,
+        NodeType::Store,
+        NodeType::CounterSale,
     ];
 
     fn name(self) -> &'static str {
@@ -61,6 +65,8 @@ impl NodeType {
             NodeType::LiveSession => "LiveSession",
             NodeType::LiveSessionItem => "LiveSessionItem",
             NodeType::Claim => "Claim",
+            NodeType::Store => "Store",
+            NodeType::CounterSale => "CounterSale",
         }
     }
 }

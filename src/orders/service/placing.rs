@@ -210,12 +210,15 @@ fn validate(request: &OrderRequest) -> Result<BTreeMap<VariantId, (i32, usize)>,
     if request.payment_method == PaymentMethod::OrganisationFund {
         return Err(invalid(&["input", "paymentMethod"], "organisation-fund-bulk-only"));
     }
+    if request.payment_method == PaymentMethod::Cash {
+        return Err(invalid(&["input", "paymentMethod"], "cash-at-the-counter-only"));
+    }
     match request.remainder_method {
         None => {}
         Some(_) if request.payment_method != PaymentMethod::WelfareAllowance => {
             return Err(invalid(&["input", "remainderMethod"], "remainder-only-with-allowance"));
         }
-        Some(PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund) => {
+        Some(PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund | PaymentMethod::Cash) => {
             return Err(invalid(&["input", "remainderMethod"], "remainder-method-invalid"));
         }
         Some(_) => {}
@@ -331,7 +334,7 @@ pub(super) fn order_number() -> String {
 }
 
 /// A variant as it may be sold today.
-pub(super) struct Offer {
+pub struct Offer {
     pub variant: variant::Model,
     pub producer_id: ProducerId,
     pub product_name: String,
@@ -342,7 +345,7 @@ pub(super) struct Offer {
 }
 
 /// The variants of `variant_ids` that exist, with what decides whether they sell today.
-pub(super) async fn offers(
+pub async fn offers(
     db: &impl ConnectionTrait,
     variant_ids: impl IntoIterator<Item = VariantId>,
 ) -> AppResult<HashMap<VariantId, Offer>> {

@@ -25,6 +25,7 @@ use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
 mod claims;
 mod hosts_and_organisations;
 mod private_operations;
+mod stores;
 
 /// The callers, in the order of each row's outcomes.
 struct Cast {
