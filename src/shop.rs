@@ -37,6 +37,7 @@ pub struct ShopSettings {
     pub order_limits: OrderLimits,
     pub livestream: crate::livestream::LivestreamSettings,
     pub claims: crate::claims::ClaimSettings,
+    pub stores: crate::stores::StoreSettings,
 }
 
 /// What one buyer (and one organisation, with its bulk orders) may hold unpaid at once, so that

@@ -27,6 +27,7 @@ mod m20261203_000033_claim_photos;
 mod m20261203_000034_back_office_catalogue;
 mod m20261203_000036_checkout;
 mod m20261203_000037_password_resets_and_phones;
+mod m20261203_000038_stores;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000034_back_office_catalogue::Migration),
             Box::new(m20261203_000036_checkout::Migration),
             Box::new(m20261203_000037_password_resets_and_phones::Migration),
+            Box::new(m20261203_000038_stores::Migration),
         ]
     }
 }

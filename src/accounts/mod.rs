@@ -38,10 +38,20 @@ pub enum Role {
     /// An operator of the shop.
     #[sea_orm(string_value = "ADMIN")]
     Admin,
+    /// Sells over the counter of one relief supermarket (扶贫超市店员).
+    #[sea_orm(string_value = "STORE_CLERK")]
+    StoreClerk,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Buyer, Role::Grower, Role::Host, Role::UnionAdmin, Role::Admin];
+    pub const ALL: [Role; 6] = [
+        Role::Buyer,
+        Role::Grower,
+        Role::Host,
+        Role::UnionAdmin,
+        Role::Admin,
+        Role::StoreClerk,
+    ];
 
     /// The spelling the command line uses: `union-admin`.
     pub fn from_cli(value: &str) -> Option<Role> {

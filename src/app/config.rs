@@ -31,6 +31,8 @@ pub struct Config {
     pub mail: crate::infra::mail::MailSettings,
     /// How long claims stay open to buyers and to growers.
     pub claims: crate::claims::ClaimSettings,
+    /// When a relief supermarket's shelf counts as running low.
+    pub stores: crate::stores::StoreSettings,
     /// Where pictures are kept and how large an upload may be (`HUAKAI_MEDIA_DIR`, `HUAKAI_S3_*`,
     /// `HUAKAI_MAX_UPLOAD`).
     pub media: crate::infra::storage::MediaSettings,
@@ -130,6 +132,7 @@ impl Config {
             order_limits: self.limits.orders,
             livestream: self.livestream.clone(),
             claims: self.claims,
+            stores: self.stores,
         }
     }
 
@@ -293,6 +296,14 @@ impl Config {
                     get("HUAKAI_CLAIM_RESPONSE"),
                     "48h",
                     parse_duration,
+                )?,
+            },
+            stores: crate::stores::StoreSettings {
+                low_stock: parse_setting(
+                    "HUAKAI_STORE_LOW_STOCK",
+                    get("HUAKAI_STORE_LOW_STOCK"),
+                    "5",
+                    crate::infra::settings::parse_count,
                 )?,
             },
             livestream: crate::livestream::LivestreamSettings {

@@ -26,10 +26,11 @@ use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
+use crate::stores::graphql::{CounterSale, Store, StoresMutation, StoresQuery};
 use crate::unions::graphql::{
     BulkOrdersMutation, BulkOrdersQuery, Membership, Organisation, UnionsMutation, UnionsQuery,
 };
-use crate::{accounts, cart, catalogue, claims, livestream, orders, payments, payouts, unions};
+use crate::{accounts, cart, catalogue, claims, livestream, orders, payments, payouts, stores, unions};
 
 /// Deeper queries are refused: no legitimate client nests more than this.
 pub const MAX_DEPTH: usize = 10;
@@ -57,6 +58,8 @@ pub enum Node {
     LiveSessionItem(LiveSessionItem),
     Claim(Claim),
     SavedAddress(SavedAddress),
+    Store(Store),
+    CounterSale(CounterSale),
 }
 
 #[derive(Default)]
@@ -110,6 +113,10 @@ impl NodeQuery {
                 .map(Node::LiveSessionItem),
             NodeType::Claim => claims::graphql::node(ctx, row_id.into()).await?.map(Node::Claim),
             NodeType::SavedAddress => cart::graphql::node(ctx, row_id.into()).await?.map(Node::SavedAddress),
+            NodeType::Store => stores::graphql::store_node(ctx, row_id.into()).await?.map(Node::Store),
+            NodeType::CounterSale => stores::graphql::sale_node(ctx, row_id.into())
+                .await?
+                .map(Node::CounterSale),
         })
     }
 }
@@ -128,6 +135,7 @@ pub struct Query(
     LivestreamQuery,
     ClaimsQuery,
     CartQuery,
+    StoresQuery,
     NodeQuery,
 );
 
@@ -146,6 +154,7 @@ pub struct Mutation(
     ClaimsMutation,
     CartMutation,
     ShippingMutation,
+    StoresMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -15,6 +15,8 @@
 //!   netted on both sides), in basis points rounded half up.
 //! - **Through unions / through hosts**: sales of orders credited to an organisation / of lines
 //!   attributed to a livestream host (a code that named no host's plan counts for none).
+//! - **Channels**: the sales split over online, livestream, union and supermarket, each line in
+//!   one channel ([`super::Channel`] says which first), so the channels add up to the sales.
 //! - **Pledges fulfilled**: organisations' yearly pledges (预留份额) for the years the period
 //!   touches whose progress has reached the amount pledged.
 //! - A village's households-reached figure is shown only when it is 5 or more; it is always in
@@ -25,6 +27,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+use super::Channel;
 use crate::catalogue::entity::{producer, village};
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::i18n::Message;
@@ -39,6 +42,7 @@ use crate::payments::entity::refund_line;
 use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
+use crate::stores::entity::counter_sale;
 use crate::unions;
 use crate::unions::entity::pledge;
 
@@ -128,6 +132,8 @@ pub struct Report {
     pub grower_share_bps: i64,
     pub through_unions: Fen,
     pub through_hosts: Fen,
+    /// Every channel, in [`Channel::ALL`]'s order, with its sales.
+    pub channels: Vec<(Channel, Fen)>,
     /// Pledges for the period's years, and how many of them are fulfilled.
     pub pledges_made: u64,
     pub pledges_fulfilled: u64,
@@ -227,6 +233,17 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     .into_iter()
     .map(|a| a.order_line_id)
     .collect();
+    let over_the_counter: HashSet<OrderId> = all_in(
+        db,
+        counter_sale::Entity::find(),
+        counter_sale::Column::OrderId,
+        orders.keys().copied(),
+    )
+    .await?
+    .into_iter()
+    .map(|sale| sale.order_id)
+    .collect();
+    let mut by_channel: HashMap<Channel, i64> = HashMap::new();
     let mut sales = 0i64;
     let mut units = 0i64;
     let mut through_unions = 0i64;
@@ -253,6 +270,16 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         if attributed.contains(&line.id) {
             through_hosts += net;
         }
+        let channel = if over_the_counter.contains(&line.order_id) {
+            Channel::Supermarket
+        } else if attributed.contains(&line.id) {
+            Channel::Livestream
+        } else if order.union_id.is_some() {
+            Channel::Union
+        } else {
+            Channel::Online
+        };
+        *by_channel.entry(channel).or_default() += net;
         *by_village.entry(producer.village_id).or_default() += net;
         if let Some(village) = villages.get(&producer.village_id) {
             *by_town.entry(village.town.clone()).or_default() += net;
@@ -354,6 +381,10 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         grower_share_bps: basis_points(earned, earned_from),
         through_unions: Fen::new(through_unions),
         through_hosts: Fen::new(through_hosts),
+        channels: Channel::ALL
+            .into_iter()
+            .map(|channel| (channel, Fen::new(by_channel.get(&channel).copied().unwrap_or(0))))
+            .collect(),
         villages: village_rows,
         towns: ranked(by_town, String::clone),
         producer_kinds: ranked(by_kind, String::clone),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_graphql::{Context, InputValueError, InputValueResult, Object, Scalar, ScalarType, SimpleObject, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::ImpactReports;
 use super::figures::{Period, Report};
+use super::{Channel, ImpactReports};
 use crate::catalogue::graphql::Village;
 use crate::graphql::context::database;
 use crate::infra::error::AppError;
@@ -43,6 +43,13 @@ pub struct VillageImpact {
     sales: Money,
     /// Null when fewer than 5 households: they count in the total only.
     households_reached: Option<i32>,
+}
+
+/// A channel's share of the sales.
+#[derive(SimpleObject)]
+pub struct ChannelImpact {
+    channel: Channel,
+    sales: Money,
 }
 
 #[derive(SimpleObject)]
@@ -115,6 +122,19 @@ impl ImpactReport {
     /// Sales that came through livestream hosts' links (直播带货).
     async fn sales_through_hosts(&self) -> Money {
         self.0.through_hosts.into()
+    }
+
+    /// The sales by channel: online, livestream, union and supermarket (扶贫超市), each line in
+    /// one, so they add up to `sales`.
+    async fn channels(&self) -> Vec<ChannelImpact> {
+        self.0
+            .channels
+            .iter()
+            .map(|(channel, sales)| ChannelImpact {
+                channel: *channel,
+                sales: (*sales).into(),
+            })
+            .collect()
     }
 
     /// Organisations' yearly pledges (预留份额) for the period's years.

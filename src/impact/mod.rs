@@ -15,6 +15,26 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use crate::infra::error::AppResult;
 use figures::{Period, Report};
 
+/// How a sale came, for the report's split by channel: each line counts in exactly one, the
+/// first that applies in this order: a counter sale of a relief supermarket, a line credited to
+/// a livestream host, an order credited to an organisation, and otherwise the online shop.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    Online,
+    Livestream,
+    Union,
+    Supermarket,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::Online,
+        Channel::Livestream,
+        Channel::Union,
+        Channel::Supermarket,
+    ];
+}
+
 /// Reports kept at once (a period and a village each; a report is a few kilobytes).
 const KEPT: usize = 64;
 

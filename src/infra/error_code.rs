@@ -135,6 +135,12 @@ error_codes! {
     TooManyOperations => "TOO_MANY_OPERATIONS",
     /// The operation took too long.
     Timeout => "TIMEOUT",
+    /// The user is a clerk of another store.
+    AlreadyClerk => "ALREADY_CLERK",
+    /// The store's day is closed.
+    DayClosed => "DAY_CLOSED",
+    /// Not enough on the store's shelf.
+    NotOnShelf => "NOT_ON_SHELF",
 }
 
 impl std::fmt::Display for ErrorCode {

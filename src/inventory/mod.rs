@@ -1,6 +1,11 @@
 //! Inventory: every change to a variant's on-hand or reserved stock goes through here, as a
 //! conditional update the CHECK constraints back up, with its row in the stock ledger
-//! (`stock_movements`) written in the same transaction.
+//! (`stock_movements`) written in the same transaction. A relief supermarket's shelf stock is
+//! kept here too ([`shelf`]): units moved between the online stock and a shelf are written on
+//! both sides of the ledger in one transaction.
+
+pub mod entity;
+pub mod shelf;
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -30,6 +35,10 @@ pub enum Movement {
     GiveBack,
     /// A new parcel for an after-sales claim leaves the shelf, from units nobody holds.
     Reship,
+    /// Units nobody holds go to a relief supermarket's shelf.
+    ToStore,
+    /// Units come back from a relief supermarket's shelf.
+    FromStore,
 }
 
 impl Movement {
@@ -43,6 +52,8 @@ impl Movement {
             Movement::SetAside => (0, quantity),
             Movement::GiveBack => (0, -quantity),
             Movement::Reship => (-quantity, 0),
+            Movement::ToStore => (-quantity, 0),
+            Movement::FromStore => (quantity, 0),
         }
     }
 
@@ -55,6 +66,8 @@ impl Movement {
             Movement::SetAside => "live session quota set aside",
             Movement::GiveBack => "live session quota returned",
             Movement::Reship => "claim reshipped",
+            Movement::ToStore => "moved to a store's shelf",
+            Movement::FromStore => "moved back from a store's shelf",
         }
     }
 }
@@ -87,6 +100,17 @@ pub async fn apply(
 /// [`apply`] for a live session's quota, which no order causes (`SetAside`, `GiveBack`, or a
 /// cancelled session order's units going back to the quota).
 pub async fn apply_for_session(
+    txn: &impl ConnectionTrait,
+    movement: Movement,
+    variant_id: VariantId,
+    quantity: i64,
+    actor_user_id: Option<UserId>,
+) -> AppResult<Moved> {
+    apply_to(txn, movement, variant_id, quantity, None, actor_user_id).await
+}
+
+/// [`apply`] for units moved to or from a store's shelf ([`shelf::transfer`]).
+async fn apply_for_store(
     txn: &impl ConnectionTrait,
     movement: Movement,
     variant_id: VariantId,
@@ -132,7 +156,7 @@ async fn apply_to(
         )
         .filter(stock_level::Column::VariantId.eq(variant_id));
     update = match movement {
-        Movement::Reserve | Movement::SetAside | Movement::Reship => update.filter(
+        Movement::Reserve | Movement::SetAside | Movement::Reship | Movement::ToStore => update.filter(
             Expr::col(stock_level::Column::OnHand)
                 .sub(Expr::col(stock_level::Column::Reserved))
                 .gte(quantity),
@@ -140,7 +164,7 @@ async fn apply_to(
         Movement::Release | Movement::Sell | Movement::GiveBack => {
             update.filter(stock_level::Column::Reserved.gte(quantity))
         }
-        Movement::Return => update,
+        Movement::Return | Movement::FromStore => update,
     };
     let updated = update.exec_with_returning(txn).await?;
     let Some(level) = updated.first() else {

@@ -52,6 +52,9 @@ pub enum PaymentMethod {
     /// An organisation's own fund (bulk orders).
     #[sea_orm(string_value = "ORGANISATION_FUND")]
     OrganisationFund,
+    /// Cash over a relief supermarket's counter: counter sales only.
+    #[sea_orm(string_value = "CASH")]
+    Cash,
 }
 
 impl OrderStatus {
@@ -77,9 +80,10 @@ impl PaymentMethod {
             PaymentMethod::Card => "card",
             PaymentMethod::Alipay => "alipay",
             PaymentMethod::WechatPay => "wechat_pay",
-            PaymentMethod::BankTransfer | PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund => {
-                "customer_balance"
-            }
+            PaymentMethod::BankTransfer
+            | PaymentMethod::WelfareAllowance
+            | PaymentMethod::OrganisationFund
+            | PaymentMethod::Cash => "customer_balance",
         }
     }
 }

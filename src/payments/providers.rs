@@ -30,6 +30,8 @@ pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentP
         PaymentMethod::BankTransfer => Some(Box::new(BankTransfer)),
         PaymentMethod::WelfareAllowance => Some(Box::new(HeldByTheShop(ProviderKind::Allowance))),
         PaymentMethod::OrganisationFund => Some(Box::new(HeldByTheShop(ProviderKind::OrganisationFund))),
+        // Taken at a store's counter, never online.
+        PaymentMethod::Cash => None,
     }
 }
 

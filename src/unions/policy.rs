@@ -10,6 +10,19 @@ fn administers(me: &SignedIn, admin_ids: &[UserId]) -> bool {
     me.role == Role::UnionAdmin && admin_ids.contains(&me.user_id)
 }
 
+/// See a member's counter code: the member alone. Resolvers ask [`Permission::allows`]
+/// directly, not `Viewer::may`: an operator may not spend a member's allowance either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShowCounterCode {
+    pub member: UserId,
+}
+
+impl Permission for ShowCounterCode {
+    fn allows(&self, me: &SignedIn) -> bool {
+        me.user_id == self.member
+    }
+}
+
 /// Create organisations, name their admins, record deposits: operators only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperateOrganisations;

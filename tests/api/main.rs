@@ -34,5 +34,6 @@ mod organisation_report;
 mod payments;
 mod payouts;
 mod platform;
+mod stores;
 mod unions;
 mod wechatpay;

@@ -24,10 +24,12 @@ pub enum NodeType {
     LiveSessionItem,
     Claim,
     SavedAddress,
+    Store,
+    CounterSale,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 16] = [
+    const ALL: [NodeType; 18] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -44,6 +46,8 @@ impl NodeType {
         NodeType::LiveSessionItem,
         NodeType::Claim,
         NodeType::SavedAddress,
+        NodeType::Store,
+        NodeType::CounterSale,
     ];
 
     fn name(self) -> &'static str {
@@ -64,6 +68,8 @@ impl NodeType {
             NodeType::LiveSessionItem => "LiveSessionItem",
             NodeType::Claim => "Claim",
             NodeType::SavedAddress => "SavedAddress",
+            NodeType::Store => "Store",
+            NodeType::CounterSale => "CounterSale",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 code-ALREADY_ACCEPTED = Accepted already.
 code-ALREADY_ADMIN = The user administers another organisation.
+code-ALREADY_CLERK = The user is a clerk of another store.
 code-ALREADY_MEMBER = Already a member of an organisation.
 code-BAD_REQUEST = The request is malformed.
 code-BAD_USER_INPUT = An argument is not valid.
@@ -13,6 +14,7 @@ code-CLAIM_CLOSED = The claim is decided already.
 code-CLAIM_EXISTS = A claim is open already.
 code-CLAIM_WINDOW_CLOSED = The claim window has passed.
 code-COMMISSION_TOO_HIGH = The commission rate is too high.
+code-DAY_CLOSED = The store's day is closed.
 code-DUPLICATE_REFERENCE = This reference is recorded already.
 code-EMAIL_TAKEN = The email is taken.
 code-FORBIDDEN = Not allowed.
@@ -33,6 +35,7 @@ code-NOT_ELIGIBLE = Not eligible for this payment method.
 code-NOT_ESCALATABLE = The claim cannot be escalated.
 code-NOT_FOUND = Not found.
 code-NOT_ON_SALE = Not on sale.
+code-NOT_ON_SHELF = Not enough on the store's shelf.
 code-NOT_PAYABLE = The order cannot be paid this way.
 code-NOT_PENDING = Nothing is waiting here.
 code-NOT_REFUNDABLE = Nothing can be refunded.
@@ -384,3 +387,19 @@ import-row-disagrees = another row of this product (or entry) says otherwise
 import-product-of-another-producer = this product belongs to another producer
 import-sku-twice = this SKU is on an earlier row already
 import-stock-below-reserved = unpaid orders hold { $reserved } units of this variant: the stock cannot be lower
+
+## Relief supermarkets (issue 26)
+
+cash-at-the-counter-only = cash is taken at a store's counter only
+store-not-found = no such store
+clerk-must-be-buyer = only a buyer's account can become a store clerk
+clerk-of-another-store = the user is a clerk of another store
+transfer-range = move 1 to { $max } units (negative: back to online stock)
+transfer-online-short = the online stock does not have that many units free of orders
+transfer-shelf-short = the shelf does not hold that many units
+counter-key-length = an idempotency key has 1 to { $max } characters
+counter-code-invalid = the member's code is not valid: ask for the code on the member's screen now
+not-on-shelf = not enough { $variant } on the shelf
+store-day-closed = the store's day is closed: no more sales or closing
+store-day-in-future = a day is closed on the day or after
+cash-counted-negative = the cash counted cannot be negative

@@ -5,6 +5,7 @@
 
 code-ALREADY_ACCEPTED = 已验收。
 code-ALREADY_ADMIN = 该用户已在管理另一个单位。
+code-ALREADY_CLERK = 该用户已是另一家门店的店员。
 code-ALREADY_MEMBER = 已是某个单位的成员。
 code-BAD_REQUEST = 请求格式错误。
 code-BAD_USER_INPUT = 参数无效。
@@ -13,6 +14,7 @@ code-CLAIM_CLOSED = 该售后已处理。
 code-CLAIM_EXISTS = 已有进行中的售后。
 code-CLAIM_WINDOW_CLOSED = 已超过售后期限。
 code-COMMISSION_TOO_HIGH = 佣金比例过高。
+code-DAY_CLOSED = 门店当日已日结。
 code-DUPLICATE_REFERENCE = 这个参考号已登记。
 code-EMAIL_TAKEN = 邮箱已被使用。
 code-FORBIDDEN = 无权操作。
@@ -33,6 +35,7 @@ code-NOT_ELIGIBLE = 不符合这种支付方式的条件。
 code-NOT_ESCALATABLE = 该售后不能申请平台介入。
 code-NOT_FOUND = 未找到。
 code-NOT_ON_SALE = 暂不可售。
+code-NOT_ON_SHELF = 门店货架库存不足。
 code-NOT_PAYABLE = 订单不能这样付款。
 code-NOT_PENDING = 没有待处理的事项。
 code-NOT_REFUNDABLE = 没有可退的款项。
@@ -384,3 +387,19 @@ import-row-disagrees = 该商品（或目录条目）的另一行与此不一致
 import-product-of-another-producer = 该商品属于另一个生产主体
 import-sku-twice = 该 SKU 已在前面的行中出现
 import-stock-below-reserved = 未付款订单占用该规格 { $reserved } 件：库存不能低于此数
+
+## Relief supermarkets (issue 26)
+
+cash-at-the-counter-only = 现金只在门店收银台收取
+store-not-found = 没有这家门店
+clerk-must-be-buyer = 只有买家账号可以成为门店店员
+clerk-of-another-store = 该用户已是另一家门店的店员
+transfer-range = 调拨 1 到 { $max } 件（负数：调回线上库存）
+transfer-online-short = 线上库存中未被订单占用的数量不够
+transfer-shelf-short = 货架上没有这么多件
+counter-key-length = 幂等键为 1 到 { $max } 个字符
+counter-code-invalid = 会员付款码无效：请会员出示当前的付款码
+not-on-shelf = 货架上的{ $variant }不够
+store-day-closed = 门店当日已日结：不能再收银或日结
+store-day-in-future = 日结只能在当天或之后进行
+cash-counted-negative = 清点的现金不能为负数

@@ -1,4 +1,5 @@
 pub mod allowance_grant;
+pub mod counter_credential;
 pub mod invite;
 pub mod ledger;
 pub mod organisation;

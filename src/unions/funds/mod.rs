@@ -23,7 +23,9 @@ use crate::infra::ids::OrganisationId;
 use crate::infra::ids::{MembershipId, UserId};
 use crate::infra::money::Fen;
 
+mod counter_code;
 mod spending;
+pub use counter_code::{counter_code, member_of_code};
 pub use spending::{allowance, give_back, given_back, purchase, refund_to_fund, release, spend, still_spent};
 
 /// Parses a yuan amount from the API into fen, naming the field at fault.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::Viewer;
 use crate::accounts::entity::{membership, user};
 use crate::accounts::graphql::User;
+use crate::accounts::policy::Permission;
 use crate::accounts::policy::viewer;
 use crate::graphql::context::database;
 use crate::infra::error::{AppError, AppResult, UserError};
@@ -15,7 +16,7 @@ use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::MembershipId;
 use crate::infra::money::{Fen, Money};
 use crate::unions::funds::{self};
-use crate::unions::policy::{AdministerOrganisation, ReadMembership};
+use crate::unions::policy::{AdministerOrganisation, ReadMembership, ShowCounterCode};
 use crate::unions::service::{self, PledgeProgress};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
@@ -95,6 +96,18 @@ impl Membership {
     /// Welfare allowance the member may spend now (grants not expired, less what was spent).
     async fn allowance(&self, ctx: &Context<'_>) -> Result<Money> {
         Ok(funds::allowance(database(ctx)?, self.0.id, Utc::now()).await?.into())
+    }
+
+    /// The code the member shows a relief supermarket's clerk to pay with the allowance: it
+    /// changes every minute, like a payment code. The member's own: not even an operator or an
+    /// admin of the organisation may read it (it spends the member's money).
+    async fn counter_code(&self, ctx: &Context<'_>) -> Result<String> {
+        let me = viewer(ctx).signed_in()?;
+        let mine = ShowCounterCode { member: self.0.user_id };
+        if !mine.allows(me) || self.0.ended_at.is_some() {
+            return Err(AppError::Forbidden.into());
+        }
+        Ok(funds::counter_code(database(ctx)?, self.0.id, Utc::now()).await?)
     }
 
     /// Whether the membership is current (it ends when an admin removes the member).

@@ -28,6 +28,7 @@ mod claims;
 mod hosts_and_organisations;
 mod notify;
 mod private_operations;
+mod stores;
 
 /// The callers, in the order of each row's outcomes.
 struct Cast {

@@ -133,12 +133,15 @@ pub(super) fn check_request(request: &OrderRequest) -> Result<(), UserError> {
     if request.payment_method == PaymentMethod::OrganisationFund {
         return Err(invalid(&["input", "paymentMethod"], "organisation-fund-bulk-only"));
     }
+    if request.payment_method == PaymentMethod::Cash {
+        return Err(invalid(&["input", "paymentMethod"], "cash-at-the-counter-only"));
+    }
     match request.remainder_method {
         None => {}
         Some(_) if request.payment_method != PaymentMethod::WelfareAllowance => {
             return Err(invalid(&["input", "remainderMethod"], "remainder-only-with-allowance"));
         }
-        Some(PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund) => {
+        Some(PaymentMethod::WelfareAllowance | PaymentMethod::OrganisationFund | PaymentMethod::Cash) => {
             return Err(invalid(&["input", "remainderMethod"], "remainder-method-invalid"));
         }
         Some(_) => {}

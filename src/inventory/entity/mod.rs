@@ -1,0 +1,2 @@
+pub mod shelf_movement;
+pub mod shelf_stock;
