@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::cache::StorefrontCache;
 use crate::infra::ids::VariantId;
 use crate::infra::images::ImageStore;
+use crate::livestream::live_room::LiveRooms;
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
@@ -24,6 +25,8 @@ pub struct Shop {
     pub cache: Arc<StorefrontCache>,
     /// Where uploaded pictures (claim photos) are checked, resized and kept.
     pub images: ImageStore,
+    /// The live rooms to wake (here and, through Redis, in the other replicas) when stock moves.
+    pub live_rooms: Arc<LiveRooms>,
     pub settings: ShopSettings,
 }
 
@@ -85,12 +88,14 @@ impl Effect {
 impl Shop {
     /// Tells the storefront cache what a committed change did, before the change is answered:
     /// the stock mirror takes the moved variants' figures, and lists filtered on stock are
-    /// recomputed when a variant ran out or came back. A replica that misses this (it died, or
-    /// Redis failed) leaves figures at most the mirror's time to live behind, and entries at
-    /// most their TTL.
+    /// recomputed when a variant ran out or came back; the live rooms showing one of the
+    /// variants read their stock again, here and in the other replicas. A replica that misses
+    /// this (it died, or Redis failed) leaves figures at most the mirror's time to live behind,
+    /// entries at most their TTL, and live rooms at most `HUAKAI_LIVE_STOCK_RESYNC`.
     pub async fn announce(&self, mut effect: Effect) {
         effect.stock_moved.sort_unstable();
         effect.stock_moved.dedup();
+        self.live_rooms.stock_moved(&effect.stock_moved);
         self.cache.stock_changed(&self.db, &effect.stock_moved).await;
         if effect.availability_changed {
             self.cache.availability_changed().await;

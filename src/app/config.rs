@@ -330,6 +330,12 @@ impl Config {
                     "http://127.0.0.1:8080/",
                     crate::livestream::parse_storefront_url,
                 )?,
+                live_stock_resync: parse_setting(
+                    "HUAKAI_LIVE_STOCK_RESYNC",
+                    get("HUAKAI_LIVE_STOCK_RESYNC"),
+                    "5s",
+                    parse_duration,
+                )?,
             },
             log_format: parse_setting("HUAKAI_LOG_FORMAT", get("HUAKAI_LOG_FORMAT"), "text", |v| match v {
                 "text" => Ok(LogFormat::Text),

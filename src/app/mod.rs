@@ -38,6 +38,7 @@ use crate::graphql::{HuakaiSchema, Services, build_schema};
 use crate::impact::ImpactReports;
 use crate::infra::images::ImageStore;
 use crate::infra::storage::BlobStore;
+use crate::livestream::live_room::LiveRooms;
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::shop::Shop;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub sockets: socket::Sockets,
     /// The media store behind uploads and `GET /media/…`.
     pub images: ImageStore,
+    /// The sessions followed in this process (`sessionStock`).
+    pub live_rooms: Arc<LiveRooms>,
     statements: Arc<AtomicU64>,
 }
 
@@ -132,12 +135,14 @@ impl AppState {
             let pictures = catalogue::demo::add_pictures(&db, &images).await?;
             tracing::info!(pictures, "drew the demo products' pictures");
         }
+        let live_rooms = LiveRooms::new(redis.clone(), config.livestream.live_stock_resync);
         let shop = Shop {
             db: db.clone(),
             stripe: stripe.clone(),
             direct: direct.clone(),
             cache: cache.clone(),
             images: images.clone(),
+            live_rooms: live_rooms.clone(),
             settings: config.shop_settings(),
         };
         if first_demo_start {
@@ -157,6 +162,7 @@ impl AppState {
             config.limits.request_timeout,
         );
         Ok(Arc::new(AppState {
+            live_rooms,
             in_flight,
             sockets,
             images,
@@ -219,11 +225,15 @@ async fn open_database(config: &Config, statements: Arc<AtomicU64>) -> anyhow::R
 /// stock a command frees or sells shows at once.
 pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
     let db = open_database(config, Default::default()).await?;
-    let cache = match (&config.redis_url, config.cache_enabled) {
-        (Some(url), true) => StorefrontCache::redis(
-            Arc::new(crate::infra::redis::Redis::connect(url, &config.redis_prefix)?),
-            config.cache_memory_bytes,
-        ),
+    let redis = match &config.redis_url {
+        Some(url) => Some(Arc::new(crate::infra::redis::Redis::connect(
+            url,
+            &config.redis_prefix,
+        )?)),
+        None => None,
+    };
+    let cache = match (&redis, config.cache_enabled) {
+        (Some(redis), true) => StorefrontCache::redis(redis.clone(), config.cache_memory_bytes),
         _ => StorefrontCache::off(),
     };
     Ok(Shop {
@@ -236,6 +246,8 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         direct: config.direct.direct_pay(&format!("http://{}", config.addr))?,
         cache: Arc::new(cache),
         images: image_store(config)?,
+        // A command's sales reach the servers' live rooms through Redis.
+        live_rooms: LiveRooms::new(redis, config.livestream.live_stock_resync),
         settings: config.shop_settings(),
     })
 }
@@ -307,8 +319,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         direct: state.direct.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
+        live_rooms: state.live_rooms.clone(),
         settings: state.config.shop_settings(),
     };
+    state.live_rooms.listen();
     let (stop_flusher, flusher_stop) = oneshot::channel();
     let click_flusher = (
         stop_flusher,

@@ -12,7 +12,8 @@
 //! - **Mutations are refused** (`METHOD_NOT_ALLOWED`): they go through `POST /graphql`, with
 //!   its body cap, idempotency and access log. Queries and subscriptions are served.
 //! - **Caps**: the upgrade is inside the body cap, the time limit and the in-flight cap like any
-//!   request; then `HUAKAI_WS_MAX_CONNECTIONS` sockets at once (more answer 503),
+//!   request; then `HUAKAI_WS_MAX_CONNECTIONS` sockets at once (more answer 503
+//!   `TOO_MANY_SOCKETS` with `Retry-After`),
 //!   `HUAKAI_WS_MAX_OPERATIONS` operations at once per socket, `HUAKAI_WS_MAX_MESSAGE` bytes per
 //!   message (a larger one closes the socket); a query over the socket takes a place of the
 //!   in-flight cap and is cut off after `HUAKAI_REQUEST_TIMEOUT`.
@@ -102,17 +103,46 @@ pub async fn upgrade(
         return StatusCode::BAD_REQUEST.into_response();
     };
     let Ok(place) = state.sockets.connections.clone().try_acquire_owned() else {
-        return super::limits::overloaded_in(asked_language);
+        return sockets_full(state.sockets.limits.max_connections, asked_language);
     };
     let limits = state.sockets.limits.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
+        .read_buffer_size(SOCKET_READ_BUFFER)
+        // Each message is sent and flushed on its own: nothing is gathered to write later.
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             serve(socket, &state, protocol, client, asked_language).await;
             drop(place);
         })
+        .into_response()
+}
+
+/// What a socket reads into at a time. Clients send little (an init, a subscription or two),
+/// and a live room holds ten thousand sockets: the default 128 KiB each would be 1.2 GiB.
+const SOCKET_READ_BUFFER: usize = 4 * 1024;
+
+/// Seconds a client refused for want of a place is told to wait: sockets free more slowly than
+/// requests do.
+const RETRY_AFTER_SOCKETS_FULL: &str = "5";
+
+/// The answer to an upgrade beyond `HUAKAI_WS_MAX_CONNECTIONS`: 503 with `Retry-After` and
+/// `extensions.code = TOO_MANY_SOCKETS`, before any socket is made (a browser sees only a
+/// failed connection, a proxy or a native client the status and the reason).
+fn sockets_full(max: usize, language: Language) -> HttpResponse {
+    metrics::counter!("huakai_sockets_refused_total").increment(1);
+    let message = Words::new("socket-too-many-sockets").with("max", max as i64);
+    let body = serde_json::json!({ "errors": [{
+        "message": message.in_language(language),
+        "extensions": { "code": ErrorCode::TooManySockets.as_str() },
+    }] });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, RETRY_AFTER_SOCKETS_FULL)],
+        axum::Json(body),
+    )
         .into_response()
 }
 

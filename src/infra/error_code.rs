@@ -141,6 +141,8 @@ error_codes! {
     DayClosed => "DAY_CLOSED",
     /// Not enough on the store's shelf.
     NotOnShelf => "NOT_ON_SHELF",
+    /// Too many open sockets on this server.
+    TooManySockets => "TOO_MANY_SOCKETS",
 }
 
 impl std::fmt::Display for ErrorCode {

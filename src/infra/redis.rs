@@ -62,6 +62,9 @@ enum Target {
 
 pub struct Redis {
     target: Target,
+    /// Where pub/sub listens: the single node, or a cluster's first seed (a cluster passes
+    /// every `PUBLISH` to all its nodes).
+    listener: redis::Client,
     connection: OnceCell<RedisConnection>,
     prefix: String,
     consecutive_failures: AtomicU32,
@@ -81,6 +84,8 @@ impl Redis {
     /// again on use. Several URLs separated by commas name the seed nodes of a Redis Cluster.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Redis> {
         let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        let first = urls.first().copied().unwrap_or(url);
+        let listener = redis::Client::open(first).context("REDIS_URL is not a valid Redis URL")?;
         let target = if urls.len() > 1 {
             let client = ClusterClient::builder(urls)
                 .response_timeout(RESPONSE_TIMEOUT)
@@ -94,6 +99,7 @@ impl Redis {
         };
         Ok(Redis {
             target,
+            listener,
             connection: OnceCell::new(),
             prefix: prefix.to_owned(),
             consecutive_failures: AtomicU32::new(0),
@@ -137,6 +143,11 @@ impl Redis {
     /// `{prefix group}`, and so one slot, and no other keys do.
     pub fn grouped_key(&self, group: &str, name: &str) -> String {
         format!("{{{}{group}}}{name}", self.prefix)
+    }
+
+    /// A connection of its own for `SUBSCRIBE` (pub/sub takes a connection over).
+    pub async fn pubsub(&self) -> RedisResult<redis::aio::PubSub> {
+        self.listener.get_async_pubsub().await
     }
 
     pub fn state(&self) -> RedisState {

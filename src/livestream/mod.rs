@@ -9,6 +9,7 @@ pub mod entity;
 pub mod graphql;
 pub mod http;
 pub mod links;
+pub mod live_room;
 pub mod plans;
 pub mod policy;
 pub mod quota;
@@ -28,6 +29,9 @@ pub struct LivestreamSettings {
     pub commission_notice: Duration,
     /// The storefront that promo links send buyers to, ending in `/` (`HUAKAI_STOREFRONT_URL`).
     pub storefront_url: Arc<str>,
+    /// How often a followed session's stock is read again even when no sale was heard of
+    /// (`HUAKAI_LIVE_STOCK_RESYNC`): what a lost pub/sub message costs at most.
+    pub live_stock_resync: Duration,
 }
 
 /// An absolute http(s) URL, given a trailing `/` so that product paths append to it.

@@ -309,10 +309,12 @@ year-range = a year from 2000 to 2100
 ## Guards against abuse (issue 22)
 
 code-TOO_MANY_OPERATIONS = Too many operations at once on one socket.
+code-TOO_MANY_SOCKETS = Too many open sockets on this server.
 code-TIMEOUT = The operation took too long.
 socket-session-ended = the session ended; connect again
 socket-mutations-refused = mutations are not taken over the socket: send them with POST /graphql
 socket-too-many-operations = at most { $max } operations at once on one socket
+socket-too-many-sockets = this server holds as many live connections as it may ({ $max }); connect again in a few seconds
 socket-operation-timed-out = the operation took too long
 too-many-invite-guesses = too many invite codes tried
 too-many-invites = too many invite codes made for this organisation

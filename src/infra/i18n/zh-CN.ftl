@@ -309,10 +309,12 @@ year-range = 年份为 2000 到 2100
 ## Guards against abuse (issue 22)
 
 code-TOO_MANY_OPERATIONS = 一个连接上同时进行的操作过多。
+code-TOO_MANY_SOCKETS = 此服务器上打开的连接过多。
 code-TIMEOUT = 操作超时。
 socket-session-ended = 登录已失效，请重新连接
 socket-mutations-refused = 连接上不接受变更操作，请用 POST /graphql 发送
 socket-too-many-operations = 一个连接上最多同时进行 { $max } 个操作
+socket-too-many-sockets = 本服务器的实时连接已满（{ $max } 个），请过几秒再连接
 socket-operation-timed-out = 操作超时
 too-many-invite-guesses = 尝试的邀请码次数过多
 too-many-invites = 本单位生成的邀请码过多

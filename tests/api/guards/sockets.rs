@@ -59,6 +59,28 @@ impl Socket {
         Ok(socket)
     }
 
+    /// The refusal of an upgrade that should be refused: its status, `Retry-After` and body.
+    pub async fn refusal(app: &TestApp) -> (u16, Option<String>, Value) {
+        let url = app.url("/graphql/ws").replace("http://", "ws://");
+        let mut request = url.into_client_request().expect("a request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
+                response.status().as_u16(),
+                response
+                    .headers()
+                    .get("retry-after")
+                    .map(|value| value.to_str().expect("text").to_owned()),
+                serde_json::from_slice(response.body().as_deref().unwrap_or_default()).expect("a JSON body"),
+            ),
+            Ok(_) => panic!("the upgrade was accepted"),
+            Err(error) => panic!("connecting failed: {error}"),
+        }
+    }
+
     /// Starts an operation; its id.
     pub async fn subscribe(&mut self, query: &str, variables: Value) -> String {
         self.next_id += 1;
@@ -258,10 +280,13 @@ async fn sockets_and_their_operations_are_capped(backend: Backend) {
     );
 
     let mut second = Socket::open(&app, &Actor::anonymous()).await.expect("a second socket");
+    // A third is refused before any socket is made, saying why and when to come back.
+    let (status, retry_after, body) = Socket::refusal(&app).await;
+    assert_eq!((status, retry_after.as_deref()), (503, Some("5")), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "TOO_MANY_SOCKETS", "{body}");
     assert_eq!(
-        Socket::open(&app, &Actor::anonymous()).await.err(),
-        Some(503),
-        "a third socket is refused"
+        body["errors"][0]["message"], "本服务器的实时连接已满（2 个），请过几秒再连接",
+        "in the shop's language, with the cap"
     );
     // A message over the cap closes its socket, which frees its place.
     let padding = "x".repeat(8 * 1024);

@@ -24,6 +24,7 @@ use crate::support::{Actor, Backend, TestApp, fen};
 
 mod commissions;
 mod host_payouts;
+mod live_room;
 mod sessions;
 
 const LILY: &str = "sanwang-xian-baihe";

@@ -20,7 +20,7 @@ const APPROVE: &str = "mutation($id: ID!) { approveLiveSessionItem(itemId: $id) 
 /// `ends` seconds from now, approved by the grower, with the host's link to it: the session's
 /// id, its item's id and the link's code.
 #[allow(clippy::too_many_arguments)]
-async fn approved_session(
+pub(super) async fn approved_session(
     app: &TestApp,
     cast: &Cast,
     variant: &Value,
@@ -75,7 +75,7 @@ async fn approved_session(
     )
 }
 
-fn session_order(variant: &Value, quantity: i64, code: &str, key: &str) -> Value {
+pub(super) fn session_order(variant: &Value, quantity: i64, code: &str, key: &str) -> Value {
     let mut input = order_input(json!([{ "variantId": variant, "quantity": quantity }]), key);
     input["input"]["referralCode"] = json!(code);
     input["input"]["paymentMethod"] = json!("BANK_TRANSFER");
@@ -149,12 +149,12 @@ async fn five_hundred_session_orders_never_oversell_the_quota_nor_a_buyers_limit
 }
 
 /// A graphql-transport-ws client following `sessionStock` of `session`.
-struct StockWatch {
+pub(super) struct StockWatch {
     socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 }
 
 impl StockWatch {
-    async fn open(app: &TestApp, session: &Value) -> StockWatch {
+    pub(super) async fn open(app: &TestApp, session: &Value) -> StockWatch {
         let url = app.url("/graphql/ws").replace("http://", "ws://");
         let mut request = url.into_client_request().expect("a request");
         request.headers_mut().insert(
@@ -183,7 +183,7 @@ impl StockWatch {
         watch
     }
 
-    async fn next(&mut self) -> Value {
+    pub(super) async fn next(&mut self) -> Value {
         loop {
             let message = tokio::time::timeout(Duration::from_secs(15), self.socket.next())
                 .await
@@ -197,7 +197,7 @@ impl StockWatch {
     }
 
     /// The next (remaining, sold) pushed.
-    async fn stock(&mut self) -> (i64, i64) {
+    pub(super) async fn stock(&mut self) -> (i64, i64) {
         let message = self.next().await;
         assert_eq!(message["type"], "next", "{message}");
         let item = &message["payload"]["data"]["sessionStock"][0];
