@@ -8,6 +8,7 @@ pub mod password;
 pub mod policy;
 pub mod rate_limit;
 pub mod service;
+pub mod session_cache;
 pub mod tokens;
 
 use async_graphql::Enum;

@@ -62,6 +62,9 @@ enum Target {
 
 pub struct Redis {
     target: Target,
+    /// Pub/sub holds a connection of its own: the one node, or a cluster's first seed (a cluster
+    /// passes every PUBLISH to all its nodes).
+    subscriber: redis::Client,
     connection: OnceCell<RedisConnection>,
     prefix: String,
     consecutive_failures: AtomicU32,
@@ -81,6 +84,8 @@ impl Redis {
     /// again on use. Several URLs separated by commas name the seed nodes of a Redis Cluster.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Redis> {
         let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        let subscriber =
+            redis::Client::open(urls.first().copied().unwrap_or(url)).context("REDIS_URL is not a valid Redis URL")?;
         let target = if urls.len() > 1 {
             let client = ClusterClient::builder(urls)
                 .response_timeout(RESPONSE_TIMEOUT)
@@ -94,6 +99,7 @@ impl Redis {
         };
         Ok(Redis {
             target,
+            subscriber,
             connection: OnceCell::new(),
             prefix: prefix.to_owned(),
             consecutive_failures: AtomicU32::new(0),
@@ -137,6 +143,18 @@ impl Redis {
     /// `{prefix group}`, and so one slot, and no other keys do.
     pub fn grouped_key(&self, group: &str, name: &str) -> String {
         format!("{{{}{group}}}{name}", self.prefix)
+    }
+
+    /// A subscription to `channel` on a connection of its own, or why there is none now.
+    pub async fn subscribe(&self, channel: &str) -> RedisResult<redis::aio::PubSub> {
+        let timed_out = || redis::RedisError::from((redis::ErrorKind::Io, "subscribing timed out"));
+        let mut pubsub = tokio::time::timeout(CONNECTION_TIMEOUT, self.subscriber.get_async_pubsub())
+            .await
+            .map_err(|_| timed_out())??;
+        tokio::time::timeout(CONNECTION_TIMEOUT, pubsub.subscribe(channel))
+            .await
+            .map_err(|_| timed_out())??;
+        Ok(pubsub)
     }
 
     pub fn state(&self) -> RedisState {
