@@ -2,8 +2,12 @@
 # The order benchmark: orders per second on one hot variant against orders spread over 100
 # variants, 64 concurrent buyers, release build on PostgreSQL with Redis; the storefront cache
 # hit ratio while the hot run goes on; then a flash sale of limited stock checked for oversell.
+# Beside each run's rate: the server's and PostgreSQL's CPU per order (from /proc: the server
+# process, and the bench database's backends), statements per order (the server's own count)
+# and how many of PostgreSQL's active backends were waiting on a lock (sampled every 50 ms).
 #
-#   bash bench/orders.sh            # 15 s per run
+#   bash bench/orders.sh                        # 15 s per run, bank transfer
+#   PAYMENT_METHOD=CARD bash bench/orders.sh    # card, against bench/stripe_stand_in.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +16,8 @@ BUYERS=64
 PG="${HUAKAI_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 REDIS="${HUAKAI_BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
 PORT="${PORT:-18191}"
+PAYMENT_METHOD="${PAYMENT_METHOD:-BANK_TRANSFER}"
+export PAYMENT_METHOD
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huakai-target}"
 for tool in wrk bc; do
   command -v $tool >/dev/null || { apt-get install -y $tool >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $tool >/dev/null; }; }
@@ -23,6 +29,8 @@ DB="huakai_bench_orders_$$"
 PREFIX="huakai-bench-orders-$$:"
 psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
 cleanup() {
+  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null || true
+  [ -n "${STRIPE:-}" ] && kill "$STRIPE" 2>/dev/null || true
   [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
   redis-cli -u "$REDIS" --scan --pattern "{$PREFIX}*" | xargs -r redis-cli -u "$REDIS" del >/dev/null || true
@@ -35,6 +43,11 @@ export DATABASE_URL="$PG/$DB" REDIS_URL="$REDIS" HUAKAI_REDIS_PREFIX="$PREFIX" H
 # address: those limits are raised (at their defaults most requests were refused, not placed).
 export HUAKAI_RESERVATION_TTL=1h HUAKAI_UNPAID_ORDERS_PER_BUYER=1000000 HUAKAI_RESERVED_UNITS_PER_BUYER=1000000 \
   HUAKAI_RESERVED_UNITS_PER_VARIANT=1000000 HUAKAI_REGISTRATIONS_PER_ADDRESS=1000000
+if [ "$PAYMENT_METHOD" = CARD ]; then
+  python3 bench/stripe_stand_in.py $((PORT + 1)) &
+  STRIPE=$!
+  export STRIPE_SECRET_KEY=sk_test_bench STRIPE_WEBHOOK_SECRET=whsec_bench STRIPE_API_BASE="http://127.0.0.1:$((PORT + 1))"
+fi
 "$BIN" demo load >/dev/null
 HUAKAI_USER_PASSWORD="a long operator password" "$BIN" user create --email ops@bench.example --role admin >/dev/null
 "$BIN" serve 2>"$WORK/server.log" &
@@ -73,14 +86,44 @@ done
 orders() { psql "$PG/$DB" -Atc "SELECT count(*) FROM orders"; }
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$0 ~ "^"m {s += $2} END {print s + 0}'; }
 
+# CPU ticks (1/100 s) used so far by the server, and by the bench database's backends.
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+backend_ticks() {
+  for pid in $(psql "$PG/postgres" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'"); do
+    [ -r "/proc/$pid/stat" ] && echo "$pid $(awk '{print $14 + $15}' "/proc/$pid/stat")"
+  done
+}
+# Every 50 ms: the bench database's active backends and those of them waiting on a lock.
+sample_locks() {
+  while :; do echo "SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid();"; sleep 0.05; done \
+    | psql "$PG/postgres" -At -F' ' > "$1" 2>/dev/null
+}
+
 run() { # name variants-file
-  local before after out secs
-  before=$(orders)
+  local before after out secs server0 statements0 placed
+  before=$(orders); server0=$(server_ticks); backend_ticks > "$WORK/pg0"; statements0=$(metric huakai_db_statement_duration_seconds_count)
+  sample_locks "$WORK/locks-$1" & SAMPLER=$!
   out=$(TOKENS_FILE="$WORK/tokens" VARIANTS_FILE="$2" wrk -t2 -c$BUYERS -d"$DURATION" --latency -s bench/place_order.lua "http://127.0.0.1:$PORT/graphql")
+  kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
   after=$(orders)
   secs=${DURATION%s}
-  printf '%-8s %8.0f orders/s   p99 %s   (%d orders)\n' "$1" "$(echo "($after - $before) / $secs" | bc -l)" "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$((after - before))"
-  echo $(( (after - before) / secs )) > "$WORK/rate-$1"
+  placed=$((after - before))
+  backend_ticks > "$WORK/pg1"
+  printf '%-8s %8.0f orders/s   p99 %s   (%d orders)   %s\n' "$1" "$(echo "$placed / $secs" | bc -l)" "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$placed" \
+    "$(python3 - "$placed" "$((($(server_ticks) - server0)))" "$(($(metric huakai_db_statement_duration_seconds_count) - statements0))" "$WORK/pg0" "$WORK/pg1" "$WORK/locks-$1" <<'PY'
+import sys
+placed, server, statements = (max(1, int(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]))
+read = lambda path: dict(line.split() for line in open(path) if line.strip())
+before, after = read(sys.argv[4]), read(sys.argv[5])
+backends = sum(int(t) - int(before.get(pid, 0)) for pid, t in after.items())
+samples = [tuple(map(int, line.split())) for line in open(sys.argv[6]) if len(line.split()) == 2]
+active = sum(a for a, _ in samples) / max(1, len(samples))
+waiting = sum(w for _, w in samples) / max(1, len(samples))
+print("server %.2f ms CPU/order, PostgreSQL %.2f ms CPU/order, %.1f statements/order, backends active %.1f of which waiting on a lock %.1f"
+      % (10 * server / placed, 10 * backends / placed, statements / placed, active, waiting))
+PY
+)"
+  echo $(( placed / secs )) > "$WORK/rate-$1"
 }
 
 echo "wrk, $BUYERS buyers (connections), $DURATION each, on $(nproc) cores shared with the server"

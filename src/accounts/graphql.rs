@@ -26,7 +26,7 @@ type Result<T> = async_graphql::Result<T>;
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
-fn accounts<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<Accounts>> {
+pub fn accounts<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<Accounts>> {
     ctx.data::<Arc<Accounts>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without accounts")))
 }
@@ -248,7 +248,7 @@ impl AccountsMutation {
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn logout(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
         let me = viewer(ctx).signed_in()?;
-        service::logout(database(ctx)?, me).await?;
+        service::logout(database(ctx)?, &accounts(ctx)?.sessions, me).await?;
         Ok(LogoutPayload {
             revoked: true,
             user_errors: Vec::new(),
@@ -274,7 +274,7 @@ impl AccountsMutation {
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn set_language(&self, ctx: &Context<'_>, language: Option<Language>) -> Result<UserPayload> {
         let me = viewer(ctx).signed_in()?;
-        let user = service::set_language(database(ctx)?, me, language).await?;
+        let user = service::set_language(database(ctx)?, &accounts(ctx)?.sessions, me, language).await?;
         Ok(UserPayload {
             user: Some(User(user)),
             user_errors: Vec::new(),
@@ -297,7 +297,14 @@ impl AccountsMutation {
                 user_errors: vec![UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])],
             });
         };
-        let outcome = service::set_role(database(ctx)?, user_id, role, producer_slug.as_deref()).await?;
+        let outcome = service::set_role(
+            database(ctx)?,
+            &accounts(ctx)?.sessions,
+            user_id,
+            role,
+            producer_slug.as_deref(),
+        )
+        .await?;
         Ok(match outcome {
             Ok(user) => UserPayload {
                 user: Some(User(user)),

@@ -31,9 +31,9 @@ use super::recipients;
 use super::service::{Accounts, Session, client_key, normalize_email, start_session};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::UserId;
-use crate::infra::error_code::ErrorCode;
 
 /// How long a code works.
 pub const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -175,12 +175,16 @@ pub async fn reset(
     }
     if let Some(problem) = password::weakness(new_password) {
         accounts.limiter.forgive(&[guesses], &[]).await;
-        return Ok(Err(UserError::new(ErrorCode::WeakPassword, problem).on_field(&["newPassword"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::WeakPassword, problem).on_field(&["newPassword"])
+        ));
     }
     let invalid = || {
-        Ok(Err(
-            UserError::new(ErrorCode::InvalidCode, "password-reset-code-invalid").on_field(&["code"])
-        ))
+        Ok(Err(UserError::new(
+            ErrorCode::InvalidCode,
+            "password-reset-code-invalid",
+        )
+        .on_field(&["code"])))
     };
     // Hashed before anything is looked up, so a known and an unknown email take the same time.
     let new_hash = accounts.hasher.hash(new_password).await?;

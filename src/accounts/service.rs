@@ -2,6 +2,7 @@
 //! `Ok(Err(UserError))`; `Err` is for what the caller cannot fix.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -14,6 +15,7 @@ use super::entity::{session, user};
 use super::password::{self, PasswordHasher};
 use super::password_reset::ResetCodes;
 use super::rate_limit::{Limit, RateLimiter};
+use super::session_cache::SessionCache;
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
 use crate::catalogue::entity::producer;
@@ -28,6 +30,8 @@ use crate::infra::paging::{self, Direction, PageRequest};
 /// What signing in needs, shared by all requests.
 pub struct Accounts {
     pub keys: TokenKeys,
+    /// Who sessions are, remembered briefly and forgotten on every replica when they change.
+    pub sessions: Arc<SessionCache>,
     pub limiter: RateLimiter,
     pub hasher: PasswordHasher,
     pub limits: AccountLimits,
@@ -239,18 +243,23 @@ pub async fn login(
 }
 
 /// The viewer a bearer token proves; a forged, expired or revoked token is UNAUTHENTICATED.
-pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> AppResult<Viewer> {
-    let claims = keys.verify(token).ok_or(AppError::Unauthenticated)?;
+/// A session proved lately is answered from the session cache, without the database.
+pub async fn authenticate(db: &impl ConnectionTrait, accounts: &Accounts, token: &str) -> AppResult<Viewer> {
+    let claims = accounts.keys.verify(token).ok_or(AppError::Unauthenticated)?;
     let user_id = UserId(claims.sub.parse().map_err(|_| AppError::Unauthenticated)?);
+    if let Some(signed_in) = accounts.sessions.get(&claims.sid, user_id) {
+        return Ok(Viewer::User(signed_in));
+    }
+    let generation = accounts.sessions.generation();
     let live_session = session::Entity::find_by_id(claims.sid.clone())
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(Utc::now()))
         .one(db)
         .await?;
-    if live_session.is_none() {
+    let Some(live_session) = live_session else {
         return Err(AppError::Unauthenticated);
-    }
+    };
     let user = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -260,20 +269,24 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &TokenKeys, token: &s
         Role::Grower => memberships::current_producer(db, user_id).await?,
         _ => None,
     };
-    Ok(Viewer::User(SignedIn {
+    let signed_in = SignedIn {
         user_id,
         role,
         producer_id,
         session_id: claims.sid,
         language: user.language,
-    }))
+    };
+    accounts
+        .sessions
+        .keep(generation, signed_in.clone(), live_session.expires_at);
+    Ok(Viewer::User(signed_in))
 }
 
 /// Who a request is from, by its `Authorization` header: anonymous without one; a header that
 /// does not prove a live session is refused outright rather than downgraded to anonymous.
 pub async fn viewer_of_authorization(
     db: &impl ConnectionTrait,
-    keys: &TokenKeys,
+    accounts: &Accounts,
     authorization: Option<&[u8]>,
 ) -> AppResult<Viewer> {
     let Some(value) = authorization else {
@@ -285,17 +298,18 @@ pub async fn viewer_of_authorization(
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or(AppError::Unauthenticated)?;
-    authenticate(db, keys, token).await
+    authenticate(db, accounts, token).await
 }
 
-/// `logout`: this session's token stops working at once.
-pub async fn logout(db: &impl ConnectionTrait, me: &SignedIn) -> AppResult<()> {
+/// `logout`: this session's token stops working at once, on every replica.
+pub async fn logout(db: &impl ConnectionTrait, sessions: &SessionCache, me: &SignedIn) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::Id.eq(me.session_id.as_str()))
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    sessions.forget_session(&me.session_id).await;
     Ok(())
 }
 
@@ -350,6 +364,7 @@ pub async fn change_password(
         .await?;
     let session = start_session(&txn, &accounts.keys, user).await?;
     txn.commit().await?;
+    accounts.sessions.forget_user(me.user_id).await;
     Ok(Ok(session))
 }
 
@@ -408,9 +423,11 @@ pub async fn create_user(
     insert_user(db, &hasher, email, password, display_name, role, producer_id).await
 }
 
-/// `setUserRole` (operator): the change applies to the user's very next request.
+/// `setUserRole` (operator): the change applies to the user's very next request, on every
+/// replica.
 pub async fn set_role(
     db: &DatabaseConnection,
+    sessions: &SessionCache,
     user_id: UserId,
     role: Role,
     producer_slug: Option<&str>,
@@ -430,6 +447,7 @@ pub async fn set_role(
     let user = changed.update(&txn).await?;
     memberships::work_for(&txn, user.id, producer_id).await?;
     txn.commit().await?;
+    sessions.forget_user(user.id).await;
     Ok(Ok(user))
 }
 
@@ -437,6 +455,7 @@ pub async fn set_role(
 /// request's `Accept-Language`). Takes effect from the next request.
 pub async fn set_language(
     db: &DatabaseConnection,
+    sessions: &SessionCache,
     me: &SignedIn,
     language: Option<Language>,
 ) -> AppResult<user::Model> {
@@ -446,7 +465,9 @@ pub async fn set_language(
         .ok_or(AppError::Unauthenticated)?;
     let mut changed = user.into_active_model();
     changed.language = Set(language);
-    Ok(changed.update(db).await?)
+    let user = changed.update(db).await?;
+    sessions.forget_user(user.id).await;
+    Ok(user)
 }
 
 /// A page of users, oldest first, optionally of one role.

@@ -41,6 +41,8 @@ pub struct Config {
     /// replicas on that database agree.
     pub token_secret: Option<String>,
     pub token_ttl: Duration,
+    /// How long a replica remembers who a session is (`accounts::session_cache`); zero: never.
+    pub session_cache_ttl: Duration,
     pub stripe: Option<StripeSettings>,
     /// WeChat Pay and Alipay paid directly (`super::direct_settings`).
     pub direct: super::direct_settings::DirectSettings,
@@ -353,6 +355,12 @@ impl Config {
                 secret => secret,
             },
             token_ttl: parse_setting("HUAKAI_TOKEN_TTL", get("HUAKAI_TOKEN_TTL"), "7d", parse_duration)?,
+            session_cache_ttl: parse_setting(
+                "HUAKAI_SESSION_CACHE_TTL",
+                get("HUAKAI_SESSION_CACHE_TTL"),
+                "5s",
+                parse_duration,
+            )?,
             stripe: match (get("STRIPE_SECRET_KEY"), get("STRIPE_WEBHOOK_SECRET")) {
                 (None, None) => None,
                 (Some(_), None) => return Err(error("STRIPE_WEBHOOK_SECRET", "", "is needed with STRIPE_SECRET_KEY")),

@@ -39,7 +39,7 @@ fn operation_label(name: Option<&str>, known: &HashSet<String>) -> String {
 /// Who the request is from (see [`service::viewer_of_authorization`]).
 async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    service::viewer_of_authorization(&state.db, &state.accounts.keys, authorization).await
+    service::viewer_of_authorization(&state.db, &state.accounts, authorization).await
 }
 
 /// A GraphQL answer as JSON text, with the HTTP status and media type it goes out with.

@@ -30,6 +30,7 @@ use crate::accounts::password::PasswordHasher;
 use crate::accounts::password_reset::ResetCodes;
 use crate::accounts::rate_limit::RateLimiter;
 use crate::accounts::service::{AccountLimits, Accounts};
+use crate::accounts::session_cache::SessionCache;
 use crate::accounts::tokens::{self, TokenKeys};
 use crate::cache::StorefrontCache;
 use crate::cache::persisted::PersistedQueries;
@@ -102,6 +103,7 @@ impl AppState {
         let secret = tokens::secret(&db, config.token_secret.as_deref()).await?;
         let accounts = Arc::new(Accounts {
             keys: TokenKeys::new(&secret, config.token_ttl),
+            sessions: Arc::new(SessionCache::new(config.session_cache_ttl, redis.clone())),
             limiter: RateLimiter::new(redis.clone(), config.limits.rate_window),
             hasher: PasswordHasher::new(config.limits.password_hashes),
             limits: AccountLimits {
@@ -331,13 +333,14 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
             .clone()
             .spawn_flusher(worker_shop.db.clone(), flusher_stop),
     );
-    let mut workers = vec![
+    let mut workers: Vec<JoinHandle<()>> = state.accounts.sessions.spawn_listener().into_iter().collect();
+    workers.extend([
         crate::orders::worker::spawn(worker_shop.clone()),
         crate::livestream::worker::spawn(worker_shop.clone()),
         crate::claims::worker::spawn(worker_shop.clone()),
         crate::unions::worker::spawn(worker_shop.clone()),
         crate::infra::mail::MailWorker::new(worker_shop.db.clone(), &state.config.mail)?.spawn(),
-    ];
+    ]);
     if worker_shop.stripe.is_some() || worker_shop.direct.any() {
         workers.push(crate::payments::inbox::spawn(
             worker_shop,

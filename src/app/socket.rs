@@ -202,7 +202,7 @@ async fn serve(
 /// Whether `token` still proves the session and role the socket was opened with. A database
 /// that cannot answer keeps the socket (each operation is checked anyway).
 async fn still_the_same(state: &AppState, token: &str, signed_in: &SignedIn) -> bool {
-    match service::authenticate(&state.db, &state.accounts.keys, token).await {
+    match service::authenticate(&state.db, &state.accounts, token).await {
         Ok(Viewer::User(now)) => {
             now.user_id == signed_in.user_id && now.role == signed_in.role && now.producer_id == signed_in.producer_id
         }
@@ -226,7 +226,7 @@ async fn connection_data(
         .and_then(serde_json::Value::as_str);
     let token = header.map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned());
     if let Some(token) = &token {
-        let viewer = service::authenticate(&state.db, &state.accounts.keys, token).await?;
+        let viewer = service::authenticate(&state.db, &state.accounts, token).await?;
         if let Viewer::User(signed_in) = viewer {
             let _ = proved.set((token.clone(), signed_in));
         }
@@ -284,7 +284,7 @@ impl Extension for SocketGuard {
         };
         let viewer = match &caller.token {
             None => Viewer::Anonymous,
-            Some(token) => service::authenticate(db, &accounts.keys, token)
+            Some(token) => service::authenticate(db, accounts, token)
                 .await
                 .map_err(|error| async_graphql::Error::from(error).into_server_error(Default::default()))?,
         };

@@ -16,9 +16,9 @@ use super::entity::saved_address;
 use super::take_user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{SavedAddressId, UserId};
-use crate::infra::error_code::ErrorCode;
 
 /// A user keeps at most this many addresses.
 pub const MAX_ADDRESSES: u64 = 20;
@@ -64,7 +64,9 @@ pub struct Saving {
 /// previous default stops being one in the same transaction).
 pub async fn save(db: &sea_orm::DatabaseConnection, saving: Saving) -> Outcome<saved_address::Model> {
     if let Err((field, problem)) = check_address(&saving.address) {
-        return Ok(Err(UserError::new(ErrorCode::InvalidInput, problem).on_field(&["input", field])));
+        return Ok(Err(
+            UserError::new(ErrorCode::InvalidInput, problem).on_field(&["input", field])
+        ));
     }
     let address = saving.address.trimmed();
     let txn = begin_write(db).await?;

@@ -12,10 +12,10 @@ use super::entity::{shipping_province, shipping_rule};
 use super::shipping::Rule;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::ProducerId;
 use crate::infra::money::Fen;
-use crate::infra::error_code::ErrorCode;
 
 /// No fee above this (¥10,000): a typo, not a fee.
 const MAX_FEE: Fen = Fen::new(1_000_000);

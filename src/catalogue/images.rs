@@ -10,10 +10,10 @@ use sea_orm::{
 use super::entity::{product, product_image};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::ProductId;
 use crate::infra::images::{ImageError, ImageSize, ImageStore, StoredImage};
-use crate::infra::error_code::ErrorCode;
 
 /// Pictures one product carries (the position's CHECK allows 0 to 11).
 pub const MAX_IMAGES: usize = 12;

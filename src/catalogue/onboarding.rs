@@ -11,9 +11,9 @@ use super::entity::{category, producer, village};
 use super::management::{control_characters, has_control_characters, invalid};
 use super::service::village_by_slug;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{ProducerId, VillageId};
-use crate::infra::error_code::ErrorCode;
 
 /// A slug: 2 to 80 lower-case ASCII letters, digits and dashes (the URL of its page).
 pub fn is_slug(slug: &str) -> bool {

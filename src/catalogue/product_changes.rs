@@ -14,8 +14,8 @@ use super::onboarding::category_by_slug;
 use crate::accounts::SignedIn;
 use crate::infra::db::begin_write;
 use crate::infra::error::{Outcome, UserError};
-use crate::infra::i18n::Message;
 use crate::infra::error_code::ErrorCode;
+use crate::infra::i18n::Message;
 
 /// What `updateProduct` changes; `None` leaves a field as it is.
 #[derive(Default)]

@@ -150,6 +150,18 @@ impl Redis {
         self.listener.get_async_pubsub().await
     }
 
+    /// A subscription to `channel` on a connection of its own, or why there is none now.
+    pub async fn subscribe(&self, channel: &str) -> RedisResult<redis::aio::PubSub> {
+        let timed_out = || redis::RedisError::from((redis::ErrorKind::Io, "subscribing timed out"));
+        let mut pubsub = tokio::time::timeout(CONNECTION_TIMEOUT, self.listener.get_async_pubsub())
+            .await
+            .map_err(|_| timed_out())??;
+        tokio::time::timeout(CONNECTION_TIMEOUT, pubsub.subscribe(channel))
+            .await
+            .map_err(|_| timed_out())??;
+        Ok(pubsub)
+    }
+
     pub fn state(&self) -> RedisState {
         if self.breaker_open() {
             RedisState::Down

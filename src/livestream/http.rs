@@ -58,7 +58,7 @@ pub fn routes<S>(db: DatabaseConnection, accounts: Arc<Accounts>) -> Router<S> {
 
 async fn commissions_csv(State(state): State<Downloads>, headers: HeaderMap, Query(asked): Query<Asked>) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).map(|value| value.as_bytes());
-    let viewer = viewer_of_authorization(&state.db, &state.accounts.keys, authorization).await;
+    let viewer = viewer_of_authorization(&state.db, &state.accounts, authorization).await;
     let own = viewer.as_ref().ok().and_then(Viewer::language);
     let language = Language::chosen(asked.lang.as_deref(), own, &headers);
     let host_id = match viewer {

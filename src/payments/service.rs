@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::checkout::Checkout;
 use super::entity::payment;
@@ -25,16 +25,39 @@ use crate::orders::entity::order;
 use crate::orders::service::lifecycle::mark_paid;
 use crate::shop::{Effect, Shop};
 
+/// Inside the transaction that places `order`: its payment row, waiting for the money, by the
+/// provider of the order's method, so that one commit places the order with its payment (the
+/// provider itself is asked after the commit, by [`start`]). None when the shop has no such
+/// provider: [`start`] then says so, and the order stands.
+pub async fn open(txn: &impl ConnectionTrait, shop: &Shop, order: &order::Model) -> AppResult<Option<payment::Model>> {
+    let Some(provider) = providers::for_method(shop, order.remainder_method.unwrap_or(order.payment_method)) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        new_row(order, provider.kind(), Started::default()).insert(txn).await?,
+    ))
+}
+
 /// The order's payment, started if it was not, by the provider of the order's method: a
 /// Stripe PaymentIntent for card (and for Alipay and WeChat Pay unless these are paid
 /// directly; one per order, created under the order's idempotency key), a trade at WeChat Pay
 /// or Alipay named by the payment's row, a waiting row for a bank transfer. Safe to call again,
-/// e.g. when a retried `placeOrder` finds its order: a direct payment whose start got no answer
-/// is asked again under the same trade number.
+/// e.g. when a retried `placeOrder` finds its order: a payment whose start got no answer is
+/// asked again under the same name.
 pub async fn start(shop: &Shop, order: &order::Model, checkout: &Checkout) -> Outcome<payment::Model> {
     let existing = payment_of(&shop.db, order.id).await?;
+    start_with(shop, order, existing, checkout).await
+}
+
+/// [`start`], given the order's payment row as it stands (written by placing, or read).
+pub async fn start_with(
+    shop: &Shop,
+    order: &order::Model,
+    existing: Option<payment::Model>,
+    checkout: &Checkout,
+) -> Outcome<payment::Model> {
     if let Some(row) = &existing
-        && !awaits_next_action(row)
+        && !awaits_start(row)
     {
         return Ok(Ok(row.clone()));
     }
@@ -78,6 +101,11 @@ pub async fn start(shop: &Shop, order: &order::Model, checkout: &Checkout) -> Ou
         }
         return Ok(Ok(reread(shop, order).await?));
     }
+    if let Some(row) = &existing
+        && order.status != OrderStatus::PendingPayment
+    {
+        return Ok(Ok(row.clone()));
+    }
     let how = Start {
         payment_id: None,
         checkout,
@@ -86,12 +114,40 @@ pub async fn start(shop: &Shop, order: &order::Model, checkout: &Checkout) -> Ou
         Ok(started) => started,
         Err(problem) => return Ok(Err(problem)),
     };
-    Ok(Ok(insert_row(shop, order, provider.kind(), started).await?))
+    Ok(Ok(match existing {
+        Some(row) => record_started(shop, &row, started).await?,
+        None => insert_row(shop, order, provider.kind(), started).await?,
+    }))
 }
 
-/// A direct payment whose trade was never made (its start got no answer): ask again.
-fn awaits_next_action(row: &payment::Model) -> bool {
-    row.provider.is_direct() && row.status == PaymentStatus::RequiresPayment && row.next_action_kind.is_none()
+/// A payment waiting for its provider to start it: a direct trade never made, or a Stripe
+/// intent never created (the start after the placing commit got no answer): ask again.
+fn awaits_start(row: &payment::Model) -> bool {
+    row.status == PaymentStatus::RequiresPayment
+        && match row.provider {
+            ProviderKind::Stripe => row.stripe_payment_intent_id.is_none(),
+            kind => kind.is_direct() && row.next_action_kind.is_none(),
+        }
+}
+
+/// What the provider started, on the row placing wrote (once: a concurrent start of the same
+/// order made the same intent, under the order's key, and the first to record it wins).
+async fn record_started(shop: &Shop, row: &payment::Model, started: Started) -> AppResult<payment::Model> {
+    let recorded = payment::Entity::update_many()
+        .col_expr(payment::Column::StripePaymentIntentId, Expr::value(started.external_id))
+        .col_expr(payment::Column::ClientSecret, Expr::value(started.client_secret))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(row.id))
+        .filter(payment::Column::StripePaymentIntentId.is_null())
+        .exec_with_returning(&shop.db)
+        .await?;
+    match recorded.into_iter().next() {
+        Some(row) => Ok(row),
+        None => payment::Entity::find_by_id(row.id)
+            .one(&shop.db)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment row vanished"))),
+    }
 }
 
 /// The order's payment row, written with what its provider started (once per order).
@@ -101,12 +157,26 @@ async fn insert_row(
     provider: ProviderKind,
     started: Started,
 ) -> AppResult<payment::Model> {
+    // A concurrent start for the same order inserted first: its row is the answer.
+    payment::Entity::insert(new_row(order, provider, started))
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(payment::Column::OrderId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&shop.db)
+        .await?;
+    reread(shop, order).await
+}
+
+/// A payment row for `order` waiting for its money, with what its provider started.
+fn new_row(order: &order::Model, provider: ProviderKind, started: Started) -> payment::ActiveModel {
     let now = Utc::now();
     let (next_action_kind, next_action) = match started.next_action {
         Some(action) => (Some(action.kind), Some(action.value)),
         None => (None, None),
     };
-    let row = payment::ActiveModel {
+    payment::ActiveModel {
         order_id: Set(order.id),
         provider: Set(provider),
         status: Set(PaymentStatus::RequiresPayment),
@@ -124,17 +194,7 @@ async fn insert_row(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    // A concurrent start for the same order inserted first: its row is the answer.
-    payment::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(payment::Column::OrderId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&shop.db)
-        .await?;
-    reread(shop, order).await
+    }
 }
 
 async fn reread(shop: &Shop, order: &order::Model) -> AppResult<payment::Model> {

@@ -16,6 +16,7 @@ use super::entity::{invite, organisation, organisation_admin, pledge};
 use super::funds::{self, parse_amount};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
+use crate::accounts::session_cache::SessionCache;
 use crate::accounts::{Role, memberships};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, UserError};
@@ -136,6 +137,7 @@ pub async fn administered_by(db: &impl ConnectionTrait, user_id: UserId) -> AppR
 /// organisation is refused.
 pub async fn add_admin(
     db: &DatabaseConnection,
+    sessions: &SessionCache,
     organisation_id: OrganisationId,
     user_id: UserId,
 ) -> Outcome<organisation::Model> {
@@ -181,6 +183,8 @@ pub async fn add_admin(
         .await?;
     memberships::work_for(&txn, user_id, None).await?;
     txn.commit().await?;
+    // Their sessions carry the new role from their next request, on every replica.
+    sessions.forget_user(user_id).await;
     Ok(Ok(organisation))
 }
 

@@ -12,10 +12,10 @@ use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::graphql::Variant;
 use crate::graphql::context::database;
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::ids::{SavedAddressId, UserId};
 use crate::infra::money::Money;
-use crate::infra::error_code::ErrorCode;
 
 mod shipping;
 

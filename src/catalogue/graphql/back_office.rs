@@ -15,8 +15,8 @@ use crate::catalogue::product_changes::{self, ProductChanges};
 use crate::catalogue::{creation, images, import};
 use crate::graphql::context::{database, shop, storefront_cache};
 use crate::infra::error::{AppResult, UserError};
-use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::global_id::{NodeType, decode_as};
 
 type Result<T> = async_graphql::Result<T>;
 

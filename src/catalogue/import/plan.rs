@@ -10,11 +10,11 @@ use super::rows::{EntryCells, Row, at};
 use crate::catalogue::creation::MAX_VARIANTS;
 use crate::catalogue::entity::{category, producer, product, stock_level, variant, village};
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{CategoryId, ProducerId, ProductId, VariantId, VillageId};
 use crate::infra::in_list::all_in;
 use crate::infra::money::Fen;
-use crate::infra::error_code::ErrorCode;
 
 /// A product as the file wants it.
 #[derive(Clone, Debug)]

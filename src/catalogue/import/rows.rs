@@ -15,9 +15,9 @@ use crate::catalogue::creation::{check_product_name, is_sku};
 use crate::catalogue::management::{MAX_NAME_CHARS, MAX_PRICE, MAX_STOCK_DELTA};
 use crate::catalogue::onboarding::is_slug;
 use crate::infra::error::UserError;
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::money::Fen;
-use crate::infra::error_code::ErrorCode;
 
 /// The columns, as the contract names them.
 pub const COLUMNS: [&str; 13] = [
@@ -107,8 +107,11 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<UserError>> {
         match headers.iter().position(|header| header.eq_ignore_ascii_case(column)) {
             Some(position) => *slot = position,
             None => missing.push(
-                UserError::new(ErrorCode::InvalidCsv, Message::new("csv-missing-column").with("column", column))
-                    .on_field(&["csv"]),
+                UserError::new(
+                    ErrorCode::InvalidCsv,
+                    Message::new("csv-missing-column").with("column", column),
+                )
+                .on_field(&["csv"]),
             ),
         }
     }
@@ -142,7 +145,9 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<UserError>> {
         }
     }
     if rows.is_empty() && problems.is_empty() {
-        return Err(vec![UserError::new(ErrorCode::InvalidCsv, "import-no-rows").on_field(&["csv"])]);
+        return Err(vec![
+            UserError::new(ErrorCode::InvalidCsv, "import-no-rows").on_field(&["csv"]),
+        ]);
     }
     Ok(Parsed { rows, problems })
 }

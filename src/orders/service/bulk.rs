@@ -424,6 +424,7 @@ async fn reserve(
         availability_changed,
         variant_ids: per_variant.keys().copied().collect(),
         paid,
+        payment: None,
     }))
 }
 

@@ -14,6 +14,7 @@ use crate::catalogue::management;
 use crate::graphql::context::{database, shop};
 use crate::impact::graphql::Date;
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::ids::StoreId;
 use crate::orders::graphql::OrderLineInput;
@@ -23,7 +24,6 @@ use crate::stores::policy::{ManageStores, StockShelf};
 use crate::stores::service::counter::{self, SaleLine, SaleRequest};
 use crate::stores::service::{days, shelves, stores};
 use crate::unions::funds;
-use crate::infra::error_code::ErrorCode;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -137,9 +137,11 @@ impl StoresMutation {
             Err(problem) => return Ok(StorePayload::answer(Err(problem))),
         };
         let Some(user_id) = decode_as(&user_id, NodeType::User) else {
-            return Ok(StorePayload::answer(Err(
-                UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])
-            )));
+            return Ok(StorePayload::answer(Err(UserError::new(
+                ErrorCode::NotFound,
+                "user-not-found",
+            )
+            .on_field(&["userId"]))));
         };
         Ok(StorePayload::answer(
             stores::add_clerk(database(ctx)?, store.id, user_id).await?,

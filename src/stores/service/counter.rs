@@ -14,22 +14,22 @@ use sea_orm::{
 };
 
 use crate::accounts::entity::membership;
+use crate::cart::offers::{Offer, offers};
 use crate::catalogue::today_in_china;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::infra::money::Fen;
 use crate::inventory::shelf;
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
-use crate::cart::offers::{Offer, offers};
 use crate::orders::service::placing::{MAX_LINES, MAX_QUANTITY};
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::stores::CounterPaymentMethod;
 use crate::stores::entity::{counter_sale, store, store_day};
 use crate::unions::funds;
-use crate::infra::error_code::ErrorCode;
 
 const MAX_KEY_CHARS: usize = 64;
 
@@ -67,10 +67,11 @@ fn check(request: &SaleRequest) -> Result<BTreeMap<VariantId, (i32, usize)>, Use
         .on_field(&["input", "idempotencyKey"]));
     }
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
-        return Err(
-            UserError::new(ErrorCode::InvalidInput, Message::new("order-line-count").with("max", MAX_LINES))
-                .on_field(&["input", "lines"]),
-        );
+        return Err(UserError::new(
+            ErrorCode::InvalidInput,
+            Message::new("order-line-count").with("max", MAX_LINES),
+        )
+        .on_field(&["input", "lines"]));
     }
     let mut wanted: BTreeMap<VariantId, (i32, usize)> = BTreeMap::new();
     for (index, line) in request.lines.iter().enumerate() {
@@ -354,7 +355,10 @@ pub async fn record_sale(
             txn.rollback().await?;
             let name = offers.get(&line.variant_id).map_or("", |o| o.variant.name.as_str());
             return Ok(Err(on(
-                UserError::new(ErrorCode::NotOnShelf, Message::new("not-on-shelf").with("variant", name)),
+                UserError::new(
+                    ErrorCode::NotOnShelf,
+                    Message::new("not-on-shelf").with("variant", name),
+                ),
                 &line_field(line.index, "quantity"),
             )));
         }

@@ -11,11 +11,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use crate::catalogue::today_in_china;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{StoreId, UserId};
 use crate::infra::money::Fen;
 use crate::stores::CounterPaymentMethod;
 use crate::stores::entity::{counter_sale, store_day};
-use crate::infra::error_code::ErrorCode;
 
 /// What one method took in a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +148,9 @@ pub async fn close_day(
         .await?;
     if open.rows_affected != 1 {
         txn.rollback().await?;
-        return Ok(Err(UserError::new(ErrorCode::DayClosed, "store-day-closed").on_field(&["date"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::DayClosed, "store-day-closed").on_field(&["date"])
+        ));
     }
     let expected = cash_of(&totals(&sales_of(&txn, store_id, date).await?));
     store_day::Entity::update_many()

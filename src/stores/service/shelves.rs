@@ -4,12 +4,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::inventory::entity::shelf_stock;
 use crate::inventory::{Moved, shelf};
 use crate::shop::Effect;
-use crate::infra::error_code::ErrorCode;
 
 /// The most units one transfer moves (a typo guard).
 pub const MAX_TRANSFER: i32 = 100_000;

@@ -11,10 +11,10 @@ use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId};
 use crate::stores::entity::{store, store_clerk};
-use crate::infra::error_code::ErrorCode;
 
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ADDRESS_CHARS: usize = 200;
@@ -38,7 +38,9 @@ fn is_slug(slug: &str) -> bool {
 fn check_text(text: &str, max: usize, path: &[&str]) -> Result<(), UserError> {
     let chars = text.chars().count();
     if chars == 0 || chars > max || text.chars().any(char::is_control) {
-        return Err(UserError::new(ErrorCode::InvalidInput, Message::new("text-length").with("max", max)).on_field(path));
+        return Err(
+            UserError::new(ErrorCode::InvalidInput, Message::new("text-length").with("max", max)).on_field(path),
+        );
     }
     Ok(())
 }
@@ -114,7 +116,9 @@ pub async fn add_clerk(db: &DatabaseConnection, store_id: StoreId, user_id: User
         ));
     };
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(Err(UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])));
+        return Ok(Err(
+            UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])
+        ));
     };
     if user.role != Role::Buyer && user.role != Role::StoreClerk {
         return Ok(Err(

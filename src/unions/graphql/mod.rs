@@ -9,6 +9,7 @@ use super::entity::organisation;
 use super::funds::{self, GrantRequest};
 use super::policy::{AdministerOrganisation, OperateOrganisations, ReadOrganisation};
 use super::service::{self, NewOrganisation};
+use crate::accounts::graphql::accounts;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::accounts::{Role, Viewer};
 use crate::graphql::context::{database, wants_total_count};
@@ -330,7 +331,7 @@ impl UnionsMutation {
             ));
         };
         Ok(
-            match service::add_admin(database(ctx)?, organisation_id, user_id).await? {
+            match service::add_admin(database(ctx)?, &accounts(ctx)?.sessions, organisation_id, user_id).await? {
                 Ok(row) => OrganisationPayload::done(seen_by_admin(row)),
                 Err(problem) => OrganisationPayload::failed(problem),
             },

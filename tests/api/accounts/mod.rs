@@ -12,6 +12,7 @@ use crate::on_each_backend;
 use crate::support::{Actor, Backend, TestApp};
 
 mod roles;
+mod session_cache;
 mod sign_in;
 
 const REGISTER: &str = "mutation($input: RegisterInput!) {

@@ -7,7 +7,10 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_back_office_catalogue_operation_answers_each_caller_as_it_should() {
-    let app = TestApp::on(Backend::Sqlite).start().await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let operator = app.user("operator@example.com", Role::Admin, None).await;
     let cast = Cast {
         names: [

@@ -9,7 +9,10 @@ use crate::checkout::{address_in, first_variant, save_address};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_checkout_operation_answers_each_caller_as_it_should() {
-    let app = TestApp::on(Backend::Sqlite).start().await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let cast = Cast {
         names: [
             "anonymous",

@@ -6,7 +6,10 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_reset_and_phone_numbers_answer_each_caller_as_they_should() {
-    let app = TestApp::on(Backend::Sqlite).start().await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let buyer = app.user("buyer@example.com", Role::Buyer, None).await;
     let cast = Cast {
         names: [

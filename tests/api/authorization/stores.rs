@@ -9,7 +9,10 @@ use crate::unions::{member, organisation};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_store_operation_answers_each_caller_as_it_should() {
-    let app = TestApp::on(Backend::Sqlite).start().await.expect("SQLite needs no service");
+    let app = TestApp::on(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite needs no service");
     let counter = counter(&app).await;
     stock_shelf(&app, &counter, 5).await;
     let sold = sell(&app, &counter, sale_input(&counter, 1, "CASH", "matrix-1")).await;

@@ -198,7 +198,11 @@ async fn only_its_grower_and_operators_upload_pictures(backend: Backend) {
 }
 
 async fn an_upload_over_the_cap_answers_413(backend: Backend) {
-    let Some(app) = TestApp::on(backend).settings(&[("HUAKAI_MAX_UPLOAD", "256KiB")]).start().await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_MAX_UPLOAD", "256KiB")])
+        .start()
+        .await
+    else {
         return;
     };
     let (grower, id) = lilies(&app).await;

@@ -25,7 +25,11 @@ fn today() -> String {
 }
 
 async fn a_day_closes_once_with_its_cash_and_takes_no_more_sales(backend: Backend) {
-    let Some(app) = TestApp::on(backend).settings(&[("HUAKAI_STORE_LOW_STOCK", "3")]).start().await else {
+    let Some(app) = TestApp::on(backend)
+        .settings(&[("HUAKAI_STORE_LOW_STOCK", "3")])
+        .start()
+        .await
+    else {
         return;
     };
     let counter = counter(&app).await;

@@ -11,11 +11,12 @@ mod request;
 use pricing::PricedLine;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use crate::cart::take_user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{ProducerId, UserId, VariantId};
 use crate::infra::money::Fen;
@@ -25,11 +26,11 @@ use crate::orders::service::holds::within_buyer_limits;
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::ProviderKind;
 use crate::payments::checkout::Checkout;
+use crate::payments::entity::payment;
 use crate::payments::service as payments;
-use crate::shop::{Effect, Shop, ShopSettings};
+use crate::shop::{Effect, Shop};
 use crate::unions::funds;
 use crate::unions::service as unions;
-use crate::infra::error_code::ErrorCode;
 
 pub use crate::cart::address::Address;
 pub(super) use crate::cart::address::check_address;
@@ -57,6 +58,8 @@ pub(super) struct Reserved {
     pub variant_ids: Vec<VariantId>,
     /// An order paid as it was placed (by allowance or fund): its stock sold.
     pub paid: Effect,
+    /// The payment row written with the order, waiting for its provider to start it.
+    pub payment: Option<payment::Model>,
 }
 
 impl Reserved {
@@ -67,6 +70,7 @@ impl Reserved {
             availability_changed: false,
             variant_ids: Vec::new(),
             paid: Effect::default(),
+            payment: None,
         }
     }
 }
@@ -82,7 +86,7 @@ pub struct Placed {
 /// the payment. A payment that cannot be started now leaves the order standing and says so.
 pub async fn place(shop: &Shop, buyer_id: UserId, mut request: OrderRequest) -> Outcome<Placed> {
     let checkout = std::mem::take(&mut request.checkout);
-    Ok(match place_order(&shop.db, buyer_id, request, &shop.settings).await? {
+    Ok(match place_order(shop, buyer_id, request).await? {
         Ok(reserved) => Ok(announce_and_start_payment(shop, reserved, &checkout).await),
         Err(problem) => Err(problem),
     })
@@ -95,7 +99,11 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, 
         Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed).and(reserved.paid),
     )
     .await;
-    let payment_problem = match payments::start(shop, &reserved.order, checkout).await {
+    let started = match reserved.payment {
+        Some(row) => payments::start_with(shop, &reserved.order, Some(row), checkout).await,
+        None => payments::start(shop, &reserved.order, checkout).await,
+    };
+    let payment_problem = match started {
         Ok(Ok(_)) => None,
         Ok(Err(problem)) => Some(problem),
         Err(error) => {
@@ -112,12 +120,8 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, 
 /// `placeOrder`: validates every line, snapshots prices and reserves stock for all lines or
 /// none, in one transaction. The same key from the same buyer returns the same order, also
 /// when two requests race (the unique index decides).
-async fn place_order(
-    db: &DatabaseConnection,
-    buyer_id: UserId,
-    request: OrderRequest,
-    settings: &ShopSettings,
-) -> Outcome<Reserved> {
+async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcome<Reserved> {
+    let (db, settings) = (&shop.db, &shop.settings);
     if let Err(problem) = request::check_request(&request) {
         return Ok(Err(problem));
     }
@@ -254,6 +258,12 @@ async fn place_order(
         txn.rollback().await?;
         return Ok(Err(problem));
     }
+    // The payment waits in the order's own transaction (one commit places both), written
+    // before the stock so that it adds nothing to the time a hot variant's row is locked.
+    let payment = match paid_at_once {
+        true => None,
+        false => payments::open(&txn, shop, &order).await?,
+    };
     // Stock last, in variant order (no deadlocks between orders of several lines): a hot
     // variant's row is locked only from here to the commit.
     let mut availability_changed = false;
@@ -319,5 +329,6 @@ async fn place_order(
         availability_changed,
         variant_ids: lines.iter().map(|line| line.variant.id).collect(),
         paid,
+        payment,
     }))
 }

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use crate::cart::offers::Offer;
 use crate::catalogue::entity::variant;
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{ProducerId, VariantId};
 use crate::infra::money::Fen;
 use crate::livestream::sessions::LiveOffer;
 use crate::orders::PaymentMethod;
-use crate::infra::error_code::ErrorCode;
 
 /// A line as it will be written.
 pub(super) struct PricedLine {
@@ -37,12 +37,8 @@ pub(super) fn price_lines(
     for (variant_id, (quantity, index)) in wanted {
         let at = index.to_string();
         let Some(offer) = offers.get(variant_id) else {
-            return Ok(Err(UserError::new(ErrorCode::NotFound, "variant-not-found").on_field(&[
-                "input",
-                "lines",
-                &at,
-                "variantId",
-            ])));
+            return Ok(Err(UserError::new(ErrorCode::NotFound, "variant-not-found")
+                .on_field(&["input", "lines", &at, "variantId"])));
         };
         let variant = &offer.variant;
         if !offer.on_sale {

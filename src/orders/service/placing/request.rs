@@ -10,10 +10,10 @@ use super::OrderRequest;
 use crate::cart::address::{Address, check_address};
 use crate::cart::{addresses, lines as cart};
 use crate::infra::error::{AppResult, UserError};
+use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{SavedAddressId, UserId, VariantId};
 use crate::orders::PaymentMethod;
-use crate::infra::error_code::ErrorCode;
 
 pub const MAX_QUANTITY: i32 = cart::MAX_QUANTITY;
 pub const MAX_LINES: usize = cart::MAX_LINES as usize;
@@ -105,9 +105,8 @@ pub(super) async fn resolve(
             match saved {
                 Some(row) => Address::from(&row),
                 None => {
-                    return Ok(Err(
-                        UserError::new(ErrorCode::NotFound, "address-not-found").on_field(&["input", "shippingAddressId"])
-                    ));
+                    return Ok(Err(UserError::new(ErrorCode::NotFound, "address-not-found")
+                        .on_field(&["input", "shippingAddressId"])));
                 }
             }
         }
