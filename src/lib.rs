@@ -3,6 +3,9 @@
 //! Each domain lives in its own folder with its entities, service functions and GraphQL types;
 //! `app` wires configuration, state, HTTP and the command line; `graphql` assembles the schema.
 
+// The merged GraphQL roots' futures nest deeply; proving them `Send` needs more than 128 steps.
+#![recursion_limit = "256"]
+
 #[macro_use]
 pub mod infra;
 
@@ -21,3 +24,4 @@ pub mod payments;
 pub mod payouts;
 pub mod shop;
 pub mod unions;
+pub mod user_disabling;

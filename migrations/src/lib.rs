@@ -24,6 +24,7 @@ mod m20261203_000030_host_bank_accounts;
 mod m20261203_000031_direct_pay;
 mod m20261203_000032_claims;
 mod m20261203_000033_claim_photos;
+mod m20261203_000035_order_desk;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000031_direct_pay::Migration),
             Box::new(m20261203_000032_claims::Migration),
             Box::new(m20261203_000033_claim_photos::Migration),
+            Box::new(m20261203_000035_order_desk::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod query_limits;
+mod user_admin;
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use crate::impact::graphql::ImpactQuery;
 use crate::livestream::graphql::{
     Host, LiveSession, LiveSessionItem, LivestreamMutation, LivestreamQuery, LivestreamSubscription, PromoLink,
 };
-use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
+use crate::orders::graphql::{Order, OrderDeskQuery, OrdersMutation, OrdersQuery, Shipment};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
@@ -55,6 +56,7 @@ pub enum Node {
     LiveSession(LiveSession),
     LiveSessionItem(LiveSessionItem),
     Claim(Claim),
+    Shipment(Shipment),
 }
 
 #[derive(Default)]
@@ -107,6 +109,9 @@ impl NodeQuery {
                 .await?
                 .map(Node::LiveSessionItem),
             NodeType::Claim => claims::graphql::node(ctx, row_id.into()).await?.map(Node::Claim),
+            NodeType::Shipment => orders::graphql::shipment_node(ctx, row_id.into())
+                .await?
+                .map(Node::Shipment),
         })
     }
 }
@@ -117,6 +122,7 @@ pub struct Query(
     CatalogueManagementQuery,
     AccountsQuery,
     OrdersQuery,
+    OrderDeskQuery,
     PaymentsQuery,
     PayoutsQuery,
     ImpactQuery,
@@ -138,6 +144,7 @@ pub struct Mutation(
     UnionsMutation,
     BulkOrdersMutation,
     LivestreamMutation,
+    user_admin::UserAdminMutation,
     ClaimsMutation,
 );
 

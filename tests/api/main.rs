@@ -27,6 +27,7 @@ mod model;
 mod money;
 mod money_rules;
 mod operations;
+mod order_desk;
 mod orders;
 mod organisation_report;
 mod payments;

@@ -24,6 +24,8 @@ pub struct Model {
     /// A host's bank account (the name on it, its number), for payouts by bank.
     pub bank_account_name: Option<String>,
     pub bank_account_number: Option<String>,
+    /// Set by an operator: the user cannot sign in and has no live session.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,10 +23,11 @@ pub enum NodeType {
     LiveSession,
     LiveSessionItem,
     Claim,
+    Shipment,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 15] = [
+    const ALL: [NodeType; 16] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -42,6 +43,7 @@ impl NodeType {
         NodeType::LiveSession,
         NodeType::LiveSessionItem,
         NodeType::Claim,
+        NodeType::Shipment,
     ];
 
     fn name(self) -> &'static str {
@@ -61,6 +63,7 @@ impl NodeType {
             NodeType::LiveSession => "LiveSession",
             NodeType::LiveSessionItem => "LiveSessionItem",
             NodeType::Claim => "Claim",
+            NodeType::Shipment => "Shipment",
         }
     }
 }

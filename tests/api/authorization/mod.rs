@@ -22,6 +22,7 @@ enum Outcome {
 
 use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
 
+mod back_office_desk;
 mod claims;
 mod hosts_and_organisations;
 mod private_operations;
