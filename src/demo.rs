@@ -215,7 +215,14 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                     send_bank_refunds(shop, order_id).await?;
                     summary.refunds += 1;
                 }
-                lifecycle::mark_shipped(shop, order_id, None, &format!("SF{order_id:010}"))
+                let tracking_number = format!("SF{order_id:010}");
+                let dispatch = lifecycle::Dispatch {
+                    producer: None,
+                    shipment: None,
+                    tracking_number: &tracking_number,
+                    carrier: Some("SF"),
+                };
+                lifecycle::mark_shipped(shop, order_id, dispatch)
                     .await?
                     .map_err(|problem| failed("a shipment", problem.code))?;
                 lifecycle::confirm_delivery(shop, order_id)

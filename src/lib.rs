@@ -27,3 +27,4 @@ pub mod payouts;
 pub mod shop;
 pub mod stores;
 pub mod unions;
+pub mod user_disabling;

@@ -25,6 +25,7 @@ mod m20261203_000031_direct_pay;
 mod m20261203_000032_claims;
 mod m20261203_000033_claim_photos;
 mod m20261203_000034_back_office_catalogue;
+mod m20261203_000035_order_desk;
 mod m20261203_000036_checkout;
 mod m20261203_000037_password_resets_and_phones;
 mod m20261203_000038_stores;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000036_checkout::Migration),
             Box::new(m20261203_000037_password_resets_and_phones::Migration),
             Box::new(m20261203_000038_stores::Migration),
+            Box::new(m20261203_000035_order_desk::Migration),
         ]
     }
 }

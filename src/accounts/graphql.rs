@@ -84,6 +84,15 @@ impl User {
         }
         self.0.phone.as_deref()
     }
+
+    /// Disabled by an operator: cannot sign in.
+    async fn disabled(&self) -> bool {
+        self.0.disabled_at.is_some()
+    }
+
+    async fn disabled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.disabled_at
+    }
 }
 
 #[derive(SimpleObject)]
@@ -129,6 +138,22 @@ pub struct UserPayload {
     user_errors: Vec<UserError>,
 }
 
+impl UserPayload {
+    pub fn done(user: user::Model) -> Self {
+        UserPayload {
+            user: Some(User(user)),
+            user_errors: Vec::new(),
+        }
+    }
+
+    pub fn failed(problem: UserError) -> Self {
+        UserPayload {
+            user: None,
+            user_errors: vec![problem],
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct RegisterInput {
     pub email: String,
@@ -154,7 +179,8 @@ impl AccountsQuery {
         Ok(user.map(User))
     }
 
-    /// Every account, oldest first (operators).
+    /// Every account, oldest first, optionally of one role and with `email` in its address
+    /// (any part of it, whatever the case) (operators).
     #[graphql(
         guard = "RoleGuard::any_of(&[Role::Admin])",
         complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)"
@@ -165,10 +191,15 @@ impl AccountsQuery {
         first: Option<i32>,
         after: Option<String>,
         role: Option<Role>,
+        email: Option<String>,
     ) -> Result<RelayConnection<UserId, User>> {
         viewer(ctx).authorize(AdministerUsers)?;
         let page = PageRequest::new(first, after.as_deref())?;
-        let (rows, total) = service::list_users(database(ctx)?, role, &page, wants_total_count(ctx)).await?;
+        let filter = service::UserFilter {
+            role,
+            email: email.as_deref(),
+        };
+        let (rows, total) = service::list_users(database(ctx)?, filter, &page, wants_total_count(ctx)).await?;
         Ok(connection(rows, &page, total, |row| row.id, User))
     }
 }

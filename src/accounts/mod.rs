@@ -1,6 +1,7 @@
 //! Accounts: users and their roles, sign-in, tokens, and the one authorization policy every
 //! domain asks.
 
+pub mod disabling;
 pub mod entity;
 pub mod graphql;
 pub mod memberships;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, Set,
     SqlErr,
@@ -238,6 +238,10 @@ pub async fn login(
     let Some(user) = user.filter(|_| matches) else {
         return Ok(Err(UserError::new(ErrorCode::InvalidCredentials, "wrong-credentials")));
     };
+    // Said only to whoever knows the password: a guesser learns nothing more.
+    if user.disabled_at.is_some() {
+        return Ok(Err(UserError::new(ErrorCode::AccountDisabled, "account-disabled")));
+    }
     accounts.limiter.forgive(&[per_address], &[per_account]).await;
     Ok(Ok(start_session(db, &accounts.keys, user).await?))
 }
@@ -263,6 +267,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, accounts: &Accounts, token:
     let user = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
+        .filter(|user| user.disabled_at.is_none())
         .ok_or(AppError::Unauthenticated)?;
     let role = user.role;
     let producer_id = match role {
@@ -470,16 +475,29 @@ pub async fn set_language(
     Ok(user)
 }
 
-/// A page of users, oldest first, optionally of one role.
+/// Which users a list shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserFilter<'a> {
+    pub role: Option<Role>,
+    /// A part of the email, whatever its case (`%` and `_` are plain characters).
+    pub email: Option<&'a str>,
+}
+
+/// A page of users, oldest first, narrowed by `filter`.
 pub async fn list_users(
     db: &impl ConnectionTrait,
-    role: Option<Role>,
+    filter: UserFilter<'_>,
     page: &PageRequest<UserId>,
     count_total: bool,
 ) -> AppResult<(Vec<user::Model>, u64)> {
     let mut select = user::Entity::find();
-    if let Some(role) = role {
+    if let Some(role) = filter.role {
         select = select.filter(user::Column::Role.eq(role));
+    }
+    if let Some(part) = filter.email.map(normalize_email).filter(|part| !part.is_empty()) {
+        let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+        select = select.filter(Expr::col(user::Column::Email.as_column_ref()).like(pattern));
     }
     paging::keyset_page(db, select, user::Column::Id, Direction::OldestFirst, page, count_total).await
 }

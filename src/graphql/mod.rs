@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod query_limits;
+mod user_admin;
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use crate::impact::graphql::ImpactQuery;
 use crate::livestream::graphql::{
     Host, LiveSession, LiveSessionItem, LivestreamMutation, LivestreamQuery, LivestreamSubscription, PromoLink,
 };
-use crate::orders::graphql::{Order, OrdersMutation, OrdersQuery};
+use crate::orders::graphql::{Order, OrderDeskQuery, OrdersMutation, OrdersQuery, Shipment};
 use crate::payments::graphql::{BankRefund, PaymentsMutation, PaymentsQuery};
 use crate::payouts::graphql::{Payout, PayoutsMutation, PayoutsQuery};
 use crate::shop::Shop;
@@ -60,6 +61,7 @@ pub enum Node {
     SavedAddress(SavedAddress),
     Store(Store),
     CounterSale(CounterSale),
+    Shipment(Shipment),
 }
 
 #[derive(Default)]
@@ -117,6 +119,9 @@ impl NodeQuery {
             NodeType::CounterSale => stores::graphql::sale_node(ctx, row_id.into())
                 .await?
                 .map(Node::CounterSale),
+            NodeType::Shipment => orders::graphql::shipment_node(ctx, row_id.into())
+                .await?
+                .map(Node::Shipment),
         })
     }
 }
@@ -127,6 +132,7 @@ pub struct Query(
     CatalogueManagementQuery,
     AccountsQuery,
     OrdersQuery,
+    OrderDeskQuery,
     PaymentsQuery,
     PayoutsQuery,
     ImpactQuery,
@@ -151,6 +157,7 @@ pub struct Mutation(
     UnionsMutation,
     BulkOrdersMutation,
     LivestreamMutation,
+    user_admin::UserAdminMutation,
     ClaimsMutation,
     CartMutation,
     ShippingMutation,

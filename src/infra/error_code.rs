@@ -143,6 +143,8 @@ error_codes! {
     NotOnShelf => "NOT_ON_SHELF",
     /// Too many open sockets on this server.
     TooManySockets => "TOO_MANY_SOCKETS",
+    /// The account is disabled.
+    AccountDisabled => "ACCOUNT_DISABLED",
 }
 
 impl std::fmt::Display for ErrorCode {

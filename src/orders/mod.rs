@@ -1,6 +1,7 @@
 //! Orders: placing them (stock reserved for all lines or none), paying, shipping per producer,
 //! delivery, cancellation and expiry of unpaid reservations.
 
+pub mod carriers;
 pub mod entity;
 pub mod graphql;
 pub mod policy;

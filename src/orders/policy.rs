@@ -57,3 +57,25 @@ impl Permission for ShipOrder<'_> {
         grows_for_one_of(me, self.producer_ids)
     }
 }
+
+/// List every order (the order desk): operators only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListOrders;
+
+impl Permission for ListOrders {
+    fn allows(&self, _me: &SignedIn) -> bool {
+        false
+    }
+}
+
+/// List a producer's orders (its queue to ship): that producer's growers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProducerOrders {
+    pub producer_id: ProducerId,
+}
+
+impl Permission for ProducerOrders {
+    fn allows(&self, me: &SignedIn) -> bool {
+        grows_for_one_of(me, &[self.producer_id])
+    }
+}

@@ -5,7 +5,9 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::balances::{self, Balance as BalanceRow};
+pub use super::account_objects::Balance;
+use super::account_objects::Household;
+use super::balances;
 use super::entity::{earning, payout};
 use super::policy::{HostMoney, ProducerMoney};
 use super::statements::{self, NewMember};
@@ -28,36 +30,6 @@ type Result<T> = async_graphql::Result<T>;
 
 /// A producer's money, as its growers and operators see it.
 pub struct ProducerAccount(producer::Model);
-
-#[derive(SimpleObject)]
-pub struct Balance {
-    /// Earned, within the hold after delivery.
-    pending: Money,
-    /// Ready for the next payout (negative when refunds outweigh new earnings).
-    available: Money,
-    /// In payouts not yet paid.
-    in_transit: Money,
-    paid_out: Money,
-}
-
-impl From<BalanceRow> for Balance {
-    fn from(row: BalanceRow) -> Self {
-        Balance {
-            pending: row.pending.into(),
-            available: row.available.into(),
-            in_transit: row.in_transit.into(),
-            paid_out: row.paid_out.into(),
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct Household {
-    name: String,
-    registered_poor: bool,
-    /// Its share of the cooperative's payouts, in basis points.
-    share_bps: i32,
-}
 
 #[Object]
 impl ProducerAccount {
@@ -104,6 +76,19 @@ impl ProducerAccount {
         status: Option<Vec<crate::claims::ClaimStatus>>,
     ) -> Result<RelayConnection<crate::infra::ids::ClaimId, crate::claims::graphql::Claim>> {
         crate::claims::graphql::queue(ctx, Some(self.0.id), first, after, status).await
+    }
+
+    /// The orders with the producer's lines, newest first, of the given statuses: its growers'
+    /// queue (PAID: to ship). A grower sees only its own lines of each.
+    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::orders::OrderStatus>>,
+    ) -> Result<RelayConnection<crate::orders::service::desk::OrderCursor, crate::orders::graphql::Order>> {
+        crate::orders::graphql::producer_queue(ctx, self.0.id, first, after, status).await
     }
 
     /// A cooperative's member households (二次分配).

@@ -2,6 +2,7 @@
 //! any host commission), when it becomes available, and paying it out once: by Stripe transfer
 //! to a connected account, or by bank in batches confirmed line by line.
 
+pub mod account_objects;
 pub mod balances;
 pub mod entity;
 pub mod graphql;

@@ -147,13 +147,23 @@ async fn mid_autumn_gifts(shop: &Shop, organisation: &organisation::Model, admin
         AppError::Internal(anyhow::anyhow!("demo union: the 中秋 gifts were refused ({codes:?})"))
     })?;
     let order_id = placed.order.id;
-    lifecycle::mark_shipped(shop, order_id, None, "SF-ZHONGQIU-0001")
-        .await?
-        .map_err(|problem| refused("shipping the gifts", &problem))?;
+    // Each parcel goes to its own recipient, under its own number.
+    let shipments = state::shipments_of(db, order_id).await?;
+    for (index, parcel) in shipments.iter().enumerate() {
+        let tracking_number = format!("SF-ZHONGQIU-{:04}", index + 1);
+        let dispatch = lifecycle::Dispatch {
+            producer: None,
+            shipment: Some(parcel.id),
+            tracking_number: &tracking_number,
+            carrier: Some("SF"),
+        };
+        lifecycle::mark_shipped(shop, order_id, dispatch)
+            .await?
+            .map_err(|problem| refused("shipping the gifts", &problem))?;
+    }
     lifecycle::confirm_delivery(shop, order_id)
         .await?
         .map_err(|problem| refused("delivering the gifts", &problem))?;
-    let shipments = state::shipments_of(db, order_id).await?;
     for (index, shipment) in shipments.iter().enumerate() {
         let code = shipment.acceptance_code.as_deref().unwrap_or_default();
         let crushed = index + 1 == shipments.len();

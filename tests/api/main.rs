@@ -29,6 +29,7 @@ mod money;
 mod money_rules;
 mod notify;
 mod operations;
+mod order_desk;
 mod orders;
 mod organisation_report;
 mod payments;

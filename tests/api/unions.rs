@@ -5,7 +5,7 @@ use huakai::accounts::Role;
 use serde_json::{Value, json};
 
 mod allowance;
-mod bulk;
+pub(crate) mod bulk;
 
 use crate::on_each_backend;
 use crate::orders::{PLACE, order_input};

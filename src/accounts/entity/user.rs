@@ -27,6 +27,8 @@ pub struct Model {
     /// A mainland mobile number, `+86` and eleven digits (`setPhoneNumber`); seen only by its
     /// owner and operators.
     pub phone: Option<String>,
+    /// Set by an operator: the user cannot sign in and has no live session.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,10 +26,11 @@ pub enum NodeType {
     SavedAddress,
     Store,
     CounterSale,
+    Shipment,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 18] = [
+    const ALL: [NodeType; 19] = [
         NodeType::Product,
         NodeType::Variant,
         NodeType::Village,
@@ -48,6 +49,7 @@ impl NodeType {
         NodeType::SavedAddress,
         NodeType::Store,
         NodeType::CounterSale,
+        NodeType::Shipment,
     ];
 
     fn name(self) -> &'static str {
@@ -70,6 +72,7 @@ impl NodeType {
             NodeType::SavedAddress => "SavedAddress",
             NodeType::Store => "Store",
             NodeType::CounterSale => "CounterSale",
+            NodeType::Shipment => "Shipment",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 ## Error codes
 
+code-ACCOUNT_DISABLED = The account is disabled.
 code-ALREADY_ACCEPTED = Accepted already.
 code-ALREADY_ADMIN = The user administers another organisation.
 code-ALREADY_CLERK = The user is a clerk of another store.
@@ -66,6 +67,7 @@ acceptance-already-accepted = the shipment is accepted already
 acceptance-before-shipping = the shipment has not been sent yet
 acceptance-code-invalid = no shipment has this acceptance code
 acceptance-note-length = describe the problem in 1 to 500 characters
+account-disabled = this account is disabled: ask the shop
 administers-another-organisation = the user administers another organisation
 allowance-expiry-future = an allowance expires in the future
 allowance-insufficient = the allowance ({ $balance }) does not cover the order ({ $total })
@@ -81,9 +83,12 @@ authentication-required = authentication required
 body-not-json = the body is not JSON ({ $error })
 body-not-object = the body must be a JSON object
 bulk-line-count = give 1 to { $max } recipient lines
+bulk-parcel-needs-shipment = each parcel of a bulk order ships under its own number: name the parcel with shipmentId
 bulk-payment-method = a bulk order is paid by bank transfer or from the organisation's fund
 cancel-only-unshipped = only an order not yet shipped can be cancelled
+cannot-disable-yourself = an operator cannot disable its own account
 cap-exceeded = membership { $membership } would pass the yearly cap of { $cap } per member
+carrier-unknown = no carrier has the code { $carrier }: use one of { $codes }
 catalogue-code-not-found = no catalogue entry with this code
 catalogue-entry-not-found = no such catalogue entry
 category-not-found = no such category
@@ -270,6 +275,7 @@ session-not-found = no such session
 session-not-yours = no such session of yours
 session-window = a session ends after it starts, in the future
 ship-only-paid = only a paid order is shipped
+shipment-not-found = the order has no such parcel for you to ship
 sign-in-with-bearer = sign in: send Authorization: Bearer <token>
 sku-format = a SKU is 2 to 40 capital letters, digits and dashes
 sku-taken = this SKU is taken

@@ -3,6 +3,7 @@
 
 ## Error codes
 
+code-ACCOUNT_DISABLED = 账户已停用。
 code-ALREADY_ACCEPTED = 已验收。
 code-ALREADY_ADMIN = 该用户已在管理另一个单位。
 code-ALREADY_CLERK = 该用户已是另一家门店的店员。
@@ -66,6 +67,7 @@ acceptance-already-accepted = 该包裹已验收
 acceptance-before-shipping = 该包裹尚未发货
 acceptance-code-invalid = 验收码无效
 acceptance-note-length = 请用 1 到 500 个字描述问题
+account-disabled = 此账户已被停用，请联系商城
 administers-another-organisation = 该用户已在管理另一个单位
 allowance-expiry-future = 补贴的到期时间须在将来
 allowance-insufficient = 补贴余额（{ $balance }）不足以支付订单（{ $total }）
@@ -81,9 +83,12 @@ authentication-required = 需要登录
 body-not-json = 请求体不是 JSON（{ $error }）
 body-not-object = 请求体须为 JSON 对象
 bulk-line-count = 请提供 1 到 { $max } 行收件人
+bulk-parcel-needs-shipment = 团购订单的每个包裹各有运单号：请用 shipmentId 指明包裹
 bulk-payment-method = 批量订单须以对公转账或单位资金池支付
 cancel-only-unshipped = 只有尚未发货的订单可以取消
+cannot-disable-yourself = 运营人员不能停用自己的账户
 cap-exceeded = 成员资格 { $membership } 将超过每人每年 { $cap } 的上限
+carrier-unknown = 没有代码为 { $carrier } 的快递公司，请用 { $codes } 之一
 catalogue-code-not-found = 没有这个编号的目录条目
 catalogue-entry-not-found = 没有这个目录条目
 category-not-found = 没有这个分类
@@ -270,6 +275,7 @@ session-not-found = 没有这场直播
 session-not-yours = 你没有这场直播
 session-window = 直播须在开始之后、且在将来结束
 ship-only-paid = 只有已付款的订单可以发货
+shipment-not-found = 该订单没有可由您发货的这个包裹
 sign-in-with-bearer = 请登录：发送 Authorization: Bearer <token>
 sku-format = SKU 为 2 到 40 个大写字母、数字或连字符
 sku-taken = 这个 SKU 已被使用

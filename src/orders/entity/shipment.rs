@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::{OrderId, ShipmentId};
+use crate::orders::carriers::Carrier;
 
 /// One producer's part of an order, shipped with its own tracking number; of a bulk order, one
 /// recipient's part from one producer, with the recipient's address and acceptance.
@@ -13,6 +14,8 @@ pub struct Model {
     pub order_id: OrderId,
     pub producer_id: ProducerId,
     pub tracking_number: Option<String>,
+    /// The express company carrying it, when its shipper named one.
+    pub carrier: Option<Carrier>,
     pub shipped_at: Option<DateTimeUtc>,
     pub recipient_name: Option<String>,
     pub recipient_phone: Option<String>,

@@ -1,9 +1,11 @@
 //! The contract's "Orders and inventory" section: the queries and mutations (here), the
 //! objects they answer with (`objects`), and the batched loads behind lists (`loaders`).
 
+mod desk;
 mod loaders;
 mod objects;
 
+pub use desk::{OrderDeskQuery, producer_queue};
 pub use loaders::{OrdersLoader, request_loader};
 pub use objects::{Order, OrderLineInput, OrderPayload, PlaceOrderPayload, Shipment};
 
@@ -18,12 +20,14 @@ use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
-use crate::infra::ids::OrderId;
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::UserId;
+use crate::infra::ids::{OrderId, ShipmentId};
 use crate::orders::PaymentMethod;
-use crate::orders::entity::order;
+use crate::orders::entity::{order, shipment};
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
+use crate::orders::service::desk::OrderCursor;
+use crate::orders::service::lifecycle::Dispatch;
 use crate::orders::service::placing::{self, Destination, LineRequest, LineSource, OrderRequest, exactly_one};
 use crate::orders::service::{cancel, lifecycle, state};
 use crate::payments::checkout::Checkout;
@@ -123,7 +127,7 @@ impl OrdersQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<OrderId, Order>> {
+    ) -> Result<RelayConnection<OrderCursor, Order>> {
         let me = viewer(ctx).signed_in()?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = state::buyer_orders(database(ctx)?, me.user_id, &page, wants_total_count(ctx)).await?;
@@ -131,7 +135,7 @@ impl OrdersQuery {
             rows,
             &page,
             total,
-            |row| row.id,
+            |row| (row.created_at, row.id),
             |row| Order {
                 row,
                 only_producer: None,
@@ -226,17 +230,42 @@ impl OrdersMutation {
         })
     }
 
-    /// Ships a paid order: a grower ships its own producer's part, an operator every part left.
+    /// Ships a paid order: a grower ships its own producer's part, an operator every part left;
+    /// of a bulk order, the parcel `shipmentId` names (each parcel has its own number). The
+    /// carrier is a code: SF, ZTO, YTO, JD, EMS, STO or YUNDA.
     #[graphql(guard = "RoleGuard::any_of(&[Role::Grower, Role::Admin])")]
-    async fn mark_shipped(&self, ctx: &Context<'_>, order_id: ID, tracking_number: String) -> Result<OrderPayload> {
+    async fn mark_shipped(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        tracking_number: String,
+        carrier: Option<String>,
+        shipment_id: Option<ID>,
+    ) -> Result<OrderPayload> {
         let Some((row, audience)) = visible_order(ctx, &order_id).await? else {
             return Ok(OrderPayload::failed(not_found()));
         };
         let me = viewer(ctx).authorize(ShipOrder {
             producer_ids: &audience.producers,
         })?;
-        let producer = if me.role == Role::Admin { None } else { me.producer_id };
-        let outcome = lifecycle::mark_shipped(shop(ctx)?, row.id, producer, &tracking_number).await?;
+        let shipment = match shipment_id {
+            None => None,
+            Some(id) => match decode_as(&id, NodeType::Shipment) {
+                Some(shipment_id) => Some(shipment_id),
+                None => {
+                    return Ok(OrderPayload::failed(
+                        UserError::new(ErrorCode::NotFound, "shipment-not-found").on_field(&["shipmentId"]),
+                    ));
+                }
+            },
+        };
+        let dispatch = Dispatch {
+            producer: if me.role == Role::Admin { None } else { me.producer_id },
+            shipment,
+            tracking_number: &tracking_number,
+            carrier: carrier.as_deref(),
+        };
+        let outcome = lifecycle::mark_shipped(shop(ctx)?, row.id, dispatch).await?;
         Ok(match outcome {
             Ok(row) => match shown(ctx, row).await? {
                 Some(order) => OrderPayload::done(order),
@@ -262,6 +291,28 @@ impl OrdersMutation {
             Err(problem) => OrderPayload::failed(problem),
         })
     }
+}
+
+/// A parcel through `node(id:)`: null to anyone who may not see it.
+pub async fn shipment_node(ctx: &Context<'_>, shipment_id: ShipmentId) -> AppResult<Option<Shipment>> {
+    let db = database(ctx)?;
+    let Some(row) = shipment::Entity::find_by_id(shipment_id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(order) = order::Entity::find_by_id(row.order_id).one(db).await? else {
+        return Ok(None);
+    };
+    // A grower sees only its own producer's parcels of the orders it sees.
+    Ok(
+        match Order::visible_to(db, viewer(ctx), order)
+            .await?
+            .map(|order| order.only_producer)
+        {
+            Some(None) => Some(Shipment { row, whole: true }),
+            Some(Some(producer)) if producer == row.producer_id => Some(Shipment { row, whole: false }),
+            _ => None,
+        },
+    )
 }
 
 /// An order through `node(id:)`: null to anyone who may not see it.

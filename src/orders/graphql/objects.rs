@@ -16,6 +16,7 @@ use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::OrderId;
 use crate::infra::ids::ProducerId;
 use crate::infra::money::{Fen, Money};
+use crate::orders::carriers::Carrier;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::acceptance;
 use crate::orders::service::placing::{self, Placed};
@@ -255,12 +256,16 @@ impl OrderLine {
 /// A shipment as one viewer sees it: a bulk order's acceptance code only to those who see the
 /// whole order (the organisation's admins, operators).
 pub struct Shipment {
-    row: shipment::Model,
-    whole: bool,
+    pub(super) row: shipment::Model,
+    pub(super) whole: bool,
 }
 
 #[Object]
 impl Shipment {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Shipment, self.row.id)
+    }
+
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         let producer = loader(ctx)?
             .load_one(self.row.producer_id)
@@ -273,6 +278,17 @@ impl Shipment {
 
     async fn tracking_number(&self) -> Option<&str> {
         self.row.tracking_number.as_deref()
+    }
+
+    /// The express company's code (SF, ZTO, YTO, JD, EMS, STO, YUNDA), when the shipper named one.
+    async fn carrier(&self) -> Option<&'static str> {
+        self.row.carrier.map(Carrier::code)
+    }
+
+    /// The carrier's own public page tracking this parcel, once it has a carrier and a number.
+    async fn tracking_url(&self) -> Option<String> {
+        let number = self.row.tracking_number.as_deref()?;
+        Some(self.row.carrier?.tracking_url(number))
     }
 
     async fn shipped_at(&self) -> Option<DateTime<Utc>> {

@@ -10,11 +10,12 @@ use sea_orm::{
     RelationTrait,
 };
 
+use super::desk::OrderCursor;
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrganisationId;
-use crate::infra::ids::{OrderId, ShipmentId};
-use crate::infra::paging::{Direction, PageRequest, keyset_page};
+use crate::infra::ids::ShipmentId;
+use crate::infra::paging::{Direction, PageRequest, keyset_page, keyset_page_by_time};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, shipment};
 
@@ -155,15 +156,23 @@ pub fn order_accepted(order: &order::Model, shipments: &[shipment::Model]) -> Op
         .then(|| !shipments.is_empty() && shipments.iter().all(|s| s.accepted_at.is_some()))
 }
 
-/// The organisation's bulk orders, newest first; the cursor is the order id.
+/// The organisation's bulk orders, newest first, as every list of orders runs (`desk`).
 pub async fn bulk_orders(
     db: &impl ConnectionTrait,
     organisation_id: OrganisationId,
-    page: &PageRequest<OrderId>,
+    page: &PageRequest<OrderCursor>,
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let select = order::Entity::find()
         .filter(order::Column::UnionId.eq(organisation_id))
         .filter(order::Column::Bulk.eq(true));
-    keyset_page(db, select, order::Column::Id, Direction::NewestFirst, page, count_total).await
+    keyset_page_by_time(
+        db,
+        select,
+        order::Column::CreatedAt,
+        order::Column::Id,
+        page,
+        count_total,
+    )
+    .await
 }

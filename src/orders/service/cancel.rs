@@ -1,9 +1,11 @@
 //! `cancelOrder`: an unpaid order frees its stock; a paid one not yet shipped puts its units
 //! back on the shelf and is refunded in full, all decided in one transaction.
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
 use crate::infra::db::begin_write;
-use crate::infra::error::{AppError, Outcome, UserError};
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
@@ -95,4 +97,27 @@ pub async fn cancel(shop: &Shop, order_id: OrderId, actor: UserId) -> Outcome<or
         refunds::settle(shop, refund.id).await?;
     }
     Ok(Ok(find(&shop.db, order_id).await?))
+}
+
+/// Cancels every unpaid order `buyer_id` placed for itself, each through `cancel` (its stock
+/// and allowance given back), for `actor`: when an operator disables the account. An
+/// organisation's bulk orders stay: they are the organisation's to pay or cancel. Returns how
+/// many were cancelled (one paid or cancelled meanwhile is left as it is).
+pub async fn cancel_unpaid_of(shop: &Shop, buyer_id: UserId, actor: UserId) -> AppResult<usize> {
+    let unpaid: Vec<OrderId> = order::Entity::find()
+        .select_only()
+        .column(order::Column::Id)
+        .filter(order::Column::BuyerId.eq(buyer_id))
+        .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
+        .filter(order::Column::Bulk.eq(false))
+        .into_tuple()
+        .all(&shop.db)
+        .await?;
+    let mut cancelled = 0;
+    for order_id in unpaid {
+        if cancel(shop, order_id, actor).await?.is_ok() {
+            cancelled += 1;
+        }
+    }
+    Ok(cancelled)
 }

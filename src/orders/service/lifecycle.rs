@@ -14,10 +14,12 @@ use crate::catalogue::entity::product;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::i18n::Message;
 use crate::infra::ids::OrderId;
-use crate::infra::ids::ProducerId;
+use crate::infra::ids::{ProducerId, ShipmentId};
 use crate::inventory::Movement;
 use crate::orders::OrderStatus;
+use crate::orders::carriers::Carrier;
 use crate::orders::entity::{order, shipment};
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::shop::{Effect, Shop};
@@ -89,24 +91,45 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
     }
 }
 
-/// `markShipped`: ships `producer`'s part of the order (every unshipped part when `None`, as an
-/// operator does); the order is PARTIALLY_SHIPPED while some parts are, SHIPPED once every
-/// part is. A delivered order's parcel sent
-/// again for a claim (a reship) ships the same way, and the order stays as it was. The order's row is taken first
-/// (PAID stays PAID), so a cancellation or full refund either happened before (and this is
-/// refused) or waits until this has committed (and sees the shipment).
-pub async fn mark_shipped(
-    shop: &Shop,
-    order_id: OrderId,
-    producer: Option<ProducerId>,
-    tracking_number: &str,
-) -> Outcome<order::Model> {
-    let tracking_number = tracking_number.trim();
+/// What a `markShipped` ships, and under which number.
+pub struct Dispatch<'a> {
+    /// A grower's producer: only its parcels (`None`: an operator, any parcel).
+    pub producer: Option<ProducerId>,
+    /// One parcel; needed for a bulk order with several parcels waiting, since each goes to
+    /// its own recipient under its own number.
+    pub shipment: Option<ShipmentId>,
+    pub tracking_number: &'a str,
+    /// A carrier's code (`Carrier`), any case.
+    pub carrier: Option<&'a str>,
+}
+
+/// `markShipped`: ships the parcels `dispatch` names that have not left (of a buyer's order,
+/// each producer's part; of a bulk order, one parcel); the order is PARTIALLY_SHIPPED while some
+/// parts are, SHIPPED once every part is.
+/// A shipped parcel keeps its number: only parcels not yet shipped are written. A delivered
+/// order's parcel sent again for a claim (a reship) ships the same way, and the order stays as
+/// it was. The order's row is taken first (PAID stays PAID), so a cancellation or full refund
+/// either happened before (and this is refused) or waits until this has committed (and sees
+/// the shipment).
+pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>) -> Outcome<order::Model> {
+    let tracking_number = dispatch.tracking_number.trim();
     if tracking_number.is_empty() || tracking_number.chars().count() > 64 {
         return Ok(Err(
             UserError::new(ErrorCode::InvalidInput, "tracking-number-length").on_field(&["trackingNumber"])
         ));
     }
+    let carrier = match dispatch.carrier.map(|code| (code, Carrier::from_code(code))) {
+        None => None,
+        Some((_, Some(carrier))) => Some(carrier),
+        Some((code, None)) => {
+            let words = Message::new("carrier-unknown")
+                .with("carrier", code.trim())
+                .with("codes", Carrier::codes());
+            return Ok(Err(
+                UserError::new(ErrorCode::InvalidInput, words).on_field(&["carrier"])
+            ));
+        }
+    };
     let not_shippable = |message: &'static str| {
         Ok(Err(
             UserError::new(ErrorCode::NotShippable, message).on_field(&["orderId"])
@@ -132,15 +155,22 @@ pub async fn mark_shipped(
         txn.rollback().await?;
         return not_shippable("ship-only-paid");
     }
-    let mut update = shipment::Entity::update_many()
+    let parcels = match parcels_to_ship(&txn, &find(&txn, order_id).await?, &dispatch).await? {
+        Ok(parcels) => parcels,
+        Err(problem) => {
+            txn.rollback().await?;
+            return Ok(Err(problem));
+        }
+    };
+    let shipped = shipment::Entity::update_many()
         .col_expr(shipment::Column::TrackingNumber, Expr::value(tracking_number))
+        .col_expr(shipment::Column::Carrier, Expr::value(carrier))
         .col_expr(shipment::Column::ShippedAt, Expr::value(Utc::now()))
-        .filter(shipment::Column::OrderId.eq(order_id))
-        .filter(shipment::Column::ShippedAt.is_null());
-    if let Some(producer_id) = producer {
-        update = update.filter(shipment::Column::ProducerId.eq(producer_id));
-    }
-    if update.exec(&txn).await?.rows_affected == 0 {
+        .filter(shipment::Column::Id.is_in(parcels))
+        .filter(shipment::Column::ShippedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if shipped.rows_affected == 0 {
         txn.rollback().await?;
         return not_shippable("part-shipped-already");
     }
@@ -167,6 +197,45 @@ pub async fn mark_shipped(
     notices::shipped(&txn, order_id).await?;
     txn.commit().await?;
     Ok(Ok(find(&shop.db, order_id).await?))
+}
+
+/// The parcels of `order` that `dispatch` ships: the one it names (NOT_FOUND when the order
+/// has no such parcel for this shipper, NOT_SHIPPABLE when it left already), else every parcel
+/// waiting in the shipper's part, but never several parcels of a bulk order under one number.
+async fn parcels_to_ship(
+    txn: &impl ConnectionTrait,
+    order: &order::Model,
+    dispatch: &Dispatch<'_>,
+) -> Outcome<Vec<ShipmentId>> {
+    let mut mine = shipment::Entity::find().filter(shipment::Column::OrderId.eq(order.id));
+    if let Some(producer_id) = dispatch.producer {
+        mine = mine.filter(shipment::Column::ProducerId.eq(producer_id));
+    }
+    if let Some(shipment_id) = dispatch.shipment {
+        return Ok(
+            match mine.filter(shipment::Column::Id.eq(shipment_id)).one(txn).await? {
+                None => Err(UserError::new(ErrorCode::NotFound, "shipment-not-found").on_field(&["shipmentId"])),
+                Some(parcel) if parcel.shipped_at.is_some() => {
+                    Err(UserError::new(ErrorCode::NotShippable, "part-shipped-already").on_field(&["shipmentId"]))
+                }
+                Some(parcel) => Ok(vec![parcel.id]),
+            },
+        );
+    }
+    let waiting: Vec<ShipmentId> = mine
+        .filter(shipment::Column::ShippedAt.is_null())
+        .select_only()
+        .column(shipment::Column::Id)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(if order.bulk && waiting.len() > 1 {
+        Err(UserError::new(ErrorCode::InvalidInput, "bulk-parcel-needs-shipment").on_field(&["shipmentId"]))
+    } else if waiting.is_empty() {
+        Err(UserError::new(ErrorCode::NotShippable, "part-shipped-already").on_field(&["orderId"]))
+    } else {
+        Ok(waiting)
+    })
 }
 
 /// A shipped order arrived: DELIVERED, and in the same transaction each line's earning goes

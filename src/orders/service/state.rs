@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::desk::OrderCursor;
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::UserId;
 use crate::infra::ids::{OrderId, ShipmentId};
 use crate::infra::ids::{ProducerId, VariantId};
-use crate::infra::paging::{Direction, PageRequest, keyset_page};
+use crate::infra::paging::{PageRequest, keyset_page_by_time};
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
@@ -166,15 +167,23 @@ pub async fn move_lines(
     Ok(Some(flipped))
 }
 
-/// A page of the buyer's orders, newest first; the cursor is the order id.
+/// A page of the buyer's orders, newest first, as every list of orders runs (`desk`).
 pub async fn buyer_orders(
     db: &impl ConnectionTrait,
     buyer_id: UserId,
-    page: &PageRequest<OrderId>,
+    page: &PageRequest<OrderCursor>,
     count_total: bool,
 ) -> AppResult<(Vec<order::Model>, u64)> {
     let select = order::Entity::find().filter(order::Column::BuyerId.eq(buyer_id));
-    keyset_page(db, select, order::Column::Id, Direction::NewestFirst, page, count_total).await
+    keyset_page_by_time(
+        db,
+        select,
+        order::Column::CreatedAt,
+        order::Column::Id,
+        page,
+        count_total,
+    )
+    .await
 }
 
 /// The producers with lines in an order.

@@ -20,10 +20,11 @@ use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::MembershipId;
 use crate::infra::ids::OrganisationId;
-use crate::infra::ids::{OrderId, ShipmentId};
+use crate::infra::ids::ShipmentId;
 use crate::infra::money::{Fen, Money};
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
+use crate::orders::service::desk::OrderCursor;
 use sea_orm::DatabaseConnection;
 
 mod bulk;
@@ -139,11 +140,17 @@ impl Organisation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RelayConnection<OrderId, Order>> {
+    ) -> Result<RelayConnection<OrderCursor, Order>> {
         self.administered()?;
         let page = PageRequest::new(first, after.as_deref())?;
         let (rows, total) = acceptance::bulk_orders(database(ctx)?, self.row.id, &page, wants_total_count(ctx)).await?;
-        Ok(connection(rows, &page, total, |row| row.id, Order::seen_whole))
+        Ok(connection(
+            rows,
+            &page,
+            total,
+            |row| (row.created_at, row.id),
+            Order::seen_whole,
+        ))
     }
 
     /// How far its paid bulk orders are accepted by their recipients (its admins and operators).

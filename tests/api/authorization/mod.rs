@@ -23,6 +23,7 @@ enum Outcome {
 use Outcome::{Allowed, Forbidden, Hidden, Unauthenticated};
 
 mod back_office_catalogue;
+mod back_office_desk;
 mod checkout;
 mod claims;
 mod hosts_and_organisations;

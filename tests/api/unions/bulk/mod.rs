@@ -15,10 +15,10 @@ use crate::support::{Actor, Backend, TestApp, fen};
 mod csv;
 mod placing;
 
-const BULK: &str = "mutation($input: BulkOrderInput!) {
+pub(crate) const BULK: &str = "mutation($input: BulkOrderInput!) {
     placeBulkOrder(input: $input) {
         order { id status bulk accepted total { amount }
-            shipments { recipientName acceptanceCode accepted producer { slug }
+            shipments { id recipientName acceptanceCode accepted producer { slug }
                 items { quantity variant { sku } } } }
         userErrors { field code message } } }";
 const BULK_CSV: &str = "mutation($org: ID!, $csv: String!, $key: String!, $method: PaymentMethod) {
@@ -30,11 +30,11 @@ const ACCEPT: &str = "mutation($code: String!, $accepted: Boolean!, $note: Strin
 const ORDER: &str = "query($id: ID!) { node(id: $id) { ... on Order { id status accepted
     shipments { recipientName acceptanceCode accepted problem } } } }";
 
-const LILY: &str = "sanwang-xian-baihe";
-const CAKES: &str = "zhuting-baihe-su";
+pub(crate) const LILY: &str = "sanwang-xian-baihe";
+pub(crate) const CAKES: &str = "zhuting-baihe-su";
 
 /// The first variant (by SKU) of product `slug`, with `units` more in stock: its id and SKU.
-async fn stocked(app: &TestApp, operator: &Actor, slug: &str, units: i64) -> (Value, String) {
+pub(crate) async fn stocked(app: &TestApp, operator: &Actor, slug: &str, units: i64) -> (Value, String) {
     let mut all: Vec<(String, (Value, i64))> = variants(app, slug).await.into_iter().collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     let (sku, (id, _)) = all.swap_remove(0);
@@ -50,12 +50,12 @@ async fn stocked(app: &TestApp, operator: &Actor, slug: &str, units: i64) -> (Va
     (id, sku)
 }
 
-fn line(name: &str, phone: &str, variant: &Value, quantity: i64) -> Value {
+pub(crate) fn line(name: &str, phone: &str, variant: &Value, quantity: i64) -> Value {
     json!({ "name": name, "phone": phone, "province": "湖南省", "city": "株洲市", "district": "芦淞区",
         "line1": format!("{name}家，建设路 1 号"), "variantId": variant, "quantity": quantity })
 }
 
-fn bulk_input(org: &Value, recipients: Value, key: &str, method: &str) -> Value {
+pub(crate) fn bulk_input(org: &Value, recipients: Value, key: &str, method: &str) -> Value {
     json!({ "input": { "organisationId": org, "recipients": recipients, "idempotencyKey": key,
         "paymentMethod": method } })
 }

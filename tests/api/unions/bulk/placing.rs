@@ -77,14 +77,17 @@ async fn a_bulk_order_ships_per_recipient_and_producer_and_is_accepted_by_code(b
     assert_eq!(made_up["userErrors"][0]["code"], "INVALID_CODE");
 
     pay_by_bank(&app, &cast.operator, &order["id"]).await;
-    let shipped = app
-        .query_as(
-            &cast.operator,
-            "mutation($id: ID!) { markShipped(orderId: $id, trackingNumber: \"SF1\") { order { status } userErrors { code } } }",
-            json!({ "id": order["id"] }),
-        )
-        .await;
-    assert_eq!(shipped["markShipped"]["order"]["status"], "SHIPPED", "{shipped}");
+    // Each parcel ships under its own number.
+    let ship = "mutation($id: ID!, $parcel: ID!, $number: String!) {
+        markShipped(orderId: $id, shipmentId: $parcel, trackingNumber: $number) { order { status } userErrors { code } } }";
+    for (index, parcel) in shipments.iter().enumerate() {
+        let number = format!("SF{index}");
+        let vars = json!({ "id": order["id"], "parcel": parcel["id"], "number": number });
+        let shipped = app.query_as(&cast.operator, ship, vars).await;
+        assert_eq!(shipped["markShipped"]["userErrors"], json!([]), "{shipped}");
+    }
+    let shipped = app.query_as(&cast.operator, ORDER, json!({ "id": order["id"] })).await;
+    assert_eq!(shipped["node"]["status"], "SHIPPED", "{shipped}");
 
     // 张三 accepts his lilies; 李四 reports a broken box, in lower case and with spaces.
     assert_eq!(

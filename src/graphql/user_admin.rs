@@ -1,0 +1,42 @@
+//! The operators' user administration that reaches past accounts: `setUserDisabled`, whose
+//! use case also cancels the user's unpaid orders (`crate::user_disabling`).
+
+use async_graphql::{Context, ID, Object};
+
+use super::context::shop;
+use crate::accounts::Role;
+use crate::accounts::graphql::UserPayload;
+use crate::accounts::policy::{AdministerUsers, RoleGuard, viewer};
+use crate::infra::error::UserError;
+use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::user_disabling::set_user_disabled;
+
+#[derive(Default)]
+pub struct UserAdminMutation;
+
+#[Object]
+impl UserAdminMutation {
+    /// Disables a user (operators): it cannot sign in (ACCOUNT_DISABLED), every session it has
+    /// ends at once (open sockets at their next recheck), and its unpaid orders are cancelled. `false`
+    /// lets it sign in again.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
+    async fn set_user_disabled(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        disabled: bool,
+    ) -> async_graphql::Result<UserPayload> {
+        let me = viewer(ctx).authorize(AdministerUsers)?;
+        let Some(user_id) = decode_as(&user_id, NodeType::User) else {
+            return Ok(UserPayload::failed(
+                UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"]),
+            ));
+        };
+        let outcome = set_user_disabled(shop(ctx)?, user_id, disabled, me.user_id).await?;
+        Ok(match outcome {
+            Ok(user) => UserPayload::done(user),
+            Err(problem) => UserPayload::failed(problem),
+        })
+    }
+}
