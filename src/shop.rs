@@ -11,7 +11,6 @@ use sea_orm::DatabaseConnection;
 use crate::cache::StorefrontCache;
 use crate::infra::ids::VariantId;
 use crate::infra::images::ImageStore;
-use crate::livestream::live_room::LiveRooms;
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
 use crate::payouts::ledger::PayoutSettings;
@@ -25,9 +24,15 @@ pub struct Shop {
     pub cache: Arc<StorefrontCache>,
     /// Where uploaded pictures (claim photos) are checked, resized and kept.
     pub images: ImageStore,
-    /// The live rooms to wake (here and, through Redis, in the other replicas) when stock moves.
-    pub live_rooms: Arc<LiveRooms>,
+    /// Who else hears that stock moved (the live rooms, here and through Redis in the other
+    /// replicas), wired by the app: a domain below never names the live rooms.
+    pub stock_listener: Arc<dyn StockListener>,
     pub settings: ShopSettings,
+}
+
+/// Told, after a commit, which variants' stock moved.
+pub trait StockListener: Send + Sync {
+    fn stock_moved(&self, variants: &[VariantId]);
 }
 
 #[derive(Clone, Debug)]
@@ -95,7 +100,7 @@ impl Shop {
     pub async fn announce(&self, mut effect: Effect) {
         effect.stock_moved.sort_unstable();
         effect.stock_moved.dedup();
-        self.live_rooms.stock_moved(&effect.stock_moved);
+        self.stock_listener.stock_moved(&effect.stock_moved);
         self.cache.stock_changed(&self.db, &effect.stock_moved).await;
         if effect.availability_changed {
             self.cache.availability_changed().await;

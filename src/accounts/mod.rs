@@ -11,6 +11,7 @@ pub mod phone;
 pub mod policy;
 pub mod rate_limit;
 pub mod recipients;
+pub mod reset_codes;
 pub mod service;
 pub mod session_cache;
 pub mod tokens;

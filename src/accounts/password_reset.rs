@@ -18,7 +18,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::Utc;
-use ring::hmac;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -28,9 +27,10 @@ use super::entity::{password_reset, session, user};
 use super::password;
 use super::rate_limit::Limit;
 use super::recipients;
+use super::reset_codes::fresh_code;
 use super::service::{Accounts, Session, client_key, normalize_email, start_session};
 use crate::infra::db::begin_write;
-use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::UserId;
@@ -39,49 +39,6 @@ use crate::infra::ids::UserId;
 pub const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Guesses one code allows (the migration's CHECK holds the same number).
 pub const MAX_ATTEMPTS: i32 = 5;
-
-/// The key codes are hashed under, derived from the token secret (so it is the same on every
-/// replica, and never the JWT key itself).
-pub struct ResetCodes {
-    key: hmac::Key,
-}
-
-impl ResetCodes {
-    pub fn new(token_secret: &[u8]) -> ResetCodes {
-        let derive = hmac::Key::new(hmac::HMAC_SHA256, token_secret);
-        let derived = hmac::sign(&derive, b"huakai password-reset codes");
-        ResetCodes {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
-        }
-    }
-
-    fn hash(&self, user_id: UserId, code: &str) -> String {
-        hex::encode(hmac::sign(&self.key, format!("{user_id}:{code}").as_bytes()))
-    }
-
-    /// Whether `code` is the one hashed in `stored` (compared in constant time).
-    fn matches(&self, user_id: UserId, code: &str, stored: &str) -> bool {
-        hex::decode(stored)
-            .is_ok_and(|tag| hmac::verify(&self.key, format!("{user_id}:{code}").as_bytes(), &tag).is_ok())
-    }
-}
-
-/// Six digits, uniform: a random `u32` below the largest multiple of a million is reduced.
-fn fresh_code() -> AppResult<String> {
-    use ring::rand::SecureRandom;
-    const FAIR: u32 = u32::MAX - u32::MAX % 1_000_000;
-    let random = ring::rand::SystemRandom::new();
-    loop {
-        let mut bytes = [0u8; 4];
-        random
-            .fill(&mut bytes)
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the system's random source failed")))?;
-        let value = u32::from_le_bytes(bytes);
-        if value < FAIR {
-            return Ok(format!("{:06}", value % 1_000_000));
-        }
-    }
-}
 
 /// `requestPasswordReset`: a code by mail if the account exists; the same answer either way.
 pub async fn request(
@@ -248,24 +205,4 @@ pub async fn reset(
     txn.commit().await?;
     accounts.limiter.forgive(&[guesses], &[]).await;
     Ok(Ok(session))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_six_digits_and_hashed_per_user() {
-        let code = fresh_code().expect("a code");
-        assert_eq!(code.len(), 6);
-        assert!(code.bytes().all(|byte| byte.is_ascii_digit()));
-        let codes = ResetCodes::new(b"0123456789abcdef0123456789abcdef");
-        let stored = codes.hash(UserId(7), "123456");
-        assert_eq!(stored.len(), 64);
-        assert!(codes.matches(UserId(7), "123456", &stored));
-        assert!(!codes.matches(UserId(7), "123457", &stored));
-        assert!(!codes.matches(UserId(8), "123456", &stored));
-        let other = ResetCodes::new(b"another secret of at least 32 bytes!");
-        assert!(!other.matches(UserId(7), "123456", &stored));
-    }
 }

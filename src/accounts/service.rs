@@ -13,8 +13,8 @@ use sea_orm::{
 
 use super::entity::{session, user};
 use super::password::{self, PasswordHasher};
-use super::password_reset::ResetCodes;
 use super::rate_limit::{Limit, RateLimiter};
+use super::reset_codes::ResetCodes;
 use super::session_cache::SessionCache;
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};

@@ -27,8 +27,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::accounts::password::PasswordHasher;
-use crate::accounts::password_reset::ResetCodes;
 use crate::accounts::rate_limit::RateLimiter;
+use crate::accounts::reset_codes::ResetCodes;
 use crate::accounts::service::{AccountLimits, Accounts};
 use crate::accounts::session_cache::SessionCache;
 use crate::accounts::tokens::{self, TokenKeys};
@@ -144,7 +144,7 @@ impl AppState {
             direct: direct.clone(),
             cache: cache.clone(),
             images: images.clone(),
-            live_rooms: live_rooms.clone(),
+            stock_listener: live_rooms.clone(),
             settings: config.shop_settings(),
         };
         if first_demo_start {
@@ -156,6 +156,7 @@ impl AppState {
             shop,
             impact: impact.clone(),
             invites: config.limits.guards.invites.clone(),
+            live_rooms: live_rooms.clone(),
         }));
         let in_flight = Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight));
         let sockets = socket::Sockets::new(
@@ -249,7 +250,7 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         cache: Arc::new(cache),
         images: image_store(config)?,
         // A command's sales reach the servers' live rooms through Redis.
-        live_rooms: LiveRooms::new(redis, config.livestream.live_stock_resync),
+        stock_listener: LiveRooms::new(redis, config.livestream.live_stock_resync),
         settings: config.shop_settings(),
     })
 }
@@ -321,7 +322,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         direct: state.direct.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
-        live_rooms: state.live_rooms.clone(),
+        stock_listener: state.live_rooms.clone(),
         settings: state.config.shop_settings(),
     };
     state.live_rooms.listen();

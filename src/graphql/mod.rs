@@ -175,6 +175,7 @@ pub struct Services {
     pub shop: Shop,
     pub impact: Arc<ImpactReports>,
     pub invites: crate::unions::guessing::InviteSettings,
+    pub live_rooms: Arc<crate::livestream::live_room::LiveRooms>,
 }
 
 /// The schema with its limits, serving `services`.
@@ -194,7 +195,8 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
             .data(services.shop.cache.clone())
             .data(services.shop)
             .data(services.impact)
-            .data(services.invites);
+            .data(services.invites)
+            .data(services.live_rooms);
     }
     builder.finish()
 }

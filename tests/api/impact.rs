@@ -296,7 +296,7 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         direct: Default::default(),
         cache: state.cache.clone(),
         images: state.images.clone(),
-        live_rooms: state.live_rooms.clone(),
+        stock_listener: state.live_rooms.clone(),
         settings: state.config.shop_settings(),
     };
     huakai::demo::load_activity(&shop)

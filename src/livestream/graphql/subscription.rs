@@ -1,12 +1,15 @@
 //! The `sessionStock` subscription a host's on-screen overlay (and every viewer) follows.
 
+use std::sync::Arc;
+
 use async_graphql::futures_util::{Stream, StreamExt};
 use async_graphql::{Context, ID, Subscription};
 
 use super::objects::{LiveSessionItem, live_session_node};
-use crate::graphql::context::{database, shop};
+use crate::graphql::context::database;
 use crate::infra::error::AppError;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::livestream::live_room::LiveRooms;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -30,7 +33,10 @@ impl LivestreamSubscription {
         if live_session_node(ctx, row_id).await?.is_none() {
             return Err(AppError::bad_input("session-not-found").into());
         }
-        let followed = shop(ctx)?.live_rooms.follow(database(ctx)?, row_id);
+        let rooms = ctx
+            .data::<Arc<LiveRooms>>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without the live rooms")))?;
+        let followed = rooms.follow(database(ctx)?, row_id);
         Ok(followed.map(|snapshot| snapshot.items.iter().cloned().map(LiveSessionItem).collect()))
     }
 }

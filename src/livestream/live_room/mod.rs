@@ -23,6 +23,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::entity::live_session_item;
 use crate::infra::ids::{LiveSessionId, VariantId};
 use crate::infra::redis::Redis;
+use crate::shop::StockListener;
 
 /// A watcher reads a session's items at most this often, however many sales it hears of.
 pub const READ_GAP: Duration = Duration::from_millis(100);
@@ -83,18 +84,6 @@ impl LiveRooms {
     pub fn listen(self: &Arc<Self>) {
         if let Some(redis) = &self.redis {
             relay::spawn_listener(redis.clone(), Arc::downgrade(self), self.stop.subscribe());
-        }
-    }
-
-    /// After a commit: stock of `variants` moved here. The rooms holding one wake, and the
-    /// other replicas are told.
-    pub fn stock_moved(&self, variants: &[VariantId]) {
-        if variants.is_empty() {
-            return;
-        }
-        self.ring(variants);
-        if let Some(outbox) = &self.outbox {
-            let _ = outbox.send(variants.to_vec());
         }
     }
 
@@ -173,4 +162,18 @@ impl LiveRooms {
 
 fn lock(rooms: &Rooms) -> MutexGuard<'_, HashMap<LiveSessionId, Room>> {
     rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl StockListener for LiveRooms {
+    /// After a commit: stock of `variants` moved here. The rooms holding one wake, and the
+    /// other replicas are told.
+    fn stock_moved(&self, variants: &[VariantId]) {
+        if variants.is_empty() {
+            return;
+        }
+        self.ring(variants);
+        if let Some(outbox) = &self.outbox {
+            let _ = outbox.send(variants.to_vec());
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub fn shop(app: &TestApp, fee_bps: Option<u32>) -> Shop {
         direct: state.direct.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
-        live_rooms: state.live_rooms.clone(),
+        stock_listener: state.live_rooms.clone(),
         settings,
     }
 }
