@@ -5,6 +5,7 @@
 
 use crate::accounts::disabling;
 use crate::accounts::entity::user;
+use crate::accounts::session_cache::SessionCache;
 use crate::infra::db::begin_write;
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -14,7 +15,13 @@ use crate::shop::Shop;
 
 /// `setUserDisabled` by the operator `actor` (who cannot disable itself: the shop would risk
 /// losing its last operator).
-pub async fn set_user_disabled(shop: &Shop, user_id: UserId, disabled: bool, actor: UserId) -> Outcome<user::Model> {
+pub async fn set_user_disabled(
+    shop: &Shop,
+    sessions: &SessionCache,
+    user_id: UserId,
+    disabled: bool,
+    actor: UserId,
+) -> Outcome<user::Model> {
     if disabled && user_id == actor {
         return Ok(Err(
             UserError::new(ErrorCode::InvalidInput, "cannot-disable-yourself").on_field(&["userId"])
@@ -30,6 +37,8 @@ pub async fn set_user_disabled(shop: &Shop, user_id: UserId, disabled: bool, act
     };
     txn.commit().await?;
     if disabled {
+        // Remembered sessions end too, on every replica.
+        sessions.forget_user(user_id).await;
         let cancelled = cancel::cancel_unpaid_of(shop, user_id, actor).await?;
         tracing::info!(user = user_id.0, cancelled, "user disabled");
     }

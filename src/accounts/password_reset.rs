@@ -23,12 +23,13 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
+use super::emails::normalize_email;
 use super::entity::{password_reset, session, user};
 use super::password;
 use super::rate_limit::Limit;
 use super::recipients;
 use super::reset_codes::fresh_code;
-use super::service::{Accounts, Session, client_key, normalize_email, start_session};
+use super::service::{Accounts, Session, client_key, start_session};
 use crate::infra::db::begin_write;
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -203,6 +204,8 @@ pub async fn reset(
         .await?;
     let session = start_session(&txn, &accounts.keys, user).await?;
     txn.commit().await?;
+    // Remembered sessions end too, on every replica.
+    accounts.sessions.forget_user(user_id).await;
     accounts.limiter.forgive(&[guesses], &[]).await;
     Ok(Ok(session))
 }

@@ -11,6 +11,7 @@ use sea_orm::{
     SqlErr,
 };
 
+use super::emails::{email_problem, normalize_email};
 use super::entity::{session, user};
 use super::password::{self, PasswordHasher};
 use super::rate_limit::{Limit, RateLimiter};
@@ -69,27 +70,7 @@ pub struct Session {
     pub token: String,
 }
 
-const MAX_EMAIL_CHARS: usize = 254;
 const MAX_DISPLAY_NAME_CHARS: usize = 50;
-
-/// Trimmed and lower-cased; emails are unique whatever their case.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-fn email_problem(email: &str) -> Option<&'static str> {
-    let valid = email.chars().count() <= MAX_EMAIL_CHARS
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains("..")
-        });
-    (!valid).then_some("email-invalid")
-}
 
 /// Checks a new account's fields; the first problem found is reported.
 fn validate_new_account(email: &str, password: &str, display_name: &str) -> Result<(), UserError> {
@@ -500,27 +481,4 @@ pub async fn list_users(
         select = select.filter(Expr::col(user::Column::Email.as_column_ref()).like(pattern));
     }
     paging::keyset_page(db, select, user::Column::Id, Direction::OldestFirst, page, count_total).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_are_checked_and_folded() {
-        assert_eq!(normalize_email("  Li.Hua@Example.COM "), "li.hua@example.com");
-        assert!(email_problem("li.hua@example.com").is_none());
-        for bad in [
-            "",
-            "no-at-sign",
-            "@example.com",
-            "a@b",
-            "a@.com",
-            "a@b..com",
-            "a b@example.com",
-            "a@b@c.com",
-        ] {
-            assert!(email_problem(bad).is_some(), "{bad:?}");
-        }
-    }
 }

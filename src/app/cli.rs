@@ -320,7 +320,7 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
             crate::infra::db::migrate(&db).await?;
             use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-            let email = crate::accounts::service::normalize_email(&host);
+            let email = crate::accounts::emails::normalize_email(&host);
             let found = crate::accounts::entity::user::Entity::find()
                 .filter(crate::accounts::entity::user::Column::Email.eq(email))
                 .one(&db)

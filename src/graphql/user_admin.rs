@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::context::shop;
 use crate::accounts::Role;
-use crate::accounts::graphql::UserPayload;
+use crate::accounts::graphql::{UserPayload, accounts};
 use crate::accounts::policy::{AdministerUsers, RoleGuard, viewer};
 use crate::infra::error::UserError;
 use crate::infra::error_code::ErrorCode;
@@ -33,7 +33,7 @@ impl UserAdminMutation {
                 UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"]),
             ));
         };
-        let outcome = set_user_disabled(shop(ctx)?, user_id, disabled, me.user_id).await?;
+        let outcome = set_user_disabled(shop(ctx)?, &accounts(ctx)?.sessions, user_id, disabled, me.user_id).await?;
         Ok(match outcome {
             Ok(user) => UserPayload::done(user),
             Err(problem) => UserPayload::failed(problem),

@@ -402,7 +402,7 @@ async fn pledges(db: &impl ConnectionTrait, period: &Period) -> AppResult<(u64, 
         .await?;
     let mut fulfilled = 0;
     for made in &pledges {
-        let progress = unions::service::pledge_progress(db, made.organisation_id, made.year).await?;
+        let progress = unions::pledges::pledge_progress(db, made.organisation_id, made.year).await?;
         if progress.is_some_and(|p| p.progress >= p.amount) {
             fulfilled += 1;
         }

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
-use super::refunds::update_payment_status;
+use super::settling::update_payment_status;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;

@@ -16,7 +16,7 @@ use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, webhook_event};
 use super::provider::RefundAttempt;
 use super::wechatpay::{self, WechatPay};
-use super::{ProviderKind, refunds, service};
+use super::{ProviderKind, service, settling};
 use crate::infra::error::{AppError, AppResult};
 use crate::shop::Shop;
 
@@ -118,7 +118,7 @@ async fn refund_ended(shop: &Shop, out_trade_no: &str, out_refund_no: &str, atte
     if row.status != RefundStatus::Pending || payment_id_of(out_trade_no) != Some(row.payment_id) {
         return Ok(());
     }
-    refunds::apply_attempt(shop, &row, attempt).await.map(|_| ())
+    settling::apply_attempt(shop, &row, attempt).await.map(|_| ())
 }
 
 async fn apply_wechatpay(shop: &Shop, event_type: &str, payload: &str) -> AppResult<()> {

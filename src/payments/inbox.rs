@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::entity::webhook_event;
 use super::stripe::StripeGateway;
-use super::{direct_notifications, direct_sweep, records, refunds, service};
+use super::{direct_notifications, direct_sweep, records, refunds, service, settling};
 use crate::infra::error::{AppError, AppResult};
 use crate::shop::Shop;
 
@@ -224,7 +224,7 @@ pub fn spawn(shop: Shop, arrived: Arc<Notify>) -> JoinHandle<()> {
                 .chain(shop.direct.timeout())
                 .max()
                 .map_or(CLAIM, |timeout| timeout * 2);
-            if let Err(error) = refunds::retry_unsettled(&shop, quiet).await {
+            if let Err(error) = settling::retry_unsettled(&shop, quiet).await {
                 tracing::error!(error = ?error, "retrying refunds failed");
             }
             if let Err(error) = direct_sweep::look_up_late(&shop).await {

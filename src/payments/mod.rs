@@ -26,6 +26,7 @@ pub mod records;
 pub mod refundable;
 pub mod refunds;
 pub mod service;
+pub mod settling;
 pub mod stripe;
 pub mod wechatpay;
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::records::payment_for_intent;
 use super::service::apply_success;
 use super::stripe::PaymentIntentStatus;
-use super::{direct_bill, direct_sweep, refunds};
+use super::{direct_bill, direct_sweep, settling};
 use crate::infra::error::AppResult;
 use crate::payouts::runs;
 use crate::shop::Shop;
@@ -39,7 +39,7 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
     found.repaired += repaired;
     let Some(gateway) = &shop.stripe else {
         if shop.direct.any() {
-            found.refunds_settled = refunds::retry_unsettled(shop, std::time::Duration::ZERO).await?;
+            found.refunds_settled = settling::retry_unsettled(shop, std::time::Duration::ZERO).await?;
         }
         return Ok(found);
     };
@@ -60,7 +60,7 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
             }
         }
     }
-    found.refunds_settled = refunds::retry_unsettled(shop, std::time::Duration::ZERO).await?;
+    found.refunds_settled = settling::retry_unsettled(shop, std::time::Duration::ZERO).await?;
     found.payouts_settled = runs::send_transfers(&shop.db, gateway)
         .await?
         .iter()

@@ -11,7 +11,8 @@ use super::checkout::Checkout;
 use super::entity::payment;
 use super::provider::{Start, Started};
 use super::records::{flag, payment_of};
-use super::refunds::{self, decide};
+use super::refunds::decide;
+use super::settling;
 use super::stripe::PaymentIntentStatus;
 use super::{PaymentStatus, ProviderKind, providers};
 use crate::infra::db::begin_write;
@@ -262,7 +263,7 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
     txn.commit().await?;
     shop.announce(effect).await;
     if let Some(refund_id) = refund {
-        refunds::settle(shop, refund_id).await?;
+        settling::settle(shop, refund_id).await?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod entity;
 pub mod funds;
 pub mod graphql;
 pub mod guessing;
+pub mod pledges;
 pub mod policy;
 pub mod report;
 pub mod service;

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::ledger::{self, LedgerEntryKind};
-use super::service::{self, PledgeProgress};
+use super::pledges::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -222,7 +222,7 @@ pub async fn report(
                 amount: Fen::new(amount),
             })
             .collect(),
-        pledge: service::pledge_progress(db, organisation_id, chrono::Datelike::year(&to)).await?,
+        pledge: pledges::pledge_progress(db, organisation_id, chrono::Datelike::year(&to)).await?,
         allowance_granted: Fen::new(moved(LedgerEntryKind::Grant)),
         allowance_spent: Fen::new(allowance_spent),
         allowance_returned: Fen::new(moved(LedgerEntryKind::Return)),

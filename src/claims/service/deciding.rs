@@ -2,7 +2,7 @@
 //! did not in time (a refund as asked), the buyer escalates a rejection, and an operator decides
 //! finally (`decideClaim`). The decision, its refund or new parcel, and the claim's new status
 //! are one transaction; the status moves by a conditional update, so a claim is decided once,
-//! whoever races to decide it. The refund's money moves after the commit (`refunds::settle`).
+//! whoever races to decide it. The refund's money moves after the commit (`settling::settle`).
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -18,7 +18,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{ClaimId, RefundId, ShipmentId};
 use crate::infra::money::Fen;
 use crate::orders::service::state::{find as find_order, lock_order};
-use crate::payments::refunds;
+use crate::payments::settling;
 use crate::shop::{Effect, Shop};
 
 /// Who decides.
@@ -149,7 +149,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
     txn.commit().await?;
     shop.announce(effect).await;
     if let Some((refund_id, _)) = refund {
-        refunds::settle(shop, refund_id).await?;
+        settling::settle(shop, refund_id).await?;
     }
     Ok(Ok(decided))
 }

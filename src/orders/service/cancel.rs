@@ -14,7 +14,7 @@ use crate::inventory::Movement;
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
 use crate::payments::records::payment_of;
-use crate::payments::refunds;
+use crate::payments::{refunds, settling};
 use crate::shop::{Effect, Shop};
 
 fn not_cancellable(message: &'static str) -> UserError {
@@ -94,7 +94,7 @@ pub async fn cancel(shop: &Shop, order_id: OrderId, actor: UserId) -> Outcome<or
     shop.announce(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped))
         .await;
     if let Some(refund) = refund {
-        refunds::settle(shop, refund.id).await?;
+        settling::settle(shop, refund.id).await?;
     }
     Ok(Ok(find(&shop.db, order_id).await?))
 }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
+use crate::accounts::emails::normalize_email;
 use crate::accounts::entity::user;
-use crate::accounts::service::normalize_email;
 use crate::catalogue::entity::producer;
 use crate::infra::error::AppResult;
 use crate::infra::ids::{OrderId, ProducerId, UserId};

@@ -16,8 +16,9 @@ use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::MembershipId;
 use crate::infra::money::{Fen, Money};
 use crate::unions::funds::{self};
+use crate::unions::pledges::PledgeProgress;
 use crate::unions::policy::{AdministerOrganisation, ReadMembership, ShowCounterCode};
-use crate::unions::service::{self, PledgeProgress};
+use crate::unions::service;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use super::{Organisation, Result};
@@ -157,4 +158,9 @@ pub struct InvitePayload {
 pub struct MembershipPayload {
     pub(super) membership: Option<Membership>,
     pub(super) user_errors: Vec<UserError>,
+}
+
+/// A membership through `node(id:)`: null to anyone who may not see it.
+pub async fn membership_node(ctx: &Context<'_>, membership_id: MembershipId) -> AppResult<Option<Membership>> {
+    visible_membership(database(ctx)?, viewer(ctx), membership_id).await
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::OrganisationKind;
 use super::entity::organisation;
 use super::funds::{self, GrantRequest};
+use super::pledges;
 use super::policy::{AdministerOrganisation, OperateOrganisations, ReadOrganisation};
 use super::service::{self, NewOrganisation};
 use crate::accounts::graphql::accounts;
@@ -32,8 +33,8 @@ mod members;
 mod report;
 
 pub use bulk::{BulkOrdersMutation, BulkOrdersQuery};
-use members::{InvitePayload, MembershipPayload, visible_membership};
-pub use members::{Membership, Pledge};
+use members::{InvitePayload, MembershipPayload};
+pub use members::{Membership, Pledge, membership_node};
 use report::OrganisationReport;
 
 pub(super) type Result<T> = async_graphql::Result<T>;
@@ -118,7 +119,7 @@ impl Organisation {
     /// The pledge for `year` and the progress towards it (its admins and operators).
     async fn pledge(&self, ctx: &Context<'_>, year: i32) -> Result<Option<Pledge>> {
         self.administered()?;
-        Ok(service::pledge_progress(database(ctx)?, self.row.id, year)
+        Ok(pledges::pledge_progress(database(ctx)?, self.row.id, year)
             .await?
             .map(Pledge::from))
     }
@@ -194,11 +195,6 @@ pub async fn organisation_node(ctx: &Context<'_>, organisation_id: OrganisationI
         return Ok(None);
     };
     Organisation::visible_to(db, viewer(ctx), row).await
-}
-
-/// A membership through `node(id:)`: null to anyone who may not see it.
-pub async fn membership_node(ctx: &Context<'_>, membership_id: MembershipId) -> AppResult<Option<Membership>> {
-    visible_membership(database(ctx)?, viewer(ctx), membership_id).await
 }
 
 #[derive(InputObject)]

@@ -23,6 +23,7 @@ use crate::support::stripe::Fault;
 use crate::support::{Actor, Backend, TestApp, fen};
 
 mod commissions;
+mod demo;
 mod host_payouts;
 mod live_room;
 mod sessions;
