@@ -7,6 +7,7 @@
 pub mod ids;
 
 pub mod csv;
+pub mod csv_reading;
 pub mod db;
 pub mod error;
 pub mod error_code;

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use crate::catalogue::creation::{check_product_name, is_sku};
 use crate::catalogue::management::{MAX_NAME_CHARS, MAX_PRICE, MAX_STOCK_DELTA};
 use crate::catalogue::onboarding::is_slug;
+use crate::infra::csv_reading::{self, unreadable};
 use crate::infra::error::UserError;
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -92,32 +93,7 @@ pub struct Parsed {
 /// The rows of `text`; a file that cannot be read as the list at all (no such header, too many
 /// rows) is only its problems.
 pub fn parse(text: &str) -> Result<Parsed, Vec<UserError>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(headers) => headers.clone(),
-        Err(error) => return Err(vec![unreadable(&error)]),
-    };
-    let mut positions = [0usize; COLUMNS.len()];
-    let mut missing = Vec::new();
-    for (slot, column) in positions.iter_mut().zip(COLUMNS) {
-        match headers.iter().position(|header| header.eq_ignore_ascii_case(column)) {
-            Some(position) => *slot = position,
-            None => missing.push(
-                UserError::new(
-                    ErrorCode::InvalidCsv,
-                    Message::new("csv-missing-column").with("column", column),
-                )
-                .on_field(&["csv"]),
-            ),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(missing);
-    }
+    let (mut reader, positions) = csv_reading::open(text, COLUMNS.map(|column| (column, &[][..])))?;
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
@@ -150,11 +126,6 @@ pub fn parse(text: &str) -> Result<Parsed, Vec<UserError>> {
         ]);
     }
     Ok(Parsed { rows, problems })
-}
-
-fn unreadable(error: &csv::Error) -> UserError {
-    let line = error.position().map_or(0, csv::Position::line);
-    UserError::new(ErrorCode::InvalidCsv, Message::new("csv-unreadable").with("line", line)).on_field(&["csv"])
 }
 
 fn slug(row: u64, column: &str, value: &str) -> Result<String, UserError> {

@@ -15,9 +15,9 @@
 
 use super::bulk::{LinePlace, RecipientLine, VariantRef};
 use super::placing::Address;
+use crate::infra::csv_reading::{self, unreadable};
 use crate::infra::error::UserError;
 use crate::infra::error_code::ErrorCode;
-use crate::infra::i18n::Message;
 
 const COLUMNS: [(&str, &[&str]); 8] = [
     ("name", &["收件人", "姓名"]),
@@ -32,35 +32,7 @@ const COLUMNS: [(&str, &[&str]); 8] = [
 
 /// The recipient lines of `text`, or every problem found in it.
 pub fn parse(text: &str) -> Result<Vec<RecipientLine>, Vec<UserError>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(headers) => headers.clone(),
-        Err(error) => return Err(vec![unreadable(&error)]),
-    };
-    let mut positions = [0usize; COLUMNS.len()];
-    let mut missing = Vec::new();
-    for (slot, (column, aliases)) in positions.iter_mut().zip(COLUMNS) {
-        match headers
-            .iter()
-            .position(|header| header.eq_ignore_ascii_case(column) || aliases.contains(&header))
-        {
-            Some(position) => *slot = position,
-            None => missing.push(
-                UserError::new(
-                    ErrorCode::InvalidCsv,
-                    Message::new("csv-missing-column").with("column", column),
-                )
-                .on_field(&["csv"]),
-            ),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(missing);
-    }
+    let (mut reader, positions) = csv_reading::open(text, COLUMNS)?;
     let mut lines = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
@@ -95,11 +67,6 @@ pub fn parse(text: &str) -> Result<Vec<RecipientLine>, Vec<UserError>> {
         });
     }
     if problems.is_empty() { Ok(lines) } else { Err(problems) }
-}
-
-fn unreadable(error: &csv::Error) -> UserError {
-    let line = error.position().map_or(0, csv::Position::line);
-    UserError::new(ErrorCode::InvalidCsv, Message::new("csv-unreadable").with("line", line)).on_field(&["csv"])
 }
 
 #[cfg(test)]
