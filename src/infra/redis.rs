@@ -145,11 +145,6 @@ impl Redis {
         format!("{{{}{group}}}{name}", self.prefix)
     }
 
-    /// A connection of its own for `SUBSCRIBE` (pub/sub takes a connection over).
-    pub async fn pubsub(&self) -> RedisResult<redis::aio::PubSub> {
-        self.listener.get_async_pubsub().await
-    }
-
     /// A subscription to `channel` on a connection of its own, or why there is none now.
     pub async fn subscribe(&self, channel: &str) -> RedisResult<redis::aio::PubSub> {
         let timed_out = || redis::RedisError::from((redis::ErrorKind::Io, "subscribing timed out"));

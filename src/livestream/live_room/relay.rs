@@ -72,17 +72,13 @@ pub(super) fn spawn_listener(redis: Arc<Redis>, rooms: Weak<LiveRooms>, mut stop
 
 /// Hears the channel until the connection drops.
 async fn listen(redis: &Redis, channel: &str, rooms: &Weak<LiveRooms>) {
-    let mut pubsub = match redis.pubsub().await {
+    let pubsub = match redis.subscribe(channel).await {
         Ok(pubsub) => pubsub,
         Err(error) => {
-            tracing::debug!(%error, "cannot reach Redis to hear live stock");
+            tracing::debug!(%error, "cannot subscribe to live stock");
             return;
         }
     };
-    if let Err(error) = pubsub.subscribe(channel).await {
-        tracing::debug!(%error, "cannot subscribe to live stock");
-        return;
-    }
     // Whatever was published while not listening is heard of by reading again.
     if let Some(rooms) = rooms.upgrade() {
         rooms.ring_all();
