@@ -29,6 +29,10 @@ mod m20261203_000035_order_desk;
 mod m20261203_000036_checkout;
 mod m20261203_000037_password_resets_and_phones;
 mod m20261203_000038_stores;
+mod m20261204_000041_shipping_fees;
+mod m20261204_000042_pickups;
+mod m20261204_000043_counter_refunds;
+mod sql;
 
 pub struct Migrator;
 
@@ -62,6 +66,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000037_password_resets_and_phones::Migration),
             Box::new(m20261203_000038_stores::Migration),
             Box::new(m20261203_000035_order_desk::Migration),
+            Box::new(m20261204_000041_shipping_fees::Migration),
+            Box::new(m20261204_000042_pickups::Migration),
+            Box::new(m20261204_000043_counter_refunds::Migration),
         ]
     }
 }

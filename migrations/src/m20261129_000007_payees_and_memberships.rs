@@ -8,6 +8,8 @@
 //! KEY and NOT NULL constraints. Each edit below checks that it found exactly the text it removes.
 
 use sea_orm_migration::prelude::*;
+
+use crate::sql::execute;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 #[derive(DeriveMigrationName)]
@@ -34,10 +36,6 @@ enum Users {
 enum Producers {
     Table,
     Id,
-}
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
 }
 
 /// Removes `pieces` from the stored definition of SQLite table `table` (each must be there).

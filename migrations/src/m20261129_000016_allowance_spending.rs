@@ -9,14 +9,12 @@
 //! loosening a constraint: writable_schema, then a new schema version).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::sql::{edit_sqlite_tables, execute};
+use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 const OLD_METHODS: &str = "'BANK_TRANSFER')";
 const NEW_METHODS: &str = "'BANK_TRANSFER', 'WELFARE_ALLOWANCE', 'ORGANISATION_FUND')";
@@ -92,28 +90,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         } else {
-            let db = manager.get_connection();
-            let version: i64 = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
-                .await?
-                .map(|row| row.try_get_by_index(0))
-                .transpose()?
-                .unwrap_or(0);
-            execute(manager, "PRAGMA writable_schema = ON").await?;
-            for (table, old, new) in [
-                ("orders", OLD_METHODS, NEW_METHODS),
-                ("payments", OLD_PROVIDERS, NEW_PROVIDERS),
-                ("organisation_ledger", OLD_KINDS, NEW_KINDS),
-            ] {
-                db.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = ?",
-                    [old.into(), new.into(), table.into()],
-                ))
-                .await?;
-            }
-            execute(manager, &format!("PRAGMA schema_version = {}", version + 1)).await?;
-            execute(manager, "PRAGMA writable_schema = OFF").await?;
+            edit_sqlite_tables(
+                manager,
+                &[
+                    ("orders", OLD_METHODS, NEW_METHODS),
+                    ("payments", OLD_PROVIDERS, NEW_PROVIDERS),
+                    ("organisation_ledger", OLD_KINDS, NEW_KINDS),
+                ],
+            )
+            .await?;
         }
         Ok(())
     }

@@ -12,14 +12,12 @@
 //! stored table text is edited under `writable_schema`.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::sql::{edit_sqlite_tables, execute};
+use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 const OLD_QUANTITY: &str = "CHECK (\"quantity\" BETWEEN 1 AND 999)";
 /// A bulk order's line holds a variant's units for all its recipients: up to 2,000 lines of
@@ -152,28 +150,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         } else {
-            let db = manager.get_connection();
-            let version: i64 = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
-                .await?
-                .map(|row| row.try_get_by_index(0))
-                .transpose()?
-                .unwrap_or(0);
-            execute(manager, "PRAGMA writable_schema = ON").await?;
-            for (table, old, new) in [
-                ("order_lines", OLD_QUANTITY, NEW_QUANTITY),
-                ("payments", OLD_PROVIDERS, NEW_PROVIDERS),
-                ("organisation_ledger", OLD_KINDS, NEW_KINDS),
-            ] {
-                db.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = ?",
-                    [old.into(), new.into(), table.into()],
-                ))
-                .await?;
-            }
-            execute(manager, &format!("PRAGMA schema_version = {}", version + 1)).await?;
-            execute(manager, "PRAGMA writable_schema = OFF").await?;
+            edit_sqlite_tables(
+                manager,
+                &[
+                    ("order_lines", OLD_QUANTITY, NEW_QUANTITY),
+                    ("payments", OLD_PROVIDERS, NEW_PROVIDERS),
+                    ("organisation_ledger", OLD_KINDS, NEW_KINDS),
+                ],
+            )
+            .await?;
         }
         Ok(())
     }

@@ -7,14 +7,12 @@
 //! The dedupe key is unique: an event enqueued twice is one message.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::sql::execute;
+use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

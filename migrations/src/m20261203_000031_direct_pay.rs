@@ -6,14 +6,12 @@
 //! replaces it; SQLite's stored table text is edited under `writable_schema`.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::sql::{edit_sqlite_tables, execute};
+use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 const OLD_PROVIDERS: &str = "'bank_transfer', 'allowance', 'fund')";
 const NEW_PROVIDERS: &str = "'bank_transfer', 'allowance', 'fund', 'wechatpay', 'alipay')";
@@ -44,22 +42,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         } else {
-            let db = manager.get_connection();
-            let version: i64 = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
-                .await?
-                .map(|row| row.try_get_by_index(0))
-                .transpose()?
-                .unwrap_or(0);
-            execute(manager, "PRAGMA writable_schema = ON").await?;
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'payments'",
-                [OLD_PROVIDERS.into(), NEW_PROVIDERS.into()],
-            ))
-            .await?;
-            execute(manager, &format!("PRAGMA schema_version = {}", version + 1)).await?;
-            execute(manager, "PRAGMA writable_schema = OFF").await?;
+            edit_sqlite_tables(manager, &[("payments", OLD_PROVIDERS, NEW_PROVIDERS)]).await?;
             // SQLite adds no table CHECK by ALTER: the whole-or-nothing rule is a trigger there.
             for (name, event) in [("insert", "INSERT"), ("update", "UPDATE")] {
                 execute(

@@ -9,14 +9,11 @@
 //! `writable_schema`, as the bulk-orders migration does).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::sql::{Types, edit_sqlite_tables, execute, types};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 const OLD_KINDS: &str = "CHECK (\"kind\" IN ('SALE', 'REVERSAL'))";
 const NEW_KINDS: &str = "CHECK (\"kind\" IN ('SALE', 'REVERSAL', 'RESHIP'))";
@@ -28,16 +25,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let postgres = manager.get_database_backend() == DbBackend::Postgres;
-        let (id, big, timestamp) = if postgres {
-            ("bigserial PRIMARY KEY", "bigint", "timestamptz")
-        } else {
-            (
-                "integer PRIMARY KEY AUTOINCREMENT",
-                "integer",
-                "timestamp_with_timezone_text",
-            )
-        };
+        let Types {
+            postgres,
+            id,
+            big,
+            timestamp,
+            ..
+        } = types(manager);
         execute(
             manager,
             &format!(
@@ -128,27 +122,7 @@ impl MigrationTrait for Migration {
                  CHECK (claimed_quantity BETWEEN 0 AND quantity)",
             )
             .await?;
-            let db = manager.get_connection();
-            let version: i64 = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
-                .await?
-                .map(|row| row.try_get_by_index(0))
-                .transpose()?
-                .unwrap_or(0);
-            execute(manager, "PRAGMA writable_schema = ON").await?;
-            let edited = db
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    "UPDATE sqlite_master SET sql = replace(sql, ?, ?) \
-                     WHERE type = 'table' AND name = 'earnings' AND instr(sql, ?) > 0",
-                    [OLD_KINDS.into(), NEW_KINDS.into(), OLD_KINDS.into()],
-                ))
-                .await?;
-            execute(manager, &format!("PRAGMA schema_version = {}", version + 1)).await?;
-            execute(manager, "PRAGMA writable_schema = OFF").await?;
-            if edited.rows_affected() != 1 {
-                return Err(DbErr::Migration("the earnings table's kind CHECK was not found".into()));
-            }
+            edit_sqlite_tables(manager, &[("earnings", OLD_KINDS, NEW_KINDS)]).await?;
         }
         Ok(())
     }

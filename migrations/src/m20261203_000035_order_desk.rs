@@ -8,14 +8,12 @@
 //!   producer (its lines), which replaces the index on `producer_id` alone.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::sql::execute;
+use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 const INDEXES: [(&str, &str); 5] = [
     ("idx_orders_created", "orders (created_at, id)"),

@@ -7,14 +7,11 @@
 //! CHECK holds the shape on both backends without regular expressions).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::sql::{Types, execute, types};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 /// Guesses a code allows (the service's `MAX_ATTEMPTS` is the same number).
 const MAX_ATTEMPTS: u32 = 5;
@@ -26,16 +23,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let postgres = manager.get_database_backend() == DbBackend::Postgres;
-        let (id, big, timestamp) = if postgres {
-            ("bigserial PRIMARY KEY", "bigint", "timestamptz")
-        } else {
-            (
-                "integer PRIMARY KEY AUTOINCREMENT",
-                "integer",
-                "timestamp_with_timezone_text",
-            )
-        };
+        let Types { id, big, timestamp, .. } = types(manager);
         execute(
             manager,
             &format!(

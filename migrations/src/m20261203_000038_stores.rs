@@ -9,14 +9,12 @@
 //! under `writable_schema`, as the claims migration does).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::sql::{edit_sqlite_tables, execute};
+use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
 
 const OLD_ROLES: &str = "'UNION_ADMIN', 'ADMIN')";
 const NEW_ROLES: &str = "'UNION_ADMIN', 'ADMIN', 'STORE_CLERK')";
@@ -157,33 +155,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         } else {
-            let db = manager.get_connection();
-            let version: i64 = db
-                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA schema_version"))
-                .await?
-                .map(|row| row.try_get_by_index(0))
-                .transpose()?
-                .unwrap_or(0);
-            execute(manager, "PRAGMA writable_schema = ON").await?;
-            let mut edited = 0;
-            for (table, old, new) in [("users", OLD_ROLES, NEW_ROLES), ("orders", OLD_METHODS, NEW_METHODS)] {
-                edited += db
-                    .execute_raw(Statement::from_sql_and_values(
-                        DbBackend::Sqlite,
-                        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) \
-                         WHERE type = 'table' AND name = ? AND instr(sql, ?) > 0",
-                        [old.into(), new.into(), table.into(), old.into()],
-                    ))
-                    .await?
-                    .rows_affected();
-            }
-            execute(manager, &format!("PRAGMA schema_version = {}", version + 1)).await?;
-            execute(manager, "PRAGMA writable_schema = OFF").await?;
-            if edited != 2 {
-                return Err(DbErr::Migration(
-                    "the users' role CHECK or the orders' payment method CHECK was not found".into(),
-                ));
-            }
+            edit_sqlite_tables(
+                manager,
+                &[("users", OLD_ROLES, NEW_ROLES), ("orders", OLD_METHODS, NEW_METHODS)],
+            )
+            .await?;
         }
         Ok(())
     }

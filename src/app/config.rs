@@ -307,6 +307,12 @@ impl Config {
                     "5",
                     crate::infra::settings::parse_count,
                 )?,
+                pickup_window: parse_setting(
+                    "HUAKAI_PICKUP_WINDOW",
+                    get("HUAKAI_PICKUP_WINDOW"),
+                    "3d",
+                    parse_duration,
+                )?,
             },
             livestream: crate::livestream::LivestreamSettings {
                 max_commission_bps: parse_setting(

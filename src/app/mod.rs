@@ -340,6 +340,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         crate::livestream::worker::spawn(worker_shop.clone()),
         crate::claims::worker::spawn(worker_shop.clone()),
         crate::unions::worker::spawn(worker_shop.clone()),
+        crate::stores::worker::spawn(worker_shop.clone()),
         crate::infra::mail::MailWorker::new(worker_shop.db.clone(), &state.config.mail)?.spawn(),
     ]);
     if worker_shop.stripe.is_some() || worker_shop.direct.any() {
@@ -360,30 +361,28 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
 
 /// `huakai serve`: runs until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Listening before serving: a SIGTERM sent as soon as the first answer went out must stop
+    // the server gracefully, not kill it (the default action) before a handler is in place.
+    let stop = shutdown_requested()?;
     let server = start(config).await?;
     tracing::info!(addr = %server.addr, "serving GraphQL on http://{}/graphql", server.addr);
-    shutdown_requested().await;
+    stop.await;
     tracing::info!("shutting down: finishing in-flight requests");
     server.stop().await
 }
 
-async fn shutdown_requested() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at SIGTERM or Ctrl-C; the SIGTERM handler is in place when this returns.
+fn shutdown_requested() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminate = terminate.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    })
 }

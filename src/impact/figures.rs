@@ -42,6 +42,7 @@ use crate::payments::entity::refund_line;
 use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
+use crate::payouts::shipping_ledger;
 use crate::stores::entity::counter_sale;
 use crate::unions;
 use crate::unions::entity::pledge;
@@ -301,7 +302,9 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     )
     .await?
     {
-        if line_ids.contains(&entry.order_line_id) {
+        // The share is of what the goods earned: a parcel's fee goes to its courier.
+        let shipping = [shipping_ledger::SHIPPING, shipping_ledger::SHIPPING_REFUND].contains(&entry.kind.as_str());
+        if line_ids.contains(&entry.order_line_id) && !shipping {
             earned += entry.amount_fen;
             earned_from += entry.line_total_fen;
         }

@@ -75,7 +75,7 @@ error_codes! {
     NotCancellable => "NOT_CANCELLABLE",
     /// The payout cannot be confirmed.
     NotConfirmable => "NOT_CONFIRMABLE",
-    /// The order cannot be marked delivered.
+    /// The order cannot be delivered: not to that province, or not now.
     NotDeliverable => "NOT_DELIVERABLE",
     /// Not eligible for this payment method.
     NotEligible => "NOT_ELIGIBLE",

@@ -96,4 +96,4 @@ typed_id!(
 typed_id!(ClaimId, ClaimLineId);
 
 typed_id!(SavedAddressId, CartLineId, ShippingProvinceId);
-typed_id!(StoreId, ShelfMovementId, CounterSaleId);
+typed_id!(StoreId, ShelfMovementId, CounterSaleId, CounterRefundId);

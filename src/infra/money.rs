@@ -122,6 +122,12 @@ impl std::ops::AddAssign for Fen {
     }
 }
 
+impl std::ops::SubAssign for Fen {
+    fn sub_assign(&mut self, other: Fen) {
+        self.0 -= other.0;
+    }
+}
+
 impl std::iter::Sum for Fen {
     fn sum<I: Iterator<Item = Fen>>(amounts: I) -> Fen {
         amounts.fold(Fen::ZERO, |total, amount| total + amount)

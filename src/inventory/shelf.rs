@@ -1,13 +1,13 @@
 //! A relief supermarket's shelf stock: units moved from the online stock and back
-//! ([`transfer`], both sides of the ledger in the caller's transaction) and units sold over the
-//! counter ([`take`]). Every change is a conditional update the `on_shelf >= 0` CHECK backs up,
+//! ([`transfer`], both sides of the ledger in the caller's transaction), units sold over the
+//! counter ([`take`]) and units set aside for a pickup order ([`for_pickup`]). Every change is a conditional update the `on_shelf >= 0` CHECK backs up,
 //! with its `shelf_movements` row.
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::entity::{shelf_movement, shelf_stock};
+use super::entity::{shelf_movement, shelf_stock, store};
 use super::{Moved, Movement, apply_for_store};
 use crate::infra::error::AppResult;
 use crate::infra::ids::{OrderId, StoreId, UserId, VariantId};
@@ -129,6 +129,57 @@ pub async fn take(
     )
     .await?;
     Ok(true)
+}
+
+/// A pickup order's stock moves on its store's shelf, not online: placing it takes the units off
+/// the shelf (the clerk sets them aside), cancelling or expiring it puts them back, and paying
+/// it moves nothing more. `Refused` (the caller rolls back) when the shelf is short.
+pub async fn for_pickup(
+    txn: &impl ConnectionTrait,
+    store_id: StoreId,
+    movement: Movement,
+    (variant_id, quantity): (VariantId, i64),
+    order_id: OrderId,
+    actor_user_id: Option<UserId>,
+) -> AppResult<Moved> {
+    let at = (store_id, variant_id);
+    match movement {
+        Movement::Reserve => {
+            if !take_off(txn, store_id, variant_id, quantity).await? {
+                return Ok(Moved::Refused);
+            }
+            record(
+                txn,
+                at,
+                -quantity,
+                "set aside for a pickup",
+                actor_user_id,
+                Some(order_id),
+            )
+            .await?;
+        }
+        Movement::Release | Movement::Return => {
+            shelf_stock::Entity::update_many()
+                .col_expr(
+                    shelf_stock::Column::OnShelf,
+                    Expr::col(shelf_stock::Column::OnShelf).add(quantity),
+                )
+                .filter(shelf_stock::Column::StoreId.eq(store_id))
+                .filter(shelf_stock::Column::VariantId.eq(variant_id))
+                .exec(txn)
+                .await?;
+            record(txn, at, quantity, "pickup cancelled", actor_user_id, Some(order_id)).await?;
+        }
+        _ => {}
+    }
+    Ok(Moved::Done {
+        availability_flipped: false,
+    })
+}
+
+/// The store a pickup order names, if there is one.
+pub async fn pickup_point(db: &impl ConnectionTrait, store_id: StoreId) -> AppResult<Option<store::Model>> {
+    Ok(store::Entity::find_by_id(store_id).one(db).await?)
 }
 
 /// What the store's shelf holds, by variant (variants once moved there and sold out included).

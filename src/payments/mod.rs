@@ -81,6 +81,10 @@ pub enum ProviderKind {
     /// Alipay's open API, the merchant's own application.
     #[sea_orm(string_value = "alipay")]
     Alipay,
+    /// Paid at a relief supermarket's counter: cash into the till, or the counter's own WeChat
+    /// Pay or Alipay terminal. Given back there too, at once.
+    #[sea_orm(string_value = "counter")]
+    Counter,
 }
 
 impl ProviderKind {

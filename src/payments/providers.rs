@@ -43,16 +43,18 @@ pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dy
             .as_ref()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
-        kind @ (ProviderKind::Allowance | ProviderKind::OrganisationFund) => Some(Box::new(HeldByTheShop(kind))),
+        kind @ (ProviderKind::Allowance | ProviderKind::OrganisationFund | ProviderKind::Counter) => {
+            Some(Box::new(HeldByTheShop(kind)))
+        }
         kind @ (ProviderKind::WechatPay | ProviderKind::Alipay) => direct_providers::of_kind(shop, kind),
     }
 }
 
-/// Money the shop holds already, taken in the transaction that places the order, which is paid
-/// there and then: a member's welfare allowance (工会福利, `unions::funds::spend`) or an
-/// organisation's fund for its bulk order (`unions::funds::purchase`). A refund goes back in the
-/// transaction that decides it (`unions::funds::give_back`, `unions::funds::refund_to_fund`).
-/// Never cash: there is nothing to send anywhere.
+/// Money taken in the transaction that places the order, which is paid there and then: a
+/// member's welfare allowance (工会福利, `unions::funds::spend`), an organisation's fund for its
+/// bulk order (`unions::funds::purchase`), or what a relief supermarket's counter took. A refund
+/// goes back in the transaction that decides it (`unions::funds::give_back`,
+/// `unions::funds::refund_to_fund`, or the clerk's hand): there is nothing to send anywhere.
 struct HeldByTheShop(ProviderKind);
 
 #[async_trait]
@@ -79,6 +81,7 @@ impl PaymentProvider for HeldByTheShop {
     ) -> AppResult<RefundAttempt> {
         let source = match self.0 {
             ProviderKind::OrganisationFund => "organisation-fund",
+            ProviderKind::Counter => "counter",
             _ => "allowance",
         };
         Ok(RefundAttempt::Sent {

@@ -1,18 +1,19 @@
-//! Reading payments, and flagging one for an operator.
+//! Reading payments, flagging one for an operator, and writing one paid as its order is placed.
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::refund::{self, RefundStatus};
 use super::entity::{payment, refund_line};
+use super::{PaymentStatus, ProviderKind};
 use crate::infra::error::AppResult;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::ProducerId;
 use crate::infra::money::Fen;
-use crate::orders::entity::order_line;
+use crate::orders::entity::{order, order_line};
 
 pub async fn payment_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Option<payment::Model>> {
     Ok(payment::Entity::find()
@@ -94,4 +95,35 @@ pub async fn producer_share(
         }
     }
     Ok(share)
+}
+
+/// The payment of an order paid as it is placed (by allowance, an organisation's fund, or at a
+/// store's counter), written SUCCEEDED for the whole total in the caller's transaction.
+pub async fn paid_at_once(
+    txn: &impl ConnectionTrait,
+    order: &order::Model,
+    provider: ProviderKind,
+    now: DateTime<Utc>,
+) -> AppResult<payment::Model> {
+    Ok(payment::ActiveModel {
+        order_id: Set(order.id),
+        provider: Set(provider),
+        status: Set(PaymentStatus::Succeeded),
+        amount_fen: Set(order.total_fen),
+        refunded_fen: Set(0),
+        currency: Set("cny".to_owned()),
+        stripe_payment_intent_id: Set(None),
+        client_secret: Set(None),
+        bank_reference: Set(None),
+        last_error: Set(None),
+        needs_review: Set(false),
+        review_reason: Set(None),
+        next_action_kind: Set(None),
+        next_action: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
 }

@@ -39,6 +39,7 @@ use crate::orders::service::lifecycle::close_fully_refunded;
 use crate::orders::service::state::{lines_of, lock_order};
 use crate::payouts::allocate;
 use crate::payouts::ledger::{self, PayoutSettings};
+use crate::payouts::shipping_ledger;
 use crate::shop::{Effect, Shop};
 
 /// A refund recorded by [`decide`].
@@ -143,11 +144,15 @@ async fn decide_over(
         recorded = Some(row);
     }
     let to_fund = payment.provider == ProviderKind::OrganisationFund;
+    // Paid at a counter, given back there: the clerk hands it over as the refund is decided.
+    let at_counter = payment.provider == ProviderKind::Counter;
     if cash > Fen::ZERO && to_fund {
         // A fund-paid bulk order's money goes back to the fund here and now, like allowance.
         let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?;
         crate::unions::funds::refund_to_fund(txn, payment.order_id, row.id, cash, now).await?;
         recorded = Some(row);
+    } else if cash > Fen::ZERO && at_counter {
+        recorded = Some(record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?);
     } else if cash > Fen::ZERO {
         let status = if stripe_refund_id.is_some() {
             RefundStatus::Succeeded
@@ -162,7 +167,7 @@ async fn decide_over(
     } else {
         Effect::default()
     };
-    if allowance > Fen::ZERO || to_fund || stripe_refund_id.is_some() {
+    if allowance > Fen::ZERO || to_fund || at_counter || stripe_refund_id.is_some() {
         update_payment_status(txn, payment.id).await?;
     }
     super::notices::refund_decided(txn, payment, &row, amount).await?;
@@ -183,9 +188,11 @@ async fn record(
     payouts: PayoutSettings,
 ) -> AppResult<refund::Model> {
     let now = Utc::now();
+    let (parts, shipping) = split_over_lines(txn, payment, amount, only).await?;
     let row = refund::ActiveModel {
         payment_id: Set(payment.id),
         amount_fen: Set(amount.get()),
+        shipping_fen: Set(shipping.get()),
         status: Set(status),
         stripe_refund_id: Set(stripe_refund_id.map(str::to_owned)),
         reason: Set(reason.to_owned()),
@@ -199,28 +206,34 @@ async fn record(
     }
     .insert(txn)
     .await?;
-    let parts = split_over_lines(txn, payment, amount, only).await?;
-    refund_line::Entity::insert_many(parts.iter().map(|(line_id, part)| refund_line::ActiveModel {
-        refund_id: Set(row.id),
-        order_line_id: Set(*line_id),
-        amount_fen: Set(*part),
-    }))
-    .exec_without_returning(txn)
-    .await?;
+    if !parts.is_empty() {
+        refund_line::Entity::insert_many(parts.iter().map(|(line_id, part)| refund_line::ActiveModel {
+            refund_id: Set(row.id),
+            order_line_id: Set(*line_id),
+            amount_fen: Set(*part),
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
     ledger::reverse_refund(txn, payment.order_id, row.id, &parts, payouts).await?;
+    if shipping > Fen::ZERO {
+        shipping_ledger::reverse_shipping(txn, payment.order_id, row.id).await?;
+    }
     Ok(row)
 }
 
 /// `amount` shared over the order's lines in proportion to what each still holds (its total
 /// less earlier refunds that were not refused), to the fen: `(order line id, part)`, parts > 0.
 /// With `only`, over those lines alone, each weighing its given weight or what it still holds,
-/// whichever is less.
+/// whichever is less. **Goods first**: only what passes all the lines still hold gives shipping
+/// back (the second value), so a partial refund never touches the shipping fee and a full one
+/// returns it all; a refund of some lines (a claim) gives back goods alone.
 async fn split_over_lines(
     txn: &impl ConnectionTrait,
     payment: &payment::Model,
     amount: Fen,
     only: Option<&[(OrderLineId, i64)]>,
-) -> AppResult<Vec<(OrderLineId, i64)>> {
+) -> AppResult<(Vec<(OrderLineId, i64)>, Fen)> {
     let lines = lines_of(txn, payment.order_id).await?;
     let refunded = refunded_by_line(txn, payment.id).await?;
     let weights: Vec<i64> = lines
@@ -236,12 +249,17 @@ async fn split_over_lines(
             }
         })
         .collect();
-    Ok(lines
+    let goods = match only {
+        None => Ord::min(amount.get(), weights.iter().sum()),
+        Some(_) => amount.get(),
+    };
+    let parts = lines
         .iter()
-        .zip(allocate(amount.get(), &weights))
+        .zip(allocate(goods, &weights))
         .filter(|(_, part)| *part > 0)
         .map(|(line, part)| (line.id, part))
-        .collect())
+        .collect();
+    Ok((parts, amount - Fen::new(goods)))
 }
 
 /// `refundOrder`: refunds `amount` of an order (all that is left when `None`).

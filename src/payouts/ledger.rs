@@ -6,7 +6,8 @@
 //!
 //! Kinds: `SALE` with refund 0 is a delivered line; `REVERSAL` answers a refund (negative);
 //! `SALE` naming a refund restores what that refused refund reversed; `RESHIP` charges the
-//! producer a new parcel sent for an after-sales claim (its `refund_id` holds the claim's id).
+//! producer a new parcel sent for an after-sales claim (its `refund_id` holds the claim's id);
+//! `SHIPPING` and `SHIPPING_REFUND` are the parcels' fees ([`super::shipping_ledger`]).
 //!
 //! A line credited to a livestream host (its attribution holds the rate placed with) takes the
 //! host's commission out of the producer's earning, and the same step writes the host's entry
@@ -27,13 +28,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::Split;
 use super::entity::{earning, host_commission};
 use super::reversals::{self, Rates};
+use super::shipping_ledger;
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::{ClaimId, ProducerId, RefundId};
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::money::Fen;
 use crate::orders::entity::{order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
-use crate::payments::entity::refund_line;
+use crate::payments::entity::{payment, refund_line};
 
 /// The fee and hold the ledger applies: the fee is the one new orders' lines are sold at
 /// (and lines placed before fees were kept with them, at delivery).
@@ -63,6 +65,18 @@ impl Entries {
         self.earnings.push(earning);
         self.commissions.extend(commission);
     }
+}
+
+/// Writes producers' entries that carry no commission (a repeat writes nothing).
+pub(super) async fn insert_earnings(db: &impl ConnectionTrait, earnings: Vec<earning::ActiveModel>) -> AppResult<()> {
+    insert(
+        db,
+        Entries {
+            earnings,
+            commissions: Vec::new(),
+        },
+    )
+    .await
 }
 
 async fn insert(db: &impl ConnectionTrait, entries: Entries) -> AppResult<()> {
@@ -200,7 +214,7 @@ async fn refunded(
     for row in earning::Entity::find()
         .filter(earning::Column::OrderLineId.is_in(line_ids))
         .filter(earning::Column::RefundId.ne(0))
-        .filter(earning::Column::Kind.ne(RESHIP))
+        .filter(earning::Column::Kind.is_in([SALE, REVERSAL]))
         .all(db)
         .await?
     {
@@ -282,7 +296,8 @@ pub async fn record_delivery(
             ));
         }
     }
-    insert(db, entries).await
+    insert(db, entries).await?;
+    shipping_ledger::record_delivery(db, order_id, available_at).await
 }
 
 /// A refund decided for an order: for each line already delivered (it has a sale), a reversing
@@ -369,7 +384,17 @@ pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId, sett
         .map(|reversal| reversal.order_line_id)
         .collect();
     let now = Utc::now();
-    true_up(db, reversed.into_iter(), SALE, refund_id, |_| now, settings).await
+    true_up(db, reversed.into_iter(), SALE, refund_id, |_| now, settings).await?;
+    let gave_shipping = refund::Entity::find_by_id(refund_id)
+        .find_also_related(payment::Entity)
+        .one(db)
+        .await?;
+    if let Some((refund, Some(payment))) = gave_shipping
+        && refund.shipping_fen > 0
+    {
+        shipping_ledger::restore_refund(db, payment.order_id, refund_id).await?;
+    }
+    Ok(())
 }
 
 /// A new parcel sent for claim `claim_id` costs its producer the goods and the shipping,

@@ -12,6 +12,7 @@ pub mod payees;
 pub mod policy;
 pub mod reversals;
 pub mod runs;
+pub mod shipping_ledger;
 pub mod statements;
 
 use async_graphql::Enum;

@@ -11,6 +11,7 @@ pub mod entity;
 pub mod graphql;
 pub mod policy;
 pub mod service;
+pub mod worker;
 
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
@@ -23,6 +24,9 @@ pub struct StoreSettings {
     /// A variant with this many units on a shelf or fewer is on the store's low-stock list
     /// (`HUAKAI_STORE_LOW_STOCK`, default 5).
     pub low_stock: u32,
+    /// A paid pickup order nobody collected this long is cancelled and paid back
+    /// (`HUAKAI_PICKUP_WINDOW`, default 3 days).
+    pub pickup_window: std::time::Duration,
 }
 
 /// How a counter sale is paid.

@@ -1,2 +1,3 @@
 pub mod shelf_movement;
 pub mod shelf_stock;
+pub mod store;

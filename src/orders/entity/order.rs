@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::OrderId;
 use crate::infra::ids::OrganisationId;
+use crate::infra::ids::StoreId;
 use crate::infra::ids::UserId;
 use crate::orders::{OrderStatus, PaymentMethod};
 
@@ -16,6 +17,12 @@ pub struct Model {
     pub status: OrderStatus,
     pub payment_method: PaymentMethod,
     pub total_fen: i64,
+    /// The shipments' fees, part of the total (the goods are the rest).
+    pub shipping_fee_fen: i64,
+    /// A pickup order (到店自提): the relief supermarket it is collected from, and the code its
+    /// buyer shows there (both or neither).
+    pub pickup_store_id: Option<StoreId>,
+    pub pickup_code: Option<String>,
     pub idempotency_key: String,
     /// The livestream promo link the order came through.
     pub referral_code: Option<String>,

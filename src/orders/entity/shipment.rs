@@ -17,6 +17,8 @@ pub struct Model {
     /// The express company carrying it, when its shipper named one.
     pub carrier: Option<Carrier>,
     pub shipped_at: Option<DateTimeUtc>,
+    /// What the producer's rule charged for this parcel when the order was placed.
+    pub shipping_fee_fen: i64,
     pub recipient_name: Option<String>,
     pub recipient_phone: Option<String>,
     pub recipient_province: Option<String>,

@@ -4,10 +4,12 @@
 mod desk;
 mod loaders;
 mod objects;
+mod shipments;
 
 pub use desk::{OrderDeskQuery, producer_queue};
 pub use loaders::{OrdersLoader, request_loader};
-pub use objects::{Order, OrderLineInput, OrderPayload, PlaceOrderPayload, Shipment};
+pub use objects::{Order, OrderLineInput, OrderPayload, PlaceOrderPayload};
+pub use shipments::Shipment;
 
 use async_graphql::{Context, ID, Object};
 use sea_orm::{ConnectionTrait, EntityTrait};
@@ -189,6 +191,12 @@ impl OrdersMutation {
                 input
                     .shipping_address_id
                     .map(|id| Destination::Saved(decode_as(&id, NodeType::SavedAddress))),
+            ),
+            (
+                "pickupStoreId",
+                input
+                    .pickup_store_id
+                    .map(|id| Destination::Pickup(decode_as(&id, NodeType::Store))),
             ),
         ]);
         let (lines, destination) = match (lines, destination) {

@@ -5,7 +5,8 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use super::loaders::{ItemsOfShipment, LinesOfOrder, ShipmentsOfOrder, orders_loader};
+use super::loaders::{LinesOfOrder, ShipmentsOfOrder, orders_loader};
+use super::shipments::Shipment;
 use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
 use crate::cart::graphql::{AddressInput, ShippingAddress};
@@ -16,8 +17,7 @@ use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::OrderId;
 use crate::infra::ids::ProducerId;
 use crate::infra::money::{Fen, Money};
-use crate::orders::carriers::Carrier;
-use crate::orders::entity::{order, order_line, shipment, shipment_item};
+use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::acceptance;
 use crate::orders::service::placing::{self, Placed};
 use crate::orders::{OrderStatus, PaymentMethod};
@@ -78,6 +78,42 @@ impl Order {
             .filter(|line| self.only_producer.is_none_or(|producer| line.producer_id == producer))
             .collect())
     }
+
+    async fn visible_shipments(&self, ctx: &Context<'_>) -> AppResult<Vec<shipment::Model>> {
+        Ok(orders_loader(ctx)?
+            .load_one(ShipmentsOfOrder(self.row.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| self.only_producer.is_none_or(|producer| s.producer_id == producer))
+            .collect())
+    }
+
+    /// The goods the asker sees: the order's, or the grower's own lines'.
+    async fn goods(&self, ctx: &Context<'_>) -> AppResult<Fen> {
+        if self.only_producer.is_none() {
+            return Ok(Fen::new(self.row.total_fen - self.row.shipping_fee_fen));
+        }
+        Ok(self
+            .visible_lines(ctx)
+            .await?
+            .iter()
+            .map(|line| Fen::new(line.line_total_fen))
+            .sum())
+    }
+
+    /// The shipping the asker sees: the order's, or the grower's own parcel's.
+    async fn shipping(&self, ctx: &Context<'_>) -> AppResult<Fen> {
+        if self.only_producer.is_none() {
+            return Ok(Fen::new(self.row.shipping_fee_fen));
+        }
+        Ok(self
+            .visible_shipments(ctx)
+            .await?
+            .iter()
+            .map(|s| Fen::new(s.shipping_fee_fen))
+            .sum())
+    }
 }
 
 #[Object]
@@ -91,22 +127,39 @@ impl Order {
         &self.row.number
     }
 
+    /// A pickup order's store (到店自提): collected there, and its address is the store's.
+    async fn pickup_store_id(&self) -> Option<ID> {
+        self.row.pickup_store_id.map(|id| encode(NodeType::Store, id))
+    }
+
+    /// The code a pickup order's buyer shows at the store's counter: to the buyer and
+    /// operators only (it collects the goods).
+    async fn pickup_code(&self, ctx: &Context<'_>) -> Option<&str> {
+        let may = match crate::accounts::policy::viewer(ctx) {
+            Viewer::User(me) => me.user_id == self.row.buyer_id || me.role == Role::Admin,
+            Viewer::Anonymous => false,
+        };
+        may.then_some(self.row.pickup_code.as_deref()).flatten()
+    }
+
     async fn status(&self) -> OrderStatus {
         self.row.status
     }
 
-    /// The order's total; to a grower, the total of the grower's own lines.
+    /// What the buyer pays: the goods and the shipping; to a grower, the grower's own part.
     async fn total(&self, ctx: &Context<'_>) -> Result<Money> {
-        if self.only_producer.is_none() {
-            return Ok(Fen::new(self.row.total_fen).into());
-        }
-        let sum = self
-            .visible_lines(ctx)
-            .await?
-            .iter()
-            .map(|line| line.line_total_fen)
-            .sum::<i64>();
-        Ok(Fen::new(sum).into())
+        Ok((self.goods(ctx).await? + self.shipping(ctx).await?).into())
+    }
+
+    /// The goods (the lines' totals), before shipping; to a grower, its own lines.
+    async fn subtotal(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(self.goods(ctx).await?.into())
+    }
+
+    /// The shipments' fees as the producers' rules gave them when the order was placed; to a
+    /// grower, its own parcel's.
+    async fn shipping_fee(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(self.shipping(ctx).await?.into())
     }
 
     #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
@@ -163,14 +216,10 @@ impl Order {
     /// order, one per recipient and producer.
     #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
-        let shipments = orders_loader(ctx)?
-            .load_one(ShipmentsOfOrder(self.row.id))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
-        Ok(shipments
+        Ok(self
+            .visible_shipments(ctx)
+            .await?
             .into_iter()
-            .filter(|s| self.only_producer.is_none_or(|producer| s.producer_id == producer))
             .map(|row| Shipment {
                 row,
                 whole: self.only_producer.is_none(),
@@ -253,134 +302,6 @@ impl OrderLine {
     }
 }
 
-/// A shipment as one viewer sees it: a bulk order's acceptance code only to those who see the
-/// whole order (the organisation's admins, operators).
-pub struct Shipment {
-    pub(super) row: shipment::Model,
-    pub(super) whole: bool,
-}
-
-#[Object]
-impl Shipment {
-    pub async fn id(&self) -> ID {
-        encode(NodeType::Shipment, self.row.id)
-    }
-
-    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        let producer = loader(ctx)?
-            .load_one(self.row.producer_id)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Producer(producer.ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("shipment without its producer"))
-        })?))
-    }
-
-    async fn tracking_number(&self) -> Option<&str> {
-        self.row.tracking_number.as_deref()
-    }
-
-    /// The express company's code (SF, ZTO, YTO, JD, EMS, STO, YUNDA), when the shipper named one.
-    async fn carrier(&self) -> Option<&'static str> {
-        self.row.carrier.map(Carrier::code)
-    }
-
-    /// The carrier's own public page tracking this parcel, once it has a carrier and a number.
-    async fn tracking_url(&self) -> Option<String> {
-        let number = self.row.tracking_number.as_deref()?;
-        Some(self.row.carrier?.tracking_url(number))
-    }
-
-    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
-        self.row.shipped_at
-    }
-
-    /// Of a bulk order: who receives this shipment.
-    async fn recipient_name(&self) -> Option<&str> {
-        self.row.recipient_name.as_deref()
-    }
-
-    /// Of a bulk order: where this shipment goes (the order's own address is the organisation).
-    async fn recipient(&self) -> Option<ShippingAddress> {
-        Some(ShippingAddress {
-            name: self.row.recipient_name.clone()?,
-            phone: self.row.recipient_phone.clone()?,
-            province: self.row.recipient_province.clone()?,
-            city: self.row.recipient_city.clone()?,
-            district: self.row.recipient_district.clone()?,
-            line1: self.row.recipient_line1.clone()?,
-            postal_code: None,
-        })
-    }
-
-    /// Of a bulk order: what goes in this shipment.
-    async fn items(&self, ctx: &Context<'_>) -> Result<Option<Vec<ShipmentItem>>> {
-        if self.row.recipient_name.is_none() {
-            return Ok(None);
-        }
-        let items = orders_loader(ctx)?
-            .load_one(ItemsOfShipment(self.row.id))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
-        Ok(Some(items.into_iter().map(ShipmentItem).collect()))
-    }
-
-    /// Of a bulk order: the code its recipient accepts it with (the organisation's admins and
-    /// operators; they pass it on to the recipient).
-    async fn acceptance_code(&self) -> Option<&str> {
-        self.whole.then_some(self.row.acceptance_code.as_deref()).flatten()
-    }
-
-    /// Of a bulk order: whether its recipient accepted it.
-    async fn accepted(&self) -> Option<bool> {
-        self.row
-            .acceptance_code
-            .as_ref()
-            .map(|_| self.row.accepted_at.is_some())
-    }
-
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.row.accepted_at
-    }
-
-    /// The problem its recipient reported, until the shipment is accepted.
-    async fn problem(&self) -> Option<&str> {
-        self.row
-            .accepted_at
-            .is_none()
-            .then_some(self.row.problem_note.as_deref())
-            .flatten()
-    }
-
-    async fn problem_reported_at(&self) -> Option<DateTime<Utc>> {
-        self.row.accepted_at.is_none().then_some(self.row.problem_at).flatten()
-    }
-}
-
-impl Shipment {
-    /// A shipment seen by those who see every part of its order.
-    pub fn whole(row: shipment::Model) -> Shipment {
-        Shipment { row, whole: true }
-    }
-}
-
-pub struct ShipmentItem(shipment_item::Model);
-
-#[Object]
-impl ShipmentItem {
-    async fn variant(&self, ctx: &Context<'_>) -> Result<Variant> {
-        let variant = loader(ctx)?.load_one(self.0.variant_id).await.map_err(AppError::from)?;
-        Ok(Variant(variant.ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("shipment item without its variant"))
-        })?))
-    }
-
-    async fn quantity(&self) -> i32 {
-        self.0.quantity
-    }
-}
-
 #[derive(InputObject)]
 pub struct OrderLineInput {
     pub variant_id: ID,
@@ -393,10 +314,14 @@ pub struct PlaceOrderInput {
     pub lines: Option<Vec<OrderLineInput>>,
     /// Places the cart's lines, and empties the cart of them with the order.
     pub from_cart: Option<bool>,
-    /// Where the order goes; or `shippingAddressId` (exactly one of the two).
+    /// Where the order goes; or `shippingAddressId`, or `pickupStoreId` (exactly one of the
+    /// three).
     pub shipping_address: Option<AddressInput>,
     /// One of the buyer's saved addresses (`User.addresses`).
     pub shipping_address_id: Option<ID>,
+    /// Collected at this relief supermarket (到店自提): the units come off its shelf, no
+    /// shipping is charged, and the order carries the code shown at the counter.
+    pub pickup_store_id: Option<ID>,
     /// Repeat it to retry safely: the same key from the same buyer is the same order.
     pub idempotency_key: String,
     /// CARD when Stripe is set up, else BANK_TRANSFER.
@@ -459,6 +384,12 @@ impl OrderPayload {
             order: Some(order),
             user_errors: Vec::new(),
         }
+    }
+
+    /// A pickup order handed over at its store's counter, shown to the clerk who did (whole,
+    /// but for its pickup code, which is its buyer's and operators').
+    pub fn handed_over(row: order::Model) -> Self {
+        OrderPayload::done(Order::seen_whole(row))
     }
 
     /// The order as it is now, as the viewer may see it.

@@ -27,6 +27,16 @@ fn not_cancellable(message: &'static str) -> UserError {
 /// (with its earnings reversed), then sent; if Stripe cannot be reached it is retried, and if
 /// it is refused an operator is told: the cancellation stands either way.
 pub async fn cancel(shop: &Shop, order_id: OrderId, actor: UserId) -> Outcome<order::Model> {
+    cancel_for(shop, order_id, Some(actor), "cancelled by the buyer").await
+}
+
+/// A paid pickup order nobody collected in time: cancelled, its units back on its store's
+/// shelf, and paid back in full, as [`cancel`] does (`reason` is the refund's).
+pub async fn cancel_uncollected(shop: &Shop, order_id: OrderId) -> Outcome<order::Model> {
+    cancel_for(shop, order_id, None, "not collected in time").await
+}
+
+async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reason: &str) -> Outcome<order::Model> {
     let txn = begin_write(&shop.db).await?;
     let order = find(&txn, order_id).await?;
     let (from, movement) = match order.status {
@@ -58,7 +68,7 @@ pub async fn cancel(shop: &Shop, order_id: OrderId, actor: UserId) -> Outcome<or
         return Ok(Err(not_cancellable("cancel-only-unshipped")));
     }
     let lines = lines_of(&txn, order_id).await?;
-    let Some(flipped) = move_lines(&txn, &lines, movement, Some(actor)).await? else {
+    let Some(flipped) = move_lines(&txn, (&lines, order.pickup_store_id), movement, actor).await? else {
         txn.rollback().await?;
         return Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} cancelled without its stock"
@@ -74,16 +84,7 @@ pub async fn cancel(shop: &Shop, order_id: OrderId, actor: UserId) -> Outcome<or
     {
         let left = Fen::new(payment.amount_fen - payment.refunded_fen);
         if left > Fen::ZERO {
-            match refunds::decide(
-                &txn,
-                &payment,
-                left,
-                "cancelled by the buyer",
-                None,
-                shop.settings.payouts,
-            )
-            .await?
-            {
+            match refunds::decide(&txn, &payment, left, reason, None, shop.settings.payouts).await? {
                 Ok(decided) => refund = Some(decided.refund),
                 // An operator refunded it meanwhile: nothing is left to give back.
                 Err(problem) => tracing::info!(order = order_id.0, code = %problem.code, "no refund on cancellation"),

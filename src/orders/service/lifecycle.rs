@@ -39,7 +39,8 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
         return Ok(None);
     }
     let lines = lines_of(txn, order_id).await?;
-    let Some(flipped) = move_lines(txn, &lines, Movement::Sell, None).await? else {
+    let pickup_store = find(txn, order_id).await?.pickup_store_id;
+    let Some(flipped) = move_lines(txn, (&lines, pickup_store), Movement::Sell, None).await? else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} was paid without its stock reserved"
         )));
@@ -83,7 +84,7 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
         return Ok(Effect::default());
     }
     let waiting = unshipped_lines(txn, order_id).await?;
-    match move_lines(txn, &waiting, Movement::Return, None).await? {
+    match move_lines(txn, (&waiting, order.pickup_store_id), Movement::Return, None).await? {
         Some(flipped) => Ok(Effect::stock_moved(waiting.iter().map(|line| line.variant_id), flipped)),
         None => Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} refunded without its stock"
@@ -241,12 +242,16 @@ async fn parcels_to_ship(
 /// A shipped order arrived: DELIVERED, and in the same transaction each line's earning goes
 /// into its producer's ledger, less what was refunded before delivery (`false` when the order
 /// was not SHIPPED).
-async fn deliver(db: &DatabaseConnection, order_id: OrderId, payouts: PayoutSettings) -> AppResult<bool> {
+async fn deliver(
+    db: &DatabaseConnection,
+    (order_id, from): (OrderId, OrderStatus),
+    payouts: PayoutSettings,
+) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     if !transition(
         &txn,
         order_id,
-        OrderStatus::Shipped,
+        from,
         OrderStatus::Delivered,
         Some(order::Column::DeliveredAt),
     )
@@ -262,12 +267,26 @@ async fn deliver(db: &DatabaseConnection, order_id: OrderId, payouts: PayoutSett
 
 /// `confirmDelivery`: a shipped order arrived.
 pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::Model> {
-    if !deliver(&shop.db, order_id, shop.settings.payouts).await? {
+    if !deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.settings.payouts).await? {
         return Ok(Err(
             UserError::new(ErrorCode::NotDeliverable, "deliver-only-shipped").on_field(&["orderId"])
         ));
     }
     Ok(Ok(find(&shop.db, order_id).await?))
+}
+
+/// A paid pickup order handed over at its store's counter: delivered, as a parcel that
+/// arrived is (the producers earn on it). NOT_DELIVERABLE when it is not a paid pickup order
+/// (unpaid, collected already, cancelled): of two clerks at once, one hands it over.
+pub async fn hand_over(shop: &Shop, order: &order::Model) -> Outcome<order::Model> {
+    if order.pickup_store_id.is_none()
+        || !deliver(&shop.db, (order.id, OrderStatus::Paid), shop.settings.payouts).await?
+    {
+        return Ok(Err(
+            UserError::new(ErrorCode::NotDeliverable, "pickup-not-ready").on_field(&["code"])
+        ));
+    }
+    Ok(Ok(find(&shop.db, order.id).await?))
 }
 
 /// Cancels unpaid orders whose reservation ended and frees their stock, a batch at a time.
@@ -301,7 +320,8 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
             .await?
             {
                 let lines = lines_of(&txn, order.id).await?;
-                let Some(flipped) = move_lines(&txn, &lines, Movement::Release, None).await? else {
+                let Some(flipped) = move_lines(&txn, (&lines, order.pickup_store_id), Movement::Release, None).await?
+                else {
                     txn.rollback().await?;
                     return Err(AppError::Internal(anyhow::anyhow!(
                         "order {} expired without its stock",
@@ -334,7 +354,7 @@ pub async fn auto_deliver(shop: &Shop, now: DateTime<Utc>) -> AppResult<u64> {
         .await?;
     let mut delivered = 0;
     for order_id in due {
-        if deliver(&shop.db, order_id, shop.settings.payouts).await? {
+        if deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.settings.payouts).await? {
             delivered += 1;
         }
     }

@@ -9,11 +9,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::desk::OrderCursor;
 use crate::infra::error::{AppError, AppResult};
-use crate::infra::ids::UserId;
 use crate::infra::ids::{OrderId, ShipmentId};
 use crate::infra::ids::{ProducerId, VariantId};
+use crate::infra::ids::{StoreId, UserId};
 use crate::infra::paging::{PageRequest, keyset_page_by_time};
-use crate::inventory::{self, Moved, Movement};
+use crate::inventory::{self, Moved, Movement, shelf};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 
@@ -74,6 +74,14 @@ pub async fn unshipped_lines(txn: &impl ConnectionTrait, order_id: OrderId) -> A
         .filter(|s| s.shipped_at.is_none())
         .collect();
     let lines = lines_of(txn, order_id).await?;
+    // A pickup order has no parcels: all of it waits until it is collected.
+    if order.pickup_store_id.is_some() {
+        return Ok(if order.delivered_at.is_none() {
+            lines
+        } else {
+            Vec::new()
+        });
+    }
     let mut units: HashMap<VariantId, i32> = HashMap::new();
     if order.bulk {
         let parcels: HashSet<ShipmentId> = waiting.iter().map(|s| s.id).collect();
@@ -120,12 +128,24 @@ pub async fn lock_order(txn: &impl ConnectionTrait, order_id: OrderId) -> AppRes
 /// items before any stock row is touched, and sets them aside again from their variant's stock
 /// in the same pass over the variants; placing claims session items before it reserves stock.
 /// `None` when a line's stock cannot move (nothing is left half-done: the caller rolls back).
+/// A pickup order's units move on its store's shelf instead (`pickup_store`).
 pub async fn move_lines(
     txn: &impl ConnectionTrait,
-    lines: &[order_line::Model],
+    (lines, pickup_store): (&[order_line::Model], Option<StoreId>),
     movement: Movement,
     actor: Option<UserId>,
 ) -> AppResult<Option<bool>> {
+    if let Some(store_id) = pickup_store {
+        let mut sorted: Vec<&order_line::Model> = lines.iter().collect();
+        sorted.sort_by_key(|line| line.variant_id);
+        for line in sorted {
+            let units = (line.variant_id, i64::from(line.quantity));
+            if shelf::for_pickup(txn, store_id, movement, units, line.order_id, actor).await? == Moved::Refused {
+                return Ok(None);
+            }
+        }
+        return Ok(Some(false));
+    }
     let back_to_sessions = match (movement, lines.first()) {
         (Movement::Release | Movement::Return, Some(line)) => {
             let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();

@@ -26,6 +26,8 @@ pub struct Model {
     pub id: RefundId,
     pub payment_id: PaymentId,
     pub amount_fen: i64,
+    /// The part of the amount that gave shipping back (the rest is shared over the lines).
+    pub shipping_fen: i64,
     pub status: RefundStatus,
     pub stripe_refund_id: Option<String>,
     pub reason: String,

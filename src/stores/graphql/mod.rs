@@ -2,27 +2,30 @@
 //! shelf, counter sales and the till's days.
 
 mod objects;
+mod refunds;
 
 pub use objects::{CounterSale, Store, StoreDay, StoreStock, sale_node, store_node};
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use self::objects::{till_worker, with_numbers};
+use self::refunds::{CounterRefund, CounterRefundInput, CounterRefundPayload};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::management;
 use crate::graphql::context::{database, shop};
 use crate::impact::graphql::Date;
-use crate::infra::error::{AppResult, UserError};
+use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::ids::StoreId;
-use crate::orders::graphql::OrderLineInput;
+use crate::inventory::entity::store;
+use crate::orders::graphql::{OrderLineInput, OrderPayload};
 use crate::stores::CounterPaymentMethod;
-use crate::stores::entity::store;
 use crate::stores::policy::{ManageStores, StockShelf};
 use crate::stores::service::counter::{self, SaleLine, SaleRequest};
-use crate::stores::service::{days, shelves, stores};
+use crate::stores::service::counter_refunds::{self, CounterRefundRequest};
+use crate::stores::service::{days, pickups, shelves, stores};
 use crate::unions::funds;
 
 type Result<T> = async_graphql::Result<T>;
@@ -207,6 +210,62 @@ impl StoresMutation {
             match counter::record_sale(&shop.db, shop.settings.payouts, &store, me.user_id, request).await? {
                 Ok(sale) => CounterSalePayload {
                     sale: with_numbers(&shop.db, vec![sale]).await?.pop(),
+                    user_errors: Vec::new(),
+                },
+                Err(problem) => refused(problem),
+            },
+        )
+    }
+
+    /// Hands a pickup order over at the counter (a store's clerk, at the clerk's own store): its
+    /// buyer shows the order's pickup code, and the order is delivered. INVALID_CODE when no
+    /// order of the store has the code; NOT_DELIVERABLE when it is not paid, or was collected or
+    /// cancelled.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::StoreClerk])")]
+    async fn confirm_pickup(&self, ctx: &Context<'_>, code: String) -> Result<OrderPayload> {
+        let me = viewer(ctx).signed_in()?;
+        let Some(store_id) = stores::clerk_store(database(ctx)?, me.user_id).await? else {
+            return Err(AppError::Forbidden.into());
+        };
+        till_worker(ctx, store_id).await?;
+        Ok(match pickups::confirm(shop(ctx)?, store_id, &code).await? {
+            Ok(order) => OrderPayload::handed_over(order),
+            Err(problem) => OrderPayload::failed(problem),
+        })
+    }
+
+    /// Gives back (part of) one of the store's sales over the counter (the store's clerks):
+    /// through the one refund path, by the sale's method, on today's day (cash comes out of
+    /// the cash expected; a closed day takes none). Idempotent by key.
+    #[graphql(guard = "RoleGuard::any_of(&[Role::StoreClerk])")]
+    async fn refund_counter_sale(&self, ctx: &Context<'_>, input: CounterRefundInput) -> Result<CounterRefundPayload> {
+        let refused = |problem| CounterRefundPayload {
+            refund: None,
+            user_errors: vec![problem],
+        };
+        let store = match named_store(ctx, &input.store_id, &["input", "storeId"]).await? {
+            Ok(store) => store,
+            Err(problem) => return Ok(refused(problem)),
+        };
+        let me = till_worker(ctx, store.id).await?;
+        let amount = match input
+            .amount
+            .as_deref()
+            .map(|text| funds::parse_amount(text, &["input", "amount"]))
+        {
+            Some(Err(problem)) => return Ok(refused(problem)),
+            Some(Ok(amount)) => Some(amount),
+            None => None,
+        };
+        let request = CounterRefundRequest {
+            sale_id: decode_as(&input.sale_id, NodeType::CounterSale),
+            amount,
+            idempotency_key: input.idempotency_key,
+        };
+        Ok(
+            match counter_refunds::refund_sale(shop(ctx)?, &store, me.user_id, request).await? {
+                Ok(refund) => CounterRefundPayload {
+                    refund: Some(CounterRefund(refund)),
                     user_errors: Vec::new(),
                 },
                 Err(problem) => refused(problem),

@@ -18,11 +18,12 @@ use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::{OrderId, StoreId};
 use crate::infra::money::{Fen, Money};
 use crate::inventory::entity::shelf_stock;
+use crate::inventory::entity::store;
 use crate::inventory::shelf;
 use crate::orders::entity::order;
 use crate::orders::graphql::Order;
 use crate::stores::CounterPaymentMethod;
-use crate::stores::entity::{counter_sale, store};
+use crate::stores::entity::counter_sale;
 use crate::stores::policy::WorkTill;
 use crate::stores::service::{days, shelves, stores};
 
@@ -155,7 +156,13 @@ impl StoreDay {
             .collect()
     }
 
-    /// What the cash sales put in the till (as closed, once the day is).
+    /// Given back over the counter that day, all methods (`refundCounterSale`).
+    async fn refunds(&self) -> Money {
+        self.day.refunds.into()
+    }
+
+    /// What the cash sales put in the till, less the cash refunds took out (as closed, once
+    /// the day is).
     async fn cash_expected(&self) -> Money {
         self.day.cash_expected.into()
     }

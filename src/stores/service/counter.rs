@@ -22,16 +22,19 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::infra::money::Fen;
+use crate::inventory::entity::store;
 use crate::inventory::shelf;
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::placing::{MAX_LINES, MAX_QUANTITY};
+use crate::payments::ProviderKind;
+use crate::payments::records::paid_at_once;
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::stores::CounterPaymentMethod;
-use crate::stores::entity::{counter_sale, store, store_day};
+use crate::stores::entity::{counter_sale, store_day};
 use crate::unions::funds;
 
-const MAX_KEY_CHARS: usize = 64;
+pub(super) const MAX_KEY_CHARS: usize = 64;
 
 pub struct SaleLine {
     /// None: the id named no variant.
@@ -191,14 +194,14 @@ async fn paying_member(
     })
 }
 
-fn key_taken(error: &DbErr) -> bool {
+pub(super) fn key_taken(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Takes the store's day for this sale: opened by its first sale, refused once closed. Last in
 /// the transaction, so the day's row is held only from here to the commit; a closing that
 /// came first makes this refuse, one that comes after waits for this sale and counts it.
-async fn take_day(txn: &impl ConnectionTrait, store_id: StoreId, day: NaiveDate) -> AppResult<bool> {
+pub(super) async fn take_day(txn: &impl ConnectionTrait, store_id: StoreId, day: NaiveDate) -> AppResult<bool> {
     store_day::Entity::insert(store_day::ActiveModel {
         store_id: Set(store_id),
         business_date: Set(day),
@@ -339,6 +342,13 @@ pub async fn record_sale(
         )
         .on_field(&["input", "paymentMethod"])));
     }
+    // Paid as it is sold: refunds at the counter take the one refund path from this payment.
+    let provider = if member.is_some() {
+        ProviderKind::Allowance
+    } else {
+        ProviderKind::Counter
+    };
+    paid_at_once(&txn, &order, provider, now).await?;
     ledger::record_delivery(&txn, order.id, now, payouts).await?;
     // The shelf in variant order (no deadlocks between tills), then the day.
     for line in &lines {

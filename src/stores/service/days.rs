@@ -15,7 +15,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{StoreId, UserId};
 use crate::infra::money::Fen;
 use crate::stores::CounterPaymentMethod;
-use crate::stores::entity::{counter_sale, store_day};
+use crate::stores::entity::{counter_refund, counter_sale, store_day};
 
 /// What one method took in a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,9 @@ pub struct Day {
     pub sales: Fen,
     /// Every method, in the enum's order, those that took nothing included.
     pub by_method: Vec<MethodTotal>,
-    /// What the cash sales put in the till.
+    /// Given back over the counter that day, all methods (`refundCounterSale`).
+    pub refunds: Fen,
+    /// What the cash sales put in the till, less the cash refunds took out.
     pub cash_expected: Fen,
     pub cash_counted: Option<Fen>,
     pub difference: Option<Fen>,
@@ -81,19 +83,37 @@ fn cash_of(by_method: &[MethodTotal]) -> Fen {
         .sum()
 }
 
+/// What the store's counter gave back on the day: (all methods, cash).
+async fn refunds_of(db: &impl ConnectionTrait, store_id: StoreId, date: NaiveDate) -> AppResult<(Fen, Fen)> {
+    let refunds = counter_refund::Entity::find()
+        .filter(counter_refund::Column::StoreId.eq(store_id))
+        .filter(counter_refund::Column::BusinessDate.eq(date))
+        .all(db)
+        .await?;
+    let all = refunds.iter().map(|r| Fen::new(r.amount_fen)).sum();
+    let cash = refunds
+        .iter()
+        .filter(|r| r.payment_method == CounterPaymentMethod::Cash)
+        .map(|r| Fen::new(r.amount_fen))
+        .sum();
+    Ok((all, cash))
+}
+
 /// `Store.day(date:)`.
 pub async fn day(db: &impl ConnectionTrait, store_id: StoreId, date: NaiveDate) -> AppResult<Day> {
     let row = store_day::Entity::find_by_id((store_id, date)).one(db).await?;
     let by_method = totals(&sales_of(db, store_id, date).await?);
+    let (refunds, cash_refunds) = refunds_of(db, store_id, date).await?;
     let closed = row.as_ref().is_some_and(|r| r.closed_at.is_some());
     Ok(Day {
         date,
         sales: by_method.iter().map(|t| t.amount).sum(),
-        // Once closed, what was expected then (no sale can come after).
+        refunds,
+        // Once closed, what was expected then (no sale or refund can come after).
         cash_expected: row
             .as_ref()
             .and_then(|r| r.cash_expected_fen)
-            .map_or_else(|| cash_of(&by_method), Fen::new),
+            .map_or_else(|| cash_of(&by_method) - cash_refunds, Fen::new),
         cash_counted: row.as_ref().and_then(|r| r.cash_counted_fen).map(Fen::new),
         difference: row.as_ref().and_then(|r| r.difference_fen).map(Fen::new),
         closed,
@@ -152,7 +172,8 @@ pub async fn close_day(
             UserError::new(ErrorCode::DayClosed, "store-day-closed").on_field(&["date"])
         ));
     }
-    let expected = cash_of(&totals(&sales_of(&txn, store_id, date).await?));
+    let (_, cash_refunds) = refunds_of(&txn, store_id, date).await?;
+    let expected = cash_of(&totals(&sales_of(&txn, store_id, date).await?)) - cash_refunds;
     store_day::Entity::update_many()
         .col_expr(store_day::Column::CashExpectedFen, Expr::value(expected.get()))
         .col_expr(store_day::Column::CashCountedFen, Expr::value(cash_counted.get()))

@@ -14,7 +14,8 @@ use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId};
-use crate::stores::entity::{store, store_clerk};
+use crate::inventory::entity::store;
+use crate::stores::entity::store_clerk;
 
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ADDRESS_CHARS: usize = 200;

@@ -71,6 +71,21 @@ async fn every_store_operation_answers_each_caller_as_it_should() {
             expected: [Unauthenticated, Allowed, Forbidden, Forbidden, Forbidden, Forbidden],
         },
         Row {
+            operation: "refundCounterSale",
+            // A refund of nothing: refused, nothing changes.
+            query: "mutation($store: ID!, $sale: ID!) { refundCounterSale(input: { storeId: $store, saleId: $sale, amount: \"0\", idempotencyKey: \"m\" }) { refund { amount { amount } } userErrors { code } } }",
+            variables: json!({ "store": counter.store_id, "sale": sold["sale"]["id"] }),
+            // Money back over the counter is the till's, like a sale.
+            expected: [Unauthenticated, Allowed, Forbidden, Forbidden, Forbidden, Forbidden],
+        },
+        Row {
+            operation: "confirmPickup",
+            query: "mutation { confirmPickup(code: \"no code\") { order { id } userErrors { code } } }",
+            variables: json!({}),
+            // Each clerk looks the code up at their own store (another's: INVALID_CODE).
+            expected: [Unauthenticated, Allowed, Allowed, Forbidden, Forbidden, Forbidden],
+        },
+        Row {
             operation: "closeDay",
             query: "mutation($store: ID!, $date: Date!) { closeDay(storeId: $store, date: $date, cashCounted: \"0\") { store { id } userErrors { code } } }",
             variables: json!({ "store": counter.store_id, "date": tomorrow }),

@@ -10,6 +10,7 @@ use crate::support::{Actor, Backend, TestApp};
 mod addresses;
 mod cart;
 mod shipping;
+mod shipping_fees;
 
 pub const SAVE_ADDRESS: &str = "mutation($input: AddressInput!, $isDefault: Boolean, $addressId: ID) {
     saveAddress(input: $input, isDefault: $isDefault, addressId: $addressId) {

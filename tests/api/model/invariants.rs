@@ -1,27 +1,25 @@
 //! What must hold after every step: the shop agrees with the model (statuses, allowances,
 //! stock, the session's quota), and the ledgers agree with each other, to the fen.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
-use huakai::infra::money::Fen;
 use huakai::orders::OrderStatus;
 use huakai::orders::entity::{order, order_line, order_line_attribution};
 use huakai::payments::PaymentStatus;
 use huakai::payments::entity::refund::RefundStatus;
 use huakai::payments::entity::{payment, refund, refund_line};
 use huakai::payouts::entity::{earning, host_commission};
+use huakai::payouts::shipping_ledger::{SHIPPING, SHIPPING_REFUND};
 use huakai::unions::entity::ledger::LedgerEntryKind;
 use huakai::unions::entity::{allowance_grant, ledger, organisation};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 
-use super::ops::{Buyer, Via};
+use super::sold::{Sold, lines_add_up, shipping_adds_up};
 use super::state::Model;
 use super::world::{Case, World};
 
 pub type Checked = Result<(), String>;
 
-fn ensure(holds: bool, problem: impl FnOnce() -> String) -> Checked {
+pub(super) fn ensure(holds: bool, problem: impl FnOnce() -> String) -> Checked {
     if holds { Ok(()) } else { Err(problem()) }
 }
 
@@ -165,8 +163,11 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
         }
         for r in &live {
             let split: i64 = parts.iter().filter(|p| p.refund_id == r.id).map(|p| p.amount_fen).sum();
-            ensure(split == r.amount_fen, || {
-                format!("refund {} of {} is split as {split}", r.id, r.amount_fen)
+            ensure(split + r.shipping_fen == r.amount_fen, || {
+                format!(
+                    "refund {} of {} is split as {split} of goods and {} of shipping",
+                    r.id, r.amount_fen, r.shipping_fen
+                )
             })?;
         }
         let mine: Vec<_> = earnings.iter().filter(|e| e.order_id == id).collect();
@@ -194,96 +195,13 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
         })?;
         let live_ids: Vec<_> = live.iter().map(|r| r.id).collect();
         let line_refunds: Vec<_> = parts.iter().filter(|p| live_ids.contains(&p.refund_id)).collect();
-        lines_add_up(&sold, expected, &line_refunds, &mine)?;
-        stripe_agrees(world, expected, pay, &refunds)?;
-    }
-    Ok(())
-}
-
-/// The case's order lines, their attributions' rates, and the hosts' entries for them.
-struct Sold {
-    lines: Vec<order_line::Model>,
-    credited: HashMap<huakai::infra::ids::OrderLineId, i32>,
-    host_entries: Vec<host_commission::Model>,
-}
-
-/// The order's lines keep the fee of their sale and are credited as the model says; once
-/// delivered, each line's entries hold its sale less what its refunds reverse, cumulatively, at
-/// the sale's rates, and the host's ledger holds the commission column.
-fn lines_add_up(
-    sold: &Sold,
-    expected: &super::state::Order,
-    refunded: &[&refund_line::Model],
-    entries: &[&earning::Model],
-) -> Checked {
-    let lines: Vec<_> = sold.lines.iter().filter(|l| l.order_id == expected.id).collect();
-    let credited: HashMap<_, _> = sold
-        .credited
-        .iter()
-        .filter(|(line, _)| lines.iter().any(|l| l.id == **line))
-        .collect();
-    let host_entries = &sold.host_entries;
-    let should_credit = expected.via != Via::Direct && expected.buyer != Buyer::Host;
-    ensure(credited.len() == if should_credit { lines.len() } else { 0 }, || {
-        format!(
-            "order {} ({:?} through {:?}) has {} lines credited",
-            expected.id,
-            expected.buyer,
-            expected.via,
-            credited.len()
-        )
-    })?;
-    for line in lines {
-        let fee = u32::try_from(line.platform_fee_bps.unwrap_or(-1)).ok();
-        ensure(fee == Some(expected.fee_bps), || {
-            format!(
-                "line {} keeps fee {fee:?}, it was sold at {}",
-                line.id, expected.fee_bps
-            )
-        })?;
-        let mine: Vec<_> = entries.iter().filter(|e| e.order_line_id == line.id).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let total = Fen::new(line.line_total_fen);
-        let back = Fen::new(
-            refunded
-                .iter()
-                .filter(|p| p.order_line_id == line.id)
-                .map(|p| p.amount_fen)
-                .sum(),
-        );
-        let rate = credited.get(&line.id).map_or(0, |r| u32::try_from(**r).unwrap_or(0));
-        let sum = |field: fn(&earning::Model) -> i64| Fen::new(mine.iter().map(|e| field(e)).sum());
-        let kept = (
-            sum(|e| e.line_total_fen),
-            sum(|e| e.platform_fee_fen),
-            sum(|e| e.commission_fen),
-        );
-        let fee_bps = expected.fee_bps;
-        let should = (
-            total - back,
-            total.share_bps(fee_bps) - back.share_bps(fee_bps),
-            total.share_bps(rate) - back.share_bps(rate),
-        );
-        ensure(kept == should, || {
-            format!(
-                "line {} of {total} with {back} refunded holds (total, fee, commission) {kept:?}, \
-                 the sale's rates ({fee_bps}, {rate} bps) say {should:?}",
-                line.id
-            )
-        })?;
-        let hosts: i64 = host_entries
+        let (parcels, goods): (Vec<&earning::Model>, Vec<&earning::Model>) = mine
             .iter()
-            .filter(|h| h.order_line_id == line.id)
-            .map(|h| h.amount_fen)
-            .sum();
-        ensure(Fen::new(hosts) == kept.2, || {
-            format!(
-                "line {}: the host's ledger holds {hosts}, the earnings {}",
-                line.id, kept.2
-            )
-        })?;
+            .partition(|e| [SHIPPING, SHIPPING_REFUND].contains(&e.kind.as_str()));
+        let shipping_back: i64 = live.iter().map(|r| r.shipping_fen).sum();
+        shipping_adds_up(row, delivered, shipping_back, &parcels)?;
+        lines_add_up(&sold, expected, &line_refunds, &goods)?;
+        stripe_agrees(world, expected, pay, &refunds)?;
     }
     Ok(())
 }

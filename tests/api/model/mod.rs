@@ -25,6 +25,7 @@
 
 mod invariants;
 mod ops;
+mod sold;
 mod state;
 mod steps;
 mod world;

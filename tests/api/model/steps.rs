@@ -21,7 +21,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::ops::{Buyer, Goods, Method, Op, Via};
 use super::state::{Model, Order, buyer_index};
-use super::world::{Case, LILY_PRICE, OTHER_PRICE, SESSION_LIMIT, SESSION_PRICE, World};
+use super::world::{Case, LILY_FREE_OVER, LILY_PRICE, LILY_SHIPPING, OTHER_PRICE, SESSION_LIMIT, SESSION_PRICE, World};
 
 /// What a step came to, for the transcript; `Err` is a broken rule.
 pub type Step = Result<String, String>;
@@ -133,7 +133,21 @@ impl<'w> Runner<'w> {
             (Goods::Lily, _) => LILY_PRICE,
             (Goods::Other, _) => OTHER_PRICE,
         };
-        let total: i64 = lines.iter().map(|(goods, n)| price(*goods) * i64::from(*n)).sum();
+        let goods_of = |kind: Goods| -> i64 {
+            lines
+                .iter()
+                .filter(|(goods, _)| *goods == kind)
+                .map(|(goods, n)| price(*goods) * i64::from(*n))
+                .sum()
+        };
+        // One parcel per producer: the lily's costs its fee below the free amount.
+        let lilies = lines.iter().any(|(goods, _)| *goods == Goods::Lily);
+        let shipping = if lilies && goods_of(Goods::Lily) < LILY_FREE_OVER {
+            LILY_SHIPPING
+        } else {
+            0
+        };
+        let total: i64 = goods_of(Goods::Lily) + goods_of(Goods::Other) + shipping;
         let session_units: i64 = lines
             .iter()
             .filter(|(goods, _)| via == Via::Session && *goods == Goods::Lily)

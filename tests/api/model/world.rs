@@ -6,6 +6,7 @@
 use chrono::{TimeDelta, Utc};
 use huakai::accounts::Role;
 use huakai::accounts::entity::user;
+use huakai::cart::shipping_rules::{RuleInput, set_rule};
 use huakai::catalogue::entity::{producer, product, stock_level, variant};
 use huakai::infra::ids::LiveSessionItemId;
 use huakai::infra::ids::OrganisationId;
@@ -30,6 +31,10 @@ pub const OTHER_PRICE: i64 = 1999;
 pub const SESSION_PRICE: i64 = 2550;
 pub const SESSION_QUOTA: i64 = 6;
 pub const SESSION_LIMIT: i64 = 3;
+/// The lily's producer charges one fee per parcel whatever it weighs, waived from
+/// `LILY_FREE_OVER` of its goods; the other producer ships free.
+pub const LILY_SHIPPING: i64 = 600;
+pub const LILY_FREE_OVER: i64 = 9_000;
 /// What each member is granted: member A, member B.
 pub const GRANTS: [i64; 2] = [10_000, 4_000];
 /// The open commission rates on the lily and on the other product.
@@ -179,6 +184,15 @@ impl World {
                 "a plan",
             );
         }
+        let rule = RuleInput {
+            first_weight_grams: 100_000,
+            first_fee: huakai::infra::money::Fen::new(LILY_SHIPPING).to_string(),
+            extra_per_kg: "0.00".to_owned(),
+            free_over: Some(huakai::infra::money::Fen::new(LILY_FREE_OVER).to_string()),
+            excluded_provinces: Vec::new(),
+            surcharges: Vec::new(),
+        };
+        expect(set_rule(db, world.lily.producer, &rule).await, "a shipping rule");
         producer::Entity::update_many()
             .col_expr(producer::Column::StripeAccountId, Expr::value("acct_model_other"))
             .filter(producer::Column::Id.eq(world.other.producer))

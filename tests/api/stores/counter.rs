@@ -199,6 +199,13 @@ async fn a_member_pays_with_the_allowance_by_counter_code(backend: Backend) {
     let short = sell(&app, &counter, more).await;
     assert_eq!(short["userErrors"][0]["code"], "INSUFFICIENT_ALLOWANCE", "{short}");
     assert_eq!(on_shelf(&app, &counter).await, 8);
+
+    // Given back at the counter: the allowance goes back to the member's grants, not as cash.
+    let back = refund_at_counter(&app, &counter, &paid["sale"]["id"], Some("20.00"), "back-a-1").await;
+    assert_eq!(back["userErrors"], json!([]), "{back}");
+    assert_eq!(back["refund"]["paymentMethod"], "WELFARE_ALLOWANCE");
+    let restored = app.query_as(&alice, CODE, json!({})).await;
+    assert_eq!(fen(&restored["myMembership"]["allowance"]), 6_000);
 }
 
 async fn racing_tills_sell_each_key_once_and_never_more_than_the_shelf(backend: Backend) {

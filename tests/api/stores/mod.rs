@@ -3,6 +3,8 @@
 
 mod counter;
 mod days;
+mod pickups;
+mod refunds;
 mod shelves;
 
 use huakai::accounts::Role;
@@ -118,4 +120,24 @@ pub fn row_id(id: &Value) -> i64 {
         .expect("base64");
     let text = String::from_utf8(text).expect("utf-8");
     text.split_once(':').expect("Type:number").1.parse().expect("a number")
+}
+
+pub const REFUND_AT_COUNTER: &str = "mutation($input: CounterRefundInput!) { refundCounterSale(input: $input) {
+    refund { saleId amount { amount } paymentMethod businessDate } userErrors { field code } } }";
+
+/// A refund of `sale_id` by the store's clerk: the whole `refundCounterSale` answer.
+pub async fn refund_at_counter(
+    app: &TestApp,
+    counter: &Counter,
+    sale_id: &Value,
+    amount: Option<&str>,
+    key: &str,
+) -> Value {
+    app.query_as(
+        &counter.clerk,
+        REFUND_AT_COUNTER,
+        json!({ "input": { "storeId": counter.store_id, "saleId": sale_id, "amount": amount, "idempotencyKey": key } }),
+    )
+    .await["refundCounterSale"]
+        .clone()
 }

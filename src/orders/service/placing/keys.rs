@@ -44,6 +44,14 @@ pub(in crate::orders::service) async fn placed_meanwhile(
 
 /// `HK`, the day in China, and ten random characters: unique without a counter (the unique
 /// key catches the improbable clash).
+/// Eight random digits: what a pickup order's buyer shows at the store's counter. Unique among
+/// the store's orders (a unique index; a clash, one in a hundred million, fails the placing,
+/// which the buyer's retry with the same key places again).
+pub(in crate::orders::service) fn pickup_code() -> String {
+    let random = uuid::Uuid::new_v4().as_u128();
+    format!("{:08}", random % 100_000_000)
+}
+
 pub(in crate::orders::service) fn order_number() -> String {
     let china_day = today_in_china().format("%Y%m%d");
     let random = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();

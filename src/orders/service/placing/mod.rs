@@ -7,8 +7,10 @@ mod keys;
 mod paid;
 mod pricing;
 mod request;
+mod shipping;
 
 use pricing::PricedLine;
+use shipping::Shipping;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -18,9 +20,9 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
-use crate::infra::ids::{ProducerId, UserId, VariantId};
+use crate::infra::ids::{UserId, VariantId};
 use crate::infra::money::Fen;
-use crate::inventory::{self, Moved, Movement};
+use crate::inventory::{self, Moved, Movement, shelf};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::holds::within_buyer_limits;
 use crate::orders::{OrderStatus, PaymentMethod};
@@ -36,7 +38,7 @@ pub use crate::cart::address::Address;
 pub(super) use crate::cart::address::check_address;
 pub(super) use crate::cart::offers::{Offer, offers};
 pub use keys::by_idempotency_key;
-pub(super) use keys::{key_taken, order_number, placed_meanwhile};
+pub(super) use keys::{key_taken, order_number, pickup_code, placed_meanwhile};
 pub(super) use paid::pay_at_once;
 pub use request::{Destination, LineRequest, LineSource, MAX_LINES, MAX_QUANTITY, exactly_one};
 
@@ -139,12 +141,26 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
     };
     let offers = offers(db, wanted.keys().copied()).await?;
     let now = Utc::now();
-    // A live session's code sells its approved items at the session price, from the quota.
-    let session = crate::livestream::sessions::live_offer(db, request.referral_code.as_deref(), now).await?;
-    let (lines, total) = match pricing::price_lines(&wanted, &offers, &session, request.payment_method)? {
+    // A live session's code sells its approved items at the session price, from the quota
+    // (online stock: a pickup order sells from its store's shelf, at the shelf's prices).
+    let session = match resolved.pickup_store {
+        None => crate::livestream::sessions::live_offer(db, request.referral_code.as_deref(), now).await?,
+        Some(_) => Default::default(),
+    };
+    let (lines, subtotal) = match pricing::price_lines(&wanted, &offers, &session, request.payment_method)? {
         Ok(priced) => priced,
         Err(problem) => return Ok(Err(problem)),
     };
+    let shipping = match resolved.pickup_store {
+        Some(_) => Shipping::none(),
+        None => match shipping::shipping_of(db, &lines, &resolved.address.province, resolved.address_field).await? {
+            Ok(shipping) => shipping,
+            Err(problem) => return Ok(Err(problem)),
+        },
+    };
+    let total = subtotal
+        .checked_add(shipping.total)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order total overflows")))?;
 
     let reserved_until =
         now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
@@ -197,6 +213,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         status: Set(OrderStatus::PendingPayment),
         payment_method: Set(request.payment_method),
         total_fen: Set(total.get()),
+        shipping_fee_fen: Set(shipping.total.get()),
         idempotency_key: Set(request.idempotency_key.clone()),
         referral_code: Set(request.referral_code.clone()),
         union_id: Set(organisation),
@@ -211,6 +228,8 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         created_at: Set(now),
         allowance_fen: Set(allowance_part.get()),
         remainder_method: Set(remainder_method),
+        pickup_store_id: Set(resolved.pickup_store),
+        pickup_code: Set(resolved.pickup_store.map(|_| pickup_code())),
         ..Default::default()
     }
     .insert(&txn)
@@ -239,18 +258,19 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
     }))
     .exec_without_returning(&txn)
     .await?;
-    let mut producers: Vec<ProducerId> = lines.iter().map(|line| line.producer_id).collect();
-    producers.sort_unstable();
-    producers.dedup();
-    shipment::Entity::insert_many(producers.into_iter().map(|producer_id| shipment::ActiveModel {
-        order_id: Set(order.id),
-        producer_id: Set(producer_id),
-        tracking_number: Set(None),
-        shipped_at: Set(None),
-        ..Default::default()
-    }))
-    .exec_without_returning(&txn)
-    .await?;
+    // One parcel per producer; a pickup order has none (it is collected whole).
+    if resolved.pickup_store.is_none() {
+        shipment::Entity::insert_many(shipping.fees.iter().map(|(producer_id, fee)| shipment::ActiveModel {
+            order_id: Set(order.id),
+            producer_id: Set(*producer_id),
+            tracking_number: Set(None),
+            shipped_at: Set(None),
+            shipping_fee_fen: Set(fee.get()),
+            ..Default::default()
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
     if let Some(code) = &request.referral_code {
         crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
     }
@@ -275,22 +295,25 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         if session.serves(variant.id) {
             continue;
         }
-        match inventory::apply(
-            &txn,
-            Movement::Reserve,
-            variant.id,
-            i64::from(*quantity),
-            order.id,
-            Some(buyer_id),
-        )
-        .await?
-        {
+        let units = i64::from(*quantity);
+        let moved = match resolved.pickup_store {
+            None => inventory::apply(&txn, Movement::Reserve, variant.id, units, order.id, Some(buyer_id)).await?,
+            Some(store_id) => {
+                let at_store = (variant.id, units);
+                shelf::for_pickup(&txn, store_id, Movement::Reserve, at_store, order.id, Some(buyer_id)).await?
+            }
+        };
+        match moved {
             Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
             Moved::Refused => {
                 txn.rollback().await?;
+                let (code, message) = match resolved.pickup_store {
+                    None => (ErrorCode::OutOfStock, "out-of-stock"),
+                    Some(_) => (ErrorCode::NotOnShelf, "not-on-shelf"),
+                };
                 return Ok(Err(UserError::new(
-                    ErrorCode::OutOfStock,
-                    Message::new("out-of-stock").with("variant", variant.name.as_str()),
+                    code,
+                    Message::new(message).with("variant", variant.name.as_str()),
                 )
                 .on_field(&["input", "lines", at, "quantity"])));
             }

@@ -12,7 +12,8 @@ use crate::cart::{addresses, lines as cart};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
-use crate::infra::ids::{SavedAddressId, UserId, VariantId};
+use crate::infra::ids::{SavedAddressId, StoreId, UserId, VariantId};
+use crate::inventory::shelf;
 use crate::orders::PaymentMethod;
 
 pub const MAX_QUANTITY: i32 = cart::MAX_QUANTITY;
@@ -35,6 +36,8 @@ pub enum Destination {
     Address(Address),
     /// One of the buyer's saved addresses (`None`: an id that names none).
     Saved(Option<SavedAddressId>),
+    /// Collected at a relief supermarket (到店自提; `None`: an id that names none).
+    Pickup(Option<StoreId>),
 }
 
 /// The one choice made among `choices` (named by their input field), else INVALID_INPUT on
@@ -62,6 +65,10 @@ pub(super) struct Resolved {
     /// The lines are the cart's, which the order empties of them.
     pub from_cart: bool,
     pub address: Address,
+    /// The input field that named the address, where a problem with it is reported.
+    pub address_field: &'static str,
+    /// A pickup order's store (its address is the order's).
+    pub pickup_store: Option<StoreId>,
 }
 
 /// The lines and the address the request names: the cart's lines now, the saved address if it
@@ -90,6 +97,12 @@ pub(super) async fn resolve(
             lines
         }
     };
+    let address_field = match destination {
+        Destination::Address(_) => "shippingAddress",
+        Destination::Saved(_) => "shippingAddressId",
+        Destination::Pickup(_) => "pickupStoreId",
+    };
+    let mut pickup_store = None;
     let address = match destination {
         Destination::Address(address) => {
             if let Err((field, problem)) = check_address(&address) {
@@ -110,11 +123,35 @@ pub(super) async fn resolve(
                 }
             }
         }
+        Destination::Pickup(id) => {
+            let store = match id {
+                Some(id) => shelf::pickup_point(db, id).await?,
+                None => None,
+            };
+            let Some(store) = store else {
+                return Ok(Err(
+                    UserError::new(ErrorCode::NotFound, "store-not-found").on_field(&["input", "pickupStoreId"])
+                ));
+            };
+            pickup_store = Some(store.id);
+            // Collected at the counter: the store is where the order goes.
+            Address {
+                name: store.name,
+                phone: String::new(),
+                province: String::new(),
+                city: String::new(),
+                district: String::new(),
+                line1: store.address,
+                postal_code: None,
+            }
+        }
     };
     Ok(Ok(Resolved {
         lines,
         from_cart,
         address,
+        address_field,
+        pickup_store,
     }))
 }
 
