@@ -68,4 +68,6 @@ STORE_ID="$STORE" TOKEN="$CLERK" VARIANTS_FILE="$WORK/variants" \
   wrk -t2 -c"$TILLS" -d"$DURATION" --latency -s bench/counter_sale.lua "http://127.0.0.1:$PORT/graphql" 2>"$WORK/refused.txt" \
   | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in'
 echo "answers that were not a sale: $(wc -l < "$WORK/refused.txt")"
+# What they were, most common first (a status line or a GraphQL answer each).
+sort "$WORK/refused.txt" | uniq -c | sort -rn | head -3 | cut -c1-300
 psql "$PG/$DB" -Atc "SELECT 'sales: ' || count(*) || ', units off the shelf: ' || -(SELECT COALESCE(sum(delta), 0) FROM shelf_movements WHERE reason = 'counter sale') || ', on the shelf now: ' || (SELECT sum(on_shelf) FROM shelf_stock) FROM counter_sales"

@@ -27,6 +27,8 @@ pub struct Shop {
     /// Who else hears that stock moved (the live rooms, here and through Redis in the other
     /// replicas), wired by the app: a domain below never names the live rooms.
     pub stock_listener: Arc<dyn StockListener>,
+    /// Where a hot variant's orders wait to be written in one batch (this process's).
+    pub placing_lanes: Arc<crate::orders::service::placing::Lanes>,
     pub settings: ShopSettings,
 }
 

@@ -74,6 +74,8 @@ pub struct AppState {
     pub images: ImageStore,
     /// The sessions followed in this process (`sessionStock`).
     pub live_rooms: Arc<LiveRooms>,
+    /// Where this process's orders for a hot variant wait to be written in batches.
+    pub placing_lanes: Arc<crate::orders::service::placing::Lanes>,
     statements: Arc<AtomicU64>,
 }
 
@@ -138,6 +140,7 @@ impl AppState {
             tracing::info!(pictures, "drew the demo products' pictures");
         }
         let live_rooms = LiveRooms::new(redis.clone(), config.livestream.live_stock_resync);
+        let placing_lanes = Arc::new(crate::orders::service::placing::Lanes::default());
         let shop = Shop {
             db: db.clone(),
             stripe: stripe.clone(),
@@ -145,6 +148,7 @@ impl AppState {
             cache: cache.clone(),
             images: images.clone(),
             stock_listener: live_rooms.clone(),
+            placing_lanes: placing_lanes.clone(),
             settings: config.shop_settings(),
         };
         if first_demo_start {
@@ -166,6 +170,7 @@ impl AppState {
         );
         Ok(Arc::new(AppState {
             live_rooms,
+            placing_lanes,
             in_flight,
             sockets,
             images,
@@ -251,6 +256,7 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         images: image_store(config)?,
         // A command's sales reach the servers' live rooms through Redis.
         stock_listener: LiveRooms::new(redis, config.livestream.live_stock_resync),
+        placing_lanes: Default::default(),
         settings: config.shop_settings(),
     })
 }
@@ -323,6 +329,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         cache: state.cache.clone(),
         images: state.images.clone(),
         stock_listener: state.live_rooms.clone(),
+        placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
     };
     state.live_rooms.listen();

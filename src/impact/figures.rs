@@ -39,10 +39,10 @@ use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
+use crate::payouts::EarningKind;
 use crate::payouts::PayoutStatus;
 use crate::payouts::entity::payout::{self, PayeeKind};
 use crate::payouts::entity::{earning, payout_household_share};
-use crate::payouts::shipping_ledger;
 use crate::stores::entity::counter_sale;
 use crate::unions;
 use crate::unions::entity::pledge;
@@ -303,7 +303,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     .await?
     {
         // The share is of what the goods earned: a parcel's fee goes to its courier.
-        let shipping = [shipping_ledger::SHIPPING, shipping_ledger::SHIPPING_REFUND].contains(&entry.kind.as_str());
+        let shipping = matches!(entry.kind, EarningKind::Shipping | EarningKind::ShippingRefund);
         if line_ids.contains(&entry.order_line_id) && !shipping {
             earned += entry.amount_fen;
             earned_from += entry.line_total_fen;

@@ -76,7 +76,7 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: UserId, month: &str, la
         csv.row(&[
             entry.created_at.with_timezone(&china).format("%Y-%m-%d").to_string(),
             numbers.get(&entry.order_id).cloned().unwrap_or_default(),
-            entry.kind.clone(),
+            entry.kind.as_str().to_owned(),
             Fen::new(entry.line_total_fen).to_string(),
             rates.get(&entry.order_line_id).map(i32::to_string).unwrap_or_default(),
             Fen::new(entry.amount_fen).to_string(),

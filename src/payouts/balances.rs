@@ -181,7 +181,7 @@ pub async fn monthly_statement(
         csv.row(&[
             local.format("%Y-%m-%d").to_string(),
             numbers.get(&entry.order_id).cloned().unwrap_or_default(),
-            entry.kind.clone(),
+            entry.kind.as_str().to_owned(),
             Fen::new(entry.line_total_fen).to_string(),
             Fen::new(entry.platform_fee_fen).to_string(),
             Fen::new(entry.commission_fen).to_string(),

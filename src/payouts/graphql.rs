@@ -11,7 +11,7 @@ use super::balances;
 use super::entity::{earning, payout};
 use super::policy::{HostMoney, ProducerMoney};
 use super::statements::{self, NewMember};
-use super::{PayoutStatus, payout_reference, runs};
+use super::{EarningKind, PayoutStatus, payout_reference, runs};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::entity::producer;
@@ -126,9 +126,10 @@ pub struct Earning(earning::Model);
 #[Object]
 impl Earning {
     /// SALE for a delivered line, REVERSAL for money given back, RESHIP for a new parcel sent
-    /// for an after-sales claim at the producer's cost.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    /// for an after-sales claim at the producer's cost, SHIPPING for a delivered parcel's fee,
+    /// SHIPPING_REFUND for shipping given back.
+    async fn kind(&self) -> EarningKind {
+        self.0.kind
     }
 
     async fn amount(&self) -> Money {

@@ -25,10 +25,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::Split;
 use super::entity::{earning, host_commission};
 use super::reversals::{self, Rates};
 use super::shipping_ledger;
+use super::{EarningKind, Split};
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::{ClaimId, ProducerId, RefundId};
 use crate::infra::ids::{OrderId, OrderLineId};
@@ -44,10 +44,6 @@ pub struct PayoutSettings {
     pub platform_fee_bps: u32,
     pub hold: Duration,
 }
-
-pub const SALE: &str = "SALE";
-pub const REVERSAL: &str = "REVERSAL";
-pub const RESHIP: &str = "RESHIP";
 
 /// The refund a delivered line's `SALE` names: none, written 0 (the column is part of a unique
 /// key, so it is never null).
@@ -147,7 +143,7 @@ fn rates_of(
 fn entry(
     line: &order_line::Model,
     attribution: Option<&order_line_attribution::Model>,
-    kind: &str,
+    kind: EarningKind,
     refund_id: RefundId,
     amounts: Split,
     available_at: DateTime<Utc>,
@@ -159,7 +155,7 @@ fn entry(
         order_id: Set(line.order_id),
         order_line_id: Set(line.id),
         refund_id: Set(refund_id),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         line_total_fen: Set(line_total.get()),
         amount_fen: Set(amounts.commission.get()),
         available_at: Set(available_at),
@@ -172,7 +168,7 @@ fn entry(
         order_id: Set(line.order_id),
         order_line_id: Set(line.id),
         refund_id: Set(refund_id),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         line_total_fen: Set(line_total.get()),
         platform_fee_fen: Set(amounts.platform_fee.get()),
         commission_fen: Set(amounts.commission.get()),
@@ -214,7 +210,7 @@ async fn refunded(
     for row in earning::Entity::find()
         .filter(earning::Column::OrderLineId.is_in(line_ids))
         .filter(earning::Column::RefundId.ne(0))
-        .filter(earning::Column::Kind.is_in([SALE, REVERSAL]))
+        .filter(earning::Column::Kind.is_in([EarningKind::Sale, EarningKind::Reversal]))
         .all(db)
         .await?
     {
@@ -268,7 +264,14 @@ pub async fn record_delivery(
     for line in lines.values() {
         let attribution = credited.get(&line.id);
         let sale = rates_of(line, attribution, settings).split(Fen::new(line.line_total_fen));
-        entries.push(entry(line, attribution, SALE, NO_REFUND, sale, available_at));
+        entries.push(entry(
+            line,
+            attribution,
+            EarningKind::Sale,
+            NO_REFUND,
+            sale,
+            available_at,
+        ));
     }
     let refunded = refund_line::Entity::find()
         .inner_join(refund::Entity)
@@ -289,7 +292,7 @@ pub async fn record_delivery(
             entries.push(entry(
                 line,
                 attribution,
-                REVERSAL,
+                EarningKind::Reversal,
                 part.refund_id,
                 reversal,
                 available_at,
@@ -315,7 +318,7 @@ pub async fn reverse_refund(
 ) -> AppResult<()> {
     let sales: HashMap<OrderLineId, DateTime<Utc>> = earning::Entity::find()
         .filter(earning::Column::OrderId.eq(order_id))
-        .filter(earning::Column::Kind.eq(SALE))
+        .filter(earning::Column::Kind.eq(EarningKind::Sale))
         .filter(earning::Column::RefundId.eq(0))
         .all(db)
         .await?
@@ -335,7 +338,7 @@ pub async fn reverse_refund(
         .iter()
         .map(|(line_id, _)| *line_id)
         .filter(|id| sales.contains_key(id));
-    true_up(db, line_ids, REVERSAL, refund_id, available, settings).await
+    true_up(db, line_ids, EarningKind::Reversal, refund_id, available, settings).await
 }
 
 /// Writes, for each of `line_ids`, the entry (`kind`, naming `refund_id`) that brings the line's
@@ -343,7 +346,7 @@ pub async fn reverse_refund(
 async fn true_up(
     db: &impl ConnectionTrait,
     line_ids: impl Iterator<Item = OrderLineId>,
-    kind: &str,
+    kind: EarningKind,
     refund_id: RefundId,
     available_at: impl Fn(&OrderLineId) -> DateTime<Utc>,
     settings: PayoutSettings,
@@ -377,14 +380,22 @@ async fn true_up(
 pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId, settings: PayoutSettings) -> AppResult<()> {
     let reversed: Vec<OrderLineId> = earning::Entity::find()
         .filter(earning::Column::RefundId.eq(refund_id))
-        .filter(earning::Column::Kind.eq(REVERSAL))
+        .filter(earning::Column::Kind.eq(EarningKind::Reversal))
         .all(db)
         .await?
         .into_iter()
         .map(|reversal| reversal.order_line_id)
         .collect();
     let now = Utc::now();
-    true_up(db, reversed.into_iter(), SALE, refund_id, |_| now, settings).await?;
+    true_up(
+        db,
+        reversed.into_iter(),
+        EarningKind::Sale,
+        refund_id,
+        |_| now,
+        settings,
+    )
+    .await?;
     let gave_shipping = refund::Entity::find_by_id(refund_id)
         .find_also_related(payment::Entity)
         .one(db)
@@ -415,7 +426,7 @@ pub async fn charge_reship(
             order_id: Set(order_id),
             order_line_id: Set(*line_id),
             refund_id: Set(RefundId(claim_id.0)),
-            kind: Set(RESHIP.to_owned()),
+            kind: Set(EarningKind::Reship),
             line_total_fen: Set(-cost.get()),
             platform_fee_fen: Set(0),
             commission_fen: Set(0),

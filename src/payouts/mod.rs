@@ -34,6 +34,42 @@ pub enum PayoutStatus {
     Failed,
 }
 
+/// What an entry of the earnings ledger (and of a host's commissions) stands for; the
+/// column's CHECK holds the same list.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum EarningKind {
+    /// A delivered line; naming a refund, what that refused refund had reversed, restored.
+    #[sea_orm(string_value = "SALE")]
+    Sale,
+    /// Money given back for a delivered line (negative).
+    #[sea_orm(string_value = "REVERSAL")]
+    Reversal,
+    /// A new parcel sent for an after-sales claim, at the producer's cost (negative).
+    #[sea_orm(string_value = "RESHIP")]
+    Reship,
+    /// A delivered parcel's shipping fee, the producer's whole; naming a refund, what that
+    /// refused refund had reversed of it, restored.
+    #[sea_orm(string_value = "SHIPPING")]
+    Shipping,
+    /// Shipping given back by a refund (negative).
+    #[sea_orm(string_value = "SHIPPING_REFUND")]
+    ShippingRefund,
+}
+
+impl EarningKind {
+    /// As the ledger's exports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EarningKind::Sale => "SALE",
+            EarningKind::Reversal => "REVERSAL",
+            EarningKind::Reship => "RESHIP",
+            EarningKind::Shipping => "SHIPPING",
+            EarningKind::ShippingRefund => "SHIPPING_REFUND",
+        }
+    }
+}
+
 /// How a payout reaches its payee.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

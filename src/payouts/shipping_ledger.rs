@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::EarningKind;
 use super::entity::earning;
 use super::ledger::insert_earnings;
 use crate::infra::error::AppResult;
@@ -23,9 +24,6 @@ use crate::infra::money::Fen;
 use crate::orders::entity::{order_line, shipment};
 use crate::payments::entity::payment;
 use crate::payments::entity::refund::{self, RefundStatus};
-
-pub const SHIPPING: &str = "SHIPPING";
-pub const SHIPPING_REFUND: &str = "SHIPPING_REFUND";
 
 /// A parcel that cost its buyer something: its producer, the line its entries sit on, its fee.
 struct Parcel {
@@ -97,7 +95,7 @@ async fn shipping_refunds(db: &impl ConnectionTrait, order_id: OrderId) -> AppRe
 fn entry(
     order_id: OrderId,
     parcel: &Parcel,
-    kind: &str,
+    kind: EarningKind,
     refund_id: RefundId,
     amount: Fen,
     available_at: DateTime<Utc>,
@@ -107,7 +105,7 @@ fn entry(
         order_id: Set(order_id),
         order_line_id: Set(parcel.anchor),
         refund_id: Set(refund_id),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         line_total_fen: Set(amount.get()),
         platform_fee_fen: Set(0),
         commission_fen: Set(0),
@@ -132,7 +130,16 @@ pub(super) async fn record_delivery(
     }
     let mut entries: Vec<earning::ActiveModel> = parcels
         .iter()
-        .map(|parcel| entry(order_id, parcel, SHIPPING, RefundId(0), parcel.fee, available_at))
+        .map(|parcel| {
+            entry(
+                order_id,
+                parcel,
+                EarningKind::Shipping,
+                RefundId(0),
+                parcel.fee,
+                available_at,
+            )
+        })
         .collect();
     let (mut refunded, mut held) = (Fen::ZERO, vec![Fen::ZERO; parcels.len()]);
     for (refund_id, shipping) in shipping_refunds(db, order_id).await? {
@@ -142,7 +149,7 @@ pub(super) async fn record_delivery(
                 entries.push(entry(
                     order_id,
                     parcel,
-                    SHIPPING_REFUND,
+                    EarningKind::ShippingRefund,
                     refund_id,
                     *held - share,
                     available_at,
@@ -157,26 +164,31 @@ pub(super) async fn record_delivery(
 /// A refund gave shipping back (call it after its row is written): once the order is
 /// delivered, each parcel's reversals are brought to its share of the shipping refunded.
 pub async fn reverse_shipping(db: &impl ConnectionTrait, order_id: OrderId, refund_id: RefundId) -> AppResult<()> {
-    true_up(db, order_id, SHIPPING_REFUND, refund_id).await
+    true_up(db, order_id, EarningKind::ShippingRefund, refund_id).await
 }
 
 /// A refund that gave shipping back was refused (call it once it is marked failed): the
 /// parcels' reversals come back to what the refunds still standing gave back.
 pub(super) async fn restore_refund(db: &impl ConnectionTrait, order_id: OrderId, refund_id: RefundId) -> AppResult<()> {
-    true_up(db, order_id, SHIPPING, refund_id).await
+    true_up(db, order_id, EarningKind::Shipping, refund_id).await
 }
 
 /// Writes, for each parcel of a delivered order, the entry (`kind`, naming `refund_id`) that
 /// brings what its entries other than its sale hold to minus its share of the shipping refunded.
-async fn true_up(db: &impl ConnectionTrait, order_id: OrderId, kind: &str, refund_id: RefundId) -> AppResult<()> {
+async fn true_up(
+    db: &impl ConnectionTrait,
+    order_id: OrderId,
+    kind: EarningKind,
+    refund_id: RefundId,
+) -> AppResult<()> {
     let entries = earning::Entity::find()
         .filter(earning::Column::OrderId.eq(order_id))
-        .filter(earning::Column::Kind.is_in([SHIPPING, SHIPPING_REFUND]))
+        .filter(earning::Column::Kind.is_in([EarningKind::Shipping, EarningKind::ShippingRefund]))
         .all(db)
         .await?;
     let sales: HashMap<OrderLineId, DateTime<Utc>> = entries
         .iter()
-        .filter(|e| e.kind == SHIPPING && e.refund_id == RefundId(0))
+        .filter(|e| e.kind == EarningKind::Shipping && e.refund_id == RefundId(0))
         .map(|e| (e.order_line_id, e.available_at))
         .collect();
     if sales.is_empty() {

@@ -297,6 +297,7 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         cache: state.cache.clone(),
         images: state.images.clone(),
         stock_listener: state.live_rooms.clone(),
+        placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
     };
     huakai::demo::load_activity(&shop)

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::payouts::EarningKind;
+
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::RefundId;
 use crate::infra::ids::{EarningId, PayoutId};
@@ -18,7 +20,7 @@ pub struct Model {
     pub order_line_id: OrderLineId,
     /// The refund a reversal answers; 0 for a sale.
     pub refund_id: RefundId,
-    pub kind: String,
+    pub kind: EarningKind,
     pub line_total_fen: i64,
     pub platform_fee_fen: i64,
     pub commission_fen: i64,

@@ -11,6 +11,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use self::objects::{till_worker, with_numbers};
 use self::refunds::{CounterRefund, CounterRefundInput, CounterRefundPayload};
 use crate::accounts::Role;
+use crate::accounts::graphql::accounts;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::management;
 use crate::graphql::context::{database, shop};
@@ -147,7 +148,7 @@ impl StoresMutation {
             .on_field(&["userId"]))));
         };
         Ok(StorePayload::answer(
-            stores::add_clerk(database(ctx)?, store.id, user_id).await?,
+            stores::add_clerk(database(ctx)?, &accounts(ctx)?.sessions, store.id, user_id).await?,
         ))
     }
 

@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::accounts::Role;
 use crate::accounts::entity::user;
+use crate::accounts::session_cache::SessionCache;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -110,7 +111,12 @@ pub async fn clerk_store(db: &impl ConnectionTrait, user_id: UserId) -> AppResul
 /// `addStoreClerk` (operators): a buyer becomes a `STORE_CLERK` of this store, and of no other
 /// (a clerk of another store is refused; adding again changes nothing). Growers, hosts, union
 /// admins and operators keep their roles: a clerk is an account of its own.
-pub async fn add_clerk(db: &DatabaseConnection, store_id: StoreId, user_id: UserId) -> Outcome<store::Model> {
+pub async fn add_clerk(
+    db: &DatabaseConnection,
+    sessions: &SessionCache,
+    store_id: StoreId,
+    user_id: UserId,
+) -> Outcome<store::Model> {
     let Some(store) = find(db, store_id).await? else {
         return Ok(Err(
             UserError::new(ErrorCode::NotFound, "store-not-found").on_field(&["storeId"])
@@ -151,5 +157,7 @@ pub async fn add_clerk(db: &DatabaseConnection, store_id: StoreId, user_id: User
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    // The role changed: sessions remembered as a buyer's would be refused at the till.
+    sessions.forget_user(user_id).await;
     Ok(Ok(store))
 }

@@ -7,8 +7,8 @@ use huakai::orders::entity::{order, order_line, order_line_attribution};
 use huakai::payments::PaymentStatus;
 use huakai::payments::entity::refund::RefundStatus;
 use huakai::payments::entity::{payment, refund, refund_line};
+use huakai::payouts::EarningKind;
 use huakai::payouts::entity::{earning, host_commission};
-use huakai::payouts::shipping_ledger::{SHIPPING, SHIPPING_REFUND};
 use huakai::unions::entity::ledger::LedgerEntryKind;
 use huakai::unions::entity::{allowance_grant, ledger, organisation};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
@@ -197,7 +197,7 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
         let line_refunds: Vec<_> = parts.iter().filter(|p| live_ids.contains(&p.refund_id)).collect();
         let (parcels, goods): (Vec<&earning::Model>, Vec<&earning::Model>) = mine
             .iter()
-            .partition(|e| [SHIPPING, SHIPPING_REFUND].contains(&e.kind.as_str()));
+            .partition(|e| matches!(e.kind, EarningKind::Shipping | EarningKind::ShippingRefund));
         let shipping_back: i64 = live.iter().map(|r| r.shipping_fen).sum();
         shipping_adds_up(row, delivered, shipping_back, &parcels)?;
         lines_add_up(&sold, expected, &line_refunds, &goods)?;

@@ -36,6 +36,7 @@ pub fn shop(app: &TestApp, fee_bps: Option<u32>) -> Shop {
         cache: state.cache.clone(),
         images: state.images.clone(),
         stock_listener: state.live_rooms.clone(),
+        placing_lanes: Default::default(),
         settings,
     }
 }

@@ -15,8 +15,37 @@ use crate::unions::{DEPOSIT, GRANT, member, organisation};
 on_each_backend!(
     a_counter_sale_comes_off_the_shelf_and_earns_like_a_delivered_line,
     a_member_pays_with_the_allowance_by_counter_code,
-    racing_tills_sell_each_key_once_and_never_more_than_the_shelf
+    racing_tills_sell_each_key_once_and_never_more_than_the_shelf,
+    a_buyer_seated_as_a_clerk_sells_at_once
 );
+
+/// Seating a clerk changes the account's role: a session remembered as a buyer's (the session
+/// cache keeps who a token is for a few seconds) must not be refused at the till meanwhile.
+async fn a_buyer_seated_as_a_clerk_sells_at_once(backend: Backend) {
+    let Some(app) = TestApp::on(backend)
+        .setting("HUAKAI_SESSION_CACHE_TTL", "1h")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let mut counter = counter(&app).await;
+    stock_shelf(&app, &counter, 3).await;
+    let newcomer = app.user("newcomer@example.com", Role::Buyer, None).await;
+    let me = app.query_as(&newcomer, "{ me { role } }", json!({})).await;
+    assert_eq!(me["me"]["role"], "BUYER", "remembered as a buyer's session");
+    let added = app
+        .query_as(
+            &counter.cast.operator,
+            ADD_CLERK,
+            json!({ "store": counter.store_id, "user": newcomer.user_id }),
+        )
+        .await;
+    assert_eq!(added["addStoreClerk"]["userErrors"], json!([]), "{added}");
+    counter.clerk = newcomer;
+    let sold = sell(&app, &counter, sale_input(&counter, 1, "CASH", "first-sale")).await;
+    assert_eq!(sold["userErrors"], json!([]), "the new clerk sells at once: {sold}");
+}
 
 async fn a_counter_sale_comes_off_the_shelf_and_earns_like_a_delivered_line(backend: Backend) {
     let Some(app) = TestApp::on(backend).start().await else {

@@ -3,6 +3,7 @@
 //! and its destination from the input or the address book (`request`); lines are priced by
 //! `pricing`; the order's identity is its buyer's idempotency key (`keys`).
 
+mod batch;
 mod keys;
 mod paid;
 mod pricing;
@@ -12,17 +13,20 @@ mod shipping;
 use pricing::PricedLine;
 use shipping::Shipping;
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
 
 use crate::cart::take_user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
-use crate::infra::ids::{UserId, VariantId};
+use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::infra::money::Fen;
 use crate::inventory::{self, Moved, Movement, shelf};
+use crate::livestream::sessions::LiveOffer;
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::holds::within_buyer_limits;
 use crate::orders::{OrderStatus, PaymentMethod};
@@ -37,6 +41,7 @@ use crate::unions::service as unions;
 pub use crate::cart::address::Address;
 pub(super) use crate::cart::address::check_address;
 pub(super) use crate::cart::offers::{Offer, offers};
+pub use batch::Lanes;
 pub use keys::by_idempotency_key;
 pub(super) use keys::{key_taken, order_number, pickup_code, placed_meanwhile};
 pub(super) use paid::pay_at_once;
@@ -120,16 +125,55 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, 
 }
 
 /// `placeOrder`: validates every line, snapshots prices and reserves stock for all lines or
-/// none, in one transaction. The same key from the same buyer returns the same order, also
-/// when two requests race (the unique index decides).
+/// none, in one transaction (a hot variant's orders: one batch's, see `batch`). The same key
+/// from the same buyer returns the same order, also when two requests race (the unique index
+/// decides).
 async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcome<Reserved> {
+    let prepared = match prepare(shop, buyer_id, request).await? {
+        Ok(Ready::Write(prepared)) => prepared,
+        Ok(Ready::Found(order)) => return Ok(Ok(Reserved::found_again(order))),
+        Err(problem) => return Ok(Err(problem)),
+    };
+    match batch::lane_of(shop, &prepared) {
+        Some(variant) => batch::place(shop, variant, prepared).await,
+        None => write(&shop.db, shop, prepared).await,
+    }
+}
+
+/// An order checked and priced, ready to be written.
+pub(super) struct Prepared {
+    buyer_id: UserId,
+    idempotency_key: String,
+    payment_method: PaymentMethod,
+    remainder_method: Option<PaymentMethod>,
+    referral_code: Option<String>,
+    from_cart: bool,
+    pickup_store: Option<StoreId>,
+    address: Address,
+    wanted: BTreeMap<VariantId, (i32, usize)>,
+    session: LiveOffer,
+    lines: Vec<PricedLine>,
+    shipping: Shipping,
+    total: Fen,
+    now: DateTime<Utc>,
+    reserved_until: DateTime<Utc>,
+}
+
+enum Ready {
+    /// Placed before with the same key.
+    Found(order::Model),
+    Write(Prepared),
+}
+
+/// Everything an order needs read and checked before its transaction.
+async fn prepare(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcome<Ready> {
     let (db, settings) = (&shop.db, &shop.settings);
     if let Err(problem) = request::check_request(&request) {
         return Ok(Err(problem));
     }
     // Before the cart is read: a retry of an order placed from the cart finds it emptied.
     if let Some(order) = by_idempotency_key(db, buyer_id, &request.idempotency_key).await? {
-        return Ok(Ok(Reserved::found_again(order)));
+        return Ok(Ok(Ready::Found(order)));
     }
     let resolved = match request::resolve(db, buyer_id, request.lines, request.destination).await? {
         Ok(resolved) => resolved,
@@ -165,7 +209,50 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
     let reserved_until =
         now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
     let address = resolved.address.trimmed();
-    let txn = begin_write(db).await?;
+    Ok(Ok(Ready::Write(Prepared {
+        buyer_id,
+        idempotency_key: request.idempotency_key,
+        payment_method: request.payment_method,
+        remainder_method: request.remainder_method,
+        referral_code: request.referral_code,
+        from_cart: resolved.from_cart,
+        pickup_store: resolved.pickup_store,
+        address,
+        wanted,
+        session,
+        lines,
+        shipping,
+        total,
+        now,
+        reserved_until,
+    })))
+}
+
+/// Writes a prepared order in a transaction of its own, or (`parent` a transaction: a batch
+/// of a hot variant's orders) in a savepoint of that one: all of it or none, either way.
+pub(super) async fn write<C>(parent: &C, shop: &Shop, prepared: Prepared) -> Outcome<Reserved>
+where
+    C: TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let (db, settings) = (&shop.db, &shop.settings);
+    let Prepared {
+        buyer_id,
+        idempotency_key,
+        payment_method,
+        remainder_method: wanted_remainder,
+        referral_code,
+        from_cart,
+        pickup_store,
+        address,
+        wanted,
+        session,
+        lines,
+        shipping,
+        total,
+        now,
+        reserved_until,
+    } = prepared;
+    let txn = begin_write(parent).await?;
     take_user(&txn, buyer_id).await?;
     // Credited to the organisation the buyer belongs to now (read in the transaction that
     // places the order, so an order placed as a member leaving counts one way, consistently).
@@ -173,10 +260,10 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
     let organisation = membership.as_ref().and_then(|m| m.organisation_id);
     // The allowance pays all it can (the buyer's row, taken above, makes the buyer's orders
     // read it one after the other); short of the total, the remainder method pays the rest.
-    let (allowance_from, allowance_part) = match (&membership, request.payment_method) {
+    let (allowance_from, allowance_part) = match (&membership, payment_method) {
         (Some(membership), PaymentMethod::WelfareAllowance) => {
             let balance = funds::allowance(&txn, membership.id, now).await?;
-            if balance < total && request.remainder_method.is_none() {
+            if balance < total && wanted_remainder.is_none() {
                 txn.rollback().await?;
                 return Ok(Err(UserError::new(
                     ErrorCode::InsufficientAllowance,
@@ -196,7 +283,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         }
         _ => (None, Fen::ZERO),
     };
-    let remainder_method = (allowance_part < total).then_some(request.remainder_method).flatten();
+    let remainder_method = (allowance_part < total).then_some(wanted_remainder).flatten();
     // Every order that waits for its money holds stock unpaid; one the allowance pays in full
     // is paid in this transaction and holds nothing.
     let paid_at_once = allowance_from.is_some() && remainder_method.is_none();
@@ -211,11 +298,11 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         number: Set(order_number()),
         buyer_id: Set(buyer_id),
         status: Set(OrderStatus::PendingPayment),
-        payment_method: Set(request.payment_method),
+        payment_method: Set(payment_method),
         total_fen: Set(total.get()),
         shipping_fee_fen: Set(shipping.total.get()),
-        idempotency_key: Set(request.idempotency_key.clone()),
-        referral_code: Set(request.referral_code.clone()),
+        idempotency_key: Set(idempotency_key.clone()),
+        referral_code: Set(referral_code.clone()),
         union_id: Set(organisation),
         ship_name: Set(address.name),
         ship_phone: Set(address.phone),
@@ -228,8 +315,8 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         created_at: Set(now),
         allowance_fen: Set(allowance_part.get()),
         remainder_method: Set(remainder_method),
-        pickup_store_id: Set(resolved.pickup_store),
-        pickup_code: Set(resolved.pickup_store.map(|_| pickup_code())),
+        pickup_store_id: Set(pickup_store),
+        pickup_code: Set(pickup_store.map(|_| pickup_code())),
         ..Default::default()
     }
     .insert(&txn)
@@ -238,7 +325,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         Ok(order) => order,
         Err(error) if key_taken(&error) => {
             txn.rollback().await?;
-            return Ok(Ok(placed_meanwhile(db, buyer_id, &request.idempotency_key).await?));
+            return Ok(Ok(placed_meanwhile(db, buyer_id, &idempotency_key).await?));
         }
         Err(error) => return Err(error.into()),
     };
@@ -259,7 +346,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
     .exec_without_returning(&txn)
     .await?;
     // One parcel per producer; a pickup order has none (it is collected whole).
-    if resolved.pickup_store.is_none() {
+    if pickup_store.is_none() {
         shipment::Entity::insert_many(shipping.fees.iter().map(|(producer_id, fee)| shipment::ActiveModel {
             order_id: Set(order.id),
             producer_id: Set(*producer_id),
@@ -271,7 +358,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         .exec_without_returning(&txn)
         .await?;
     }
-    if let Some(code) = &request.referral_code {
+    if let Some(code) = &referral_code {
         crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
     }
     if let Err(problem) = crate::livestream::quota::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
@@ -296,7 +383,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
             continue;
         }
         let units = i64::from(*quantity);
-        let moved = match resolved.pickup_store {
+        let moved = match pickup_store {
             None => inventory::apply(&txn, Movement::Reserve, variant.id, units, order.id, Some(buyer_id)).await?,
             Some(store_id) => {
                 let at_store = (variant.id, units);
@@ -307,7 +394,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
             Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
             Moved::Refused => {
                 txn.rollback().await?;
-                let (code, message) = match resolved.pickup_store {
+                let (code, message) = match pickup_store {
                     None => (ErrorCode::OutOfStock, "out-of-stock"),
                     Some(_) => (ErrorCode::NotOnShelf, "not-on-shelf"),
                 };
@@ -319,7 +406,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
             }
         }
     }
-    if resolved.from_cart {
+    if from_cart {
         crate::cart::lines::remove_placed(&txn, buyer_id, lines.iter().map(|line| line.variant.id)).await?;
     }
     let mut paid = Effect::default();

@@ -1,0 +1,196 @@
+//! Hot variants beyond one row's lock (issue 29; the design and its failure modes are in
+//! docs/orders-and-payments.md). On PostgreSQL, an order of one line waits in its variant's
+//! lane; whoever finds the lane free writes everyone waiting (up to `MAX_BATCH`) in one
+//! transaction, each order in a savepoint of its own (all of it or none, exactly as alone),
+//! and one commit answers them all: N orders cost one WAL flush and one hand-over of the
+//! variant's row. No timer: a buyer alone is a batch of one; under load batches grow by
+//! themselves. The batch takes its buyers' rows first, in id order, before any stock row, so
+//! the lock order every placing keeps (buyers, then stock in variant order) holds.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sea_orm::{DatabaseBackend, DatabaseTransaction};
+use tokio::sync::oneshot::{self, error::TryRecvError};
+
+use super::{Prepared, Reserved, write};
+use crate::cart::take_user;
+use crate::infra::db::begin_write;
+use crate::infra::error::{AppError, AppResult, Outcome, UserError};
+use crate::infra::ids::{UserId, VariantId};
+use crate::orders::entity::order;
+use crate::shop::Shop;
+
+/// The most orders one transaction writes (it holds its variant's row for all of them).
+const MAX_BATCH: usize = 64;
+
+type Answer = oneshot::Sender<AppResult<Result<Reserved, UserError>>>;
+
+/// A variant's lane: the orders waiting, and the batch being written.
+#[derive(Default)]
+struct Lane {
+    waiting: Mutex<Vec<(Prepared, Answer)>>,
+    writing: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The lanes of a process's hot variants, each made on first use, and how many batches and
+/// orders they wrote (`written`).
+#[derive(Default)]
+pub struct Lanes {
+    lanes: Mutex<HashMap<VariantId, Arc<Lane>>>,
+    batches: AtomicU64,
+    orders: AtomicU64,
+}
+
+impl Lanes {
+    /// (batches, orders) written through the lanes so far: more orders than batches is
+    /// orders that shared a commit.
+    pub fn written(&self) -> (u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.orders.load(Ordering::Relaxed),
+        )
+    }
+}
+
+fn poisoned() -> AppError {
+    AppError::Internal(anyhow::anyhow!("a placing lane's lock was poisoned"))
+}
+
+/// The variant whose lane `prepared` waits in: an order of one online line, on PostgreSQL
+/// (SQLite writes one transaction at a time, batched or not).
+pub(super) fn lane_of(shop: &Shop, prepared: &Prepared) -> Option<VariantId> {
+    let single = prepared.lines.len() == 1 && prepared.pickup_store.is_none();
+    (single && shop.db.get_database_backend() == DatabaseBackend::Postgres).then(|| prepared.lines[0].variant.id)
+}
+
+/// Places `prepared` through `variant`'s lane; answered once the batch it was written in has
+/// committed (or failed).
+pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -> Outcome<Reserved> {
+    let lane = {
+        let mut lanes = shop.placing_lanes.lanes.lock().map_err(|_| poisoned())?;
+        Arc::clone(lanes.entry(variant).or_default())
+    };
+    let (answer, mut answered) = oneshot::channel();
+    lane.waiting.lock().map_err(|_| poisoned())?.push((prepared, answer));
+    loop {
+        let writing = Arc::clone(&lane.writing).lock_owned().await;
+        // Written while this one waited for the lane: answered already.
+        if let Some(outcome) = taken(&mut answered)? {
+            return outcome;
+        }
+        let batch: Vec<(Prepared, Answer)> = {
+            let mut waiting = lane.waiting.lock().map_err(|_| poisoned())?;
+            let take = waiting.len().min(MAX_BATCH);
+            waiting.drain(..take).collect()
+        };
+        // A task of its own, holding the lane: a buyer who leaves does not cut the batch short.
+        let shop = shop.clone();
+        let _ = tokio::spawn(async move {
+            write_batch(&shop, batch).await;
+            drop(writing);
+        })
+        .await;
+        if let Some(outcome) = taken(&mut answered)? {
+            return outcome;
+        }
+    }
+}
+
+/// The order's answer, if it has come.
+fn taken(
+    answered: &mut oneshot::Receiver<AppResult<Result<Reserved, UserError>>>,
+) -> AppResult<Option<Outcome<Reserved>>> {
+    match answered.try_recv() {
+        Ok(outcome) => Ok(Some(outcome)),
+        Err(TryRecvError::Empty) => Ok(None),
+        Err(TryRecvError::Closed) => Err(AppError::Internal(anyhow::anyhow!("a placing batch ended unanswered"))),
+    }
+}
+
+/// One transaction for `batch`: its buyers' rows, each order in its savepoint, one commit.
+/// Each order is answered with its own outcome; when the transaction itself fails, the orders
+/// it placed are answered with that error (nothing of them stands: the same keys retry
+/// safely), and refusals stand as they were.
+async fn write_batch(shop: &Shop, batch: Vec<(Prepared, Answer)>) {
+    shop.placing_lanes.batches.fetch_add(1, Ordering::Relaxed);
+    shop.placing_lanes
+        .orders
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    metrics::histogram!("huakai_placing_batch_orders").record(batch.len() as f64);
+    let txn = match begin_write(&shop.db).await {
+        Ok(txn) => txn,
+        Err(error) => return fail(batch, &error.into()),
+    };
+    if let Err(error) = take_buyers(&txn, batch.iter().map(|(prepared, _)| prepared.buyer_id)).await {
+        return fail(batch, &error);
+    }
+    // A key twice in one batch: the second is the first's order, found again after the commit.
+    let mut first_of: HashMap<(UserId, String), usize> = HashMap::new();
+    let mut outcomes: Vec<Written> = Vec::with_capacity(batch.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    for (index, (prepared, answer)) in batch.into_iter().enumerate() {
+        answers.push(answer);
+        let key = (prepared.buyer_id, prepared.idempotency_key.clone());
+        if let Some(first) = first_of.get(&key) {
+            outcomes.push(Written::Again(*first));
+            continue;
+        }
+        first_of.insert(key, index);
+        outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared).await)));
+    }
+    let committed = txn.commit().await;
+    // What a repeated key is answered: its first order's, found again, or the same refusal.
+    let firsts: Vec<Option<Result<order::Model, UserError>>> = outcomes
+        .iter()
+        .map(|written| match written {
+            Written::Own(outcome) => match outcome.as_ref() {
+                Ok(Ok(reserved)) => Some(Ok(reserved.order.clone())),
+                Ok(Err(refused)) => Some(Err(refused.clone())),
+                Err(_) => None,
+            },
+            Written::Again(_) => None,
+        })
+        .collect();
+    for (written, answer) in outcomes.into_iter().zip(answers) {
+        let outcome = match (written, &committed) {
+            (Written::Own(outcome), _) if matches!(*outcome, Ok(Err(_))) => *outcome,
+            (_, Err(error)) => Err(AppError::Internal(anyhow::anyhow!("the batch did not commit: {error}"))),
+            (Written::Own(outcome), Ok(())) => *outcome,
+            (Written::Again(first), Ok(())) => match &firsts[first] {
+                Some(Ok(order)) => Ok(Ok(Reserved::found_again(order.clone()))),
+                Some(Err(refused)) => Ok(Err(refused.clone())),
+                None => Err(AppError::Internal(anyhow::anyhow!(
+                    "the first order of a repeated key failed"
+                ))),
+            },
+        };
+        let _ = answer.send(outcome);
+    }
+}
+
+/// What writing an order of a batch came to.
+enum Written {
+    Own(Box<Outcome<Reserved>>),
+    /// The same buyer's key as the batch's order at this index.
+    Again(usize),
+}
+
+async fn take_buyers(txn: &DatabaseTransaction, buyers: impl Iterator<Item = UserId>) -> AppResult<()> {
+    let mut ids: Vec<UserId> = buyers.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        take_user(txn, id).await?;
+    }
+    Ok(())
+}
+
+fn fail(batch: Vec<(Prepared, Answer)>, error: &AppError) {
+    for (_, answer) in batch {
+        let _ = answer.send(Err(AppError::Internal(anyhow::anyhow!(
+            "placing batch failed: {error:?}"
+        ))));
+    }
+}
