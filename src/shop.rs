@@ -28,7 +28,7 @@ pub struct Shop {
     /// replicas), wired by the app: a domain below never names the live rooms.
     pub stock_listener: Arc<dyn StockListener>,
     /// Where a hot variant's orders wait to be written in one batch (this process's).
-    pub placing_lanes: Arc<crate::orders::service::placing::Lanes>,
+    pub placing_lanes: Arc<crate::infra::lanes::Lanes>,
     pub settings: ShopSettings,
 }
 

@@ -75,7 +75,7 @@ pub struct AppState {
     /// The sessions followed in this process (`sessionStock`).
     pub live_rooms: Arc<LiveRooms>,
     /// Where this process's orders for a hot variant wait to be written in batches.
-    pub placing_lanes: Arc<crate::orders::service::placing::Lanes>,
+    pub placing_lanes: Arc<crate::infra::lanes::Lanes>,
     statements: Arc<AtomicU64>,
 }
 
@@ -140,7 +140,7 @@ impl AppState {
             tracing::info!(pictures, "drew the demo products' pictures");
         }
         let live_rooms = LiveRooms::new(redis.clone(), config.livestream.live_stock_resync);
-        let placing_lanes = Arc::new(crate::orders::service::placing::Lanes::default());
+        let placing_lanes = Arc::new(crate::infra::lanes::Lanes::default());
         let shop = Shop {
             db: db.clone(),
             stripe: stripe.clone(),

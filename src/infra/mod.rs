@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod i18n;
 pub mod images;
 pub mod in_list;
+pub mod lanes;
 pub mod mail;
 pub mod money;
 pub mod paging;

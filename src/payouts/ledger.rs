@@ -22,10 +22,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::entity::{earning, host_commission};
+use super::entries::{Entries, insert};
 use super::reversals::{self, Rates};
 use super::shipping_ledger;
 use super::{EarningKind, Split};
@@ -48,65 +49,6 @@ pub struct PayoutSettings {
 /// The refund a delivered line's `SALE` names: none, written 0 (the column is part of a unique
 /// key, so it is never null).
 const NO_REFUND: RefundId = RefundId(0);
-
-/// A step's entries: the producers' earnings and the hosts' commissions.
-#[derive(Default)]
-struct Entries {
-    earnings: Vec<earning::ActiveModel>,
-    commissions: Vec<host_commission::ActiveModel>,
-}
-
-impl Entries {
-    fn push(&mut self, (earning, commission): (earning::ActiveModel, Option<host_commission::ActiveModel>)) {
-        self.earnings.push(earning);
-        self.commissions.extend(commission);
-    }
-}
-
-/// Writes producers' entries that carry no commission (a repeat writes nothing).
-pub(super) async fn insert_earnings(db: &impl ConnectionTrait, earnings: Vec<earning::ActiveModel>) -> AppResult<()> {
-    insert(
-        db,
-        Entries {
-            earnings,
-            commissions: Vec::new(),
-        },
-    )
-    .await
-}
-
-async fn insert(db: &impl ConnectionTrait, entries: Entries) -> AppResult<()> {
-    if !entries.commissions.is_empty() {
-        host_commission::Entity::insert_many(entries.commissions)
-            .on_conflict(
-                OnConflict::columns([
-                    host_commission::Column::OrderLineId,
-                    host_commission::Column::Kind,
-                    host_commission::Column::RefundId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    if entries.earnings.is_empty() {
-        return Ok(());
-    }
-    earning::Entity::insert_many(entries.earnings)
-        .on_conflict(
-            OnConflict::columns([
-                earning::Column::OrderLineId,
-                earning::Column::Kind,
-                earning::Column::RefundId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
 
 /// The lines of `line_ids` credited to a host, with the rate placed with.
 async fn attributions(

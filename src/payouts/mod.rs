@@ -5,6 +5,7 @@
 pub mod account_objects;
 pub mod balances;
 pub mod entity;
+mod entries;
 pub mod graphql;
 pub mod ledger;
 pub mod notices;

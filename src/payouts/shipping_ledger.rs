@@ -17,7 +17,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::EarningKind;
 use super::entity::earning;
-use super::ledger::insert_earnings;
+use super::entries::insert_earnings;
 use crate::infra::error::AppResult;
 use crate::infra::ids::{OrderId, OrderLineId, ProducerId, RefundId};
 use crate::infra::money::Fen;

@@ -247,7 +247,7 @@ async fn three_hundred_buyers_race_for_forty_units(backend: Backend) {
     assert_ledger_balances(&app).await;
     // On PostgreSQL the one-line orders for the hot variant were written in batches, many
     // orders to a commit; SQLite writes them one at a time.
-    let (batches, orders) = app.server.state.placing_lanes.written();
+    let (batches, orders) = app.server.state.placing_lanes.done();
     match backend {
         Backend::Postgres => assert!(
             orders >= 200 && batches < orders,

@@ -8,8 +8,6 @@
 //! the lock order every placing keeps (buyers, then stock in variant order) holds.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use sea_orm::{DatabaseBackend, DatabaseTransaction};
 use tokio::sync::oneshot::{self, error::TryRecvError};
@@ -27,36 +25,8 @@ const MAX_BATCH: usize = 64;
 
 type Answer = oneshot::Sender<AppResult<Result<Reserved, UserError>>>;
 
-/// A variant's lane: the orders waiting, and the batch being written.
-#[derive(Default)]
-struct Lane {
-    waiting: Mutex<Vec<(Prepared, Answer)>>,
-    writing: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// The lanes of a process's hot variants, each made on first use, and how many batches and
-/// orders they wrote (`written`).
-#[derive(Default)]
-pub struct Lanes {
-    lanes: Mutex<HashMap<VariantId, Arc<Lane>>>,
-    batches: AtomicU64,
-    orders: AtomicU64,
-}
-
-impl Lanes {
-    /// (batches, orders) written through the lanes so far: more orders than batches is
-    /// orders that shared a commit.
-    pub fn written(&self) -> (u64, u64) {
-        (
-            self.batches.load(Ordering::Relaxed),
-            self.orders.load(Ordering::Relaxed),
-        )
-    }
-}
-
-fn poisoned() -> AppError {
-    AppError::Internal(anyhow::anyhow!("a placing lane's lock was poisoned"))
-}
+/// What waits in a variant's lane (`infra::lanes`).
+type Waiting = (Prepared, Answer);
 
 /// The variant whose lane `prepared` waits in: an order of one online line, on PostgreSQL
 /// (SQLite writes one transaction at a time, batched or not).
@@ -68,23 +38,22 @@ pub(super) fn lane_of(shop: &Shop, prepared: &Prepared) -> Option<VariantId> {
 /// Places `prepared` through `variant`'s lane; answered once the batch it was written in has
 /// committed (or failed).
 pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -> Outcome<Reserved> {
-    let lane = {
-        let mut lanes = shop.placing_lanes.lanes.lock().map_err(|_| poisoned())?;
-        Arc::clone(lanes.entry(variant).or_default())
-    };
+    let lane = shop.placing_lanes.lane(variant.0)?;
     let (answer, mut answered) = oneshot::channel();
-    lane.waiting.lock().map_err(|_| poisoned())?.push((prepared, answer));
+    let waiting: Waiting = (prepared, answer);
+    lane.push(Box::new(waiting))?;
     loop {
-        let writing = Arc::clone(&lane.writing).lock_owned().await;
+        let writing = lane.turn().await;
         // Written while this one waited for the lane: answered already.
         if let Some(outcome) = taken(&mut answered)? {
             return outcome;
         }
-        let batch: Vec<(Prepared, Answer)> = {
-            let mut waiting = lane.waiting.lock().map_err(|_| poisoned())?;
-            let take = waiting.len().min(MAX_BATCH);
-            waiting.drain(..take).collect()
-        };
+        // Only this file puts jobs in the placing lanes: each is a `Waiting`.
+        let batch: Vec<Waiting> = lane
+            .take(MAX_BATCH)?
+            .into_iter()
+            .filter_map(|job| job.downcast::<Waiting>().ok().map(|waiting| *waiting))
+            .collect();
         // A task of its own, holding the lane: a buyer who leaves does not cut the batch short.
         let shop = shop.clone();
         let _ = tokio::spawn(async move {
@@ -113,11 +82,8 @@ fn taken(
 /// Each order is answered with its own outcome; when the transaction itself fails, the orders
 /// it placed are answered with that error (nothing of them stands: the same keys retry
 /// safely), and refusals stand as they were.
-async fn write_batch(shop: &Shop, batch: Vec<(Prepared, Answer)>) {
-    shop.placing_lanes.batches.fetch_add(1, Ordering::Relaxed);
-    shop.placing_lanes
-        .orders
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
+    shop.placing_lanes.count(batch.len());
     metrics::histogram!("huakai_placing_batch_orders").record(batch.len() as f64);
     let txn = match begin_write(&shop.db).await {
         Ok(txn) => txn,
@@ -187,7 +153,7 @@ async fn take_buyers(txn: &DatabaseTransaction, buyers: impl Iterator<Item = Use
     Ok(())
 }
 
-fn fail(batch: Vec<(Prepared, Answer)>, error: &AppError) {
+fn fail(batch: Vec<Waiting>, error: &AppError) {
     for (_, answer) in batch {
         let _ = answer.send(Err(AppError::Internal(anyhow::anyhow!(
             "placing batch failed: {error:?}"

@@ -41,7 +41,6 @@ use crate::unions::service as unions;
 pub use crate::cart::address::Address;
 pub(super) use crate::cart::address::check_address;
 pub(super) use crate::cart::offers::{Offer, offers};
-pub use batch::Lanes;
 pub use keys::by_idempotency_key;
 pub(super) use keys::{key_taken, order_number, pickup_code, placed_meanwhile};
 pub(super) use paid::pay_at_once;

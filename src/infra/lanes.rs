@@ -1,0 +1,72 @@
+//! Lanes of waiting jobs, one per key, for group commit: a caller puts its job in its key's
+//! lane and takes the lane; whoever holds it takes out everything waiting (up to a cap) and
+//! does it all at once, so that jobs that queue on one resource share one turn at it. Knows no
+//! domain: a job is whatever its caller puts in (`Box<dyn Any + Send>`) and takes out again as
+//! its own type. The counts say how many turns did how many jobs.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OwnedMutexGuard;
+
+use crate::infra::error::{AppError, AppResult};
+
+pub type Job = Box<dyn Any + Send>;
+
+/// One key's lane: the jobs waiting, and the turn being taken.
+#[derive(Default)]
+pub struct Lane {
+    waiting: Mutex<Vec<Job>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn poisoned() -> AppError {
+    AppError::Internal(anyhow::anyhow!("a lane's lock was poisoned"))
+}
+
+impl Lane {
+    pub fn push(&self, job: Job) -> AppResult<()> {
+        self.waiting.lock().map_err(|_| poisoned())?.push(job);
+        Ok(())
+    }
+
+    /// Waits for the lane; the turn lasts as long as the guard (which may move to a task).
+    pub async fn turn(&self) -> OwnedMutexGuard<()> {
+        Arc::clone(&self.turn).lock_owned().await
+    }
+
+    /// Takes out up to `most` jobs waiting, oldest first.
+    pub fn take(&self, most: usize) -> AppResult<Vec<Job>> {
+        let mut waiting = self.waiting.lock().map_err(|_| poisoned())?;
+        let take = waiting.len().min(most);
+        Ok(waiting.drain(..take).collect())
+    }
+}
+
+/// A process's lanes, each made on first use, and how many turns did how many jobs.
+#[derive(Default)]
+pub struct Lanes {
+    lanes: Mutex<HashMap<i64, Arc<Lane>>>,
+    turns: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl Lanes {
+    pub fn lane(&self, key: i64) -> AppResult<Arc<Lane>> {
+        let mut lanes = self.lanes.lock().map_err(|_| poisoned())?;
+        Ok(Arc::clone(lanes.entry(key).or_default()))
+    }
+
+    /// Counts a turn that did `jobs` jobs.
+    pub fn count(&self, jobs: usize) {
+        self.turns.fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+    }
+
+    /// (turns, jobs) so far: more jobs than turns is jobs that shared a turn.
+    pub fn done(&self) -> (u64, u64) {
+        (self.turns.load(Ordering::Relaxed), self.jobs.load(Ordering::Relaxed))
+    }
+}
