@@ -19,6 +19,18 @@ pub struct Part {
     pub subtotal: Fen,
 }
 
+impl Part {
+    /// Adds `quantity` units of a variant weighing `weight_grams` each, worth `line_total`.
+    pub fn add(&mut self, weight_grams: i32, quantity: i32, line_total: Fen) -> AppResult<()> {
+        self.weight_grams += i64::from(weight_grams) * i64::from(quantity);
+        self.subtotal = self
+            .subtotal
+            .checked_add(line_total)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a shipment's worth overflows")))?;
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotedShipment {
     pub producer_id: ProducerId,
@@ -74,11 +86,7 @@ pub async fn quote_cart(db: &impl ConnectionTrait, user_id: UserId, province: &s
     let mut parts: BTreeMap<ProducerId, Part> = BTreeMap::new();
     for line in &live {
         let part = parts.entry(line.offer.producer_id).or_default();
-        part.weight_grams += i64::from(line.offer.variant.weight_grams) * i64::from(line.line.quantity);
-        part.subtotal = part
-            .subtotal
-            .checked_add(line.line_total)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a quote overflows")))?;
+        part.add(line.offer.variant.weight_grams, line.line.quantity, line.line_total)?;
     }
     quote_parts(db, &parts, province).await
 }

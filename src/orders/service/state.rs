@@ -135,19 +135,9 @@ pub async fn move_lines(
     movement: Movement,
     actor: Option<UserId>,
 ) -> AppResult<Option<bool>> {
-    if let Some(store_id) = pickup_store {
-        let mut sorted: Vec<&order_line::Model> = lines.iter().collect();
-        sorted.sort_by_key(|line| line.variant_id);
-        for line in sorted {
-            let units = (line.variant_id, i64::from(line.quantity));
-            if shelf::for_pickup(txn, store_id, movement, units, line.order_id, actor).await? == Moved::Refused {
-                return Ok(None);
-            }
-        }
-        return Ok(Some(false));
-    }
+    // A pickup order never holds a session's quota (its units are the shelf's).
     let back_to_sessions = match (movement, lines.first()) {
-        (Movement::Release | Movement::Return, Some(line)) => {
+        (Movement::Release | Movement::Return, Some(line)) if pickup_store.is_none() => {
             let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
             crate::livestream::quota::give_back(txn, line.order_id, &variants).await?
         }
@@ -157,16 +147,8 @@ pub async fn move_lines(
     sorted.sort_by_key(|line| line.variant_id);
     let mut flipped = false;
     for line in sorted {
-        match inventory::apply(
-            txn,
-            movement,
-            line.variant_id,
-            i64::from(line.quantity),
-            line.order_id,
-            actor,
-        )
-        .await?
-        {
+        let units = (line.variant_id, i64::from(line.quantity));
+        match move_units(txn, pickup_store, movement, units, line.order_id, actor).await? {
             Moved::Done { availability_flipped } => flipped |= availability_flipped,
             Moved::Refused => return Ok(None),
         }
@@ -185,6 +167,22 @@ pub async fn move_lines(
         }
     }
     Ok(Some(flipped))
+}
+
+/// One line's units, online or, for a pickup order, on its store's shelf
+/// (`inventory::shelf::for_pickup`).
+pub async fn move_units(
+    txn: &impl ConnectionTrait,
+    pickup_store: Option<StoreId>,
+    movement: Movement,
+    (variant_id, units): (VariantId, i64),
+    order_id: OrderId,
+    actor: Option<UserId>,
+) -> AppResult<Moved> {
+    match pickup_store {
+        None => inventory::apply(txn, movement, variant_id, units, order_id, actor).await,
+        Some(store_id) => shelf::for_pickup(txn, store_id, movement, (variant_id, units), order_id, actor).await,
+    }
 }
 
 /// A page of the buyer's orders, newest first, as every list of orders runs (`desk`).

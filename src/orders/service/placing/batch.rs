@@ -54,6 +54,9 @@ pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -
             .into_iter()
             .filter_map(|job| job.downcast::<Waiting>().ok().map(|waiting| *waiting))
             .collect();
+        if batch.is_empty() {
+            continue;
+        }
         // A task of its own, holding the lane: a buyer who leaves does not cut the batch short.
         let shop = shop.clone();
         let _ = tokio::spawn(async move {

@@ -25,10 +25,11 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::infra::money::Fen;
-use crate::inventory::{self, Moved, Movement, shelf};
+use crate::inventory::{Moved, Movement};
 use crate::livestream::sessions::LiveOffer;
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::holds::within_buyer_limits;
+use crate::orders::service::state::move_units;
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::payments::ProviderKind;
 use crate::payments::checkout::Checkout;
@@ -381,15 +382,8 @@ where
         if session.serves(variant.id) {
             continue;
         }
-        let units = i64::from(*quantity);
-        let moved = match pickup_store {
-            None => inventory::apply(&txn, Movement::Reserve, variant.id, units, order.id, Some(buyer_id)).await?,
-            Some(store_id) => {
-                let at_store = (variant.id, units);
-                shelf::for_pickup(&txn, store_id, Movement::Reserve, at_store, order.id, Some(buyer_id)).await?
-            }
-        };
-        match moved {
+        let units = (variant.id, i64::from(*quantity));
+        match move_units(&txn, pickup_store, Movement::Reserve, units, order.id, Some(buyer_id)).await? {
             Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
             Moved::Refused => {
                 txn.rollback().await?;

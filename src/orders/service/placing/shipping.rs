@@ -10,7 +10,7 @@ use sea_orm::ConnectionTrait;
 use super::pricing::PricedLine;
 use crate::cart::quote::{Part, quote_parts};
 use crate::cart::shipping::Fee;
-use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::ProducerId;
@@ -43,11 +43,7 @@ pub(super) async fn shipping_of(
     let mut parts: BTreeMap<ProducerId, Part> = BTreeMap::new();
     for line in lines {
         let part = parts.entry(line.producer_id).or_default();
-        part.weight_grams += i64::from(line.variant.weight_grams) * i64::from(line.quantity);
-        part.subtotal = part
-            .subtotal
-            .checked_add(line.line_total)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a shipment's worth overflows")))?;
+        part.add(line.variant.weight_grams, line.quantity, line.line_total)?;
     }
     let quote = quote_parts(db, &parts, province).await?;
     let mut fees = BTreeMap::new();
