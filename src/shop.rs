@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::cache::StorefrontCache;
+use crate::infra::error::AppResult;
+use crate::infra::graphql::context::handle;
 use crate::infra::ids::VariantId;
 use crate::infra::images::ImageStore;
 use crate::payments::direct_pay::DirectPay;
@@ -30,6 +33,11 @@ pub struct Shop {
     /// Where a hot variant's orders wait to be written in one batch (this process's).
     pub placing_lanes: Arc<crate::infra::lanes::Lanes>,
     pub settings: ShopSettings,
+}
+
+/// The shop's handles, as a resolver finds them in the schema's data.
+pub fn shop<'a>(ctx: &Context<'a>) -> AppResult<&'a Shop> {
+    handle(ctx)
 }
 
 /// Told, after a commit, which variants' stock moved.

@@ -10,11 +10,10 @@ use sea_orm::EntityTrait;
 use super::entity::user;
 use super::policy::{AdministerUsers, ReadUser, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
-use super::{Role, Viewer, memberships, password_reset, phone};
-use crate::catalogue::graphql::Producer;
-use crate::graphql::context::{database, loader, wants_total_count};
+use super::{Role, Viewer, password_reset, phone};
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::{database, handle, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::Language;
@@ -27,16 +26,39 @@ type Result<T> = async_graphql::Result<T>;
 pub struct ClientAddress(pub Option<IpAddr>);
 
 pub fn accounts<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<Accounts>> {
-    ctx.data::<Arc<Accounts>>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without accounts")))
+    handle(ctx)
 }
 
 /// An account. Only its owner and operators ever get one.
-pub struct User(pub user::Model);
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct User {
+    // The producer a grower works for and the saved addresses lead to domains above accounts:
+    // the schema adds those fields (`graphql::links`).
+    #[graphql(flatten)]
+    view: UserView,
+}
+
+impl User {
+    pub fn of(row: user::Model) -> User {
+        User { view: UserView(row) }
+    }
+
+    /// Its global id, which the `Node` interface asks of every node.
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(encode(NodeType::User, self.view.0.id))
+    }
+
+    pub fn user_id(&self) -> UserId {
+        self.view.0.id
+    }
+}
+
+pub struct UserView(user::Model);
 
 #[Object]
-impl User {
-    pub async fn id(&self) -> ID {
+impl UserView {
+    async fn id(&self) -> ID {
         encode(NodeType::User, self.0.id)
     }
 
@@ -52,24 +74,10 @@ impl User {
         self.0.role
     }
 
-    /// The producer a grower works for.
-    async fn producer(&self, ctx: &Context<'_>) -> Result<Option<Producer>> {
-        let Some(producer_id) = memberships::current_producer(database(ctx)?, self.0.id).await? else {
-            return Ok(None);
-        };
-        let producer = loader(ctx)?.load_one(producer_id).await.map_err(AppError::from)?;
-        Ok(producer.map(Producer))
-    }
-
     /// The language the user chose for messages and exports; null follows each request's
     /// `Accept-Language` (Chinese when it names neither).
     async fn language(&self) -> Option<Language> {
         self.0.language
-    }
-
-    /// The user's address book, the default first.
-    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<crate::cart::graphql::SavedAddress>> {
-        Ok(crate::cart::graphql::addresses_of(ctx, self.0.id).await?)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -113,7 +121,7 @@ impl From<std::result::Result<Session, UserError>> for AuthPayload {
         match outcome {
             Ok(session) => AuthPayload {
                 token: Some(session.token),
-                user: Some(User(session.user)),
+                user: Some(User::of(session.user)),
                 user_errors: Vec::new(),
             },
             Err(problem) => AuthPayload {
@@ -141,7 +149,7 @@ pub struct UserPayload {
 impl UserPayload {
     pub fn done(user: user::Model) -> Self {
         UserPayload {
-            user: Some(User(user)),
+            user: Some(User::of(user)),
             user_errors: Vec::new(),
         }
     }
@@ -176,7 +184,7 @@ impl AccountsQuery {
             .one(database(ctx)?)
             .await
             .map_err(AppError::from)?;
-        Ok(user.map(User))
+        Ok(user.map(User::of))
     }
 
     /// Every account, oldest first, optionally of one role and with `email` in its address
@@ -200,7 +208,7 @@ impl AccountsQuery {
             email: email.as_deref(),
         };
         let (rows, total) = service::list_users(database(ctx)?, filter, &page, wants_total_count(ctx)).await?;
-        Ok(connection(rows, &page, total, |row| row.id, User))
+        Ok(connection(rows, &page, total, |row| row.id, User::of))
     }
 }
 
@@ -265,7 +273,7 @@ impl AccountsMutation {
         let me = viewer(ctx).signed_in()?;
         Ok(match phone::set_phone(database(ctx)?, me, phone.as_deref()).await? {
             Ok(user) => UserPayload {
-                user: Some(User(user)),
+                user: Some(User::of(user)),
                 user_errors: Vec::new(),
             },
             Err(problem) => UserPayload {
@@ -307,7 +315,7 @@ impl AccountsMutation {
         let me = viewer(ctx).signed_in()?;
         let user = service::set_language(database(ctx)?, &accounts(ctx)?.sessions, me, language).await?;
         Ok(UserPayload {
-            user: Some(User(user)),
+            user: Some(User::of(user)),
             user_errors: Vec::new(),
         })
     }
@@ -338,7 +346,7 @@ impl AccountsMutation {
         .await?;
         Ok(match outcome {
             Ok(user) => UserPayload {
-                user: Some(User(user)),
+                user: Some(User::of(user)),
                 user_errors: Vec::new(),
             },
             Err(problem) => UserPayload {
@@ -355,5 +363,8 @@ pub async fn node(ctx: &Context<'_>, user_id: UserId) -> AppResult<Option<User>>
     if !viewer(ctx).may(ReadUser { user_id }) {
         return Ok(None);
     }
-    Ok(user::Entity::find_by_id(user_id).one(database(ctx)?).await?.map(User))
+    Ok(user::Entity::find_by_id(user_id)
+        .one(database(ctx)?)
+        .await?
+        .map(User::of))
 }

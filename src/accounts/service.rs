@@ -40,7 +40,7 @@ pub struct Accounts {
     pub codes: ResetCodes,
 }
 
-/// Attempts allowed per rate-limit window (see `crate::app::config::Limits`).
+/// Attempts allowed per rate-limit window (the app's `Limits` settings).
 #[derive(Clone, Copy, Debug)]
 pub struct AccountLimits {
     pub login_failures_per_address: u32,

@@ -41,7 +41,7 @@ use super::guard_settings::SocketLimits;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::service::{self, Accounts};
 use crate::accounts::{SignedIn, Viewer};
-use crate::graphql::context::request_loader;
+use crate::catalogue::loaders::request_loader;
 use crate::infra::error::{AppError, coded, localize};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::documents::holds_write_operation;

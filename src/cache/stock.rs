@@ -2,7 +2,7 @@
 //! in Redis (or the process) so that a cache hit fills its stock figures without the database.
 //!
 //! - **Written by the writers.** Every operation that moves stock announces the variants it
-//!   moved after its commit ([`crate::shop::Shop::announce`], `adjustStock`); the cache then
+//!   moved after its commit (the shop's `announce`, `adjustStock`); the cache then
 //!   reads their rows (units and version) and offers them to the mirror.
 //! - **Versioned.** A stock row's `version` counts up in the statement that changes it. The
 //!   mirror keeps an offered figure only when its version is not older than the one it holds

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
+use super::ProducerKind;
 use super::entity::{catalogue_entry, category, producer, product, stock_level, stock_movement, variant, village};
 use crate::infra::db::begin_write;
 use crate::infra::error::AppResult;
@@ -47,7 +48,7 @@ struct DemoVillage {
 struct DemoProducer {
     slug: String,
     name: String,
-    kind: String,
+    kind: ProducerKind,
     village: String,
     linked_poor_households: i32,
 }
@@ -153,7 +154,7 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
         let row = producer::ActiveModel {
             slug: Set(item.slug.clone()),
             name: Set(item.name.clone()),
-            kind: Set(item.kind.clone()),
+            kind: Set(item.kind),
             village_id: Set(id_of(&villages, "village", &item.village)?),
             linked_poor_households: Set(item.linked_poor_households),
             ..Default::default()

@@ -5,10 +5,13 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
 
 use super::entity::{catalogue_entry, category, producer, product, product_image, stock_level, variant, village};
+use crate::infra::error::AppResult;
+use crate::infra::graphql::context::handle;
 use crate::infra::ids::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VariantId, VillageId};
 
 pub struct CatalogueLoader {
@@ -19,6 +22,16 @@ impl CatalogueLoader {
     pub fn new(db: DatabaseConnection) -> Self {
         CatalogueLoader { db }
     }
+}
+
+/// A request's own loader: what it caches must not outlive the request.
+pub fn request_loader(db: &DatabaseConnection) -> DataLoader<CatalogueLoader, HashMapCache> {
+    DataLoader::with_cache(CatalogueLoader::new(db.clone()), tokio::spawn, HashMapCache::default())
+}
+
+/// The request's catalogue loader, which the app puts in every request's data.
+pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<CatalogueLoader, HashMapCache>> {
+    handle(ctx)
 }
 
 /// All variants of a product, in display order.

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::entity::{category, producer, village};
 use super::management::{control_characters, has_control_characters, invalid};
 use super::service::village_by_slug;
+use crate::catalogue::ProducerKind;
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -44,7 +45,7 @@ pub struct ProducerFields {
     pub slug: String,
     pub name: String,
     /// `HOUSEHOLD`, `COOPERATIVE` or `WORKSHOP`.
-    pub kind: &'static str,
+    pub kind: ProducerKind,
     pub village_slug: String,
     pub linked_poor_households: i32,
 }
@@ -186,7 +187,7 @@ pub async fn create_producer(db: &impl ConnectionTrait, fields: ProducerFields) 
         id: NotSet,
         slug: Set(slug),
         name: Set(name),
-        kind: Set(fields.kind.to_owned()),
+        kind: Set(fields.kind),
         village_id: Set(village_id),
         linked_poor_households: Set(fields.linked_poor_households),
         stripe_account_id: Set(None),
@@ -214,7 +215,7 @@ pub async fn update_producer(
     let mut row = existing.into_active_model();
     row.slug = Set(slug);
     row.name = Set(name);
-    row.kind = Set(fields.kind.to_owned());
+    row.kind = Set(fields.kind);
     row.village_id = Set(village_id);
     row.linked_poor_households = Set(fields.linked_poor_households);
     slug_taken(row.update(db).await)

@@ -13,9 +13,10 @@ use super::{ClaimDecision, ClaimReason, ClaimStatus};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::graphql::Producer;
-use crate::graphql::context::{database, loader, shop, wants_total_count};
+use crate::catalogue::loaders::loader;
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::{ClaimId, OrderId, ProducerId};
@@ -24,6 +25,7 @@ use crate::infra::money::{Fen, Money};
 use crate::infra::storage::BlobKey;
 use crate::orders::graphql::{Order, OrderLineInput, visible_order_row};
 use crate::orders::policy::ChangeOrder;
+use crate::shop::shop;
 
 type Result<T> = async_graphql::Result<T>;
 

@@ -1,7 +1,7 @@
 //! Schema assembly: the root types merge each domain's queries and mutations; the `Node`
 //! interface and global ids are shared by every domain; limits guard the server.
 
-pub mod context;
+mod links;
 pub mod query_limits;
 mod user_admin;
 
@@ -186,7 +186,9 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
             max_depth: MAX_DEPTH,
             max_complexity: MAX_COMPLEXITY,
         })
-        .extension(crate::infra::graphql::input_rules::InputRules)
+        .extension(crate::infra::graphql::input_rules::InputRules {
+            self_checked_text: catalogue::graphql::SELF_CHECKED_TEXT,
+        })
         .extension(crate::app::socket::SocketGuard);
     if let Some(services) = services {
         builder = builder

@@ -3,13 +3,13 @@
 
 use async_graphql::{Context, ID, Object};
 
-use super::context::shop;
 use crate::accounts::Role;
 use crate::accounts::graphql::{UserPayload, accounts};
 use crate::accounts::policy::{AdministerUsers, RoleGuard, viewer};
 use crate::infra::error::UserError;
 use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::shop::shop;
 use crate::user_disabling::set_user_disabled;
 
 #[derive(Default)]

@@ -28,6 +28,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::Channel;
+use crate::catalogue::ProducerKind;
 use crate::catalogue::entity::{producer, village};
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::i18n::Message;
@@ -285,7 +286,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         if let Some(village) = villages.get(&producer.village_id) {
             *by_town.entry(village.town.clone()).or_default() += net;
         }
-        *by_kind.entry(producer.kind.clone()).or_default() += net;
+        *by_kind.entry(producer.kind.as_str().to_owned()).or_default() += net;
         if let Some(paid_at) = order.paid_at {
             *by_month.entry(china_month(paid_at)).or_default() += net;
         }
@@ -344,7 +345,10 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         }
     }
     for producer_id in producer_of_payout.values() {
-        if producers.get(producer_id).is_some_and(|p| p.kind == "HOUSEHOLD") {
+        if producers
+            .get(producer_id)
+            .is_some_and(|p| p.kind == ProducerKind::Household)
+        {
             households.insert((*producer_id, String::new()));
         }
     }

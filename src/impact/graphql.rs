@@ -2,37 +2,18 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, InputValueError, InputValueResult, Object, Scalar, ScalarType, SimpleObject, Value};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use super::figures::{Period, Report};
 use super::{Channel, ImpactReports};
 use crate::catalogue::graphql::Village;
-use crate::graphql::context::database;
 use crate::infra::error::AppError;
+use crate::infra::graphql::context::database;
+use crate::infra::graphql::date::Date;
 use crate::infra::money::Money;
 
 type Result<T> = async_graphql::Result<T>;
-
-/// A calendar day, `YYYY-MM-DD` (in China, where the report's days are counted).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Date(pub NaiveDate);
-
-#[Scalar]
-impl ScalarType for Date {
-    fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("a date is written YYYY-MM-DD")),
-            _ => Err(InputValueError::expected_type(value)),
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
-    }
-}
 
 /// What the shop did for poor villages in a period.
 pub struct ImpactReport(pub Arc<Report>);

@@ -16,23 +16,45 @@ use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::entity::producer;
 use crate::catalogue::graphql::Producer;
-use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::language_of;
-use crate::infra::ids::{EarningId, PayoutId};
+use crate::infra::ids::{EarningId, PayoutId, ProducerId};
 use crate::infra::money::{Fen, Money};
 use crate::orders::entity::{order, order_line};
+use crate::shop::shop;
 
 type Result<T> = async_graphql::Result<T>;
 
 /// A producer's money, as its growers and operators see it.
-pub struct ProducerAccount(producer::Model);
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProducerAccount {
+    // Its after-sales claims lead to a domain above payouts: the schema adds that field
+    // (`graphql::links`).
+    #[graphql(flatten)]
+    view: ProducerAccountView,
+}
+
+impl ProducerAccount {
+    fn of(producer: producer::Model) -> ProducerAccount {
+        ProducerAccount {
+            view: ProducerAccountView(producer),
+        }
+    }
+
+    pub fn producer_id(&self) -> ProducerId {
+        self.view.0.id
+    }
+}
+
+pub struct ProducerAccountView(producer::Model);
 
 #[Object]
-impl ProducerAccount {
+impl ProducerAccountView {
     async fn producer(&self) -> Producer {
         Producer(self.0.clone())
     }
@@ -64,18 +86,6 @@ impl ProducerAccount {
         let page = PageRequest::new(first, after.as_deref())?;
         let rows = balances::list_earnings(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(rows, &page, 0, |row| row.id, Earning))
-    }
-
-    /// The producer's after-sales claims, newest first: its growers' queue.
-    #[graphql(complexity = "crate::infra::graphql::relay::connection_complexity(first, child_complexity)")]
-    async fn claims(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        status: Option<Vec<crate::claims::ClaimStatus>>,
-    ) -> Result<RelayConnection<crate::infra::ids::ClaimId, crate::claims::graphql::Claim>> {
-        crate::claims::graphql::queue(ctx, Some(self.0.id), first, after, status).await
     }
 
     /// The orders with the producer's lines, newest first, of the given statuses: its growers'
@@ -328,13 +338,13 @@ impl PayoutsQuery {
             .one(database(ctx)?)
             .await
             .map_err(AppError::from)?;
-        Ok(row.map(ProducerAccount))
+        Ok(row.map(ProducerAccount::of))
     }
 
     /// Any producer's account (operators).
     #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
     async fn producer_account(&self, ctx: &Context<'_>, slug: String) -> Result<Option<ProducerAccount>> {
-        Ok(producer_by_slug(ctx, &slug).await?.map(ProducerAccount))
+        Ok(producer_by_slug(ctx, &slug).await?.map(ProducerAccount::of))
     }
 
     /// Payouts of every producer, newest first, optionally of one status (operators).
@@ -421,7 +431,7 @@ impl PayoutsMutation {
         Ok(
             match statements::set_members(database(ctx)?, &producer, members).await? {
                 Ok(_) => ProducerAccountPayload {
-                    account: Some(ProducerAccount(producer)),
+                    account: Some(ProducerAccount::of(producer)),
                     user_errors: Vec::new(),
                 },
                 Err(problem) => ProducerAccountPayload {
@@ -461,7 +471,7 @@ impl PayoutsMutation {
         .await?;
         Ok(match outcome {
             Ok(producer) => ProducerAccountPayload {
-                account: Some(ProducerAccount(producer)),
+                account: Some(ProducerAccount::of(producer)),
                 user_errors: Vec::new(),
             },
             Err(problem) => ProducerAccountPayload {

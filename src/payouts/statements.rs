@@ -8,6 +8,7 @@ use sea_orm::{
 
 use super::divide;
 use super::entity::{cooperative_member, payout, payout_household_share};
+use crate::catalogue::ProducerKind;
 use crate::catalogue::entity::producer;
 use crate::infra::db::begin_write;
 use crate::infra::error::Outcome;
@@ -76,7 +77,7 @@ pub async fn set_members(
     producer: &producer::Model,
     members: Vec<NewMember>,
 ) -> Outcome<Vec<cooperative_member::Model>> {
-    if producer.kind != "COOPERATIVE" {
+    if producer.kind != ProducerKind::Cooperative {
         return Ok(Err(UserError::new(ErrorCode::InvalidInput, "only-cooperatives-share")));
     }
     if members.len() > MAX_HOUSEHOLDS {

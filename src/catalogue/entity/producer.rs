@@ -1,5 +1,6 @@
 use sea_orm::entity::prelude::*;
 
+use crate::catalogue::ProducerKind;
 use crate::infra::ids::{ProducerId, VillageId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,7 @@ pub struct Model {
     pub id: ProducerId,
     pub slug: String,
     pub name: String,
-    /// `HOUSEHOLD`, `COOPERATIVE` or `WORKSHOP` (a CHECK constraint holds it to these).
-    pub kind: String,
+    pub kind: ProducerKind,
     pub village_id: VillageId,
     /// Registered poor households linked to this producer (利益联结).
     pub linked_poor_households: i32,

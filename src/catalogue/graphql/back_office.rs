@@ -5,18 +5,21 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 
 use super::listing::{NewVariantInput, ProductPayload};
-use super::objects::{Category, Producer, ProducerKind, Product, Village};
+use super::objects::{Category, Producer, Product, Village};
+use super::storefront_cache;
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
+use crate::catalogue::ProducerKind;
 use crate::catalogue::entity::product;
 use crate::catalogue::onboarding::{self, CategoryFields, ProducerFields, VillageFields};
 use crate::catalogue::policy::ManageCatalogue;
 use crate::catalogue::product_changes::{self, ProductChanges};
 use crate::catalogue::{creation, images, import};
-use crate::graphql::context::{database, shop, storefront_cache};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
+use crate::shop::shop;
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -64,7 +67,7 @@ impl From<ProducerInput> for ProducerFields {
         ProducerFields {
             slug: input.slug,
             name: input.name,
-            kind: input.kind.as_str(),
+            kind: input.kind,
             village_slug: input.village_slug,
             linked_poor_households: input.linked_poor_households,
         }

@@ -5,14 +5,15 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::objects::{CatalogueEntry, Product, Variant};
+use super::storefront_cache;
 use crate::accounts::Role;
 use crate::accounts::policy::{ReadUser, RoleGuard, viewer};
 use crate::catalogue::entity::{producer, stock_movement, variant};
 use crate::catalogue::policy::ManageCatalogue;
 use crate::catalogue::{creation, management};
-use crate::graphql::context::{database, storefront_cache};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::PageRequest;
 
@@ -20,7 +21,8 @@ type Result<T> = async_graphql::Result<T>;
 
 /// Text inputs the catalogue checks itself, refusing control characters as `INVALID_INPUT`
 /// user errors (every other string input is refused earlier by
-/// [`crate::infra::graphql::input_rules`]): root field, and the path to the input within it.
+/// [`crate::infra::graphql::input_rules`], which the schema hands this list): root field, and
+/// the path to the input within it.
 pub const SELF_CHECKED_TEXT: &[(&str, &[&str])] = &[
     ("updateVariant", &["input", "name"]),
     ("createProduct", &["input", "name"]),

@@ -8,18 +8,22 @@ mod objects;
 
 pub use back_office::BackOfficeCatalogueMutation;
 pub use listing::{CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, SELF_CHECKED_TEXT};
-pub use objects::{CatalogueEntry, Category, PriceRange, Producer, ProducerKind, Product, Variant, Village};
+pub use objects::{CatalogueEntry, Category, PriceRange, Producer, Product, Variant, Village};
+
+use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object};
 
 use crate::accounts::policy::viewer;
-use crate::cache::holes;
+use crate::cache::{StorefrontCache, holes};
 use crate::catalogue::entity::{product, variant};
+use crate::catalogue::loaders::loader;
 use crate::catalogue::loaders::{ProductSelection, prefetch_product_page};
 use crate::catalogue::policy::ManageCatalogue;
 use crate::catalogue::service::{self, ProductCursor, ProductFilter as ServiceFilter, ProductSort};
-use crate::graphql::context::{database, loader, wants_total_count};
 use crate::infra::error::AppResult;
+use crate::infra::graphql::context::handle;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::{ProducerId, ProductId, VariantId, VillageId};
 
@@ -172,3 +176,8 @@ pub async fn variant_node(ctx: &Context<'_>, id: VariantId) -> AppResult<Option<
 /// Categories are the operators' short list (8 in the demo shop); the query cost counts a list
 /// of them as this many.
 const CATEGORIES_COST_BOUND: usize = 50;
+
+/// The storefront cache, for the catalogue's writes to announce what they changed.
+pub(super) fn storefront_cache<'a>(ctx: &Context<'a>) -> AppResult<&'a Arc<StorefrontCache>> {
+    handle(ctx)
+}

@@ -1,16 +1,17 @@
 //! The catalogue's public objects: products, variants, villages, producers, categories.
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::product_connection;
 use crate::cache::holes::{self, StockFigure};
+use crate::catalogue::ProducerKind;
 use crate::catalogue::creation;
 use crate::catalogue::entity::{catalogue_entry, category, producer, product, product_image, variant, village};
+use crate::catalogue::loaders::loader;
 use crate::catalogue::loaders::{CatalogueLoader, ImagesOfProduct, StockOfVariant, VariantsOfProduct};
 use crate::catalogue::service::{ProductCursor, ProductFilter as ServiceFilter, ProductSort};
-use crate::graphql::context::loader;
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::graphql::relay::RelayConnection;
@@ -260,27 +261,6 @@ impl Village {
     }
 }
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ProducerKind {
-    /// A farm household (农户).
-    Household,
-    /// A cooperative (合作社).
-    Cooperative,
-    /// A village workshop (扶贫车间).
-    Workshop,
-}
-
-impl ProducerKind {
-    /// As the database stores it (a CHECK holds the column to these).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProducerKind::Household => "HOUSEHOLD",
-            ProducerKind::Cooperative => "COOPERATIVE",
-            ProducerKind::Workshop => "WORKSHOP",
-        }
-    }
-}
-
 pub struct Producer(pub producer::Model);
 
 #[Object]
@@ -297,13 +277,8 @@ impl Producer {
         &self.0.name
     }
 
-    async fn kind(&self) -> Result<ProducerKind> {
-        match self.0.kind.as_str() {
-            "HOUSEHOLD" => Ok(ProducerKind::Household),
-            "COOPERATIVE" => Ok(ProducerKind::Cooperative),
-            "WORKSHOP" => Ok(ProducerKind::Workshop),
-            other => Err(AppError::Internal(anyhow::anyhow!("unknown producer kind {other:?}")).into()),
-        }
+    async fn kind(&self) -> ProducerKind {
+        self.0.kind
     }
 
     async fn village(&self, ctx: &Context<'_>) -> Result<Village> {

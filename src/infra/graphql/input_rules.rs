@@ -5,8 +5,8 @@
 //!   ask for thousands.
 //! - No control characters in string inputs (PostgreSQL refuses NUL outright, and none belongs
 //!   in an email, an address or a search). The catalogue's names and descriptions are left to
-//!   the catalogue, which refuses them as `INVALID_INPUT` user errors (see
-//!   [`crate::catalogue::graphql::SELF_CHECKED_TEXT`]).
+//!   the catalogue, which refuses them as `INVALID_INPUT` user errors: the schema names such
+//!   inputs when it installs the rules (`InputRules::self_checked_text`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,11 +21,18 @@ use crate::infra::i18n::Message;
 /// Root mutation fields that check a password.
 pub const CREDENTIAL_FIELDS: &[&str] = &["register", "login", "changePassword"];
 
-pub struct InputRules;
+/// Text inputs a domain checks itself, refusing control characters as its own user errors:
+/// root field, and the path to the input within it.
+pub type SelfCheckedText = &'static [(&'static str, &'static [&'static str])];
+
+#[derive(Clone, Copy)]
+pub struct InputRules {
+    pub self_checked_text: SelfCheckedText,
+}
 
 impl ExtensionFactory for InputRules {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(InputRules)
+        Arc::new(*self)
     }
 }
 
@@ -39,7 +46,7 @@ impl Extension for InputRules {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        check(&document, variables)?;
+        check(&document, variables, self.self_checked_text)?;
         Ok(document)
     }
 }
@@ -48,12 +55,13 @@ fn refusal(message: Message, code: ErrorCode, pos: Option<Pos>) -> ServerError {
     crate::infra::error::coded(message, code).into_server_error(pos.unwrap_or_default())
 }
 
-fn check(document: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+fn check(document: &ExecutableDocument, variables: &Variables, self_checked: SelfCheckedText) -> ServerResult<()> {
     let mut walk = Walk {
         document,
         variables,
         credential_fields: 0,
         fragments_seen: HashSet::new(),
+        self_checked,
     };
     for (_, operation) in document.operations.iter() {
         let root = match operation.node.ty {
@@ -73,7 +81,14 @@ fn check(document: &ExecutableDocument, variables: &Variables) -> ServerResult<(
             if variables.get(name).is_none()
                 && let Some(default) = &definition.node.default_value
             {
-                check_text(&default.node, &format!("${name}"), &[], "", Some(default.pos))?;
+                check_text(
+                    &default.node,
+                    &format!("${name}"),
+                    &[],
+                    "",
+                    Some(default.pos),
+                    self_checked,
+                )?;
             }
         }
     }
@@ -91,6 +106,7 @@ struct Walk<'a> {
     variables: &'a Variables,
     credential_fields: usize,
     fragments_seen: HashSet<String>,
+    self_checked: SelfCheckedText,
 }
 
 impl Walk<'_> {
@@ -114,7 +130,7 @@ impl Walk<'_> {
                         });
                         let Ok(value) = value;
                         let name = argument.node.as_str();
-                        check_text(&value, name, &[name], root_field, Some(argument.pos))?;
+                        check_text(&value, name, &[name], root_field, Some(argument.pos), self.self_checked)?;
                     }
                     self.selections(&field.node.selection_set.node, None)?;
                 }
@@ -138,26 +154,38 @@ impl Walk<'_> {
 }
 
 /// Checks every string in `value`, an argument at `path` of `root_field` (or a variable).
-fn check_text(value: &ConstValue, shown: &str, path: &[&str], root_field: &str, pos: Option<Pos>) -> ServerResult<()> {
+fn check_text(
+    value: &ConstValue,
+    shown: &str,
+    path: &[&str],
+    root_field: &str,
+    pos: Option<Pos>,
+    self_checked: SelfCheckedText,
+) -> ServerResult<()> {
     match value {
-        ConstValue::String(text) => refuse_control(text, shown, path, root_field, pos),
+        ConstValue::String(text) => {
+            let checked_by_its_domain = self_checked
+                .iter()
+                .any(|(field, field_path)| *field == root_field && *field_path == path);
+            if checked_by_its_domain {
+                return Ok(());
+            }
+            refuse_control(text, shown, pos)
+        }
         ConstValue::List(items) => items
             .iter()
-            .try_for_each(|item| check_text(item, shown, path, root_field, pos)),
+            .try_for_each(|item| check_text(item, shown, path, root_field, pos, self_checked)),
         ConstValue::Object(fields) => fields.iter().try_for_each(|(key, field)| {
             let mut path = path.to_vec();
             path.push(key.as_str());
-            check_text(field, &format!("{shown}.{key}"), &path, root_field, pos)
+            check_text(field, &format!("{shown}.{key}"), &path, root_field, pos, self_checked)
         }),
         _ => Ok(()),
     }
 }
 
-fn refuse_control(text: &str, shown: &str, path: &[&str], root_field: &str, pos: Option<Pos>) -> ServerResult<()> {
-    let self_checked = crate::catalogue::graphql::SELF_CHECKED_TEXT
-        .iter()
-        .any(|(field, field_path)| *field == root_field && *field_path == path);
-    if self_checked || !text.chars().any(crate::infra::text::is_refused_control) {
+fn refuse_control(text: &str, shown: &str, pos: Option<Pos>) -> ServerResult<()> {
+    if !text.chars().any(crate::infra::text::is_refused_control) {
         return Ok(());
     }
     Err(refusal(
@@ -174,7 +202,7 @@ mod tests {
     fn checked(query: &str, variables: serde_json::Value) -> Result<(), String> {
         let document = async_graphql::parser::parse_query(query).expect("parses");
         let variables = Variables::from_json(variables);
-        check(&document, &variables).map_err(|error| error.message)
+        check(&document, &variables, &[("updateVariant", &["input", "name"])]).map_err(|error| error.message)
     }
 
     #[test]
@@ -205,7 +233,7 @@ mod tests {
         assert!(checked(query, serde_json::json!({ "s": "a\u{0}b" })).is_err());
         assert!(checked("{ product(slug: \"a\\u0000\") { name } }", serde_json::json!({})).is_err());
         assert!(checked("{ product(slug: \"a\\nb\") { name } }", serde_json::json!({})).is_ok());
-        // The catalogue refuses its own names itself, with a user error.
+        // An input its domain checks itself is left to it.
         let update = "mutation($input: VariantUpdateInput!) { updateVariant(variantId: \"x\", input: $input) { userErrors { code } } }";
         assert!(checked(update, serde_json::json!({ "input": { "name": "a\u{1}" } })).is_ok());
         assert!(checked(update, serde_json::json!({ "input": { "price": "1\u{0}" } })).is_err());

@@ -20,9 +20,9 @@ use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::catalogue::entity::{product, variant};
 use crate::catalogue::graphql::product_node;
-use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::ids::ProductId;
 use crate::infra::ids::UserId;
@@ -35,6 +35,7 @@ use crate::livestream::sessions::{self, SessionPhase};
 use crate::livestream::{links, plans};
 use crate::payouts::payees;
 use crate::payouts::policy::HostMoney;
+use crate::shop::shop;
 use objects::{CommissionPlan, HostSale};
 
 type Result<T> = async_graphql::Result<T>;

@@ -10,8 +10,8 @@ use crate::accounts::entity::user;
 use crate::accounts::policy::viewer;
 use crate::catalogue::entity::product;
 use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
-use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, AppResult};
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::language_of;
@@ -27,6 +27,7 @@ use crate::livestream::sessions::{self, SessionPhase};
 use crate::livestream::{links, product_url, report};
 use crate::payouts::balances;
 use crate::payouts::graphql::{Balance, Payout};
+use crate::shop::shop;
 
 type Result<T> = async_graphql::Result<T>;
 

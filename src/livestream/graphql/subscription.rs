@@ -6,8 +6,8 @@ use async_graphql::futures_util::{Stream, StreamExt};
 use async_graphql::{Context, ID, Subscription};
 
 use super::objects::{LiveSessionItem, live_session_node};
-use crate::graphql::context::database;
 use crate::infra::error::AppError;
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::livestream::live_room::LiveRooms;
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::Order;
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::graphql::context::{database, wants_total_count};
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::ProducerId;
 use crate::orders::policy::{ListOrders, ProducerOrders};
@@ -100,9 +100,6 @@ pub async fn producer_queue(
         &page,
         total,
         |row| (row.created_at, row.id),
-        |row| Order {
-            row,
-            only_producer: (!whole).then_some(producer_id),
-        },
+        |row| Order::seen_by(row, (!whole).then_some(producer_id)),
     ))
 }

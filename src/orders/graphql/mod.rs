@@ -17,9 +17,9 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use crate::accounts::Role;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::graphql::context::{database, shop, wants_total_count};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::ProducerId;
@@ -33,6 +33,7 @@ use crate::orders::service::lifecycle::Dispatch;
 use crate::orders::service::placing::{self, Destination, LineRequest, LineSource, OrderRequest, exactly_one};
 use crate::orders::service::{cancel, lifecycle, state};
 use crate::payments::checkout::Checkout;
+use crate::shop::shop;
 use objects::PlaceOrderInput;
 
 fn line_request(line: &OrderLineInput) -> LineRequest {
@@ -138,10 +139,7 @@ impl OrdersQuery {
             &page,
             total,
             |row| (row.created_at, row.id),
-            |row| Order {
-                row,
-                only_producer: None,
-            },
+            Order::seen_whole,
         ))
     }
 }
@@ -314,7 +312,7 @@ pub async fn shipment_node(ctx: &Context<'_>, shipment_id: ShipmentId) -> AppRes
     Ok(
         match Order::visible_to(db, viewer(ctx), order)
             .await?
-            .map(|order| order.only_producer)
+            .map(|order| order.only_producer())
         {
             Some(None) => Some(Shipment { row, whole: true }),
             Some(Some(producer)) if producer == row.producer_id => Some(Shipment { row, whole: false }),

@@ -11,11 +11,11 @@ use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
 use crate::cart::graphql::{AddressInput, ShippingAddress};
 use crate::catalogue::graphql::{Producer, Variant};
-use crate::graphql::context::{database, loader};
+use crate::catalogue::loaders::loader;
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, encode};
-use crate::infra::ids::OrderId;
-use crate::infra::ids::ProducerId;
+use crate::infra::ids::{OrderId, OrganisationId, ProducerId};
 use crate::infra::money::{Fen, Money};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::acceptance;
@@ -26,11 +26,22 @@ use crate::payments::graphql::payment::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
 
+/// An order: what was bought, for how much, and where it stands.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Order {
+    // The order's own fields. Those that lead to a domain standing above orders (its claims,
+    // its organisation) are the schema's to add (`graphql::order_links`), so that orders never
+    // names the domains built on it.
+    #[graphql(flatten)]
+    view: OrderView,
+}
+
 /// An order as one viewer sees it: whole to its buyer and operators; to a grower, only the
 /// lines and shipment of the grower's own producer (another grower's sales are not theirs).
-pub struct Order {
-    pub(super) row: order::Model,
-    pub(super) only_producer: Option<ProducerId>,
+pub struct OrderView {
+    row: order::Model,
+    only_producer: Option<ProducerId>,
 }
 
 impl Order {
@@ -56,18 +67,43 @@ impl Order {
                 Viewer::Anonymous => None,
             }
         };
-        Ok(Some(Order { row, only_producer }))
+        Ok(Some(Order::seen_by(row, only_producer)))
     }
 
     /// The order seen whole, by someone the caller has checked may: an admin of the organisation
     /// whose bulk order it is, or an operator.
     pub fn seen_whole(row: order::Model) -> Order {
+        Order::seen_by(row, None)
+    }
+
+    /// The order as seen by a grower of `only_producer`, or whole.
+    pub(super) fn seen_by(row: order::Model, only_producer: Option<ProducerId>) -> Order {
         Order {
-            row,
-            only_producer: None,
+            view: OrderView { row, only_producer },
         }
     }
 
+    /// Its global id, which the `Node` interface asks of every node.
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(encode(NodeType::Order, self.view.row.id))
+    }
+
+    pub fn order_id(&self) -> OrderId {
+        self.view.row.id
+    }
+
+    /// The union or budget unit the order is credited to.
+    pub fn organisation_id(&self) -> Option<OrganisationId> {
+        self.view.row.union_id
+    }
+
+    /// The producer whose lines alone the viewer sees, when the viewer is one of its growers.
+    pub fn only_producer(&self) -> Option<ProducerId> {
+        self.view.only_producer
+    }
+}
+
+impl OrderView {
     async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
         let lines = orders_loader(ctx)?
             .load_one(LinesOfOrder(self.row.id))
@@ -117,7 +153,7 @@ impl Order {
 }
 
 #[Object]
-impl Order {
+impl OrderView {
     pub async fn id(&self) -> ID {
         encode(NodeType::Order, self.row.id)
     }
@@ -165,11 +201,6 @@ impl Order {
     #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
         Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
-    }
-
-    /// After-sales claims on the order; to a grower, those on its own lines.
-    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<crate::claims::graphql::Claim>> {
-        crate::claims::graphql::of_order(ctx, self.row.id, self.only_producer).await
     }
 
     /// Until when an unpaid order holds its stock.
@@ -252,14 +283,6 @@ impl Order {
 
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.row.paid_at
-    }
-
-    /// The union or budget unit the order is credited to (消费帮扶), to those who may see it.
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<crate::unions::graphql::Organisation>> {
-        let Some(organisation_id) = self.row.union_id else {
-            return Ok(None);
-        };
-        Ok(crate::unions::graphql::organisation_node(ctx, organisation_id).await?)
     }
 
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
@@ -349,10 +372,7 @@ impl PlaceOrderPayload {
     /// payment, if anything did.
     pub fn placed(placed: Placed) -> Self {
         PlaceOrderPayload {
-            order: Some(Order {
-                row: placed.order,
-                only_producer: None,
-            }),
+            order: Some(Order::seen_whole(placed.order)),
             user_errors: placed.payment_problem.into_iter().collect(),
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::loaders::{ItemsOfShipment, orders_loader};
 use crate::cart::graphql::ShippingAddress;
 use crate::catalogue::graphql::{Producer, Variant};
-use crate::graphql::context::loader;
+use crate::catalogue::loaders::loader;
 use crate::infra::error::AppError;
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::money::{Fen, Money};

@@ -13,15 +13,16 @@ use super::{records, refunds, service};
 use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::graphql::context::{database, shop};
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::RefundId;
 use crate::infra::money::{Fen, Money};
 use crate::orders::entity::order;
 use crate::orders::graphql::{Order, OrderPayload, visible_order_row};
+use crate::shop::shop;
 
 type Result<T> = async_graphql::Result<T>;
 

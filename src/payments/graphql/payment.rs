@@ -4,8 +4,8 @@ use async_graphql::{Context, Object, SimpleObject};
 use sea_orm::ActiveEnum;
 
 use crate::accounts::policy::viewer;
-use crate::graphql::context::database;
 use crate::infra::error::AppResult;
+use crate::infra::graphql::context::database;
 use crate::infra::ids::ProducerId;
 use crate::infra::money::{Fen, Money};
 use crate::orders::entity::order;

@@ -3,8 +3,8 @@
 use async_graphql::{ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::impact::graphql::Date;
 use crate::infra::error::UserError;
+use crate::infra::graphql::date::Date;
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::money::{Fen, Money};
 use crate::stores::CounterPaymentMethod;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use super::{administered, no_organisation};
 use crate::accounts::Role;
 use crate::accounts::policy::{RoleGuard, viewer};
-use crate::graphql::context::{database, shop, wants_total_count};
 use crate::infra::error::UserError;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::OrganisationId;
@@ -20,6 +20,7 @@ use crate::orders::graphql::{Order, PlaceOrderPayload, Shipment};
 use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
 use crate::orders::service::placing::Address;
 use crate::orders::service::{acceptance, recipients_csv};
+use crate::shop::shop;
 
 type Result<T> = async_graphql::Result<T>;
 

@@ -10,8 +10,8 @@ use crate::accounts::entity::{membership, user};
 use crate::accounts::graphql::User;
 use crate::accounts::policy::Permission;
 use crate::accounts::policy::viewer;
-use crate::graphql::context::database;
 use crate::infra::error::{AppError, AppResult, UserError};
+use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::MembershipId;
 use crate::infra::money::{Fen, Money};
@@ -91,7 +91,7 @@ impl Membership {
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("membership without its user")))?;
-        Ok(User(row))
+        Ok(User::of(row))
     }
 
     /// Welfare allowance the member may spend now (grants not expired, less what was spent).

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::Pledge;
-use crate::impact::graphql::Date;
+use crate::infra::graphql::date::Date;
 use crate::infra::i18n::language_of;
 use crate::infra::money::Money;
 use crate::unions::report;
