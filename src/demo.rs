@@ -9,12 +9,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::accounts::Role;
-use crate::catalogue::entity::{producer, stock_movement, variant};
+use crate::catalogue::entity::{producer, variant};
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::money::Fen;
+use crate::inventory::entity::stock_movement;
 use crate::orders::PaymentMethod;
 use crate::orders::entity::{order, shipment};
 use crate::orders::service::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
@@ -150,9 +151,16 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
     }
     let mut buyers = Vec::new();
     for (email, name) in BUYERS {
-        let user = crate::accounts::service::create_user(db, email, DEMO_PASSWORD, name, Role::Buyer, None)
-            .await?
-            .map_err(|problem| failed("a demo buyer", problem.code))?;
+        let user = crate::accounts::service::create_user(
+            db,
+            email,
+            DEMO_PASSWORD,
+            name,
+            Role::Buyer,
+            crate::accounts::service::ProducerAsked::None,
+        )
+        .await?
+        .map_err(|problem| failed("a demo buyer", problem.code))?;
         buyers.push((user.id, name));
     }
     // Two of the three buy through their union, so its pledge fills with their orders.
@@ -230,7 +238,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
                     .map_err(|problem| failed("a delivery", problem.code))?;
             }
             let placed_at = month_start + Duration::days(i64::try_from(index * 5).unwrap_or(0) + 1);
-            date_back(db, order_id, placed_at, shop.settings.payouts.hold).await?;
+            date_back(db, order_id, placed_at, shop.payout_settings().hold).await?;
         }
     }
     // Payouts once a month, each paying what was available by the month's end.

@@ -1,8 +1,15 @@
 //! What an operation that spans domains needs (placing, paying, refunding, delivering, paying
-//! out): the database, Stripe and WeChat Pay and Alipay when configured, the storefront cache to tell about stock that
-//! ran out or came back, and the settings. Resolvers, webhook handlers, workers and the command
-//! line hold one `Shop` and call one operation with it.
+//! out): the database, the storefront cache to tell about stock that ran out or came back, the
+//! settings, and what each domain keeps in it for its own operations (its settings, the payment
+//! providers' clients). Resolvers, webhook handlers, workers and the command line hold one
+//! `Shop` and call one operation with it.
+//!
+//! The shop stands below the domains that use it, so it names none of them: a domain's part
+//! is kept by its type (`Parts`), and the domain reads it through an accessor of its own
+//! (`impl Shop` in its folder: `shop.claim_settings()`, `shop.stripe()`).
 
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,16 +21,10 @@ use crate::infra::error::AppResult;
 use crate::infra::graphql::context::handle;
 use crate::infra::ids::VariantId;
 use crate::infra::images::ImageStore;
-use crate::payments::direct_pay::DirectPay;
-use crate::payments::stripe::StripeGateway;
-use crate::payouts::ledger::PayoutSettings;
 
 #[derive(Clone)]
 pub struct Shop {
     pub db: DatabaseConnection,
-    pub stripe: Option<StripeGateway>,
-    /// WeChat Pay and Alipay paid directly, when configured.
-    pub direct: DirectPay,
     pub cache: Arc<StorefrontCache>,
     /// Where uploaded pictures (claim photos) are checked, resized and kept.
     pub images: ImageStore,
@@ -33,6 +34,35 @@ pub struct Shop {
     /// Where a hot variant's orders wait to be written in one batch (this process's).
     pub placing_lanes: Arc<crate::infra::lanes::Lanes>,
     pub settings: ShopSettings,
+    /// What each domain above keeps here for its own operations.
+    pub parts: Parts,
+}
+
+/// Values kept by their type, one of each: a domain's settings, a provider's client.
+#[derive(Clone, Default)]
+pub struct Parts(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
+
+impl Parts {
+    /// These parts and `part`, which takes the place of a part of its type.
+    pub fn with<T: Any + Send + Sync>(mut self, part: T) -> Parts {
+        Arc::make_mut(&mut self.0).insert(TypeId::of::<T>(), Arc::new(part));
+        self
+    }
+
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+}
+
+impl Shop {
+    /// The part of type `T`. Every part is put in where the app builds its shop
+    /// (`Config::shop_parts`), before anything is served: a part missing is a fault of that
+    /// wiring, which any test that builds the app meets, never of a request.
+    pub fn part<T: Any + Send + Sync>(&self) -> &T {
+        self.parts
+            .get()
+            .unwrap_or_else(|| panic!("the shop was built without its {}", type_name::<T>()))
+    }
 }
 
 /// The shop's handles, as a resolver finds them in the schema's data.
@@ -51,11 +81,7 @@ pub struct ShopSettings {
     pub reservation: Duration,
     /// A shipped order counts as delivered this long after shipment.
     pub auto_delivery: Duration,
-    pub payouts: PayoutSettings,
     pub order_limits: OrderLimits,
-    pub livestream: crate::livestream::LivestreamSettings,
-    pub claims: crate::claims::ClaimSettings,
-    pub stores: crate::stores::StoreSettings,
 }
 
 /// What one buyer (and one organisation, with its bulk orders) may hold unpaid at once, so that

@@ -12,9 +12,8 @@ use super::policy::{AdministerUsers, ReadUser, RoleGuard, viewer};
 use super::service::{self, Accounts, Session};
 use super::{Role, Viewer, password_reset, phone};
 use crate::infra::error::{AppError, AppResult, UserError};
-use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::context::{database, handle, wants_total_count};
-use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
+use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::Language;
 use crate::infra::ids::UserId;
@@ -317,42 +316,6 @@ impl AccountsMutation {
         Ok(UserPayload {
             user: Some(User::of(user)),
             user_errors: Vec::new(),
-        })
-    }
-
-    /// Grants a role (operators). A grower needs the producer it belongs to.
-    #[graphql(guard = "RoleGuard::any_of(&[Role::Admin])")]
-    async fn set_user_role(
-        &self,
-        ctx: &Context<'_>,
-        user_id: ID,
-        role: Role,
-        producer_slug: Option<String>,
-    ) -> Result<UserPayload> {
-        viewer(ctx).authorize(AdministerUsers)?;
-        let Some(user_id) = decode_as(&user_id, NodeType::User) else {
-            return Ok(UserPayload {
-                user: None,
-                user_errors: vec![UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])],
-            });
-        };
-        let outcome = service::set_role(
-            database(ctx)?,
-            &accounts(ctx)?.sessions,
-            user_id,
-            role,
-            producer_slug.as_deref(),
-        )
-        .await?;
-        Ok(match outcome {
-            Ok(user) => UserPayload {
-                user: Some(User::of(user)),
-                user_errors: Vec::new(),
-            },
-            Err(problem) => UserPayload {
-                user: None,
-                user_errors: vec![problem],
-            },
         })
     }
 }

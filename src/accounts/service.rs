@@ -19,7 +19,6 @@ use super::reset_codes::ResetCodes;
 use super::session_cache::SessionCache;
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
-use crate::catalogue::entity::producer;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -354,35 +353,30 @@ pub async fn change_password(
     Ok(Ok(session))
 }
 
-async fn producer_for_role(
-    db: &impl ConnectionTrait,
-    role: Role,
-    producer_slug: Option<&str>,
-) -> Outcome<Option<ProducerId>> {
-    match (role, producer_slug) {
-        (Role::Grower, Some(slug)) => {
-            let producer = producer::Entity::find()
-                .filter(producer::Column::Slug.eq(slug))
-                .one(db)
-                .await?;
-            Ok(match producer {
-                Some(producer) => Ok(Some(producer.id)),
-                None => Err(UserError::new(
-                    ErrorCode::NotFound,
-                    Message::new("producer-slug-not-found").with("slug", slug),
-                )
-                .on_field(&["producerSlug"])),
-            })
-        }
-        (Role::Grower, None) => Ok(Err(
-            UserError::new(ErrorCode::InvalidInput, "grower-needs-producer").on_field(&["producerSlug"])
-        )),
-        (_, Some(_)) => Ok(Err(UserError::new(
-            ErrorCode::InvalidInput,
-            "only-growers-have-producers",
+/// The producer an account is asked to work for, as its caller found it in the catalogue
+/// (which stands above accounts): none asked, one found, or a slug that names none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProducerAsked {
+    None,
+    Found(ProducerId),
+    Unknown(String),
+}
+
+fn producer_for_role(role: Role, asked: ProducerAsked) -> Result<Option<ProducerId>, UserError> {
+    match (role, asked) {
+        (Role::Grower, ProducerAsked::Found(producer_id)) => Ok(Some(producer_id)),
+        (Role::Grower, ProducerAsked::Unknown(slug)) => Err(UserError::new(
+            ErrorCode::NotFound,
+            Message::new("producer-slug-not-found").with("slug", slug),
         )
-        .on_field(&["producerSlug"]))),
-        (_, None) => Ok(Ok(None)),
+        .on_field(&["producerSlug"])),
+        (Role::Grower, ProducerAsked::None) => {
+            Err(UserError::new(ErrorCode::InvalidInput, "grower-needs-producer").on_field(&["producerSlug"]))
+        }
+        (_, ProducerAsked::Found(_) | ProducerAsked::Unknown(_)) => {
+            Err(UserError::new(ErrorCode::InvalidInput, "only-growers-have-producers").on_field(&["producerSlug"]))
+        }
+        (_, ProducerAsked::None) => Ok(None),
     }
 }
 
@@ -393,14 +387,14 @@ pub async fn create_user(
     password: &str,
     display_name: &str,
     role: Role,
-    producer_slug: Option<&str>,
+    producer: ProducerAsked,
 ) -> Outcome<user::Model> {
     let email = normalize_email(email);
     let display_name = display_name.trim().to_owned();
     if let Err(problem) = validate_new_account(&email, password, &display_name) {
         return Ok(Err(problem));
     }
-    let producer_id = match producer_for_role(db, role, producer_slug).await? {
+    let producer_id = match producer_for_role(role, producer) {
         Ok(producer_id) => producer_id,
         Err(problem) => return Ok(Err(problem)),
     };
@@ -416,14 +410,14 @@ pub async fn set_role(
     sessions: &SessionCache,
     user_id: UserId,
     role: Role,
-    producer_slug: Option<&str>,
+    producer: ProducerAsked,
 ) -> Outcome<user::Model> {
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(Err(
             UserError::new(ErrorCode::NotFound, "user-not-found").on_field(&["userId"])
         ));
     };
-    let producer_id = match producer_for_role(db, role, producer_slug).await? {
+    let producer_id = match producer_for_role(role, producer) {
         Ok(producer_id) => producer_id,
         Err(problem) => return Ok(Err(problem)),
     };

@@ -247,9 +247,8 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
             crate::infra::db::migrate(&db).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-            match crate::accounts::service::create_user(&db, &email, &password, &name, role, producer.as_deref())
-                .await?
-            {
+            let producer = crate::catalogue::service::producer_asked(&db, producer.as_deref()).await?;
+            match crate::accounts::service::create_user(&db, &email, &password, &name, role, producer).await? {
                 Ok(user) => {
                     println!("created {} ({:?}) as user {}", user.email, user.role, user.id);
                     Ok(())

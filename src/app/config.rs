@@ -3,6 +3,9 @@
 
 use crate::infra::settings::{ConfigError, error, parse_bytes, parse_duration, parse_setting, redact_url};
 use crate::infra::telemetry::LogFormat;
+use crate::payments::direct_pay::DirectPay;
+use crate::payments::stripe::StripeGateway;
+use crate::shop::Parts;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -130,12 +133,19 @@ impl Config {
         crate::shop::ShopSettings {
             reservation: self.reservation_ttl,
             auto_delivery: self.auto_delivery,
-            payouts: self.payout_settings(),
             order_limits: self.limits.orders,
-            livestream: self.livestream.clone(),
-            claims: self.claims,
-            stores: self.stores,
         }
+    }
+
+    /// What each domain keeps in the shop: its settings, and the payment providers' clients.
+    pub fn shop_parts(&self, stripe: Option<StripeGateway>, direct: DirectPay) -> Parts {
+        Parts::default()
+            .with(stripe)
+            .with(direct)
+            .with(self.payout_settings())
+            .with(self.livestream.clone())
+            .with(self.claims)
+            .with(self.stores)
     }
 
     pub fn from_env() -> Result<Config, ConfigError> {

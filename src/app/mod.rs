@@ -143,13 +143,12 @@ impl AppState {
         let placing_lanes = Arc::new(crate::infra::lanes::Lanes::default());
         let shop = Shop {
             db: db.clone(),
-            stripe: stripe.clone(),
-            direct: direct.clone(),
             cache: cache.clone(),
             images: images.clone(),
             stock_listener: live_rooms.clone(),
             placing_lanes: placing_lanes.clone(),
             settings: config.shop_settings(),
+            parts: config.shop_parts(stripe.clone(), direct.clone()),
         };
         if first_demo_start {
             let summary = crate::demo::load_activity(&shop).await?;
@@ -244,20 +243,21 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         (Some(redis), true) => StorefrontCache::redis(redis.clone(), config.cache_memory_bytes),
         _ => StorefrontCache::off(),
     };
+    let stripe = config
+        .stripe
+        .as_ref()
+        .map(config::StripeSettings::gateway)
+        .transpose()?;
+    let direct = config.direct.direct_pay(&format!("http://{}", config.addr))?;
     Ok(Shop {
         db,
-        stripe: config
-            .stripe
-            .as_ref()
-            .map(config::StripeSettings::gateway)
-            .transpose()?,
-        direct: config.direct.direct_pay(&format!("http://{}", config.addr))?,
         cache: Arc::new(cache),
         images: image_store(config)?,
         // A command's sales reach the servers' live rooms through Redis.
         stock_listener: LiveRooms::new(redis, config.livestream.live_stock_resync),
         placing_lanes: Default::default(),
         settings: config.shop_settings(),
+        parts: config.shop_parts(stripe, direct),
     })
 }
 
@@ -324,13 +324,12 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
             pool_sizes(&state.config).1,
         )
         .await?,
-        stripe: state.stripe.clone(),
-        direct: state.direct.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
         stock_listener: state.live_rooms.clone(),
         placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
+        parts: state.config.shop_parts(state.stripe.clone(), state.direct.clone()),
     };
     state.live_rooms.listen();
     let (stop_flusher, flusher_stop) = oneshot::channel();
@@ -350,7 +349,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         crate::stores::worker::spawn(worker_shop.clone()),
         crate::infra::mail::MailWorker::new(worker_shop.db.clone(), &state.config.mail)?.spawn(),
     ]);
-    if worker_shop.stripe.is_some() || worker_shop.direct.any() {
+    if worker_shop.stripe().is_some() || worker_shop.direct().any() {
         workers.push(crate::payments::inbox::spawn(
             worker_shop,
             state.webhook_arrived.clone(),

@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::catalogue::entity::stock_level;
 use crate::infra::error::AppResult;
 use crate::infra::ids::VariantId;
 use crate::infra::redis::Redis;
+use crate::inventory::entity::stock_level;
 
 /// How long a figure read from the database may be shown: the most a storefront answer's stock
 /// lags behind the database.

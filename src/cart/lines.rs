@@ -10,13 +10,13 @@ use sea_orm::{
 use super::entity::cart_line;
 use super::offers::{Offer, offers};
 use super::take_user;
-use crate::catalogue::entity::stock_level;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{UserId, VariantId};
 use crate::infra::money::Fen;
+use crate::inventory::entity::stock_level;
 
 /// Units of one variant a line may hold (as an order's line).
 pub const MAX_QUANTITY: i32 = 999;

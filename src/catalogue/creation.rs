@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
+use super::entity::{catalogue_entry, product, variant};
 use super::management::{
     MAX_NAME_CHARS, MAX_PRICE, MAX_STOCK_DELTA, control_characters, has_control_characters, invalid,
 };
@@ -20,6 +20,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::ProductId;
 use crate::infra::money::Fen;
+use crate::inventory::entity::{stock_level, stock_movement};
 
 pub struct NewVariant {
     pub sku: String,

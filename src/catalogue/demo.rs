@@ -12,9 +12,10 @@ use sea_orm::{
 use serde::Deserialize;
 
 use super::ProducerKind;
-use super::entity::{catalogue_entry, category, producer, product, stock_level, stock_movement, variant, village};
+use super::entity::{catalogue_entry, category, producer, product, variant, village};
 use crate::infra::db::begin_write;
 use crate::infra::error::AppResult;
+use crate::inventory::entity::{stock_level, stock_movement};
 
 const DEMO_CATALOGUE: &str = include_str!("demo_catalogue.json");
 

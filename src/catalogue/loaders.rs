@@ -9,10 +9,11 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
 
-use super::entity::{catalogue_entry, category, producer, product, product_image, stock_level, variant, village};
+use super::entity::{catalogue_entry, category, producer, product, product_image, variant, village};
 use crate::infra::error::AppResult;
 use crate::infra::graphql::context::handle;
 use crate::infra::ids::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VariantId, VillageId};
+use crate::inventory::entity::stock_level;
 
 pub struct CatalogueLoader {
     db: DatabaseConnection,

@@ -9,7 +9,7 @@ use sea_orm::{
     Set, TransactionSession, TransactionTrait,
 };
 
-use super::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
+use super::entity::{catalogue_entry, product, variant};
 use crate::accounts::SignedIn;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppResult, Outcome, UserError};
@@ -17,6 +17,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{ProducerId, ProductId, VariantId};
 use crate::infra::money::Fen;
+use crate::inventory::entity::{stock_level, stock_movement};
 
 /// The most a variant may cost: ¥1,000,000 (a typo guard, not a business rule).
 pub(super) const MAX_PRICE: Fen = Fen::new(100_000_000);

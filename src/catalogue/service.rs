@@ -8,11 +8,13 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::entity::{catalogue_entry, category, product, stock_level, variant, village};
+use super::entity::{catalogue_entry, category, producer, product, variant, village};
+use crate::accounts::service::ProducerAsked;
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::i18n::Message;
 use crate::infra::ids::{ProductId, VillageId};
 use crate::infra::paging::{self, Direction, PageRequest};
+use crate::inventory::entity::stock_level;
 
 /// How the storefront orders products.
 #[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +248,21 @@ pub async fn product_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult
         .filter(product::Column::Slug.eq(slug))
         .one(db)
         .await?)
+}
+
+/// The producer a slug names, as an account asked to work for it needs it found.
+pub async fn producer_asked(db: &impl ConnectionTrait, slug: Option<&str>) -> AppResult<ProducerAsked> {
+    let Some(slug) = slug else {
+        return Ok(ProducerAsked::None);
+    };
+    let found = producer::Entity::find()
+        .filter(producer::Column::Slug.eq(slug))
+        .one(db)
+        .await?;
+    Ok(match found {
+        Some(producer) => ProducerAsked::Found(producer.id),
+        None => ProducerAsked::Unknown(slug.to_owned()),
+    })
 }
 
 pub async fn village_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<village::Model>> {

@@ -78,3 +78,9 @@ pub enum ClaimDecision {
     #[sea_orm(string_value = "REJECT")]
     Reject,
 }
+
+impl crate::shop::Shop {
+    pub fn claim_settings(&self) -> &ClaimSettings {
+        self.part()
+    }
+}

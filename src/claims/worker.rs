@@ -17,7 +17,7 @@ pub fn period(response: Duration) -> Duration {
 
 pub fn spawn(shop: Shop) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period(shop.settings.claims.response));
+        let mut ticks = tokio::time::interval(period(shop.claim_settings().response));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;

@@ -3,6 +3,7 @@
 
 mod links;
 pub mod query_limits;
+pub mod socket_guard;
 mod user_admin;
 
 use std::sync::Arc;
@@ -189,7 +190,7 @@ pub fn build_schema(services: Option<Services>) -> HuakaiSchema {
         .extension(crate::infra::graphql::input_rules::InputRules {
             self_checked_text: catalogue::graphql::SELF_CHECKED_TEXT,
         })
-        .extension(crate::app::socket::SocketGuard);
+        .extension(socket_guard::SocketGuard);
     if let Some(services) = services {
         builder = builder
             .data(services.shop.db.clone())

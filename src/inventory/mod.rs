@@ -11,11 +11,11 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set, Statement};
 
-use crate::catalogue::entity::{stock_level, stock_movement};
 use crate::infra::error::AppResult;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::VariantId;
+use crate::inventory::entity::{stock_level, stock_movement};
 
 /// Why stock moved, as the ledger records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

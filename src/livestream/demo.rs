@@ -11,7 +11,7 @@ use super::entity::{commission_plan, live_session, live_session_item};
 use super::links;
 use crate::accounts::Role;
 use crate::accounts::entity::user;
-use crate::accounts::service::create_user;
+use crate::accounts::service::{ProducerAsked, create_user};
 use crate::catalogue::entity::{product, variant};
 use crate::infra::db::begin_write;
 use crate::inventory::{self, Moved, Movement};
@@ -30,9 +30,16 @@ pub async fn load_activity(db: &DatabaseConnection) -> anyhow::Result<String> {
     if exists {
         return Ok("the demo host exists already".to_owned());
     }
-    let host = create_user(db, HOST_EMAIL, HOST_PASSWORD, "小梅直播间", Role::Host, None)
-        .await?
-        .map_err(|problem| anyhow::anyhow!(problem.message))?;
+    let host = create_user(
+        db,
+        HOST_EMAIL,
+        HOST_PASSWORD,
+        "小梅直播间",
+        Role::Host,
+        ProducerAsked::None,
+    )
+    .await?
+    .map_err(|problem| anyhow::anyhow!(problem.message))?;
     let now = Utc::now();
     let mut first_variant = None;
     for (slug, rate_bps) in LINKED {

@@ -53,6 +53,12 @@ pub fn product_url(storefront_url: &str, product_slug: &str, code: &str) -> Stri
     format!("{storefront_url}products/{product_slug}?ref={code}")
 }
 
+impl crate::shop::Shop {
+    pub fn livestream_settings(&self) -> &LivestreamSettings {
+        self.part()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

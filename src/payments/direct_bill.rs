@@ -30,7 +30,7 @@ pub struct BillCheck {
 /// Checks every day's bill from `since` to today.
 pub async fn check_wechatpay_bills(shop: &Shop, since: DateTime<Utc>) -> AppResult<BillCheck> {
     let mut found = BillCheck::default();
-    let Some(client) = &shop.direct.wechatpay else {
+    let Some(client) = &shop.direct().wechatpay else {
         return Ok(found);
     };
     let today = Utc::now().with_timezone(&BEIJING).date_naive();

@@ -150,7 +150,7 @@ async fn apply_wechatpay(shop: &Shop, event_type: &str, payload: &str) -> AppRes
 /// Alipay tells a payment and a refund alike by `trade_status_sync`; a refund's carries its
 /// number (`out_biz_no`). Alipay refunds at once, so its notification confirms a refund made.
 async fn apply_alipay(shop: &Shop, payload: &str) -> AppResult<()> {
-    let Some(client) = &shop.direct.alipay else {
+    let Some(client) = &shop.direct().alipay else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "an Alipay notification waits: Alipay is not configured here"
         )));

@@ -71,6 +71,13 @@ pub fn refund_id_of(out_refund_no: &str) -> Option<RefundId> {
     out_refund_no.strip_prefix("hk_refund_")?.parse().ok().map(RefundId)
 }
 
+impl crate::shop::Shop {
+    /// WeChat Pay and Alipay paid directly, as configured.
+    pub fn direct(&self) -> &DirectPay {
+        self.part()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,15 +32,15 @@ pub(super) fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn P
 }
 
 pub(super) fn of_kind(shop: &Shop, kind: ProviderKind) -> Option<Box<dyn PaymentProvider + '_>> {
-    let notify_url = shop.direct.notify_url(kind);
+    let notify_url = shop.direct().notify_url(kind);
     match kind {
         ProviderKind::WechatPay => shop
-            .direct
+            .direct()
             .wechatpay
             .as_ref()
             .map(|client| Box::new(WechatPayProvider { client, notify_url }) as Box<dyn PaymentProvider>),
         ProviderKind::Alipay => shop
-            .direct
+            .direct()
             .alipay
             .as_ref()
             .map(|client| Box::new(AlipayProvider { client, notify_url }) as Box<dyn PaymentProvider>),

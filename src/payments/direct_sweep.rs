@@ -36,7 +36,7 @@ enum Found {
 async fn look_up(shop: &Shop, payment: &payment::Model) -> AppResult<Found> {
     let number = out_trade_no(payment.id);
     let found = match payment.provider {
-        ProviderKind::WechatPay => match &shop.direct.wechatpay {
+        ProviderKind::WechatPay => match &shop.direct().wechatpay {
             Some(client) => client.transaction(&number).await.map(|found| {
                 found
                     .filter(|transaction| transaction.trade_state.is_paid())
@@ -47,7 +47,7 @@ async fn look_up(shop: &Shop, payment: &payment::Model) -> AppResult<Found> {
             }),
             None => return Ok(Found::Unknown),
         },
-        ProviderKind::Alipay => match &shop.direct.alipay {
+        ProviderKind::Alipay => match &shop.direct().alipay {
             Some(client) => client.query(&number).await.map(|found| {
                 found
                     .filter(|trade| trade.status.is_paid())
@@ -97,10 +97,10 @@ async fn awaiting(shop: &Shop, quiet: Duration, since: Option<DateTime<Utc>>) ->
 }
 
 /// Looks up direct payments whose notification has not come `quiet` after they were last
-/// looked at (`shop.direct.look_up_after` in the background; at once for reconciliation);
+/// looked at (`shop.direct().look_up_after` in the background; at once for reconciliation);
 /// returns (looked up, found paid).
 pub async fn look_up_pending(shop: &Shop, quiet: Duration, since: Option<DateTime<Utc>>) -> AppResult<(usize, usize)> {
-    if !shop.direct.any() {
+    if !shop.direct().any() {
         return Ok((0, 0));
     }
     let (mut checked, mut repaired) = (0, 0);
@@ -121,14 +121,16 @@ pub async fn look_up_pending(shop: &Shop, quiet: Duration, since: Option<DateTim
 
 /// The background lookup of late notifications.
 pub async fn look_up_late(shop: &Shop) -> AppResult<()> {
-    look_up_pending(shop, shop.direct.look_up_after, None).await.map(|_| ())
+    look_up_pending(shop, shop.direct().look_up_after, None)
+        .await
+        .map(|_| ())
 }
 
 /// Closes at the provider the trades of orders cancelled unpaid; returns how many closed. A
 /// close refused because the buyer paid meanwhile pays (and so refunds) the late payment; an
 /// unknown outcome (WeChat's buyer entering a password, no answer) is tried again next time.
 pub async fn close_lapsed(shop: &Shop) -> AppResult<usize> {
-    if !shop.direct.any() {
+    if !shop.direct().any() {
         return Ok(0);
     }
     let cancelled_unpaid = Query::select()
@@ -158,11 +160,11 @@ pub async fn close_lapsed(shop: &Shop) -> AppResult<usize> {
 async fn close(shop: &Shop, payment: &payment::Model) -> AppResult<bool> {
     let number = out_trade_no(payment.id);
     let outcome = match payment.provider {
-        ProviderKind::WechatPay => match &shop.direct.wechatpay {
+        ProviderKind::WechatPay => match &shop.direct().wechatpay {
             Some(client) => client.close(&number).await,
             None => return Ok(false),
         },
-        ProviderKind::Alipay => match &shop.direct.alipay {
+        ProviderKind::Alipay => match &shop.direct().alipay {
             Some(client) => client.close(&number).await.map(|_: Closed| ()),
             None => return Ok(false),
         },

@@ -218,10 +218,10 @@ pub fn spawn(shop: Shop, arrived: Arc<Notify>) -> JoinHandle<()> {
             if let Err(error) = work(&shop).await {
                 tracing::error!(error = ?error, "working the webhook inbox failed");
             }
-            let stripe = shop.stripe.as_ref().map(StripeGateway::timeout);
+            let stripe = shop.stripe().map(StripeGateway::timeout);
             let quiet = stripe
                 .into_iter()
-                .chain(shop.direct.timeout())
+                .chain(shop.direct().timeout())
                 .max()
                 .map_or(CLAIM, |timeout| timeout * 2);
             if let Err(error) = settling::retry_unsettled(&shop, quiet).await {

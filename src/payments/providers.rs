@@ -24,8 +24,7 @@ pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentP
     }
     match method {
         PaymentMethod::Card | PaymentMethod::Alipay | PaymentMethod::WechatPay => shop
-            .stripe
-            .as_ref()
+            .stripe()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         PaymentMethod::BankTransfer => Some(Box::new(BankTransfer)),
         PaymentMethod::WelfareAllowance => Some(Box::new(HeldByTheShop(ProviderKind::Allowance))),
@@ -39,8 +38,7 @@ pub fn for_method(shop: &Shop, method: PaymentMethod) -> Option<Box<dyn PaymentP
 pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dyn PaymentProvider + 'a>> {
     match payment.provider {
         ProviderKind::Stripe => shop
-            .stripe
-            .as_ref()
+            .stripe()
             .map(|gateway| Box::new(Stripe { gateway }) as Box<dyn PaymentProvider>),
         ProviderKind::BankTransfer => Some(Box::new(BankTransfer)),
         kind @ (ProviderKind::Allowance | ProviderKind::OrganisationFund | ProviderKind::Counter) => {

@@ -37,8 +37,8 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
     let (checked, repaired) = direct_sweep::look_up_pending(shop, std::time::Duration::ZERO, Some(since)).await?;
     found.checked += checked;
     found.repaired += repaired;
-    let Some(gateway) = &shop.stripe else {
-        if shop.direct.any() {
+    let Some(gateway) = shop.stripe() else {
+        if shop.direct().any() {
             found.refunds_settled = settling::retry_unsettled(shop, std::time::Duration::ZERO).await?;
         }
         return Ok(found);

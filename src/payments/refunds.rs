@@ -303,7 +303,7 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
         amount,
         "refunded by an operator",
         None,
-        shop.settings.payouts,
+        shop.payout_settings(),
     )
     .await?
     {
@@ -341,7 +341,7 @@ pub async fn pending_amount(db: &impl ConnectionTrait, payment_id: PaymentId) ->
 /// doubt are settled; refunds made in Stripe's dashboard are recorded (each once: Stripe's
 /// refund id is unique in our table) and reverse the producers' earnings like any other.
 pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResult<()> {
-    let (Some(gateway), Some(intent)) = (&shop.stripe, &payment.stripe_payment_intent_id) else {
+    let (Some(gateway), Some(intent)) = (shop.stripe(), &payment.stripe_payment_intent_id) else {
         return Ok(());
     };
     let at_stripe = gateway.refunds_of(intent).await?;
@@ -382,7 +382,7 @@ pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResul
             Fen::new(found.amount),
             "refunded in Stripe's dashboard",
             Some(found.id.as_str()),
-            shop.settings.payouts,
+            shop.payout_settings(),
         )
         .await;
         match decided {

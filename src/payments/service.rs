@@ -281,7 +281,7 @@ async fn late_refund(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
     let reason = "paid after the order was cancelled";
-    match decide(txn, &fresh, Fen::new(amount), reason, None, shop.settings.payouts).await? {
+    match decide(txn, &fresh, Fen::new(amount), reason, None, shop.payout_settings()).await? {
         Ok(decided) => Ok(Some(decided.refund.id)),
         Err(problem) => {
             flag(txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?;
@@ -296,7 +296,7 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
     if payment.status.is_settled() {
         return Ok(());
     }
-    if let (Some(gateway), Some(intent_id)) = (&shop.stripe, &payment.stripe_payment_intent_id) {
+    if let (Some(gateway), Some(intent_id)) = (shop.stripe(), &payment.stripe_payment_intent_id) {
         let intent = gateway.payment_intent(intent_id).await?;
         if intent.status == PaymentIntentStatus::Succeeded {
             return apply_success(shop, payment, intent.amount_received, &intent.currency.to_string()).await;

@@ -153,7 +153,7 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
         .filter(payment::Column::Id.eq(payment.id))
         .exec(&txn)
         .await?;
-    ledger::restore_refund(&txn, row.id, shop.settings.payouts).await?;
+    ledger::restore_refund(&txn, row.id, shop.payout_settings()).await?;
     flag(
         &txn,
         &payment,

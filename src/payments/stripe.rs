@@ -258,6 +258,13 @@ impl StripeGateway {
     }
 }
 
+impl crate::shop::Shop {
+    /// Stripe, when configured.
+    pub fn stripe(&self) -> Option<&StripeGateway> {
+        self.part::<Option<StripeGateway>>().as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

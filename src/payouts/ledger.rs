@@ -381,3 +381,10 @@ pub async fn charge_reship(
     }
     insert(db, entries).await
 }
+
+impl crate::shop::Shop {
+    /// The fee and hold the ledger applies now.
+    pub fn payout_settings(&self) -> PayoutSettings {
+        *self.part()
+    }
+}

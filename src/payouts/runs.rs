@@ -394,7 +394,7 @@ pub async fn run_reporting(
     as_of: DateTime<Utc>,
     mut report: impl FnMut(&payout::Model),
 ) -> AppResult<Vec<payout::Model>> {
-    let recorded = record_payouts(&shop.db, as_of, shop.stripe.is_some()).await?;
+    let recorded = record_payouts(&shop.db, as_of, shop.stripe().is_some()).await?;
     let mut reported = HashSet::new();
     for payout in &recorded {
         if payout.method != PayoutMethod::StripeTransfer {
@@ -403,7 +403,7 @@ pub async fn run_reporting(
         }
     }
     let mut by_id: HashMap<PayoutId, payout::Model> = recorded.into_iter().map(|p| (p.id, p)).collect();
-    if let Some(gateway) = &shop.stripe {
+    if let Some(gateway) = shop.stripe() {
         let sent = send_transfers_reporting(&shop.db, gateway, |paid| {
             report(paid);
             reported.insert(paid.id);

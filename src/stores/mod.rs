@@ -64,3 +64,9 @@ impl CounterPaymentMethod {
         }
     }
 }
+
+impl crate::shop::Shop {
+    pub fn store_settings(&self) -> &StoreSettings {
+        self.part()
+    }
+}

@@ -16,7 +16,7 @@ pub fn period(window: Duration) -> Duration {
 
 pub fn spawn(shop: Shop) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period(shop.settings.stores.pickup_window));
+        let mut ticks = tokio::time::interval(period(shop.store_settings().pickup_window));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;

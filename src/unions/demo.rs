@@ -14,7 +14,7 @@ use super::entity::organisation;
 use super::funds::{self, GrantRequest};
 use super::service::{self, NewOrganisation};
 use crate::accounts::Role;
-use crate::accounts::service::create_user;
+use crate::accounts::service::{ProducerAsked, create_user};
 use crate::accounts::session_cache::SessionCache;
 use crate::catalogue::entity::{product, variant};
 use crate::catalogue::service::on_sale_condition;
@@ -50,9 +50,16 @@ pub async fn load(shop: &Shop, members: &[UserId], password: &str) -> AppResult<
     )
     .await?
     .map_err(|problem| refused("the organisation", &problem))?;
-    let admin = create_user(db, ADMIN_EMAIL, password, "株洲市总工会 工会干事", Role::Buyer, None)
-        .await?
-        .map_err(|problem| refused("its admin", &problem))?;
+    let admin = create_user(
+        db,
+        ADMIN_EMAIL,
+        password,
+        "株洲市总工会 工会干事",
+        Role::Buyer,
+        ProducerAsked::None,
+    )
+    .await?
+    .map_err(|problem| refused("its admin", &problem))?;
     service::add_admin(db, &SessionCache::off(), organisation.id, admin.id)
         .await?
         .map_err(|problem| refused("naming its admin", &problem))?;

@@ -11,7 +11,7 @@ mod lapses;
 use std::time::Duration;
 
 use huakai::accounts::Role;
-use huakai::catalogue::entity::stock_movement;
+use huakai::inventory::entity::stock_movement;
 use huakai::payments::entity::{refund, webhook_event};
 use huakai::payments::records::payment_of;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};

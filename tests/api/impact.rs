@@ -292,13 +292,12 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
     let state = &app.server.state;
     let shop = huakai::shop::Shop {
         db: state.db.clone(),
-        stripe: None,
-        direct: Default::default(),
         cache: state.cache.clone(),
         images: state.images.clone(),
         stock_listener: state.live_rooms.clone(),
         placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
+        parts: state.config.shop_parts(None, Default::default()),
     };
     huakai::demo::load_activity(&shop)
         .await

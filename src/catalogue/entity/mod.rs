@@ -6,7 +6,5 @@ pub mod category;
 pub mod producer;
 pub mod product;
 pub mod product_image;
-pub mod stock_level;
-pub mod stock_movement;
 pub mod variant;
 pub mod village;

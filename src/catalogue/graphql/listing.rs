@@ -8,7 +8,7 @@ use super::objects::{CatalogueEntry, Product, Variant};
 use super::storefront_cache;
 use crate::accounts::Role;
 use crate::accounts::policy::{ReadUser, RoleGuard, viewer};
-use crate::catalogue::entity::{producer, stock_movement, variant};
+use crate::catalogue::entity::{producer, variant};
 use crate::catalogue::policy::ManageCatalogue;
 use crate::catalogue::{creation, management};
 use crate::infra::error::{AppResult, UserError};
@@ -16,6 +16,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::PageRequest;
+use crate::inventory::entity::stock_movement;
 
 type Result<T> = async_graphql::Result<T>;
 

@@ -8,13 +8,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 use super::rows::{EntryCells, Row, at};
 use crate::catalogue::creation::MAX_VARIANTS;
-use crate::catalogue::entity::{category, producer, product, stock_level, variant, village};
+use crate::catalogue::entity::{category, producer, product, variant, village};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{CategoryId, ProducerId, ProductId, VariantId, VillageId};
 use crate::infra::in_list::all_in;
 use crate::infra::money::Fen;
+use crate::inventory::entity::stock_level;
 
 /// A product as the file wants it.
 #[derive(Clone, Debug)]

@@ -10,10 +10,11 @@ use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, OnConflict, Query
 use sea_orm::{ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::plan::Plan;
-use crate::catalogue::entity::{catalogue_entry, product, stock_level, stock_movement, variant};
+use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::infra::error::AppResult;
 use crate::infra::ids::{CatalogueEntryId, ProductId, UserId, VariantId};
 use crate::infra::in_list::all_in;
+use crate::inventory::entity::{stock_level, stock_movement};
 
 /// Rows per statement: about a thousand parameters, far below either database's limit.
 const ROWS_PER_STATEMENT: usize = 100;

@@ -75,7 +75,7 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
     let txn = begin_write(&shop.db).await?;
     lock_order(&txn, request.order_id).await?;
     let order = find_order(&txn, request.order_id).await?;
-    if let Err(problem) = within_window(&order, shop.settings.claims.window, Utc::now()) {
+    if let Err(problem) = within_window(&order, shop.claim_settings().window, Utc::now()) {
         txn.rollback().await?;
         return Ok(Err(problem));
     }
@@ -164,7 +164,7 @@ pub async fn take(
         asked += Ord::min(i64::from(*units) * line.unit_price_fen, still_held);
     }
     let now = Utc::now();
-    let respond_by = now + chrono::Duration::from_std(shop.settings.claims.response).unwrap_or(chrono::Duration::MAX);
+    let respond_by = now + chrono::Duration::from_std(shop.claim_settings().response).unwrap_or(chrono::Duration::MAX);
     let written = claim::ActiveModel {
         order_id: Set(order.id),
         producer_id: Set(producer_id),

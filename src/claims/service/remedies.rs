@@ -87,7 +87,7 @@ pub async fn refund(
     };
     let reason = format!("after-sales claim {}", claim.id);
     Ok(
-        refunds::decide_for_lines(txn, &payment, amount, &reason, &caps, shop.settings.payouts)
+        refunds::decide_for_lines(txn, &payment, amount, &reason, &caps, shop.payout_settings())
             .await?
             .map(|decided| (decided, amount)),
     )

@@ -58,7 +58,7 @@ pub async fn accept_unanswered(shop: &Shop, now: DateTime<Utc>) -> AppResult<usi
 /// Delivered orders whose claim window has passed and that no claim keeps open: COMPLETED.
 /// Returns how many.
 pub async fn complete_orders(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
-    let window = chrono::Duration::from_std(shop.settings.claims.window).map_err(|e| AppError::Internal(e.into()))?;
+    let window = chrono::Duration::from_std(shop.claim_settings().window).map_err(|e| AppError::Internal(e.into()))?;
     let due: Vec<OrderId> = order::Entity::find()
         .select_only()
         .column(order::Column::Id)

@@ -104,7 +104,7 @@ impl LivestreamQuery {
             return Ok(Vec::new());
         };
         viewer(ctx).authorize(ReadProducerHosts { producer_id })?;
-        let fee = shop(ctx)?.settings.payouts.platform_fee_bps;
+        let fee = shop(ctx)?.payout_settings().platform_fee_bps;
         let lines = attribution::producer_lines(database(ctx)?, producer_id).await?;
         let mut sums: BTreeMap<(UserId, ProductId, i32), (i64, Fen, Fen)> = BTreeMap::new();
         for line in lines {
@@ -194,8 +194,8 @@ impl LivestreamMutation {
         Ok(
             match plans::set_plan(
                 db,
-                &shop.settings.livestream,
-                shop.settings.payouts.platform_fee_bps,
+                shop.livestream_settings(),
+                shop.payout_settings().platform_fee_bps,
                 me.user_id,
                 request,
                 Utc::now(),

@@ -75,7 +75,7 @@ impl PromoLink {
             .one(database(ctx)?)
             .await
             .map_err(AppError::from)?;
-        let storefront = &shop(ctx)?.settings.livestream.storefront_url;
+        let storefront = &shop(ctx)?.livestream_settings().storefront_url;
         Ok(product_url(
             storefront,
             &product.map(|p| p.slug).unwrap_or_default(),
@@ -131,7 +131,7 @@ impl PromoLink {
 
 impl PromoLink {
     async fn figures(&self, ctx: &Context<'_>) -> AppResult<attribution::LinkFigures> {
-        let fee = shop(ctx)?.settings.payouts.platform_fee_bps;
+        let fee = shop(ctx)?.payout_settings().platform_fee_bps;
         attribution::figures(database(ctx)?, self.0.id, fee).await
     }
 }
@@ -278,7 +278,7 @@ impl HostAccount {
         after: Option<String>,
     ) -> Result<RelayConnection<OrderLineAttributionId, Commission>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let platform_fee_bps = shop(ctx)?.settings.payouts.platform_fee_bps;
+        let platform_fee_bps = shop(ctx)?.payout_settings().platform_fee_bps;
         let rows = attribution::host_lines(database(ctx)?, self.0.id, &page).await?;
         Ok(connection(
             rows,

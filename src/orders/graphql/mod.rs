@@ -154,14 +154,14 @@ impl OrdersMutation {
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
         let me = viewer(ctx).signed_in()?;
         let shop = shop(ctx)?;
-        let payment_method = input.payment_method.unwrap_or(if shop.stripe.is_some() {
+        let payment_method = input.payment_method.unwrap_or(if shop.stripe().is_some() {
             PaymentMethod::Card
         } else {
             PaymentMethod::BankTransfer
         });
         // Online: through Stripe, or WeChat Pay and Alipay paid directly.
         let unavailable =
-            |method: PaymentMethod| method.uses_stripe() && shop.stripe.is_none() && !shop.direct.takes(method);
+            |method: PaymentMethod| method.uses_stripe() && shop.stripe().is_none() && !shop.direct().takes(method);
         if unavailable(payment_method) || input.remainder_method.is_some_and(unavailable) {
             return Ok(PlaceOrderPayload::refused(vec![
                 UserError::new(ErrorCode::PaymentsUnavailable, "online-payments-unavailable-use-bank")

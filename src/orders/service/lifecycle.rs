@@ -267,7 +267,7 @@ async fn deliver(
 
 /// `confirmDelivery`: a shipped order arrived.
 pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::Model> {
-    if !deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.settings.payouts).await? {
+    if !deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.payout_settings()).await? {
         return Ok(Err(
             UserError::new(ErrorCode::NotDeliverable, "deliver-only-shipped").on_field(&["orderId"])
         ));
@@ -280,7 +280,7 @@ pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::
 /// (unpaid, collected already, cancelled): of two clerks at once, one hands it over.
 pub async fn hand_over(shop: &Shop, order: &order::Model) -> Outcome<order::Model> {
     if order.pickup_store_id.is_none()
-        || !deliver(&shop.db, (order.id, OrderStatus::Paid), shop.settings.payouts).await?
+        || !deliver(&shop.db, (order.id, OrderStatus::Paid), shop.payout_settings()).await?
     {
         return Ok(Err(
             UserError::new(ErrorCode::NotDeliverable, "pickup-not-ready").on_field(&["code"])
@@ -354,7 +354,7 @@ pub async fn auto_deliver(shop: &Shop, now: DateTime<Utc>) -> AppResult<u64> {
         .await?;
     let mut delivered = 0;
     for order_id in due {
-        if deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.settings.payouts).await? {
+        if deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.payout_settings()).await? {
             delivered += 1;
         }
     }

@@ -209,7 +209,7 @@ impl StoresMutation {
         };
         let shop = shop(ctx)?;
         Ok(
-            match counter::record_sale(&shop.db, shop.settings.payouts, &store, me.user_id, request).await? {
+            match counter::record_sale(&shop.db, shop.payout_settings(), &store, me.user_id, request).await? {
                 Ok(sale) => CounterSalePayload {
                     sale: with_numbers(&shop.db, vec![sale]).await?.pop(),
                     user_errors: Vec::new(),

@@ -78,7 +78,7 @@ impl Store {
     /// clerks and operators).
     async fn low_stock(&self, ctx: &Context<'_>) -> Result<Vec<StoreStock>> {
         till_worker(ctx, self.0.id).await?;
-        let threshold = shop(ctx)?.settings.stores.low_stock;
+        let threshold = shop(ctx)?.store_settings().low_stock;
         let rows = shelves::low_stock(database(ctx)?, self.0.id, threshold).await?;
         Ok(with_variants(database(ctx)?, rows).await?)
     }

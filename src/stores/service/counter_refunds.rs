@@ -91,7 +91,7 @@ pub async fn refund_sale(
         amount,
         "refunded at the counter",
         None,
-        shop.settings.payouts,
+        shop.payout_settings(),
     )
     .await?
     {

@@ -36,7 +36,7 @@ pub async fn confirm(shop: &Shop, store_id: StoreId, code: &str) -> Outcome<orde
 /// cancellation's conditional move decides), so replicas may run it at once.
 pub async fn expire_uncollected(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
     let window =
-        chrono::Duration::from_std(shop.settings.stores.pickup_window).map_err(|e| AppError::Internal(e.into()))?;
+        chrono::Duration::from_std(shop.store_settings().pickup_window).map_err(|e| AppError::Internal(e.into()))?;
     let due: Vec<OrderId> = order::Entity::find()
         .select_only()
         .column(order::Column::Id)

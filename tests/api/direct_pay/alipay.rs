@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use huakai::accounts::Role;
-use huakai::catalogue::entity::stock_movement;
+use huakai::inventory::entity::stock_movement;
 use huakai::payments::entity::webhook_event;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};

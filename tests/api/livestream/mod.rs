@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use huakai::accounts::Role;
-use huakai::catalogue::entity::stock_level;
+use huakai::inventory::entity::stock_level;
 use huakai::payouts::entity::earning;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};

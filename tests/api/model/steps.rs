@@ -56,7 +56,7 @@ fn expect_code(what: &str, got: Option<String>, expected: Option<&str>) -> Step 
 impl<'w> Runner<'w> {
     pub async fn new(world: &'w World, number: u32) -> Runner<'w> {
         let shop = world.shop(None);
-        let model = Model::new(shop.settings.payouts.platform_fee_bps, world.on_hand().await);
+        let model = Model::new(shop.payout_settings().platform_fee_bps, world.on_hand().await);
         Runner {
             case: world.case(number).await,
             world,

@@ -7,11 +7,12 @@ use chrono::{TimeDelta, Utc};
 use huakai::accounts::Role;
 use huakai::accounts::entity::user;
 use huakai::cart::shipping_rules::{RuleInput, set_rule};
-use huakai::catalogue::entity::{producer, product, stock_level, variant};
+use huakai::catalogue::entity::{producer, product, variant};
 use huakai::infra::ids::LiveSessionItemId;
 use huakai::infra::ids::OrganisationId;
 use huakai::infra::ids::{MembershipId, UserId};
 use huakai::infra::ids::{ProducerId, ProductId, VariantId};
+use huakai::inventory::entity::stock_level;
 use huakai::livestream::plans::{PlanRequest, set_plan};
 use huakai::livestream::sessions::{self, ItemRequest, SessionRequest};
 use huakai::shop::Shop;
@@ -110,7 +111,7 @@ impl World {
             "a long enough test password",
             "运营",
             Role::Admin,
-            None,
+            huakai::accounts::service::ProducerAsked::None,
         )
         .await
         .expect("the database answers")
@@ -178,9 +179,9 @@ impl World {
                 host_id: None,
                 rate_bps: rate,
             };
-            let fee = shop.settings.payouts.platform_fee_bps;
+            let fee = shop.payout_settings().platform_fee_bps;
             expect(
-                set_plan(db, &shop.settings.livestream, fee, operator, request, Utc::now()).await,
+                set_plan(db, shop.livestream_settings(), fee, operator, request, Utc::now()).await,
                 "a plan",
             );
         }

@@ -25,19 +25,20 @@ use crate::support::{Actor, TestApp, fen};
 /// with another `HUAKAI_PLATFORM_FEE_BPS`, on the same database.
 pub fn shop(app: &TestApp, fee_bps: Option<u32>) -> Shop {
     let state = &app.server.state;
-    let mut settings = state.config.shop_settings();
+    let mut parts = state.config.shop_parts(state.stripe.clone(), state.direct.clone());
     if let Some(fee) = fee_bps {
-        settings.payouts.platform_fee_bps = fee;
+        let mut payouts = state.config.payout_settings();
+        payouts.platform_fee_bps = fee;
+        parts = parts.with(payouts);
     }
     Shop {
         db: state.db.clone(),
-        stripe: state.stripe.clone(),
-        direct: state.direct.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
         stock_listener: state.live_rooms.clone(),
         placing_lanes: Default::default(),
-        settings,
+        settings: state.config.shop_settings(),
+        parts,
     }
 }
 

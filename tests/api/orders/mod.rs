@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use huakai::accounts::Role;
-use huakai::catalogue::entity::{stock_level, stock_movement};
 use huakai::infra::ids::OrderId;
 use huakai::infra::ids::VariantId;
+use huakai::inventory::entity::{stock_level, stock_movement};
 use huakai::orders::entity::{order, order_line};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};

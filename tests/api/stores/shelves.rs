@@ -1,8 +1,8 @@
 //! Stores and clerks, and stock moved to a shelf and back: both sides of the ledger, never
 //! below zero, and the storefront's availability moving at once.
 
-use huakai::catalogue::entity::stock_movement;
 use huakai::inventory::entity::shelf_movement;
+use huakai::inventory::entity::stock_movement;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 

@@ -143,7 +143,10 @@ impl TestApp {
     /// Creates an account with `role` (a grower for `producer_slug`) and signs it in.
     pub async fn user(&self, email: &str, role: Role, producer_slug: Option<&str>) -> Actor {
         let password = "a long enough test password";
-        huakai::accounts::service::create_user(self.db(), email, password, email, role, producer_slug)
+        let producer = huakai::catalogue::service::producer_asked(self.db(), producer_slug)
+            .await
+            .expect("database answers");
+        huakai::accounts::service::create_user(self.db(), email, password, email, role, producer)
             .await
             .expect("database answers")
             .expect("account is valid");

@@ -331,7 +331,7 @@ where
     };
     // The platform's fee is the rate in force now, kept with the line: delivery and every
     // refund take it from there, whatever the setting is by then.
-    let fee_bps = i32::try_from(settings.payouts.platform_fee_bps).unwrap_or(i32::MAX);
+    let fee_bps = i32::try_from(shop.payout_settings().platform_fee_bps).unwrap_or(i32::MAX);
     order_line::Entity::insert_many(lines.iter().map(|line| order_line::ActiveModel {
         order_id: Set(order.id),
         variant_id: Set(line.variant.id),
