@@ -6,7 +6,7 @@
 use crate::accounts::disabling;
 use crate::accounts::entity::user;
 use crate::accounts::session_cache::SessionCache;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::UserId;
@@ -31,8 +31,7 @@ pub async fn set_user_disabled(
     let user = match disabling::set_disabled(&txn, user_id, disabled).await? {
         Ok(user) => user,
         Err(problem) => {
-            txn.rollback().await?;
-            return Ok(Err(problem));
+            return end_write(txn, Err(problem)).await;
         }
     };
     txn.commit().await?;

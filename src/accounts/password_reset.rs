@@ -30,7 +30,7 @@ use super::rate_limit::Limit;
 use super::recipients;
 use super::reset_codes::fresh_code;
 use super::service::{Accounts, Session, client_key, start_session};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -107,8 +107,7 @@ pub async fn request(
             .with("minutes", minutes),
     )
     .await?;
-    txn.commit().await?;
-    Ok(Ok(()))
+    end_write(txn, Ok(())).await
 }
 
 /// `resetPassword`: the newest code of the account, if it is still good and matches, sets the

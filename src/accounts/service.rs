@@ -19,7 +19,7 @@ use super::reset_codes::ResetCodes;
 use super::session_cache::SessionCache;
 use super::tokens::TokenKeys;
 use super::{Role, SignedIn, Viewer, memberships};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::{Language, Message};
@@ -115,8 +115,7 @@ async fn insert_user(
     match inserted {
         Ok(user) => {
             memberships::work_for(&txn, user.id, producer_id).await?;
-            txn.commit().await?;
-            Ok(Ok(user))
+            end_write(txn, Ok(user)).await
         }
         // The unique key is the judge: two registrations racing for one email get one account.
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {

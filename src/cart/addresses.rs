@@ -14,7 +14,7 @@ use sea_orm::{
 use super::address::{Address, check_address};
 use super::entity::saved_address;
 use super::take_user;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -80,8 +80,7 @@ pub async fn save(db: &sea_orm::DatabaseConnection, saving: Saving) -> Outcome<s
         Some(id) => match by_id(&txn, id).await?.filter(|row| row.user_id == saving.user_id) {
             Some(row) => Some(row),
             None => {
-                txn.rollback().await?;
-                return Ok(Err(not_found(&["addressId"])));
+                return end_write(txn, Err(not_found(&["addressId"]))).await;
             }
         },
         None => None,
@@ -92,12 +91,15 @@ pub async fn save(db: &sea_orm::DatabaseConnection, saving: Saving) -> Outcome<s
             .count(&txn)
             .await?;
         if count >= MAX_ADDRESSES {
-            txn.rollback().await?;
-            return Ok(Err(UserError::new(
-                ErrorCode::InvalidInput,
-                Message::new("address-book-full").with("max", MAX_ADDRESSES),
+            return end_write(
+                txn,
+                Err(UserError::new(
+                    ErrorCode::InvalidInput,
+                    Message::new("address-book-full").with("max", MAX_ADDRESSES),
+                )
+                .on_field(&["input"])),
             )
-            .on_field(&["input"])));
+            .await;
         }
     }
     let is_default = match (saving.is_default, &existing) {
@@ -129,8 +131,7 @@ pub async fn save(db: &sea_orm::DatabaseConnection, saving: Saving) -> Outcome<s
     row.postal_code = Set(address.postal_code);
     row.is_default = Set(is_default);
     let saved = row.save(&txn).await?.try_into_model()?;
-    txn.commit().await?;
-    Ok(Ok(saved))
+    end_write(txn, Ok(saved)).await
 }
 
 /// `deleteAddress`: removes an address of `user_id`'s book; when it was the default, the user's
@@ -147,8 +148,7 @@ pub async fn delete(
     take_user(&txn, row.user_id).await?;
     let deleted = saved_address::Entity::delete_by_id(id).exec(&txn).await?;
     if deleted.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(not_found(&["addressId"])));
+        return end_write(txn, Err(not_found(&["addressId"]))).await;
     }
     if row.is_default
         && let Some(next) = saved_address::Entity::find()
@@ -163,8 +163,7 @@ pub async fn delete(
             .exec(&txn)
             .await?;
     }
-    txn.commit().await?;
-    Ok(Ok(row))
+    end_write(txn, Ok(row)).await
 }
 
 fn not_found(path: &[&str]) -> UserError {

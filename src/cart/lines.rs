@@ -10,7 +10,7 @@ use sea_orm::{
 use super::entity::cart_line;
 use super::offers::{Offer, offers};
 use super::take_user;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -74,12 +74,15 @@ pub async fn set_line(
         .count(&txn)
         .await?;
     if lines >= MAX_LINES {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(
-            ErrorCode::InvalidInput,
-            Message::new("cart-line-count").with("max", MAX_LINES),
+        return end_write(
+            txn,
+            Err(UserError::new(
+                ErrorCode::InvalidInput,
+                Message::new("cart-line-count").with("max", MAX_LINES),
+            )
+            .on_field(&["variantId"])),
         )
-        .on_field(&["variantId"])));
+        .await;
     }
     cart_line::Entity::insert(cart_line::ActiveModel {
         user_id: Set(user_id),
@@ -95,8 +98,7 @@ pub async fn set_line(
     )
     .exec_without_returning(&txn)
     .await?;
-    txn.commit().await?;
-    Ok(Ok(()))
+    end_write(txn, Ok(())).await
 }
 
 /// Inside the transaction that placed them: the cart's lines of these variants go.

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 
 use super::entity::{shipping_province, shipping_rule};
 use super::shipping::Rule;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -155,8 +155,7 @@ pub async fn set_rule(db: &DatabaseConnection, producer_id: ProducerId, input: &
             .exec_without_returning(&txn)
             .await?;
     }
-    txn.commit().await?;
-    Ok(Ok(rule))
+    end_write(txn, Ok(rule)).await
 }
 
 /// The rules of these producers (those that have one).

@@ -4,8 +4,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
 };
 
 use super::entity::{catalogue_entry, product, variant};
@@ -14,7 +13,7 @@ use super::management::{
 };
 use super::onboarding::is_slug;
 use crate::accounts::SignedIn;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -209,8 +208,7 @@ pub async fn create_product(
             return Ok(Err(problem));
         }
     }
-    txn.commit().await?;
-    Ok(Ok(product))
+    end_write(txn, Ok(product)).await
 }
 
 /// Writes a checked variant, its stock row and its opening stock's ledger row; a taken SKU is

@@ -3,12 +3,10 @@
 //! recorded in `product_images` after the product's others, at most [`MAX_IMAGES`].
 
 use bytes::Bytes;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
 
 use super::entity::{product, product_image};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -95,6 +93,5 @@ async fn record(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
-    Ok(Ok(()))
+    end_write(txn, Ok(())).await
 }

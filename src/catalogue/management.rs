@@ -6,12 +6,12 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionSession, TransactionTrait,
+    Set, TransactionTrait,
 };
 
 use super::entity::{catalogue_entry, product, variant};
 use crate::accounts::SignedIn;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -92,8 +92,7 @@ pub async fn update_variant(
     if price.is_some() {
         refresh_price_range(&txn, product_id).await?;
     }
-    txn.commit().await?;
-    Ok(Ok(variant))
+    end_write(txn, Ok(variant)).await
 }
 
 /// Keeps `products.min_price_fen` / `max_price_fen` equal to its variants' cheapest and dearest.
@@ -206,8 +205,7 @@ pub async fn adjust_stock(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
-    Ok(Ok(change))
+    end_write(txn, Ok(change)).await
 }
 
 /// The latest stock movements of a variant, newest first.

@@ -3,8 +3,7 @@
 //! through the policy; these functions check the values.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 
 use super::creation::{self, MAX_VARIANTS, NewVariant};
@@ -12,7 +11,7 @@ use super::entity::{product, variant};
 use super::management::{invalid, refresh_price_range};
 use super::onboarding::category_by_slug;
 use crate::accounts::SignedIn;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -63,8 +62,7 @@ pub async fn update_product(
         row.published = Set(published);
     }
     let product = row.update(&txn).await?;
-    txn.commit().await?;
-    Ok(Ok(product))
+    end_write(txn, Ok(product)).await
 }
 
 /// `addVariant`: one more variant (returned with its product) with its opening stock, placed after the others; the
@@ -107,6 +105,5 @@ pub async fn add_variant(
         .ok_or_else(|| {
             crate::infra::error::AppError::Internal(anyhow::anyhow!("the product left while it was changed"))
         })?;
-    txn.commit().await?;
-    Ok(Ok((product, variant)))
+    end_write(txn, Ok((product, variant))).await
 }

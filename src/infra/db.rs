@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use huakai_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionSession};
+
+use crate::infra::error::AppResult;
 
 /// Connections a process opens at most when `HUAKAI_DB_POOL` does not say: requests keep the
 /// 8 (SQLite, which serialises its writers) or 20 (PostgreSQL) they had, the workers get 2 or 4.
@@ -88,6 +90,21 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Tran
         ..Default::default()
     })
     .await
+}
+
+/// Ends a write (`begin_write`) as its outcome says: what was done is committed, what was
+/// refused (a user error, or several) is rolled back, so that no return can forget either.
+pub async fn end_write<T, E>(txn: impl TransactionSession, outcome: Result<T, E>) -> AppResult<Result<T, E>> {
+    match outcome {
+        Ok(done) => {
+            txn.commit().await?;
+            Ok(Ok(done))
+        }
+        Err(refused) => {
+            txn.rollback().await?;
+            Ok(Err(refused))
+        }
+    }
 }
 
 /// `HUAKAI_DB_POOL`: at least 4, since requests and the background workers each need two (a

@@ -19,7 +19,7 @@ use sea_orm::{
 use super::entity::{live_session, live_session_item, promo_link};
 use super::links;
 use crate::catalogue::entity::{product, variant};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -180,8 +180,7 @@ pub async fn schedule(
     }))
     .exec_without_returning(&txn)
     .await?;
-    txn.commit().await?;
-    Ok(Ok(session))
+    end_write(txn, Ok(session)).await
 }
 
 /// A session item with the producer of its variant (whose growers approve it).
@@ -246,12 +245,15 @@ pub async fn approve(
     )
     .await?;
     let Moved::Done { availability_flipped } = moved else {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(
-            ErrorCode::OutOfStock,
-            Message::new("quota-not-available").with("quota", item.quota),
+        return end_write(
+            txn,
+            Err(UserError::new(
+                ErrorCode::OutOfStock,
+                Message::new("quota-not-available").with("quota", item.quota),
+            )
+            .on_field(&["itemId"])),
         )
-        .on_field(&["itemId"])));
+        .await;
     };
     txn.commit().await?;
     shop.announce(Effect::stock_moved([item.variant_id], availability_flipped))

@@ -9,7 +9,7 @@ use super::ProviderKind;
 use super::entity::payment;
 use super::entity::refund::{self, RefundStatus};
 use super::settling::update_payment_status;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
@@ -30,10 +30,11 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: RefundId, reference: &st
     };
     let txn = begin_write(&shop.db).await?;
     let Some(row) = refund::Entity::find_by_id(refund_id).one(&txn).await? else {
-        txn.rollback().await?;
-        return Ok(Err(
-            UserError::new(ErrorCode::NotFound, "refund-not-found").on_field(&["refundId"])
-        ));
+        return end_write(
+            txn,
+            Err(UserError::new(ErrorCode::NotFound, "refund-not-found").on_field(&["refundId"])),
+        )
+        .await;
     };
     let Some(payment) = payment::Entity::find_by_id(row.payment_id).one(&txn).await? else {
         txn.rollback().await?;
@@ -58,8 +59,7 @@ pub async fn record_bank_refund(shop: &Shop, refund_id: RefundId, reference: &st
         return not_waiting();
     }
     update_payment_status(&txn, payment.id).await?;
-    txn.commit().await?;
-    Ok(Ok(payment.order_id))
+    end_write(txn, Ok(payment.order_id)).await
 }
 
 /// A bank refund waiting for an operator, with what the operator needs to send it.

@@ -28,7 +28,7 @@ use super::records::payment_of;
 use super::refundable::{refundable, refunded_by_line};
 use super::settling::{Settled, apply_attempt, settle, update_payment_status};
 use super::{PaymentStatus, ProviderKind};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -290,12 +290,15 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
     }
     let amount = amount.unwrap_or(remaining);
     if amount <= Fen::ZERO || amount > remaining {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(
-            ErrorCode::InvalidInput,
-            Message::new("refund-range").with("max", remaining),
+        return end_write(
+            txn,
+            Err(UserError::new(
+                ErrorCode::InvalidInput,
+                Message::new("refund-range").with("max", remaining),
+            )
+            .on_field(&["amount"])),
         )
-        .on_field(&["amount"])));
+        .await;
     }
     let decided = match decide(
         &txn,
@@ -309,8 +312,7 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
     {
         Ok(decided) => decided,
         Err(problem) => {
-            txn.rollback().await?;
-            return Ok(Err(problem));
+            return end_write(txn, Err(problem)).await;
         }
     };
     txn.commit().await?;

@@ -20,7 +20,7 @@ use super::{PayoutMethod, PayoutStatus, payout_reference};
 use crate::accounts::entity::user;
 use crate::catalogue::entity::producer;
 use crate::infra::csv::Cell;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Language;
@@ -443,16 +443,14 @@ pub async fn confirm(db: &DatabaseConnection, payout_id: PayoutId, reference: &s
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(
-            ErrorCode::NotConfirmable,
-            "confirm-only-unpaid-bank-payout",
+        return end_write(
+            txn,
+            Err(UserError::new(ErrorCode::NotConfirmable, "confirm-only-unpaid-bank-payout").on_field(&["payoutId"])),
         )
-        .on_field(&["payoutId"])));
+        .await;
     }
     let paid = tell_paid(&txn, payout_id).await?;
-    txn.commit().await?;
-    Ok(Ok(paid))
+    end_write(txn, Ok(paid)).await
 }
 
 /// `huakai payouts export BATCH_ID`: the bank file (payee, account, amount in yuan, reference).

@@ -16,7 +16,7 @@ use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
 use crate::accounts::session_cache::SessionCache;
 use crate::accounts::{Role, memberships};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::i18n::Message;
 use crate::infra::ids::OrganisationId;
@@ -255,12 +255,10 @@ pub async fn join(
         .one(&txn)
         .await?
     else {
-        txn.rollback().await?;
-        return Ok(Err(invalid_code()));
+        return end_write(txn, Err(invalid_code())).await;
     };
     if current_membership(&txn, user_id).await?.is_some() {
-        txn.rollback().await?;
-        return Ok(Err(already()));
+        return end_write(txn, Err(already())).await;
     }
     let now = Utc::now();
     let used = invite::Entity::update_many()
@@ -271,8 +269,7 @@ pub async fn join(
         .exec(&txn)
         .await?;
     if used.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(invalid_code()));
+        return end_write(txn, Err(invalid_code())).await;
     }
     let joined = membership::ActiveModel {
         user_id: Set(user_id),
@@ -286,10 +283,7 @@ pub async fn join(
     .insert(&txn)
     .await;
     match joined {
-        Ok(membership) => {
-            txn.commit().await?;
-            Ok(Ok(membership))
-        }
+        Ok(membership) => end_write(txn, Ok(membership)).await,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
             Ok(Err(already()))

@@ -12,7 +12,7 @@ use super::opening::clean_note;
 use super::{find, remedies};
 use crate::claims::entity::claim;
 use crate::claims::{ClaimDecision, ClaimStatus};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{ClaimId, RefundId, ShipmentId};
@@ -68,8 +68,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
     let txn = begin_write(&shop.db).await?;
     lock_order(&txn, found.order_id).await?;
     let Some(claim) = find(&txn, claim_id).await? else {
-        txn.rollback().await?;
-        return Ok(Err(closed()));
+        return end_write(txn, Err(closed())).await;
     };
     let decidable = match by {
         Decider::Grower | Decider::Timeout => {
@@ -78,8 +77,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
         Decider::Operator => ClaimStatus::UNDECIDED.contains(&claim.status),
     };
     if !decidable {
-        txn.rollback().await?;
-        return Ok(Err(closed()));
+        return end_write(txn, Err(closed())).await;
     }
     let order = find_order(&txn, claim.order_id).await?;
     let mut refund: Option<(RefundId, Fen)> = None;
@@ -98,8 +96,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
                     ClaimStatus::Refunded
                 }
                 Err(problem) => {
-                    txn.rollback().await?;
-                    return Ok(Err(problem));
+                    return end_write(txn, Err(problem)).await;
                 }
             }
         }
@@ -110,8 +107,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
                 ClaimStatus::Reshipped
             }
             Err(problem) => {
-                txn.rollback().await?;
-                return Ok(Err(problem));
+                return end_write(txn, Err(problem)).await;
             }
         },
         ClaimDecision::Reject => ClaimStatus::Rejected,
@@ -139,8 +135,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
         ),
     };
     if update.exec(&txn).await?.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(closed()));
+        return end_write(txn, Err(closed())).await;
     }
     let decided = find(&txn, claim.id)
         .await?
@@ -190,15 +185,15 @@ pub async fn escalate(shop: &Shop, claim_id: ClaimId) -> Outcome<claim::Model> {
         .exec(&txn)
         .await?;
     if escalated.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(
-            UserError::new(ErrorCode::NotEscalatable, "claim-not-escalatable").on_field(&["claimId"])
-        ));
+        return end_write(
+            txn,
+            Err(UserError::new(ErrorCode::NotEscalatable, "claim-not-escalatable").on_field(&["claimId"])),
+        )
+        .await;
     }
     let claim = find(&txn, claim_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("claim {claim_id} vanished")))?;
     super::notices::escalated(&txn, &claim).await?;
-    txn.commit().await?;
-    Ok(Ok(claim))
+    end_write(txn, Ok(claim)).await
 }

@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::photos;
 use crate::claims::entity::{claim, claim_line};
 use crate::claims::{ClaimReason, ClaimStatus};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{OrderId, OrderLineId, ShipmentId, UserId, VariantId};
@@ -76,8 +76,7 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
     lock_order(&txn, request.order_id).await?;
     let order = find_order(&txn, request.order_id).await?;
     if let Err(problem) = within_window(&order, shop.claim_settings().window, Utc::now()) {
-        txn.rollback().await?;
-        return Ok(Err(problem));
+        return end_write(txn, Err(problem)).await;
     }
     let lines: Vec<(order_line::Model, i32)> = order_lines_of(&txn, order.id)
         .await?
@@ -85,15 +84,13 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
         .filter_map(|line| wanted.get(&line.variant_id).map(|q| (line.clone(), *q)))
         .collect();
     if lines.len() != wanted.len() {
-        txn.rollback().await?;
-        return Ok(Err(invalid_quantity("claim-line-not-in-order")));
+        return end_write(txn, Err(invalid_quantity("claim-line-not-in-order"))).await;
     }
     let opened = take(&txn, shop, &order, by, None, &lines, request.reason, note).await?;
     match opened {
         Ok(claim) => {
             photos::record(&txn, claim.id, &photos).await?;
-            txn.commit().await?;
-            Ok(Ok(claim))
+            end_write(txn, Ok(claim)).await
         }
         Err(problem) => {
             txn.rollback().await?;

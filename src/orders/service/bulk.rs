@@ -18,7 +18,7 @@ use super::placing::{
     order_number, pay_at_once, placed_meanwhile,
 };
 use crate::catalogue::entity::variant;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -325,8 +325,7 @@ async fn reserve(
         if let Err(problem) =
             within_organisation_limits(&txn, request.organisation_id, units, limits, (now, reserved_until)).await?
         {
-            txn.rollback().await?;
-            return Ok(Err(vec![problem]));
+            return end_write(txn, Err(vec![problem])).await;
         }
     }
     let inserted = order::ActiveModel {
@@ -396,21 +395,23 @@ async fn reserve(
         }
     }
     if !short.is_empty() {
-        txn.rollback().await?;
-        return Ok(Err(short));
+        return end_write(txn, Err(short)).await;
     }
 
     let mut paid = Effect::default();
     if request.payment_method == PaymentMethod::OrganisationFund {
         if !funds::purchase(&txn, request.organisation_id, order.id, total, admin_id, now).await? {
-            txn.rollback().await?;
-            return Ok(Err(vec![
-                UserError::new(
-                    ErrorCode::InsufficientFunds,
-                    Message::new("fund-insufficient").with("total", total),
-                )
-                .on_field(&["input", "paymentMethod"]),
-            ]));
+            return end_write(
+                txn,
+                Err(vec![
+                    UserError::new(
+                        ErrorCode::InsufficientFunds,
+                        Message::new("fund-insufficient").with("total", total),
+                    )
+                    .on_field(&["input", "paymentMethod"]),
+                ]),
+            )
+            .await;
         }
         paid = pay_at_once(&txn, &order, ProviderKind::OrganisationFund, now).await?;
         order = order::Entity::find_by_id(order.id)
@@ -418,14 +419,17 @@ async fn reserve(
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
     }
-    txn.commit().await?;
-    Ok(Ok(Reserved {
-        order,
-        availability_changed,
-        variant_ids: per_variant.keys().copied().collect(),
-        paid,
-        payment: None,
-    }))
+    end_write(
+        txn,
+        Ok(Reserved {
+            order,
+            availability_changed,
+            variant_ids: per_variant.keys().copied().collect(),
+            paid,
+            payment: None,
+        }),
+    )
+    .await
 }
 
 /// A recipient's name, phone and address, trimmed: lines with the same share a parcel.

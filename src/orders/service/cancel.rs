@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::state::{find, lines_of, move_lines, shipments_of, transition};
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
@@ -43,8 +43,7 @@ async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reaso
         OrderStatus::PendingPayment => (OrderStatus::PendingPayment, Movement::Release),
         OrderStatus::Paid => (OrderStatus::Paid, Movement::Return),
         _ => {
-            txn.rollback().await?;
-            return Ok(Err(not_cancellable("cancel-only-unshipped")));
+            return end_write(txn, Err(not_cancellable("cancel-only-unshipped"))).await;
         }
     };
     if !transition(
@@ -56,16 +55,14 @@ async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reaso
     )
     .await?
     {
-        txn.rollback().await?;
-        return Ok(Err(not_cancellable("order-changed-meanwhile")));
+        return end_write(txn, Err(not_cancellable("order-changed-meanwhile"))).await;
     }
     if shipments_of(&txn, order_id)
         .await?
         .iter()
         .any(|s| s.shipped_at.is_some())
     {
-        txn.rollback().await?;
-        return Ok(Err(not_cancellable("cancel-only-unshipped")));
+        return end_write(txn, Err(not_cancellable("cancel-only-unshipped"))).await;
     }
     let lines = lines_of(&txn, order_id).await?;
     let Some(flipped) = move_lines(&txn, (&lines, order.pickup_store_id), movement, actor).await? else {

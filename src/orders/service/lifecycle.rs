@@ -11,7 +11,7 @@ use sea_orm::{
 use super::notices;
 use super::state::{find, lines_of, move_lines, transition, unshipped_lines};
 use crate::catalogue::entity::product;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -159,8 +159,7 @@ pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>
     let parcels = match parcels_to_ship(&txn, &find(&txn, order_id).await?, &dispatch).await? {
         Ok(parcels) => parcels,
         Err(problem) => {
-            txn.rollback().await?;
-            return Ok(Err(problem));
+            return end_write(txn, Err(problem)).await;
         }
     };
     let shipped = shipment::Entity::update_many()
@@ -196,8 +195,7 @@ pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>
         transition(&txn, order_id, OrderStatus::Paid, OrderStatus::PartiallyShipped, None).await?;
     }
     notices::shipped(&txn, order_id).await?;
-    txn.commit().await?;
-    Ok(Ok(find(&shop.db, order_id).await?))
+    end_write(txn, Ok(find(&shop.db, order_id).await?)).await
 }
 
 /// The parcels of `order` that `dispatch` ships: the one it names (NOT_FOUND when the order

@@ -16,7 +16,7 @@ use sea_orm::{
 use crate::accounts::entity::membership;
 use crate::cart::offers::{Offer, offers};
 use crate::catalogue::today_in_china;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -374,11 +374,9 @@ pub async fn record_sale(
         }
     }
     if !take_day(&txn, store.id, day).await? {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(ErrorCode::DayClosed, "store-day-closed")));
+        return end_write(txn, Err(UserError::new(ErrorCode::DayClosed, "store-day-closed"))).await;
     }
-    txn.commit().await?;
-    Ok(Ok(sale))
+    end_write(txn, Ok(sale)).await
 }
 
 /// Another till's request with the same key sold meanwhile (the unique key refused this one):

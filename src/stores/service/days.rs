@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::catalogue::today_in_china;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{StoreId, UserId};
@@ -167,10 +167,11 @@ pub async fn close_day(
         .exec(&txn)
         .await?;
     if open.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(
-            UserError::new(ErrorCode::DayClosed, "store-day-closed").on_field(&["date"])
-        ));
+        return end_write(
+            txn,
+            Err(UserError::new(ErrorCode::DayClosed, "store-day-closed").on_field(&["date"])),
+        )
+        .await;
     }
     let (_, cash_refunds) = refunds_of(&txn, store_id, date).await?;
     let expected = cash_of(&totals(&sales_of(&txn, store_id, date).await?)) - cash_refunds;
@@ -187,6 +188,5 @@ pub async fn close_day(
         .filter(store_day::Column::BusinessDate.eq(date))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
-    Ok(Ok(day(db, store_id, date).await?))
+    end_write(txn, Ok(day(db, store_id, date).await?)).await
 }

@@ -2,7 +2,7 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -35,8 +35,7 @@ pub async fn transfer_stock(
     let txn = begin_write(db).await?;
     match shelf::transfer(&txn, store_id, variant_id, i64::from(quantity), actor).await? {
         Moved::Done { availability_flipped } => {
-            txn.commit().await?;
-            Ok(Ok(Effect::stock_moved([variant_id], availability_flipped)))
+            end_write(txn, Ok(Effect::stock_moved([variant_id], availability_flipped))).await
         }
         Moved::Refused => {
             txn.rollback().await?;

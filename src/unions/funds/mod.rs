@@ -15,7 +15,7 @@ use sea_orm::{
 use super::entity::ledger::LedgerEntryKind;
 use super::entity::{allowance_grant, ledger, organisation};
 use crate::accounts::entity::membership;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -74,12 +74,14 @@ pub async fn record_deposit(
     match recorded {
         Ok(_) => {}
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            txn.rollback().await?;
-            return Ok(Err(UserError::new(
-                ErrorCode::DuplicateReference,
-                "deposit-reference-recorded",
+            return end_write(
+                txn,
+                Err(
+                    UserError::new(ErrorCode::DuplicateReference, "deposit-reference-recorded")
+                        .on_field(&["reference"]),
+                ),
             )
-            .on_field(&["reference"])));
+            .await;
         }
         Err(error) => return Err(error.into()),
     }
@@ -91,8 +93,7 @@ pub async fn record_deposit(
         .filter(organisation::Column::Id.eq(organisation_id))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
-    Ok(Ok(()))
+    end_write(txn, Ok(())).await
 }
 
 pub struct GrantRequest {
@@ -151,9 +152,15 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             let mut chosen = Vec::with_capacity(ids.len());
             for (index, id) in ids.iter().enumerate() {
                 let Some(member) = current.iter().find(|m| m.id == *id) else {
-                    txn.rollback().await?;
-                    return Ok(Err(UserError::new(ErrorCode::NotFound, "not-a-current-member")
-                        .on_field(&["input", "membershipIds", &index.to_string()])));
+                    return end_write(
+                        txn,
+                        Err(UserError::new(ErrorCode::NotFound, "not-a-current-member").on_field(&[
+                            "input",
+                            "membershipIds",
+                            &index.to_string(),
+                        ])),
+                    )
+                    .await;
                 };
                 if !chosen.iter().any(|m: &&membership::Model| m.id == member.id) {
                     chosen.push(member);
@@ -163,14 +170,14 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         }
     };
     if members.is_empty() {
-        txn.rollback().await?;
-        return Ok(Err(
-            UserError::new(ErrorCode::InvalidInput, "no-members-to-grant").on_field(&["input", "membershipIds"])
-        ));
+        return end_write(
+            txn,
+            Err(UserError::new(ErrorCode::InvalidInput, "no-members-to-grant").on_field(&["input", "membershipIds"])),
+        )
+        .await;
     }
     let Some(total) = i64::try_from(members.len()).ok().and_then(|n| amount.checked_mul(n)) else {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(ErrorCode::InsufficientFunds, "fund-too-small")));
+        return end_write(txn, Err(UserError::new(ErrorCode::InsufficientFunds, "fund-too-small"))).await;
     };
     let taken = organisation::Entity::update_many()
         .col_expr(
@@ -182,13 +189,16 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         .exec(&txn)
         .await?;
     if taken.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(Err(UserError::new(
-            ErrorCode::InsufficientFunds,
-            Message::new("fund-too-small-for-members")
-                .with("total", total)
-                .with("members", members.len()),
-        )));
+        return end_write(
+            txn,
+            Err(UserError::new(
+                ErrorCode::InsufficientFunds,
+                Message::new("fund-too-small-for-members")
+                    .with("total", total)
+                    .with("members", members.len()),
+            )),
+        )
+        .await;
     }
     let cap = organisation::Entity::find_by_id(request.organisation_id)
         .one(&txn)
@@ -209,14 +219,17 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             .iter()
             .find(|m| granted_this_year.get(&m.id).copied().unwrap_or(0) + amount.get() > cap)
         {
-            txn.rollback().await?;
-            return Ok(Err(UserError::new(
-                ErrorCode::CapExceeded,
-                Message::new("cap-exceeded")
-                    .with("membership", over.id.0)
-                    .with("cap", Fen::new(cap)),
+            return end_write(
+                txn,
+                Err(UserError::new(
+                    ErrorCode::CapExceeded,
+                    Message::new("cap-exceeded")
+                        .with("membership", over.id.0)
+                        .with("cap", Fen::new(cap)),
+                )
+                .on_field(&["input", "amount"])),
             )
-            .on_field(&["input", "amount"])));
+            .await;
         }
     }
     for member in &members {
@@ -248,8 +261,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         .insert(&txn)
         .await?;
     }
-    txn.commit().await?;
-    Ok(Ok(members.len()))
+    end_write(txn, Ok(members.len())).await
 }
 
 /// Returns what is left of the membership's open grants to the fund and closes them; call it

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
 
 use crate::cart::take_user;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -264,22 +264,27 @@ where
         (Some(membership), PaymentMethod::WelfareAllowance) => {
             let balance = funds::allowance(&txn, membership.id, now).await?;
             if balance < total && wanted_remainder.is_none() {
-                txn.rollback().await?;
-                return Ok(Err(UserError::new(
-                    ErrorCode::InsufficientAllowance,
-                    Message::new("allowance-insufficient")
-                        .with("total", total)
-                        .with("balance", balance),
+                return end_write(
+                    txn,
+                    Err(UserError::new(
+                        ErrorCode::InsufficientAllowance,
+                        Message::new("allowance-insufficient")
+                            .with("total", total)
+                            .with("balance", balance),
+                    )
+                    .on_field(&["input", "paymentMethod"])),
                 )
-                .on_field(&["input", "paymentMethod"])));
+                .await;
             }
             (Some(membership.id), Ord::min(balance, total))
         }
         (None, PaymentMethod::WelfareAllowance) => {
-            txn.rollback().await?;
-            return Ok(Err(
-                UserError::new(ErrorCode::NotEligible, "allowance-members-only").on_field(&["input", "paymentMethod"])
-            ));
+            return end_write(
+                txn,
+                Err(UserError::new(ErrorCode::NotEligible, "allowance-members-only")
+                    .on_field(&["input", "paymentMethod"])),
+            )
+            .await;
         }
         _ => (None, Fen::ZERO),
     };
@@ -291,8 +296,7 @@ where
         && let Err(problem) =
             within_buyer_limits(&txn, buyer_id, &wanted, settings.order_limits, (now, reserved_until)).await?
     {
-        txn.rollback().await?;
-        return Ok(Err(problem));
+        return end_write(txn, Err(problem)).await;
     }
     let inserted = order::ActiveModel {
         number: Set(order_number()),
@@ -362,8 +366,7 @@ where
         crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
     }
     if let Err(problem) = crate::livestream::quota::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
-        txn.rollback().await?;
-        return Ok(Err(problem));
+        return end_write(txn, Err(problem)).await;
     }
     // The payment waits in the order's own transaction (one commit places both), written
     // before the stock so that it adds nothing to the time a hot variant's row is locked.
@@ -406,14 +409,17 @@ where
     if let Some(membership_id) = allowance_from {
         // Grants that expired or closed since the balance was read: refused, nothing spent.
         if !funds::spend(&txn, membership_id, order.id, allowance_part, now).await? {
-            txn.rollback().await?;
-            return Ok(Err(UserError::new(
-                ErrorCode::InsufficientAllowance,
-                Message::new("allowance-insufficient")
-                    .with("total", total)
-                    .with("balance", allowance_part),
+            return end_write(
+                txn,
+                Err(UserError::new(
+                    ErrorCode::InsufficientAllowance,
+                    Message::new("allowance-insufficient")
+                        .with("total", total)
+                        .with("balance", allowance_part),
+                )
+                .on_field(&["input", "paymentMethod"])),
             )
-            .on_field(&["input", "paymentMethod"])));
+            .await;
         }
     }
     // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
@@ -426,12 +432,15 @@ where
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
     }
     crate::orders::service::notices::placed(&txn, &order).await?;
-    txn.commit().await?;
-    Ok(Ok(Reserved {
-        order,
-        availability_changed,
-        variant_ids: lines.iter().map(|line| line.variant.id).collect(),
-        paid,
-        payment,
-    }))
+    end_write(
+        txn,
+        Ok(Reserved {
+            order,
+            availability_changed,
+            variant_ids: lines.iter().map(|line| line.variant.id).collect(),
+            paid,
+            payment,
+        }),
+    )
+    .await
 }
