@@ -3,10 +3,13 @@
 
 use crate::infra::settings::{ConfigError, error, parse_bytes, parse_duration, parse_setting, redact_url};
 use crate::infra::telemetry::LogFormat;
+use crate::orders::DeliveryFollower;
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
+use crate::payouts::ledger::CreditOnDelivery;
 use crate::shop::Parts;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The embedded default: a SQLite file in the working directory, created when missing.
@@ -143,6 +146,7 @@ impl Config {
             .with(stripe)
             .with(direct)
             .with(self.payout_settings())
+            .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
             .with(self.livestream.clone())
             .with(self.claims)
             .with(self.stores)

@@ -9,7 +9,28 @@ pub mod service;
 pub mod worker;
 
 use async_graphql::Enum;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
+
+use crate::infra::error::AppResult;
+use crate::infra::ids::OrderId;
+use crate::shop::Shop;
+
+/// What a delivery does beyond orders, inside the delivering transaction: the earnings ledger
+/// credits each line's producer (and host). The app puts the payouts domain's in the shop's
+/// parts, as `Arc<dyn DeliveryFollower>`, so that orders, below payouts, never names it.
+#[async_trait]
+pub trait DeliveryFollower: Send + Sync {
+    async fn delivered(
+        &self,
+        shop: &Shop,
+        txn: &DatabaseTransaction,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    ) -> AppResult<()>;
+}
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]

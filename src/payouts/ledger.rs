@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::entity::{earning, host_commission};
 use super::entries::{Entries, insert};
@@ -34,9 +34,11 @@ use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::{ClaimId, ProducerId, RefundId};
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::money::Fen;
+use crate::orders::DeliveryFollower;
 use crate::orders::entity::{order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::{payment, refund_line};
+use crate::shop::Shop;
 
 /// The fee and hold the ledger applies: the fee is the one new orders' lines are sold at
 /// (and lines placed before fees were kept with them, at delivery).
@@ -44,6 +46,22 @@ use crate::payments::entity::{payment, refund_line};
 pub struct PayoutSettings {
     pub platform_fee_bps: u32,
     pub hold: Duration,
+}
+
+/// The ledger's part in a delivery: each line's earning, at the fee in force.
+pub struct CreditOnDelivery;
+
+#[async_trait::async_trait]
+impl DeliveryFollower for CreditOnDelivery {
+    async fn delivered(
+        &self,
+        shop: &Shop,
+        txn: &DatabaseTransaction,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    ) -> AppResult<()> {
+        record_delivery(txn, order_id, at, shop.payout_settings()).await
+    }
 }
 
 /// The refund a delivered line's `SALE` names: none, written 0 (the column is part of a unique

@@ -2,11 +2,11 @@
 //! shipment, delivery (with the producers' earnings), the end of a full refund, and the
 //! background work: expiring unpaid reservations and delivering long-shipped orders.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::notices;
 use super::state::{find, lines_of, move_lines, transition, unshipped_lines};
@@ -18,10 +18,10 @@ use crate::infra::i18n::Message;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::{ProducerId, ShipmentId};
 use crate::inventory::Movement;
+use crate::orders::DeliveryFollower;
 use crate::orders::OrderStatus;
 use crate::orders::carriers::Carrier;
 use crate::orders::entity::{order, shipment};
-use crate::payouts::ledger::{self, PayoutSettings};
 use crate::shop::{Effect, Shop};
 
 /// Inside the payment's transaction: an unpaid order is paid and its reserved units are sold.
@@ -237,15 +237,11 @@ async fn parcels_to_ship(
     })
 }
 
-/// A shipped order arrived: DELIVERED, and in the same transaction each line's earning goes
-/// into its producer's ledger, less what was refunded before delivery (`false` when the order
-/// was not SHIPPED).
-async fn deliver(
-    db: &DatabaseConnection,
-    (order_id, from): (OrderId, OrderStatus),
-    payouts: PayoutSettings,
-) -> AppResult<bool> {
-    let txn = begin_write(db).await?;
+/// A shipped order arrived: DELIVERED, and in the same transaction what follows a delivery
+/// elsewhere (each line's earning in its producer's ledger, less what was refunded before
+/// delivery) (`false` when the order was not SHIPPED).
+async fn deliver(shop: &Shop, (order_id, from): (OrderId, OrderStatus)) -> AppResult<bool> {
+    let txn = begin_write(&shop.db).await?;
     if !transition(
         &txn,
         order_id,
@@ -258,14 +254,16 @@ async fn deliver(
         txn.rollback().await?;
         return Ok(false);
     }
-    ledger::record_delivery(&txn, order_id, Utc::now(), payouts).await?;
+    shop.part::<Arc<dyn DeliveryFollower>>()
+        .delivered(shop, &txn, order_id, Utc::now())
+        .await?;
     txn.commit().await?;
     Ok(true)
 }
 
 /// `confirmDelivery`: a shipped order arrived.
 pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::Model> {
-    if !deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.payout_settings()).await? {
+    if !deliver(shop, (order_id, OrderStatus::Shipped)).await? {
         return Ok(Err(
             UserError::new(ErrorCode::NotDeliverable, "deliver-only-shipped").on_field(&["orderId"])
         ));
@@ -277,9 +275,7 @@ pub async fn confirm_delivery(shop: &Shop, order_id: OrderId) -> Outcome<order::
 /// arrived is (the producers earn on it). NOT_DELIVERABLE when it is not a paid pickup order
 /// (unpaid, collected already, cancelled): of two clerks at once, one hands it over.
 pub async fn hand_over(shop: &Shop, order: &order::Model) -> Outcome<order::Model> {
-    if order.pickup_store_id.is_none()
-        || !deliver(&shop.db, (order.id, OrderStatus::Paid), shop.payout_settings()).await?
-    {
+    if order.pickup_store_id.is_none() || !deliver(shop, (order.id, OrderStatus::Paid)).await? {
         return Ok(Err(
             UserError::new(ErrorCode::NotDeliverable, "pickup-not-ready").on_field(&["code"])
         ));
@@ -352,7 +348,7 @@ pub async fn auto_deliver(shop: &Shop, now: DateTime<Utc>) -> AppResult<u64> {
         .await?;
     let mut delivered = 0;
     for order_id in due {
-        if deliver(&shop.db, (order_id, OrderStatus::Shipped), shop.payout_settings()).await? {
+        if deliver(shop, (order_id, OrderStatus::Shipped)).await? {
             delivered += 1;
         }
     }
