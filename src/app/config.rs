@@ -3,13 +3,7 @@
 
 use crate::infra::settings::{ConfigError, error, parse_bytes, parse_duration, parse_setting, redact_url};
 use crate::infra::telemetry::LogFormat;
-use crate::orders::DeliveryFollower;
-use crate::payments::direct_pay::DirectPay;
-use crate::payments::stripe::StripeGateway;
-use crate::payouts::ledger::CreditOnDelivery;
-use crate::shop::Parts;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The embedded default: a SQLite file in the working directory, created when missing.
@@ -123,35 +117,6 @@ impl StripeSettings {
 }
 
 impl Config {
-    /// The fee and hold the earnings ledger applies.
-    pub fn payout_settings(&self) -> crate::payouts::ledger::PayoutSettings {
-        crate::payouts::ledger::PayoutSettings {
-            platform_fee_bps: self.platform_fee_bps,
-            hold: self.payout_hold,
-        }
-    }
-
-    /// What the shop's operations need to know.
-    pub fn shop_settings(&self) -> crate::shop::ShopSettings {
-        crate::shop::ShopSettings {
-            reservation: self.reservation_ttl,
-            auto_delivery: self.auto_delivery,
-            order_limits: self.limits.orders,
-        }
-    }
-
-    /// What each domain keeps in the shop: its settings, and the payment providers' clients.
-    pub fn shop_parts(&self, stripe: Option<StripeGateway>, direct: DirectPay) -> Parts {
-        Parts::default()
-            .with(stripe)
-            .with(direct)
-            .with(self.payout_settings())
-            .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
-            .with(self.livestream.clone())
-            .with(self.claims)
-            .with(self.stores)
-    }
-
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
     }

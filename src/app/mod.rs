@@ -14,6 +14,7 @@ pub mod guard_settings;
 pub mod healthcheck;
 pub mod http;
 pub mod limits;
+mod shop_parts;
 pub mod socket;
 
 use std::collections::HashSet;

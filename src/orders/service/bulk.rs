@@ -401,17 +401,9 @@ async fn reserve(
     let mut paid = Effect::default();
     if request.payment_method == PaymentMethod::OrganisationFund {
         if !funds::purchase(&txn, request.organisation_id, order.id, total, admin_id, now).await? {
-            return end_write(
-                txn,
-                Err(vec![
-                    UserError::new(
-                        ErrorCode::InsufficientFunds,
-                        Message::new("fund-insufficient").with("total", total),
-                    )
-                    .on_field(&["input", "paymentMethod"]),
-                ]),
-            )
-            .await;
+            let short = Message::new("fund-insufficient").with("total", total);
+            let problem = UserError::new(ErrorCode::InsufficientFunds, short).on_field(&["input", "paymentMethod"]);
+            return end_write(txn, Err(vec![problem])).await;
         }
         paid = pay_at_once(&txn, &order, ProviderKind::OrganisationFund, now).await?;
         order = order::Entity::find_by_id(order.id)
