@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod alipay;
+mod architecture;
 mod authorization;
 mod backups;
 mod cache;
