@@ -103,9 +103,16 @@ pub async fn list(
     db: &impl ConnectionTrait,
     host_id: UserId,
     page: &PageRequest<PromoLinkId>,
-) -> AppResult<Vec<promo_link::Model>> {
+    count_total: bool,
+) -> AppResult<(Vec<promo_link::Model>, u64)> {
     let select = promo_link::Entity::find().filter(promo_link::Column::HostId.eq(host_id));
-    let (links, _) =
-        paging::keyset_page(db, select, promo_link::Column::Id, Direction::NewestFirst, page, false).await?;
-    Ok(links)
+    paging::keyset_page(
+        db,
+        select,
+        promo_link::Column::Id,
+        Direction::NewestFirst,
+        page,
+        count_total,
+    )
+    .await
 }

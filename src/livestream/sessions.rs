@@ -284,18 +284,18 @@ pub async fn list(
     db: &impl ConnectionTrait,
     host_id: UserId,
     page: &PageRequest<LiveSessionId>,
-) -> AppResult<Vec<live_session::Model>> {
+    count_total: bool,
+) -> AppResult<(Vec<live_session::Model>, u64)> {
     let select = live_session::Entity::find().filter(live_session::Column::HostId.eq(host_id));
-    let (sessions, _) = paging::keyset_page(
+    paging::keyset_page(
         db,
         select,
         live_session::Column::Id,
         Direction::NewestFirst,
         page,
-        false,
+        count_total,
     )
-    .await?;
-    Ok(sessions)
+    .await
 }
 
 /// What a code offers at the session's prices right now: the approved items of its session,

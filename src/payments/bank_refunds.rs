@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::ProviderKind;
 use super::entity::payment;
@@ -72,15 +72,23 @@ pub struct PendingBankRefund {
 pub async fn pending_bank_refunds(
     db: &impl ConnectionTrait,
     page: &PageRequest<RefundId>,
-) -> AppResult<Vec<PendingBankRefund>> {
-    let mut select = refund::Entity::find()
-        .find_also_related(payment::Entity)
-        .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .filter(payment::Column::Provider.eq(ProviderKind::BankTransfer));
+    count_total: bool,
+) -> AppResult<(Vec<PendingBankRefund>, u64)> {
+    let pending = || {
+        refund::Entity::find()
+            .filter(refund::Column::Status.eq(RefundStatus::Pending))
+            .filter(payment::Column::Provider.eq(ProviderKind::BankTransfer))
+    };
+    let total = if count_total {
+        pending().inner_join(payment::Entity).count(db).await?
+    } else {
+        0
+    };
+    let mut select = pending().find_also_related(payment::Entity);
     if let Some(after) = page.after {
         select = select.filter(refund::Column::Id.gt(after));
     }
-    Ok(select
+    let rows = select
         .order_by_asc(refund::Column::Id)
         .limit(page.limit + 1)
         .all(db)
@@ -92,7 +100,8 @@ pub async fn pending_bank_refunds(
                 order_id: payment.order_id,
             })
         })
-        .collect())
+        .collect();
+    Ok((rows, total))
 }
 
 /// A bank refund by id, if it is one.

@@ -93,10 +93,18 @@ pub async fn list_host_payouts(
     db: &DatabaseConnection,
     host_id: UserId,
     page: &PageRequest<PayoutId>,
-) -> AppResult<Vec<payout::Model>> {
+    count_total: bool,
+) -> AppResult<(Vec<payout::Model>, u64)> {
     let select = payout::Entity::find().filter(payout::Column::HostId.eq(host_id));
-    let (payouts, _) = paging::keyset_page(db, select, payout::Column::Id, Direction::NewestFirst, page, false).await?;
-    Ok(payouts)
+    paging::keyset_page(
+        db,
+        select,
+        payout::Column::Id,
+        Direction::NewestFirst,
+        page,
+        count_total,
+    )
+    .await
 }
 
 /// A page of a producer's payouts (all producers' for `None`), newest first.
@@ -105,7 +113,8 @@ pub async fn list_payouts(
     producer_id: Option<ProducerId>,
     status: Option<PayoutStatus>,
     page: &PageRequest<PayoutId>,
-) -> AppResult<Vec<payout::Model>> {
+    count_total: bool,
+) -> AppResult<(Vec<payout::Model>, u64)> {
     let mut select = payout::Entity::find();
     if let Some(producer_id) = producer_id {
         select = select.filter(payout::Column::ProducerId.eq(producer_id));
@@ -113,8 +122,15 @@ pub async fn list_payouts(
     if let Some(status) = status {
         select = select.filter(payout::Column::Status.eq(status));
     }
-    let (payouts, _) = paging::keyset_page(db, select, payout::Column::Id, Direction::NewestFirst, page, false).await?;
-    Ok(payouts)
+    paging::keyset_page(
+        db,
+        select,
+        payout::Column::Id,
+        Direction::NewestFirst,
+        page,
+        count_total,
+    )
+    .await
 }
 
 /// A page of a producer's earnings, newest first.
@@ -122,11 +138,18 @@ pub async fn list_earnings(
     db: &DatabaseConnection,
     producer_id: ProducerId,
     page: &PageRequest<EarningId>,
-) -> AppResult<Vec<earning::Model>> {
+    count_total: bool,
+) -> AppResult<(Vec<earning::Model>, u64)> {
     let select = earning::Entity::find().filter(earning::Column::ProducerId.eq(producer_id));
-    let (earnings, _) =
-        paging::keyset_page(db, select, earning::Column::Id, Direction::NewestFirst, page, false).await?;
-    Ok(earnings)
+    paging::keyset_page(
+        db,
+        select,
+        earning::Column::Id,
+        Direction::NewestFirst,
+        page,
+        count_total,
+    )
+    .await
 }
 
 /// The earnings of a month (`YYYY-MM`, China time) as CSV, for a producer's records.

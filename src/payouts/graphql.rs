@@ -18,7 +18,7 @@ use crate::catalogue::entity::producer;
 use crate::catalogue::graphql::Producer;
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
-use crate::infra::graphql::context::database;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::language_of;
@@ -71,8 +71,9 @@ impl ProducerAccountView {
         after: Option<String>,
     ) -> Result<RelayConnection<PayoutId, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = balances::list_payouts(database(ctx)?, Some(self.0.id), None, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.id, Payout))
+        let (rows, total) =
+            balances::list_payouts(database(ctx)?, Some(self.0.id), None, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, Payout))
     }
 
     /// Every ledger entry, newest first, each with the order line it came from.
@@ -84,8 +85,8 @@ impl ProducerAccountView {
         after: Option<String>,
     ) -> Result<RelayConnection<EarningId, Earning>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = balances::list_earnings(database(ctx)?, self.0.id, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.id, Earning))
+        let (rows, total) = balances::list_earnings(database(ctx)?, self.0.id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, Earning))
     }
 
     /// The orders with the producer's lines, newest first, of the given statuses: its growers'
@@ -360,8 +361,8 @@ impl PayoutsQuery {
         after: Option<String>,
     ) -> Result<RelayConnection<PayoutId, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = balances::list_payouts(database(ctx)?, None, status, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.id, Payout))
+        let (rows, total) = balances::list_payouts(database(ctx)?, None, status, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, Payout))
     }
 }
 

@@ -10,7 +10,7 @@ use super::divide;
 use super::entity::{cooperative_member, payout, payout_household_share};
 use crate::catalogue::ProducerKind;
 use crate::catalogue::entity::producer;
-use crate::infra::db::{begin_write, end_write};
+use crate::infra::db::begin_write;
 use crate::infra::error::Outcome;
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -117,15 +117,12 @@ pub async fn set_members(
         .insert(&txn)
         .await?;
     }
-    end_write(
-        txn,
-        Ok(cooperative_member::Entity::find()
-            .filter(cooperative_member::Column::ProducerId.eq(producer.id))
-            .order_by_asc(cooperative_member::Column::Id)
-            .all(db)
-            .await?),
-    )
-    .await
+    txn.commit().await?;
+    Ok(Ok(cooperative_member::Entity::find()
+        .filter(cooperative_member::Column::ProducerId.eq(producer.id))
+        .order_by_asc(cooperative_member::Column::Id)
+        .all(db)
+        .await?))
 }
 
 /// `setProducerPayoutAccount` (operators): where a producer's money goes.

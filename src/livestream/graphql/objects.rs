@@ -11,7 +11,7 @@ use crate::accounts::policy::viewer;
 use crate::catalogue::entity::product;
 use crate::catalogue::graphql::{Product, Variant, product_node, variant_node};
 use crate::infra::error::{AppError, AppResult};
-use crate::infra::graphql::context::database;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::i18n::language_of;
@@ -252,8 +252,8 @@ impl HostAccount {
         after: Option<String>,
     ) -> Result<RelayConnection<PromoLinkId, PromoLink>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = links::list(database(ctx)?, self.0.id, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.id, PromoLink))
+        let (rows, total) = links::list(database(ctx)?, self.0.id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, PromoLink))
     }
 
     /// The host's sessions, newest first, with sold and remaining quota per item.
@@ -265,8 +265,8 @@ impl HostAccount {
         after: Option<String>,
     ) -> Result<RelayConnection<LiveSessionId, LiveSession>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = sessions::list(database(ctx)?, self.0.id, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.id, LiveSession))
+        let (rows, total) = sessions::list(database(ctx)?, self.0.id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, LiveSession))
     }
 
     /// One entry per credited line of a paid order, newest first.
@@ -305,8 +305,9 @@ impl HostAccount {
         after: Option<String>,
     ) -> Result<RelayConnection<PayoutId, Payout>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = balances::list_host_payouts(database(ctx)?, self.0.id, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.id, Payout))
+        let (rows, total) =
+            balances::list_host_payouts(database(ctx)?, self.0.id, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.id, Payout))
     }
 
     /// The month's commissions (`YYYY-MM`, China time) as CSV.

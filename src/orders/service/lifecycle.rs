@@ -195,7 +195,8 @@ pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>
         transition(&txn, order_id, OrderStatus::Paid, OrderStatus::PartiallyShipped, None).await?;
     }
     notices::shipped(&txn, order_id).await?;
-    end_write(txn, Ok(find(&shop.db, order_id).await?)).await
+    txn.commit().await?;
+    Ok(Ok(find(&shop.db, order_id).await?))
 }
 
 /// The parcels of `order` that `dispatch` ships: the one it names (NOT_FOUND when the order

@@ -15,7 +15,7 @@ use crate::accounts::entity::user;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
-use crate::infra::graphql::context::database;
+use crate::infra::graphql::context::{database, wants_total_count};
 use crate::infra::graphql::global_id::{NodeType, decode_as, encode};
 use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::RefundId;
@@ -120,8 +120,8 @@ impl PaymentsQuery {
         after: Option<String>,
     ) -> Result<RelayConnection<RefundId, BankRefund>> {
         let page = PageRequest::new(first, after.as_deref())?;
-        let rows = bank_refunds::pending_bank_refunds(database(ctx)?, &page).await?;
-        Ok(connection(rows, &page, 0, |row| row.refund.id, BankRefund))
+        let (rows, total) = bank_refunds::pending_bank_refunds(database(ctx)?, &page, wants_total_count(ctx)).await?;
+        Ok(connection(rows, &page, total, |row| row.refund.id, BankRefund))
     }
 }
 

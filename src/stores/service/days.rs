@@ -188,5 +188,6 @@ pub async fn close_day(
         .filter(store_day::Column::BusinessDate.eq(date))
         .exec(&txn)
         .await?;
-    end_write(txn, Ok(day(db, store_id, date).await?)).await
+    txn.commit().await?;
+    Ok(Ok(day(db, store_id, date).await?))
 }

@@ -20,7 +20,7 @@ use crate::on_each_backend;
 use crate::orders::{PLACE, available, order_input, variants};
 use crate::support::database::TestDatabase;
 use crate::support::stripe::Fault;
-use crate::support::{Actor, Backend, TestApp, fen};
+use crate::support::{Actor, Backend, TestApp, all_nodes, fen};
 
 mod commissions;
 mod demo;
@@ -39,10 +39,10 @@ const CREATE_LINK: &str = "mutation($id: ID!) { createPromoLink(input: { product
     promoLink { id code url clicks product { slug } } userErrors { code } } }";
 
 const MY_HOST: &str = "{ myHost { host { id displayName }
-    links(first: 10) { nodes { code clicks orders units sales { amount } commission { amount } } }
+    links(first: 10) { totalCount nodes { code clicks orders units sales { amount } commission { amount } } }
     commissions(first: 20) { nodes { amount { amount } status orderNumber rateBps sales { amount } } }
     balance { pending { amount } available { amount } inTransit { amount } paidOut { amount } }
-    payouts(first: 10) { nodes { id amount { amount } status method } } } }";
+    payouts(first: 10) { totalCount nodes { id amount { amount } status method } } } }";
 
 struct Cast {
     buyer: Actor,
@@ -147,7 +147,10 @@ async fn refund(app: &TestApp, operator: &Actor, order_id: &Value, amount: &str)
 }
 
 async fn my_host(app: &TestApp, host: &Actor) -> Value {
-    app.query_as(host, MY_HOST, json!({})).await["myHost"].clone()
+    let seen = app.query_as(host, MY_HOST, json!({})).await["myHost"].clone();
+    all_nodes(&seen["links"]);
+    all_nodes(&seen["payouts"]);
+    seen
 }
 
 /// The host's commissions, oldest first: (rate, status, amount in fen).

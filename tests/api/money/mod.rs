@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::on_each_backend;
 use crate::orders::{PLACE, assert_ledger_balances, available, order_input, variants};
 use crate::support::stripe::Fault;
-use crate::support::{Actor, Backend, TestApp, fen};
+use crate::support::{Actor, Backend, TestApp, all_nodes, fen};
 
 mod payouts;
 mod refunds;
@@ -23,13 +23,14 @@ pub const LILY: &str = "sanwang-xian-baihe";
 const LILY_COOP: &str = "sanwang-baihe-hezuoshe";
 
 const ACCOUNT: &str = "{ myProducer { balance { pending { amount } available { amount } paidOut { amount } }
-    earnings(first: 50) { nodes { kind amount { amount } lineTotal { amount } platformFee { amount } } } } }";
+    earnings(first: 50) { totalCount nodes { kind amount { amount } lineTotal { amount } platformFee { amount } } } } }";
 
 const ORDER: &str = "query($id: ID!) { order(id: $id) { status total { amount }
     shipments { shippedAt }
     payment { status amount { amount } refunded { amount } refundPending { amount } reviewReason } } }";
 
-const PENDING_BANK_REFUNDS: &str = "{ pendingBankRefunds(first: 50) { nodes { id amount { amount } status reason
+const PENDING_BANK_REFUNDS: &str =
+    "{ pendingBankRefunds(first: 50) { totalCount nodes { id amount { amount } status reason
     buyerEmail paidWithReference order { id number } } } }";
 
 pub struct Cast {
@@ -120,7 +121,9 @@ pub async fn order(app: &TestApp, actor: &Actor, order_id: &Value) -> Value {
 }
 
 async fn balance(app: &TestApp, grower: &Actor) -> Value {
-    app.query_as(grower, ACCOUNT, json!({})).await["myProducer"].clone()
+    let seen = app.query_as(grower, ACCOUNT, json!({})).await["myProducer"].clone();
+    all_nodes(&seen["earnings"]);
+    seen
 }
 
 pub async fn run_payouts(app: &TestApp, operator: &Actor) -> Vec<Value> {

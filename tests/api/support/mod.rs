@@ -374,6 +374,17 @@ impl Actor {
 }
 
 /// The `extensions.code` of the first error in an answer.
+/// A whole connection's nodes, checked against its `totalCount` (which the query selected).
+pub fn all_nodes(connection: &Value) -> &Vec<Value> {
+    let nodes = connection["nodes"].as_array().expect("a connection's nodes");
+    assert_eq!(
+        connection["totalCount"].as_u64(),
+        Some(nodes.len() as u64),
+        "the whole list, as many as its totalCount: {connection}"
+    );
+    nodes
+}
+
 pub fn error_code(answer: &Value) -> &str {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
