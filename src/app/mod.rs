@@ -128,12 +128,7 @@ impl AppState {
             Some(redis) => PersistedQueries::Redis(redis.clone()),
             None => PersistedQueries::in_process(config.persisted_queries_memory_bytes),
         };
-        let stripe = config
-            .stripe
-            .as_ref()
-            .map(config::StripeSettings::gateway)
-            .transpose()?;
-        let direct = config.direct.direct_pay(&format!("http://{}", config.addr))?;
+        let (stripe, direct) = config.payment_clients()?;
         let impact = Arc::new(ImpactReports::default());
         let images = image_store(&config)?;
         if first_demo_start {
@@ -244,12 +239,7 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         (Some(redis), true) => StorefrontCache::redis(redis.clone(), config.cache_memory_bytes),
         _ => StorefrontCache::off(),
     };
-    let stripe = config
-        .stripe
-        .as_ref()
-        .map(config::StripeSettings::gateway)
-        .transpose()?;
-    let direct = config.direct.direct_pay(&format!("http://{}", config.addr))?;
+    let (stripe, direct) = config.payment_clients()?;
     Ok(Shop {
         db,
         cache: Arc::new(cache),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::config::Config;
+use super::config::{Config, StripeSettings};
 use crate::orders::DeliveryFollower;
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
@@ -12,6 +12,13 @@ use crate::payouts::ledger::{CreditOnDelivery, PayoutSettings};
 use crate::shop::{Parts, ShopSettings};
 
 impl Config {
+    /// Stripe, when configured, and WeChat Pay and Alipay paid directly.
+    pub fn payment_clients(&self) -> anyhow::Result<(Option<StripeGateway>, DirectPay)> {
+        let stripe = self.stripe.as_ref().map(StripeSettings::gateway).transpose()?;
+        let direct = self.direct.direct_pay(&format!("http://{}", self.addr))?;
+        Ok((stripe, direct))
+    }
+
     /// The fee and hold the earnings ledger applies.
     pub fn payout_settings(&self) -> PayoutSettings {
         PayoutSettings {

@@ -18,8 +18,9 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, assert_ledger_balances, order_input, order_row, variants};
+use crate::orders::{assert_ledger_balances, order_row};
 use crate::support::keys::{self, Role as KeyRole};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::wechatpay::{Fault, Notify};
 use crate::support::{Actor, Backend, TestApp};
 

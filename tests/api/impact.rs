@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::money::{Cast, cast, lily_at, order, pay_by_bank, place, refund, run_payouts, ship_and_deliver};
+use crate::money::run_payouts;
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, variants};
+use crate::support::scenario::{Cast, cast, lily_at, order, pay_by_bank, place, refund, ship_and_deliver};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::{Backend, TestApp, fen};
 
 on_each_backend!(

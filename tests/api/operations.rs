@@ -10,8 +10,8 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::money::{cast, lily_at, pay_by_bank, place, refund, ship_and_deliver};
 use crate::on_each_backend;
+use crate::support::scenario::{cast, lily_at, pay_by_bank, place, refund, ship_and_deliver};
 use crate::support::{Backend, TestApp, TestDatabase};
 
 on_each_backend!(

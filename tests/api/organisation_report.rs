@@ -5,8 +5,8 @@
 use huakai::accounts::Role;
 use serde_json::{Value, json};
 
-use crate::money::{cast, lily_at, pay_by_bank, place, refund};
 use crate::on_each_backend;
+use crate::support::scenario::{cast, lily_at, pay_by_bank, place, refund};
 use crate::support::{Actor, Backend, TestApp, error_code, fen};
 use crate::unions::{SET_PLEDGE, member, organisation};
 

@@ -8,7 +8,7 @@ mod allowance;
 pub(crate) mod bulk;
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input};
+use crate::support::scenario::{PLACE, order_input};
 use crate::support::{Actor, Backend, TestApp, error_code, fen};
 
 pub const CREATE: &str = "mutation($input: OrganisationInput!) {

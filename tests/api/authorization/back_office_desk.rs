@@ -48,12 +48,12 @@ async fn every_order_desk_operation_answers_each_caller_as_it_should() {
             &cast.buyer,
             "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
                 order { id shipments { id } } userErrors { code } } }",
-            crate::orders::order_input(json!([{ "variantId": variant_id, "quantity": 1 }]), "desk-matrix"),
+            crate::support::scenario::order_input(json!([{ "variantId": variant_id, "quantity": 1 }]), "desk-matrix"),
         )
         .await;
     let order = &placed["placeOrder"]["order"];
     let (order_id, shipment_id) = (order["id"].clone(), order["shipments"][0]["id"].clone());
-    crate::money::pay_by_bank(&app, &cast.operator, &order_id).await;
+    crate::support::scenario::pay_by_bank(&app, &cast.operator, &order_id).await;
 
     let rows = [
         Row {

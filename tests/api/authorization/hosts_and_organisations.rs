@@ -89,7 +89,7 @@ async fn every_organisation_operation_answers_each_caller_as_it_should() {
     let candidate = app.user("candidate@example.com", Role::Buyer, None).await;
     let code = app.query_as(&union.admin, INVITE, json!({ "org": union.id })).await["createInvite"]["code"].clone();
     assert!(code.is_string());
-    let (lily_sku, (lily, _)) = crate::orders::variants(&app, "sanwang-xian-baihe")
+    let (lily_sku, (lily, _)) = crate::support::scenario::variants(&app, "sanwang-xian-baihe")
         .await
         .into_iter()
         .max_by_key(|(_, (_, available))| *available)

@@ -43,13 +43,14 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         "the grower's own product"
     );
     let variant_id = lily["product"]["variants"][0]["id"].clone();
-    let place = |key: &str| crate::orders::order_input(json!([{ "variantId": variant_id, "quantity": 1 }]), key);
+    let place =
+        |key: &str| crate::support::scenario::order_input(json!([{ "variantId": variant_id, "quantity": 1 }]), key);
     let order = app
-        .query_as(&cast.buyer, crate::orders::PLACE, place("matrix-order"))
+        .query_as(&cast.buyer, crate::support::scenario::PLACE, place("matrix-order"))
         .await;
     let order_id = order["placeOrder"]["order"]["id"].clone();
     let to_cancel = app
-        .query_as(&cast.buyer, crate::orders::PLACE, place("matrix-cancel"))
+        .query_as(&cast.buyer, crate::support::scenario::PLACE, place("matrix-cancel"))
         .await;
     let cancel_id = to_cancel["placeOrder"]["order"]["id"].clone();
     // A payout of the grower's producer, made directly: runs need deliveries and a hold.
@@ -215,7 +216,7 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
         },
         Row {
             operation: "placeOrder",
-            query: crate::orders::PLACE,
+            query: crate::support::scenario::PLACE,
             variables: place("matrix-place"),
             expected: [Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed],
         },

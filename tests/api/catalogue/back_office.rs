@@ -5,7 +5,7 @@ use huakai::accounts::Role;
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input};
+use crate::support::scenario::{PLACE, order_input};
 use crate::support::{Actor, Backend, TestApp};
 
 on_each_backend!(

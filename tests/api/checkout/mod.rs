@@ -4,7 +4,7 @@ use huakai::accounts::Role;
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, address, variants};
+use crate::support::scenario::{PLACE, address, variants};
 use crate::support::{Actor, Backend, TestApp};
 
 mod addresses;

@@ -2,9 +2,9 @@
 //! province a producer does not deliver to, the grower earns the fee whole (no platform fee)
 //! at delivery, a partial refund gives back goods only and a full refund the fee with them.
 
-use crate::money::refund;
 use crate::payouts::{Cast, cast};
 use crate::support::fen;
+use crate::support::scenario::refund;
 
 use super::*;
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::on_each_backend;
-use crate::orders::variants;
+use crate::support::scenario::variants;
 use crate::support::{Backend, TestApp, error_code, fen};
 
 on_each_backend!(

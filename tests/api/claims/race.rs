@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, variants};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::{Backend, TestApp, fen};
 
 on_each_backend!(a_claim_racing_an_operator_refund_never_refunds_more_than_the_line);

@@ -7,7 +7,8 @@ use huakai::accounts::Role;
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, assert_ledger_balances, order_input, variants};
+use crate::orders::assert_ledger_balances;
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::{Actor, Backend, TestApp};
 
 on_each_backend!(placing_races_cancelling_without_deadlocks);

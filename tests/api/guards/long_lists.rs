@@ -6,7 +6,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, order_row, variants};
+use crate::orders::order_row;
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::{Backend, TestApp};
 
 on_each_backend!(the_impact_report_reads_seventy_thousand_orders);

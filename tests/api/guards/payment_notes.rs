@@ -7,7 +7,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::on_each_backend;
-use crate::orders::{order_row, variants};
+use crate::orders::order_row;
+use crate::support::scenario::variants;
 use crate::support::{Backend, TestApp};
 use crate::unions::{ADD_ADMIN, organisation};
 

@@ -9,7 +9,7 @@ use huakai::accounts::Role;
 use serde_json::{Value, json};
 
 use super::csv_exports::cells_of;
-use crate::orders::{PLACE, order_input, variants};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::stripe::Fault;
 use crate::support::{Actor, Backend, TestApp, fen};
 

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::on_each_backend;
-use crate::orders::variants;
+use crate::support::scenario::variants;
 use crate::support::{Actor, Backend, TestApp};
 
 on_each_backend!(

@@ -17,8 +17,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, available, order_input, variants};
+use crate::orders::available;
 use crate::support::database::TestDatabase;
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::stripe::Fault;
 use crate::support::{Actor, Backend, TestApp, all_nodes, fen};
 

@@ -5,10 +5,10 @@
 use huakai::accounts::Role;
 use serde_json::{Value, json};
 
-use super::{expire, pending_bank_refunds, record_bank_refund, ship_and_deliver};
-use crate::money::{cast, lily_at, pay_by_bank, refund};
+use super::{expire, pending_bank_refunds, record_bank_refund};
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input};
+use crate::support::scenario::{PLACE, order_input};
+use crate::support::scenario::{cast, confirm_delivery, lily_at, pay_by_bank, refund, ship};
 use crate::support::{Actor, Backend, TestApp, fen};
 use crate::unions::{DEPOSIT, GRANT, assert_ledger_adds_up, member, organisation};
 
@@ -128,7 +128,8 @@ async fn delivered_through(app: &TestApp, operator: &Actor, buyer: &Actor, varia
     assert_eq!(placed["placeOrder"]["userErrors"], json!([]), "{placed}");
     let order_id = placed["placeOrder"]["order"]["id"].clone();
     pay_by_bank(app, operator, &order_id).await;
-    ship_and_deliver(app, operator, &order_id).await;
+    ship(app, operator, &order_id).await;
+    confirm_delivery(app, operator, &order_id).await;
     order_id
 }
 

@@ -5,9 +5,9 @@
 use serde_json::{Value, json};
 
 use super::{expire, pending_bank_refunds};
-use crate::money::{cast, lily_at, pay_by_bank, place};
 use crate::on_each_backend;
 use crate::orders::{assert_ledger_balances, available};
+use crate::support::scenario::{cast, lily_at, pay_by_bank, place};
 use crate::support::{Actor, Backend, TestApp, fen};
 
 on_each_backend!(
@@ -42,7 +42,7 @@ async fn a_cancelled_or_expired_bank_order_paid_late_stays_cancelled(backend: Ba
     for story in ["cancelled", "expired"] {
         let order_id = place(&app, &cast.buyer, &lily, 2, story, "BANK_TRANSFER").await;
         end(&app, &cast.buyer, &order_id, story).await;
-        let on_sale = available(&app, crate::money::LILY, &lily).await;
+        let on_sale = available(&app, crate::support::scenario::LILY, &lily).await;
         pay_by_bank(&app, &cast.operator, &order_id).await;
         let seen = app.query_as(&cast.operator, ORDER, json!({ "id": order_id })).await["order"].clone();
         assert_eq!(
@@ -63,7 +63,7 @@ async fn a_cancelled_or_expired_bank_order_paid_late_stays_cancelled(backend: Ba
             vec![6000]
         );
         assert_eq!(
-            available(&app, crate::money::LILY, &lily).await,
+            available(&app, crate::support::scenario::LILY, &lily).await,
             on_sale,
             "{story}: the stock stays for sale"
         );

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::money::{cast, lily_at};
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, variants};
+use crate::support::scenario::{PLACE, order_input, variants};
+use crate::support::scenario::{cast, lily_at};
 use crate::support::{Actor, Backend, TestApp};
 use crate::unions::{DEPOSIT, organisation};
 

@@ -129,26 +129,3 @@ pub async fn record_bank_refund(app: &TestApp, operator: &Actor, refund_id: &Val
         .await;
     assert_eq!(recorded["recordBankRefund"]["userErrors"], json!([]), "{recorded}");
 }
-
-/// Ships every part of a paid order and confirms it arrived, as an operator.
-pub async fn ship_and_deliver(app: &TestApp, operator: &Actor, order_id: &Value) {
-    let shipped = app
-        .query_as(
-            operator,
-            "mutation($id: ID!) { markShipped(orderId: $id, trackingNumber: \"SF9\") { userErrors { code } } }",
-            json!({ "id": order_id }),
-        )
-        .await;
-    assert_eq!(shipped["markShipped"]["userErrors"], json!([]), "{shipped}");
-    let delivered = app
-        .query_as(
-            operator,
-            "mutation($id: ID!) { confirmDelivery(orderId: $id) { order { status } userErrors { code } } }",
-            json!({ "id": order_id }),
-        )
-        .await;
-    assert_eq!(
-        delivered["confirmDelivery"]["order"]["status"], "DELIVERED",
-        "{delivered}"
-    );
-}

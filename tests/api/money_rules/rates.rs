@@ -9,9 +9,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use super::{commissions_of, earnings_of, shop};
-use crate::money::{cast, lily_at, pay_by_bank, place};
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, order_row};
+use crate::orders::order_row;
+use crate::support::scenario::{PLACE, order_input};
+use crate::support::scenario::{cast, confirm_delivery, lily_at, pay_by_bank, place, ship};
 use crate::support::stripe::Fault;
 use crate::support::{Backend, TestApp};
 
@@ -32,17 +33,6 @@ async fn sale_fee(app: &TestApp, order_id: &Value) -> i64 {
         .iter()
         .map(|row| row.platform_fee_fen)
         .sum()
-}
-
-async fn ship(app: &TestApp, operator: &crate::support::Actor, order_id: &Value) {
-    let shipped = app
-        .query_as(
-            operator,
-            "mutation($id: ID!) { markShipped(orderId: $id, trackingNumber: \"SF9\") { userErrors { code } } }",
-            json!({ "id": order_id }),
-        )
-        .await;
-    assert_eq!(shipped["markShipped"]["userErrors"], json!([]));
 }
 
 async fn a_fee_changed_between_sale_and_refund_leaves_nobody_off(backend: Backend) {
@@ -141,7 +131,8 @@ async fn a_line_refunded_in_parts_gives_back_exactly_what_it_earned(backend: Bac
         |seen| seen["order"]["status"] == "PAID",
     )
     .await;
-    super::ship_and_deliver(&app, &cast.operator, &order_id).await;
+    ship(&app, &cast.operator, &order_id).await;
+    confirm_delivery(&app, &cast.operator, &order_id).await;
     // 19.99 at 5% is a fee of 1.00 and a commission of 0.67; ten parts of 1.90 (each a fee of
     // 0.095, half up 0.10) and one of 0.99, with a refusal in the middle.
     let mut parts = vec![190; 10];

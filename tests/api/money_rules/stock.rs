@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use super::shop;
-use crate::money::{cast, lily_at, pay_by_bank};
 use crate::on_each_backend;
-use crate::orders::{PLACE, assert_ledger_balances, available, order_input, order_row, variants};
+use crate::orders::{assert_ledger_balances, available, order_row};
+use crate::support::scenario::{PLACE, order_input, variants};
+use crate::support::scenario::{cast, lily_at, pay_by_bank};
 use crate::support::{Backend, TestApp};
 
 on_each_backend!(a_full_refund_of_a_partly_shipped_order_returns_the_unshipped_units);
@@ -40,7 +41,7 @@ async fn a_full_refund_of_a_partly_shipped_order_returns_the_unshipped_units(bac
         .await;
     assert_eq!(shipped["markShipped"]["userErrors"], json!([]), "{shipped}");
     let (lily_before, rice_before) = (
-        available(&app, crate::money::LILY, &lily).await,
+        available(&app, crate::support::scenario::LILY, &lily).await,
         available(&app, RICE, &rice).await,
     );
 
@@ -58,7 +59,7 @@ async fn a_full_refund_of_a_partly_shipped_order_returns_the_unshipped_units(bac
         "the rice never left: it is for sale again"
     );
     assert_eq!(
-        available(&app, crate::money::LILY, &lily).await,
+        available(&app, crate::support::scenario::LILY, &lily).await,
         lily_before,
         "the lilies are on their way to the buyer"
     );

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{app_with_mail, to};
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, variants};
 use crate::payouts::{cast, run_payouts};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::smtp::ReceivedMail;
 use crate::support::{Actor, Backend, TestApp};
 

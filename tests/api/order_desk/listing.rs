@@ -5,8 +5,9 @@ use huakai::orders::entity::order;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::*;
-use crate::money::{cast, pay_by_bank};
-use crate::orders::{order_input, order_row};
+use crate::orders::order_row;
+use crate::support::scenario::order_input;
+use crate::support::scenario::{cast, pay_by_bank};
 use crate::unions::bulk::{CAKES, LILY, stocked};
 
 on_each_backend!(operators_find_orders_by_every_filter_and_growers_see_their_queue);

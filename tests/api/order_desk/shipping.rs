@@ -2,7 +2,7 @@
 //! overwritten, with the carrier's tracking page.
 
 use super::*;
-use crate::money::{cast, pay_by_bank};
+use crate::support::scenario::{cast, pay_by_bank};
 use crate::unions::bulk::{BULK, CAKES, LILY, bulk_input, line, stocked};
 use crate::unions::organisation;
 

@@ -6,8 +6,9 @@ use huakai::accounts::Role;
 
 use super::*;
 use crate::guards::sockets::Socket;
-use crate::money::cast;
-use crate::orders::{PLACE, available, order_input};
+use crate::orders::available;
+use crate::support::scenario::cast;
+use crate::support::scenario::{PLACE, order_input};
 use crate::unions::bulk::{LILY, stocked};
 
 on_each_backend!(a_disabled_user_is_signed_out_everywhere_and_its_unpaid_orders_cancelled);

@@ -14,47 +14,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
+use crate::support::scenario::*;
 use crate::support::{Actor, Backend, TestApp, TestDatabase};
 
 mod lifecycle;
 mod placing;
-
-pub const PLACE: &str = "mutation($input: PlaceOrderInput!) {
-    placeOrder(input: $input) {
-        order { id number status total { amount } reservedUntil lines { quantity unitPrice { amount } lineTotal { amount } variant { sku } } }
-        userErrors { field code message }
-    }
-}";
-
-pub fn address() -> Value {
-    json!({ "name": "李华", "phone": "138 0013 8000", "province": "湖南省", "city": "株洲市", "district": "渌口区",
-            "line1": "朱亭镇幸福路 8 号", "postalCode": "412100" })
-}
-
-pub fn order_input(lines: Value, key: &str) -> Value {
-    json!({ "input": { "lines": lines, "shippingAddress": address(), "idempotencyKey": key } })
-}
-
-/// Variant ids and availability of a product, by SKU.
-pub async fn variants(app: &TestApp, slug: &str) -> HashMap<String, (Value, i64)> {
-    let data = app
-        .query(
-            "query($slug: String!) { product(slug: $slug) { variants { id sku available } } }",
-            json!({ "slug": slug }),
-        )
-        .await;
-    data["product"]["variants"]
-        .as_array()
-        .expect("variants")
-        .iter()
-        .map(|v| {
-            (
-                v["sku"].as_str().expect("sku").to_owned(),
-                (v["id"].clone(), v["available"].as_i64().expect("available")),
-            )
-        })
-        .collect()
-}
 
 /// Units of `variant` of product `slug` available now, as the storefront shows them.
 pub async fn available(app: &TestApp, slug: &str, variant: &Value) -> i64 {

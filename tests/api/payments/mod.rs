@@ -11,7 +11,8 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, assert_ledger_balances, available, order_input, order_row, variants};
+use crate::orders::{assert_ledger_balances, available, order_row};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::stripe::StripeStandIn;
 use crate::support::{Actor, Backend, TestApp, TestDatabase};
 

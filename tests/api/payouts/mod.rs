@@ -12,7 +12,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, variants};
+use crate::support::scenario::{PLACE, order_input, variants};
 use crate::support::{Actor, Backend, TestApp, fen};
 
 mod runs;

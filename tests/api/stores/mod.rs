@@ -10,7 +10,7 @@ mod shelves;
 use huakai::accounts::Role;
 use serde_json::{Value, json};
 
-use crate::money::{Cast, cast, lily_at};
+use crate::support::scenario::{Cast, cast, lily_at};
 use crate::support::{Actor, TestApp, fen};
 
 pub const LILY: &str = "sanwang-xian-baihe";

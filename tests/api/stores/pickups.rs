@@ -2,8 +2,8 @@
 //! store's shelf, no shipping charged, handed over by the store's clerk against the buyer's
 //! code; uncollected ones cancelled and paid back, their units back on the shelf.
 
-use crate::money::order;
 use crate::payouts::HOLD;
+use crate::support::scenario::order;
 use crate::support::{Backend, error_code};
 
 use super::*;
@@ -76,7 +76,7 @@ async fn a_pickup_order_waits_on_the_shelf_and_is_handed_over_against_its_code(b
 
     // One destination only, and no more than the shelf holds.
     let mut both = pickup_input(&counter, 1, "both");
-    both["input"]["shippingAddress"] = crate::orders::address();
+    both["input"]["shippingAddress"] = crate::support::scenario::address();
     let both = app.query_as(&counter.cast.buyer, PLACE_PICKUP, both).await;
     assert_eq!(both["placeOrder"]["userErrors"][0]["code"], "INVALID_INPUT", "{both}");
     let short = place_pickup(&app, &counter, 6, "short").await;

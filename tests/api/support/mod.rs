@@ -13,6 +13,7 @@ pub mod keys;
 pub mod notify_receiver;
 pub mod redis;
 pub mod s3;
+pub mod scenario;
 pub mod smtp;
 pub mod stripe;
 pub mod wechatpay;

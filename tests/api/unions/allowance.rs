@@ -7,9 +7,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::{DEPOSIT, GRANT, REMOVE, assert_ledger_adds_up, member, organisation};
-use crate::money::{cast, lily_at, pay_by_bank, refund};
 use crate::on_each_backend;
-use crate::orders::{PLACE, order_input, variants};
+use crate::support::scenario::{PLACE, order_input, variants};
+use crate::support::scenario::{cast, lily_at, pay_by_bank, refund};
 use crate::support::{Actor, Backend, TestApp, fen};
 
 fn grant_for(org: &Value, membership: &Value, amount: &str, days: i64) -> Value {
@@ -84,7 +84,7 @@ async fn spending_comes_from_the_earliest_expiry_and_refunds_go_back_to_the_gran
     let order_id = placed["order"]["id"].clone();
     assert_eq!(balances(&app).await, vec![0, 8000]);
     assert_eq!(allowance(&app, &alice).await, 8000);
-    let seen = crate::money::order(&app, &alice, &order_id).await;
+    let seen = crate::support::scenario::order(&app, &alice, &order_id).await;
     assert_eq!(seen["payment"]["status"], "SUCCEEDED");
 
     // 90.00 is more than the 80.00 left: refused, nothing spent.
@@ -270,7 +270,7 @@ async fn a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first(b
     assert_eq!(seen["remainderMethod"], "BANK_TRANSFER");
     assert_eq!(allowance(&app, &alice).await, 0);
     pay_by_bank(&app, &cast.operator, &order_id).await;
-    let paid = crate::money::order(&app, &alice, &order_id).await;
+    let paid = crate::support::scenario::order(&app, &alice, &order_id).await;
     assert_eq!(paid["status"], "PAID");
     assert_eq!(paid["payment"]["status"], "SUCCEEDED");
 
@@ -279,7 +279,7 @@ async fn a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first(b
     assert_eq!(first["userErrors"], json!([]), "{first}");
     assert_eq!(allowance(&app, &alice).await, 3000);
     assert_eq!(
-        fen(&crate::money::order(&app, &alice, &order_id).await["payment"]["refundPending"]),
+        fen(&crate::support::scenario::order(&app, &alice, &order_id).await["payment"]["refundPending"]),
         0
     );
     // The rest: 70.00 of allowance, and the 20.00 paid by bank waits for an operator.
@@ -287,7 +287,7 @@ async fn a_split_payment_pays_the_rest_by_bank_and_refunds_the_allowance_first(b
     assert_eq!(rest["userErrors"], json!([]), "{rest}");
     assert_eq!(rest["order"]["status"], "REFUNDED");
     assert_eq!(allowance(&app, &alice).await, 10000);
-    let after = crate::money::order(&app, &alice, &order_id).await;
+    let after = crate::support::scenario::order(&app, &alice, &order_id).await;
     assert_eq!(fen(&after["payment"]["refundPending"]), 2000);
     assert_eq!(
         fen(&after["payment"]["refunded"]),
@@ -377,7 +377,7 @@ async fn a_split_payment_s_rest_by_card_is_refunded_after_the_allowance() {
             .await;
             assert_eq!(stripe.refunds()[0]["amount"], 2000);
             assert_eq!(
-                crate::money::order(&app, &alice, &order_id).await["status"],
+                crate::support::scenario::order(&app, &alice, &order_id).await["status"],
                 "CANCELLED"
             );
             assert_eq!(allowance(&app, &alice).await, 10000);
@@ -393,7 +393,7 @@ async fn a_split_payment_s_rest_by_card_is_refunded_after_the_allowance() {
             assert_eq!(allowance(&app, &alice).await, 10000);
             assert_eq!(stripe.refunds().len(), 1);
             assert_eq!(stripe.refunds()[0]["amount"], 2000);
-            let paid = crate::money::order(&app, &alice, &order_id).await;
+            let paid = crate::support::scenario::order(&app, &alice, &order_id).await;
             assert_eq!(paid["payment"]["status"], "REFUNDED");
         }
         assert_ledger_adds_up(&app, &union.id).await;

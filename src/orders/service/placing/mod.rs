@@ -264,17 +264,7 @@ where
         (Some(membership), PaymentMethod::WelfareAllowance) => {
             let balance = funds::allowance(&txn, membership.id, now).await?;
             if balance < total && wanted_remainder.is_none() {
-                return end_write(
-                    txn,
-                    Err(UserError::new(
-                        ErrorCode::InsufficientAllowance,
-                        Message::new("allowance-insufficient")
-                            .with("total", total)
-                            .with("balance", balance),
-                    )
-                    .on_field(&["input", "paymentMethod"])),
-                )
-                .await;
+                return end_write(txn, Err(allowance_short(total, balance))).await;
             }
             (Some(membership.id), Ord::min(balance, total))
         }
@@ -409,17 +399,7 @@ where
     if let Some(membership_id) = allowance_from {
         // Grants that expired or closed since the balance was read: refused, nothing spent.
         if !funds::spend(&txn, membership_id, order.id, allowance_part, now).await? {
-            return end_write(
-                txn,
-                Err(UserError::new(
-                    ErrorCode::InsufficientAllowance,
-                    Message::new("allowance-insufficient")
-                        .with("total", total)
-                        .with("balance", allowance_part),
-                )
-                .on_field(&["input", "paymentMethod"])),
-            )
-            .await;
+            return end_write(txn, Err(allowance_short(total, allowance_part))).await;
         }
     }
     // Fully covered: paid now. Split: the remainder's payment starts after the commit, like
@@ -443,4 +423,15 @@ where
         }),
     )
     .await
+}
+
+/// The allowance cannot pay `total` (it holds `balance`) and no other method pays the rest.
+fn allowance_short(total: Fen, balance: Fen) -> UserError {
+    UserError::new(
+        ErrorCode::InsufficientAllowance,
+        Message::new("allowance-insufficient")
+            .with("total", total)
+            .with("balance", balance),
+    )
+    .on_field(&["input", "paymentMethod"])
 }

@@ -7,9 +7,10 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::{DEPOSIT, assert_ledger_adds_up, organisation};
-use crate::money::{cast, pay_by_bank, refund};
 use crate::on_each_backend;
-use crate::orders::{available, variants};
+use crate::orders::available;
+use crate::support::scenario::variants;
+use crate::support::scenario::{cast, pay_by_bank, refund};
 use crate::support::{Actor, Backend, TestApp, fen};
 
 mod csv;
