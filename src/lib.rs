@@ -22,6 +22,7 @@ pub mod impact;
 pub mod inventory;
 pub mod livestream;
 pub mod orders;
+pub mod organisations;
 pub mod payments;
 pub mod payouts;
 pub mod shop;

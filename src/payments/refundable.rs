@@ -14,7 +14,7 @@ use crate::infra::error::AppResult;
 use crate::infra::ids::{OrderLineId, PaymentId, RefundId};
 use crate::infra::money::Fen;
 use crate::orders::service::state::find;
-use crate::unions::funds;
+use crate::organisations::funds;
 
 /// What may still be refunded of a payment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -140,7 +140,7 @@ async fn decide_over(
             payouts,
         )
         .await?;
-        crate::unions::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
+        crate::organisations::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
         recorded = Some(row);
     }
     let to_fund = payment.provider == ProviderKind::OrganisationFund;
@@ -149,7 +149,7 @@ async fn decide_over(
     if cash > Fen::ZERO && to_fund {
         // A fund-paid bulk order's money goes back to the fund here and now, like allowance.
         let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?;
-        crate::unions::funds::refund_to_fund(txn, payment.order_id, row.id, cash, now).await?;
+        crate::organisations::funds::refund_to_fund(txn, payment.order_id, row.id, cash, now).await?;
         recorded = Some(row);
     } else if cash > Fen::ZERO && at_counter {
         recorded = Some(record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?);

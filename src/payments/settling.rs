@@ -37,7 +37,7 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
         .map(|r| r.amount_fen)
         .sum();
     // Allowance released when the order was cancelled unpaid is not the payment's to refund.
-    let (_, released) = crate::unions::funds::given_back(txn, payment.order_id).await?;
+    let (_, released) = crate::organisations::funds::given_back(txn, payment.order_id).await?;
     let to = match settled {
         0 => PaymentStatus::Succeeded,
         all if all >= payment.amount_fen - released.get() => PaymentStatus::Refunded,

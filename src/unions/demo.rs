@@ -9,9 +9,6 @@ use chrono::{Datelike, TimeDelta, Utc};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::OrganisationKind;
-use super::entity::organisation;
-use super::funds::{self, GrantRequest};
 use super::service::{self, NewOrganisation};
 use crate::accounts::Role;
 use crate::accounts::service::{ProducerAsked, create_user};
@@ -26,6 +23,9 @@ use crate::orders::PaymentMethod;
 use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
 use crate::orders::service::placing::Address;
 use crate::orders::service::{acceptance, lifecycle, state};
+use crate::organisations::OrganisationKind;
+use crate::organisations::entity::organisation;
+use crate::organisations::funds::{self, GrantRequest};
 use crate::shop::Shop;
 
 pub const ADMIN_EMAIL: &str = "union@huakai.demo";

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::entity::ledger::{self, LedgerEntryKind};
 use super::pledges::{self, PledgeProgress};
 use crate::catalogue::entity::{producer, village};
 use crate::infra::error::{Outcome, UserError};
@@ -24,6 +23,7 @@ use crate::infra::in_list::all_in;
 use crate::infra::money::Fen;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::acceptance::{self, Progress};
+use crate::organisations::entity::ledger::{self, LedgerEntryKind};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::refund_line;
 

@@ -9,9 +9,7 @@ use sea_orm::{
     SqlErr,
 };
 
-use super::OrganisationKind;
-use super::entity::{invite, organisation, organisation_admin, pledge};
-use super::funds::{self, parse_amount};
+use super::entity::{invite, pledge};
 use crate::accounts::entity::membership::{self, MembershipKind};
 use crate::accounts::entity::user;
 use crate::accounts::session_cache::SessionCache;
@@ -23,6 +21,9 @@ use crate::infra::ids::OrganisationId;
 use crate::infra::ids::{MembershipId, UserId};
 use crate::infra::money::Fen;
 use crate::infra::paging::{self, Direction, PageRequest};
+use crate::organisations::OrganisationKind;
+use crate::organisations::entity::{organisation, organisation_admin};
+use crate::organisations::funds::{self, parse_amount};
 
 /// A business answer: the value, or what the user can fix.
 use crate::infra::error::Outcome;
@@ -102,17 +103,6 @@ pub async fn find(
     organisation_id: OrganisationId,
 ) -> AppResult<Option<organisation::Model>> {
     Ok(organisation::Entity::find_by_id(organisation_id).one(db).await?)
-}
-
-/// The user ids of an organisation's admins.
-pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: OrganisationId) -> AppResult<Vec<UserId>> {
-    Ok(organisation_admin::Entity::find()
-        .filter(organisation_admin::Column::OrganisationId.eq(organisation_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|admin| admin.user_id)
-        .collect())
 }
 
 /// The organisation `user_id` administers, if any.
@@ -204,23 +194,6 @@ pub async fn create_invite(
     Ok(code)
 }
 
-/// The user's current membership of an organisation, if any.
-pub async fn current_membership(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<membership::Model>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
-        .filter(membership::Column::EndedAt.is_null())
-        .one(db)
-        .await?)
-}
-
-/// The organisation a buyer's order placed now is credited to.
-pub async fn credited_organisation(db: &impl ConnectionTrait, buyer_id: UserId) -> AppResult<Option<OrganisationId>> {
-    Ok(current_membership(db, buyer_id)
-        .await?
-        .and_then(|membership| membership.organisation_id))
-}
-
 /// `joinOrganisation(code)`: the code is used and the membership starts in one transaction. A
 /// user belongs to one organisation at a time (a unique index decides a race). A code made
 /// longer than `invite_ttl` ago admits nobody.
@@ -257,7 +230,7 @@ pub async fn join(
     else {
         return end_write(txn, Err(invalid_code())).await;
     };
-    if current_membership(&txn, user_id).await?.is_some() {
+    if crate::organisations::current_membership(&txn, user_id).await?.is_some() {
         return end_write(txn, Err(already())).await;
     }
     let now = Utc::now();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
-use super::funds;
+use crate::organisations::funds;
 use crate::shop::Shop;
 
 /// Expired allowance is back in the fund at most this long after its expiry.

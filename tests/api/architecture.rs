@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["infra"],
     &["accounts", "inventory"],
-    &["cache"],
+    &["cache", "organisations"],
     &["shop"],
     &["catalogue"],
     &["cart"],
@@ -42,19 +42,9 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
         "a live session's price and quota are taken and given back with the order's units",
     ),
     (
-        "orders",
-        "unions",
-        "a bulk order spends the organisation's fund; its admins read its orders",
-    ),
-    (
         "payments",
         "payouts",
         "a refund reverses the earnings of the lines it pays back, in its own transaction",
-    ),
-    (
-        "payments",
-        "unions",
-        "a refund gives an allowance or a fund its share back, in its own transaction",
     ),
 ];
 

@@ -295,7 +295,7 @@ fn grant_input(org: &Value, members: Option<Vec<Value>>, amount: &str) -> Value 
 
 /// The ledger adds up: the fund and every grant's balance are the sums of their deltas.
 pub async fn assert_ledger_adds_up(app: &TestApp, organisation_id: &Value) {
-    use huakai::unions::entity::{allowance_grant, ledger, organisation};
+    use huakai::organisations::entity::{allowance_grant, ledger, organisation};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let id = huakai::infra::graphql::global_id::decode_as::<huakai::infra::ids::OrganisationId>(
         organisation_id.as_str().expect("id"),

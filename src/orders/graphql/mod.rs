@@ -59,7 +59,7 @@ pub(super) struct Audience {
 impl Audience {
     pub(super) async fn of(db: &impl ConnectionTrait, row: &order::Model) -> AppResult<Audience> {
         let organisation_admins = match (row.bulk, row.union_id) {
-            (true, Some(organisation_id)) => crate::unions::service::admins_of(db, organisation_id).await?,
+            (true, Some(organisation_id)) => crate::organisations::admins_of(db, organisation_id).await?,
             _ => Vec::new(),
         };
         Ok(Audience {

@@ -31,9 +31,9 @@ use crate::inventory::{self, Moved, Movement};
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
 use crate::orders::service::placing::MAX_QUANTITY;
 use crate::orders::{OrderStatus, PaymentMethod};
+use crate::organisations::funds;
 use crate::payments::ProviderKind;
 use crate::shop::{Effect, Shop};
-use crate::unions::funds;
 
 pub const MAX_RECIPIENT_LINES: usize = 2_000;
 

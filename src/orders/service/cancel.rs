@@ -73,7 +73,7 @@ async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reaso
     };
     // A split order's allowance, spent when it was placed, goes back with the cancellation.
     if from == OrderStatus::PendingPayment && order.allowance_fen > 0 {
-        crate::unions::funds::release(&txn, order_id, chrono::Utc::now()).await?;
+        crate::organisations::funds::release(&txn, order_id, chrono::Utc::now()).await?;
     }
     let mut refund = None;
     if from == OrderStatus::Paid

@@ -15,8 +15,8 @@ use crate::infra::i18n::Message;
 use crate::infra::ids::{OrganisationId, UserId, VariantId};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
+use crate::organisations::entity::organisation;
 use crate::shop::OrderLimits;
-use crate::unions::entity::organisation;
 
 /// Refuses a bulk order of `units` that would have the organisation hold more unpaid bulk orders
 /// or units than the limits allow, its first included, with when the oldest hold ends (this

@@ -324,7 +324,7 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
                     )));
                 };
                 if order.allowance_fen > 0 {
-                    crate::unions::funds::release(&txn, order.id, now).await?;
+                    crate::organisations::funds::release(&txn, order.id, now).await?;
                 }
                 effect = effect.and(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped));
                 expired += 1;

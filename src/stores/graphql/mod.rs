@@ -22,13 +22,13 @@ use crate::infra::graphql::global_id::{NodeType, decode_as};
 use crate::infra::ids::StoreId;
 use crate::inventory::entity::store;
 use crate::orders::graphql::{OrderLineInput, OrderPayload};
+use crate::organisations::funds;
 use crate::shop::shop;
 use crate::stores::CounterPaymentMethod;
 use crate::stores::policy::{ManageStores, StockShelf};
 use crate::stores::service::counter::{self, SaleLine, SaleRequest};
 use crate::stores::service::counter_refunds::{self, CounterRefundRequest};
 use crate::stores::service::{days, pickups, shelves, stores};
-use crate::unions::funds;
 
 type Result<T> = async_graphql::Result<T>;
 

@@ -27,12 +27,12 @@ use crate::inventory::shelf;
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::placing::{MAX_LINES, MAX_QUANTITY};
+use crate::organisations::funds;
 use crate::payments::ProviderKind;
 use crate::payments::records::paid_at_once;
 use crate::payouts::ledger::{self, PayoutSettings};
 use crate::stores::CounterPaymentMethod;
 use crate::stores::entity::{counter_sale, store_day};
-use crate::unions::funds;
 
 pub(super) const MAX_KEY_CHARS: usize = 64;
 

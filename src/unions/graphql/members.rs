@@ -15,7 +15,7 @@ use crate::infra::graphql::context::database;
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::MembershipId;
 use crate::infra::money::{Fen, Money};
-use crate::unions::funds::{self};
+use crate::organisations::funds::{self};
 use crate::unions::pledges::PledgeProgress;
 use crate::unions::policy::{AdministerOrganisation, ReadMembership, ShowCounterCode};
 use crate::unions::service;
@@ -80,7 +80,7 @@ impl Membership {
             None => None,
         }
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("membership without its organisation")))?;
-        let admin_ids = service::admins_of(db, row.id).await?;
+        let admin_ids = crate::organisations::admins_of(db, row.id).await?;
         let administered = viewer(ctx).may(AdministerOrganisation { admin_ids: &admin_ids });
         Ok(Organisation { row, administered })
     }
@@ -136,7 +136,7 @@ pub(super) async fn visible_membership(
         return Ok(None);
     };
     let admin_ids = match row.organisation_id {
-        Some(id) => service::admins_of(db, id).await?,
+        Some(id) => crate::organisations::admins_of(db, id).await?,
         None => Vec::new(),
     };
     Ok(viewer

@@ -4,9 +4,6 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::OrganisationKind;
-use super::entity::organisation;
-use super::funds::{self, GrantRequest};
 use super::pledges;
 use super::policy::{AdministerOrganisation, OperateOrganisations, ReadOrganisation};
 use super::service::{self, NewOrganisation};
@@ -26,6 +23,9 @@ use crate::infra::money::{Fen, Money};
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
 use crate::orders::service::desk::OrderCursor;
+use crate::organisations::OrganisationKind;
+use crate::organisations::entity::organisation;
+use crate::organisations::funds::{self, GrantRequest};
 use sea_orm::DatabaseConnection;
 
 mod bulk;
@@ -53,10 +53,10 @@ impl Organisation {
         viewer: &Viewer,
         row: organisation::Model,
     ) -> AppResult<Option<Organisation>> {
-        let admin_ids = service::admins_of(db, row.id).await?;
+        let admin_ids = crate::organisations::admins_of(db, row.id).await?;
         let administered = viewer.may(AdministerOrganisation { admin_ids: &admin_ids });
         let viewer_is_member = match viewer {
-            Viewer::User(me) => service::credited_organisation(db, me.user_id).await? == Some(row.id),
+            Viewer::User(me) => crate::organisations::credited_organisation(db, me.user_id).await? == Some(row.id),
             Viewer::Anonymous => false,
         };
         if !administered
@@ -255,7 +255,7 @@ pub(super) async fn administered(ctx: &Context<'_>, id: &ID) -> AppResult<Option
     let Some(row) = service::find(db, row).await? else {
         return Ok(None);
     };
-    let admin_ids = service::admins_of(db, row.id).await?;
+    let admin_ids = crate::organisations::admins_of(db, row.id).await?;
     viewer(ctx).authorize(AdministerOrganisation { admin_ids: &admin_ids })?;
     Ok(Some(row))
 }
@@ -288,7 +288,7 @@ impl UnionsQuery {
     #[graphql(guard = "RoleGuard::signed_in()")]
     async fn my_membership(&self, ctx: &Context<'_>) -> Result<Option<Membership>> {
         let me = viewer(ctx).signed_in()?;
-        Ok(service::current_membership(database(ctx)?, me.user_id)
+        Ok(crate::organisations::current_membership(database(ctx)?, me.user_id)
             .await?
             .map(Membership))
     }
@@ -402,7 +402,7 @@ impl UnionsMutation {
             return Ok(not_found());
         };
         let admin_ids = match row.organisation_id {
-            Some(id) => service::admins_of(db, id).await?,
+            Some(id) => crate::organisations::admins_of(db, id).await?,
             None => Vec::new(),
         };
         viewer(ctx).authorize(AdministerOrganisation { admin_ids: &admin_ids })?;

@@ -4,13 +4,13 @@
 use chrono::Utc;
 use huakai::orders::OrderStatus;
 use huakai::orders::entity::{order, order_line, order_line_attribution};
+use huakai::organisations::entity::ledger::LedgerEntryKind;
+use huakai::organisations::entity::{allowance_grant, ledger, organisation};
 use huakai::payments::PaymentStatus;
 use huakai::payments::entity::refund::RefundStatus;
 use huakai::payments::entity::{payment, refund, refund_line};
 use huakai::payouts::EarningKind;
 use huakai::payouts::entity::{earning, host_commission};
-use huakai::unions::entity::ledger::LedgerEntryKind;
-use huakai::unions::entity::{allowance_grant, ledger, organisation};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 
 use super::sold::{Sold, lines_add_up, shipping_adds_up};

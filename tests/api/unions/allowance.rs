@@ -1,7 +1,7 @@
 //! Paying with the welfare allowance: spending (earliest expiry first), refunds back to the
 //! grants or the fund, expiry, leaving, eligibility, and a race on one member's balance.
 
-use huakai::unions::entity::allowance_grant;
+use huakai::organisations::entity::allowance_grant;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};

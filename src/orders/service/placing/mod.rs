@@ -31,13 +31,12 @@ use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::holds::within_buyer_limits;
 use crate::orders::service::state::move_units;
 use crate::orders::{OrderStatus, PaymentMethod};
+use crate::organisations::{current_membership, funds};
 use crate::payments::ProviderKind;
 use crate::payments::checkout::Checkout;
 use crate::payments::entity::payment;
 use crate::payments::service as payments;
 use crate::shop::{Effect, Shop};
-use crate::unions::funds;
-use crate::unions::service as unions;
 
 pub use crate::cart::address::Address;
 pub(super) use crate::cart::address::check_address;
@@ -256,7 +255,7 @@ where
     take_user(&txn, buyer_id).await?;
     // Credited to the organisation the buyer belongs to now (read in the transaction that
     // places the order, so an order placed as a member leaving counts one way, consistently).
-    let membership = unions::current_membership(&txn, buyer_id).await?;
+    let membership = current_membership(&txn, buyer_id).await?;
     let organisation = membership.as_ref().and_then(|m| m.organisation_id);
     // The allowance pays all it can (the buyer's row, taken above, makes the buyer's orders
     // read it one after the other); short of the total, the remainder method pays the rest.

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::OrganisationId;
-use crate::unions::OrganisationKind;
+use crate::organisations::OrganisationKind;
 
 /// A labour union or a public budget unit buying for 消费帮扶.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -12,8 +12,8 @@ use crate::infra::ids::RefundId;
 use crate::infra::ids::{AllowanceGrantId, OrganisationId};
 use crate::infra::ids::{MembershipId, UserId};
 use crate::infra::money::Fen;
-use crate::unions::entity::ledger::LedgerEntryKind;
-use crate::unions::entity::{allowance_grant, ledger, organisation};
+use crate::organisations::entity::ledger::LedgerEntryKind;
+use crate::organisations::entity::{allowance_grant, ledger, organisation};
 
 /// Pays `amount` of `order_id` from the member's unexpired grants, earliest expiry first, in
 /// the caller's (the order's) transaction: a SPEND row per grant used. Each grant's balance

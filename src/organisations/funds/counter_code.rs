@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use crate::accounts::entity::membership;
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::MembershipId;
-use crate::unions::entity::counter_credential;
+use crate::organisations::entity::counter_credential;
 
 const HANDLE_DIGITS: usize = 6;
 const CODE_DIGITS: usize = 12;
