@@ -25,6 +25,7 @@ pub mod orders;
 pub mod organisations;
 pub mod payments;
 pub mod payouts;
+pub mod reconciliation;
 pub mod shop;
 pub mod stores;
 pub mod unions;

@@ -300,15 +300,15 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             }
             let shop = super::shop_for_command(&config).await?;
             let since = chrono::Utc::now() - chrono::Duration::from_std(since)?;
-            let found = crate::payments::reconcile::reconcile(&shop, since).await?;
+            let found = crate::reconciliation::reconcile(&shop, since).await?;
             println!(
                 "checked {} payments: {} repaired, {} flagged for an operator, {} not ours; \
                  {} refunds and {} payouts in doubt settled",
-                found.checked,
-                found.repaired,
-                found.flagged,
-                found.unknown,
-                found.refunds_settled,
+                found.payments.checked,
+                found.payments.repaired,
+                found.payments.flagged,
+                found.payments.unknown,
+                found.payments.refunds_settled,
                 found.payouts_settled
             );
             Ok(())

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use super::config::{Config, StripeSettings};
 use crate::orders::DeliveryFollower;
 use crate::payments::direct_pay::DirectPay;
+use crate::payments::follower::RefundFollower;
 use crate::payments::stripe::StripeGateway;
-use crate::payouts::ledger::{CreditOnDelivery, PayoutSettings};
+use crate::payouts::ledger::{CreditOnDelivery, PayoutSettings, ReverseOnRefund};
 use crate::shop::{Parts, ShopSettings};
 
 impl Config {
@@ -43,6 +44,7 @@ impl Config {
             .with(direct)
             .with(self.payout_settings())
             .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
+            .with::<Arc<dyn RefundFollower>>(Arc::new(ReverseOnRefund))
             .with(self.livestream.clone())
             .with(self.claims)
             .with(self.stores)

@@ -16,6 +16,7 @@ pub mod direct_pay;
 pub mod direct_providers;
 pub mod direct_sweep;
 pub mod entity;
+pub mod follower;
 pub mod graphql;
 pub mod inbox;
 pub mod notices;

@@ -1,5 +1,7 @@
-//! `huakai payments reconcile`: our records against Stripe's (and WeChat Pay's and Alipay's), for whatever a lost webhook or an
-//! unanswered call left behind. The same code paths the webhook and the first call take.
+//! Our payments and refunds against Stripe's records (and WeChat Pay's and Alipay's), for
+//! whatever a lost webhook or an unanswered call left behind, by the same code paths the
+//! webhook and the first call take; `huakai payments reconcile` (`crate::reconciliation`) adds
+//! the payouts in flight.
 
 use chrono::{DateTime, Utc};
 
@@ -8,7 +10,6 @@ use super::service::apply_success;
 use super::stripe::PaymentIntentStatus;
 use super::{direct_bill, direct_sweep, settling};
 use crate::infra::error::AppResult;
-use crate::payouts::runs;
 use crate::shop::Shop;
 
 /// What a reconciliation found.
@@ -20,8 +21,6 @@ pub struct Reconciliation {
     pub unknown: usize,
     /// Refunds in doubt that turned out to have gone through (or were made now).
     pub refunds_settled: usize,
-    /// Payouts in flight that turned out to be paid (or were paid now).
-    pub payouts_settled: usize,
 }
 
 /// Pays orders whose PaymentIntent, or WeChat Pay or Alipay trade, (created since `since`)
@@ -61,10 +60,5 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
         }
     }
     found.refunds_settled = settling::retry_unsettled(shop, std::time::Duration::ZERO).await?;
-    found.payouts_settled = runs::send_transfers(&shop.db, gateway)
-        .await?
-        .iter()
-        .filter(|p| p.paid_at.is_some())
-        .count();
     Ok(found)
 }

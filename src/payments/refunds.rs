@@ -18,10 +18,13 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, SqlErr,
+};
 
 use super::entity::refund::RefundStatus;
 use super::entity::{payment, refund, refund_line};
+use super::follower::Refunded;
 use super::providers;
 use super::records::flag;
 use super::records::payment_of;
@@ -34,12 +37,9 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::ids::{PaymentId, RefundId};
-use crate::infra::money::Fen;
+use crate::infra::money::{Fen, allocate};
 use crate::orders::service::lifecycle::close_fully_refunded;
 use crate::orders::service::state::{lines_of, lock_order};
-use crate::payouts::allocate;
-use crate::payouts::ledger::{self, PayoutSettings};
-use crate::payouts::shipping_ledger;
 use crate::shop::{Effect, Shop};
 
 /// A refund recorded by [`decide`].
@@ -52,38 +52,38 @@ pub struct Decided {
 /// doc). `stripe_refund_id` names a refund Stripe already made (from its dashboard): the row is
 /// written as succeeded.
 pub async fn decide(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     payment: &payment::Model,
     amount: Fen,
     reason: &str,
     stripe_refund_id: Option<&str>,
-    payouts: PayoutSettings,
+    shop: &Shop,
 ) -> AppResult<Result<Decided, UserError>> {
-    decide_over(txn, payment, amount, reason, stripe_refund_id, None, payouts).await
+    decide_over(txn, payment, amount, reason, stripe_refund_id, None, shop).await
 }
 
 /// [`decide`] for a refund of some of the order's lines (an after-sales claim): the amount is
 /// split over `lines` in proportion to their weights, each part no more than its line still
 /// holds; the caller keeps `amount` within the weights.
 pub async fn decide_for_lines(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     payment: &payment::Model,
     amount: Fen,
     reason: &str,
     lines: &[(OrderLineId, i64)],
-    payouts: PayoutSettings,
+    shop: &Shop,
 ) -> AppResult<Result<Decided, UserError>> {
-    decide_over(txn, payment, amount, reason, None, Some(lines), payouts).await
+    decide_over(txn, payment, amount, reason, None, Some(lines), shop).await
 }
 
 async fn decide_over(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     payment: &payment::Model,
     amount: Fen,
     reason: &str,
     stripe_refund_id: Option<&str>,
     only: Option<&[(OrderLineId, i64)]>,
-    payouts: PayoutSettings,
+    shop: &Shop,
 ) -> AppResult<Result<Decided, UserError>> {
     // Refunds and deliveries of one order take turns, so each sees the other's rows.
     lock_order(txn, payment.order_id).await?;
@@ -137,7 +137,7 @@ async fn decide_over(
             reason,
             None,
             only,
-            payouts,
+            shop,
         )
         .await?;
         crate::organisations::funds::give_back(txn, payment.order_id, Some(row.id), allowance, now).await?;
@@ -148,18 +148,18 @@ async fn decide_over(
     let at_counter = payment.provider == ProviderKind::Counter;
     if cash > Fen::ZERO && to_fund {
         // A fund-paid bulk order's money goes back to the fund here and now, like allowance.
-        let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?;
+        let row = record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, shop).await?;
         crate::organisations::funds::refund_to_fund(txn, payment.order_id, row.id, cash, now).await?;
         recorded = Some(row);
     } else if cash > Fen::ZERO && at_counter {
-        recorded = Some(record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, payouts).await?);
+        recorded = Some(record(txn, payment, cash, RefundStatus::Succeeded, reason, None, only, shop).await?);
     } else if cash > Fen::ZERO {
         let status = if stripe_refund_id.is_some() {
             RefundStatus::Succeeded
         } else {
             RefundStatus::Pending
         };
-        recorded = Some(record(txn, payment, cash, status, reason, stripe_refund_id, only, payouts).await?);
+        recorded = Some(record(txn, payment, cash, status, reason, stripe_refund_id, only, shop).await?);
     }
     let row = recorded.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a refund of nothing")))?;
     let effect = if amount == open.total() {
@@ -178,14 +178,14 @@ async fn decide_over(
 /// earnings it reverses.
 #[allow(clippy::too_many_arguments)] // each is one of the row's facts, passed through from `decide`
 async fn record(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     payment: &payment::Model,
     amount: Fen,
     status: RefundStatus,
     reason: &str,
     stripe_refund_id: Option<&str>,
     only: Option<&[(OrderLineId, i64)]>,
-    payouts: PayoutSettings,
+    shop: &Shop,
 ) -> AppResult<refund::Model> {
     let now = Utc::now();
     let (parts, shipping) = split_over_lines(txn, payment, amount, only).await?;
@@ -215,10 +215,13 @@ async fn record(
         .exec_without_returning(txn)
         .await?;
     }
-    ledger::reverse_refund(txn, payment.order_id, row.id, &parts, payouts).await?;
-    if shipping > Fen::ZERO {
-        shipping_ledger::reverse_shipping(txn, payment.order_id, row.id).await?;
-    }
+    let refunded = Refunded {
+        order_id: payment.order_id,
+        refund_id: row.id,
+        lines: &parts,
+        shipping,
+    };
+    shop.refund_follower().refunded(shop, txn, &refunded).await?;
     Ok(row)
 }
 
@@ -300,16 +303,7 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
         )
         .await;
     }
-    let decided = match decide(
-        &txn,
-        &payment,
-        amount,
-        "refunded by an operator",
-        None,
-        shop.payout_settings(),
-    )
-    .await?
-    {
+    let decided = match decide(&txn, &payment, amount, "refunded by an operator", None, shop).await? {
         Ok(decided) => decided,
         Err(problem) => {
             return end_write(txn, Err(problem)).await;
@@ -384,7 +378,7 @@ pub async fn sync_with_stripe(shop: &Shop, payment: &payment::Model) -> AppResul
             Fen::new(found.amount),
             "refunded in Stripe's dashboard",
             Some(found.id.as_str()),
-            shop.payout_settings(),
+            shop,
         )
         .await;
         match decided {

@@ -271,7 +271,7 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
 /// Gives back `amount` that arrived for an order cancelled meanwhile, in the payment's
 /// transaction, through the one refund path; the refund to send, if one was decided.
 async fn late_refund(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &sea_orm::DatabaseTransaction,
     shop: &Shop,
     payment_id: PaymentId,
     amount: i64,
@@ -281,7 +281,7 @@ async fn late_refund(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
     let reason = "paid after the order was cancelled";
-    match decide(txn, &fresh, Fen::new(amount), reason, None, shop.payout_settings()).await? {
+    match decide(txn, &fresh, Fen::new(amount), reason, None, shop).await? {
         Ok(decided) => Ok(Some(decided.refund.id)),
         Err(problem) => {
             flag(txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?;

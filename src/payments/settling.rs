@@ -20,7 +20,6 @@ use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::{PaymentId, RefundId};
 use crate::infra::money::Fen;
 use crate::orders::service::state::lock_order;
-use crate::payouts::ledger;
 use crate::shop::Shop;
 
 /// REFUNDED or PARTIALLY_REFUNDED as the refunds that went through say.
@@ -153,7 +152,7 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
         .filter(payment::Column::Id.eq(payment.id))
         .exec(&txn)
         .await?;
-    ledger::restore_refund(&txn, row.id, shop.payout_settings()).await?;
+    shop.refund_follower().refused(shop, &txn, row.id).await?;
     flag(
         &txn,
         &payment,

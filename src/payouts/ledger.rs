@@ -38,6 +38,7 @@ use crate::orders::DeliveryFollower;
 use crate::orders::entity::{order_line, order_line_attribution};
 use crate::payments::entity::refund::{self, RefundStatus};
 use crate::payments::entity::{payment, refund_line};
+use crate::payments::follower::{self, RefundFollower};
 use crate::shop::Shop;
 
 /// The fee and hold the ledger applies: the fee is the one new orders' lines are sold at
@@ -61,6 +62,32 @@ impl DeliveryFollower for CreditOnDelivery {
         at: DateTime<Utc>,
     ) -> AppResult<()> {
         record_delivery(txn, order_id, at, shop.payout_settings()).await
+    }
+}
+
+/// The ledger's part in a refund: each refunded line's earning (and the parcel's shipping)
+/// reversed at the rates it was sold at; restored when the refund is refused.
+pub struct ReverseOnRefund;
+
+#[async_trait::async_trait]
+impl RefundFollower for ReverseOnRefund {
+    async fn refunded(&self, shop: &Shop, txn: &DatabaseTransaction, refund: &follower::Refunded<'_>) -> AppResult<()> {
+        reverse_refund(
+            txn,
+            refund.order_id,
+            refund.refund_id,
+            refund.lines,
+            shop.payout_settings(),
+        )
+        .await?;
+        if refund.shipping > Fen::ZERO {
+            shipping_ledger::reverse_shipping(txn, refund.order_id, refund.refund_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn refused(&self, shop: &Shop, txn: &DatabaseTransaction, refund_id: RefundId) -> AppResult<()> {
+        restore_refund(txn, refund_id, shop.payout_settings()).await
     }
 }
 

@@ -20,7 +20,7 @@ use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
 use crate::infra::ids::PayoutId;
-use crate::infra::money::Fen;
+use crate::infra::money::{Fen, allocate};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
@@ -105,36 +105,6 @@ pub fn split(line_total: Fen, platform_fee_bps: u32, commission_bps: u32) -> Spl
     }
 }
 
-/// Splits `amount` over `weights` in proportion, to the fen: every part is the floor of its
-/// exact share, and the fen left over go one each to the largest remainders (ties to the first).
-pub fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
-    let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
-    if total <= 0 {
-        return vec![0; weights.len()];
-    }
-    let mut parts: Vec<(i128, i128)> = weights
-        .iter()
-        .map(|w| {
-            let exact = i128::from(amount) * i128::from(*w);
-            (exact / total, exact % total)
-        })
-        .collect();
-    let mut left = i128::from(amount) - parts.iter().map(|(floor, _)| floor).sum::<i128>();
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|a, b| parts[*b].1.cmp(&parts[*a].1).then(a.cmp(b)));
-    for index in order {
-        if left <= 0 {
-            break;
-        }
-        parts[index].0 += 1;
-        left -= 1;
-    }
-    parts
-        .into_iter()
-        .map(|(part, _)| i64::try_from(part).unwrap_or(i64::MAX))
-        .collect()
-}
-
 /// A cooperative's payout among its households, by their shares in basis points: the
 /// cooperative itself holds the share no household has (what it keeps), and the amount is
 /// allocated over all of them, so the parts and what the cooperative keeps add up to the fen.
@@ -194,14 +164,6 @@ mod tests {
         let fees: i64 = splits.iter().map(|s| s.platform_fee.get()).sum();
         let earnings: i64 = splits.iter().map(|s| s.earning.get()).sum();
         assert_eq!(fees + earnings, lines.iter().sum::<i64>());
-    }
-
-    #[test]
-    fn refunds_are_shared_over_lines_to_the_fen() {
-        assert_eq!(allocate(100, &[1, 1, 1]), vec![34, 33, 33]);
-        assert_eq!(allocate(1, &[5000, 1]), vec![1, 0]);
-        assert_eq!(allocate(999, &[333, 333, 334]).iter().sum::<i64>(), 999);
-        assert_eq!(allocate(5, &[0, 0]), vec![0, 0]);
     }
 
     #[test]

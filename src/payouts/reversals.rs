@@ -122,7 +122,7 @@ mod tests {
             })
             .prop_map(|(total, fee, commission, weights)| {
                 let shares: Vec<i64> = weights.iter().map(|(weight, _)| *weight).collect();
-                let parts = super::super::allocate(total, &shares)
+                let parts = crate::infra::money::allocate(total, &shares)
                     .into_iter()
                     .zip(weights.iter().map(|(_, refused_first)| *refused_first))
                     .filter(|(part, _)| *part > 0)

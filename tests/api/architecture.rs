@@ -23,7 +23,7 @@ const FLOORS: &[&[&str]] = &[
     &["unions"],
     &["stores"],
     &["impact"],
-    &["user_disabling", "demo"],
+    &["user_disabling", "reconciliation", "demo"],
     &["graphql"],
     &["app"],
     &["lib", "main"],
@@ -40,11 +40,6 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
         "orders",
         "livestream",
         "a live session's price and quota are taken and given back with the order's units",
-    ),
-    (
-        "payments",
-        "payouts",
-        "a refund reverses the earnings of the lines it pays back, in its own transaction",
     ),
 ];
 

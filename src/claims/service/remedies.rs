@@ -3,7 +3,7 @@
 //! producer's stock, charged to the producer.
 
 use sea_orm::ConnectionTrait;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set};
 
 use super::lines_of;
 use crate::claims::entity::claim;
@@ -39,7 +39,7 @@ async fn claimed_lines(txn: &impl ConnectionTrait, claim: &claim::Model) -> AppR
 /// Refunds the claimed lines (the refund and its amount): `amount`, or (`None`) what they cost, each line never more than
 /// it still holds after every other refund of the order (an operator's meanwhile included).
 pub async fn refund(
-    txn: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     shop: &Shop,
     claim: &claim::Model,
     amount: Option<Fen>,
@@ -86,11 +86,9 @@ pub async fn refund(
         }
     };
     let reason = format!("after-sales claim {}", claim.id);
-    Ok(
-        refunds::decide_for_lines(txn, &payment, amount, &reason, &caps, shop.payout_settings())
-            .await?
-            .map(|decided| (decided, amount)),
-    )
+    Ok(refunds::decide_for_lines(txn, &payment, amount, &reason, &caps, shop)
+        .await?
+        .map(|decided| (decided, amount)))
 }
 
 /// Sends the claimed units again from the producer's stock as a new parcel to where the first

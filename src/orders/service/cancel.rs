@@ -81,7 +81,7 @@ async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reaso
     {
         let left = Fen::new(payment.amount_fen - payment.refunded_fen);
         if left > Fen::ZERO {
-            match refunds::decide(&txn, &payment, left, reason, None, shop.payout_settings()).await? {
+            match refunds::decide(&txn, &payment, left, reason, None, shop).await? {
                 Ok(decided) => refund = Some(decided.refund),
                 // An operator refunded it meanwhile: nothing is left to give back.
                 Err(problem) => tracing::info!(order = order_id.0, code = %problem.code, "no refund on cancellation"),

@@ -85,16 +85,7 @@ pub async fn refund_sale(
                 .on_field(&["input", "amount"]),
         );
     }
-    let decided = match refunds::decide(
-        &txn,
-        &payment,
-        amount,
-        "refunded at the counter",
-        None,
-        shop.payout_settings(),
-    )
-    .await?
-    {
+    let decided = match refunds::decide(&txn, &payment, amount, "refunded at the counter", None, shop).await? {
         Ok(decided) => decided,
         Err(problem) => {
             txn.rollback().await?;
