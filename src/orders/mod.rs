@@ -8,6 +8,8 @@ pub mod policy;
 pub mod service;
 pub mod worker;
 
+use std::sync::Arc;
+
 use async_graphql::Enum;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,6 +32,12 @@ pub trait DeliveryFollower: Send + Sync {
         order_id: OrderId,
         at: DateTime<Utc>,
     ) -> AppResult<()>;
+}
+
+impl Shop {
+    pub fn delivery_follower(&self) -> &dyn DeliveryFollower {
+        self.part::<Arc<dyn DeliveryFollower>>().as_ref()
+    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

@@ -2,8 +2,6 @@
 //! shipment, delivery (with the producers' earnings), the end of a full refund, and the
 //! background work: expiring unpaid reservations and delivering long-shipped orders.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -18,7 +16,6 @@ use crate::infra::i18n::Message;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::{ProducerId, ShipmentId};
 use crate::inventory::Movement;
-use crate::orders::DeliveryFollower;
 use crate::orders::OrderStatus;
 use crate::orders::carriers::Carrier;
 use crate::orders::entity::{order, shipment};
@@ -255,7 +252,7 @@ async fn deliver(shop: &Shop, (order_id, from): (OrderId, OrderStatus)) -> AppRe
         txn.rollback().await?;
         return Ok(false);
     }
-    shop.part::<Arc<dyn DeliveryFollower>>()
+    shop.delivery_follower()
         .delivered(shop, &txn, order_id, Utc::now())
         .await?;
     txn.commit().await?;
