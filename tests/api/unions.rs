@@ -8,7 +8,7 @@ mod allowance;
 pub(crate) mod bulk;
 
 use crate::on_each_backend;
-use crate::support::scenario::{PLACE, order_input};
+use crate::support::scenario::{PLACE, order_input, pay_by_bank};
 use crate::support::{Actor, Backend, TestApp, error_code, fen};
 
 pub const CREATE: &str = "mutation($input: OrganisationInput!) {
@@ -77,17 +77,6 @@ async fn place(app: &TestApp, buyer: &Actor, variant: &Value, quantity: i64, key
     let placed = app.query_as(buyer, PLACE, input).await;
     assert_eq!(placed["placeOrder"]["userErrors"], json!([]));
     placed["placeOrder"]["order"].clone()
-}
-
-async fn pay_by_bank(app: &TestApp, operator: &Actor, order_id: &Value) {
-    let paid = app
-        .query_as(
-            operator,
-            "mutation($id: ID!) { recordBankTransfer(orderId: $id, reference: \"ICBC-1\") { userErrors { code } } }",
-            json!({ "id": order_id }),
-        )
-        .await;
-    assert_eq!(paid["recordBankTransfer"]["userErrors"], json!([]));
 }
 
 async fn members_join_once_and_their_orders_are_credited(backend: Backend) {
