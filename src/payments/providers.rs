@@ -49,10 +49,11 @@ pub fn of_payment<'a>(shop: &'a Shop, payment: &payment::Model) -> Option<Box<dy
 }
 
 /// Money taken in the transaction that places the order, which is paid there and then: a
-/// member's welfare allowance (工会福利, `unions::funds::spend`), an organisation's fund for its
-/// bulk order (`unions::funds::purchase`), or what a relief supermarket's counter took. A refund
-/// goes back in the transaction that decides it (`unions::funds::give_back`,
-/// `unions::funds::refund_to_fund`, or the clerk's hand): there is nothing to send anywhere.
+/// member's welfare allowance (工会福利, `organisations::funds::spend`), an organisation's
+/// fund for its bulk order (`organisations::funds::purchase`), or what a relief supermarket's
+/// counter took. A refund goes back in the transaction that decides it
+/// (`organisations::funds::give_back`, `organisations::funds::refund_to_fund`, or the clerk's
+/// hand): there is nothing to send anywhere.
 struct HeldByTheShop(ProviderKind);
 
 #[async_trait]
