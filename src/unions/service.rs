@@ -258,8 +258,7 @@ pub async fn join(
     match joined {
         Ok(membership) => end_write(txn, Ok(membership)).await,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            txn.rollback().await?;
-            Ok(Err(already()))
+            end_write(txn, Err(already())).await
         }
         Err(error) => Err(error.into()),
     }

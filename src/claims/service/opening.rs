@@ -92,10 +92,7 @@ pub async fn open(shop: &Shop, by: UserId, request: ClaimRequest) -> Outcome<cla
             photos::record(&txn, claim.id, &photos).await?;
             end_write(txn, Ok(claim)).await
         }
-        Err(problem) => {
-            txn.rollback().await?;
-            Ok(Err(problem))
-        }
+        Err(problem) => end_write(txn, Err(problem)).await,
     }
 }
 

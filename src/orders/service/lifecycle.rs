@@ -128,11 +128,7 @@ pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>
             ));
         }
     };
-    let not_shippable = |message: &'static str| {
-        Ok(Err(
-            UserError::new(ErrorCode::NotShippable, message).on_field(&["orderId"])
-        ))
-    };
+    let not_shippable = |message: &'static str| UserError::new(ErrorCode::NotShippable, message).on_field(&["orderId"]);
     let txn = begin_write(&shop.db).await?;
     // A paid order's parcels; after delivery, only a parcel sent again for an after-sales claim
     // (a reship, the one kind of parcel a delivered order can still have unshipped). Each check
@@ -150,14 +146,11 @@ pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>
         && (transition(&txn, order_id, OrderStatus::Delivered, OrderStatus::Delivered, None).await?
             || transition(&txn, order_id, OrderStatus::Completed, OrderStatus::Completed, None).await?);
     if !paid && !after_sales {
-        txn.rollback().await?;
-        return not_shippable("ship-only-paid");
+        return end_write(txn, Err(not_shippable("ship-only-paid"))).await;
     }
     let parcels = match parcels_to_ship(&txn, &find(&txn, order_id).await?, &dispatch).await? {
         Ok(parcels) => parcels,
-        Err(problem) => {
-            return end_write(txn, Err(problem)).await;
-        }
+        Err(problem) => return end_write(txn, Err(problem)).await,
     };
     let shipped = shipment::Entity::update_many()
         .col_expr(shipment::Column::TrackingNumber, Expr::value(tracking_number))
@@ -168,8 +161,7 @@ pub async fn mark_shipped(shop: &Shop, order_id: OrderId, dispatch: Dispatch<'_>
         .exec(&txn)
         .await?;
     if shipped.rows_affected == 0 {
-        txn.rollback().await?;
-        return not_shippable("part-shipped-already");
+        return end_write(txn, Err(not_shippable("part-shipped-already"))).await;
     }
     let unshipped = shipment::Entity::find()
         .filter(shipment::Column::OrderId.eq(order_id))

@@ -362,15 +362,12 @@ pub async fn record_sale(
         )
         .await?
         {
-            txn.rollback().await?;
             let name = offers.get(&line.variant_id).map_or("", |o| o.variant.name.as_str());
-            return Ok(Err(on(
-                UserError::new(
-                    ErrorCode::NotOnShelf,
-                    Message::new("not-on-shelf").with("variant", name),
-                ),
-                &line_field(line.index, "quantity"),
-            )));
+            let short = UserError::new(
+                ErrorCode::NotOnShelf,
+                Message::new("not-on-shelf").with("variant", name),
+            );
+            return end_write(txn, Err(on(short, &line_field(line.index, "quantity")))).await;
         }
     }
     if !take_day(&txn, store.id, day).await? {

@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::counter::{MAX_KEY_CHARS, key_taken, take_day};
 use crate::catalogue::today_in_china;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -67,30 +67,24 @@ pub async fn refund_sale(
         ));
     };
     let txn = begin_write(db).await?;
-    let refused = |problem: UserError| Ok(Err(problem));
     // None: sold before counter sales kept their payment, nothing the refund path can take.
     let payment = payment_of(&txn, sale.order_id).await?;
     let left = payment
         .as_ref()
         .map_or(Fen::ZERO, |p| Fen::new(p.amount_fen - p.refunded_fen));
     let Some(payment) = payment.filter(|_| left > Fen::ZERO) else {
-        txn.rollback().await?;
-        return refused(UserError::new(ErrorCode::NotRefundable, "nothing-to-refund").on_field(&["input", "saleId"]));
+        let nothing = UserError::new(ErrorCode::NotRefundable, "nothing-to-refund").on_field(&["input", "saleId"]);
+        return end_write(txn, Err(nothing)).await;
     };
     let amount = request.amount.unwrap_or(left);
     if amount <= Fen::ZERO || amount > left {
-        txn.rollback().await?;
-        return refused(
-            UserError::new(ErrorCode::InvalidInput, Message::new("refund-range").with("max", left))
-                .on_field(&["input", "amount"]),
-        );
+        let out_of_range = UserError::new(ErrorCode::InvalidInput, Message::new("refund-range").with("max", left))
+            .on_field(&["input", "amount"]);
+        return end_write(txn, Err(out_of_range)).await;
     }
     let decided = match refunds::decide(&txn, &payment, amount, "refunded at the counter", None, shop).await? {
         Ok(decided) => decided,
-        Err(problem) => {
-            txn.rollback().await?;
-            return refused(problem);
-        }
+        Err(problem) => return end_write(txn, Err(problem)).await,
     };
     let inserted = counter_refund::ActiveModel {
         store_id: Set(store.id),
@@ -120,8 +114,7 @@ pub async fn refund_sale(
     };
     // Last, as a sale does: the day's row is held only from here to the commit.
     if !take_day(&txn, store.id, refund.business_date).await? {
-        txn.rollback().await?;
-        return refused(UserError::new(ErrorCode::DayClosed, "store-day-closed"));
+        return end_write(txn, Err(UserError::new(ErrorCode::DayClosed, "store-day-closed"))).await;
     }
     txn.commit().await?;
     shop.announce(decided.effect).await;

@@ -38,13 +38,12 @@ pub async fn transfer_stock(
             end_write(txn, Ok(Effect::stock_moved([variant_id], availability_flipped))).await
         }
         Moved::Refused => {
-            txn.rollback().await?;
-            Ok(Err(if quantity > 0 {
+            let short = if quantity > 0 {
                 UserError::new(ErrorCode::OutOfStock, "transfer-online-short")
             } else {
                 UserError::new(ErrorCode::NotOnShelf, "transfer-shelf-short")
-            }
-            .on_field(&["input", "quantity"])))
+            };
+            end_write(txn, Err(short.on_field(&["input", "quantity"]))).await
         }
     }
 }

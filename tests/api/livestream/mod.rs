@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::on_each_backend;
 use crate::orders::available;
 use crate::support::database::TestDatabase;
-use crate::support::scenario::{PLACE, order_input, variants};
+use crate::support::scenario::{PLACE, lily_priced_by, order_input, variants};
 use crate::support::stripe::Fault;
 use crate::support::{Actor, Backend, TestApp, all_nodes, fen};
 
@@ -65,19 +65,7 @@ async fn cast(app: &TestApp) -> Cast {
 
 /// The lily's product id and first variant (by SKU), priced at `price` with plenty in stock.
 async fn lily_at(app: &TestApp, operator: &Actor, price: &str) -> (Value, Value) {
-    let mut all: Vec<(String, (Value, i64))> = variants(app, LILY).await.into_iter().collect();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    let variant = all[0].1.0.clone();
-    let changed = app
-        .query_as(
-            operator,
-            "mutation($id: ID!, $price: String!) {
-                updateVariant(variantId: $id, input: { price: $price }) { userErrors { code } }
-                adjustStock(variantId: $id, delta: 500, reason: \"harvest\") { userErrors { code } } }",
-            json!({ "id": variant, "price": price }),
-        )
-        .await;
-    assert_eq!(changed["updateVariant"]["userErrors"], json!([]), "{changed}");
+    let variant = lily_priced_by(app, operator, price).await;
     let product = app
         .query(
             "query($slug: String!) { product(slug: $slug) { id } }",

@@ -69,12 +69,18 @@ pub async fn cast(app: &TestApp) -> Cast {
 
 /// The lily's first variant (by SKU), priced at `price` yuan with plenty in stock.
 pub async fn lily_at(app: &TestApp, cast: &Cast, price: &str) -> Value {
+    lily_priced_by(app, &cast.operator, price).await
+}
+
+/// The lily's first variant (by SKU), priced at `price` yuan by `operator`, with plenty in
+/// stock.
+pub async fn lily_priced_by(app: &TestApp, operator: &Actor, price: &str) -> Value {
     let mut all: Vec<(String, (Value, i64))> = variants(app, LILY).await.into_iter().collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     let variant = all[0].1.0.clone();
     let changed = app
         .query_as(
-            &cast.operator,
+            operator,
             "mutation($id: ID!, $price: String!) {
                 updateVariant(variantId: $id, input: { price: $price }) { userErrors { code } }
                 adjustStock(variantId: $id, delta: 500, reason: \"harvest\") { userErrors { code } } }",
