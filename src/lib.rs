@@ -15,6 +15,7 @@ pub mod app;
 pub mod cache;
 pub mod cart;
 pub mod catalogue;
+pub mod checkout;
 pub mod claims;
 pub mod demo;
 pub mod graphql;

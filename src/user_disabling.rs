@@ -6,11 +6,11 @@
 use crate::accounts::disabling;
 use crate::accounts::entity::user;
 use crate::accounts::session_cache::SessionCache;
+use crate::checkout::cancel;
 use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::UserId;
-use crate::orders::service::cancel;
 use crate::shop::Shop;
 
 /// `setUserDisabled` by the operator `actor` (who cannot disable itself: the shop would risk

@@ -333,7 +333,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     );
     let mut workers: Vec<JoinHandle<()>> = state.accounts.sessions.spawn_listener().into_iter().collect();
     workers.extend([
-        crate::orders::worker::spawn(worker_shop.clone()),
+        crate::checkout::worker::spawn(worker_shop.clone()),
         crate::livestream::worker::spawn(worker_shop.clone()),
         crate::claims::worker::spawn(worker_shop.clone()),
         crate::unions::worker::spawn(worker_shop.clone()),

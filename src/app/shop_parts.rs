@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use super::config::{Config, StripeSettings};
-use crate::orders::DeliveryFollower;
+use crate::livestream::quota::GiveBackQuota;
+use crate::orders::{DeliveryFollower, SessionQuota};
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::follower::RefundFollower;
 use crate::payments::stripe::StripeGateway;
@@ -45,6 +46,7 @@ impl Config {
             .with(self.payout_settings())
             .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
             .with::<Arc<dyn RefundFollower>>(Arc::new(ReverseOnRefund))
+            .with::<Arc<dyn SessionQuota>>(Arc::new(GiveBackQuota))
             .with(self.livestream.clone())
             .with(self.claims)
             .with(self.stores)

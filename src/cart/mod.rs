@@ -1,7 +1,7 @@
 //! What a buyer prepares before placing an order: the cart, kept on the server per user (so it
 //! follows the buyer from phone to computer), the address book, and what shipping will cost
 //! (each producer's rule, and a cart's quote). Placing an order takes its
-//! lines from the cart and its destination from the book (`orders::service::placing`).
+//! lines from the cart and its destination from the book (`checkout::placing`).
 
 pub mod address;
 pub mod addresses;

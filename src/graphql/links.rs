@@ -1,5 +1,5 @@
 //! The fields by which a domain's object leads to a domain standing above it: an order's
-//! after-sales claims and its organisation, a grower's claims, an account's saved addresses and
+//! payment, after-sales claims and organisation, a grower's claims, an account's saved addresses and
 //! producer. The domains below declare their objects with room for these
 //! (`#[graphql(complex)]`), and the schema, which stands above them all, fills it in here, so a
 //! domain never names the domains built on it.
@@ -18,6 +18,7 @@ use crate::infra::graphql::context::database;
 use crate::infra::graphql::relay::RelayConnection;
 use crate::infra::ids::ClaimId;
 use crate::orders::graphql::Order;
+use crate::payments::graphql::payment::{Payment, payment_for};
 use crate::payouts::graphql::ProducerAccount;
 use crate::unions::graphql::{Organisation, organisation_node};
 
@@ -28,6 +29,11 @@ impl Order {
     /// After-sales claims on the order; to a grower, those on its own lines.
     async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
         of_order(ctx, self.order_id(), self.only_producer()).await
+    }
+
+    /// How the order is paid; the client secret only to the buyer.
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
+        Ok(payment_for(ctx, self.row(), self.only_producer()).await?)
     }
 
     /// The union or budget unit the order is credited to (消费帮扶), to those who may see it.

@@ -18,6 +18,7 @@ use crate::catalogue::graphql::{
     BackOfficeCatalogueMutation, CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery,
     Producer, Product, Variant, Village,
 };
+use crate::checkout::graphql::{BulkCheckoutMutation, CheckoutMutation};
 use crate::claims::graphql::{Claim, ClaimsMutation, ClaimsQuery};
 use crate::impact::ImpactReports;
 use crate::impact::graphql::ImpactQuery;
@@ -152,10 +153,12 @@ pub struct Mutation(
     CatalogueMutation,
     CatalogueListingMutation,
     BackOfficeCatalogueMutation,
+    CheckoutMutation,
     OrdersMutation,
     PaymentsMutation,
     PayoutsMutation,
     UnionsMutation,
+    BulkCheckoutMutation,
     BulkOrdersMutation,
     LivestreamMutation,
     user_admin::UserAdminMutation,

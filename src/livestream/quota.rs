@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 use super::entity::{live_session, live_session_item, session_purchase};
 use super::sessions::LiveOffer;
@@ -19,6 +22,7 @@ use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::VariantId;
 use crate::inventory::{self, Moved, Movement};
+use crate::orders::SessionQuota;
 use crate::shop::{Effect, Shop};
 
 /// Takes the order's session lines (variant → quantity and the line's input index) from their
@@ -89,7 +93,7 @@ pub async fn claim(
 /// Only the session items are written here, in item order; the caller then sets the returned
 /// units aside from each variant's stock (`(variant, units)` in the answer) as it moves the
 /// order's stock rows in variant order, so that every path locks session items before stock
-/// rows, as placing does (see `orders::service::state::move_lines`).
+/// rows, as placing does (see `orders::service::state::give_back_lines`).
 pub async fn give_back(
     txn: &impl ConnectionTrait,
     order_id: OrderId,
@@ -200,4 +204,19 @@ pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
     }
     shop.announce(Effect::stock_moved(moved, flipped)).await;
     Ok(settled)
+}
+
+/// The livestream domain's part when an order's units are given back (`orders::SessionQuota`).
+pub struct GiveBackQuota;
+
+#[async_trait::async_trait]
+impl SessionQuota for GiveBackQuota {
+    async fn give_back(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: OrderId,
+        variants: &[VariantId],
+    ) -> AppResult<Vec<(VariantId, i64)>> {
+        give_back(txn, order_id, variants).await
+    }
 }

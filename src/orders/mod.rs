@@ -6,7 +6,10 @@ pub mod entity;
 pub mod graphql;
 pub mod policy;
 pub mod service;
-pub mod worker;
+
+/// An order holds at most as many lines, and units of a variant, as a cart.
+pub const MAX_QUANTITY: i32 = crate::cart::lines::MAX_QUANTITY;
+pub const MAX_LINES: usize = crate::cart::lines::MAX_LINES as usize;
 
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ use sea_orm::DatabaseTransaction;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 
 use crate::infra::error::AppResult;
-use crate::infra::ids::OrderId;
+use crate::infra::ids::{OrderId, VariantId};
 use crate::shop::Shop;
 
 /// What a delivery does beyond orders, inside the delivering transaction: the earnings ledger
@@ -37,6 +40,28 @@ pub trait DeliveryFollower: Send + Sync {
 impl Shop {
     pub fn delivery_follower(&self) -> &dyn DeliveryFollower {
         self.part::<Arc<dyn DeliveryFollower>>().as_ref()
+    }
+}
+
+/// What giving an order's units back does to a live session's quota: units the order bought
+/// from a session go back to the session's items, inside the releasing transaction. The app
+/// puts the livestream domain's in the shop's parts, as `Arc<dyn SessionQuota>`, so that
+/// orders, below livestream, never names it.
+#[async_trait]
+pub trait SessionQuota: Send + Sync {
+    /// Gives `order_id`'s session units of `variants` back to their items (once each), and
+    /// answers the units each variant must set aside again from its stock.
+    async fn give_back(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: OrderId,
+        variants: &[VariantId],
+    ) -> AppResult<Vec<(VariantId, i64)>>;
+}
+
+impl Shop {
+    pub fn session_quota(&self) -> &dyn SessionQuota {
+        self.part::<Arc<dyn SessionQuota>>().as_ref()
     }
 }
 

@@ -163,7 +163,7 @@ async fn decide_over(
     }
     let row = recorded.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a refund of nothing")))?;
     let effect = if amount == open.total() {
-        close_fully_refunded(txn, payment.order_id).await?
+        close_fully_refunded(shop, txn, payment.order_id).await?
     } else {
         Effect::default()
     };

@@ -311,7 +311,7 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
     // The demo union: two members, a pledge part-way done, a 中秋 allowance each, and a 中秋
     // bulk order from the fund, delivered and accepted but for one crushed box.
     let union_admin = app
-        .login(huakai::unions::demo::ADMIN_EMAIL, huakai::demo::DEMO_PASSWORD)
+        .login(huakai::demo::union::ADMIN_EMAIL, huakai::demo::DEMO_PASSWORD)
         .await;
     let year = (chrono::Utc::now() + chrono::TimeDelta::hours(8))
         .format("%Y")

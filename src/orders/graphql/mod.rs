@@ -8,14 +8,13 @@ mod shipments;
 
 pub use desk::{OrderDeskQuery, producer_queue};
 pub use loaders::{OrdersLoader, request_loader};
-pub use objects::{Order, OrderLineInput, OrderPayload, PlaceOrderPayload};
+pub use objects::{Order, OrderLineInput, OrderPayload};
 pub use shipments::Shipment;
 
 use async_graphql::{Context, ID, Object};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::accounts::Role;
-use crate::accounts::graphql::ClientAddress;
 use crate::accounts::policy::{RoleGuard, viewer};
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -25,27 +24,16 @@ use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{OrderId, ShipmentId};
-use crate::orders::PaymentMethod;
 use crate::orders::entity::{order, shipment};
 use crate::orders::policy::{ChangeOrder, ReadOrder, ShipOrder};
 use crate::orders::service::desk::OrderCursor;
 use crate::orders::service::lifecycle::Dispatch;
-use crate::orders::service::placing::{self, Destination, LineRequest, LineSource, OrderRequest, exactly_one};
-use crate::orders::service::{cancel, lifecycle, state};
-use crate::payments::checkout::Checkout;
+use crate::orders::service::{lifecycle, state};
 use crate::shop::shop;
-use objects::PlaceOrderInput;
-
-fn line_request(line: &OrderLineInput) -> LineRequest {
-    LineRequest {
-        variant_id: decode_as(&line.variant_id, NodeType::Variant),
-        quantity: line.quantity,
-    }
-}
 
 type Result<T> = async_graphql::Result<T>;
 
-fn not_found() -> UserError {
+pub fn not_found() -> UserError {
     UserError::new(ErrorCode::NotFound, "order-not-found").on_field(&["orderId"])
 }
 
@@ -98,12 +86,24 @@ async fn visible_order(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::M
     Ok(visible.then_some((row, audience)))
 }
 
+/// The order `id` names and who is changing it, if the viewer may (its buyer, its
+/// organisation's admins, an operator): `None` when the viewer may not see it, an
+/// authorization error when they see it but may not change it.
+pub async fn order_to_change(ctx: &Context<'_>, id: &ID) -> AppResult<Option<(order::Model, UserId)>> {
+    let Some((row, audience)) = visible_order(ctx, id).await? else {
+        return Ok(None);
+    };
+    let me = viewer(ctx).authorize(audience.change(&row))?;
+    Ok(Some((row, me.user_id)))
+}
+
 /// The order row `id` names, if the viewer may see it.
 pub async fn visible_order_row(ctx: &Context<'_>, id: &ID) -> AppResult<Option<order::Model>> {
     Ok(visible_order(ctx, id).await?.map(|(row, _)| row))
 }
 
-async fn shown(ctx: &Context<'_>, row: order::Model) -> AppResult<Option<Order>> {
+/// The order as the viewer may see it.
+pub async fn shown(ctx: &Context<'_>, row: order::Model) -> AppResult<Option<Order>> {
     Order::visible_to(database(ctx)?, viewer(ctx), row).await
 }
 
@@ -149,93 +149,6 @@ pub struct OrdersMutation;
 
 #[Object]
 impl OrdersMutation {
-    /// Places an order: every line's stock is held for all lines or none, until `reservedUntil`.
-    #[graphql(guard = "RoleGuard::signed_in()")]
-    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<PlaceOrderPayload> {
-        let me = viewer(ctx).signed_in()?;
-        let shop = shop(ctx)?;
-        let payment_method = input.payment_method.unwrap_or(if shop.stripe().is_some() {
-            PaymentMethod::Card
-        } else {
-            PaymentMethod::BankTransfer
-        });
-        // Online: through Stripe, or WeChat Pay and Alipay paid directly.
-        let unavailable =
-            |method: PaymentMethod| method.uses_stripe() && shop.stripe().is_none() && !shop.direct().takes(method);
-        if unavailable(payment_method) || input.remainder_method.is_some_and(unavailable) {
-            return Ok(PlaceOrderPayload::refused(vec![
-                UserError::new(ErrorCode::PaymentsUnavailable, "online-payments-unavailable-use-bank")
-                    .on_field(&["input", "paymentMethod"]),
-            ]));
-        }
-        let lines = exactly_one(vec![
-            (
-                "lines",
-                input
-                    .lines
-                    .map(|lines| LineSource::Given(lines.iter().map(line_request).collect())),
-            ),
-            ("fromCart", input.from_cart.filter(|yes| *yes).map(|_| LineSource::Cart)),
-        ]);
-        let destination = exactly_one(vec![
-            (
-                "shippingAddress",
-                input
-                    .shipping_address
-                    .map(|address| Destination::Address(address.into())),
-            ),
-            (
-                "shippingAddressId",
-                input
-                    .shipping_address_id
-                    .map(|id| Destination::Saved(decode_as(&id, NodeType::SavedAddress))),
-            ),
-            (
-                "pickupStoreId",
-                input
-                    .pickup_store_id
-                    .map(|id| Destination::Pickup(decode_as(&id, NodeType::Store))),
-            ),
-        ]);
-        let (lines, destination) = match (lines, destination) {
-            (Ok(lines), Ok(destination)) => (lines, destination),
-            (Err(problem), _) | (_, Err(problem)) => return Ok(PlaceOrderPayload::refused(vec![problem])),
-        };
-        let request = OrderRequest {
-            lines,
-            destination,
-            idempotency_key: input.idempotency_key,
-            payment_method,
-            remainder_method: input.remainder_method,
-            referral_code: input.referral_code,
-            checkout: Checkout {
-                channel: input.payment_channel.unwrap_or_default(),
-                payer_openid: input.payer_open_id,
-                payer_ip: ctx.data_opt::<ClientAddress>().and_then(|address| address.0),
-            },
-        };
-        Ok(match placing::place(shop, me.user_id, request).await? {
-            Ok(placed) => PlaceOrderPayload::placed(placed),
-            Err(problem) => PlaceOrderPayload::refused(vec![problem]),
-        })
-    }
-
-    /// Cancels an order not yet shipped (its buyer, or an operator): its stock is freed.
-    #[graphql(guard = "RoleGuard::signed_in()")]
-    async fn cancel_order(&self, ctx: &Context<'_>, order_id: ID) -> Result<OrderPayload> {
-        let Some((row, audience)) = visible_order(ctx, &order_id).await? else {
-            return Ok(OrderPayload::failed(not_found()));
-        };
-        let me = viewer(ctx).authorize(audience.change(&row))?;
-        Ok(match cancel::cancel(shop(ctx)?, row.id, me.user_id).await? {
-            Ok(row) => match shown(ctx, row).await? {
-                Some(order) => OrderPayload::done(order),
-                None => OrderPayload::failed(not_found()),
-            },
-            Err(problem) => OrderPayload::failed(problem),
-        })
-    }
-
     /// Ships a paid order: a grower ships its own producer's part, an operator every part left;
     /// of a bulk order, the parcel `shipmentId` names (each parcel has its own number). The
     /// carrier is a code: SF, ZTO, YTO, JD, EMS, STO or YUNDA.

@@ -9,7 +9,7 @@ use super::loaders::{LinesOfOrder, ShipmentsOfOrder, orders_loader};
 use super::shipments::Shipment;
 use super::{Audience, not_found, shown};
 use crate::accounts::{Role, Viewer};
-use crate::cart::graphql::{AddressInput, ShippingAddress};
+use crate::cart::graphql::ShippingAddress;
 use crate::catalogue::graphql::{Producer, Variant};
 use crate::catalogue::loaders::loader;
 use crate::infra::error::{AppError, AppResult, UserError};
@@ -19,10 +19,7 @@ use crate::infra::ids::{OrderId, OrganisationId, ProducerId};
 use crate::infra::money::{Fen, Money};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::acceptance;
-use crate::orders::service::placing::{self, Placed};
 use crate::orders::{OrderStatus, PaymentMethod};
-use crate::payments::checkout::PaymentChannel;
-use crate::payments::graphql::payment::{Payment, payment_for};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -31,7 +28,7 @@ type Result<T> = async_graphql::Result<T>;
 #[graphql(complex)]
 pub struct Order {
     // The order's own fields. Those that lead to a domain standing above orders (its claims,
-    // its organisation) are the schema's to add (`graphql::order_links`), so that orders never
+    // its organisation, its payment) are the schema's to add (`graphql::order_links`), so that orders never
     // names the domains built on it.
     #[graphql(flatten)]
     view: OrderView,
@@ -90,6 +87,10 @@ impl Order {
 
     pub fn order_id(&self) -> OrderId {
         self.view.row.id
+    }
+
+    pub fn row(&self) -> &order::Model {
+        &self.view.row
     }
 
     /// The union or budget unit the order is credited to.
@@ -198,7 +199,7 @@ impl OrderView {
         Ok(self.shipping(ctx).await?.into())
     }
 
-    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(crate::orders::MAX_LINES, child_complexity)")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
         Ok(self.visible_lines(ctx).await?.into_iter().map(OrderLine).collect())
     }
@@ -245,7 +246,7 @@ impl OrderView {
 
     /// One per producer with lines in the order, each with its own tracking number; of a bulk
     /// order, one per recipient and producer.
-    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(placing::MAX_LINES, child_complexity)")]
+    #[graphql(complexity = "crate::infra::graphql::relay::list_complexity(crate::orders::MAX_LINES, child_complexity)")]
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
         Ok(self
             .visible_shipments(ctx)
@@ -274,11 +275,6 @@ impl OrderView {
     /// Whether this is an organisation's bulk order, shipped to many recipients.
     async fn bulk(&self) -> bool {
         self.row.bulk
-    }
-
-    /// How the order is paid; the client secret only to the buyer.
-    async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
-        Ok(payment_for(ctx, &self.row, self.only_producer).await?)
     }
 
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
@@ -331,60 +327,6 @@ pub struct OrderLineInput {
     pub quantity: i32,
 }
 
-#[derive(InputObject)]
-pub struct PlaceOrderInput {
-    /// The lines; or `fromCart: true` for the cart's (exactly one of the two).
-    pub lines: Option<Vec<OrderLineInput>>,
-    /// Places the cart's lines, and empties the cart of them with the order.
-    pub from_cart: Option<bool>,
-    /// Where the order goes; or `shippingAddressId`, or `pickupStoreId` (exactly one of the
-    /// three).
-    pub shipping_address: Option<AddressInput>,
-    /// One of the buyer's saved addresses (`User.addresses`).
-    pub shipping_address_id: Option<ID>,
-    /// Collected at this relief supermarket (到店自提): the units come off its shelf, no
-    /// shipping is charged, and the order carries the code shown at the counter.
-    pub pickup_store_id: Option<ID>,
-    /// Repeat it to retry safely: the same key from the same buyer is the same order.
-    pub idempotency_key: String,
-    /// CARD when Stripe is set up, else BANK_TRANSFER.
-    pub payment_method: Option<PaymentMethod>,
-    /// With WELFARE_ALLOWANCE: how to pay what the allowance does not cover (without it, an
-    /// allowance short of the total is INSUFFICIENT_ALLOWANCE).
-    pub remainder_method: Option<PaymentMethod>,
-    /// The livestream promo link's code.
-    pub referral_code: Option<String>,
-    /// Where the buyer pays from with WeChat Pay or Alipay paid directly: NATIVE (a QR code,
-    /// the default), JSAPI (inside WeChat, with `payerOpenId`) or H5 (a phone's browser).
-    pub payment_channel: Option<PaymentChannel>,
-    /// The buyer's openid under the shop's AppID, for JSAPI.
-    pub payer_open_id: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct PlaceOrderPayload {
-    order: Option<Order>,
-    user_errors: Vec<UserError>,
-}
-
-impl PlaceOrderPayload {
-    /// The order placed, seen whole by whoever placed it, with what went wrong starting its
-    /// payment, if anything did.
-    pub fn placed(placed: Placed) -> Self {
-        PlaceOrderPayload {
-            order: Some(Order::seen_whole(placed.order)),
-            user_errors: placed.payment_problem.into_iter().collect(),
-        }
-    }
-
-    pub fn refused(problems: Vec<UserError>) -> Self {
-        PlaceOrderPayload {
-            order: None,
-            user_errors: problems,
-        }
-    }
-}
-
 #[derive(SimpleObject)]
 pub struct OrderPayload {
     order: Option<Order>,
@@ -399,7 +341,7 @@ impl OrderPayload {
         }
     }
 
-    pub(super) fn done(order: Order) -> Self {
+    pub fn done(order: Order) -> Self {
         OrderPayload {
             order: Some(order),
             user_errors: Vec::new(),

@@ -4,10 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::notices;
-use super::state::{find, lines_of, move_lines, transition, unshipped_lines};
+use super::state::{find, give_back_lines, lines_of, move_lines, transition, unshipped_lines};
 use crate::catalogue::entity::product;
 use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -37,7 +40,7 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
     }
     let lines = lines_of(txn, order_id).await?;
     let pickup_store = find(txn, order_id).await?.pickup_store_id;
-    let Some(flipped) = move_lines(txn, (&lines, pickup_store), Movement::Sell, None).await? else {
+    let Some(flipped) = move_lines(txn, (&lines, pickup_store), Movement::Sell, None, &[]).await? else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} was paid without its stock reserved"
         )));
@@ -63,7 +66,7 @@ pub async fn mark_paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResu
 /// shipped or delivered order becomes REFUNDED, and the units of a paid order that have not
 /// shipped (all of them, or the parts not shipped yet) go back on the shelf: nothing of it will
 /// ship now. A cancelled order stays CANCELLED.
-pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Effect> {
+pub async fn close_fully_refunded(shop: &Shop, txn: &DatabaseTransaction, order_id: OrderId) -> AppResult<Effect> {
     let order = find(txn, order_id).await?;
     let from @ (OrderStatus::Paid
     | OrderStatus::PartiallyShipped
@@ -81,7 +84,7 @@ pub async fn close_fully_refunded(txn: &impl ConnectionTrait, order_id: OrderId)
         return Ok(Effect::default());
     }
     let waiting = unshipped_lines(txn, order_id).await?;
-    match move_lines(txn, (&waiting, order.pickup_store_id), Movement::Return, None).await? {
+    match give_back_lines(shop, txn, (&waiting, order.pickup_store_id), Movement::Return, None).await? {
         Some(flipped) => Ok(Effect::stock_moved(waiting.iter().map(|line| line.variant_id), flipped)),
         None => Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} refunded without its stock"
@@ -304,7 +307,8 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
             .await?
             {
                 let lines = lines_of(&txn, order.id).await?;
-                let Some(flipped) = move_lines(&txn, (&lines, order.pickup_store_id), Movement::Release, None).await?
+                let Some(flipped) =
+                    give_back_lines(shop, &txn, (&lines, order.pickup_store_id), Movement::Release, None).await?
                 else {
                     txn.rollback().await?;
                     return Err(AppError::Internal(anyhow::anyhow!(

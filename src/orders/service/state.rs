@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 
 use super::desk::OrderCursor;
 use crate::infra::error::{AppError, AppResult};
@@ -16,6 +16,7 @@ use crate::infra::paging::{PageRequest, keyset_page_by_time};
 use crate::inventory::{self, Moved, Movement, shelf};
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
+use crate::shop::Shop;
 
 pub async fn lines_of(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
@@ -121,28 +122,42 @@ pub async fn lock_order(txn: &impl ConnectionTrait, order_id: OrderId) -> AppRes
     Ok(())
 }
 
-/// Moves the stock of every line. **Lock order**, on every path that moves stock (placing,
-/// cancelling, expiry, a late payment, a refund that returns units): the buyer's or the
-/// order's row first, then live-session items (in item order), then stock rows in variant
-/// order. Releasing or returning an order therefore gives its session units back to their
-/// items before any stock row is touched, and sets them aside again from their variant's stock
-/// in the same pass over the variants; placing claims session items before it reserves stock.
-/// `None` when a line's stock cannot move (nothing is left half-done: the caller rolls back).
-/// A pickup order's units move on its store's shelf instead (`pickup_store`).
+/// Releases or returns the stock of every line (cancelled, expired, refunded before it
+/// shipped). **Lock order**, on every path that moves stock (placing, cancelling, expiry, a
+/// late payment, a refund that returns units): the buyer's or the order's row first, then
+/// live-session items (in item order), then stock rows in variant order. So the order's
+/// session units go back to their items first (`SessionQuota`), and are set aside again from
+/// their variant's stock in the same pass over the variants (`move_lines`); placing claims
+/// session items before it reserves stock. A pickup order never holds a session's quota (its
+/// units are the shelf's).
+pub async fn give_back_lines(
+    shop: &Shop,
+    txn: &DatabaseTransaction,
+    (lines, pickup_store): (&[order_line::Model], Option<StoreId>),
+    movement: Movement,
+    actor: Option<UserId>,
+) -> AppResult<Option<bool>> {
+    let back_to_sessions = match lines.first() {
+        Some(line) if pickup_store.is_none() => {
+            let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
+            shop.session_quota().give_back(txn, line.order_id, &variants).await?
+        }
+        _ => Vec::new(),
+    };
+    move_lines(txn, (lines, pickup_store), movement, actor, &back_to_sessions).await
+}
+
+/// Moves the stock of every line, and sets `back_to_sessions` (units given back to a
+/// session's items: `give_back_lines`) aside again from their variants' stock, in variant
+/// order. `None` when a line's stock cannot move (nothing is left half-done: the caller rolls
+/// back). A pickup order's units move on its store's shelf instead (`pickup_store`).
 pub async fn move_lines(
     txn: &impl ConnectionTrait,
     (lines, pickup_store): (&[order_line::Model], Option<StoreId>),
     movement: Movement,
     actor: Option<UserId>,
+    back_to_sessions: &[(VariantId, i64)],
 ) -> AppResult<Option<bool>> {
-    // A pickup order never holds a session's quota (its units are the shelf's).
-    let back_to_sessions = match (movement, lines.first()) {
-        (Movement::Release | Movement::Return, Some(line)) if pickup_store.is_none() => {
-            let variants: Vec<_> = lines.iter().map(|line| line.variant_id).collect();
-            crate::livestream::quota::give_back(txn, line.order_id, &variants).await?
-        }
-        _ => Vec::new(),
-    };
     let mut sorted: Vec<&order_line::Model> = lines.iter().collect();
     sorted.sort_by_key(|line| line.variant_id);
     let mut flipped = false;

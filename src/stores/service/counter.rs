@@ -26,7 +26,7 @@ use crate::inventory::entity::store;
 use crate::inventory::shelf;
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
-use crate::orders::service::placing::{MAX_LINES, MAX_QUANTITY};
+use crate::orders::{MAX_LINES, MAX_QUANTITY};
 use crate::organisations::funds;
 use crate::payments::ProviderKind;
 use crate::payments::records::paid_at_once;

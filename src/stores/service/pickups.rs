@@ -8,12 +8,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::checkout::cancel;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{OrderId, StoreId};
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
-use crate::orders::service::{cancel, lifecycle};
+use crate::orders::service::lifecycle;
 use crate::shop::Shop;
 
 /// `confirmPickup`: the store's pickup order with `code`, handed over.

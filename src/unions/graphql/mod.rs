@@ -241,13 +241,13 @@ impl OrganisationPayload {
     }
 }
 
-pub(super) fn no_organisation() -> UserError {
+pub fn no_organisation() -> UserError {
     UserError::new(ErrorCode::NotFound, "organisation-not-found").on_field(&["organisationId"])
 }
 
 /// The organisation `id` names, if its admins (or an operator) are asking; FORBIDDEN for
 /// anyone else, NOT_FOUND when there is none.
-pub(super) async fn administered(ctx: &Context<'_>, id: &ID) -> AppResult<Option<organisation::Model>> {
+pub async fn administered(ctx: &Context<'_>, id: &ID) -> AppResult<Option<organisation::Model>> {
     let db = database(ctx)?;
     let Some(row) = decode_as(id, NodeType::Organisation) else {
         return Ok(None);

@@ -3,13 +3,14 @@
 //! the model moved on.
 
 use chrono::{TimeDelta, Utc};
+use huakai::checkout::cancel;
+use huakai::checkout::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
 use huakai::infra::error::{AppResult, UserError};
 use huakai::infra::ids::UserId;
 use huakai::infra::ids::VariantId;
 use huakai::infra::money::Fen;
 use huakai::orders::entity::{order, order_line, shipment};
-use huakai::orders::service::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
-use huakai::orders::service::{cancel, lifecycle};
+use huakai::orders::service::lifecycle;
 use huakai::orders::{OrderStatus, PaymentMethod};
 use huakai::payments::entity::refund::RefundStatus;
 use huakai::payments::entity::{payment, refund};

@@ -3,7 +3,6 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::state::{find, lines_of, move_lines, shipments_of, transition};
 use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
@@ -13,6 +12,7 @@ use crate::infra::money::Fen;
 use crate::inventory::Movement;
 use crate::orders::OrderStatus;
 use crate::orders::entity::order;
+use crate::orders::service::state::{find, give_back_lines, lines_of, shipments_of, transition};
 use crate::payments::records::payment_of;
 use crate::payments::{refunds, settling};
 use crate::shop::{Effect, Shop};
@@ -65,7 +65,7 @@ async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reaso
         return end_write(txn, Err(not_cancellable("cancel-only-unshipped"))).await;
     }
     let lines = lines_of(&txn, order_id).await?;
-    let Some(flipped) = move_lines(&txn, (&lines, order.pickup_store_id), movement, actor).await? else {
+    let Some(flipped) = give_back_lines(shop, &txn, (&lines, order.pickup_store_id), movement, actor).await? else {
         txn.rollback().await?;
         return Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id} cancelled without its stock"

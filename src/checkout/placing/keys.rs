@@ -24,14 +24,14 @@ pub async fn by_idempotency_key(
 
 /// Whether inserting an order failed because its buyer's idempotency key is taken: another
 /// request with the same key placed it meanwhile.
-pub(in crate::orders::service) fn key_taken(error: &DbErr) -> bool {
+pub(in crate::checkout) fn key_taken(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// The order another request with the same buyer and key placed while this one was placing
 /// (the unique key refused this one's insert, and the caller rolled back): that order is the
 /// answer to both.
-pub(in crate::orders::service) async fn placed_meanwhile(
+pub(in crate::checkout) async fn placed_meanwhile(
     db: &DatabaseConnection,
     buyer_id: UserId,
     key: &str,
@@ -47,12 +47,12 @@ pub(in crate::orders::service) async fn placed_meanwhile(
 /// Eight random digits: what a pickup order's buyer shows at the store's counter. Unique among
 /// the store's orders (a unique index; a clash, one in a hundred million, fails the placing,
 /// which the buyer's retry with the same key places again).
-pub(in crate::orders::service) fn pickup_code() -> String {
+pub(in crate::checkout) fn pickup_code() -> String {
     let random = uuid::Uuid::new_v4().as_u128();
     format!("{:08}", random % 100_000_000)
 }
 
-pub(in crate::orders::service) fn order_number() -> String {
+pub(in crate::checkout) fn order_number() -> String {
     let china_day = today_in_china().format("%Y%m%d");
     let random = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
     format!("HK{china_day}{}", &random[..10])

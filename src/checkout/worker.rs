@@ -1,5 +1,5 @@
-//! The background worker: cancels unpaid orders whose reservation ended and marks long-shipped
-//! orders delivered. Everything it needs is in the database, so any replica may run it, several
+//! The background worker: cancels unpaid orders whose reservation ended, closes their trades
+//! at WeChat Pay and Alipay, and marks long-shipped orders delivered. Everything it needs is in the database, so any replica may run it, several
 //! at once, and a restart loses nothing.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
-use super::service::lifecycle;
+use crate::orders::service::lifecycle;
 use crate::shop::Shop;
 
 /// How often to look: a quarter of the reservation time, between 200 ms and 5 s.

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
-use super::holds::within_organisation_limits;
 use super::placing::{
     Address, Offer, Placed, Reserved, announce_and_start_payment, by_idempotency_key, check_address, key_taken, offers,
     order_number, pay_at_once, placed_meanwhile,
@@ -28,8 +27,9 @@ use crate::infra::ids::{OrderId, ShipmentId};
 use crate::infra::ids::{ProducerId, VariantId};
 use crate::infra::money::Fen;
 use crate::inventory::{self, Moved, Movement};
+use crate::orders::MAX_QUANTITY;
 use crate::orders::entity::{order, order_line, shipment, shipment_item};
-use crate::orders::service::placing::MAX_QUANTITY;
+use crate::orders::service::holds::within_organisation_limits;
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::organisations::funds;
 use crate::payments::ProviderKind;

@@ -16,8 +16,7 @@ use crate::infra::ids::{SavedAddressId, StoreId, UserId, VariantId};
 use crate::inventory::shelf;
 use crate::orders::PaymentMethod;
 
-pub const MAX_QUANTITY: i32 = cart::MAX_QUANTITY;
-pub const MAX_LINES: usize = cart::MAX_LINES as usize;
+pub use crate::orders::{MAX_LINES, MAX_QUANTITY};
 
 pub struct LineRequest {
     pub variant_id: Option<VariantId>,

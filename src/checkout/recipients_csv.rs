@@ -14,7 +14,7 @@
 //! | `quantity` | 数量                    |
 
 use super::bulk::{LinePlace, RecipientLine, VariantRef};
-use super::placing::Address;
+use crate::cart::address::Address;
 use crate::infra::csv_reading::{self, unreadable};
 use crate::infra::error::UserError;
 use crate::infra::error_code::ErrorCode;

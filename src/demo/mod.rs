@@ -4,12 +4,16 @@
 //! full impact report. `huakai demo load --activity` loads it, and so does the embedded default
 //! at its first start; plain `huakai demo load` keeps to the catalogue (tests rely on that).
 
+pub mod union;
+
 use chrono::{DateTime, Duration, Months, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::accounts::Role;
 use crate::catalogue::entity::{producer, variant};
+use crate::checkout::cancel;
+use crate::checkout::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
 use crate::infra::error::{AppError, AppResult};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::OrderId;
@@ -18,8 +22,7 @@ use crate::infra::money::Fen;
 use crate::inventory::entity::stock_movement;
 use crate::orders::PaymentMethod;
 use crate::orders::entity::{order, shipment};
-use crate::orders::service::placing::{self, Address, Destination, LineRequest, LineSource, OrderRequest};
-use crate::orders::service::{cancel, lifecycle};
+use crate::orders::service::lifecycle;
 use crate::payments::entity::refund;
 use crate::payments::{bank_refunds, refunds, service as payments};
 use crate::payouts::entity::{earning, payout, payout_batch};
@@ -165,7 +168,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
     }
     // Two of the three buy through their union, so its pledge fills with their orders.
     let members: Vec<UserId> = buyers.iter().take(2).map(|(id, _)| *id).collect();
-    crate::unions::demo::load(shop, &members, DEMO_PASSWORD).await?;
+    union::load(shop, &members, DEMO_PASSWORD).await?;
     let variants: Vec<variant::Model> = variant::Entity::find()
         .order_by_asc(variant::Column::Id)
         .all(db)

@@ -9,24 +9,24 @@ use chrono::{Datelike, TimeDelta, Utc};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::service::{self, NewOrganisation};
 use crate::accounts::Role;
 use crate::accounts::service::{ProducerAsked, create_user};
 use crate::accounts::session_cache::SessionCache;
 use crate::catalogue::entity::{product, variant};
 use crate::catalogue::service::on_sale_condition;
 use crate::catalogue::today_in_china;
+use crate::checkout::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
+use crate::checkout::placing::Address;
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::ids::ProductId;
 use crate::infra::ids::UserId;
 use crate::orders::PaymentMethod;
-use crate::orders::service::bulk::{self, BulkOrderRequest, LinePlace, RecipientLine, VariantRef};
-use crate::orders::service::placing::Address;
 use crate::orders::service::{acceptance, lifecycle, state};
 use crate::organisations::OrganisationKind;
 use crate::organisations::entity::organisation;
 use crate::organisations::funds::{self, GrantRequest};
 use crate::shop::Shop;
+use crate::unions::service::{self, NewOrganisation};
 
 pub const ADMIN_EMAIL: &str = "union@huakai.demo";
 const NAME: &str = "株洲市总工会";

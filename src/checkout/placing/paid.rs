@@ -13,7 +13,7 @@ use crate::shop::Effect;
 /// Inside the placing transaction, once the allowance or the organisation's fund has paid: the
 /// payment SUCCEEDED and the order PAID, so such an order is never left waiting with the money
 /// taken.
-pub(in crate::orders::service) async fn pay_at_once(
+pub(in crate::checkout) async fn pay_at_once(
     txn: &impl ConnectionTrait,
     order: &order::Model,
     provider: ProviderKind,
