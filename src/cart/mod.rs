@@ -22,12 +22,13 @@ use crate::infra::error::AppResult;
 use crate::infra::ids::UserId;
 
 /// Takes the user's row for the rest of the transaction, so that the user's concurrent changes
-/// (orders, cart lines, addresses) count and read one after the other.
-pub async fn take_user(txn: &impl ConnectionTrait, user_id: UserId) -> AppResult<()> {
-    user::Entity::update_many()
+/// (orders, cart lines, addresses) count and read one after the other; answers the row, so that
+/// whoever took it need not read it again (placing tells the buyer by mail).
+pub async fn take_user(txn: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::update_many()
         .col_expr(user::Column::Id, Expr::col(user::Column::Id))
         .filter(user::Column::Id.eq(user_id))
-        .exec(txn)
-        .await?;
-    Ok(())
+        .exec_with_returning(txn)
+        .await?
+        .pop())
 }

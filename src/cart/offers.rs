@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect};
 
 use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::catalogue::today_in_china;
@@ -27,24 +27,38 @@ pub async fn offers(
     db: &impl ConnectionTrait,
     variant_ids: impl IntoIterator<Item = VariantId>,
 ) -> AppResult<HashMap<VariantId, Offer>> {
-    let variants = variant::Entity::find()
+    // The variants with their products in one statement: placing reads this for every order.
+    let with_products = variant::Entity::find()
+        .select_also(product::Entity)
+        .join(
+            JoinType::InnerJoin,
+            variant::Entity::belongs_to(product::Entity)
+                .from(variant::Column::ProductId)
+                .to(product::Column::Id)
+                .into(),
+        )
         .filter(variant::Column::Id.is_in(variant_ids))
         .all(db)
         .await?;
-    let products: HashMap<ProductId, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(variants.iter().map(|v| v.product_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let entries: HashMap<CatalogueEntryId, catalogue_entry::Model> = catalogue_entry::Entity::find()
-        .filter(catalogue_entry::Column::Id.is_in(products.values().filter_map(|p| p.catalogue_entry_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
+    let mut variants = Vec::with_capacity(with_products.len());
+    let mut products: HashMap<ProductId, product::Model> = HashMap::new();
+    for (variant, product) in with_products {
+        if let Some(product) = product {
+            products.insert(product.id, product);
+        }
+        variants.push(variant);
+    }
+    let entry_ids: Vec<CatalogueEntryId> = products.values().filter_map(|p| p.catalogue_entry_id).collect();
+    let entries: HashMap<CatalogueEntryId, catalogue_entry::Model> = match entry_ids.is_empty() {
+        true => HashMap::new(),
+        false => catalogue_entry::Entity::find()
+            .filter(catalogue_entry::Column::Id.is_in(entry_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect(),
+    };
     let today = today_in_china();
     Ok(variants
         .into_iter()

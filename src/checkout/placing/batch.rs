@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use sea_orm::{DatabaseBackend, DatabaseTransaction};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
-use super::{Prepared, Reserved, write};
+use super::{Prepared, Reserved, Taken, write};
+use crate::accounts::entity::user;
 use crate::cart::take_user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -92,9 +93,10 @@ async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
         Ok(txn) => txn,
         Err(error) => return fail(batch, &error.into()),
     };
-    if let Err(error) = take_buyers(&txn, batch.iter().map(|(prepared, _)| prepared.buyer_id)).await {
-        return fail(batch, &error);
-    }
+    let buyers = match take_buyers(&txn, batch.iter().map(|(prepared, _)| prepared.buyer_id)).await {
+        Ok(buyers) => buyers,
+        Err(error) => return fail(batch, &error),
+    };
     // A key twice in one batch: the second is the first's order, found again after the commit.
     let mut first_of: HashMap<(UserId, String), usize> = HashMap::new();
     let mut outcomes: Vec<Written> = Vec::with_capacity(batch.len());
@@ -107,7 +109,8 @@ async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
             continue;
         }
         first_of.insert(key, index);
-        outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared).await)));
+        let buyer = Taken::Before(buyers.get(&prepared.buyer_id).cloned().map(Box::new));
+        outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared, buyer).await)));
     }
     let committed = txn.commit().await;
     // What a repeated key is answered: its first order's, found again, or the same refusal.
@@ -146,14 +149,21 @@ enum Written {
     Again(usize),
 }
 
-async fn take_buyers(txn: &DatabaseTransaction, buyers: impl Iterator<Item = UserId>) -> AppResult<()> {
+/// Takes the batch's buyers' rows, in id order, and answers them.
+async fn take_buyers(
+    txn: &DatabaseTransaction,
+    buyers: impl Iterator<Item = UserId>,
+) -> AppResult<HashMap<UserId, user::Model>> {
     let mut ids: Vec<UserId> = buyers.collect();
     ids.sort_unstable();
     ids.dedup();
+    let mut taken = HashMap::with_capacity(ids.len());
     for id in ids {
-        take_user(txn, id).await?;
+        if let Some(row) = take_user(txn, id).await? {
+            taken.insert(id, row);
+        }
     }
-    Ok(())
+    Ok(taken)
 }
 
 fn fail(batch: Vec<Waiting>, error: &AppError) {

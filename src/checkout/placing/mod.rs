@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
 
+use crate::accounts::entity::user;
 use crate::cart::take_user;
 use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, Outcome, UserError};
@@ -135,7 +136,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
     };
     match batch::lane_of(shop, &prepared) {
         Some(variant) => batch::place(shop, variant, prepared).await,
-        None => write(&shop.db, shop, prepared).await,
+        None => write(&shop.db, shop, prepared, Taken::NotYet).await,
     }
 }
 
@@ -156,6 +157,13 @@ pub(super) struct Prepared {
     total: Fen,
     now: DateTime<Utc>,
     reserved_until: DateTime<Utc>,
+}
+
+/// The buyer's row, which placing takes first (its orders are written one after the other).
+pub(super) enum Taken {
+    /// Taken by the batch the order is written in (`None`: no such user).
+    Before(Option<Box<user::Model>>),
+    NotYet,
 }
 
 enum Ready {
@@ -228,8 +236,9 @@ async fn prepare(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcom
 }
 
 /// Writes a prepared order in a transaction of its own, or (`parent` a transaction: a batch
-/// of a hot variant's orders) in a savepoint of that one: all of it or none, either way.
-pub(super) async fn write<C>(parent: &C, shop: &Shop, prepared: Prepared) -> Outcome<Reserved>
+/// of a hot variant's orders) in a savepoint of that one: all of it or none, either way. A
+/// batch has taken its buyers' rows already (`Taken::Before`).
+pub(super) async fn write<C>(parent: &C, shop: &Shop, prepared: Prepared, buyer: Taken) -> Outcome<Reserved>
 where
     C: TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -252,7 +261,10 @@ where
         reserved_until,
     } = prepared;
     let txn = begin_write(parent).await?;
-    take_user(&txn, buyer_id).await?;
+    let buyer = match buyer {
+        Taken::Before(row) => row.map(|row| *row),
+        Taken::NotYet => take_user(&txn, buyer_id).await?,
+    };
     // Credited to the organisation the buyer belongs to now (read in the transaction that
     // places the order, so an order placed as a member leaving counts one way, consistently).
     let membership = current_membership(&txn, buyer_id).await?;
@@ -410,7 +422,9 @@ where
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
     }
-    crate::orders::service::notices::placed(&txn, &order).await?;
+    if let Some(buyer) = &buyer {
+        crate::orders::service::notices::placed(&txn, &order, buyer).await?;
+    }
     end_write(
         txn,
         Ok(Reserved {

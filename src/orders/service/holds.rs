@@ -4,13 +4,14 @@
 //! A buyer's own holds have limits of their own (`HUAKAI_UNPAID_ORDERS_PER_BUYER`, …), counted
 //! the same way.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{ExprTrait, Func, FunctionCall, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::infra::error::{AppResult, UserError};
+use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::i18n::Message;
 use crate::infra::ids::{OrganisationId, UserId, VariantId};
 use crate::orders::OrderStatus;
@@ -46,7 +47,7 @@ pub async fn within_organisation_limits(
         .filter_map(|o| o.reserved_until)
         .min()
         .unwrap_or(reserved_until);
-    let retry_after = u64::try_from((first_to_end - now).num_seconds().max(1)).unwrap_or(1);
+    let retry_after = u64::try_from(Ord::max((first_to_end - now).num_seconds(), 1)).unwrap_or(1);
     if holding.len() >= limits.unpaid_bulk_orders_per_organisation as usize {
         return Ok(Err(UserError::rate_limited(
             Message::new("unpaid-bulk-orders-limit").with("count", holding.len()),
@@ -84,50 +85,107 @@ pub async fn within_buyer_limits(
     limits: OrderLimits,
     (now, reserved_until): (DateTime<Utc>, DateTime<Utc>),
 ) -> AppResult<Result<(), UserError>> {
-    let holding = order::Entity::find()
-        .filter(order::Column::BuyerId.eq(buyer_id))
-        .filter(order::Column::Bulk.eq(false))
-        .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
-        .filter(order::Column::ReservedUntil.gt(now))
-        .all(txn)
-        .await?;
-    let first_to_end = holding
-        .iter()
-        .filter_map(|o| o.reserved_until)
-        .min()
-        .unwrap_or(reserved_until);
-    let retry_after = u64::try_from((first_to_end - now).num_seconds().max(1)).unwrap_or(1);
-    if holding.len() >= limits.unpaid_orders_per_buyer as usize {
+    let held = buyer_holds(txn, buyer_id, wanted.keys(), now).await?;
+    let retry_after = || first_hold_ends(txn, buyer_id, now, reserved_until);
+    if held.orders >= i64::from(limits.unpaid_orders_per_buyer) {
         return Ok(Err(UserError::rate_limited(
-            Message::new("unpaid-orders-limit").with("count", holding.len()),
-            retry_after,
+            Message::new("unpaid-orders-limit").with("count", held.orders),
+            retry_after().await?,
         )));
-    }
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.is_in(holding.iter().map(|o| o.id)))
-        .all(txn)
-        .await?;
-    let mut held: HashMap<VariantId, i64> = HashMap::new();
-    for line in &lines {
-        *held.entry(line.variant_id).or_default() += i64::from(line.quantity);
     }
     let asked: i64 = wanted.values().map(|(quantity, _)| i64::from(*quantity)).sum();
-    if held.values().sum::<i64>() + asked > i64::from(limits.reserved_units_per_buyer) {
+    if held.units + asked > i64::from(limits.reserved_units_per_buyer) {
         return Ok(Err(UserError::rate_limited(
             Message::new("unpaid-units-limit").with("max", limits.reserved_units_per_buyer),
-            retry_after,
+            retry_after().await?,
         )));
     }
-    for (variant_id, (quantity, index)) in wanted {
-        if held.get(variant_id).copied().unwrap_or(0) + i64::from(*quantity)
-            > i64::from(limits.reserved_units_per_variant)
-        {
+    for ((quantity, index), held_of_variant) in wanted.values().zip(held.of_wanted) {
+        if held_of_variant + i64::from(*quantity) > i64::from(limits.reserved_units_per_variant) {
             return Ok(Err(UserError::rate_limited(
                 Message::new("unpaid-units-per-variant-limit").with("max", limits.reserved_units_per_variant),
-                retry_after,
+                retry_after().await?,
             )
             .on_field(&["input", "lines", &index.to_string(), "quantity"])));
         }
     }
     Ok(Ok(()))
+}
+
+/// What a buyer holds unpaid now: orders, units, and units of each wanted variant (in order).
+struct BuyerHolds {
+    orders: i64,
+    units: i64,
+    of_wanted: Vec<i64>,
+}
+
+/// One aggregate statement, whatever the buyer holds: placing asks it for every order.
+async fn buyer_holds(
+    txn: &impl ConnectionTrait,
+    buyer_id: UserId,
+    wanted: impl Iterator<Item = &VariantId>,
+    now: DateTime<Utc>,
+) -> AppResult<BuyerHolds> {
+    let line = |column: order_line::Column| Expr::col((order_line::Entity, column));
+    let mut select = Query::select();
+    select
+        .from(order_line::Entity)
+        .inner_join(
+            order::Entity,
+            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
+        )
+        .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
+        .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
+        .and_where(Expr::col((order::Entity, order::Column::BuyerId)).eq(buyer_id))
+        .and_where(Expr::col((order::Entity, order::Column::Bulk)).eq(false))
+        .and_where(Expr::col((order::Entity, order::Column::Status)).eq(OrderStatus::PendingPayment))
+        .and_where(Expr::col((order::Entity, order::Column::ReservedUntil)).gt(now));
+    let mut wanted_count = 0;
+    for (at, variant_id) in wanted.enumerate() {
+        let of_variant = Expr::case(
+            line(order_line::Column::VariantId).eq(*variant_id),
+            line(order_line::Column::Quantity),
+        )
+        .finally(0);
+        select.expr_as(sum_or_zero(of_variant), format!("variant_{at}"));
+        wanted_count = at + 1;
+    }
+    let row = txn
+        .query_one(&select)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an aggregate answered no row")))?;
+    let of_wanted = (0..wanted_count)
+        .map(|at| row.try_get::<i64>("", &format!("variant_{at}")))
+        .collect::<Result<_, _>>()?;
+    Ok(BuyerHolds {
+        orders: row.try_get("", "orders")?,
+        units: row.try_get("", "units")?,
+        of_wanted,
+    })
+}
+
+/// `SUM(expr)`, 0 over no rows.
+fn sum_or_zero(expr: impl Into<Expr>) -> FunctionCall {
+    Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)])
+}
+
+/// Seconds until the buyer's first hold ends (`reserved_until`, this order's own, when the
+/// buyer holds none): when a refused buyer may try again.
+async fn first_hold_ends(
+    txn: &impl ConnectionTrait,
+    buyer_id: UserId,
+    now: DateTime<Utc>,
+    reserved_until: DateTime<Utc>,
+) -> AppResult<u64> {
+    let first = order::Entity::find()
+        .filter(order::Column::BuyerId.eq(buyer_id))
+        .filter(order::Column::Bulk.eq(false))
+        .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
+        .filter(order::Column::ReservedUntil.gt(now))
+        .order_by_asc(order::Column::ReservedUntil)
+        .one(txn)
+        .await?
+        .and_then(|order| order.reserved_until)
+        .unwrap_or(reserved_until);
+    Ok(u64::try_from(Ord::max((first - now).num_seconds(), 1)).unwrap_or(1))
 }

@@ -8,6 +8,7 @@ use sea_orm::sea_query::{Asterisk, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait};
 
 use super::state::{find, lines_of};
+use crate::accounts::entity::user;
 use crate::accounts::recipients::{self, tell};
 use crate::catalogue::entity::producer;
 use crate::infra::error::AppResult;
@@ -16,15 +17,12 @@ use crate::infra::ids::{OrderId, ProducerId};
 use crate::infra::money::Fen;
 use crate::orders::entity::{order, shipment};
 
-/// An order was placed (`placeOrder`).
-pub async fn placed(txn: &impl ConnectionTrait, order: &order::Model) -> AppResult<()> {
-    let Some(buyer) = recipients::user(txn, order.buyer_id).await? else {
-        return Ok(());
-    };
+/// An order was placed (`placeOrder`) by `buyer`, whose row placing has taken (and read).
+pub async fn placed(txn: &impl ConnectionTrait, order: &order::Model, buyer: &user::Model) -> AppResult<()> {
     let total = Fen::new(order.total_fen);
     tell(
         txn,
-        &buyer,
+        buyer,
         &format!("order-placed:{}", order.id),
         &Message::new("order-placed-mail-subject").with("order", order.number.as_str()),
         &Message::new("order-placed-mail-body")
