@@ -271,7 +271,7 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                                 .map(|id| id.0)
                                 .or(payout.host_id.map(|id| id.0))
                                 .unwrap_or_default(),
-                            crate::infra::money::Fen::new(payout.amount_fen),
+                            payout.amount_fen,
                             payout.method,
                             payout.status,
                             payout.batch_id.map(|b| format!(", batch {b}")).unwrap_or_default()

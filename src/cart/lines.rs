@@ -143,7 +143,7 @@ pub async fn live(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<(Vec<
         let Some(offer) = offers.remove(&line.variant_id) else {
             continue;
         };
-        let unit_price = Fen::new(offer.variant.price_fen);
+        let unit_price = offer.variant.price_fen;
         let line_total = unit_price
             .checked_mul(i64::from(line.quantity))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("cart line total overflows")))?;

@@ -114,9 +114,9 @@ pub async fn set_rule(db: &DatabaseConnection, producer_id: ProducerId, input: &
     shipping_rule::Entity::insert(shipping_rule::ActiveModel {
         producer_id: Set(producer_id),
         first_weight_grams: Set(rule.first_weight_grams),
-        first_fee_fen: Set(rule.first_fee.get()),
-        extra_per_kg_fen: Set(rule.extra_per_kg.get()),
-        free_over_fen: Set(rule.free_over.map(Fen::get)),
+        first_fee_fen: Set(rule.first_fee),
+        extra_per_kg_fen: Set(rule.extra_per_kg),
+        free_over_fen: Set(rule.free_over),
         updated_at: Set(Utc::now()),
     })
     .on_conflict(
@@ -146,7 +146,7 @@ pub async fn set_rule(db: &DatabaseConnection, producer_id: ProducerId, input: &
             producer_id: Set(producer_id),
             province: Set(province),
             excluded: Set(excluded),
-            extra_fee_fen: Set(extra.get()),
+            extra_fee_fen: Set(extra),
             ..Default::default()
         })
         .collect();
@@ -177,9 +177,9 @@ pub async fn rules_of(
             let mine = provinces.iter().filter(|p| p.producer_id == row.producer_id);
             let rule = Rule {
                 first_weight_grams: row.first_weight_grams,
-                first_fee: Fen::new(row.first_fee_fen),
-                extra_per_kg: Fen::new(row.extra_per_kg_fen),
-                free_over: row.free_over_fen.map(Fen::new),
+                first_fee: row.first_fee_fen,
+                extra_per_kg: row.extra_per_kg_fen,
+                free_over: row.free_over_fen,
                 excluded: mine
                     .clone()
                     .filter(|p| p.excluded)
@@ -187,7 +187,7 @@ pub async fn rules_of(
                     .collect(),
                 surcharges: mine
                     .filter(|p| !p.excluded)
-                    .map(|p| (p.province.clone(), Fen::new(p.extra_fee_fen)))
+                    .map(|p| (p.province.clone(), p.extra_fee_fen))
                     .collect(),
             };
             (row.producer_id, rule)

@@ -15,6 +15,7 @@ use super::ProducerKind;
 use super::entity::{catalogue_entry, category, producer, product, variant, village};
 use crate::infra::db::begin_write;
 use crate::infra::error::AppResult;
+use crate::infra::money::Fen;
 use crate::inventory::entity::{stock_level, stock_movement};
 
 const DEMO_CATALOGUE: &str = include_str!("demo_catalogue.json");
@@ -181,7 +182,7 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
 
     let mut variant_count = 0;
     for item in &demo.products {
-        let prices = item.variants.iter().map(|v| v.price_fen);
+        let prices = item.variants.iter().map(|v| Fen::new(v.price_fen));
         let row = product::ActiveModel {
             slug: Set(item.slug.clone()),
             name: Set(item.name.clone()),
@@ -194,8 +195,8 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
                 .as_deref()
                 .map(|code| id_of(&entries, "catalogue entry", code))
                 .transpose()?),
-            min_price_fen: Set(prices.clone().min().unwrap_or(0)),
-            max_price_fen: Set(prices.max().unwrap_or(0)),
+            min_price_fen: Set(prices.clone().min().unwrap_or(Fen::ZERO)),
+            max_price_fen: Set(prices.max().unwrap_or(Fen::ZERO)),
             units_sold: Set(item.units_sold),
             listed_at: Set(item.listed_at),
             published: Set(true),
@@ -208,7 +209,7 @@ pub async fn load(db: &impl TransactionTrait) -> anyhow::Result<DemoSummary> {
                 product_id: Set(row.id),
                 sku: Set(item.sku.clone()),
                 name: Set(item.name.clone()),
-                price_fen: Set(item.price_fen),
+                price_fen: Set(Fen::new(item.price_fen)),
                 weight_grams: Set(item.weight_grams),
                 position: Set(i32::try_from(position)?),
                 ..Default::default()

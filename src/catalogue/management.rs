@@ -83,7 +83,7 @@ pub async fn update_variant(
     let txn = begin_write(db).await?;
     let mut changed = variant.into_active_model();
     if let Some(price) = price {
-        changed.price_fen = Set(price.get());
+        changed.price_fen = Set(price);
     }
     if let Some(name) = name {
         changed.name = Set(name.to_owned());

@@ -49,7 +49,7 @@ impl ProductSort {
     fn key_of(self, product: &product::Model) -> i64 {
         match self {
             ProductSort::Newest => product.listed_at.timestamp_micros(),
-            ProductSort::PriceAsc | ProductSort::PriceDesc => product.min_price_fen,
+            ProductSort::PriceAsc | ProductSort::PriceDesc => product.min_price_fen.get(),
             ProductSort::BestSelling => product.units_sold,
         }
     }

@@ -293,7 +293,7 @@ async fn reserve(
     let fee_bps = i32::try_from(shop.payout_settings().platform_fee_bps).unwrap_or(i32::MAX);
     for (variant_id, (quantity, _)) in &per_variant {
         let offer = &offers[variant_id];
-        let unit_price = Fen::new(offer.variant.price_fen);
+        let unit_price = offer.variant.price_fen;
         let line_total = unit_price
             .checked_mul(*quantity)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line total overflows")))?;
@@ -307,8 +307,8 @@ async fn reserve(
             product_id: Set(offer.variant.product_id),
             producer_id: Set(offer.producer_id),
             quantity: Set(quantity),
-            unit_price_fen: Set(unit_price.get()),
-            line_total_fen: Set(line_total.get()),
+            unit_price_fen: Set(unit_price),
+            line_total_fen: Set(line_total),
             platform_fee_bps: Set(Some(fee_bps)),
             ..Default::default()
         });
@@ -333,7 +333,7 @@ async fn reserve(
         buyer_id: Set(admin_id),
         status: Set(OrderStatus::PendingPayment),
         payment_method: Set(request.payment_method),
-        total_fen: Set(total.get()),
+        total_fen: Set(total),
         idempotency_key: Set(request.idempotency_key.clone()),
         referral_code: Set(None),
         union_id: Set(Some(request.organisation_id)),
@@ -347,7 +347,7 @@ async fn reserve(
         ship_postal_code: Set(None),
         reserved_until: Set(Some(reserved_until)),
         created_at: Set(now),
-        allowance_fen: Set(0),
+        allowance_fen: Set(Fen::ZERO),
         remainder_method: Set(None),
         bulk: Set(true),
         ..Default::default()

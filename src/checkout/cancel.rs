@@ -72,14 +72,14 @@ async fn cancel_for(shop: &Shop, order_id: OrderId, actor: Option<UserId>, reaso
         )));
     };
     // A split order's allowance, spent when it was placed, goes back with the cancellation.
-    if from == OrderStatus::PendingPayment && order.allowance_fen > 0 {
+    if from == OrderStatus::PendingPayment && order.allowance_fen > Fen::ZERO {
         crate::organisations::funds::release(&txn, order_id, chrono::Utc::now()).await?;
     }
     let mut refund = None;
     if from == OrderStatus::Paid
         && let Some(payment) = payment_of(&txn, order_id).await?
     {
-        let left = Fen::new(payment.amount_fen - payment.refunded_fen);
+        let left = payment.amount_fen - payment.refunded_fen;
         if left > Fen::ZERO {
             match refunds::decide(&txn, &payment, left, reason, None, shop).await? {
                 Ok(decided) => refund = Some(decided.refund),

@@ -53,12 +53,12 @@ impl Claim {
 
     /// What was refunded, once a refund is decided.
     async fn amount(&self) -> Option<Money> {
-        self.0.amount_fen.map(|fen| Fen::new(fen).into())
+        self.0.amount_fen.map(|fen| fen.into())
     }
 
     /// What the claimed units cost: the refund asked for.
     async fn asked(&self) -> Money {
-        Fen::new(self.0.asked_fen).into()
+        self.0.asked_fen.into()
     }
 
     /// The last decision, the grower's or an operator's.

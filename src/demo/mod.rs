@@ -219,7 +219,7 @@ pub async fn load_activity(shop: &Shop) -> AppResult<ActivitySummary> {
             } else {
                 if roll == 1 {
                     // Part of the order arrived damaged: a tenth refunded.
-                    let part = Fen::new((placed.order.total_fen / 10).max(1));
+                    let part = Fen::new((placed.order.total_fen.get() / 10).max(1));
                     refunds::refund_order(shop, order_id, Some(part))
                         .await?
                         .map_err(|problem| failed("a refund", problem.code))?;

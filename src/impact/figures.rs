@@ -160,8 +160,8 @@ fn basis_points(numerator: i64, denominator: i64) -> i64 {
     i64::try_from((2 * scaled + denominator) / (2 * denominator)).unwrap_or(0)
 }
 
-fn ranked<K: Clone>(sums: HashMap<K, i64>, name: impl Fn(&K) -> String) -> Vec<(String, Fen)> {
-    let mut rows: Vec<(String, Fen)> = sums.iter().map(|(k, v)| (name(k), Fen::new(*v))).collect();
+fn ranked<K: Clone>(sums: HashMap<K, Fen>, name: impl Fn(&K) -> String) -> Vec<(String, Fen)> {
+    let mut rows: Vec<(String, Fen)> = sums.iter().map(|(k, v)| (name(k), *v)).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     rows
 }
@@ -212,7 +212,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     .into_iter()
     .filter(|line| village_of_producer(line.producer_id).is_some_and(in_scope))
     .collect();
-    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, Fen> = HashMap::new();
     for chunk in in_list::chunks(lines.iter().map(|l| l.id)) {
         for (part, refund) in refund_line::Entity::find()
             .find_also_related(refund::Entity)
@@ -245,17 +245,22 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     .into_iter()
     .map(|sale| sale.order_id)
     .collect();
-    let mut by_channel: HashMap<Channel, i64> = HashMap::new();
-    let mut sales = 0i64;
+    let mut by_channel: HashMap<Channel, Fen> = HashMap::new();
+    let mut sales = Fen::ZERO;
     let mut units = 0i64;
-    let mut through_unions = 0i64;
-    let mut through_hosts = 0i64;
-    let mut by_village: HashMap<VillageId, i64> = HashMap::new();
-    let mut by_town: HashMap<String, i64> = HashMap::new();
-    let mut by_kind: HashMap<String, i64> = HashMap::new();
-    let mut by_month: BTreeMap<String, i64> = period.months().into_iter().map(|m| (m, 0)).collect();
+    let mut through_unions = Fen::ZERO;
+    let mut through_hosts = Fen::ZERO;
+    let mut by_village: HashMap<VillageId, Fen> = HashMap::new();
+    let mut by_town: HashMap<String, Fen> = HashMap::new();
+    let mut by_kind: HashMap<String, Fen> = HashMap::new();
+    let mut by_month: BTreeMap<String, Fen> = period.months().into_iter().map(|m| (m, Fen::ZERO)).collect();
     for line in &lines {
-        let net = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0).min(line.line_total_fen);
+        let net = line.line_total_fen
+            - refunded
+                .get(&line.id)
+                .copied()
+                .unwrap_or(Fen::ZERO)
+                .min(line.line_total_fen);
         let Some(order) = orders.get(&line.order_id) else {
             continue;
         };
@@ -263,7 +268,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
             continue;
         };
         sales += net;
-        if net > 0 {
+        if net > Fen::ZERO {
             units += i64::from(line.quantity);
         }
         if order.union_id.is_some() {
@@ -294,7 +299,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
 
     // The growers' share of what buyers paid, from the earnings of those lines.
     let line_ids: HashSet<OrderLineId> = lines.iter().map(|l| l.id).collect();
-    let (mut earned, mut earned_from) = (0i64, 0i64);
+    let (mut earned, mut earned_from) = (Fen::ZERO, Fen::ZERO);
     for entry in all_in(
         db,
         earning::Entity::find(),
@@ -322,12 +327,12 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
         .into_iter()
         .filter(|p| p.producer_id.and_then(village_of_producer).is_some_and(in_scope))
         .collect();
-    let paid_to_producers: i64 = payouts.iter().map(|p| p.amount_fen).sum();
+    let paid_to_producers: Fen = payouts.iter().map(|p| p.amount_fen).sum();
     let producer_of_payout: HashMap<PayoutId, ProducerId> = payouts
         .iter()
         .filter_map(|p| p.producer_id.map(|producer| (p.id, producer)))
         .collect();
-    let mut paid_to_households = 0i64;
+    let mut paid_to_households = Fen::ZERO;
     let mut households: HashSet<(ProducerId, String)> = HashSet::new();
     for share in all_in(
         db,
@@ -338,7 +343,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     .await?
     {
         paid_to_households += share.amount_fen;
-        if share.amount_fen > 0
+        if share.amount_fen > Fen::ZERO
             && let Some(producer) = producer_of_payout.get(&share.payout_id)
         {
             households.insert((*producer, share.name));
@@ -369,7 +374,7 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
             let reached = households_by_village.get(village_id).copied().unwrap_or(0);
             Some(VillageFigures {
                 village,
-                sales: Fen::new(by_village.get(village_id).copied().unwrap_or(0)),
+                sales: by_village.get(village_id).copied().unwrap_or(Fen::ZERO),
                 households_reached: (reached >= SMALLEST_VILLAGE_FIGURE).then_some(reached),
             })
         })
@@ -380,22 +385,22 @@ pub async fn report(db: &impl ConnectionTrait, period: Period) -> AppResult<Opti
     Ok(Some(Report {
         pledges_made,
         pledges_fulfilled,
-        sales: Fen::new(sales),
+        sales,
         units_sold: units,
-        paid_to_producers: Fen::new(paid_to_producers),
-        paid_to_households: Fen::new(paid_to_households),
+        paid_to_producers,
+        paid_to_households,
         households_reached: u64::try_from(households.len()).map_err(|e| AppError::Internal(e.into()))?,
-        grower_share_bps: basis_points(earned, earned_from),
-        through_unions: Fen::new(through_unions),
-        through_hosts: Fen::new(through_hosts),
+        grower_share_bps: basis_points(earned.get(), earned_from.get()),
+        through_unions,
+        through_hosts,
         channels: Channel::ALL
             .into_iter()
-            .map(|channel| (channel, Fen::new(by_channel.get(&channel).copied().unwrap_or(0))))
+            .map(|channel| (channel, by_channel.get(&channel).copied().unwrap_or(Fen::ZERO)))
             .collect(),
         villages: village_rows,
         towns: ranked(by_town, String::clone),
         producer_kinds: ranked(by_kind, String::clone),
-        months: by_month.into_iter().map(|(m, v)| (m, Fen::new(v))).collect(),
+        months: by_month.into_iter().collect(),
         computed_at: Utc::now(),
         period,
     }))

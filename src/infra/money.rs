@@ -11,7 +11,10 @@ use async_graphql::SimpleObject;
 /// The one currency the shop sells in.
 pub const CURRENCY: &str = "CNY";
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An amount of money in fen. Entity models hold their money columns as `Fen` (sea-orm stores it
+/// as the plain bigint it wraps), so an amount read from a row cannot be mixed up with a count or
+/// an id on its way to the API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, sea_orm::DeriveValueType)]
 pub struct Fen(i64);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

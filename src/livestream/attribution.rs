@@ -106,7 +106,7 @@ impl CreditedLine {
             let rate = u32::try_from(self.attribution.rate_bps).unwrap_or(0);
             split(self.net_total, platform_fee_bps, rate).commission
         } else {
-            Fen::new(self.ledger.iter().map(|e| e.amount_fen).sum())
+            self.ledger.iter().map(|e| e.amount_fen).sum()
         }
     }
 
@@ -156,13 +156,13 @@ pub async fn credited_lines(
         .filter_map(|attribution| {
             let order = orders.get(&attribution.order_id)?;
             let line = lines.get(&attribution.order_line_id)?;
-            let net_total = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
+            let net_total = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(Fen::ZERO);
             Some(CreditedLine {
                 order_id: order.id,
                 order_number: order.number.clone(),
                 quantity: line.quantity,
                 product_id: line.product_id,
-                net_total: Fen::new(net_total),
+                net_total,
                 ledger: ledger.remove(&line.id).unwrap_or_default(),
                 paid_payouts: paid_payouts.clone(),
                 attribution,
@@ -239,7 +239,7 @@ pub async fn figures(db: &impl ConnectionTrait, link_id: PromoLinkId, platform_f
 }
 
 /// Refunded so far per line (refunds not refused), for lines of `order_ids`.
-async fn refunded_by_line(db: &impl ConnectionTrait, line_ids: &[OrderLineId]) -> AppResult<HashMap<OrderLineId, i64>> {
+async fn refunded_by_line(db: &impl ConnectionTrait, line_ids: &[OrderLineId]) -> AppResult<HashMap<OrderLineId, Fen>> {
     let parts = refund_line::Entity::find()
         .inner_join(refund::Entity)
         .filter(refund_line::Column::OrderLineId.is_in(line_ids.iter().copied()))
@@ -248,7 +248,7 @@ async fn refunded_by_line(db: &impl ConnectionTrait, line_ids: &[OrderLineId]) -
         .await?;
     let mut by_line = HashMap::new();
     for part in parts {
-        *by_line.entry(part.order_line_id).or_insert(0) += part.amount_fen;
+        *by_line.entry(part.order_line_id).or_insert(Fen::ZERO) += part.amount_fen;
     }
     Ok(by_line)
 }

@@ -14,6 +14,7 @@ use crate::accounts::entity::user;
 use crate::accounts::service::{ProducerAsked, create_user};
 use crate::catalogue::entity::{product, variant};
 use crate::infra::db::begin_write;
+use crate::infra::money::Fen;
 use crate::inventory::{self, Moved, Movement};
 
 pub const HOST_EMAIL: &str = "xiaomei@huakai.demo";
@@ -73,7 +74,7 @@ pub async fn load_activity(db: &DatabaseConnection) -> anyhow::Result<String> {
     let Some(lily) = first_variant else {
         return Ok("a host with links (no demo catalogue for sessions)".to_owned());
     };
-    let session_price = (lily.price_fen * 8 / 10).max(1);
+    let session_price = Fen::new((lily.price_fen.get() * 8 / 10).max(1));
     // Yesterday's session: over, its unsold quota back on sale (set aside and returned, so
     // the stock never moved).
     let ended = live_session::ActiveModel {

@@ -70,16 +70,16 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: UserId, month: &str, la
             "csv-payout",
         ],
     );
-    let mut total = 0;
+    let mut total = Fen::ZERO;
     for entry in &entries {
         total += entry.amount_fen;
         csv.row(&[
             entry.created_at.with_timezone(&china).format("%Y-%m-%d").to_string(),
             numbers.get(&entry.order_id).cloned().unwrap_or_default(),
             entry.kind.as_str().to_owned(),
-            Fen::new(entry.line_total_fen).to_string(),
+            entry.line_total_fen.to_string(),
             rates.get(&entry.order_line_id).map(i32::to_string).unwrap_or_default(),
-            Fen::new(entry.amount_fen).to_string(),
+            entry.amount_fen.to_string(),
             entry.payout_id.map(payout_reference).unwrap_or_default(),
         ]);
     }
@@ -89,7 +89,7 @@ pub async fn monthly(db: &impl ConnectionTrait, host_id: UserId, month: &str, la
         String::new(),
         String::new(),
         String::new(),
-        Fen::new(total).to_string(),
+        total.to_string(),
         String::new(),
     ]);
     Ok(Ok(csv.finish()))

@@ -167,7 +167,7 @@ pub async fn schedule(
         live_session_item::ActiveModel {
             session_id: Set(session.id),
             variant_id: Set(variant_id),
-            price_fen: Set(price.get()),
+            price_fen: Set(price),
             quota: Set(quota),
             per_buyer_limit: Set(limit),
             remaining: Set(0),
@@ -307,7 +307,7 @@ pub struct LiveOffer {
 
 impl LiveOffer {
     pub fn price_of(&self, variant_id: VariantId) -> Option<Fen> {
-        self.items.get(&variant_id).map(|item| Fen::new(item.price_fen))
+        self.items.get(&variant_id).map(|item| item.price_fen)
     }
 
     pub fn serves(&self, variant_id: VariantId) -> bool {

@@ -18,6 +18,7 @@ use super::provider::RefundAttempt;
 use super::wechatpay::{self, WechatPay};
 use super::{ProviderKind, service, settling};
 use crate::infra::error::{AppError, AppResult};
+use crate::infra::money::Fen;
 use crate::shop::Shop;
 
 const WECHATPAY: &str = "wechatpay:";
@@ -103,7 +104,7 @@ pub(super) async fn paid(
         tracing::warn!(out_trade_no, ?provider, "a payment arrived for no payment of ours");
         return Ok(());
     };
-    service::apply_success(shop, &payment, amount_fen, currency).await
+    service::apply_success(shop, &payment, Fen::new(amount_fen), currency).await
 }
 
 /// What a provider says of refund `out_refund_no` of trade `out_trade_no`, applied to ours

@@ -50,7 +50,7 @@ pub(super) fn of_kind(shop: &Shop, kind: ProviderKind) -> Option<Box<dyn Payment
 
 /// What the provider brings: the order less what the allowance paid when it was placed.
 fn due(order: &order::Model) -> Fen {
-    Fen::new(order.total_fen - order.allowance_fen)
+    order.total_fen - order.allowance_fen
 }
 
 fn description(order: &order::Model) -> String {
@@ -168,7 +168,7 @@ impl PaymentProvider for WechatPayProvider<'_> {
         let request = wechatpay::RefundRequest {
             out_trade_no: &trade,
             out_refund_no: &number,
-            amount: Fen::new(row.amount_fen),
+            amount: row.amount_fen,
             paid_total: due(&order),
             reason: Some(&row.reason),
             notify_url: Some(&self.notify_url),
@@ -260,7 +260,7 @@ impl PaymentProvider for AlipayProvider<'_> {
         let request = alipay::RefundRequest {
             out_trade_no: &trade,
             out_request_no: &number,
-            amount: Fen::new(row.amount_fen),
+            amount: row.amount_fen,
             reason: Some(&row.reason),
         };
         Ok(match self.client.refund_once(&request, row.attempts > 0).await {

@@ -18,7 +18,7 @@ use crate::shop::Shop;
 pub struct Refunded<'a> {
     pub order_id: OrderId,
     pub refund_id: RefundId,
-    pub lines: &'a [(OrderLineId, i64)],
+    pub lines: &'a [(OrderLineId, Fen)],
     pub shipping: Fen,
 }
 

@@ -22,6 +22,7 @@ use super::entity::webhook_event;
 use super::stripe::StripeGateway;
 use super::{direct_notifications, direct_sweep, records, refunds, service, settling};
 use crate::infra::error::{AppError, AppResult};
+use crate::infra::money::Fen;
 use crate::shop::Shop;
 
 /// How long a worker holds an event it is applying before another may try.
@@ -131,7 +132,7 @@ async fn apply(shop: &Shop, payload: &str) -> AppResult<()> {
                 tracing::warn!(intent = %intent.id, "a payment succeeded for no order of ours");
                 return Ok(());
             };
-            service::apply_success(shop, &payment, intent.amount_received, &intent.currency).await
+            service::apply_success(shop, &payment, Fen::new(intent.amount_received), &intent.currency).await
         }
         "payment_intent.payment_failed" => {
             let intent: IntentFields = fields(event.data.object, &event.kind)?;

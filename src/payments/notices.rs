@@ -42,7 +42,7 @@ pub async fn refund_decided(
                 &Message::new("bank-refund-waiting-mail-subject").with("order", order.number.as_str()),
                 &Message::new("bank-refund-waiting-mail-body")
                     .with("order", order.number.as_str())
-                    .with("amount", Fen::new(last.amount_fen))
+                    .with("amount", last.amount_fen)
                     .with("refund", last.id.0),
             )
             .await?;

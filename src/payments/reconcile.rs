@@ -10,6 +10,7 @@ use super::service::apply_success;
 use super::stripe::PaymentIntentStatus;
 use super::{direct_bill, direct_sweep, settling};
 use crate::infra::error::AppResult;
+use crate::infra::money::Fen;
 use crate::shop::Shop;
 
 /// What a reconciliation found.
@@ -50,7 +51,13 @@ pub async fn reconcile(shop: &Shop, since: DateTime<Utc>) -> AppResult<Reconcili
         };
         if intent.status == PaymentIntentStatus::Succeeded && !payment.status.is_settled() {
             let was_flagged = payment.needs_review;
-            apply_success(shop, &payment, intent.amount_received, &intent.currency.to_string()).await?;
+            apply_success(
+                shop,
+                &payment,
+                Fen::new(intent.amount_received),
+                &intent.currency.to_string(),
+            )
+            .await?;
             let after = super::records::payment_of(&shop.db, payment.order_id).await?;
             if after.as_ref().is_some_and(|p| p.needs_review && !was_flagged) {
                 found.flagged += 1;

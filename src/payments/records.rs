@@ -79,7 +79,7 @@ pub async fn producer_share(
         .all(db)
         .await?;
     let mut share = ProducerShare {
-        amount: lines.iter().map(|l| Fen::new(l.line_total_fen)).sum(),
+        amount: lines.iter().map(|l| l.line_total_fen).sum(),
         ..ProducerShare::default()
     };
     let parts = refund_line::Entity::find()
@@ -89,8 +89,8 @@ pub async fn producer_share(
         .await?;
     for (part, refund) in parts {
         match refund.map(|r| r.status) {
-            Some(RefundStatus::Succeeded) => share.refunded += Fen::new(part.amount_fen),
-            Some(RefundStatus::Pending) => share.refund_pending += Fen::new(part.amount_fen),
+            Some(RefundStatus::Succeeded) => share.refunded += part.amount_fen,
+            Some(RefundStatus::Pending) => share.refund_pending += part.amount_fen,
             _ => {}
         }
     }
@@ -110,7 +110,7 @@ pub async fn paid_at_once(
         provider: Set(provider),
         status: Set(PaymentStatus::Succeeded),
         amount_fen: Set(order.total_fen),
-        refunded_fen: Set(0),
+        refunded_fen: Set(Fen::ZERO),
         currency: Set("cny".to_owned()),
         stripe_payment_intent_id: Set(None),
         client_secret: Set(None),

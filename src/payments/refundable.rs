@@ -41,10 +41,10 @@ pub async fn refundable(txn: &impl ConnectionTrait, payment: &payment::Model) ->
     let allowance = funds::still_spent(txn, payment.order_id).await?;
     let (refunded_allowance, released) = funds::given_back(txn, payment.order_id).await?;
     let cash_paid = payment.amount_fen - order.allowance_fen;
-    let cash_refunded = payment.refunded_fen - refunded_allowance.get();
+    let cash_refunded = payment.refunded_fen - refunded_allowance;
     Ok(Refundable {
         allowance,
-        cash: Fen::new(Ord::max(cash_paid - cash_refunded, 0)),
+        cash: Ord::max(cash_paid - cash_refunded, Fen::ZERO),
         released,
     })
 }
@@ -53,7 +53,7 @@ pub async fn refundable(txn: &impl ConnectionTrait, payment: &payment::Model) ->
 pub async fn refunded_by_line(
     txn: &impl ConnectionTrait,
     payment_id: PaymentId,
-) -> AppResult<HashMap<OrderLineId, i64>> {
+) -> AppResult<HashMap<OrderLineId, Fen>> {
     let live_refunds: Vec<RefundId> = refund::Entity::find()
         .select_only()
         .column(refund::Column::Id)
@@ -62,7 +62,7 @@ pub async fn refunded_by_line(
         .into_tuple()
         .all(txn)
         .await?;
-    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, Fen> = HashMap::new();
     for part in refund_line::Entity::find()
         .filter(refund_line::Column::RefundId.is_in(live_refunds))
         .all(txn)

@@ -70,7 +70,7 @@ pub async fn decide_for_lines(
     payment: &payment::Model,
     amount: Fen,
     reason: &str,
-    lines: &[(OrderLineId, i64)],
+    lines: &[(OrderLineId, Fen)],
     shop: &Shop,
 ) -> AppResult<Result<Decided, UserError>> {
     decide_over(txn, payment, amount, reason, None, Some(lines), shop).await
@@ -82,7 +82,7 @@ async fn decide_over(
     amount: Fen,
     reason: &str,
     stripe_refund_id: Option<&str>,
-    only: Option<&[(OrderLineId, i64)]>,
+    only: Option<&[(OrderLineId, Fen)]>,
     shop: &Shop,
 ) -> AppResult<Result<Decided, UserError>> {
     // Refunds and deliveries of one order take turns, so each sees the other's rows.
@@ -184,15 +184,15 @@ async fn record(
     status: RefundStatus,
     reason: &str,
     stripe_refund_id: Option<&str>,
-    only: Option<&[(OrderLineId, i64)]>,
+    only: Option<&[(OrderLineId, Fen)]>,
     shop: &Shop,
 ) -> AppResult<refund::Model> {
     let now = Utc::now();
     let (parts, shipping) = split_over_lines(txn, payment, amount, only).await?;
     let row = refund::ActiveModel {
         payment_id: Set(payment.id),
-        amount_fen: Set(amount.get()),
-        shipping_fen: Set(shipping.get()),
+        amount_fen: Set(amount),
+        shipping_fen: Set(shipping),
         status: Set(status),
         stripe_refund_id: Set(stripe_refund_id.map(str::to_owned)),
         reason: Set(reason.to_owned()),
@@ -235,20 +235,23 @@ async fn split_over_lines(
     txn: &impl ConnectionTrait,
     payment: &payment::Model,
     amount: Fen,
-    only: Option<&[(OrderLineId, i64)]>,
-) -> AppResult<(Vec<(OrderLineId, i64)>, Fen)> {
+    only: Option<&[(OrderLineId, Fen)]>,
+) -> AppResult<(Vec<(OrderLineId, Fen)>, Fen)> {
     let lines = lines_of(txn, payment.order_id).await?;
     let refunded = refunded_by_line(txn, payment.id).await?;
     let weights: Vec<i64> = lines
         .iter()
         .map(|line| {
-            let holds = Ord::max(line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0), 0);
+            let holds = Ord::max(
+                line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(Fen::ZERO),
+                Fen::ZERO,
+            );
             match only {
-                None => holds,
+                None => holds.get(),
                 Some(only) => only
                     .iter()
                     .find(|(id, _)| *id == line.id)
-                    .map_or(0, |(_, weight)| Ord::min(*weight, holds)),
+                    .map_or(0, |(_, weight)| Ord::min(*weight, holds).get()),
             }
         })
         .collect();
@@ -260,7 +263,7 @@ async fn split_over_lines(
         .iter()
         .zip(allocate(goods, &weights))
         .filter(|(_, part)| *part > 0)
-        .map(|(line, part)| (line.id, part))
+        .map(|(line, part)| (line.id, Fen::new(part)))
         .collect();
     Ok((parts, amount - Fen::new(goods)))
 }
@@ -322,15 +325,14 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
 
 /// What is being refunded and has not gone back yet.
 pub async fn pending_amount(db: &impl ConnectionTrait, payment_id: PaymentId) -> AppResult<Fen> {
-    let pending: i64 = refund::Entity::find()
+    Ok(refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .all(db)
         .await?
         .iter()
         .map(|r| r.amount_fen)
-        .sum();
-    Ok(Fen::new(pending))
+        .sum())
 }
 
 /// `charge.refunded`: Stripe's list of the payment's refunds is the truth. Ours that were in

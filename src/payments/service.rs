@@ -182,7 +182,7 @@ fn new_row(order: &order::Model, provider: ProviderKind, started: Started) -> pa
         provider: Set(provider),
         status: Set(PaymentStatus::RequiresPayment),
         amount_fen: Set(order.total_fen),
-        refunded_fen: Set(0),
+        refunded_fen: Set(Fen::ZERO),
         currency: Set("cny".to_owned()),
         stripe_payment_intent_id: Set(started.external_id),
         client_secret: Set(started.client_secret),
@@ -204,11 +204,11 @@ async fn reread(shop: &Shop, order: &order::Model) -> AppResult<payment::Model> 
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment row vanished")))
 }
 
-/// Money arrived for `payment` (`amount_fen` in `currency`): if it is the order's amount, the
+/// Money arrived for `payment` (`amount` in `currency`): if it is the order's amount, the
 /// payment SUCCEEDS and, in the same transaction, the order is paid; an order cancelled
 /// meanwhile (by its buyer, or expired) stays cancelled and the money is refunded in full
 /// (decided in the same transaction, so a retried event finds the refund and changes nothing).
-pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i64, currency: &str) -> AppResult<()> {
+pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount: Fen, currency: &str) -> AppResult<()> {
     let Some(order) = order::Entity::find_by_id(payment.order_id).one(&shop.db).await? else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "payment {} without its order",
@@ -217,13 +217,9 @@ pub async fn apply_success(shop: &Shop, payment: &payment::Model, amount_fen: i6
     };
     // The allowance paid its part when the order was placed; the provider brings the rest.
     let due = order.total_fen - order.allowance_fen;
-    if amount_fen != due || !currency.eq_ignore_ascii_case("cny") {
+    if amount != due || !currency.eq_ignore_ascii_case("cny") {
         if !payment.needs_review {
-            let reason = format!(
-                "paid {} {currency}, but the order is {} CNY",
-                Fen::new(amount_fen),
-                Fen::new(due)
-            );
+            let reason = format!("paid {amount} {currency}, but the order is {due} CNY");
             flag(&shop.db, payment, reason).await?;
         }
         return Ok(());
@@ -274,14 +270,14 @@ async fn late_refund(
     txn: &sea_orm::DatabaseTransaction,
     shop: &Shop,
     payment_id: PaymentId,
-    amount: i64,
+    amount: Fen,
 ) -> AppResult<Option<RefundId>> {
     let fresh = payment::Entity::find_by_id(payment_id)
         .one(txn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
     let reason = "paid after the order was cancelled";
-    match decide(txn, &fresh, Fen::new(amount), reason, None, shop).await? {
+    match decide(txn, &fresh, amount, reason, None, shop).await? {
         Ok(decided) => Ok(Some(decided.refund.id)),
         Err(problem) => {
             flag(txn, &fresh, format!("late payment not refunded: {}", problem.message)).await?;
@@ -299,7 +295,13 @@ pub async fn apply_failure(shop: &Shop, payment: &payment::Model, message: Optio
     if let (Some(gateway), Some(intent_id)) = (shop.stripe(), &payment.stripe_payment_intent_id) {
         let intent = gateway.payment_intent(intent_id).await?;
         if intent.status == PaymentIntentStatus::Succeeded {
-            return apply_success(shop, payment, intent.amount_received, &intent.currency.to_string()).await;
+            return apply_success(
+                shop,
+                payment,
+                Fen::new(intent.amount_received),
+                &intent.currency.to_string(),
+            )
+            .await;
         }
     }
     payment::Entity::update_many()

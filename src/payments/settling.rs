@@ -27,7 +27,7 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
     let Some(payment) = payment::Entity::find_by_id(payment_id).one(txn).await? else {
         return Ok(());
     };
-    let settled: i64 = refund::Entity::find()
+    let settled: Fen = refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .filter(refund::Column::Status.eq(RefundStatus::Succeeded))
         .all(txn)
@@ -38,8 +38,8 @@ pub(super) async fn update_payment_status(txn: &impl ConnectionTrait, payment_id
     // Allowance released when the order was cancelled unpaid is not the payment's to refund.
     let (_, released) = crate::organisations::funds::given_back(txn, payment.order_id).await?;
     let to = match settled {
-        0 => PaymentStatus::Succeeded,
-        all if all >= payment.amount_fen - released.get() => PaymentStatus::Refunded,
+        Fen::ZERO => PaymentStatus::Succeeded,
+        all if all >= payment.amount_fen - released => PaymentStatus::Refunded,
         _ => PaymentStatus::PartiallyRefunded,
     };
     payment::Entity::update_many()
@@ -156,7 +156,7 @@ async fn refuse(shop: &Shop, row: &refund::Model, reason: &str) -> AppResult<Set
     flag(
         &txn,
         &payment,
-        format!("a refund of {} was refused: {reason}", Fen::new(row.amount_fen)),
+        format!("a refund of {} was refused: {reason}", row.amount_fen),
     )
     .await?;
     txn.commit().await?;

@@ -22,6 +22,7 @@ use crate::infra::error::AppError;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::PayoutId;
 use crate::infra::ids::RefundId;
+use crate::infra::money::Fen;
 use crate::orders::PaymentMethod;
 
 #[derive(Clone)]
@@ -134,12 +135,12 @@ impl StripeGateway {
     pub async fn create_payment_intent(
         &self,
         order_id: OrderId,
-        amount_fen: i64,
+        amount: Fen,
         method: PaymentMethod,
     ) -> Result<PaymentIntent, CallError> {
         // Any name parses (an unknown one is sent as it is).
         let Ok(kind) = method.stripe_type().parse::<PaymentIntentAllowedPaymentMethodTypes>();
-        let params = CreatePaymentIntent::new(amount_fen, Currency::CNY)
+        let params = CreatePaymentIntent::new(amount.get(), Currency::CNY)
             .metadata(HashMap::from([("order_id".to_owned(), order_id.to_string())]))
             .allowed_payment_method_types(vec![kind]);
         let strategy = Self::strategy(format!("huakai-order-{order_id}-payment"))?;
@@ -153,19 +154,14 @@ impl StripeGateway {
         Ok(self.call(RetrievePaymentIntent::new(id).send(&self.client)).await?)
     }
 
-    /// Refunds `amount_fen` of an intent; `refund_id` is our refund row, whose id is the key
+    /// Refunds `amount` of an intent; `refund_id` is our refund row, whose id is the key
     /// and the metadata that [`find_refund`](Self::find_refund) looks for.
-    pub async fn refund(
-        &self,
-        refund_id: RefundId,
-        payment_intent: &str,
-        amount_fen: i64,
-    ) -> Result<Refund, CallError> {
+    pub async fn refund(&self, refund_id: RefundId, payment_intent: &str, amount: Fen) -> Result<Refund, CallError> {
         let intent = stripe_id(payment_intent, "pi")
             .ok_or_else(|| CallError::Refused(format!("not a PaymentIntent id: {payment_intent}")))?;
         let params = CreateRefund::new()
             .payment_intent(intent)
-            .amount(amount_fen)
+            .amount(amount.get())
             .metadata(HashMap::from([("refund_id".to_owned(), refund_id.to_string())]));
         let strategy = Self::strategy(format!("huakai-refund-{refund_id}"))?;
         self.call(params.customize().request_strategy(strategy).send(&self.client))
@@ -209,14 +205,9 @@ impl StripeGateway {
 
     /// Pays a producer's connected account; the payout row's id is the idempotency key and
     /// names the transfer group that [`find_transfer`](Self::find_transfer) looks in.
-    pub async fn transfer(
-        &self,
-        payout_id: PayoutId,
-        destination: &str,
-        amount_fen: i64,
-    ) -> Result<Transfer, CallError> {
+    pub async fn transfer(&self, payout_id: PayoutId, destination: &str, amount: Fen) -> Result<Transfer, CallError> {
         let params = CreateTransfer::new(Currency::CNY, destination)
-            .amount(amount_fen)
+            .amount(amount.get())
             .transfer_group(Self::transfer_group(payout_id))
             .metadata(HashMap::from([("payout_id".to_owned(), payout_id.to_string())]));
         let strategy = Self::strategy(format!("huakai-payout-{payout_id}"))?;

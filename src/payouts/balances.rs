@@ -65,12 +65,12 @@ pub async fn host_balance(db: &DatabaseConnection, host_id: UserId, now: DateTim
 
 /// Sums ledger entries (amount, when available, the payout claiming it) by state.
 fn tally(
-    entries: impl Iterator<Item = (i64, DateTime<Utc>, Option<PayoutId>)>,
+    entries: impl Iterator<Item = (Fen, DateTime<Utc>, Option<PayoutId>)>,
     payouts: Vec<payout::Model>,
     now: DateTime<Utc>,
 ) -> Balance {
     let payouts: HashMap<PayoutId, PayoutStatus> = payouts.into_iter().map(|p| (p.id, p.status)).collect();
-    let mut sums = [0i64; 4];
+    let mut sums = [Fen::ZERO; 4];
     for (amount, available_at, payout_id) in entries {
         let slot = match payout_id.and_then(|id| payouts.get(&id)) {
             None if available_at > now => 0,
@@ -80,11 +80,12 @@ fn tally(
         };
         sums[slot] += amount;
     }
+    let [pending, available, in_transit, paid_out] = sums;
     Balance {
-        pending: Fen::new(sums[0]),
-        available: Fen::new(sums[1]),
-        in_transit: Fen::new(sums[2]),
-        paid_out: Fen::new(sums[3]),
+        pending,
+        available,
+        in_transit,
+        paid_out,
     }
 }
 
@@ -194,7 +195,7 @@ pub async fn monthly_statement(
             "csv-payout",
         ],
     );
-    let mut total = 0;
+    let mut total = Fen::ZERO;
     for entry in entries {
         let local = entry.created_at.with_timezone(&china);
         if local.year() != year || local.month() != month_number {
@@ -205,10 +206,10 @@ pub async fn monthly_statement(
             local.format("%Y-%m-%d").to_string(),
             numbers.get(&entry.order_id).cloned().unwrap_or_default(),
             entry.kind.as_str().to_owned(),
-            Fen::new(entry.line_total_fen).to_string(),
-            Fen::new(entry.platform_fee_fen).to_string(),
-            Fen::new(entry.commission_fen).to_string(),
-            Fen::new(entry.amount_fen).to_string(),
+            entry.line_total_fen.to_string(),
+            entry.platform_fee_fen.to_string(),
+            entry.commission_fen.to_string(),
+            entry.amount_fen.to_string(),
             entry.payout_id.map(payout_reference).unwrap_or_default(),
         ]);
     }
@@ -219,7 +220,7 @@ pub async fn monthly_statement(
         String::new(),
         String::new(),
         String::new(),
-        Fen::new(total).to_string(),
+        total.to_string(),
         String::new(),
     ]);
     Ok(Ok(csv.finish()))

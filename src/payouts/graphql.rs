@@ -144,19 +144,19 @@ impl Earning {
     }
 
     async fn amount(&self) -> Money {
-        Fen::new(self.0.amount_fen).into()
+        self.0.amount_fen.into()
     }
 
     async fn line_total(&self) -> Money {
-        Fen::new(self.0.line_total_fen).into()
+        self.0.line_total_fen.into()
     }
 
     async fn platform_fee(&self) -> Money {
-        Fen::new(self.0.platform_fee_fen).into()
+        self.0.platform_fee_fen.into()
     }
 
     async fn commission(&self) -> Money {
-        Fen::new(self.0.commission_fen).into()
+        self.0.commission_fen.into()
     }
 
     /// When it leaves `pending`.
@@ -225,7 +225,7 @@ impl Payout {
     }
 
     async fn amount(&self) -> Money {
-        Fen::new(self.0.amount_fen).into()
+        self.0.amount_fen.into()
     }
 
     async fn status(&self) -> PayoutStatus {
@@ -275,19 +275,19 @@ impl Payout {
     )]
     async fn statement(&self, ctx: &Context<'_>) -> Result<PayoutStatement> {
         let parts = statements::statement(database(ctx)?, &self.0).await?;
-        let shared: i64 = parts.iter().map(|p| p.amount_fen).sum();
-        let to_poor: i64 = parts.iter().filter(|p| p.registered_poor).map(|p| p.amount_fen).sum();
+        let shared: Fen = parts.iter().map(|p| p.amount_fen).sum();
+        let to_poor: Fen = parts.iter().filter(|p| p.registered_poor).map(|p| p.amount_fen).sum();
         Ok(PayoutStatement {
             households: parts
                 .into_iter()
                 .map(|p| HouseholdShare {
                     name: p.name,
                     registered_poor: p.registered_poor,
-                    amount: Fen::new(p.amount_fen).into(),
+                    amount: p.amount_fen.into(),
                 })
                 .collect(),
-            to_registered_poor: Fen::new(to_poor).into(),
-            retained_by_cooperative: Fen::new(self.0.amount_fen - shared).into(),
+            to_registered_poor: to_poor.into(),
+            retained_by_cooperative: (self.0.amount_fen - shared).into(),
         })
     }
 }

@@ -143,8 +143,8 @@ fn entry(
         order_line_id: Set(line.id),
         refund_id: Set(refund_id),
         kind: Set(kind),
-        line_total_fen: Set(line_total.get()),
-        amount_fen: Set(amounts.commission.get()),
+        line_total_fen: Set(line_total),
+        amount_fen: Set(amounts.commission),
         available_at: Set(available_at),
         payout_id: Set(None),
         created_at: Set(now),
@@ -156,10 +156,10 @@ fn entry(
         order_line_id: Set(line.id),
         refund_id: Set(refund_id),
         kind: Set(kind),
-        line_total_fen: Set(line_total.get()),
-        platform_fee_fen: Set(amounts.platform_fee.get()),
-        commission_fen: Set(amounts.commission.get()),
-        amount_fen: Set(amounts.earning.get()),
+        line_total_fen: Set(line_total),
+        platform_fee_fen: Set(amounts.platform_fee),
+        commission_fen: Set(amounts.commission),
+        amount_fen: Set(amounts.earning),
         available_at: Set(available_at),
         payout_id: Set(None),
         created_at: Set(now),
@@ -192,7 +192,7 @@ async fn refunded(
             amount: Fen::ZERO,
             held: reversals::NONE,
         });
-        line.amount += Fen::new(part.amount_fen);
+        line.amount += part.amount_fen;
     }
     for row in earning::Entity::find()
         .filter(earning::Column::OrderLineId.is_in(line_ids))
@@ -208,9 +208,9 @@ async fn refunded(
         line.held = reversals::add(
             line.held,
             Split {
-                platform_fee: Fen::new(row.platform_fee_fen),
-                commission: Fen::new(row.commission_fen),
-                earning: Fen::new(row.amount_fen),
+                platform_fee: row.platform_fee_fen,
+                commission: row.commission_fen,
+                earning: row.amount_fen,
             },
         );
     }
@@ -250,7 +250,7 @@ pub async fn record_delivery(
     let mut entries = Entries::default();
     for line in lines.values() {
         let attribution = credited.get(&line.id);
-        let sale = rates_of(line, attribution, settings).split(Fen::new(line.line_total_fen));
+        let sale = rates_of(line, attribution, settings).split(line.line_total_fen);
         entries.push(entry(
             line,
             attribution,
@@ -273,7 +273,7 @@ pub async fn record_delivery(
         if let Some(line) = lines.get(&part.order_line_id) {
             let attribution = credited.get(&line.id);
             let (amount, held) = so_far.entry(line.id).or_insert((Fen::ZERO, reversals::NONE));
-            *amount += Fen::new(part.amount_fen);
+            *amount += part.amount_fen;
             let reversal = reversals::next_entry(*held, *amount, rates_of(line, attribution, settings));
             *held = reversals::add(*held, reversal);
             entries.push(entry(
@@ -300,7 +300,7 @@ pub async fn reverse_refund(
     db: &impl ConnectionTrait,
     order_id: OrderId,
     refund_id: RefundId,
-    parts: &[(OrderLineId, i64)],
+    parts: &[(OrderLineId, Fen)],
     settings: PayoutSettings,
 ) -> AppResult<()> {
     let sales: HashMap<OrderLineId, DateTime<Utc>> = earning::Entity::find()
@@ -388,7 +388,7 @@ pub async fn restore_refund(db: &impl ConnectionTrait, refund_id: RefundId, sett
         .one(db)
         .await?;
     if let Some((refund, Some(payment))) = gave_shipping
-        && refund.shipping_fen > 0
+        && refund.shipping_fen > Fen::ZERO
     {
         shipping_ledger::restore_refund(db, payment.order_id, refund_id).await?;
     }
@@ -414,10 +414,10 @@ pub async fn charge_reship(
             order_line_id: Set(*line_id),
             refund_id: Set(RefundId(claim_id.0)),
             kind: Set(EarningKind::Reship),
-            line_total_fen: Set(-cost.get()),
-            platform_fee_fen: Set(0),
-            commission_fen: Set(0),
-            amount_fen: Set(-cost.get()),
+            line_total_fen: Set(-*cost),
+            platform_fee_fen: Set(Fen::ZERO),
+            commission_fen: Set(Fen::ZERO),
+            amount_fen: Set(-*cost),
             available_at: Set(now),
             payout_id: Set(None),
             created_at: Set(now),

@@ -10,7 +10,6 @@ use super::payout_reference;
 use crate::accounts::recipients::{self, tell};
 use crate::infra::error::AppResult;
 use crate::infra::i18n::Message;
-use crate::infra::money::Fen;
 
 pub async fn payout_sent(txn: &impl ConnectionTrait, payout: &payout::Model) -> AppResult<()> {
     let people = match (payout.payee_kind, payout.producer_id, payout.host_id) {
@@ -22,7 +21,7 @@ pub async fn payout_sent(txn: &impl ConnectionTrait, payout: &payout::Model) -> 
         return Ok(());
     }
     let payee = payee_of(txn, payout).await?;
-    let amount = Fen::new(payout.amount_fen);
+    let amount = payout.amount_fen;
     let reference = payout_reference(payout.id);
     for person in people {
         tell(

@@ -41,8 +41,8 @@ enum Claimant {
 
 impl Claimant {
     /// The sum of the claimant's entries available as of `as_of` and in no payout.
-    async fn claimable(self, db: &impl ConnectionTrait, as_of: DateTime<Utc>) -> AppResult<i64> {
-        let amounts: Vec<i64> = match self {
+    async fn claimable(self, db: &impl ConnectionTrait, as_of: DateTime<Utc>) -> AppResult<Fen> {
+        let amounts: Vec<Fen> = match self {
             Claimant::Producer(producer_id) => {
                 earning::Entity::find()
                     .select_only()
@@ -66,12 +66,12 @@ impl Claimant {
                     .await?
             }
         };
-        Ok(amounts.iter().sum())
+        Ok(amounts.into_iter().sum())
     }
 
     /// Claims those entries for `payout_id` (a conditional update: `payout_id IS NULL`) and
     /// returns the sum of what it claimed.
-    async fn claim(self, db: &impl ConnectionTrait, payout_id: PayoutId, as_of: DateTime<Utc>) -> AppResult<i64> {
+    async fn claim(self, db: &impl ConnectionTrait, payout_id: PayoutId, as_of: DateTime<Utc>) -> AppResult<Fen> {
         Ok(match self {
             Claimant::Producer(producer_id) => earning::Entity::update_many()
                 .col_expr(earning::Column::PayoutId, Expr::value(payout_id))
@@ -164,7 +164,7 @@ pub async fn record_payouts(
         let batch_id = if by_stripe { None } else { batch };
         let txn = begin_write(db).await?;
         let expected = claimant.claimable(&txn, as_of).await?;
-        if expected <= 0 {
+        if expected <= Fen::ZERO {
             txn.rollback().await?;
             continue;
         }
@@ -196,7 +196,7 @@ pub async fn record_payouts(
         .insert(&txn)
         .await?;
         let amount = claimant.claim(&txn, row.id, as_of).await?;
-        if amount <= 0 {
+        if amount <= Fen::ZERO {
             // Another run claimed them first.
             txn.rollback().await?;
             continue;
@@ -474,7 +474,7 @@ pub async fn export_batch(
         csv.cells(&[
             Cell::Text(payee.bank_account_name.unwrap_or(payee.name)),
             Cell::Digits(payee.bank_account_number.unwrap_or_default()),
-            Cell::Text(Fen::new(row.amount_fen).to_string()),
+            Cell::Text(row.amount_fen.to_string()),
             Cell::Text(payout_reference(row.id)),
         ]);
     }

@@ -58,7 +58,7 @@ async fn parcels(db: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Vec<
             first_lines.get(&s.producer_id).map(|anchor| Parcel {
                 producer_id: s.producer_id,
                 anchor: *anchor,
-                fee: Fen::new(s.shipping_fee_fen),
+                fee: s.shipping_fee_fen,
             })
         })
         .collect())
@@ -88,7 +88,7 @@ async fn shipping_refunds(db: &impl ConnectionTrait, order_id: OrderId) -> AppRe
         .all(db)
         .await?
         .into_iter()
-        .map(|r| (r.id, Fen::new(r.shipping_fen)))
+        .map(|r| (r.id, r.shipping_fen))
         .collect())
 }
 
@@ -106,10 +106,10 @@ fn entry(
         order_line_id: Set(parcel.anchor),
         refund_id: Set(refund_id),
         kind: Set(kind),
-        line_total_fen: Set(amount.get()),
-        platform_fee_fen: Set(0),
-        commission_fen: Set(0),
-        amount_fen: Set(amount.get()),
+        line_total_fen: Set(amount),
+        platform_fee_fen: Set(Fen::ZERO),
+        commission_fen: Set(Fen::ZERO),
+        amount_fen: Set(amount),
         available_at: Set(available_at),
         payout_id: Set(None),
         created_at: Set(Utc::now()),
@@ -208,7 +208,7 @@ async fn true_up(
         let held: Fen = entries
             .iter()
             .filter(|e| e.order_line_id == parcel.anchor && e.refund_id != RefundId(0))
-            .fold(Fen::ZERO, |sum, e| sum + Fen::new(e.amount_fen));
+            .fold(Fen::ZERO, |sum, e| sum + e.amount_fen);
         let step = -share - held;
         if step != Fen::ZERO {
             written.push(entry(

@@ -15,7 +15,6 @@ use crate::infra::error::Outcome;
 use crate::infra::error::{AppResult, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
-use crate::infra::money::Fen;
 
 /// How a cooperative's payout was shared among its member households (二次分配), as written
 /// when the payout was made.
@@ -45,7 +44,7 @@ pub async fn freeze_shares(db: &impl ConnectionTrait, payout: &payout::Model) ->
         return Ok(());
     }
     let shares: Vec<i32> = members.iter().map(|m| m.share_bps).collect();
-    let parts = divide(Fen::new(payout.amount_fen), &shares);
+    let parts = divide(payout.amount_fen, &shares);
     payout_household_share::Entity::insert_many(members.into_iter().zip(parts).enumerate().map(
         |(position, (member, amount))| payout_household_share::ActiveModel {
             payout_id: Set(payout.id),
@@ -53,7 +52,7 @@ pub async fn freeze_shares(db: &impl ConnectionTrait, payout: &payout::Model) ->
             name: Set(member.name),
             registered_poor: Set(member.registered_poor),
             share_bps: Set(member.share_bps),
-            amount_fen: Set(amount.get()),
+            amount_fen: Set(amount),
             ..Default::default()
         },
     ))

@@ -68,7 +68,7 @@ pub async fn pledge_progress(
     let progress = Fen::new(months.values().map(|fen| fen.get()).sum());
     Ok(Some(PledgeProgress {
         year,
-        amount: Fen::new(pledge.amount_fen),
+        amount: pledge.amount_fen,
         progress,
         months,
     }))
@@ -88,7 +88,7 @@ async fn credited_sales(
         .filter(order::Column::PaidAt.lt(end))
         .all(db)
         .await?;
-    let refunded: HashMap<OrderId, i64> = payment::Entity::find()
+    let refunded: HashMap<OrderId, Fen> = payment::Entity::find()
         .filter(payment::Column::OrderId.is_in(orders.iter().map(|o| o.id)))
         .all(db)
         .await?
@@ -98,9 +98,8 @@ async fn credited_sales(
     let mut months: BTreeMap<u32, Fen> = BTreeMap::new();
     for order in &orders {
         let Some(paid_at) = order.paid_at else { continue };
-        let net = order.total_fen - refunded.get(&order.id).copied().unwrap_or(0);
-        let month = months.entry(china_month(paid_at)).or_insert(Fen::ZERO);
-        *month = Fen::new(month.get() + net);
+        let net = order.total_fen - refunded.get(&order.id).copied().unwrap_or(Fen::ZERO);
+        *months.entry(china_month(paid_at)).or_insert(Fen::ZERO) += net;
     }
     Ok(months)
 }

@@ -68,19 +68,13 @@ fn china_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
 }
 
 /// Adds `amount` under `name`.
-fn add(sums: &mut HashMap<String, i64>, name: &str, amount: i64) {
+fn add(sums: &mut HashMap<String, Fen>, name: &str, amount: Fen) {
     *sums.entry(name.to_owned()).or_default() += amount;
 }
 
 /// Largest first; equal amounts by name, so the order is stable.
-fn ranked(sums: HashMap<String, i64>) -> Vec<Share> {
-    let mut shares: Vec<Share> = sums
-        .into_iter()
-        .map(|(name, amount)| Share {
-            name,
-            amount: Fen::new(amount),
-        })
-        .collect();
+fn ranked(sums: HashMap<String, Fen>) -> Vec<Share> {
+    let mut shares: Vec<Share> = sums.into_iter().map(|(name, amount)| Share { name, amount }).collect();
     shares.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.name.cmp(&b.name)));
     shares
 }
@@ -137,7 +131,7 @@ pub async fn report(
     .into_iter()
     .map(|r| r.id)
     .collect();
-    let mut refunded: HashMap<OrderLineId, i64> = HashMap::new();
+    let mut refunded: HashMap<OrderLineId, Fen> = HashMap::new();
     for part in parts.iter().filter(|part| !refused.contains(&part.refund_id)) {
         *refunded.entry(part.order_line_id).or_default() += part.amount_fen;
     }
@@ -165,10 +159,10 @@ pub async fn report(
         .collect();
 
     let (mut counties, mut village_sums, mut producer_sums) = (HashMap::new(), HashMap::new(), HashMap::new());
-    let mut months: BTreeMap<String, i64> = BTreeMap::new();
-    let mut spending = 0;
+    let mut months: BTreeMap<String, Fen> = BTreeMap::new();
+    let mut spending = Fen::ZERO;
     for line in &lines {
-        let net = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
+        let net = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(Fen::ZERO);
         spending += net;
         if let Some(month) = paid_month.get(&line.order_id) {
             *months.entry(month.clone()).or_default() += net;
@@ -189,21 +183,21 @@ pub async fn report(
         .filter(ledger::Column::CreatedAt.lt(end))
         .all(db)
         .await?;
-    let moved = |kind: LedgerEntryKind| -> i64 {
+    let moved = |kind: LedgerEntryKind| -> Fen {
         entries
             .iter()
             .filter(|entry| entry.kind == kind)
-            .map(|entry| entry.fund_delta_fen.abs())
+            .map(|entry| Fen::new(entry.fund_delta_fen.get().abs()))
             .sum()
     };
     // Allowance given back goes to its grant or, once that has closed, to the fund: either way
     // it was not spent.
-    let allowance_spent: i64 = entries
+    let allowance_spent: Fen = entries
         .iter()
         .map(|entry| match entry.kind {
             LedgerEntryKind::Spend => -entry.grant_delta_fen,
             LedgerEntryKind::Refund | LedgerEntryKind::Release => -(entry.grant_delta_fen + entry.fund_delta_fen),
-            _ => 0,
+            _ => Fen::ZERO,
         })
         .sum();
 
@@ -211,22 +205,19 @@ pub async fn report(
         from,
         to,
         orders: orders.len(),
-        spending: Fen::new(spending),
+        spending,
         by_county: ranked(counties),
         by_village: ranked(village_sums),
         by_producer: ranked(producer_sums),
         by_month: months
             .into_iter()
-            .map(|(name, amount)| Share {
-                name,
-                amount: Fen::new(amount),
-            })
+            .map(|(name, amount)| Share { name, amount })
             .collect(),
         pledge: pledges::pledge_progress(db, organisation_id, chrono::Datelike::year(&to)).await?,
-        allowance_granted: Fen::new(moved(LedgerEntryKind::Grant)),
-        allowance_spent: Fen::new(allowance_spent),
-        allowance_returned: Fen::new(moved(LedgerEntryKind::Return)),
-        fund_purchases: Fen::new(moved(LedgerEntryKind::Purchase) - moved(LedgerEntryKind::FundRefund)),
+        allowance_granted: moved(LedgerEntryKind::Grant),
+        allowance_spent,
+        allowance_returned: moved(LedgerEntryKind::Return),
+        fund_purchases: moved(LedgerEntryKind::Purchase) - moved(LedgerEntryKind::FundRefund),
         acceptance: acceptance::progress(db, organisation_id, Some((start, end))).await?,
     }))
 }

@@ -89,7 +89,7 @@ pub async fn create(db: &DatabaseConnection, input: NewOrganisation) -> Outcome<
         kind: Set(input.kind),
         invoice_title: Set(invoice_title),
         tax_number: Set(tax_number),
-        allowance_cap_per_member_fen: Set(cap.map(Fen::get)),
+        allowance_cap_per_member_fen: Set(cap),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -328,7 +328,7 @@ pub async fn set_pledge(
     pledge::Entity::insert(pledge::ActiveModel {
         organisation_id: Set(organisation_id),
         year: Set(year),
-        amount_fen: Set(amount.get()),
+        amount_fen: Set(amount),
         updated_at: Set(Utc::now()),
         ..Default::default()
     })

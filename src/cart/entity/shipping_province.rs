@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{ProducerId, ShippingProvinceId};
+use crate::infra::money::Fen;
 
 /// A province a producer's rule names: excluded (not delivered to), or with a surcharge.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub producer_id: ProducerId,
     pub province: String,
     pub excluded: bool,
-    pub extra_fee_fen: i64,
+    pub extra_fee_fen: Fen,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::ProducerId;
+use crate::infra::money::Fen;
 
 /// A producer's shipping rule (one per producer; see `cart::shipping` for how a fee follows).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,9 +10,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub producer_id: ProducerId,
     pub first_weight_grams: i64,
-    pub first_fee_fen: i64,
-    pub extra_per_kg_fen: i64,
-    pub free_over_fen: Option<i64>,
+    pub first_fee_fen: Fen,
+    pub extra_per_kg_fen: Fen,
+    pub free_over_fen: Option<Fen>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{CatalogueEntryId, CategoryId, ProducerId, ProductId, VillageId};
+use crate::infra::money::Fen;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "products")]
@@ -15,8 +16,8 @@ pub struct Model {
     pub producer_id: ProducerId,
     pub catalogue_entry_id: Option<CatalogueEntryId>,
     /// Cheapest and dearest variant price in fen, kept in step with the variants.
-    pub min_price_fen: i64,
-    pub max_price_fen: i64,
+    pub min_price_fen: Fen,
+    pub max_price_fen: Fen,
     pub units_sold: i64,
     pub listed_at: DateTimeUtc,
     /// False: off the storefront (every list, `product(slug:)`, `node(id:)` for anyone who

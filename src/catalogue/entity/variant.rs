@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{ProductId, VariantId};
+use crate::infra::money::Fen;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "variants")]
@@ -10,7 +11,7 @@ pub struct Model {
     pub product_id: ProductId,
     pub sku: String,
     pub name: String,
-    pub price_fen: i64,
+    pub price_fen: Fen,
     pub weight_grams: i32,
     pub position: i32,
 }

@@ -16,7 +16,7 @@ use crate::infra::error::{AppError, AppResult};
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::graphql::relay::RelayConnection;
 use crate::infra::images::graphql::Image;
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::infra::storage::BlobKey;
 
 type Result<T> = async_graphql::Result<T>;
@@ -84,8 +84,8 @@ impl Product {
 
     async fn price_range(&self) -> PriceRange {
         PriceRange {
-            min: Fen::new(self.0.min_price_fen).into(),
-            max: Fen::new(self.0.max_price_fen).into(),
+            min: self.0.min_price_fen.into(),
+            max: self.0.max_price_fen.into(),
         }
     }
 
@@ -184,7 +184,7 @@ impl Variant {
     }
 
     async fn price(&self) -> Money {
-        Fen::new(self.0.price_fen).into()
+        self.0.price_fen.into()
     }
 
     async fn weight_grams(&self) -> i32 {

@@ -14,6 +14,7 @@ use crate::catalogue::entity::{catalogue_entry, product, variant};
 use crate::infra::error::AppResult;
 use crate::infra::ids::{CatalogueEntryId, ProductId, UserId, VariantId};
 use crate::infra::in_list::all_in;
+use crate::infra::money::Fen;
 use crate::inventory::entity::{stock_level, stock_movement};
 
 /// Rows per statement: about a thousand parameters, far below either database's limit.
@@ -49,7 +50,7 @@ pub async fn write(
             product_id: Set(product_ids[&wanted.product_slug]),
             sku: Set(wanted.sku.clone()),
             name: Set(wanted.name.clone()),
-            price_fen: Set(wanted.price.get()),
+            price_fen: Set(wanted.price),
             weight_grams: Set(0),
             position: Set(wanted.position),
         });
@@ -204,8 +205,8 @@ async fn write_products(
     let now = Utc::now();
     for chunk in plan.products.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk.iter().map(|wanted| {
-            let min = wanted.prices.iter().min().map_or(0, |fen| fen.get());
-            let max = wanted.prices.iter().max().map_or(0, |fen| fen.get());
+            let min = wanted.prices.iter().min().copied().unwrap_or(Fen::ZERO);
+            let max = wanted.prices.iter().max().copied().unwrap_or(Fen::ZERO);
             product::ActiveModel {
                 id: NotSet,
                 slug: Set(wanted.slug.clone()),

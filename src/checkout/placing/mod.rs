@@ -304,8 +304,8 @@ where
         buyer_id: Set(buyer_id),
         status: Set(OrderStatus::PendingPayment),
         payment_method: Set(payment_method),
-        total_fen: Set(total.get()),
-        shipping_fee_fen: Set(shipping.total.get()),
+        total_fen: Set(total),
+        shipping_fee_fen: Set(shipping.total),
         idempotency_key: Set(idempotency_key.clone()),
         referral_code: Set(referral_code.clone()),
         union_id: Set(organisation),
@@ -318,7 +318,7 @@ where
         ship_postal_code: Set(address.postal_code),
         reserved_until: Set(Some(reserved_until)),
         created_at: Set(now),
-        allowance_fen: Set(allowance_part.get()),
+        allowance_fen: Set(allowance_part),
         remainder_method: Set(remainder_method),
         pickup_store_id: Set(pickup_store),
         pickup_code: Set(pickup_store.map(|_| pickup_code())),
@@ -343,8 +343,8 @@ where
         product_id: Set(line.variant.product_id),
         producer_id: Set(line.producer_id),
         quantity: Set(line.quantity),
-        unit_price_fen: Set(line.unit_price.get()),
-        line_total_fen: Set(line.line_total.get()),
+        unit_price_fen: Set(line.unit_price),
+        line_total_fen: Set(line.line_total),
         platform_fee_bps: Set(Some(fee_bps)),
         ..Default::default()
     }))
@@ -357,7 +357,7 @@ where
             producer_id: Set(*producer_id),
             tracking_number: Set(None),
             shipped_at: Set(None),
-            shipping_fee_fen: Set(fee.get()),
+            shipping_fee_fen: Set(*fee),
             ..Default::default()
         }))
         .exec_without_returning(&txn)

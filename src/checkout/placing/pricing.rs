@@ -56,7 +56,7 @@ pub(super) fn price_lines(
             )
             .on_field(&["input", "lines", &at, "variantId"])));
         }
-        let unit_price = session.price_of(variant.id).unwrap_or(Fen::new(variant.price_fen));
+        let unit_price = session.price_of(variant.id).unwrap_or(variant.price_fen);
         let line_total = unit_price
             .checked_mul(i64::from(*quantity))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line total overflows")))?;

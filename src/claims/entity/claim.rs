@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::claims::{ClaimDecision, ClaimReason, ClaimStatus};
 use crate::infra::ids::{ClaimId, OrderId, ProducerId, RefundId, ShipmentId, UserId};
+use crate::infra::money::Fen;
 
 /// A buyer's claim on units of a delivered order from one producer, and what was decided.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -19,11 +20,11 @@ pub struct Model {
     pub reason: ClaimReason,
     pub note: Option<String>,
     /// What the claimed units cost the buyer: the refund asked for.
-    pub asked_fen: i64,
+    pub asked_fen: Fen,
     /// The last decision, the grower's or (finally) an operator's.
     pub decision: Option<ClaimDecision>,
     /// What was refunded.
-    pub amount_fen: Option<i64>,
+    pub amount_fen: Option<Fen>,
     pub response_note: Option<String>,
     /// Unanswered by then, the claim is refunded as asked.
     pub respond_by: DateTimeUtc,

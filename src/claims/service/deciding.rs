@@ -116,10 +116,7 @@ pub async fn decide(shop: &Shop, claim_id: ClaimId, by: Decider, decision: Decis
     let mut update = claim::Entity::update_many()
         .col_expr(claim::Column::Status, Expr::value(status))
         .col_expr(claim::Column::Decision, Expr::value(decision.decision))
-        .col_expr(
-            claim::Column::AmountFen,
-            Expr::value(refund.map(|(_, amount)| amount.get())),
-        )
+        .col_expr(claim::Column::AmountFen, Expr::value(refund.map(|(_, amount)| amount)))
         .col_expr(claim::Column::RefundId, Expr::value(refund.map(|(id, _)| id)))
         .col_expr(claim::Column::ReshipShipmentId, Expr::value(parcel))
         .col_expr(claim::Column::ResponseNote, Expr::value(note))

@@ -15,6 +15,7 @@ use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::ids::{OrderId, OrderLineId, ShipmentId, UserId, VariantId};
+use crate::infra::money::Fen;
 use crate::orders::OrderStatus;
 use crate::orders::entity::{order, order_line};
 use crate::orders::service::state::{find as find_order, lines_of as order_lines_of, lock_order};
@@ -144,18 +145,18 @@ pub async fn take(
         Some(payment) => refunded_by_line(txn, payment.id).await?,
         None => HashMap::new(),
     };
-    let mut asked = 0_i64;
+    let mut asked = Fen::ZERO;
     for (line, units) in lines {
-        let still_held = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
-        let unrefunded_units = if line.unit_price_fen > 0 {
-            still_held / line.unit_price_fen
+        let still_held = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(Fen::ZERO);
+        let unrefunded_units = if line.unit_price_fen > Fen::ZERO {
+            still_held.get() / line.unit_price_fen.get()
         } else {
             i64::from(line.quantity)
         };
         if i64::from(*units) > unrefunded_units || !claim_units(txn, line.id, *units).await? {
             return Ok(Err(invalid_quantity("claim-quantity-exceeds")));
         }
-        asked += Ord::min(i64::from(*units) * line.unit_price_fen, still_held);
+        asked += Ord::min(Fen::new(i64::from(*units) * line.unit_price_fen.get()), still_held);
     }
     let now = Utc::now();
     let respond_by = now + chrono::Duration::from_std(shop.claim_settings().response).unwrap_or(chrono::Duration::MAX);

@@ -59,23 +59,26 @@ pub async fn refund(
         return nothing();
     }
     let refunded = refunded_by_line(txn, payment.id).await?;
-    let caps: Vec<(OrderLineId, i64)> = claimed_lines(txn, claim)
+    let caps: Vec<(OrderLineId, Fen)> = claimed_lines(txn, claim)
         .await?
         .iter()
         .map(|(line, units)| {
-            let holds = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(0);
+            let holds = line.line_total_fen - refunded.get(&line.id).copied().unwrap_or(Fen::ZERO);
             (
                 line.id,
-                Ord::max(Ord::min(i64::from(*units) * line.unit_price_fen, holds), 0),
+                Ord::max(
+                    Ord::min(Fen::new(i64::from(*units) * line.unit_price_fen.get()), holds),
+                    Fen::ZERO,
+                ),
             )
         })
         .collect();
-    let cap = Fen::new(caps.iter().map(|(_, cap)| cap).sum());
+    let cap: Fen = caps.iter().map(|(_, cap)| *cap).sum();
     if cap <= Fen::ZERO {
         return nothing();
     }
     let amount = match amount {
-        None => Ord::min(cap, Fen::new(claim.asked_fen)),
+        None => Ord::min(cap, claim.asked_fen),
         Some(amount) if amount > Fen::ZERO && amount <= cap => amount,
         Some(_) => {
             return Ok(Err(UserError::new(
@@ -175,7 +178,7 @@ pub async fn reship(
     .await?;
     let costs: Vec<(OrderLineId, Fen)> = lines
         .iter()
-        .map(|(line, units)| (line.id, Fen::new(i64::from(*units) * line.unit_price_fen)))
+        .map(|(line, units)| (line.id, Fen::new(i64::from(*units) * line.unit_price_fen.get())))
         .collect();
     ledger::charge_reship(txn, claim.producer_id, order.id, claim.id, &costs).await?;
     Ok(Ok((

@@ -3,6 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::infra::ids::UserId;
 use crate::infra::ids::VariantId;
 use crate::infra::ids::{LiveSessionId, LiveSessionItemId};
+use crate::infra::money::Fen;
 
 /// A variant sold in a session: at `price_fen`, from `quota` units set aside at approval, at
 /// most `per_buyer_limit` to one buyer.
@@ -13,7 +14,7 @@ pub struct Model {
     pub id: LiveSessionItemId,
     pub session_id: LiveSessionId,
     pub variant_id: VariantId,
-    pub price_fen: i64,
+    pub price_fen: Fen,
     pub quota: i32,
     pub per_buyer_limit: i32,
     /// Set aside and not taken by an order (0 before approval and after the end).

@@ -19,7 +19,7 @@ use crate::infra::ids::OrderLineAttributionId;
 use crate::infra::ids::PayoutId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{LiveSessionId, LiveSessionItemId, PromoLinkId};
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::livestream::attribution::{self, CommissionState, CreditedLine};
 use crate::livestream::entity::{commission_plan, live_session, live_session_item, promo_link};
 use crate::livestream::policy::{ApproveSessionItem, ReadPromoLink};
@@ -393,7 +393,7 @@ impl LiveSessionItem {
 
     /// The session price.
     async fn price(&self) -> Money {
-        Fen::new(self.0.price_fen).into()
+        self.0.price_fen.into()
     }
 
     async fn quota(&self) -> i32 {

@@ -4,6 +4,7 @@ use crate::infra::ids::OrderId;
 use crate::infra::ids::OrganisationId;
 use crate::infra::ids::StoreId;
 use crate::infra::ids::UserId;
+use crate::infra::money::Fen;
 use crate::orders::{OrderStatus, PaymentMethod};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,9 +17,9 @@ pub struct Model {
     pub buyer_id: UserId,
     pub status: OrderStatus,
     pub payment_method: PaymentMethod,
-    pub total_fen: i64,
+    pub total_fen: Fen,
     /// The shipments' fees, part of the total (the goods are the rest).
-    pub shipping_fee_fen: i64,
+    pub shipping_fee_fen: Fen,
     /// A pickup order (到店自提): the relief supermarket it is collected from, and the code its
     /// buyer shows there (both or neither).
     pub pickup_store_id: Option<StoreId>,
@@ -44,7 +45,7 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// What the welfare allowance paid, spent when the order was placed (all of it, or part
     /// with `remainder_method` paying the rest).
-    pub allowance_fen: i64,
+    pub allowance_fen: Fen,
     /// How the part the allowance did not cover is paid.
     pub remainder_method: Option<PaymentMethod>,
     /// An organisation's bulk order: its shipments go to many recipients (`ship_*` names the

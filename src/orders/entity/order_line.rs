@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{OrderId, OrderLineId};
 use crate::infra::ids::{ProducerId, ProductId, VariantId};
+use crate::infra::money::Fen;
 
 /// A variant bought, at the price it had when the order was placed.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,8 +15,8 @@ pub struct Model {
     pub product_id: ProductId,
     pub producer_id: ProducerId,
     pub quantity: i32,
-    pub unit_price_fen: i64,
-    pub line_total_fen: i64,
+    pub unit_price_fen: Fen,
+    pub line_total_fen: Fen,
     /// The platform's fee on the line, the rate in force when it was sold; `None` for lines
     /// placed before the rate was kept (delivery fills it in with the rate then).
     pub platform_fee_bps: Option<i32>,

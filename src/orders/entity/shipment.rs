@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::{OrderId, ShipmentId};
+use crate::infra::money::Fen;
 use crate::orders::carriers::Carrier;
 
 /// One producer's part of an order, shipped with its own tracking number; of a bulk order, one
@@ -18,7 +19,7 @@ pub struct Model {
     pub carrier: Option<Carrier>,
     pub shipped_at: Option<DateTimeUtc>,
     /// What the producer's rule charged for this parcel when the order was placed.
-    pub shipping_fee_fen: i64,
+    pub shipping_fee_fen: Fen,
     pub recipient_name: Option<String>,
     pub recipient_phone: Option<String>,
     pub recipient_province: Option<String>,

@@ -129,26 +129,26 @@ impl OrderView {
     /// The goods the asker sees: the order's, or the grower's own lines'.
     async fn goods(&self, ctx: &Context<'_>) -> AppResult<Fen> {
         if self.only_producer.is_none() {
-            return Ok(Fen::new(self.row.total_fen - self.row.shipping_fee_fen));
+            return Ok(self.row.total_fen - self.row.shipping_fee_fen);
         }
         Ok(self
             .visible_lines(ctx)
             .await?
             .iter()
-            .map(|line| Fen::new(line.line_total_fen))
+            .map(|line| line.line_total_fen)
             .sum())
     }
 
     /// The shipping the asker sees: the order's, or the grower's own parcel's.
     async fn shipping(&self, ctx: &Context<'_>) -> AppResult<Fen> {
         if self.only_producer.is_none() {
-            return Ok(Fen::new(self.row.shipping_fee_fen));
+            return Ok(self.row.shipping_fee_fen);
         }
         Ok(self
             .visible_shipments(ctx)
             .await?
             .iter()
-            .map(|s| Fen::new(s.shipping_fee_fen))
+            .map(|s| s.shipping_fee_fen)
             .sum())
     }
 }
@@ -219,7 +219,7 @@ impl OrderView {
 
     /// What the welfare allowance paid (zero unless paid with WELFARE_ALLOWANCE).
     async fn allowance_paid(&self) -> Money {
-        Fen::new(self.row.allowance_fen).into()
+        self.row.allowance_fen.into()
     }
 
     /// How the part the allowance did not cover is paid, for a split payment.
@@ -303,11 +303,11 @@ impl OrderLine {
 
     /// The price when the order was placed.
     async fn unit_price(&self) -> Money {
-        Fen::new(self.0.unit_price_fen).into()
+        self.0.unit_price_fen.into()
     }
 
     async fn line_total(&self) -> Money {
-        Fen::new(self.0.line_total_fen).into()
+        self.0.line_total_fen.into()
     }
 
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {

@@ -10,7 +10,7 @@ use crate::catalogue::graphql::{Producer, Variant};
 use crate::catalogue::loaders::loader;
 use crate::infra::error::AppError;
 use crate::infra::graphql::global_id::{NodeType, encode};
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::orders::carriers::Carrier;
 use crate::orders::entity::{shipment, shipment_item};
 
@@ -54,7 +54,7 @@ impl Shipment {
 
     /// What the buyer paid for this parcel's carriage.
     async fn shipping_fee(&self) -> Money {
-        Fen::new(self.row.shipping_fee_fen).into()
+        self.row.shipping_fee_fen.into()
     }
 
     async fn shipped_at(&self) -> Option<DateTime<Utc>> {

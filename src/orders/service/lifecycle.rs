@@ -18,6 +18,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::{ProducerId, ShipmentId};
+use crate::infra::money::Fen;
 use crate::inventory::Movement;
 use crate::orders::OrderStatus;
 use crate::orders::carriers::Carrier;
@@ -316,7 +317,7 @@ pub async fn expire_reservations(shop: &Shop, now: DateTime<Utc>) -> AppResult<u
                         order.id
                     )));
                 };
-                if order.allowance_fen > 0 {
+                if order.allowance_fen > Fen::ZERO {
                     crate::organisations::funds::release(&txn, order.id, now).await?;
                 }
                 effect = effect.and(Effect::stock_moved(lines.iter().map(|line| line.variant_id), flipped));

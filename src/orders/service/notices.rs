@@ -19,7 +19,7 @@ use crate::orders::entity::{order, shipment};
 
 /// An order was placed (`placeOrder`) by `buyer`, whose row placing has taken (and read).
 pub async fn placed(txn: &impl ConnectionTrait, order: &order::Model, buyer: &user::Model) -> AppResult<()> {
-    let total = Fen::new(order.total_fen);
+    let total = order.total_fen;
     tell(
         txn,
         buyer,
@@ -43,11 +43,11 @@ pub async fn paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<()
             &Message::new("order-paid-mail-subject").with("order", order.number.as_str()),
             &Message::new("order-paid-mail-body")
                 .with("order", order.number.as_str())
-                .with("total", Fen::new(order.total_fen)),
+                .with("total", order.total_fen),
         )
         .await?;
     }
-    let mut parts: BTreeMap<ProducerId, (i64, i64)> = BTreeMap::new();
+    let mut parts: BTreeMap<ProducerId, (i64, Fen)> = BTreeMap::new();
     for line in lines_of(txn, order_id).await? {
         let part = parts.entry(line.producer_id).or_default();
         part.0 += i64::from(line.quantity);
@@ -65,7 +65,7 @@ pub async fn paid(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<()
                     .with("order", order.number.as_str())
                     .with("producer", name.as_str())
                     .with("units", units)
-                    .with("amount", Fen::new(amount)),
+                    .with("amount", amount),
             )
             .await?;
         }

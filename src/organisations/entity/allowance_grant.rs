@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{AllowanceGrantId, OrganisationId};
 use crate::infra::ids::{MembershipId, UserId};
+use crate::infra::money::Fen;
 
 /// A welfare allowance (工会福利) granted to one member from the organisation's fund.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,9 +12,9 @@ pub struct Model {
     pub id: AllowanceGrantId,
     pub organisation_id: OrganisationId,
     pub membership_id: MembershipId,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// Unspent, not yet returned: the sum of the ledger's deltas for this grant.
-    pub balance_fen: i64,
+    pub balance_fen: Fen,
     /// 中秋慰问, 春节慰问…
     pub occasion: String,
     pub expires_at: DateTimeUtc,

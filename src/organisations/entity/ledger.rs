@@ -4,6 +4,7 @@ use crate::infra::ids::OrderId;
 use crate::infra::ids::RefundId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{AllowanceGrantId, LedgerEntryId, OrganisationId};
+use crate::infra::money::Fen;
 
 /// One movement of an organisation's money; never changed or deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,8 +14,8 @@ pub struct Model {
     pub id: LedgerEntryId,
     pub organisation_id: OrganisationId,
     pub kind: LedgerEntryKind,
-    pub fund_delta_fen: i64,
-    pub grant_delta_fen: i64,
+    pub fund_delta_fen: Fen,
+    pub grant_delta_fen: Fen,
     pub grant_id: Option<AllowanceGrantId>,
     /// A deposit's bank reference.
     pub reference: Option<String>,

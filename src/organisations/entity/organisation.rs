@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::OrganisationId;
+use crate::infra::money::Fen;
 use crate::organisations::OrganisationKind;
 
 /// A labour union or a public budget unit buying for 消费帮扶.
@@ -16,9 +17,9 @@ pub struct Model {
     pub invoice_title: Option<String>,
     pub tax_number: Option<String>,
     /// The most allowance one member may be granted in a calendar year.
-    pub allowance_cap_per_member_fen: Option<i64>,
+    pub allowance_cap_per_member_fen: Option<Fen>,
     /// What the fund holds now: the sum of the ledger's fund deltas (a CHECK keeps it >= 0).
-    pub fund_fen: i64,
+    pub fund_fen: Fen,
     pub created_at: DateTimeUtc,
 }
 

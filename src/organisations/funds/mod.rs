@@ -61,8 +61,8 @@ pub async fn record_deposit(
     let recorded = ledger::ActiveModel {
         organisation_id: Set(organisation_id),
         kind: Set(LedgerEntryKind::Deposit),
-        fund_delta_fen: Set(amount.get()),
-        grant_delta_fen: Set(0),
+        fund_delta_fen: Set(amount),
+        grant_delta_fen: Set(Fen::ZERO),
         grant_id: Set(None),
         reference: Set(Some(reference.to_owned())),
         created_by: Set(Some(recorded_by)),
@@ -205,7 +205,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         .await?
         .and_then(|row| row.allowance_cap_per_member_fen);
     if let Some(cap) = cap {
-        let granted_this_year: HashMap<MembershipId, i64> = allowance_grant::Entity::find()
+        let granted_this_year: HashMap<MembershipId, Fen> = allowance_grant::Entity::find()
             .filter(allowance_grant::Column::MembershipId.is_in(members.iter().map(|m| m.id)))
             .filter(allowance_grant::Column::CreatedAt.gte(china_year_start(now)))
             .all(&txn)
@@ -217,7 +217,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
             });
         if let Some(over) = members
             .iter()
-            .find(|m| granted_this_year.get(&m.id).copied().unwrap_or(0) + amount.get() > cap)
+            .find(|m| granted_this_year.get(&m.id).copied().unwrap_or(Fen::ZERO) + amount > cap)
         {
             return end_write(
                 txn,
@@ -225,7 +225,7 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
                     ErrorCode::CapExceeded,
                     Message::new("cap-exceeded")
                         .with("membership", over.id.0)
-                        .with("cap", Fen::new(cap)),
+                        .with("cap", cap),
                 )
                 .on_field(&["input", "amount"])),
             )
@@ -236,8 +236,8 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         let grant = allowance_grant::ActiveModel {
             organisation_id: Set(request.organisation_id),
             membership_id: Set(member.id),
-            amount_fen: Set(amount.get()),
-            balance_fen: Set(amount.get()),
+            amount_fen: Set(amount),
+            balance_fen: Set(amount),
             occasion: Set(occasion.clone()),
             expires_at: Set(request.expires_at),
             granted_by: Set(request.granted_by),
@@ -250,8 +250,8 @@ pub async fn grant(db: &DatabaseConnection, request: GrantRequest) -> Outcome<us
         ledger::ActiveModel {
             organisation_id: Set(request.organisation_id),
             kind: Set(LedgerEntryKind::Grant),
-            fund_delta_fen: Set(-amount.get()),
-            grant_delta_fen: Set(amount.get()),
+            fund_delta_fen: Set(-amount),
+            grant_delta_fen: Set(amount),
             grant_id: Set(Some(grant.id)),
             reference: Set(None),
             created_by: Set(Some(request.granted_by)),
@@ -283,7 +283,7 @@ pub async fn return_unspent(
         // not stay open (and take refunds) for a member who left.
         for _ in 0..5 {
             if close(txn, &seen, now).await? {
-                returned = Fen::new(returned.get() + seen.balance_fen);
+                returned += seen.balance_fen;
                 break;
             }
             match allowance_grant::Entity::find_by_id(seen.id).one(txn).await? {
@@ -310,7 +310,7 @@ async fn close(txn: &impl ConnectionTrait, grant: &allowance_grant::Model, now: 
     if emptied.rows_affected != 1 {
         return Ok(false);
     }
-    if grant.balance_fen > 0 {
+    if grant.balance_fen > Fen::ZERO {
         ledger::ActiveModel {
             organisation_id: Set(grant.organisation_id),
             kind: Set(LedgerEntryKind::Return),
@@ -330,12 +330,12 @@ async fn close(txn: &impl ConnectionTrait, grant: &allowance_grant::Model, now: 
 pub(super) async fn add_to_fund(
     txn: &impl ConnectionTrait,
     organisation_id: OrganisationId,
-    fen: i64,
+    amount: Fen,
 ) -> AppResult<()> {
     organisation::Entity::update_many()
         .col_expr(
             organisation::Column::FundFen,
-            Expr::col(organisation::Column::FundFen).add(fen),
+            Expr::col(organisation::Column::FundFen).add(amount),
         )
         .filter(organisation::Column::Id.eq(organisation_id))
         .exec(txn)

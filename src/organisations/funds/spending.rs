@@ -35,9 +35,9 @@ pub async fn spend(
         .order_by_asc(allowance_grant::Column::Id)
         .all(txn)
         .await?;
-    let mut left = amount.get();
+    let mut left = amount;
     for grant in grants {
-        if left == 0 {
+        if left == Fen::ZERO {
             break;
         }
         let take = Ord::min(left, grant.balance_fen);
@@ -58,7 +58,7 @@ pub async fn spend(
         ledger::ActiveModel {
             organisation_id: Set(grant.organisation_id),
             kind: Set(LedgerEntryKind::Spend),
-            fund_delta_fen: Set(0),
+            fund_delta_fen: Set(Fen::ZERO),
             grant_delta_fen: Set(-take),
             grant_id: Set(Some(grant.id)),
             order_id: Set(Some(order_id)),
@@ -69,7 +69,7 @@ pub async fn spend(
         .await?;
         left -= take;
     }
-    Ok(left == 0)
+    Ok(left == Fen::ZERO)
 }
 
 /// Per grant, in spending order: what of the allowance spent on `order_id` has not been given
@@ -77,13 +77,13 @@ pub async fn spend(
 async fn still_spent_per_grant(
     txn: &impl ConnectionTrait,
     order_id: OrderId,
-) -> AppResult<Vec<(AllowanceGrantId, i64)>> {
+) -> AppResult<Vec<(AllowanceGrantId, Fen)>> {
     let rows = ledger::Entity::find()
         .filter(ledger::Column::OrderId.eq(order_id))
         .order_by_asc(ledger::Column::Id)
         .all(txn)
         .await?;
-    let mut spent: Vec<(AllowanceGrantId, i64)> = Vec::new();
+    let mut spent: Vec<(AllowanceGrantId, Fen)> = Vec::new();
     for row in &rows {
         let Some(grant_id) = row.grant_id else { continue };
         let delta = match row.kind {
@@ -93,7 +93,7 @@ async fn still_spent_per_grant(
             | LedgerEntryKind::Grant
             | LedgerEntryKind::Return
             | LedgerEntryKind::Purchase
-            | LedgerEntryKind::FundRefund => 0,
+            | LedgerEntryKind::FundRefund => Fen::ZERO,
         };
         match spent.iter_mut().find(|(id, _)| *id == grant_id) {
             Some((_, fen)) => *fen += delta,
@@ -105,13 +105,11 @@ async fn still_spent_per_grant(
 
 /// What of the allowance spent on `order_id` has not been given back.
 pub async fn still_spent(txn: &impl ConnectionTrait, order_id: OrderId) -> AppResult<Fen> {
-    Ok(Fen::new(
-        still_spent_per_grant(txn, order_id)
-            .await?
-            .iter()
-            .map(|(_, fen)| fen)
-            .sum(),
-    ))
+    Ok(still_spent_per_grant(txn, order_id)
+        .await?
+        .iter()
+        .map(|(_, fen)| *fen)
+        .sum())
 }
 
 /// Of the allowance spent on `order_id`, what went back by refunds (REFUND rows) and what was
@@ -122,13 +120,11 @@ pub async fn given_back(txn: &impl ConnectionTrait, order_id: OrderId) -> AppRes
         .filter(ledger::Column::Kind.is_in([LedgerEntryKind::Refund, LedgerEntryKind::Release]))
         .all(txn)
         .await?;
-    let sum = |kind: LedgerEntryKind| {
-        Fen::new(
-            rows.iter()
-                .filter(|row| row.kind == kind)
-                .map(|row| row.grant_delta_fen + row.fund_delta_fen)
-                .sum(),
-        )
+    let sum = |kind: LedgerEntryKind| -> Fen {
+        rows.iter()
+            .filter(|row| row.kind == kind)
+            .map(|row| row.grant_delta_fen + row.fund_delta_fen)
+            .sum()
     };
     Ok((sum(LedgerEntryKind::Refund), sum(LedgerEntryKind::Release)))
 }
@@ -155,13 +151,13 @@ pub async fn give_back(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let spent = still_spent_per_grant(txn, order_id).await?;
-    let mut left = amount.get();
+    let mut left = amount;
     for (grant_id, still) in spent.into_iter().rev() {
-        if left == 0 {
+        if left == Fen::ZERO {
             break;
         }
         let back = Ord::min(left, still);
-        if back <= 0 {
+        if back <= Fen::ZERO {
             continue;
         }
         let Some(grant) = allowance_grant::Entity::find_by_id(grant_id).one(txn).await? else {
@@ -189,8 +185,8 @@ pub async fn give_back(
             } else {
                 LedgerEntryKind::Release
             }),
-            fund_delta_fen: Set(if to_grant { 0 } else { back }),
-            grant_delta_fen: Set(if to_grant { back } else { 0 }),
+            fund_delta_fen: Set(if to_grant { Fen::ZERO } else { back }),
+            grant_delta_fen: Set(if to_grant { back } else { Fen::ZERO }),
             grant_id: Set(Some(grant_id)),
             order_id: Set(Some(order_id)),
             refund_id: Set(refund_id),
@@ -201,7 +197,7 @@ pub async fn give_back(
         .await?;
         left -= back;
     }
-    if left != 0 {
+    if left != Fen::ZERO {
         return Err(AppError::Internal(anyhow::anyhow!(
             "order {order_id}: refunding more allowance than was spent"
         )));
@@ -236,8 +232,8 @@ pub async fn purchase(
     ledger::ActiveModel {
         organisation_id: Set(organisation_id),
         kind: Set(LedgerEntryKind::Purchase),
-        fund_delta_fen: Set(-amount.get()),
-        grant_delta_fen: Set(0),
+        fund_delta_fen: Set(-amount),
+        grant_delta_fen: Set(Fen::ZERO),
         order_id: Set(Some(order_id)),
         created_by: Set(Some(placed_by)),
         created_at: Set(now),
@@ -263,12 +259,12 @@ pub async fn refund_to_fund(
         .one(txn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {order_id} was not paid from a fund")))?;
-    add_to_fund(txn, purchase.organisation_id, amount.get()).await?;
+    add_to_fund(txn, purchase.organisation_id, amount).await?;
     ledger::ActiveModel {
         organisation_id: Set(purchase.organisation_id),
         kind: Set(LedgerEntryKind::FundRefund),
-        fund_delta_fen: Set(amount.get()),
-        grant_delta_fen: Set(0),
+        fund_delta_fen: Set(amount),
+        grant_delta_fen: Set(Fen::ZERO),
         order_id: Set(Some(order_id)),
         refund_id: Set(Some(refund_id)),
         created_at: Set(now),
@@ -287,5 +283,5 @@ pub async fn allowance(db: &impl ConnectionTrait, membership_id: MembershipId, n
         .filter(allowance_grant::Column::ExpiresAt.gt(now))
         .all(db)
         .await?;
-    Ok(Fen::new(grants.iter().map(|grant| grant.balance_fen).sum()))
+    Ok(grants.iter().map(|grant| grant.balance_fen).sum())
 }

@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::OrderId;
 use crate::infra::ids::PaymentId;
+use crate::infra::money::Fen;
 use crate::payments::checkout::PaymentActionKind;
 use crate::payments::{PaymentStatus, ProviderKind};
 
@@ -14,9 +15,9 @@ pub struct Model {
     pub order_id: OrderId,
     pub provider: ProviderKind,
     pub status: PaymentStatus,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// Refunded so far; never more than `amount_fen` (a CHECK holds it).
-    pub refunded_fen: i64,
+    pub refunded_fen: Fen,
     pub currency: String,
     pub stripe_payment_intent_id: Option<String>,
     pub client_secret: Option<String>,

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{PaymentId, RefundId};
+use crate::infra::money::Fen;
 
 /// Where a refund stands. PENDING until the money has certainly gone back: Stripe accepted it
 /// (or says so when asked later), or an operator recorded the bank transfer back.
@@ -25,9 +26,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: RefundId,
     pub payment_id: PaymentId,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// The part of the amount that gave shipping back (the rest is shared over the lines).
-    pub shipping_fen: i64,
+    pub shipping_fen: Fen,
     pub status: RefundStatus,
     pub stripe_refund_id: Option<String>,
     pub reason: String,

@@ -2,6 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::OrderLineId;
 use crate::infra::ids::RefundId;
+use crate::infra::money::Fen;
 
 /// A refund's part of one order line (the refund shared over the lines in proportion to what
 /// each still holds, largest remainder, to the fen).
@@ -12,7 +13,7 @@ pub struct Model {
     pub refund_id: RefundId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub order_line_id: OrderLineId,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

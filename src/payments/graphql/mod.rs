@@ -48,7 +48,7 @@ impl BankRefund {
     }
 
     async fn amount(&self) -> Money {
-        Fen::new(self.0.refund.amount_fen).into()
+        self.0.refund.amount_fen.into()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -7,7 +7,7 @@ use crate::accounts::policy::viewer;
 use crate::infra::error::AppResult;
 use crate::infra::graphql::context::database;
 use crate::infra::ids::ProducerId;
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::orders::entity::order;
 use crate::payments::checkout::PaymentActionKind;
 use crate::payments::entity::payment;
@@ -97,7 +97,7 @@ impl Payment {
     async fn amount(&self, ctx: &Context<'_>) -> Result<Money> {
         Ok(match self.view {
             PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.amount.into(),
-            _ => Fen::new(self.row.amount_fen).into(),
+            _ => self.row.amount_fen.into(),
         })
     }
 
@@ -107,7 +107,7 @@ impl Payment {
             PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.refunded.into(),
             _ => {
                 let pending = refunds::pending_amount(database(ctx)?, self.row.id).await?;
-                Fen::new(self.row.refunded_fen - pending.get()).into()
+                (self.row.refunded_fen - pending).into()
             }
         })
     }

@@ -1,5 +1,6 @@
 use sea_orm::entity::prelude::*;
 
+use crate::infra::money::Fen;
 use crate::payouts::EarningKind;
 
 use crate::infra::ids::ProducerId;
@@ -21,11 +22,11 @@ pub struct Model {
     /// The refund a reversal answers; 0 for a sale.
     pub refund_id: RefundId,
     pub kind: EarningKind,
-    pub line_total_fen: i64,
-    pub platform_fee_fen: i64,
-    pub commission_fen: i64,
+    pub line_total_fen: Fen,
+    pub platform_fee_fen: Fen,
+    pub commission_fen: Fen,
     /// What the producer earns (negative for a reversal).
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// Delivery plus `HUAKAI_PAYOUT_HOLD`: pending until then.
     pub available_at: DateTimeUtc,
     /// The payout that pays it; set once, by a conditional update.

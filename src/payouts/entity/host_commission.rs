@@ -1,5 +1,6 @@
 use sea_orm::entity::prelude::*;
 
+use crate::infra::money::Fen;
 use crate::payouts::EarningKind;
 
 use crate::infra::ids::RefundId;
@@ -21,9 +22,9 @@ pub struct Model {
     /// The refund a reversal answers; 0 for a delivered line.
     pub refund_id: RefundId,
     pub kind: EarningKind,
-    pub line_total_fen: i64,
+    pub line_total_fen: Fen,
     /// The host's commission (negative for a reversal): the earning's `commission_fen`.
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// With the producer's earning: after the payout hold.
     pub available_at: DateTimeUtc,
     pub payout_id: Option<PayoutId>,

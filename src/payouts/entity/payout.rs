@@ -3,6 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::infra::ids::ProducerId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::{PayoutBatchId, PayoutId};
+use crate::infra::money::Fen;
 use crate::payouts::{PayoutMethod, PayoutStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub id: PayoutId,
     /// The producer paid, when the payee is a producer.
     pub producer_id: Option<ProducerId>,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     pub status: PayoutStatus,
     pub method: PayoutMethod,
     /// The bank batch it belongs to.

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{HouseholdShareId, PayoutId};
+use crate::infra::money::Fen;
 
 /// A household's part of a cooperative's payout, written with the payout: what the statement
 /// says it paid never changes when the members do.
@@ -15,7 +16,7 @@ pub struct Model {
     pub name: String,
     pub registered_poor: bool,
     pub share_bps: i32,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

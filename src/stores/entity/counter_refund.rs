@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{CounterRefundId, CounterSaleId, RefundId, StoreId, UserId};
+use crate::infra::money::Fen;
 use crate::stores::CounterPaymentMethod;
 
 /// Money given back over a store's counter for one of its sales: the refund itself is the one
@@ -18,7 +19,7 @@ pub struct Model {
     /// The sale's method: cash comes out of the till, the terminal's methods go back there,
     /// the allowance to the member's grants.
     pub payment_method: CounterPaymentMethod,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// The day in China it was given back (its till's day).
     pub business_date: Date,
     pub idempotency_key: String,

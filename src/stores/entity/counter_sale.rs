@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{CounterSaleId, OrderId, StoreId, UserId};
+use crate::infra::money::Fen;
 use crate::stores::CounterPaymentMethod;
 
 /// A sale over a store's counter: its order (delivered at once) holds the lines; this row holds
@@ -14,7 +15,7 @@ pub struct Model {
     pub order_id: OrderId,
     pub clerk_id: UserId,
     pub payment_method: CounterPaymentMethod,
-    pub total_fen: i64,
+    pub total_fen: Fen,
     /// The day in China the sale belongs to (its till's day).
     pub business_date: Date,
     pub idempotency_key: String,

@@ -16,7 +16,7 @@ use crate::infra::graphql::context::database;
 use crate::infra::graphql::date::Date;
 use crate::infra::graphql::global_id::{NodeType, encode};
 use crate::infra::ids::{OrderId, StoreId};
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::inventory::entity::shelf_stock;
 use crate::inventory::entity::store;
 use crate::inventory::shelf;
@@ -224,7 +224,7 @@ impl CounterSale {
     }
 
     async fn total(&self) -> Money {
-        Fen::new(self.row.total_fen).into()
+        self.row.total_fen.into()
     }
 
     async fn payment_method(&self) -> CounterPaymentMethod {

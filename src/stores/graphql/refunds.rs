@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::infra::error::UserError;
 use crate::infra::graphql::date::Date;
 use crate::infra::graphql::global_id::{NodeType, encode};
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::stores::CounterPaymentMethod;
 use crate::stores::entity::counter_refund;
 
@@ -31,7 +31,7 @@ impl CounterRefund {
     }
 
     async fn amount(&self) -> Money {
-        Fen::new(self.0.amount_fen).into()
+        self.0.amount_fen.into()
     }
 
     /// The sale's method, which the money goes back by: cash out of the till, the terminal's

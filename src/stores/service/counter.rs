@@ -157,7 +157,7 @@ fn price(
                 &path,
             )));
         }
-        let unit_price = Fen::new(offer.variant.price_fen);
+        let unit_price = offer.variant.price_fen;
         let line_total = unit_price
             .checked_mul(i64::from(*quantity))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line total overflows")))?;
@@ -268,7 +268,7 @@ pub async fn record_sale(
         buyer_id: Set(member.as_ref().map_or(clerk_id, |m| m.user_id)),
         status: Set(OrderStatus::Delivered),
         payment_method: Set(request.payment_method.order_method()),
-        total_fen: Set(total.get()),
+        total_fen: Set(total),
         idempotency_key: Set(format!("counter-{}-{key}", store.id)),
         referral_code: Set(None),
         union_id: Set(member.as_ref().and_then(|m| m.organisation_id)),
@@ -285,7 +285,7 @@ pub async fn record_sale(
         shipped_at: Set(Some(now)),
         delivered_at: Set(Some(now)),
         cancelled_at: Set(None),
-        allowance_fen: Set(allowance.get()),
+        allowance_fen: Set(allowance),
         remainder_method: Set(None),
         bulk: Set(false),
         ..Default::default()
@@ -302,7 +302,7 @@ pub async fn record_sale(
         order_id: Set(order.id),
         clerk_id: Set(clerk_id),
         payment_method: Set(request.payment_method),
-        total_fen: Set(total.get()),
+        total_fen: Set(total),
         business_date: Set(day),
         idempotency_key: Set(key.clone()),
         created_at: Set(now),
@@ -322,8 +322,8 @@ pub async fn record_sale(
         product_id: Set(line.product_id),
         producer_id: Set(line.producer_id),
         quantity: Set(line.quantity),
-        unit_price_fen: Set(line.unit_price.get()),
-        line_total_fen: Set(line.line_total.get()),
+        unit_price_fen: Set(line.unit_price),
+        line_total_fen: Set(line.line_total),
         platform_fee_bps: Set(Some(fee_bps)),
         ..Default::default()
     }))

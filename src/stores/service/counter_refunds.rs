@@ -69,9 +69,7 @@ pub async fn refund_sale(
     let txn = begin_write(db).await?;
     // None: sold before counter sales kept their payment, nothing the refund path can take.
     let payment = payment_of(&txn, sale.order_id).await?;
-    let left = payment
-        .as_ref()
-        .map_or(Fen::ZERO, |p| Fen::new(p.amount_fen - p.refunded_fen));
+    let left = payment.as_ref().map_or(Fen::ZERO, |p| p.amount_fen - p.refunded_fen);
     let Some(payment) = payment.filter(|_| left > Fen::ZERO) else {
         let nothing = UserError::new(ErrorCode::NotRefundable, "nothing-to-refund").on_field(&["input", "saleId"]);
         return end_write(txn, Err(nothing)).await;
@@ -92,7 +90,7 @@ pub async fn refund_sale(
         refund_id: Set(decided.refund.id),
         clerk_id: Set(clerk_id),
         payment_method: Set(sale.payment_method),
-        amount_fen: Set(amount.get()),
+        amount_fen: Set(amount),
         business_date: Set(today_in_china()),
         idempotency_key: Set(key.clone()),
         created_at: Set(Utc::now()),

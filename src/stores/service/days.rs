@@ -56,7 +56,7 @@ pub async fn sales_of(
 }
 
 fn totals(sales: &[counter_sale::Model]) -> Vec<MethodTotal> {
-    let mut by: HashMap<CounterPaymentMethod, (i64, u32)> = HashMap::new();
+    let mut by: HashMap<CounterPaymentMethod, (Fen, u32)> = HashMap::new();
     for sale in sales {
         let entry = by.entry(sale.payment_method).or_default();
         entry.0 += sale.total_fen;
@@ -66,11 +66,7 @@ fn totals(sales: &[counter_sale::Model]) -> Vec<MethodTotal> {
         .into_iter()
         .map(|method| {
             let (amount, count) = by.get(&method).copied().unwrap_or_default();
-            MethodTotal {
-                method,
-                amount: Fen::new(amount),
-                count,
-            }
+            MethodTotal { method, amount, count }
         })
         .collect()
 }
@@ -90,11 +86,11 @@ async fn refunds_of(db: &impl ConnectionTrait, store_id: StoreId, date: NaiveDat
         .filter(counter_refund::Column::BusinessDate.eq(date))
         .all(db)
         .await?;
-    let all = refunds.iter().map(|r| Fen::new(r.amount_fen)).sum();
+    let all = refunds.iter().map(|r| r.amount_fen).sum();
     let cash = refunds
         .iter()
         .filter(|r| r.payment_method == CounterPaymentMethod::Cash)
-        .map(|r| Fen::new(r.amount_fen))
+        .map(|r| r.amount_fen)
         .sum();
     Ok((all, cash))
 }
@@ -113,9 +109,9 @@ pub async fn day(db: &impl ConnectionTrait, store_id: StoreId, date: NaiveDate) 
         cash_expected: row
             .as_ref()
             .and_then(|r| r.cash_expected_fen)
-            .map_or_else(|| cash_of(&by_method) - cash_refunds, Fen::new),
-        cash_counted: row.as_ref().and_then(|r| r.cash_counted_fen).map(Fen::new),
-        difference: row.as_ref().and_then(|r| r.difference_fen).map(Fen::new),
+            .unwrap_or_else(|| cash_of(&by_method) - cash_refunds),
+        cash_counted: row.as_ref().and_then(|r| r.cash_counted_fen),
+        difference: row.as_ref().and_then(|r| r.difference_fen),
         closed,
         by_method,
     })
@@ -176,12 +172,9 @@ pub async fn close_day(
     let (_, cash_refunds) = refunds_of(&txn, store_id, date).await?;
     let expected = cash_of(&totals(&sales_of(&txn, store_id, date).await?)) - cash_refunds;
     store_day::Entity::update_many()
-        .col_expr(store_day::Column::CashExpectedFen, Expr::value(expected.get()))
-        .col_expr(store_day::Column::CashCountedFen, Expr::value(cash_counted.get()))
-        .col_expr(
-            store_day::Column::DifferenceFen,
-            Expr::value((cash_counted - expected).get()),
-        )
+        .col_expr(store_day::Column::CashExpectedFen, Expr::value(expected))
+        .col_expr(store_day::Column::CashCountedFen, Expr::value(cash_counted))
+        .col_expr(store_day::Column::DifferenceFen, Expr::value(cash_counted - expected))
         .col_expr(store_day::Column::ClosedBy, Expr::value(clerk_id))
         .col_expr(store_day::Column::ClosedAt, Expr::value(Utc::now()))
         .filter(store_day::Column::StoreId.eq(store_id))

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::infra::ids::{OrganisationId, PledgeId};
+use crate::infra::money::Fen;
 
 /// What an organisation commits to buy in a calendar year (预留份额); one per year.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub id: PledgeId,
     pub organisation_id: OrganisationId,
     pub year: i32,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     pub updated_at: DateTimeUtc,
 }
 

@@ -19,7 +19,7 @@ use crate::infra::graphql::relay::{PageRequest, RelayConnection, connection};
 use crate::infra::ids::MembershipId;
 use crate::infra::ids::OrganisationId;
 use crate::infra::ids::ShipmentId;
-use crate::infra::money::{Fen, Money};
+use crate::infra::money::Money;
 use crate::orders::graphql::Order;
 use crate::orders::service::acceptance;
 use crate::orders::service::desk::OrderCursor;
@@ -107,13 +107,13 @@ impl Organisation {
     /// The most allowance one member may be granted in a calendar year.
     async fn allowance_cap_per_member(&self) -> Result<Option<Money>> {
         self.administered()?;
-        Ok(self.row.allowance_cap_per_member_fen.map(|fen| Fen::new(fen).into()))
+        Ok(self.row.allowance_cap_per_member_fen.map(|fen| fen.into()))
     }
 
     /// What the fund holds, not yet granted (its admins and operators).
     async fn fund(&self) -> Result<Money> {
         self.administered()?;
-        Ok(Fen::new(self.row.fund_fen).into())
+        Ok(self.row.fund_fen.into())
     }
 
     /// The pledge for `year` and the progress towards it (its admins and operators).

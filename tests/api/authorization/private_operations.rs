@@ -63,7 +63,7 @@ async fn every_private_operation_answers_each_caller_as_it_should() {
     let payout = huakai::payouts::entity::payout::ActiveModel {
         producer_id: Set(Some(lily_producer.id)),
         payee_kind: Set(huakai::payouts::entity::payout::PayeeKind::Producer),
-        amount_fen: Set(1_000),
+        amount_fen: Set(huakai::infra::money::Fen::new(1_000)),
         status: Set(huakai::payouts::PayoutStatus::Pending),
         method: Set(huakai::payouts::PayoutMethod::Bank),
         created_at: Set(chrono::Utc::now()),

@@ -76,23 +76,23 @@ async fn a_claim_racing_an_operator_refund_never_refunds_more_than_the_line(back
 
         let mut by_line: HashMap<i64, i64> = HashMap::new();
         for part in refund_line::Entity::find().all(app.db()).await.expect("refund lines") {
-            *by_line.entry(part.order_line_id.0).or_default() += part.amount_fen;
+            *by_line.entry(part.order_line_id.0).or_default() += part.amount_fen.get();
         }
         let lines = order_line::Entity::find().all(app.db()).await.expect("lines");
         for line in &lines {
             let refunded = by_line.get(&line.id.0).copied().unwrap_or(0);
             assert!(
-                refunded <= line.line_total_fen,
+                refunded <= line.line_total_fen.get(),
                 "line {} refunded {refunded} of {}",
                 line.id,
-                line.line_total_fen
+                line.line_total_fen.get()
             );
         }
         // The lily line is refunded exactly once in full, whichever came first.
         let lily_line = lines
             .iter()
             .rev()
-            .find(|line| line.line_total_fen == lily_total && line.quantity == 1)
+            .find(|line| line.line_total_fen.get() == lily_total && line.quantity == 1)
             .expect("the lily line");
         assert_eq!(by_line.get(&lily_line.id.0).copied(), Some(lily_total));
         assert_eq!(

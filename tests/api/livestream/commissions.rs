@@ -201,11 +201,11 @@ async fn commission_follows_the_order_through_refunds_and_is_paid_once(backend: 
     let earnings = earning::Entity::find().all(app.db()).await.expect("earnings");
     for entry in &earnings {
         assert_eq!(
-            entry.platform_fee_fen + entry.commission_fen + entry.amount_fen,
-            entry.line_total_fen
+            entry.platform_fee_fen.get() + entry.commission_fen.get() + entry.amount_fen.get(),
+            entry.line_total_fen.get()
         );
     }
-    let grower_total: i64 = earnings.iter().map(|e| e.amount_fen).sum();
+    let grower_total: i64 = earnings.iter().map(|e| e.amount_fen.get()).sum();
     assert_eq!(
         grower_total,
         15_000 - 750 - 1_500,

@@ -117,25 +117,32 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
         let row = orders.iter().find(|o| o.id == expected.id).ok_or("an order vanished")?;
         let pay = payments.iter().find(|p| p.order_id == row.id);
         let settled = pay.is_some_and(|p| p.status.is_settled());
-        let cash_in = if settled { row.total_fen - row.allowance_fen } else { 0 };
+        let cash_in = if settled {
+            row.total_fen.get() - row.allowance_fen.get()
+        } else {
+            0
+        };
         let live: Vec<_> = refunds
             .iter()
             .filter(|r| pay.is_some_and(|p| p.id == r.payment_id) && r.status != RefundStatus::Failed)
             .collect();
-        let refunded: i64 = live.iter().map(|r| r.amount_fen).sum();
+        let refunded: i64 = live.iter().map(|r| r.amount_fen.get()).sum();
         let kind_sum = |kind: LedgerEntryKind| -> i64 {
             fund_rows
                 .iter()
                 .filter(|r| r.order_id == Some(row.id) && r.kind == kind)
-                .map(|r| r.grant_delta_fen + r.fund_delta_fen)
+                .map(|r| r.grant_delta_fen.get() + r.fund_delta_fen.get())
                 .sum()
         };
         let spent = -kind_sum(LedgerEntryKind::Spend);
         let released = kind_sum(LedgerEntryKind::Release);
         let allowance_refunded = kind_sum(LedgerEntryKind::Refund);
         let id = row.id;
-        ensure(spent == row.allowance_fen, || {
-            format!("order {id}: {spent} of allowance spent, {} recorded", row.allowance_fen)
+        ensure(spent == row.allowance_fen.get(), || {
+            format!(
+                "order {id}: {spent} of allowance spent, {} recorded",
+                row.allowance_fen.get()
+            )
         })?;
         ensure(allowance_refunded + released <= spent, || {
             format!("order {id}: {allowance_refunded} refunded and {released} released of {spent} allowance")
@@ -147,31 +154,37 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
             )
         })?;
         if let Some(pay) = pay {
-            ensure(pay.refunded_fen == refunded, || {
+            ensure(pay.refunded_fen.get() == refunded, || {
                 format!(
                     "order {id}: the payment counts {} refunded, its refunds {refunded}",
-                    pay.refunded_fen
+                    pay.refunded_fen.get()
                 )
             })?;
             let fully = pay.status == PaymentStatus::Refunded;
-            ensure(!fully || pay.amount_fen - released <= refunded, || {
+            ensure(!fully || pay.amount_fen.get() - released <= refunded, || {
                 format!(
                     "order {id}: REFUNDED with {refunded} of {} back",
-                    pay.amount_fen - released
+                    pay.amount_fen.get() - released
                 )
             })?;
         }
         for r in &live {
-            let split: i64 = parts.iter().filter(|p| p.refund_id == r.id).map(|p| p.amount_fen).sum();
-            ensure(split + r.shipping_fen == r.amount_fen, || {
+            let split: i64 = parts
+                .iter()
+                .filter(|p| p.refund_id == r.id)
+                .map(|p| p.amount_fen.get())
+                .sum();
+            ensure(split + r.shipping_fen.get() == r.amount_fen.get(), || {
                 format!(
                     "refund {} of {} is split as {split} of goods and {} of shipping",
-                    r.id, r.amount_fen, r.shipping_fen
+                    r.id,
+                    r.amount_fen.get(),
+                    r.shipping_fen.get()
                 )
             })?;
         }
         let mine: Vec<_> = earnings.iter().filter(|e| e.order_id == id).collect();
-        let in_ledger: i64 = mine.iter().map(|e| e.line_total_fen).sum();
+        let in_ledger: i64 = mine.iter().map(|e| e.line_total_fen.get()).sum();
         let delivered = row.delivered_at.is_some();
         ensure(delivered || mine.is_empty(), || {
             format!("order {id} has earnings before delivery")
@@ -179,7 +192,7 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
         let held = if delivered {
             0
         } else if row.paid_at.is_some() {
-            row.total_fen - refunded
+            row.total_fen.get() - refunded
         } else if row.status == OrderStatus::PendingPayment {
             spent - released
         } else {
@@ -198,7 +211,7 @@ async fn orders_add_up(world: &World, model: &Model, orders: &[order::Model]) ->
         let (parcels, goods): (Vec<&earning::Model>, Vec<&earning::Model>) = mine
             .iter()
             .partition(|e| matches!(e.kind, EarningKind::Shipping | EarningKind::ShippingRefund));
-        let shipping_back: i64 = live.iter().map(|r| r.shipping_fen).sum();
+        let shipping_back: i64 = live.iter().map(|r| r.shipping_fen.get()).sum();
         shipping_adds_up(row, delivered, shipping_back, &parcels)?;
         lines_add_up(&sold, expected, &line_refunds, &goods)?;
         stripe_agrees(world, expected, pay, &refunds)?;
@@ -231,7 +244,7 @@ fn stripe_agrees(
     let ours: i64 = refunds
         .iter()
         .filter(|r| r.payment_id == pay.id && r.stripe_refund_id.is_some() && r.status == RefundStatus::Succeeded)
-        .map(|r| r.amount_fen)
+        .map(|r| r.amount_fen.get())
         .sum();
     let theirs: i64 = at_stripe.iter().sum();
     ensure(theirs <= received && theirs == ours, || {
@@ -257,13 +270,14 @@ async fn allowances_add_up(world: &World, case: &Case, model: &Model) -> Checked
         .await
         .map_err(db_error)?
         .ok_or("the organisation vanished")?
-        .fund_fen;
+        .fund_fen
+        .get();
     let deposited: i64 = rows
         .iter()
         .filter(|r| r.kind == LedgerEntryKind::Deposit)
-        .map(|r| r.fund_delta_fen)
+        .map(|r| r.fund_delta_fen.get())
         .sum();
-    let deltas: i64 = rows.iter().map(|r| r.fund_delta_fen).sum();
+    let deltas: i64 = rows.iter().map(|r| r.fund_delta_fen.get()).sum();
     ensure(fund == deltas && (0..=deposited).contains(&fund), || {
         format!("the fund holds {fund}: its rows say {deltas}, {deposited} was deposited")
     })?;
@@ -277,7 +291,7 @@ async fn allowances_add_up(world: &World, case: &Case, model: &Model) -> Checked
         let spendable: i64 = grants
             .iter()
             .filter(|g| g.membership_id == *membership && g.closed_at.is_none() && g.expires_at > now)
-            .map(|g| g.balance_fen)
+            .map(|g| g.balance_fen.get())
             .sum();
         ensure(spendable == model.allowance[index], || {
             format!(
@@ -290,14 +304,16 @@ async fn allowances_add_up(world: &World, case: &Case, model: &Model) -> Checked
         let deltas: i64 = rows
             .iter()
             .filter(|r| r.grant_id == Some(grant.id))
-            .map(|r| r.grant_delta_fen)
+            .map(|r| r.grant_delta_fen.get())
             .sum();
         ensure(
-            grant.balance_fen == deltas && (0..=grant.amount_fen).contains(&grant.balance_fen),
+            grant.balance_fen.get() == deltas && (0..=grant.amount_fen.get()).contains(&grant.balance_fen.get()),
             || {
                 format!(
                     "grant {} holds {} of {}: its rows say {deltas}",
-                    grant.id, grant.balance_fen, grant.amount_fen
+                    grant.id,
+                    grant.balance_fen.get(),
+                    grant.amount_fen.get()
                 )
             },
         )?;

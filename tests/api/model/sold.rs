@@ -19,26 +19,28 @@ pub(super) fn shipping_adds_up(
     parcels: &[&earning::Model],
 ) -> Checked {
     let id = row.id;
-    ensure(shipping_back <= row.shipping_fee_fen, || {
+    ensure(shipping_back <= row.shipping_fee_fen.get(), || {
         format!(
             "order {id}: {shipping_back} of shipping given back, it cost {}",
-            row.shipping_fee_fen
+            row.shipping_fee_fen.get()
         )
     })?;
-    let held: i64 = parcels.iter().map(|e| e.amount_fen).sum();
+    let held: i64 = parcels.iter().map(|e| e.amount_fen.get()).sum();
     let expected = if delivered {
-        row.shipping_fee_fen - shipping_back
+        row.shipping_fee_fen.get() - shipping_back
     } else {
         0
     };
     ensure(held == expected, || {
         format!(
             "order {id}: its parcels' entries hold {held}; a fee of {} with {shipping_back} given back says {expected}",
-            row.shipping_fee_fen
+            row.shipping_fee_fen.get()
         )
     })?;
     ensure(
-        parcels.iter().all(|e| e.platform_fee_fen == 0 && e.commission_fen == 0),
+        parcels
+            .iter()
+            .all(|e| e.platform_fee_fen.get() == 0 && e.commission_fen.get() == 0),
         || format!("order {id}: a fee or a commission was taken on shipping"),
     )
 }
@@ -88,20 +90,18 @@ pub(super) fn lines_add_up(
         if mine.is_empty() {
             continue;
         }
-        let total = Fen::new(line.line_total_fen);
-        let back = Fen::new(
-            refunded
-                .iter()
-                .filter(|p| p.order_line_id == line.id)
-                .map(|p| p.amount_fen)
-                .sum(),
-        );
+        let total = line.line_total_fen;
+        let back: Fen = refunded
+            .iter()
+            .filter(|p| p.order_line_id == line.id)
+            .map(|p| p.amount_fen)
+            .sum();
         let rate = credited.get(&line.id).map_or(0, |r| u32::try_from(**r).unwrap_or(0));
         let sum = |field: fn(&earning::Model) -> i64| Fen::new(mine.iter().map(|e| field(e)).sum());
         let kept = (
-            sum(|e| e.line_total_fen),
-            sum(|e| e.platform_fee_fen),
-            sum(|e| e.commission_fen),
+            sum(|e| e.line_total_fen.get()),
+            sum(|e| e.platform_fee_fen.get()),
+            sum(|e| e.commission_fen.get()),
         );
         let fee_bps = expected.fee_bps;
         let should = (
@@ -119,7 +119,7 @@ pub(super) fn lines_add_up(
         let hosts: i64 = host_entries
             .iter()
             .filter(|h| h.order_line_id == line.id)
-            .map(|h| h.amount_fen)
+            .map(|h| h.amount_fen.get())
             .sum();
         ensure(Fen::new(hosts) == kept.2, || {
             format!(

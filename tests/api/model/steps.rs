@@ -237,10 +237,13 @@ impl<'w> Runner<'w> {
         } else {
             OrderStatus::PendingPayment
         };
-        if (row.total_fen, row.allowance_fen, row.status) != (total, allowance, expected_status) {
+        if (row.total_fen.get(), row.allowance_fen.get(), row.status) != (total, allowance, expected_status) {
             return Err(format!(
                 "placed {} {}, allowance {} {:?}; the model expected {total}, allowance {allowance}, {expected_status:?}",
-                row.id, row.total_fen, row.allowance_fen, row.status
+                row.id,
+                row.total_fen.get(),
+                row.allowance_fen.get(),
+                row.status
             ));
         }
         let fee = i32::try_from(self.model.fee_bps).ok();
@@ -333,7 +336,7 @@ impl<'w> Runner<'w> {
                 .await
                 .map_err(|e| format!("{e:?}"))?
                 .ok_or("no payment row")?;
-            payments::apply_success(&self.shop, &row, received, "cny")
+            payments::apply_success(&self.shop, &row, Fen::new(received), "cny")
                 .await
                 .map_err(|e| format!("applying the card payment failed: {e:?}"))?;
         } else {
@@ -459,7 +462,7 @@ impl<'w> Runner<'w> {
         };
         let got = code_of(bank_refunds::record_bank_refund(&self.shop, chosen.id, "MODEL-BACK").await)?;
         expect_code(
-            &format!("bank refund {} of {}", chosen.id, Fen::new(chosen.amount_fen)),
+            &format!("bank refund {} of {}", chosen.id, chosen.amount_fen),
             got,
             None,
         )
@@ -476,7 +479,7 @@ impl<'w> Runner<'w> {
             let got = code_of(runs::confirm(self.world.app.db(), payout.id, "MODEL-PAYOUT").await)?;
             expect_code("confirm a bank payout", got, None)?;
         }
-        let paid: i64 = made.iter().map(|p| p.amount_fen).sum();
+        let paid: i64 = made.iter().map(|p| p.amount_fen.get()).sum();
         Ok(format!("{} payouts of {}", made.len(), Fen::new(paid)))
     }
 }

@@ -85,10 +85,10 @@ pub async fn earnings_of(app: &TestApp, order_id: &Value) -> (i64, i64, i64, i64
         .expect("earnings");
     rows.iter().fold((0, 0, 0, 0), |sum, row| {
         (
-            sum.0 + row.line_total_fen,
-            sum.1 + row.platform_fee_fen,
-            sum.2 + row.commission_fen,
-            sum.3 + row.amount_fen,
+            sum.0 + row.line_total_fen.get(),
+            sum.1 + row.platform_fee_fen.get(),
+            sum.2 + row.commission_fen.get(),
+            sum.3 + row.amount_fen.get(),
         )
     })
 }
@@ -101,7 +101,7 @@ pub async fn commissions_of(app: &TestApp, order_id: &Value) -> i64 {
         .await
         .expect("host commissions")
         .iter()
-        .map(|row| row.amount_fen)
+        .map(|row| row.amount_fen.get())
         .sum()
 }
 

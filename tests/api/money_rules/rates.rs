@@ -31,7 +31,7 @@ async fn sale_fee(app: &TestApp, order_id: &Value) -> i64 {
         .await
         .expect("earnings")
         .iter()
-        .map(|row| row.platform_fee_fen)
+        .map(|row| row.platform_fee_fen.get())
         .sum()
 }
 

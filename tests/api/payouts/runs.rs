@@ -183,7 +183,7 @@ async fn two_runs_at_once_pay_each_earning_once(backend: Backend) {
         .await
         .expect("earnings")
         .iter()
-        .map(|e| e.amount_fen)
+        .map(|e| e.amount_fen.get())
         .sum();
     let (first, second) = tokio::join!(run_payouts(&app, &cast.operator), run_payouts(&app, &cast.operator));
     let all: Vec<Value> = first.into_iter().chain(second).collect();

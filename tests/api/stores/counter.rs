@@ -81,9 +81,9 @@ async fn a_counter_sale_comes_off_the_shelf_and_earns_like_a_delivered_line(back
     assert_eq!(earned.len(), 1);
     assert_eq!(
         (
-            earned[0].line_total_fen,
-            earned[0].platform_fee_fen,
-            earned[0].amount_fen
+            earned[0].line_total_fen.get(),
+            earned[0].platform_fee_fen.get(),
+            earned[0].amount_fen.get()
         ),
         (9_000, 450, 8_550)
     );

@@ -61,7 +61,7 @@ async fn balances(app: &TestApp) -> Vec<i64> {
         .await
         .expect("grants")
         .iter()
-        .map(|grant| grant.balance_fen)
+        .map(|grant| grant.balance_fen.get())
         .collect()
 }
 
