@@ -21,6 +21,7 @@ use crate::infra::error::AppResult;
 use crate::infra::graphql::context::handle;
 use crate::infra::ids::VariantId;
 use crate::infra::images::ImageStore;
+use crate::inventory::Figure;
 
 #[derive(Clone)]
 pub struct Shop {
@@ -108,12 +109,28 @@ pub struct Effect {
     pub availability_changed: bool,
     /// The variants whose stock moved: the stock mirror takes their new figures.
     pub stock_moved: Vec<VariantId>,
+    /// Figures the change itself left (`UPDATE … RETURNING`): the mirror takes these without
+    /// reading them again. A variant moved without one is read after the commit.
+    pub stock_figures: Vec<(VariantId, Figure)>,
 }
 
 impl Effect {
+    /// This effect, then `other`: a figure of this one whose variant `other` moved again is no
+    /// longer the last; `other`'s figure stands for it, or, without one, it is read after the
+    /// commit.
     pub fn and(mut self, other: Effect) -> Effect {
         self.availability_changed |= other.availability_changed;
+        self.stock_figures.retain(|(variant, _)| {
+            !other.stock_moved.contains(variant) && !other.stock_figures.iter().any(|(moved, _)| moved == variant)
+        });
         self.stock_moved.extend(other.stock_moved);
+        self.stock_figures.extend(other.stock_figures);
+        self
+    }
+
+    /// With the figures the change left for some of its variants.
+    pub fn with_figures(mut self, figures: Vec<(VariantId, Figure)>) -> Effect {
+        self.stock_figures = figures;
         self
     }
 
@@ -122,6 +139,7 @@ impl Effect {
         Effect {
             availability_changed,
             stock_moved: variant_ids.into_iter().collect(),
+            stock_figures: Vec::new(),
         }
     }
 }
@@ -137,7 +155,9 @@ impl Shop {
         effect.stock_moved.sort_unstable();
         effect.stock_moved.dedup();
         self.stock_listener.stock_moved(&effect.stock_moved);
-        self.cache.stock_changed(&self.db, &effect.stock_moved).await;
+        self.cache
+            .stock_changed(&self.db, &effect.stock_moved, &effect.stock_figures)
+            .await;
         if effect.availability_changed {
             self.cache.availability_changed().await;
         }

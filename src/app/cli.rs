@@ -360,7 +360,7 @@ async fn import_catalogue(
     match crate::catalogue::import::import(&shop.db, None, &csv, dry_run, &mut progress).await? {
         Ok(applied) => {
             if !dry_run {
-                shop.cache.stock_changed(&shop.db, &applied.stock_changed).await;
+                shop.cache.stock_changed(&shop.db, &applied.stock_changed, &[]).await;
                 shop.cache.availability_changed().await;
                 shop.cache.catalogue_changed().await;
             }

@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use crate::infra::error::AppResult;
 use crate::infra::ids::VariantId;
 use crate::infra::redis::{Redis, RedisState};
+use crate::inventory::Figure;
 pub use holes::{CutBody, StockHole, StockHoles};
 pub use recompute::{Claim, RecomputeTurn};
 pub use request::{RequestKey, is_storefront_query};
@@ -332,19 +333,34 @@ impl StorefrontCache {
     }
 
     /// After a committed change to the stock of `variant_ids`: the mirror takes their new
-    /// figures before the change is answered, so the next storefront read shows them.
-    pub async fn stock_changed(&self, db: &impl sea_orm::ConnectionTrait, variant_ids: &[VariantId]) {
+    /// figures before the change is answered, so the next storefront read shows them. Those
+    /// the change left (`known`) are taken as they are; the others are read.
+    pub async fn stock_changed(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        variant_ids: &[VariantId],
+        known: &[(VariantId, Figure)],
+    ) {
         if variant_ids.is_empty() || !self.enabled() {
             return;
         }
-        let reading = match stock::read_from_database(db, variant_ids.iter().copied()).await {
-            Ok(reading) => reading,
-            Err(error) => {
-                // The figures it holds expire within their time to live.
-                tracing::warn!(error = ?error, "could not read changed stock for the mirror");
-                return;
-            }
+        let unknown: Vec<VariantId> = variant_ids
+            .iter()
+            .filter(|variant| !known.iter().any(|(known, _)| known == *variant))
+            .copied()
+            .collect();
+        let mut reading = match unknown.is_empty() {
+            true => stock::Reading::now(),
+            false => match stock::read_from_database(db, unknown).await {
+                Ok(reading) => reading,
+                Err(error) => {
+                    // The figures it holds expire within their time to live.
+                    tracing::warn!(error = ?error, "could not read changed stock for the mirror");
+                    return;
+                }
+            },
         };
+        reading.take(known);
         match &self.store {
             Store::Off => {}
             Store::Memory { stock, .. } => stock.offer(&reading),

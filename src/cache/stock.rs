@@ -26,6 +26,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::infra::error::AppResult;
 use crate::infra::ids::VariantId;
 use crate::infra::redis::Redis;
+use crate::inventory::Figure;
 use crate::inventory::entity::stock_level;
 
 /// How long a figure read from the database may be shown: the most a storefront answer's stock
@@ -51,6 +52,29 @@ pub struct StockLevel {
 pub struct Reading {
     pub levels: HashMap<VariantId, StockLevel>,
     pub read_at: Instant,
+}
+
+impl Reading {
+    /// No figures yet, read now.
+    pub fn now() -> Reading {
+        Reading {
+            levels: HashMap::new(),
+            read_at: Instant::now(),
+        }
+    }
+
+    /// With `figures` a committed change left (each its variant's, at its version).
+    pub fn take(&mut self, figures: &[(VariantId, Figure)]) {
+        self.levels.extend(figures.iter().map(|(variant, figure)| {
+            (
+                *variant,
+                StockLevel {
+                    available: figure.available,
+                    version: figure.version,
+                },
+            )
+        }));
+    }
 }
 
 /// The current rows of `variant_ids`.

@@ -384,7 +384,9 @@ async fn reserve(
         )
         .await?
         {
-            Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
+            Moved::Done {
+                availability_flipped, ..
+            } => availability_changed |= availability_flipped,
             Moved::Refused => short.extend(places.iter().map(|place| {
                 place.problem(
                     ErrorCode::OutOfStock,
@@ -417,6 +419,9 @@ async fn reserve(
             order,
             availability_changed,
             variant_ids: per_variant.keys().copied().collect(),
+            // A bulk order's stock is read again after the commit (it is paid from the fund at
+            // once, or rarely placed: no figures carried).
+            figures: Vec::new(),
             paid,
             payment: None,
         }),

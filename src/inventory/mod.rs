@@ -72,11 +72,23 @@ impl Movement {
     }
 }
 
+/// A variant's online stock as a change left it: what the storefront's stock mirror takes once
+/// the change has committed (the version orders figures, so an older one never wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Figure {
+    pub available: i64,
+    pub version: i64,
+}
+
 /// The outcome of one stock change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Moved {
-    /// Done; true when the variant ran out or came back with it.
-    Done { availability_flipped: bool },
+    /// Done; `availability_flipped` when the variant ran out or came back with it, and the
+    /// online stock's new figure (none for a store's shelf).
+    Done {
+        availability_flipped: bool,
+        figure: Option<Figure>,
+    },
     /// Refused: not enough stock (for a reservation), or the books do not allow it.
     Refused,
 }
@@ -173,15 +185,20 @@ async fn apply_to(
     let Some(level) = updated.first() else {
         return Ok(Moved::Refused);
     };
-    Ok(moved_to(level.available(), on_hand_delta - reserved_delta))
+    let figure = Figure {
+        available: level.available(),
+        version: level.version,
+    };
+    Ok(moved_to(figure, on_hand_delta - reserved_delta))
 }
 
-/// Done, with whether `available` units after a change of `available_delta` ran out or came
-/// back.
-fn moved_to(available: i64, available_delta: i64) -> Moved {
-    let before = available - available_delta;
+/// Done, to `figure`, with whether its units after a change of `available_delta` ran out or
+/// came back.
+fn moved_to(figure: Figure, available_delta: i64) -> Moved {
+    let before = figure.available - available_delta;
     Moved::Done {
-        availability_flipped: (before > 0) != (available > 0),
+        availability_flipped: (before > 0) != (figure.available > 0),
+        figure: Some(figure),
     }
 }
 
@@ -207,13 +224,13 @@ async fn apply_in_one_statement(
            UPDATE stock_levels
            SET on_hand = on_hand + $1, reserved = reserved + $2, version = version + 1
            WHERE variant_id = $4 {condition}
-           RETURNING on_hand - reserved AS available
+           RETURNING on_hand - reserved AS available, version
          ), ledger AS (
            INSERT INTO stock_movements
              (variant_id, on_hand_delta, reserved_delta, reason, actor_user_id, order_id, created_at)
            SELECT $4, $1, $2, $5, $6, $7, $8 FROM moved
          )
-         SELECT available FROM moved"
+         SELECT available, version FROM moved"
     );
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -232,8 +249,11 @@ async fn apply_in_one_statement(
     let Some(row) = txn.query_one_raw(statement).await? else {
         return Ok(Moved::Refused);
     };
-    let available: i64 = row.try_get("", "available")?;
-    Ok(moved_to(available, on_hand_delta - reserved_delta))
+    let figure = Figure {
+        available: row.try_get("", "available")?,
+        version: row.try_get("", "version")?,
+    };
+    Ok(moved_to(figure, on_hand_delta - reserved_delta))
 }
 
 #[cfg(test)]

@@ -174,6 +174,7 @@ pub async fn for_pickup(
     }
     Ok(Moved::Done {
         availability_flipped: false,
+        figure: None,
     })
 }
 

@@ -186,7 +186,9 @@ pub async fn settle_ended(shop: &Shop, now: DateTime<Utc>) -> AppResult<usize> {
             )
             .await?
             {
-                Moved::Done { availability_flipped } => {
+                Moved::Done {
+                    availability_flipped, ..
+                } => {
                     flipped |= availability_flipped;
                     moved.push(claimed.variant_id);
                 }

@@ -244,7 +244,10 @@ pub async fn approve(
         Some(approver_id),
     )
     .await?;
-    let Moved::Done { availability_flipped } = moved else {
+    let Moved::Done {
+        availability_flipped, ..
+    } = moved
+    else {
         return end_write(
             txn,
             Err(UserError::new(

@@ -240,7 +240,7 @@ impl BackOfficeCatalogueMutation {
             Ok(applied) => {
                 if !dry_run {
                     let cache = storefront_cache(ctx)?;
-                    cache.stock_changed(database(ctx)?, &applied.stock_changed).await;
+                    cache.stock_changed(database(ctx)?, &applied.stock_changed, &[]).await;
                     cache.availability_changed().await;
                     cache.catalogue_changed().await;
                 }
@@ -298,7 +298,7 @@ impl BackOfficeCatalogueMutation {
         let outcome = product_changes::add_variant(database(ctx)?, actor, &row, new).await?;
         if let Ok((_, variant)) = &outcome {
             let cache = storefront_cache(ctx)?;
-            cache.stock_changed(database(ctx)?, &[variant.id]).await;
+            cache.stock_changed(database(ctx)?, &[variant.id], &[]).await;
             cache.availability_changed().await;
         }
         catalogue_changed(ctx, &outcome).await?;

@@ -160,7 +160,7 @@ impl CatalogueMutation {
         Ok(match outcome {
             Ok(change) => {
                 let cache = storefront_cache(ctx)?;
-                cache.stock_changed(database(ctx)?, &[variant.id]).await;
+                cache.stock_changed(database(ctx)?, &[variant.id], &[]).await;
                 if change.availability_flipped() {
                     cache.availability_changed().await;
                 }

@@ -26,7 +26,7 @@ use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::infra::money::Fen;
-use crate::inventory::{Moved, Movement};
+use crate::inventory::{Figure, Moved, Movement};
 use crate::livestream::sessions::LiveOffer;
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::holds::within_buyer_limits;
@@ -63,6 +63,8 @@ pub(super) struct Reserved {
     pub order: order::Model,
     pub availability_changed: bool,
     pub variant_ids: Vec<VariantId>,
+    /// The stock figures its reservation left, for the storefront's mirror.
+    pub figures: Vec<(VariantId, Figure)>,
     /// An order paid as it was placed (by allowance or fund): its stock sold.
     pub paid: Effect,
     /// The payment row written with the order, waiting for its provider to start it.
@@ -76,6 +78,7 @@ impl Reserved {
             order,
             availability_changed: false,
             variant_ids: Vec::new(),
+            figures: Vec::new(),
             paid: Effect::default(),
             payment: None,
         }
@@ -103,7 +106,9 @@ pub async fn place(shop: &Shop, buyer_id: UserId, mut request: OrderRequest) -> 
 /// the payment starts.
 pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, checkout: &Checkout) -> Placed {
     shop.announce(
-        Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed).and(reserved.paid),
+        Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed)
+            .with_figures(reserved.figures)
+            .and(reserved.paid),
     )
     .await;
     let started = match reserved.payment {
@@ -378,6 +383,7 @@ where
     // Stock last, in variant order (no deadlocks between orders of several lines): a hot
     // variant's row is locked only from here to the commit.
     let mut availability_changed = false;
+    let mut figures = Vec::with_capacity(lines.len());
     for PricedLine {
         variant, quantity, at, ..
     } in &lines
@@ -388,7 +394,13 @@ where
         }
         let units = (variant.id, i64::from(*quantity));
         match move_units(&txn, pickup_store, Movement::Reserve, units, order.id, Some(buyer_id)).await? {
-            Moved::Done { availability_flipped } => availability_changed |= availability_flipped,
+            Moved::Done {
+                availability_flipped,
+                figure,
+            } => {
+                availability_changed |= availability_flipped;
+                figures.extend(figure.map(|figure| (variant.id, figure)));
+            }
             Moved::Refused => {
                 txn.rollback().await?;
                 let (code, message) = match pickup_store {
@@ -431,6 +443,7 @@ where
             order,
             availability_changed,
             variant_ids: lines.iter().map(|line| line.variant.id).collect(),
+            figures,
             paid,
             payment,
         }),

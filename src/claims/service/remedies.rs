@@ -122,7 +122,9 @@ pub async fn reship(
         )
         .await?
         {
-            Moved::Done { availability_flipped } => flipped |= availability_flipped,
+            Moved::Done {
+                availability_flipped, ..
+            } => flipped |= availability_flipped,
             Moved::Refused => {
                 return Ok(Err(
                     UserError::new(ErrorCode::OutOfStock, "claim-reship-out-of-stock").on_field(&["decision"])

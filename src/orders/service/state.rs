@@ -164,7 +164,9 @@ pub async fn move_lines(
     for line in sorted {
         let units = (line.variant_id, i64::from(line.quantity));
         match move_units(txn, pickup_store, movement, units, line.order_id, actor).await? {
-            Moved::Done { availability_flipped } => flipped |= availability_flipped,
+            Moved::Done {
+                availability_flipped, ..
+            } => flipped |= availability_flipped,
             Moved::Refused => return Ok(None),
         }
         for (_, units) in back_to_sessions

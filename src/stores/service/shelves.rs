@@ -34,9 +34,9 @@ pub async fn transfer_stock(
     }
     let txn = begin_write(db).await?;
     match shelf::transfer(&txn, store_id, variant_id, i64::from(quantity), actor).await? {
-        Moved::Done { availability_flipped } => {
-            end_write(txn, Ok(Effect::stock_moved([variant_id], availability_flipped))).await
-        }
+        Moved::Done {
+            availability_flipped, ..
+        } => end_write(txn, Ok(Effect::stock_moved([variant_id], availability_flipped))).await,
         Moved::Refused => {
             let short = if quantity > 0 {
                 UserError::new(ErrorCode::OutOfStock, "transfer-online-short")
