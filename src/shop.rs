@@ -6,7 +6,10 @@
 //!
 //! The shop stands below the domains that use it, so it names none of them: a domain's part
 //! is kept by its type (`Parts`), and the domain reads it through an accessor of its own
-//! (`impl Shop` in its folder: `shop.claim_settings()`, `shop.stripe()`).
+//! (`impl Shop` in its folder: `shop.claim_settings()`, `shop.stripe()`). What a domain puts in
+//! the shop, and its workers and routes, it declares in its door ([`door::Door`]).
+
+pub mod door;
 
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
@@ -43,6 +46,12 @@ pub struct Shop {
 #[derive(Clone, Default)]
 pub struct Parts(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "Parts({} kept)", self.0.len())
+    }
+}
+
 impl Parts {
     /// These parts and `part`, which takes the place of a part of its type.
     pub fn with<T: Any + Send + Sync>(mut self, part: T) -> Parts {
@@ -56,8 +65,8 @@ impl Parts {
 }
 
 impl Shop {
-    /// The part of type `T`. Every part is put in where the app builds its shop
-    /// (`Config::shop_parts`), before anything is served: a part missing is a fault of that
+    /// The part of type `T`. Every part is put in where the app builds its shop (each domain's
+    /// door, then `Config::shop_parts`), before anything is served: a part missing is a fault of that
     /// wiring, which any test that builds the app meets, never of a request.
     pub fn part<T: Any + Send + Sync>(&self) -> &T {
         self.parts

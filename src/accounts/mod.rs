@@ -2,6 +2,7 @@
 //! domain asks.
 
 pub mod disabling;
+pub mod door;
 pub mod emails;
 pub mod entity;
 pub mod graphql;

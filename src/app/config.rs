@@ -21,18 +21,12 @@ pub struct Config {
     pub redis_prefix: String,
     pub cache_enabled: bool,
     pub reservation_ttl: Duration,
-    pub payout_hold: Duration,
     /// A shipped order counts as delivered this long after shipment if the buyer never says.
     pub auto_delivery: Duration,
-    pub platform_fee_bps: u32,
-    /// Commission caps and notice, and where promo links send buyers.
-    pub livestream: crate::livestream::LivestreamSettings,
+    /// What each domain's door keeps in the shop: its settings, read here with the rest.
+    pub parts: crate::shop::Parts,
     /// Where and how the outbox's mail is sent.
     pub mail: crate::infra::mail::MailSettings,
-    /// How long claims stay open to buyers and to growers.
-    pub claims: crate::claims::ClaimSettings,
-    /// When a relief supermarket's shelf counts as running low.
-    pub stores: crate::stores::StoreSettings,
     /// Where pictures are kept and how large an upload may be (`HUAKAI_MEDIA_DIR`, `HUAKAI_S3_*`,
     /// `HUAKAI_MAX_UPLOAD`).
     pub media: crate::infra::storage::MediaSettings,
@@ -254,76 +248,18 @@ impl Config {
                 "30m",
                 parse_duration,
             )?,
-            payout_hold: parse_setting("HUAKAI_PAYOUT_HOLD", get("HUAKAI_PAYOUT_HOLD"), "7d", parse_duration)?,
             auto_delivery: parse_setting(
                 "HUAKAI_AUTO_DELIVERY",
                 get("HUAKAI_AUTO_DELIVERY"),
                 "14d",
                 parse_duration,
             )?,
-            platform_fee_bps: parse_setting("HUAKAI_PLATFORM_FEE_BPS", get("HUAKAI_PLATFORM_FEE_BPS"), "500", |v| {
-                v.parse::<u32>()
-                    .ok()
-                    .filter(|bps| *bps <= 10_000)
-                    .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
-            })?,
             mail: crate::infra::mail::MailSettings::from_lookup(&lookup)
                 .map_err(|problem| error(problem.name(), "", problem.problem()))?,
             media: crate::infra::storage::MediaSettings::from_lookup(&lookup)?,
-            claims: crate::claims::ClaimSettings {
-                window: parse_setting("HUAKAI_CLAIM_WINDOW", get("HUAKAI_CLAIM_WINDOW"), "7d", parse_duration)?,
-                response: parse_setting(
-                    "HUAKAI_CLAIM_RESPONSE",
-                    get("HUAKAI_CLAIM_RESPONSE"),
-                    "48h",
-                    parse_duration,
-                )?,
-            },
-            stores: crate::stores::StoreSettings {
-                low_stock: parse_setting(
-                    "HUAKAI_STORE_LOW_STOCK",
-                    get("HUAKAI_STORE_LOW_STOCK"),
-                    "5",
-                    crate::infra::settings::parse_count,
-                )?,
-                pickup_window: parse_setting(
-                    "HUAKAI_PICKUP_WINDOW",
-                    get("HUAKAI_PICKUP_WINDOW"),
-                    "3d",
-                    parse_duration,
-                )?,
-            },
-            livestream: crate::livestream::LivestreamSettings {
-                max_commission_bps: parse_setting(
-                    "HUAKAI_MAX_COMMISSION_BPS",
-                    get("HUAKAI_MAX_COMMISSION_BPS"),
-                    "2000",
-                    |v| {
-                        v.parse::<u32>()
-                            .ok()
-                            .filter(|bps| *bps <= 10_000)
-                            .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
-                    },
-                )?,
-                commission_notice: parse_setting(
-                    "HUAKAI_COMMISSION_NOTICE",
-                    get("HUAKAI_COMMISSION_NOTICE"),
-                    "7d",
-                    parse_duration,
-                )?,
-                storefront_url: parse_setting(
-                    "HUAKAI_STOREFRONT_URL",
-                    get("HUAKAI_STOREFRONT_URL"),
-                    "http://127.0.0.1:8080/",
-                    crate::livestream::parse_storefront_url,
-                )?,
-                live_stock_resync: parse_setting(
-                    "HUAKAI_LIVE_STOCK_RESYNC",
-                    get("HUAKAI_LIVE_STOCK_RESYNC"),
-                    "5s",
-                    parse_duration,
-                )?,
-            },
+            parts: crate::graphql::DOORS
+                .iter()
+                .try_fold(crate::shop::Parts::default(), |parts, door| door.parts(&get, parts))?,
             log_format: parse_setting("HUAKAI_LOG_FORMAT", get("HUAKAI_LOG_FORMAT"), "text", |v| match v {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
@@ -394,8 +330,8 @@ mod tests {
         assert!(config.embedded_database);
         assert!(config.cache_enabled);
         assert_eq!(config.reservation_ttl, Duration::from_secs(30 * 60));
-        assert_eq!(config.payout_hold, Duration::from_secs(7 * 24 * 3600));
-        assert_eq!(config.platform_fee_bps, 500);
+        assert_eq!(config.payout_settings().hold, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.payout_settings().platform_fee_bps, 500);
     }
 
     #[test]

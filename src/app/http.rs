@@ -1,4 +1,5 @@
-//! HTTP routes: GraphQL (POST, and GET for cacheable queries and GraphiQL), probes, metrics.
+//! HTTP routes: GraphQL (POST, and GET for cacheable queries and GraphiQL), webhooks, the
+//! domains' own routes (from their doors), probes, metrics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,12 +26,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/l/{code}", get(promo_redirect))
         // The upgrade is a request like any other; the socket then has caps of its own.
         .route("/graphql/ws", get(graphql_ws))
-        .merge(crate::livestream::http::routes(
-            state.db.clone(),
-            state.accounts.clone(),
-        ))
-        .merge(crate::impact::http::routes(state.db.clone(), state.impact.clone()))
         .merge(crate::infra::storage::http::media_routes(state.images.blobs().clone()));
+    // Each domain's routes carry their own state.
+    let api = crate::graphql::DOORS.iter().fold(api, |api, door| {
+        api.merge(door.routes(&state.shop, &state.accounts).with_state(()))
+    });
     let routes = limits::guarded(
         api,
         &state.config.limits,

@@ -36,10 +36,10 @@ use crate::accounts::tokens::{self, TokenKeys};
 use crate::cache::StorefrontCache;
 use crate::cache::persisted::PersistedQueries;
 use crate::catalogue;
-use crate::graphql::{HuakaiSchema, Services, build_schema};
-use crate::impact::ImpactReports;
+use crate::graphql::{DOORS, HuakaiSchema, Services, build_schema};
 use crate::infra::images::ImageStore;
 use crate::infra::storage::BlobStore;
+use crate::livestream::LivestreamSettings;
 use crate::livestream::live_room::LiveRooms;
 use crate::payments::direct_pay::DirectPay;
 use crate::payments::stripe::StripeGateway;
@@ -61,8 +61,8 @@ pub struct AppState {
     /// Woken when a webhook event is stored, so the inbox worker applies it at once.
     pub webhook_arrived: Arc<tokio::sync::Notify>,
     pub schema: HuakaiSchema,
-    /// Impact reports computed lately, shared by the query and the page.
-    pub impact: Arc<ImpactReports>,
+    /// The shop the requests use; the domains' routes are served with it.
+    pub shop: Shop,
     /// Operation names that get their own metrics label (see `http::operation_label`).
     pub operation_labels: HashSet<String>,
     /// Promo codes resolved and their clicks counted (`GET /l/{code}`).
@@ -129,13 +129,13 @@ impl AppState {
             None => PersistedQueries::in_process(config.persisted_queries_memory_bytes),
         };
         let (stripe, direct) = config.payment_clients()?;
-        let impact = Arc::new(ImpactReports::default());
         let images = image_store(&config)?;
         if first_demo_start {
             let pictures = catalogue::demo::add_pictures(&db, &images).await?;
             tracing::info!(pictures, "drew the demo products' pictures");
         }
-        let live_rooms = LiveRooms::new(redis.clone(), config.livestream.live_stock_resync);
+        let livestream: &LivestreamSettings = config.part();
+        let live_rooms = LiveRooms::new(redis.clone(), livestream.live_stock_resync);
         let placing_lanes = Arc::new(crate::infra::lanes::Lanes::default());
         let shop = Shop {
             db: db.clone(),
@@ -152,8 +152,7 @@ impl AppState {
         }
         let schema = build_schema(Some(Services {
             accounts: accounts.clone(),
-            shop,
-            impact: impact.clone(),
+            shop: shop.clone(),
             invites: config.limits.guards.invites.clone(),
             live_rooms: live_rooms.clone(),
         }));
@@ -178,13 +177,13 @@ impl AppState {
             direct,
             webhook_arrived: Arc::new(tokio::sync::Notify::new()),
             schema,
-            impact,
+            shop,
             operation_labels: crate::graphql::root_field_names()
                 .into_iter()
                 .chain(config.metrics_operations.iter().cloned())
                 .collect(),
             promo_links: Arc::new(crate::livestream::clicks::Redirects::new(
-                config.livestream.storefront_url.clone(),
+                livestream.storefront_url.clone(),
                 config.limits.guards.click_window,
             )),
             config,
@@ -245,7 +244,7 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         cache: Arc::new(cache),
         images: image_store(config)?,
         // A command's sales reach the servers' live rooms through Redis.
-        stock_listener: LiveRooms::new(redis, config.livestream.live_stock_resync),
+        stock_listener: LiveRooms::new(redis, config.part::<LivestreamSettings>().live_stock_resync),
         placing_lanes: Default::default(),
         settings: config.shop_settings(),
         parts: config.shop_parts(stripe, direct),
@@ -332,14 +331,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
             .spawn_flusher(worker_shop.db.clone(), flusher_stop),
     );
     let mut workers: Vec<JoinHandle<()>> = state.accounts.sessions.spawn_listener().into_iter().collect();
-    workers.extend([
-        crate::checkout::worker::spawn(worker_shop.clone()),
-        crate::livestream::worker::spawn(worker_shop.clone()),
-        crate::claims::worker::spawn(worker_shop.clone()),
-        crate::unions::worker::spawn(worker_shop.clone()),
-        crate::stores::worker::spawn(worker_shop.clone()),
-        crate::infra::mail::MailWorker::new(worker_shop.db.clone(), &state.config.mail)?.spawn(),
-    ]);
+    workers.extend(DOORS.iter().flat_map(|door| door.workers(&worker_shop)));
+    workers.push(crate::infra::mail::MailWorker::new(worker_shop.db.clone(), &state.config.mail)?.spawn());
     if worker_shop.stripe().is_some() || worker_shop.direct().any() {
         workers.push(crate::payments::inbox::spawn(
             worker_shop,

@@ -1,16 +1,13 @@
-//! What the app puts in the shop: the settings its operations read, and each domain's part
-//! (its settings, the payment providers' clients, what follows a delivery), kept by type so
-//! that the shop, below the domains, names none of them.
+//! What the app puts in the shop: the settings its operations read, each domain's part (put in
+//! by the domain's door when the settings were read), and the payment providers' clients, kept
+//! by type so that the shop, below the domains, names none of them.
 
-use std::sync::Arc;
+use std::any::{Any, type_name};
 
 use super::config::{Config, StripeSettings};
-use crate::livestream::quota::GiveBackQuota;
-use crate::orders::{DeliveryFollower, SessionQuota};
 use crate::payments::direct_pay::DirectPay;
-use crate::payments::follower::RefundFollower;
 use crate::payments::stripe::StripeGateway;
-use crate::payouts::ledger::{CreditOnDelivery, PayoutSettings, ReverseOnRefund};
+use crate::payouts::ledger::PayoutSettings;
 use crate::shop::{Parts, ShopSettings};
 
 impl Config {
@@ -21,12 +18,17 @@ impl Config {
         Ok((stripe, direct))
     }
 
+    /// The part of type `T` a domain's door put in; like `Shop::part`, a part missing is a
+    /// fault of the wiring, met by any test that builds the app.
+    pub fn part<T: Any + Send + Sync>(&self) -> &T {
+        self.parts
+            .get()
+            .unwrap_or_else(|| panic!("no door put in the {}", type_name::<T>()))
+    }
+
     /// The fee and hold the earnings ledger applies.
     pub fn payout_settings(&self) -> PayoutSettings {
-        PayoutSettings {
-            platform_fee_bps: self.platform_fee_bps,
-            hold: self.payout_hold,
-        }
+        *self.part()
     }
 
     /// What the shop's operations need to know.
@@ -38,17 +40,8 @@ impl Config {
         }
     }
 
-    /// What each domain keeps in the shop: its settings, and the payment providers' clients.
+    /// What each domain keeps in the shop: its part, and the payment providers' clients.
     pub fn shop_parts(&self, stripe: Option<StripeGateway>, direct: DirectPay) -> Parts {
-        Parts::default()
-            .with(stripe)
-            .with(direct)
-            .with(self.payout_settings())
-            .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
-            .with::<Arc<dyn RefundFollower>>(Arc::new(ReverseOnRefund))
-            .with::<Arc<dyn SessionQuota>>(Arc::new(GiveBackQuota))
-            .with(self.livestream.clone())
-            .with(self.claims)
-            .with(self.stores)
+        self.parts.clone().with(stripe).with(direct)
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod addresses;
+pub mod door;
 pub mod entity;
 pub mod graphql;
 pub mod lines;

@@ -3,6 +3,7 @@
 
 pub mod creation;
 pub mod demo;
+pub mod door;
 pub mod entity;
 pub mod graphql;
 pub mod images;

@@ -4,6 +4,7 @@
 //! does not answer in time is taken to accept. Every refund goes through the one refund path
 //! (`payments::refunds`), so earnings, commissions, allowances and bank refunds follow.
 
+pub mod door;
 pub mod entity;
 pub mod graphql;
 pub mod policy;

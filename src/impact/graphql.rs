@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::Channel;
 use super::figures::{Period, Report};
-use super::{Channel, ImpactReports};
 use crate::catalogue::graphql::Village;
 use crate::infra::error::AppError;
 use crate::infra::graphql::context::database;
@@ -196,9 +196,7 @@ impl ImpactQuery {
         village_slug: Option<String>,
     ) -> Result<ImpactReport> {
         let period = Period::new(from.map(|d| d.0), to.map(|d| d.0), village_slug).map_err(AppError::BadInput)?;
-        let reports = ctx
-            .data::<Arc<ImpactReports>>()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without impact reports")))?;
+        let reports = crate::shop::shop(ctx)?.impact_reports();
         match reports.report(database(ctx)?, period).await? {
             Some(report) => Ok(ImpactReport(report)),
             None => Err(AppError::bad_input("village-not-found").into()),

@@ -2,6 +2,7 @@
 //! ledgers (`figures`), as a GraphQL query (`graphql`) and a page, CSV and JSON (`page`, `http`).
 //! Reports are kept in the process and recomputed when the ledgers have changed.
 
+pub mod door;
 pub mod figures;
 pub mod graphql;
 pub mod http;

@@ -5,6 +5,7 @@
 pub mod attribution;
 pub mod clicks;
 pub mod demo;
+pub mod door;
 pub mod entity;
 pub mod graphql;
 pub mod http;

@@ -2,6 +2,7 @@
 //! delivery, cancellation and expiry of unpaid reservations.
 
 pub mod carriers;
+pub mod door;
 pub mod entity;
 pub mod graphql;
 pub mod policy;

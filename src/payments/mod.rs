@@ -15,6 +15,7 @@ pub mod direct_notifications;
 pub mod direct_pay;
 pub mod direct_providers;
 pub mod direct_sweep;
+pub mod door;
 pub mod entity;
 pub mod follower;
 pub mod graphql;

@@ -7,6 +7,7 @@
 //! for their producers and count in the impact report like any delivered line. Each day's till
 //! is closed once (日结) with the cash counted; a closed day takes no more sales.
 
+pub mod door;
 pub mod entity;
 pub mod graphql;
 pub mod policy;

@@ -1,0 +1,26 @@
+//! What the catalogue brings to the shop: its GraphQL roots and node types. It has no
+//! settings, workers or routes of its own.
+
+use async_graphql::MergedObject;
+
+use super::graphql::{
+    BackOfficeCatalogueMutation, CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery,
+    producer_node, product_node, variant_node, village_node,
+};
+pub use super::graphql::{Producer, Product, Variant, Village};
+use crate::infra::graphql::global_id::node_types;
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "CatalogueRootQuery")]
+pub struct Query(CatalogueQuery, CatalogueManagementQuery);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "CatalogueRootMutation")]
+pub struct Mutation(CatalogueMutation, CatalogueListingMutation, BackOfficeCatalogueMutation);
+
+node_types! {
+    Product => product_node,
+    Variant => variant_node,
+    Village => village_node,
+    Producer => producer_node,
+}

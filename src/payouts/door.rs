@@ -1,0 +1,43 @@
+//! What payouts bring to the shop: their GraphQL roots and node type, the ledger's settings
+//! (`HUAKAI_PLATFORM_FEE_BPS`, `HUAKAI_PAYOUT_HOLD`), and the ledger as the follower of
+//! deliveries and refunds, which the domains below call without naming payouts.
+
+use std::sync::Arc;
+
+pub use super::graphql::{Payout, PayoutsMutation as Mutation, PayoutsQuery as Query};
+use super::ledger::{CreditOnDelivery, PayoutSettings, ReverseOnRefund};
+use crate::infra::graphql::global_id::node_types;
+use crate::infra::settings::{ConfigError, parse_duration, parse_setting};
+use crate::orders::DeliveryFollower;
+use crate::payments::follower::RefundFollower;
+use crate::shop::Parts;
+use crate::shop::door::{Door, Lookup};
+
+node_types! {
+    Payout => super::graphql::node,
+}
+
+pub struct PayoutsDoor;
+
+impl Door for PayoutsDoor {
+    fn parts(&self, lookup: Lookup<'_>, parts: Parts) -> Result<Parts, ConfigError> {
+        let settings = PayoutSettings {
+            platform_fee_bps: parse_setting(
+                "HUAKAI_PLATFORM_FEE_BPS",
+                lookup("HUAKAI_PLATFORM_FEE_BPS"),
+                "500",
+                |v| {
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|bps| *bps <= 10_000)
+                        .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
+                },
+            )?,
+            hold: parse_setting("HUAKAI_PAYOUT_HOLD", lookup("HUAKAI_PAYOUT_HOLD"), "7d", parse_duration)?,
+        };
+        Ok(parts
+            .with(settings)
+            .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
+            .with::<Arc<dyn RefundFollower>>(Arc::new(ReverseOnRefund)))
+    }
+}
