@@ -59,28 +59,51 @@ pub async fn payment_for_intent(
     payment_of(db, order_id).await
 }
 
-/// One producer's share of a payment: what its lines cost, what of that went back and what is
-/// still being refunded (by the refunds' split over the lines).
+/// A payment's money, or one producer's share of it: what was paid, what of that went back and
+/// what is still being refunded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProducerShare {
+pub struct Share {
     pub amount: Fen,
     pub refunded: Fen,
     pub refund_pending: Fen,
 }
 
+/// The whole payment's [`Share`], its refunds read in one statement: read apart, a refund that
+/// settles between the reads would count in neither.
+pub async fn whole_share(db: &impl ConnectionTrait, payment: &payment::Model) -> AppResult<Share> {
+    let refunds = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment.id))
+        .all(db)
+        .await?;
+    let mut share = Share {
+        amount: payment.amount_fen,
+        ..Share::default()
+    };
+    for refund in refunds {
+        match refund.status {
+            RefundStatus::Succeeded => share.refunded += refund.amount_fen,
+            RefundStatus::Pending => share.refund_pending += refund.amount_fen,
+            RefundStatus::Failed => {}
+        }
+    }
+    Ok(share)
+}
+
+/// One producer's share of a payment: what its lines cost, what of that went back and what is
+/// still being refunded (by the refunds' split over the lines, read in one statement).
 pub async fn producer_share(
     db: &impl ConnectionTrait,
     payment: &payment::Model,
     producer_id: ProducerId,
-) -> AppResult<ProducerShare> {
+) -> AppResult<Share> {
     let lines = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(payment.order_id))
         .filter(order_line::Column::ProducerId.eq(producer_id))
         .all(db)
         .await?;
-    let mut share = ProducerShare {
+    let mut share = Share {
         amount: lines.iter().map(|l| l.line_total_fen).sum(),
-        ..ProducerShare::default()
+        ..Share::default()
     };
     let parts = refund_line::Entity::find()
         .find_also_related(refund::Entity)

@@ -35,8 +35,8 @@ use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
+use crate::infra::ids::RefundId;
 use crate::infra::ids::{OrderId, OrderLineId};
-use crate::infra::ids::{PaymentId, RefundId};
 use crate::infra::money::{Fen, allocate};
 use crate::orders::service::lifecycle::close_fully_refunded;
 use crate::orders::service::state::{lines_of, lock_order};
@@ -321,18 +321,6 @@ pub async fn refund_order(shop: &Shop, order_id: OrderId, amount: Option<Fen>) -
         ))),
         Settled::Done | Settled::Waiting => Ok(Ok(())),
     }
-}
-
-/// What is being refunded and has not gone back yet.
-pub async fn pending_amount(db: &impl ConnectionTrait, payment_id: PaymentId) -> AppResult<Fen> {
-    Ok(refund::Entity::find()
-        .filter(refund::Column::PaymentId.eq(payment_id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .all(db)
-        .await?
-        .iter()
-        .map(|r| r.amount_fen)
-        .sum())
 }
 
 /// `charge.refunded`: Stripe's list of the payment's refunds is the truth. Ours that were in

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use sea_orm::ActiveEnum;
+use tokio::sync::OnceCell;
 
 use crate::accounts::policy::viewer;
 use crate::infra::error::AppResult;
@@ -11,7 +12,7 @@ use crate::infra::money::Money;
 use crate::orders::entity::order;
 use crate::payments::checkout::PaymentActionKind;
 use crate::payments::entity::payment;
-use crate::payments::{PaymentStatus, records, refunds};
+use crate::payments::{PaymentStatus, records};
 
 type Result<T> = async_graphql::Result<T>;
 
@@ -46,11 +47,22 @@ pub struct PaymentAction {
 pub struct Payment {
     row: payment::Model,
     view: PaymentView,
+    /// What went back and what is still going back, read once for all the fields that show
+    /// them: read field by field, a refund settling in between showed in neither.
+    share: OnceCell<records::Share>,
 }
 
 impl Payment {
-    async fn share(&self, ctx: &Context<'_>, producer_id: ProducerId) -> Result<records::ProducerShare> {
-        Ok(records::producer_share(database(ctx)?, &self.row, producer_id).await?)
+    async fn share(&self, ctx: &Context<'_>) -> Result<&records::Share> {
+        self.share
+            .get_or_try_init(|| async {
+                let db = database(ctx)?;
+                Ok(match self.view {
+                    PaymentView::Producer(producer_id) => records::producer_share(db, &self.row, producer_id).await?,
+                    _ => records::whole_share(db, &self.row).await?,
+                })
+            })
+            .await
     }
 }
 
@@ -96,29 +108,20 @@ impl Payment {
     /// What was paid; to a grower, the part paid for its own lines.
     async fn amount(&self, ctx: &Context<'_>) -> Result<Money> {
         Ok(match self.view {
-            PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.amount.into(),
+            PaymentView::Producer(_) => self.share(ctx).await?.amount.into(),
             _ => self.row.amount_fen.into(),
         })
     }
 
     /// What has gone back to the buyer (to a grower: of its own lines).
     async fn refunded(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(match self.view {
-            PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.refunded.into(),
-            _ => {
-                let pending = refunds::pending_amount(database(ctx)?, self.row.id).await?;
-                (self.row.refunded_fen - pending).into()
-            }
-        })
+        Ok(self.share(ctx).await?.refunded.into())
     }
 
     /// Refunds decided but not yet gone back: a bank refund an operator has still to send, or a
     /// Stripe refund whose answer is awaited (to a grower: of its own lines).
     async fn refund_pending(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(match self.view {
-            PaymentView::Producer(producer_id) => self.share(ctx, producer_id).await?.refund_pending.into(),
-            _ => refunds::pending_amount(database(ctx)?, self.row.id).await?.into(),
-        })
+        Ok(self.share(ctx).await?.refund_pending.into())
     }
 
     /// Why an operator must look at this payment (an amount that did not match, a refund that
@@ -144,5 +147,9 @@ pub async fn payment_for(
         (None, crate::accounts::Viewer::User(me)) if me.role == crate::accounts::Role::Admin => PaymentView::Operator,
         (None, _) => PaymentView::Amounts,
     };
-    Ok(row.map(|row| Payment { row, view }))
+    Ok(row.map(|row| Payment {
+        row,
+        view,
+        share: OnceCell::new(),
+    }))
 }
