@@ -18,8 +18,8 @@ use crate::accounts::graphql::ClientAddress;
 use crate::accounts::{Viewer, service};
 use crate::cache::persisted::Resolution;
 use crate::cache::{CachedResponse, CutBody, Lookup, RequestKey, StockHoles, StorefrontCache, is_storefront_query};
-use crate::catalogue::loaders::request_loader;
 use crate::catalogue::today_in_china;
+use crate::graphql::DOORS;
 use crate::infra::error::{AppError, localize};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::documents::holds_write_operation;
@@ -212,9 +212,10 @@ impl RequestContext {
     /// The request with its per-request data: the viewer, the client's address and fresh
     /// batched loaders (made only when the request is executed, not for a cache hit).
     fn attach(self, state: &AppState, request: async_graphql::Request) -> async_graphql::Request {
+        let request = DOORS
+            .iter()
+            .fold(request, |request, door| door.loaders(&state.db, request));
         request
-            .data(request_loader(&state.db))
-            .data(crate::orders::graphql::request_loader(&state.db))
             .data(self.viewer)
             .data(ClientAddress(Some(self.client)))
             .data(self.language)

@@ -1,7 +1,8 @@
-//! What the catalogue brings to the shop: its GraphQL roots and node types. It has no
-//! settings, workers or routes of its own.
+//! What the catalogue brings to the shop: its GraphQL roots and node types, and the batched
+//! loader of its rows that every request gets. It has no settings, workers or routes of its own.
 
 use async_graphql::MergedObject;
+use sea_orm::DatabaseConnection;
 
 use super::graphql::{
     BackOfficeCatalogueMutation, CatalogueListingMutation, CatalogueManagementQuery, CatalogueMutation, CatalogueQuery,
@@ -9,6 +10,7 @@ use super::graphql::{
 };
 pub use super::graphql::{Producer, Product, Variant, Village};
 use crate::infra::graphql::global_id::node_types;
+use crate::shop::door::Door;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "CatalogueRootQuery")]
@@ -23,4 +25,12 @@ node_types! {
     Variant => variant_node,
     Village => village_node,
     Producer => producer_node,
+}
+
+pub struct CatalogueDoor;
+
+impl Door for CatalogueDoor {
+    fn loaders(&self, db: &DatabaseConnection, request: async_graphql::Request) -> async_graphql::Request {
+        request.data(super::loaders::request_loader(db))
+    }
 }

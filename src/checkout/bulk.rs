@@ -419,9 +419,7 @@ async fn reserve(
             order,
             availability_changed,
             variant_ids: per_variant.keys().copied().collect(),
-            // A bulk order's stock is read again after the commit (it is paid from the fund at
-            // once, or rarely placed: no figures carried).
-            figures: Vec::new(),
+            figures: Vec::new(), // a bulk order's stock is read again after the commit
             paid,
             payment: None,
         }),

@@ -64,9 +64,9 @@ macro_rules! domains {
 }
 
 domains! {
-    catalogue { query: Query, mutation: Mutation, nodes: [Product, Variant, Village, Producer] },
+    catalogue { query: Query, mutation: Mutation, nodes: [Product, Variant, Village, Producer], door: CatalogueDoor },
     accounts { query: Query, mutation: Mutation, nodes: [User] },
-    orders { query: Query, mutation: Mutation, nodes: [Order, Shipment] },
+    orders { query: Query, mutation: Mutation, nodes: [Order, Shipment], door: OrdersDoor },
     payments { query: Query, mutation: Mutation, nodes: [BankRefund] },
     payouts { query: Query, mutation: Mutation, nodes: [Payout], door: PayoutsDoor },
     impact { query: Query, nodes: [], door: ImpactDoor },

@@ -16,10 +16,10 @@ use async_graphql::{Request, Response, ServerResult};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
+use super::doors::DOORS;
 use crate::accounts::Viewer;
 use crate::accounts::graphql::ClientAddress;
 use crate::accounts::service::{self, Accounts};
-use crate::catalogue::loaders::request_loader;
 use crate::infra::error::{coded, localize};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::graphql::documents::holds_write_operation;
@@ -82,9 +82,8 @@ impl Extension for SocketGuard {
                 .map_err(|error| async_graphql::Error::from(error).into_server_error(Default::default()))?,
         };
         let language = viewer.language().unwrap_or(caller.asked_language);
+        let request = DOORS.iter().fold(request, |request, door| door.loaders(db, request));
         let request = request
-            .data(request_loader(db))
-            .data(crate::orders::graphql::request_loader(db))
             .data(viewer)
             .data(ClientAddress(Some(caller.client)))
             .data(language);
