@@ -1,14 +1,18 @@
-//! The `huakai` command line.
+//! The `huakai` command line: the app's own commands, and each domain's from its door.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use async_trait::async_trait;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use sea_orm::DatabaseConnection;
 
 use super::config::Config;
 use crate::accounts::Role;
+use crate::graphql::DOORS;
 use crate::infra::i18n::Language;
-use crate::infra::ids::PayoutBatchId;
 use crate::infra::telemetry;
+use crate::shop::Shop;
+use crate::shop::door::{DoorCommand, OpenShop};
 
 #[derive(Parser)]
 #[command(
@@ -41,11 +45,6 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
-    /// Grower payouts.
-    Payouts {
-        #[command(subcommand)]
-        action: PayoutsAction,
-    },
     /// Payments.
     Payments {
         #[command(subcommand)]
@@ -56,16 +55,6 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// The catalogue.
-    Catalogue {
-        #[command(subcommand)]
-        action: CatalogueAction,
-    },
-    /// Livestream hosts.
-    Hosts {
-        #[command(subcommand)]
-        action: HostsAction,
-    },
     /// Exit 0 when the server on HUAKAI_ADDR answers `/readyz` with 200 (for a container's
     /// HEALTHCHECK: the image has no curl).
     Healthcheck {
@@ -75,45 +64,6 @@ enum Command {
         /// How long to wait for the answer.
         #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
-    },
-}
-
-#[derive(Subcommand)]
-enum HostsAction {
-    /// Write a host's commissions of a month as CSV to standard output.
-    Report {
-        /// The host's email.
-        #[arg(long)]
-        host: String,
-        /// The month, `YYYY-MM` (China time).
-        #[arg(long)]
-        month: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum CatalogueAction {
-    /// Import the district's 目录 list (CSV: catalogue_code, product_slug, product_name,
-    /// category_slug, producer_slug, village_slug, issuer, valid_from, valid_to, variant_sku,
-    /// variant_name, price, stock): entries, products and variants created or updated, all rows
-    /// or none. A progress line per hundred rows goes to standard error.
-    Import {
-        file: std::path::PathBuf,
-        /// Check and report without writing anything.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum PayoutsAction {
-    /// Pay every producer its available earnings (for a scheduler): Stripe transfers to
-    /// connected accounts, a bank batch for the others.
-    Run,
-    /// Write a bank batch as CSV (payee, account, amount in yuan, reference) to standard output.
-    Export {
-        /// The batch id a run printed (or `Payout.batchId`).
-        batch_id: i64,
     },
 }
 
@@ -165,10 +115,41 @@ enum DemoAction {
     },
 }
 
+/// What the command line asked for: one of the app's commands, or a domain's.
+enum Chosen<'a> {
+    App(Command),
+    Domain(&'a dyn DoorCommand, &'a ArgMatches),
+}
+
+/// The app's commands and every door's.
+fn command_line() -> clap::Command {
+    DOORS
+        .iter()
+        .filter_map(|door| door.command())
+        .fold(Cli::command(), |line, command| line.subcommand(command.command()))
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::ExportSchema = command {
+    let matches = command_line().get_matches();
+    let domain = matches.subcommand().and_then(|(name, arguments)| {
+        DOORS
+            .iter()
+            .filter_map(|door| door.command())
+            .find(|command| command.command().get_name() == name)
+            .map(|command| (command, arguments))
+    });
+    let (chosen, language) = match domain {
+        Some((command, arguments)) => {
+            // `--lang` is global, so clap gives its value to every level.
+            let language = *matches.get_one::<Language>("lang").expect("--lang has a default");
+            (Chosen::Domain(command, arguments), language)
+        }
+        None => {
+            let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+            (Chosen::App(cli.command.unwrap_or(Command::Serve)), cli.lang)
+        }
+    };
+    if let Chosen::App(Command::ExportSchema) = chosen {
         print!("{}", crate::graphql::sdl());
         return ExitCode::SUCCESS;
     }
@@ -179,7 +160,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Command::Healthcheck { addr, timeout } = command {
+    if let Chosen::App(Command::Healthcheck { addr, timeout }) = chosen {
         return super::healthcheck::check(addr.unwrap_or(config.addr), timeout);
     }
     telemetry::init_logging(config.log_format);
@@ -190,7 +171,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(command, config, cli.lang)) {
+    let ran = match chosen {
+        Chosen::App(command) => runtime.block_on(run(command, config, language)),
+        Chosen::Domain(command, arguments) => {
+            runtime.block_on(command.run(arguments, &OpenFromConfig(&config), language))
+        }
+    };
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("huakai: {error:#}");
@@ -256,42 +243,6 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
                 Err(problem) => anyhow::bail!("{}: {}", problem.code, problem.message.in_language(language)),
             }
         }
-        Command::Payouts { action } => {
-            let shop = super::shop_for_command(&config).await?;
-            match action {
-                PayoutsAction::Run => {
-                    // Each payout is printed once settled for this run, while transfers go on.
-                    let report = |payout: &crate::payouts::entity::payout::Model| {
-                        println!(
-                            "payout {} to {:?} {}: {} yuan by {:?}, {:?}{}",
-                            payout.id,
-                            payout.payee_kind,
-                            payout
-                                .producer_id
-                                .map(|id| id.0)
-                                .or(payout.host_id.map(|id| id.0))
-                                .unwrap_or_default(),
-                            payout.amount_fen,
-                            payout.method,
-                            payout.status,
-                            payout.batch_id.map(|b| format!(", batch {b}")).unwrap_or_default()
-                        );
-                    };
-                    let payouts = crate::payouts::runs::run_reporting(&shop, chrono::Utc::now(), report).await?;
-                    println!("{} payouts", payouts.len());
-                    Ok(())
-                }
-                PayoutsAction::Export { batch_id } => {
-                    match crate::payouts::runs::export_batch(&shop.db, PayoutBatchId(batch_id), language).await? {
-                        Some(csv) => {
-                            print!("{csv}");
-                            Ok(())
-                        }
-                        None => anyhow::bail!("there is no payout batch {batch_id}"),
-                    }
-                }
-            }
-        }
         Command::Payments {
             action: PaymentsAction::Reconcile { since },
         } => {
@@ -313,70 +264,23 @@ async fn run(command: Command, config: Config, language: Language) -> anyhow::Re
             );
             Ok(())
         }
-        Command::Hosts {
-            action: HostsAction::Report { host, month },
-        } => {
-            let db = crate::infra::db::connect(&config.database_url, Default::default()).await?;
-            crate::infra::db::migrate(&db).await?;
-            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-            let email = crate::accounts::emails::normalize_email(&host);
-            let found = crate::accounts::entity::user::Entity::find()
-                .filter(crate::accounts::entity::user::Column::Email.eq(email))
-                .one(&db)
-                .await?;
-            let Some(host) = found else {
-                anyhow::bail!("there is no user {host}");
-            };
-            if host.role != crate::accounts::Role::Host {
-                anyhow::bail!("{} is not a host", host.email);
-            }
-            match crate::livestream::report::monthly(&db, host.id, &month, language).await? {
-                Ok(csv) => {
-                    print!("{csv}");
-                    Ok(())
-                }
-                Err(problem) => anyhow::bail!("{}", problem.message.in_language(language)),
-            }
-        }
-        Command::Catalogue {
-            action: CatalogueAction::Import { file, dry_run },
-        } => import_catalogue(&config, &file, dry_run, language).await,
         Command::ExportSchema | Command::Healthcheck { .. } => Ok(()),
     }
 }
 
-/// `huakai catalogue import FILE [--dry-run]`.
-async fn import_catalogue(
-    config: &Config,
-    file: &std::path::Path,
-    dry_run: bool,
-    language: Language,
-) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let csv = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let csv = String::from_utf8(csv).with_context(|| format!("{} is not UTF-8", file.display()))?;
-    let shop = super::shop_for_command(config).await?;
-    let mut progress = |rows: usize| eprintln!("{rows} rows written");
-    match crate::catalogue::import::import(&shop.db, None, &csv, dry_run, &mut progress).await? {
-        Ok(applied) => {
-            if !dry_run {
-                shop.cache.stock_changed(&shop.db, &applied.stock_changed, &[]).await;
-                shop.cache.availability_changed().await;
-                shop.cache.catalogue_changed().await;
-            }
-            let what = if dry_run { "would import" } else { "imported" };
-            println!(
-                "{what}: {} rows created, {} rows updated",
-                applied.created, applied.updated
-            );
-            Ok(())
-        }
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{}: {}", problem.code, problem.message.in_language(language));
-            }
-            anyhow::bail!("{} problems: nothing was imported", problems.len())
-        }
+/// What a domain's command opens, from the configuration.
+struct OpenFromConfig<'a>(&'a Config);
+
+#[async_trait]
+impl OpenShop for OpenFromConfig<'_> {
+    async fn shop(&self) -> anyhow::Result<Shop> {
+        super::shop_for_command(self.0).await
+    }
+
+    async fn database(&self) -> anyhow::Result<DatabaseConnection> {
+        let db = crate::infra::db::connect(&self.0.database_url, Default::default()).await?;
+        crate::infra::db::migrate(&db).await?;
+        Ok(db)
     }
 }
 

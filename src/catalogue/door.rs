@@ -1,5 +1,6 @@
-//! What the catalogue brings to the shop: its GraphQL roots and node types, and the batched
-//! loader of its rows that every request gets. It has no settings, workers or routes of its own.
+//! What the catalogue brings to the shop: its GraphQL roots and node types, the batched
+//! loader of its rows that every request gets, and the `huakai catalogue import` command. It has
+//! no settings, workers or routes of its own.
 
 use async_graphql::MergedObject;
 use sea_orm::DatabaseConnection;
@@ -9,8 +10,9 @@ use super::graphql::{
     producer_node, product_node, variant_node, village_node,
 };
 pub use super::graphql::{Producer, Product, Variant, Village};
+use super::import::command::CatalogueCommand;
 use crate::infra::graphql::global_id::node_types;
-use crate::shop::door::Door;
+use crate::shop::door::{Door, DoorCommand};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "CatalogueRootQuery")]
@@ -32,5 +34,9 @@ pub struct CatalogueDoor;
 impl Door for CatalogueDoor {
     fn loaders(&self, db: &DatabaseConnection, request: async_graphql::Request) -> async_graphql::Request {
         request.data(super::loaders::request_loader(db))
+    }
+
+    fn command(&self) -> Option<&dyn DoorCommand> {
+        Some(&CatalogueCommand)
     }
 }

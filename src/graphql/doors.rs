@@ -1,7 +1,7 @@
 //! The one list of domains. Each domain declares in its `door.rs` what it brings (its GraphQL
-//! roots and node types, and its run-time door: parts, workers, routes); its line here merges
-//! its roots into the schema's, adds its node types to the `Node` interface and to `node(id:)`,
-//! and puts its door in [`DOORS`], which the app walks. The macro is why one line is enough:
+//! roots and node types, and its run-time door: parts, workers, routes, command); its line here
+//! merges its roots into the schema's, adds its node types to the `Node` interface and to
+//! `node(id:)`, and puts its door in [`DOORS`], which the app walks. The macro is why one line is enough:
 //! async-graphql's merged roots and interfaces need every type at compile time.
 
 use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object};

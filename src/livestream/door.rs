@@ -2,13 +2,15 @@
 //! them) and node types, its settings (`HUAKAI_MAX_COMMISSION_BPS`, `HUAKAI_COMMISSION_NOTICE`,
 //! `HUAKAI_STOREFRONT_URL`, `HUAKAI_LIVE_STOCK_RESYNC`), the quota given back when orders
 //! release units (`orders::SessionQuota`), the worker that returns ended sessions' quota to
-//! stock, and a host's commissions as CSV (`/hosts/me/commissions.csv`).
+//! stock, and a host's commissions as CSV (`/hosts/me/commissions.csv`, and `huakai hosts
+//! report` for an operator).
 
 use std::sync::Arc;
 
 use axum::Router;
 use tokio::task::JoinHandle;
 
+use super::command::HostsCommand;
 pub use super::graphql::{
     Host, LiveSession, LiveSessionItem, LivestreamMutation as Mutation, LivestreamQuery as Query,
     LivestreamSubscription as Subscription, PromoLink,
@@ -20,7 +22,7 @@ use crate::accounts::service::Accounts;
 use crate::infra::graphql::global_id::node_types;
 use crate::infra::settings::{ConfigError, parse_duration, parse_setting};
 use crate::orders::SessionQuota;
-use crate::shop::door::{Door, Lookup};
+use crate::shop::door::{Door, DoorCommand, Lookup};
 use crate::shop::{Parts, Shop};
 
 node_types! {
@@ -74,5 +76,9 @@ impl Door for LivestreamDoor {
 
     fn routes(&self, shop: &Shop, accounts: &Arc<Accounts>) -> Router {
         super::http::routes(shop.db.clone(), accounts.clone())
+    }
+
+    fn command(&self) -> Option<&dyn DoorCommand> {
+        Some(&HostsCommand)
     }
 }

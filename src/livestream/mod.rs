@@ -4,6 +4,7 @@
 
 pub mod attribution;
 pub mod clicks;
+pub mod command;
 pub mod demo;
 pub mod door;
 pub mod entity;

@@ -1,9 +1,11 @@
 //! What payouts bring to the shop: their GraphQL roots and node type, the ledger's settings
-//! (`HUAKAI_PLATFORM_FEE_BPS`, `HUAKAI_PAYOUT_HOLD`), and the ledger as the follower of
-//! deliveries and refunds, which the domains below call without naming payouts.
+//! (`HUAKAI_PLATFORM_FEE_BPS`, `HUAKAI_PAYOUT_HOLD`), the ledger as the follower of
+//! deliveries and refunds, which the domains below call without naming payouts, and the
+//! `huakai payouts` command.
 
 use std::sync::Arc;
 
+use super::command::PayoutsCommand;
 pub use super::graphql::{Payout, PayoutsMutation as Mutation, PayoutsQuery as Query};
 use super::ledger::{CreditOnDelivery, PayoutSettings, ReverseOnRefund};
 use crate::infra::graphql::global_id::node_types;
@@ -11,7 +13,7 @@ use crate::infra::settings::{ConfigError, parse_duration, parse_setting};
 use crate::orders::DeliveryFollower;
 use crate::payments::follower::RefundFollower;
 use crate::shop::Parts;
-use crate::shop::door::{Door, Lookup};
+use crate::shop::door::{Door, DoorCommand, Lookup};
 
 node_types! {
     Payout => super::graphql::node,
@@ -39,5 +41,9 @@ impl Door for PayoutsDoor {
             .with(settings)
             .with::<Arc<dyn DeliveryFollower>>(Arc::new(CreditOnDelivery))
             .with::<Arc<dyn RefundFollower>>(Arc::new(ReverseOnRefund)))
+    }
+
+    fn command(&self) -> Option<&dyn DoorCommand> {
+        Some(&PayoutsCommand)
     }
 }

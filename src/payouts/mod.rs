@@ -4,6 +4,7 @@
 
 pub mod account_objects;
 pub mod balances;
+pub mod command;
 pub mod door;
 pub mod entity;
 mod entries;

@@ -1,16 +1,18 @@
 //! A domain's door: what it brings to the running shop besides its GraphQL roots (which the
 //! schema merges at compile time, `graphql::doors`). The app walks every domain's door for its
 //! parts when it reads its settings, for its workers when it starts, for its routes, and for
-//! its loaders on every request.
+//! its loaders on every request, and for its subcommand of `huakai`.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
 
 use super::{Parts, Shop};
 use crate::accounts::service::Accounts;
+use crate::infra::i18n::Language;
 use crate::infra::settings::ConfigError;
 
 /// A setting's value by its environment variable's name; blank values read as unset.
@@ -40,4 +42,31 @@ pub trait Door: Sync {
     fn routes(&self, _shop: &Shop, _accounts: &Arc<Accounts>) -> Router {
         Router::new()
     }
+
+    /// Its subcommand of `huakai` (`huakai payouts …`), beside the app's own.
+    fn command(&self) -> Option<&dyn DoorCommand> {
+        None
+    }
+}
+
+/// A domain's subcommand of `huakai`.
+#[async_trait]
+pub trait DoorCommand: Sync {
+    /// Its name, help and arguments, which the app adds to its own command line.
+    fn command(&self) -> clap::Command;
+
+    /// Runs it with what was parsed under its name. An error is printed by the app, which then
+    /// exits with 1.
+    async fn run(&self, matches: &clap::ArgMatches, opener: &dyn OpenShop, language: Language) -> anyhow::Result<()>;
+}
+
+/// How a command opens what it works on, from the app's configuration. Only when asked: a
+/// command checks its own arguments first, and some need only the database.
+#[async_trait]
+pub trait OpenShop: Sync {
+    /// The shop as commands use it, its database migrated.
+    async fn shop(&self) -> anyhow::Result<Shop>;
+
+    /// Only the database, migrated.
+    async fn database(&self) -> anyhow::Result<DatabaseConnection>;
 }

@@ -3,6 +3,7 @@
 //! all rows or none, in one transaction. Every bad row is named with its column; a dry run
 //! does the whole import and rolls it back, so it reports exactly what a real one would.
 
+pub mod command;
 mod plan;
 mod rows;
 mod write;
