@@ -73,6 +73,15 @@ pub fn parse_count(value: &str) -> Result<u32, String> {
         .ok_or_else(|| "must be a whole number above 0".to_owned())
 }
 
+/// A share in basis points, 0 to 10,000 (a fee, a commission cap).
+pub fn parse_bps(value: &str) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|bps| *bps <= 10_000)
+        .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
+}
+
 /// "2s", "15m", "7d" and the like; zero is refused.
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value)

@@ -20,7 +20,7 @@ use super::quota::GiveBackQuota;
 use super::{LivestreamSettings, parse_storefront_url};
 use crate::accounts::service::Accounts;
 use crate::infra::graphql::global_id::node_types;
-use crate::infra::settings::{ConfigError, parse_duration, parse_setting};
+use crate::infra::settings::{ConfigError, parse_bps, parse_duration, parse_setting};
 use crate::orders::SessionQuota;
 use crate::shop::door::{Door, DoorCommand, Lookup};
 use crate::shop::{Parts, Shop};
@@ -42,12 +42,7 @@ impl Door for LivestreamDoor {
                 "HUAKAI_MAX_COMMISSION_BPS",
                 lookup("HUAKAI_MAX_COMMISSION_BPS"),
                 "2000",
-                |v| {
-                    v.parse::<u32>()
-                        .ok()
-                        .filter(|bps| *bps <= 10_000)
-                        .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
-                },
+                parse_bps,
             )?,
             commission_notice: parse_setting(
                 "HUAKAI_COMMISSION_NOTICE",

@@ -9,7 +9,7 @@ use super::command::PayoutsCommand;
 pub use super::graphql::{Payout, PayoutsMutation as Mutation, PayoutsQuery as Query};
 use super::ledger::{CreditOnDelivery, PayoutSettings, ReverseOnRefund};
 use crate::infra::graphql::global_id::node_types;
-use crate::infra::settings::{ConfigError, parse_duration, parse_setting};
+use crate::infra::settings::{ConfigError, parse_bps, parse_duration, parse_setting};
 use crate::orders::DeliveryFollower;
 use crate::payments::follower::RefundFollower;
 use crate::shop::Parts;
@@ -28,12 +28,7 @@ impl Door for PayoutsDoor {
                 "HUAKAI_PLATFORM_FEE_BPS",
                 lookup("HUAKAI_PLATFORM_FEE_BPS"),
                 "500",
-                |v| {
-                    v.parse::<u32>()
-                        .ok()
-                        .filter(|bps| *bps <= 10_000)
-                        .ok_or_else(|| "must be a whole number of basis points from 0 to 10000".to_owned())
-                },
+                parse_bps,
             )?,
             hold: parse_setting("HUAKAI_PAYOUT_HOLD", lookup("HUAKAI_PAYOUT_HOLD"), "7d", parse_duration)?,
         };
