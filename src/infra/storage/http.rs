@@ -127,7 +127,13 @@ fn too_large(cap: usize, language: Language) -> Response {
         "message": message.in_language(language),
         "extensions": {"code": ErrorCode::PayloadTooLarge.as_str()},
     }]});
-    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+    // The body is left unread, so the connection cannot carry another request: saying so
+    // keeps a client from sending its next request down a connection the server is closing.
+    let mut response = (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// `8 MiB`, `512 KiB` or `1000 B`: the largest unit that divides the size.

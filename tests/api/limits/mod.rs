@@ -70,6 +70,9 @@ async fn a_body_over_the_cap_is_refused_with_413_unread() {
         .await
         .expect("request");
     assert_eq!(refused.status(), 413);
+    // The unread body ends the connection, and the answer says so: the client's next request
+    // (below) opens a new one instead of failing on this one as it closes.
+    assert_eq!(refused.headers()["connection"], "close");
 
     // Without a Content-Length (chunked), the body is cut off at the cap all the same.
     let mut stream = tokio::net::TcpStream::connect(app.server.addr).await.expect("connects");
