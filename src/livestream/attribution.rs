@@ -1,17 +1,19 @@
-//! Crediting order lines to hosts: at `placeOrder(referralCode:)`, inside the placing
-//! transaction, each line whose product has a plan covering the code's host (who is not the
-//! buyer) is attributed to it with the rate in force (a snapshot: later plan changes never touch a placed order). An
-//! unknown or retired code is ignored and counted; the order goes through either way. And what
-//! the credited lines came to: per host, per producer, per link.
+//! Crediting order lines to hosts: at `placeOrder(referralCode:)`, each line whose product has a
+//! plan covering the code's host (who is not the buyer) is attributed to it with the rate in
+//! force (read before the placing transaction, written in it: a snapshot, later plan changes
+//! never touch a placed order). An unknown or retired code is ignored and counted; the order
+//! goes through either way. And what the credited lines came to: per host, per producer, per
+//! link.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{CaseStatement, Expr, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::links;
-use super::plans::rate_for;
-use crate::infra::error::AppResult;
+use super::entity::promo_link;
+use super::plans::rates_for;
+use crate::infra::error::{AppError, AppResult};
 use crate::infra::ids::PayoutId;
 use crate::infra::ids::PromoLinkId;
 use crate::infra::ids::UserId;
@@ -26,48 +28,80 @@ use crate::payments::entity::refund_line;
 use crate::payouts::entity::{host_commission, payout};
 use crate::payouts::{PayoutStatus, split};
 
-/// Attributes the lines of `order_id`, placed by `buyer_id`, to the host of `code`, as of
-/// `placed_at`. Call it in the transaction that placed the order, after its lines. A host's own
-/// purchase through its own code is not attributed: nobody earns commission on what it buys
-/// itself, and it is no sale of the host's (its link's orders and sales leave it out; a session
-/// code still sells at the session's price, from its quota).
-pub async fn attribute(
+/// What a referral code credits, read before the order's transaction: the code's link, its
+/// host and the rate in force for each product the host's plans cover.
+pub struct Referral {
+    link: promo_link::Model,
+    rates: HashMap<ProductId, u32>,
+}
+
+/// The referral `link` (the live link of the order's code, `None` when the code is unknown or
+/// retired: ignored and counted) makes for an order of `product_ids` placed by `buyer_id` at
+/// `placed_at`. A host's own purchase through its own code is not attributed: nobody earns
+/// commission on what it buys itself, and it is no sale of the host's (its link's orders and
+/// sales leave it out; a session code still sells at the session's price, from its quota).
+pub async fn referral(
     db: &impl ConnectionTrait,
-    order_id: OrderId,
+    link: Option<&promo_link::Model>,
     buyer_id: UserId,
-    code: &str,
+    product_ids: impl IntoIterator<Item = ProductId>,
     placed_at: DateTime<Utc>,
-) -> AppResult<()> {
-    let Some(link) = links::live_by_code(db, code).await? else {
+) -> AppResult<Option<Referral>> {
+    let Some(link) = link else {
         metrics::counter!("huakai_referral_codes_unknown_total").increment(1);
-        return Ok(());
+        return Ok(None);
     };
     if link.host_id == buyer_id {
-        return Ok(());
+        return Ok(None);
     }
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.eq(order_id))
-        .all(db)
-        .await?;
-    let mut credited = Vec::new();
-    for line in lines {
-        if let Some(rate) = rate_for(db, line.product_id, link.host_id, placed_at).await? {
-            credited.push(order_line_attribution::ActiveModel {
-                order_line_id: Set(line.id),
-                order_id: Set(order_id),
-                host_id: Set(link.host_id),
-                promo_link_id: Set(link.id),
-                rate_bps: Set(i32::try_from(rate).unwrap_or(0)),
-                created_at: Set(placed_at),
-                ..Default::default()
-            });
-        }
+    let rates = rates_for(db, product_ids, link.host_id, placed_at).await?;
+    Ok((!rates.is_empty()).then(|| Referral {
+        link: link.clone(),
+        rates,
+    }))
+}
+
+/// Attributes the lines of `order_id` that `referral` covers to its host, with the rate read
+/// for it (a snapshot: later plan changes never touch a placed order), in one statement. Call
+/// it in the transaction that placed the order, after its lines.
+pub async fn attribute(
+    txn: &impl ConnectionTrait,
+    order_id: OrderId,
+    referral: &Referral,
+    placed_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut rate = CaseStatement::new();
+    for (product_id, bps) in &referral.rates {
+        rate = rate.case(
+            order_line::Column::ProductId.eq(*product_id),
+            Expr::val(i32::try_from(*bps).unwrap_or(0)),
+        );
     }
-    if !credited.is_empty() {
-        order_line_attribution::Entity::insert_many(credited)
-            .exec_without_returning(db)
-            .await?;
-    }
+    let lines = Query::select()
+        .column(order_line::Column::Id)
+        .column(order_line::Column::OrderId)
+        .expr(Expr::val(referral.link.host_id))
+        .expr(Expr::val(referral.link.id))
+        .expr(rate.finally(Expr::val(0)))
+        .expr(Expr::val(placed_at))
+        .from(order_line::Entity)
+        .and_where(order_line::Column::OrderId.eq(order_id))
+        .and_where(order_line::Column::ProductId.is_in(referral.rates.keys().copied()))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(order_line_attribution::Entity)
+        .columns([
+            order_line_attribution::Column::OrderLineId,
+            order_line_attribution::Column::OrderId,
+            order_line_attribution::Column::HostId,
+            order_line_attribution::Column::PromoLinkId,
+            order_line_attribution::Column::RateBps,
+            order_line_attribution::Column::CreatedAt,
+        ])
+        .select_from(lines)
+        .map_err(|error| AppError::Internal(error.into()))?
+        .to_owned();
+    txn.execute(&insert).await?;
     Ok(())
 }
 

@@ -3,8 +3,10 @@
 //! orders placed after the notice period, so a host never loses a rate it announced on air
 //! without warning. The rate of an order line is the newest row in effect when it was placed.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::LivestreamSettings;
 use super::entity::commission_plan;
@@ -48,11 +50,39 @@ pub async fn rate_for(
     host_id: UserId,
     at: DateTime<Utc>,
 ) -> AppResult<Option<u32>> {
-    let plan = match in_effect(db, product_id, Some(host_id), at).await? {
-        Some(targeted) => Some(targeted),
-        None => in_effect(db, product_id, None, at).await?,
-    };
-    Ok(plan.map(|p| u32::try_from(p.rate_bps).unwrap_or(0)))
+    Ok(rates_for(db, [product_id], host_id, at).await?.remove(&product_id))
+}
+
+/// [`rate_for`] each of `product_ids`, in one read: the products no plan covers for the host
+/// are left out.
+pub async fn rates_for(
+    db: &impl ConnectionTrait,
+    product_ids: impl IntoIterator<Item = ProductId>,
+    host_id: UserId,
+    at: DateTime<Utc>,
+) -> AppResult<HashMap<ProductId, u32>> {
+    let rows = commission_plan::Entity::find()
+        .filter(commission_plan::Column::ProductId.is_in(product_ids))
+        .filter(commission_plan::Column::EffectiveFrom.lte(at))
+        .filter(
+            Condition::any()
+                .add(commission_plan::Column::HostId.eq(host_id))
+                .add(commission_plan::Column::HostId.is_null()),
+        )
+        .order_by_desc(commission_plan::Column::Id)
+        .all(db)
+        .await?;
+    // Newest first: a product's first targeted row wins, else its first open row.
+    let mut rates: HashMap<ProductId, (bool, u32)> = HashMap::new();
+    for plan in rows {
+        let targeted = plan.host_id.is_some();
+        let rate = u32::try_from(plan.rate_bps).unwrap_or(0);
+        let kept = rates.entry(plan.product_id).or_insert((targeted, rate));
+        if targeted && !kept.0 {
+            *kept = (true, rate);
+        }
+    }
+    Ok(rates.into_iter().map(|(product, (_, rate))| (product, rate)).collect())
 }
 
 /// `setCommissionPlan` (the caller's right to the product is checked by the resolver). The cap

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -17,10 +17,10 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
-use crate::infra::ids::LiveSessionId;
 use crate::infra::ids::OrderId;
 use crate::infra::ids::UserId;
 use crate::infra::ids::VariantId;
+use crate::infra::ids::{LiveSessionId, LiveSessionItemId};
 use crate::inventory::{self, Moved, Movement};
 use crate::orders::SessionQuota;
 use crate::shop::{Effect, Shop};
@@ -41,22 +41,8 @@ pub async fn claim(
             continue;
         };
         let at = index.to_string();
-        let held: Vec<i32> = session_purchase::Entity::find()
-            .select_only()
-            .column(session_purchase::Column::Quantity)
-            .filter(session_purchase::Column::ItemId.eq(item.id))
-            .filter(session_purchase::Column::BuyerId.eq(buyer_id))
-            .filter(session_purchase::Column::ReleasedAt.is_null())
-            .into_tuple()
-            .all(txn)
-            .await?;
-        if held.iter().sum::<i32>() + quantity > item.per_buyer_limit {
-            return Ok(Err(UserError::new(
-                ErrorCode::PurchaseLimitReached,
-                Message::new("purchase-limit").with("limit", item.per_buyer_limit),
-            )
-            .on_field(&["input", "lines", &at, "quantity"])));
-        }
+        // The quota and the buyer's limit in one conditional update; which of them refused is
+        // read only when one did.
         let taken = live_session_item::Entity::update_many()
             .col_expr(
                 live_session_item::Column::Remaining,
@@ -65,11 +51,30 @@ pub async fn claim(
             .filter(live_session_item::Column::Id.eq(item.id))
             .filter(live_session_item::Column::Remaining.gte(*quantity))
             .filter(live_session_item::Column::ReturnedAt.is_null())
+            .filter(
+                held_of(item.id, buyer_id)
+                    .add(*quantity)
+                    .lte(Expr::col(live_session_item::Column::PerBuyerLimit)),
+            )
             .exec(txn)
             .await?;
         if taken.rows_affected != 1 {
-            return Ok(Err(UserError::new(ErrorCode::QuotaExhausted, "quota-sold-out")
-                .on_field(&["input", "lines", &at, "quantity"])));
+            let held: Option<i64> = live_session_item::Entity::find()
+                .select_only()
+                .expr(held_of(item.id, buyer_id))
+                .filter(live_session_item::Column::Id.eq(item.id))
+                .into_tuple()
+                .one(txn)
+                .await?;
+            let problem = if held.unwrap_or(0) + i64::from(*quantity) > i64::from(item.per_buyer_limit) {
+                UserError::new(
+                    ErrorCode::PurchaseLimitReached,
+                    Message::new("purchase-limit").with("limit", item.per_buyer_limit),
+                )
+            } else {
+                UserError::new(ErrorCode::QuotaExhausted, "quota-sold-out")
+            };
+            return Ok(Err(problem.on_field(&["input", "lines", &at, "quantity"])));
         }
         session_purchase::ActiveModel {
             item_id: Set(item.id),
@@ -84,6 +89,21 @@ pub async fn claim(
         .await?;
     }
     Ok(Ok(()))
+}
+
+/// The units of `item_id` that `buyer_id` holds (bought and not released), as a subquery.
+fn held_of(item_id: LiveSessionItemId, buyer_id: UserId) -> Expr {
+    let held = Query::select()
+        .expr(Func::coalesce([
+            Expr::from(Func::sum(Expr::col(session_purchase::Column::Quantity))),
+            Expr::val(0),
+        ]))
+        .from(session_purchase::Entity)
+        .and_where(session_purchase::Column::ItemId.eq(item_id))
+        .and_where(session_purchase::Column::BuyerId.eq(buyer_id))
+        .and_where(session_purchase::Column::ReleasedAt.is_null())
+        .to_owned();
+    Expr::SubQuery(None, Box::new(held.into_sub_query_statement()))
 }
 
 /// An order's stock of `variants` is being released or returned (cancelled, expired, or

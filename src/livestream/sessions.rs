@@ -17,7 +17,6 @@ use sea_orm::{
 };
 
 use super::entity::{live_session, live_session_item, promo_link};
-use super::links;
 use crate::catalogue::entity::{product, variant};
 use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
@@ -318,16 +317,14 @@ impl LiveOffer {
     }
 }
 
-pub async fn live_offer(db: &impl ConnectionTrait, code: Option<&str>, now: DateTime<Utc>) -> AppResult<LiveOffer> {
-    let Some(code) = code else {
+/// The live offer of `link` (the order's code's live link), read at `now`.
+pub async fn live_offer(
+    db: &impl ConnectionTrait,
+    link: Option<&promo_link::Model>,
+    now: DateTime<Utc>,
+) -> AppResult<LiveOffer> {
+    let Some(session_id) = link.and_then(|link| link.session_id) else {
         return Ok(LiveOffer::default());
-    };
-    let session_id = match links::live_by_code(db, code).await? {
-        Some(promo_link::Model {
-            session_id: Some(session_id),
-            ..
-        }) => session_id,
-        _ => return Ok(LiveOffer::default()),
     };
     let session = session_of(db, session_id).await?;
     if phase(&session, now) != SessionPhase::Live {

@@ -6,6 +6,8 @@
 pub mod entity;
 pub mod funds;
 
+use std::collections::HashMap;
+
 use async_graphql::Enum;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -45,6 +47,22 @@ pub async fn current_membership(db: &impl ConnectionTrait, user_id: UserId) -> A
         .filter(membership::Column::EndedAt.is_null())
         .one(db)
         .await?)
+}
+
+/// [`current_membership`] of each of `user_ids`, in one read (those with none are left out).
+pub async fn current_memberships(
+    db: &impl ConnectionTrait,
+    user_ids: &[UserId],
+) -> AppResult<HashMap<UserId, membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
+        .filter(membership::Column::EndedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|membership| (membership.user_id, membership))
+        .collect())
 }
 
 /// The organisation a buyer's order placed now is credited to.

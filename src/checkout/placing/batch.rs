@@ -5,20 +5,22 @@
 //! and one commit answers them all: N orders cost one WAL flush and one hand-over of the
 //! variant's row. No timer: a buyer alone is a batch of one; under load batches grow by
 //! themselves. The batch takes its buyers' rows first, in id order, before any stock row, so
-//! the lock order every placing keeps (buyers, then stock in variant order) holds.
+//! the lock order every placing keeps (buyers, then stock in variant order) holds; it reads
+//! their memberships once, and each order writes what it alone decides.
 
 use std::collections::HashMap;
 
-use sea_orm::{DatabaseBackend, DatabaseTransaction};
+use sea_orm::sea_query::LockType;
+use sea_orm::{ColumnTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
 use super::{Prepared, Reserved, Taken, write};
-use crate::accounts::entity::user;
-use crate::cart::take_user;
+use crate::accounts::entity::{membership, user};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::ids::{UserId, VariantId};
 use crate::orders::entity::order;
+use crate::organisations::current_memberships;
 use crate::shop::Shop;
 
 /// The most orders one transaction writes (it holds its variant's row for all of them).
@@ -93,8 +95,8 @@ async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
         Ok(txn) => txn,
         Err(error) => return fail(batch, &error.into()),
     };
-    let buyers = match take_buyers(&txn, batch.iter().map(|(prepared, _)| prepared.buyer_id)).await {
-        Ok(buyers) => buyers,
+    let (buyers, memberships) = match take_buyers(&txn, batch.iter().map(|(prepared, _)| prepared.buyer_id)).await {
+        Ok(taken) => taken,
         Err(error) => return fail(batch, &error),
     };
     // A key twice in one batch: the second is the first's order, found again after the commit.
@@ -109,7 +111,10 @@ async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
             continue;
         }
         first_of.insert(key, index);
-        let buyer = Taken::Before(buyers.get(&prepared.buyer_id).cloned().map(Box::new));
+        let buyer = Taken::Before {
+            buyer: buyers.get(&prepared.buyer_id).cloned().map(Box::new),
+            membership: memberships.get(&prepared.buyer_id).cloned(),
+        };
         outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared, buyer).await)));
     }
     let committed = txn.commit().await;
@@ -149,21 +154,27 @@ enum Written {
     Again(usize),
 }
 
-/// Takes the batch's buyers' rows, in id order, and answers them.
+/// Takes the batch's buyers' rows, in id order, in one statement, and answers them with their
+/// current memberships (read once they are taken, as a single order reads its buyer's).
 async fn take_buyers(
     txn: &DatabaseTransaction,
     buyers: impl Iterator<Item = UserId>,
-) -> AppResult<HashMap<UserId, user::Model>> {
+) -> AppResult<(HashMap<UserId, user::Model>, HashMap<UserId, membership::Model>)> {
     let mut ids: Vec<UserId> = buyers.collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut taken = HashMap::with_capacity(ids.len());
-    for id in ids {
-        if let Some(row) = take_user(txn, id).await? {
-            taken.insert(id, row);
-        }
-    }
-    Ok(taken)
+    // `FOR NO KEY UPDATE`, as the single order's update of the row takes: rows are locked as
+    // the ordered scan returns them, and other rows' foreign keys to a buyer still go through.
+    let taken = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(user::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    Ok((taken, current_memberships(txn, &ids).await?))
 }
 
 fn fail(batch: Vec<Waiting>, error: &AppError) {

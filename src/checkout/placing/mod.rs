@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
 
-use crate::accounts::entity::user;
+use crate::accounts::entity::{membership, user};
 use crate::cart::take_user;
 use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, Outcome, UserError};
@@ -27,7 +27,9 @@ use crate::infra::i18n::Message;
 use crate::infra::ids::{StoreId, UserId, VariantId};
 use crate::infra::money::Fen;
 use crate::inventory::{Figure, Moved, Movement};
-use crate::livestream::sessions::LiveOffer;
+use crate::livestream::attribution::{self, Referral};
+use crate::livestream::links::live_by_code;
+use crate::livestream::sessions::{LiveOffer, live_offer};
 use crate::orders::entity::{order, order_line, shipment};
 use crate::orders::service::holds::within_buyer_limits;
 use crate::orders::service::state::move_units;
@@ -152,6 +154,8 @@ pub(super) struct Prepared {
     payment_method: PaymentMethod,
     remainder_method: Option<PaymentMethod>,
     referral_code: Option<String>,
+    /// What the code credits, read before the transaction.
+    referral: Option<Referral>,
     from_cart: bool,
     pickup_store: Option<StoreId>,
     address: Address,
@@ -164,10 +168,14 @@ pub(super) struct Prepared {
     reserved_until: DateTime<Utc>,
 }
 
-/// The buyer's row, which placing takes first (its orders are written one after the other).
+/// The buyer's row, which placing takes first (its orders are written one after the other),
+/// and the buyer's membership, read once it is taken.
 pub(super) enum Taken {
-    /// Taken by the batch the order is written in (`None`: no such user).
-    Before(Option<Box<user::Model>>),
+    /// Taken by the batch the order is written in (`buyer` none: no such user).
+    Before {
+        buyer: Option<Box<user::Model>>,
+        membership: Option<membership::Model>,
+    },
     NotYet,
 }
 
@@ -199,8 +207,12 @@ async fn prepare(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcom
     let now = Utc::now();
     // A live session's code sells its approved items at the session price, from the quota
     // (online stock: a pickup order sells from its store's shelf, at the shelf's prices).
+    let link = match &request.referral_code {
+        Some(code) => live_by_code(db, code).await?,
+        None => None,
+    };
     let session = match resolved.pickup_store {
-        None => crate::livestream::sessions::live_offer(db, request.referral_code.as_deref(), now).await?,
+        None => live_offer(db, link.as_ref(), now).await?,
         Some(_) => Default::default(),
     };
     let (lines, subtotal) = match pricing::price_lines(&wanted, &offers, &session, request.payment_method)? {
@@ -218,6 +230,13 @@ async fn prepare(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcom
         .checked_add(shipping.total)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order total overflows")))?;
 
+    let referral = match &request.referral_code {
+        Some(_) => {
+            let products = lines.iter().map(|line| line.variant.product_id);
+            attribution::referral(db, link.as_ref(), buyer_id, products, now).await?
+        }
+        None => None,
+    };
     let reserved_until =
         now + chrono::Duration::from_std(settings.reservation).map_err(|e| AppError::Internal(e.into()))?;
     let address = resolved.address.trimmed();
@@ -227,6 +246,7 @@ async fn prepare(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Outcom
         payment_method: request.payment_method,
         remainder_method: request.remainder_method,
         referral_code: request.referral_code,
+        referral,
         from_cart: resolved.from_cart,
         pickup_store: resolved.pickup_store,
         address,
@@ -254,6 +274,7 @@ where
         payment_method,
         remainder_method: wanted_remainder,
         referral_code,
+        referral,
         from_cart,
         pickup_store,
         address,
@@ -266,13 +287,15 @@ where
         reserved_until,
     } = prepared;
     let txn = begin_write(parent).await?;
-    let buyer = match buyer {
-        Taken::Before(row) => row.map(|row| *row),
-        Taken::NotYet => take_user(&txn, buyer_id).await?,
-    };
     // Credited to the organisation the buyer belongs to now (read in the transaction that
     // places the order, so an order placed as a member leaving counts one way, consistently).
-    let membership = current_membership(&txn, buyer_id).await?;
+    let (buyer, membership) = match buyer {
+        Taken::Before { buyer, membership } => (buyer.map(|row| *row), membership),
+        Taken::NotYet => (
+            take_user(&txn, buyer_id).await?,
+            current_membership(&txn, buyer_id).await?,
+        ),
+    };
     let organisation = membership.as_ref().and_then(|m| m.organisation_id);
     // The allowance pays all it can (the buyer's row, taken above, makes the buyer's orders
     // read it one after the other); short of the total, the remainder method pays the rest.
@@ -368,8 +391,8 @@ where
         .exec_without_returning(&txn)
         .await?;
     }
-    if let Some(code) = &referral_code {
-        crate::livestream::attribution::attribute(&txn, order.id, buyer_id, code, now).await?;
+    if let Some(referral) = &referral {
+        attribution::attribute(&txn, order.id, referral, now).await?;
     }
     if let Err(problem) = crate::livestream::quota::claim(&txn, &session, order.id, buyer_id, &wanted, now).await? {
         return end_write(txn, Err(problem)).await;

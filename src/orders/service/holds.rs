@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::{ExprTrait, Func, FunctionCall, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::i18n::Message;
@@ -136,10 +136,7 @@ async fn buyer_holds(
         )
         .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
         .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
-        .and_where(Expr::col((order::Entity, order::Column::BuyerId)).eq(buyer_id))
-        .and_where(Expr::col((order::Entity, order::Column::Bulk)).eq(false))
-        .and_where(Expr::col((order::Entity, order::Column::Status)).eq(OrderStatus::PendingPayment))
-        .and_where(Expr::col((order::Entity, order::Column::ReservedUntil)).gt(now));
+        .cond_where(holding(buyer_id, now));
     let mut wanted_count = 0;
     for (at, variant_id) in wanted.enumerate() {
         let of_variant = Expr::case(
@@ -164,6 +161,16 @@ async fn buyer_holds(
     })
 }
 
+/// The buyer's own orders (not bulk) that hold stock unpaid at `now`.
+fn holding(buyer_id: UserId, now: DateTime<Utc>) -> Condition {
+    let column = |column: order::Column| Expr::col((order::Entity, column));
+    Condition::all()
+        .add(column(order::Column::BuyerId).eq(buyer_id))
+        .add(column(order::Column::Bulk).eq(false))
+        .add(column(order::Column::Status).eq(OrderStatus::PendingPayment))
+        .add(column(order::Column::ReservedUntil).gt(now))
+}
+
 /// `SUM(expr)`, 0 over no rows.
 fn sum_or_zero(expr: impl Into<Expr>) -> FunctionCall {
     Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)])
@@ -178,10 +185,7 @@ async fn first_hold_ends(
     reserved_until: DateTime<Utc>,
 ) -> AppResult<u64> {
     let first = order::Entity::find()
-        .filter(order::Column::BuyerId.eq(buyer_id))
-        .filter(order::Column::Bulk.eq(false))
-        .filter(order::Column::Status.eq(OrderStatus::PendingPayment))
-        .filter(order::Column::ReservedUntil.gt(now))
+        .filter(holding(buyer_id, now))
         .order_by_asc(order::Column::ReservedUntil)
         .one(txn)
         .await?
