@@ -6,6 +6,7 @@
 #  2. `GET /l/{code}` (a promo link's redirect, counting its click) against `GET /healthz`.
 #
 #   bash bench/livestream.sh          # 15 s per run
+#   HUAKAI_BIN=/path/huakai bash bench/livestream.sh   # a binary built before, side by side
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +19,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huakai-target}"
 for tool in wrk bc; do
   command -v $tool >/dev/null || { apt-get install -y $tool >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $tool >/dev/null; }; }
 done
-cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/huakai"
+if [ -z "${HUAKAI_BIN:-}" ]; then cargo build --release --quiet; fi
+BIN="${HUAKAI_BIN:-$CARGO_TARGET_DIR/release/huakai}"
 WORK=$(mktemp -d)
 DB="huakai_bench_live_$$"
 PREFIX="huakai-bench-live-$$:"
@@ -94,13 +95,18 @@ for i in $(seq 1 $BUYERS); do
 done
 
 orders() { psql "$PG/$DB" -Atc "SELECT count(*) FROM orders"; }
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$0 ~ "^"m {s += $2} END {print s + 0}'; }
 run() { # name variants-file code
-  local before after out secs
-  before=$(orders)
+  local before after out secs statements0 batched0 batches0
+  before=$(orders); statements0=$(metric huakai_db_statement_duration_seconds_count)
+  batched0=$(metric huakai_placing_batch_orders_sum); batches0=$(metric huakai_placing_batch_orders_count)
   out=$(TOKENS_FILE="$WORK/tokens" VARIANTS_FILE="$2" REFERRAL_CODE="$3" wrk -t2 -c$BUYERS -d"$DURATION" --latency -s bench/place_order.lua "http://127.0.0.1:$PORT/graphql")
   after=$(orders)
   secs=${DURATION%s}
-  printf '%-8s %8.0f orders/s   p99 %s   (%d orders)\n' "$1" "$(echo "($after - $before) / $secs" | bc -l)" "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$((after - before))"
+  printf '%-8s %8.0f orders/s   p99 %s   (%d orders)   %s statements/order, %s orders per batch\n' \
+    "$1" "$(echo "($after - $before) / $secs" | bc -l)" "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$((after - before))" \
+    "$(echo "scale=1; ($(metric huakai_db_statement_duration_seconds_count) - $statements0) / ($after - $before + 1)" | bc)" \
+    "$(echo "scale=1; ($(metric huakai_placing_batch_orders_sum) - $batched0) / ($(metric huakai_placing_batch_orders_count) - $batches0 + 0.001)" | bc)"
   echo $(( (after - before) / secs )) > "$WORK/rate-$1"
 }
 

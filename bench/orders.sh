@@ -8,6 +8,7 @@
 #
 #   bash bench/orders.sh                        # 15 s per run, bank transfer
 #   PAYMENT_METHOD=CARD bash bench/orders.sh    # card, against bench/stripe_stand_in.py
+#   HUAKAI_BIN=/path/huakai bash bench/orders.sh  # a binary built before, side by side
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,14 +23,29 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huakai-target}"
 for tool in wrk bc; do
   command -v $tool >/dev/null || { apt-get install -y $tool >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $tool >/dev/null; }; }
 done
-cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/huakai"
+if [ -z "${HUAKAI_BIN:-}" ]; then cargo build --release --quiet; fi
+BIN="${HUAKAI_BIN:-$CARGO_TARGET_DIR/release/huakai}"
 WORK=$(mktemp -d)
 DB="huakai_bench_orders_$$"
 PREFIX="huakai-bench-orders-$$:"
 psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+# Every 50 ms: the bench database's active backends and those of them waiting on a lock. In a
+# process group of its own, which stop_sampler ends whole: killing the background job alone left
+# its loop and psql running (querying through every later run, and holding the script's output
+# open, so that a pipe from it never ended).
+sample_locks() { # file
+  setsid bash -c 'while :; do echo "$1"; sleep 0.05; done | psql "$2" -At -F" " > "$3" 2>/dev/null' _ \
+    "SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid();" \
+    "$PG/postgres" "$1" &
+  SAMPLER=$!
+}
+stop_sampler() {
+  if [ -n "${SAMPLER:-}" ]; then kill -- "-$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; fi
+  SAMPLER=
+}
+
 cleanup() {
-  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null || true
+  stop_sampler
   [ -n "${STRIPE:-}" ] && kill "$STRIPE" 2>/dev/null || true
   [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
@@ -93,34 +109,32 @@ backend_ticks() {
     [ -r "/proc/$pid/stat" ] && echo "$pid $(awk '{print $14 + $15}' "/proc/$pid/stat")"
   done
 }
-# Every 50 ms: the bench database's active backends and those of them waiting on a lock.
-sample_locks() {
-  while :; do echo "SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid();"; sleep 0.05; done \
-    | psql "$PG/postgres" -At -F' ' > "$1" 2>/dev/null
-}
-
 run() { # name variants-file
-  local before after out secs server0 statements0 placed
+  local before after out secs server0 statements0 batched0 batches0 placed
   before=$(orders); server0=$(server_ticks); backend_ticks > "$WORK/pg0"; statements0=$(metric huakai_db_statement_duration_seconds_count)
-  sample_locks "$WORK/locks-$1" & SAMPLER=$!
+  batched0=$(metric huakai_placing_batch_orders_sum); batches0=$(metric huakai_placing_batch_orders_count)
+  sample_locks "$WORK/locks-$1"
   out=$(TOKENS_FILE="$WORK/tokens" VARIANTS_FILE="$2" wrk -t2 -c$BUYERS -d"$DURATION" --latency -s bench/place_order.lua "http://127.0.0.1:$PORT/graphql")
-  kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
+  stop_sampler
   after=$(orders)
   secs=${DURATION%s}
   placed=$((after - before))
   backend_ticks > "$WORK/pg1"
   printf '%-8s %8.0f orders/s   p99 %s   (%d orders)   %s\n' "$1" "$(echo "$placed / $secs" | bc -l)" "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$placed" \
-    "$(python3 - "$placed" "$((($(server_ticks) - server0)))" "$(($(metric huakai_db_statement_duration_seconds_count) - statements0))" "$WORK/pg0" "$WORK/pg1" "$WORK/locks-$1" <<'PY'
+    "$(python3 - "$placed" "$((($(server_ticks) - server0)))" "$(($(metric huakai_db_statement_duration_seconds_count) - statements0))" "$WORK/pg0" "$WORK/pg1" "$WORK/locks-$1" \
+      "$(($(metric huakai_placing_batch_orders_sum) - batched0))" "$(($(metric huakai_placing_batch_orders_count) - batches0))" <<'PY'
 import sys
 placed, server, statements = (max(1, int(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]))
+batched, batches = int(sys.argv[7]), int(sys.argv[8])
 read = lambda path: dict(line.split() for line in open(path) if line.strip())
 before, after = read(sys.argv[4]), read(sys.argv[5])
 backends = sum(int(t) - int(before.get(pid, 0)) for pid, t in after.items())
 samples = [tuple(map(int, line.split())) for line in open(sys.argv[6]) if len(line.split()) == 2]
 active = sum(a for a, _ in samples) / max(1, len(samples))
 waiting = sum(w for _, w in samples) / max(1, len(samples))
-print("server %.2f ms CPU/order, PostgreSQL %.2f ms CPU/order, %.1f statements/order, backends active %.1f of which waiting on a lock %.1f"
-      % (10 * server / placed, 10 * backends / placed, statements / placed, active, waiting))
+print("server %.2f ms CPU/order, PostgreSQL %.2f ms CPU/order, %.1f statements/order, backends active %.1f of which waiting on a lock %.1f, %s"
+      % (10 * server / placed, 10 * backends / placed, statements / placed, active, waiting,
+         "%.1f orders per batch" % (batched / batches) if batches else "no batches"))
 PY
 )"
   echo $(( placed / secs )) > "$WORK/rate-$1"

@@ -422,6 +422,7 @@ async fn reserve(
             figures: Vec::new(), // a bulk order's stock is read again after the commit
             paid,
             payment: None,
+            hot: None,
         }),
     )
     .await

@@ -1,25 +1,26 @@
 //! Lanes of waiting jobs, one per key, for group commit: a caller puts its job in its key's
-//! lane and takes the lane; whoever holds it takes out everything waiting (up to a cap) and
-//! does it all at once, so that jobs that queue on one resource share one turn at it. Knows no
-//! domain: a job is whatever its caller puts in (`Box<dyn Any + Send>`) and takes out again as
-//! its own type. The counts say how many turns did how many jobs.
+//! lane and takes a turn at the lane; whoever has one takes out everything waiting (up to a
+//! cap) and does it all at once, so that jobs that queue on one resource share one turn at it.
+//! A lane gives a few turns at once (its writers), when its jobs hold the resource only at
+//! their turn's end. Knows no domain: a job is whatever its caller puts in
+//! (`Box<dyn Any + Send>`) and takes out again as its own type. The counts say how many turns
+//! did how many jobs.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::infra::error::{AppError, AppResult};
 
 pub type Job = Box<dyn Any + Send>;
 
-/// One key's lane: the jobs waiting, and the turn being taken.
-#[derive(Default)]
+/// One key's lane: the jobs waiting, and the turns being taken.
 pub struct Lane {
     waiting: Mutex<Vec<Job>>,
-    turn: Arc<tokio::sync::Mutex<()>>,
+    turns: Arc<Semaphore>,
 }
 
 fn poisoned() -> AppError {
@@ -32,9 +33,12 @@ impl Lane {
         Ok(())
     }
 
-    /// Waits for the lane; the turn lasts as long as the guard (which may move to a task).
-    pub async fn turn(&self) -> OwnedMutexGuard<()> {
-        Arc::clone(&self.turn).lock_owned().await
+    /// Waits for a turn at the lane; it lasts as long as the permit (which may move to a task).
+    pub async fn turn(&self) -> AppResult<OwnedSemaphorePermit> {
+        Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("a lane's turns were closed")))
     }
 
     /// Takes out up to `most` jobs waiting, oldest first.
@@ -54,9 +58,15 @@ pub struct Lanes {
 }
 
 impl Lanes {
-    pub fn lane(&self, key: i64) -> AppResult<Arc<Lane>> {
+    /// `key`'s lane, made on first use with `writers` turns at once.
+    pub fn lane(&self, key: i64, writers: usize) -> AppResult<Arc<Lane>> {
         let mut lanes = self.lanes.lock().map_err(|_| poisoned())?;
-        Ok(Arc::clone(lanes.entry(key).or_default()))
+        Ok(Arc::clone(lanes.entry(key).or_insert_with(|| {
+            Arc::new(Lane {
+                waiting: Mutex::default(),
+                turns: Arc::new(Semaphore::new(writers.max(1))),
+            })
+        })))
     }
 
     /// Counts a turn that did `jobs` jobs.

@@ -256,6 +256,62 @@ async fn apply_in_one_statement(
     Ok(moved_to(figure, on_hand_delta - reserved_delta))
 }
 
+/// Reserves units of `variant_id` for several orders in one statement, on PostgreSQL: the stock
+/// row's conditional update for their sum and each order's ledger row (placed by its buyer),
+/// all or none; `Refused` when the sum is not available. A batch of a hot variant's orders takes
+/// its row so, once, at its end.
+pub async fn reserve_for_orders(
+    txn: &impl ConnectionTrait,
+    variant_id: VariantId,
+    orders: &[(OrderId, i64, UserId)],
+) -> AppResult<Moved> {
+    let total: i64 = orders.iter().map(|(_, units, _)| units).sum();
+    // $1 the sum, $2 the variant, $3 the reason, $4 the time; each order's three after them.
+    let rows: Vec<String> = (0..orders.len())
+        .map(|at| {
+            format!(
+                "(${}::bigint, ${}::bigint, ${}::bigint)",
+                5 + 3 * at,
+                6 + 3 * at,
+                7 + 3 * at
+            )
+        })
+        .collect();
+    let sql = format!(
+        "WITH moved AS (
+           UPDATE stock_levels
+           SET reserved = reserved + $1, version = version + 1
+           WHERE variant_id = $2 AND on_hand - reserved >= $1
+           RETURNING on_hand - reserved AS available, version
+         ), ledger AS (
+           INSERT INTO stock_movements
+             (variant_id, on_hand_delta, reserved_delta, reason, actor_user_id, order_id, created_at)
+           SELECT $2, 0, o.units, $3, o.actor, o.order_id, $4
+           FROM moved, (VALUES {}) AS o(order_id, units, actor)
+         )
+         SELECT available, version FROM moved",
+        rows.join(", ")
+    );
+    let mut values: Vec<sea_orm::Value> = vec![
+        total.into(),
+        variant_id.0.into(),
+        Movement::Reserve.reason().into(),
+        Utc::now().into(),
+    ];
+    for (order_id, units, buyer_id) in orders {
+        values.extend([order_id.0.into(), (*units).into(), buyer_id.0.into()]);
+    }
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    let Some(row) = txn.query_one_raw(statement).await? else {
+        return Ok(Moved::Refused);
+    };
+    let figure = Figure {
+        available: row.try_get("", "available")?,
+        version: row.try_get("", "version")?,
+    };
+    Ok(moved_to(figure, -total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Movement;

@@ -30,6 +30,7 @@ use crate::payouts::{PayoutStatus, split};
 
 /// What a referral code credits, read before the order's transaction: the code's link, its
 /// host and the rate in force for each product the host's plans cover.
+#[derive(Clone)]
 pub struct Referral {
     link: promo_link::Model,
     rates: HashMap<ProductId, u32>,

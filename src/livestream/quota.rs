@@ -27,7 +27,9 @@ use crate::shop::{Effect, Shop};
 
 /// Takes the order's session lines (variant → quantity and the line's input index) from their
 /// quotas, within each buyer's limit. Call it in the placing transaction, after the buyer's row
-/// was taken; on a user error the caller rolls back.
+/// was taken; on a user error the caller rolls back. `deferred` (a batch's order): the limit is
+/// checked and the purchase written, and the units are left for the batch to [`take`] from the
+/// quota at its end, once for all its orders; what each item is owed is answered.
 pub async fn claim(
     txn: &impl ConnectionTrait,
     offer: &LiveOffer,
@@ -35,46 +37,53 @@ pub async fn claim(
     buyer_id: UserId,
     wanted: &BTreeMap<VariantId, (i32, usize)>,
     now: DateTime<Utc>,
-) -> Outcome<()> {
+    deferred: bool,
+) -> Outcome<Vec<(LiveSessionItemId, i32)>> {
+    let mut owed = Vec::new();
     for (variant_id, (quantity, index)) in wanted {
         let Some(item) = offer.items.get(variant_id) else {
             continue;
         };
-        let at = index.to_string();
-        // The quota and the buyer's limit in one conditional update; which of them refused is
-        // read only when one did.
-        let taken = live_session_item::Entity::update_many()
-            .col_expr(
-                live_session_item::Column::Remaining,
-                Expr::col(live_session_item::Column::Remaining).sub(*quantity),
-            )
-            .filter(live_session_item::Column::Id.eq(item.id))
-            .filter(live_session_item::Column::Remaining.gte(*quantity))
-            .filter(live_session_item::Column::ReturnedAt.is_null())
-            .filter(
-                held_of(item.id, buyer_id)
-                    .add(*quantity)
-                    .lte(Expr::col(live_session_item::Column::PerBuyerLimit)),
-            )
-            .exec(txn)
-            .await?;
-        if taken.rows_affected != 1 {
-            let held: Option<i64> = live_session_item::Entity::find()
-                .select_only()
-                .expr(held_of(item.id, buyer_id))
-                .filter(live_session_item::Column::Id.eq(item.id))
-                .into_tuple()
-                .one(txn)
-                .await?;
-            let problem = if held.unwrap_or(0) + i64::from(*quantity) > i64::from(item.per_buyer_limit) {
-                UserError::new(
-                    ErrorCode::PurchaseLimitReached,
-                    Message::new("purchase-limit").with("limit", item.per_buyer_limit),
+        let refused = |problem: UserError| {
+            Ok(Err(problem.on_field(&[
+                "input",
+                "lines",
+                &index.to_string(),
+                "quantity",
+            ])))
+        };
+        if deferred {
+            match held_and_limit(txn, item.id, buyer_id).await? {
+                None => return refused(sold_out()),
+                Some((held, limit)) if held + i64::from(*quantity) > i64::from(limit) => {
+                    return refused(over_limit(limit));
+                }
+                Some(_) => owed.push((item.id, *quantity)),
+            }
+        } else {
+            // The quota and the buyer's limit in one conditional update; which of them refused
+            // is read only when one did.
+            let taken = live_session_item::Entity::update_many()
+                .col_expr(
+                    live_session_item::Column::Remaining,
+                    Expr::col(live_session_item::Column::Remaining).sub(*quantity),
                 )
-            } else {
-                UserError::new(ErrorCode::QuotaExhausted, "quota-sold-out")
-            };
-            return Ok(Err(problem.on_field(&["input", "lines", &at, "quantity"])));
+                .filter(live_session_item::Column::Id.eq(item.id))
+                .filter(live_session_item::Column::Remaining.gte(*quantity))
+                .filter(live_session_item::Column::ReturnedAt.is_null())
+                .filter(
+                    held_of(item.id, buyer_id)
+                        .add(*quantity)
+                        .lte(Expr::col(live_session_item::Column::PerBuyerLimit)),
+                )
+                .exec(txn)
+                .await?;
+            if taken.rows_affected != 1 {
+                return refused(match held_and_limit(txn, item.id, buyer_id).await? {
+                    Some((held, limit)) if held + i64::from(*quantity) > i64::from(limit) => over_limit(limit),
+                    _ => sold_out(),
+                });
+            }
         }
         session_purchase::ActiveModel {
             item_id: Set(item.id),
@@ -88,7 +97,52 @@ pub async fn claim(
         .insert(txn)
         .await?;
     }
-    Ok(Ok(()))
+    Ok(Ok(owed))
+}
+
+/// Takes `units` from the quota of `item_id` for a batch's orders, whose limits were checked
+/// ([`claim`], deferred): all or none; `false` when the quota is short (or returned).
+pub async fn take(txn: &impl ConnectionTrait, item_id: LiveSessionItemId, units: i64) -> AppResult<bool> {
+    let taken = live_session_item::Entity::update_many()
+        .col_expr(
+            live_session_item::Column::Remaining,
+            Expr::col(live_session_item::Column::Remaining).sub(units),
+        )
+        .filter(live_session_item::Column::Id.eq(item_id))
+        .filter(live_session_item::Column::Remaining.gte(units))
+        .filter(live_session_item::Column::ReturnedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(taken.rows_affected == 1)
+}
+
+/// What `buyer_id` holds of the item and the item's limit per buyer; `None` when the item was
+/// returned (or is gone).
+async fn held_and_limit(
+    txn: &impl ConnectionTrait,
+    item_id: LiveSessionItemId,
+    buyer_id: UserId,
+) -> AppResult<Option<(i64, i32)>> {
+    Ok(live_session_item::Entity::find()
+        .select_only()
+        .expr(held_of(item_id, buyer_id))
+        .column(live_session_item::Column::PerBuyerLimit)
+        .filter(live_session_item::Column::Id.eq(item_id))
+        .filter(live_session_item::Column::ReturnedAt.is_null())
+        .into_tuple()
+        .one(txn)
+        .await?)
+}
+
+fn over_limit(limit: i32) -> UserError {
+    UserError::new(
+        ErrorCode::PurchaseLimitReached,
+        Message::new("purchase-limit").with("limit", limit),
+    )
+}
+
+fn sold_out() -> UserError {
+    UserError::new(ErrorCode::QuotaExhausted, "quota-sold-out")
 }
 
 /// The units of `item_id` that `buyer_id` holds (bought and not released), as a subquery.

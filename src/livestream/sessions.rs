@@ -302,7 +302,7 @@ pub async fn list(
 
 /// What a code offers at the session's prices right now: the approved items of its session,
 /// by variant, while the session is live (empty otherwise: normal prices, general stock).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LiveOffer {
     pub(super) items: HashMap<VariantId, live_session_item::Model>,
 }

@@ -1,30 +1,41 @@
 //! Hot variants beyond one row's lock (issue 29; the design and its failure modes are in
 //! docs/orders-and-payments.md). On PostgreSQL, an order of one line waits in its variant's
-//! lane; whoever finds the lane free writes everyone waiting (up to `MAX_BATCH`) in one
+//! lane; whoever gets a turn at the lane writes everyone waiting (up to `MAX_BATCH`) in one
 //! transaction, each order in a savepoint of its own (all of it or none, exactly as alone),
-//! and one commit answers them all: N orders cost one WAL flush and one hand-over of the
-//! variant's row. No timer: a buyer alone is a batch of one; under load batches grow by
-//! themselves. The batch takes its buyers' rows first, in id order, before any stock row, so
-//! the lock order every placing keeps (buyers, then stock in variant order) holds; it reads
-//! their memberships once, and each order writes what it alone decides.
+//! and one commit answers them all. No timer: a buyer alone is a batch of one; under load
+//! batches grow by themselves. The batch takes its buyers' rows first, in id order, and reads
+//! their memberships once; each order writes what it alone decides.
+//!
+//! The hot row (the variant's stock, or its live session item's quota) is taken once, at the
+//! batch's end, for all its orders: so a batch holds the row only for its last statement and
+//! its commit, and a lane lets `WRITERS` batches write at once, each waiting for the row only
+//! there. When the row cannot give a batch its units at once (the last units of a flash sale),
+//! nothing of that batch stands, and it is written again taking the row order by order, as a
+//! single order does, so each buyer gets exactly the answer it would have got alone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::LockType;
 use sea_orm::{ColumnTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
-use super::{Prepared, Reserved, Taken, write};
+use super::{Hot, HotPart, Prepared, Reserved, Taken, write};
 use crate::accounts::entity::{membership, user};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
-use crate::infra::ids::{UserId, VariantId};
+use crate::infra::ids::{LiveSessionItemId, OrderId, UserId, VariantId};
+use crate::inventory::{self, Moved};
+use crate::livestream::quota;
 use crate::orders::entity::order;
 use crate::organisations::current_memberships;
 use crate::shop::Shop;
 
-/// The most orders one transaction writes (it holds its variant's row for all of them).
+/// The most orders one transaction writes.
 const MAX_BATCH: usize = 64;
+
+/// Batches of one lane written at once: each waits for the hot row only at its end, so while
+/// one commits the next is writing its orders.
+const WRITERS: usize = 2;
 
 type Answer = oneshot::Sender<AppResult<Result<Reserved, UserError>>>;
 
@@ -41,12 +52,12 @@ pub(super) fn lane_of(shop: &Shop, prepared: &Prepared) -> Option<VariantId> {
 /// Places `prepared` through `variant`'s lane; answered once the batch it was written in has
 /// committed (or failed).
 pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -> Outcome<Reserved> {
-    let lane = shop.placing_lanes.lane(variant.0)?;
+    let lane = shop.placing_lanes.lane(variant.0, WRITERS)?;
     let (answer, mut answered) = oneshot::channel();
     let waiting: Waiting = (prepared, answer);
     lane.push(Box::new(waiting))?;
     loop {
-        let writing = lane.turn().await;
+        let writing = lane.turn().await?;
         // Written while this one waited for the lane: answered already.
         if let Some(outcome) = taken(&mut answered)? {
             return outcome;
@@ -58,9 +69,11 @@ pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -
             .filter_map(|job| job.downcast::<Waiting>().ok().map(|waiting| *waiting))
             .collect();
         if batch.is_empty() {
-            continue;
+            // This one is in a batch another turn is writing: its answer comes from there.
+            drop(writing);
+            return answered.await.map_err(|_| unanswered())?;
         }
-        // A task of its own, holding the lane: a buyer who leaves does not cut the batch short.
+        // A task of its own, holding the turn: a buyer who leaves does not cut the batch short.
         let shop = shop.clone();
         let _ = tokio::spawn(async move {
             write_batch(&shop, batch).await;
@@ -80,31 +93,59 @@ fn taken(
     match answered.try_recv() {
         Ok(outcome) => Ok(Some(outcome)),
         Err(TryRecvError::Empty) => Ok(None),
-        Err(TryRecvError::Closed) => Err(AppError::Internal(anyhow::anyhow!("a placing batch ended unanswered"))),
+        Err(TryRecvError::Closed) => Err(unanswered()),
     }
 }
 
-/// One transaction for `batch`: its buyers' rows, each order in its savepoint, one commit.
-/// Each order is answered with its own outcome; when the transaction itself fails, the orders
-/// it placed are answered with that error (nothing of them stands: the same keys retry
-/// safely), and refusals stand as they were.
+fn unanswered() -> AppError {
+    AppError::Internal(anyhow::anyhow!("a placing batch ended unanswered"))
+}
+
+/// Writes `batch`, its hot row taken at the end, or, when the row is short for all of it at
+/// once, order by order; answers each order with its own outcome.
 async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
     shop.placing_lanes.count(batch.len());
     metrics::histogram!("huakai_placing_batch_orders").record(batch.len() as f64);
+    let (prepared, answers): (Vec<Prepared>, Vec<Answer>) = batch.into_iter().unzip();
+    let outcomes = match write_all(shop, prepared.clone(), Hot::AtTheEnd).await {
+        Some(outcomes) => outcomes,
+        None => match write_all(shop, prepared, Hot::EachOrder).await {
+            Some(outcomes) => outcomes,
+            None => answers.iter().map(|_| Err(unanswered())).collect(),
+        },
+    };
+    for (outcome, answer) in outcomes.into_iter().zip(answers) {
+        let _ = answer.send(outcome);
+    }
+}
+
+/// One transaction for `batch`: its buyers' rows, each order in its savepoint, with
+/// `Hot::AtTheEnd` the hot row once for all, one commit; each order's outcome, in the batch's
+/// order. When the transaction itself fails, the orders it placed come to that error (nothing
+/// of them stands: the same keys retry safely), and refusals stand as they were. `None`: the
+/// hot row could not give the batch its units at once, and nothing of it stands.
+async fn write_all(shop: &Shop, batch: Vec<Prepared>, hot: Hot) -> Option<Vec<Outcome<Reserved>>> {
+    let count = batch.len();
+    let failed = |error: AppError| {
+        let error = error.to_string();
+        Some(
+            (0..count)
+                .map(|_| Err(internal(&format!("placing batch failed: {error}"))))
+                .collect(),
+        )
+    };
     let txn = match begin_write(&shop.db).await {
         Ok(txn) => txn,
-        Err(error) => return fail(batch, &error.into()),
+        Err(error) => return failed(error.into()),
     };
-    let (buyers, memberships) = match take_buyers(&txn, batch.iter().map(|(prepared, _)| prepared.buyer_id)).await {
+    let (buyers, memberships) = match take_buyers(&txn, batch.iter().map(|prepared| prepared.buyer_id)).await {
         Ok(taken) => taken,
-        Err(error) => return fail(batch, &error),
+        Err(error) => return failed(error),
     };
     // A key twice in one batch: the second is the first's order, found again after the commit.
     let mut first_of: HashMap<(UserId, String), usize> = HashMap::new();
-    let mut outcomes: Vec<Written> = Vec::with_capacity(batch.len());
-    let mut answers = Vec::with_capacity(batch.len());
-    for (index, (prepared, answer)) in batch.into_iter().enumerate() {
-        answers.push(answer);
+    let mut outcomes: Vec<Written> = Vec::with_capacity(count);
+    for (index, prepared) in batch.into_iter().enumerate() {
         let key = (prepared.buyer_id, prepared.idempotency_key.clone());
         if let Some(first) = first_of.get(&key) {
             outcomes.push(Written::Again(*first));
@@ -115,9 +156,19 @@ async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
             buyer: buyers.get(&prepared.buyer_id).cloned().map(Box::new),
             membership: memberships.get(&prepared.buyer_id).cloned(),
         };
-        outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared, buyer).await)));
+        outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared, buyer, hot).await)));
     }
-    let committed = txn.commit().await;
+    let committed = match take_hot_rows(&txn, &mut outcomes).await {
+        Ok(true) => txn.commit().await.map_err(|error| error.to_string()),
+        Ok(false) => {
+            let _ = txn.rollback().await;
+            return None;
+        }
+        Err(error) => {
+            let _ = txn.rollback().await;
+            Err(error.to_string())
+        }
+    };
     // What a repeated key is answered: its first order's, found again, or the same refusal.
     let firsts: Vec<Option<Result<order::Model, UserError>>> = outcomes
         .iter()
@@ -130,21 +181,25 @@ async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
             Written::Again(_) => None,
         })
         .collect();
-    for (written, answer) in outcomes.into_iter().zip(answers) {
-        let outcome = match (written, &committed) {
-            (Written::Own(outcome), _) if matches!(*outcome, Ok(Err(_))) => *outcome,
-            (_, Err(error)) => Err(AppError::Internal(anyhow::anyhow!("the batch did not commit: {error}"))),
-            (Written::Own(outcome), Ok(())) => *outcome,
-            (Written::Again(first), Ok(())) => match &firsts[first] {
-                Some(Ok(order)) => Ok(Ok(Reserved::found_again(order.clone()))),
-                Some(Err(refused)) => Ok(Err(refused.clone())),
-                None => Err(AppError::Internal(anyhow::anyhow!(
-                    "the first order of a repeated key failed"
-                ))),
-            },
-        };
-        let _ = answer.send(outcome);
-    }
+    Some(
+        outcomes
+            .into_iter()
+            .map(|written| match (written, &committed) {
+                (Written::Own(outcome), _) if matches!(*outcome, Ok(Err(_))) => *outcome,
+                (_, Err(error)) => Err(internal(&format!("the batch did not commit: {error}"))),
+                (Written::Own(outcome), Ok(())) => *outcome,
+                (Written::Again(first), Ok(())) => match &firsts[first] {
+                    Some(Ok(order)) => Ok(Ok(Reserved::found_again(order.clone()))),
+                    Some(Err(refused)) => Ok(Err(refused.clone())),
+                    None => Err(internal("the first order of a repeated key failed")),
+                },
+            })
+            .collect(),
+    )
+}
+
+fn internal(what: &str) -> AppError {
+    AppError::Internal(anyhow::anyhow!("{what}"))
 }
 
 /// What writing an order of a batch came to.
@@ -152,6 +207,52 @@ enum Written {
     Own(Box<Outcome<Reserved>>),
     /// The same buyer's key as the batch's order at this index.
     Again(usize),
+}
+
+/// Takes from the hot rows what the batch's placed orders left them (`Reserved::hot`): each
+/// live session item's quota, then each variant's stock (the order a single order takes them
+/// in), one statement each; the stock's figure goes to its orders, for the storefront's mirror.
+/// `false` when a row is short for all of it.
+async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> AppResult<bool> {
+    let mut quotas: BTreeMap<LiveSessionItemId, i64> = BTreeMap::new();
+    let mut stock: BTreeMap<VariantId, Vec<(OrderId, i64, UserId)>> = BTreeMap::new();
+    for written in outcomes.iter() {
+        let Written::Own(outcome) = written else { continue };
+        let Ok(Ok(reserved)) = outcome.as_ref() else { continue };
+        match reserved.hot {
+            Some(HotPart::Quota { item, units }) => *quotas.entry(item).or_default() += i64::from(units),
+            Some(HotPart::Stock { variant, units, buyer }) => {
+                stock
+                    .entry(variant)
+                    .or_default()
+                    .push((reserved.order.id, units, buyer))
+            }
+            None => {}
+        }
+    }
+    for (item, units) in quotas {
+        if !quota::take(txn, item, units).await? {
+            return Ok(false);
+        }
+    }
+    for (variant, orders) in stock {
+        let Moved::Done {
+            availability_flipped,
+            figure,
+        } = inventory::reserve_for_orders(txn, variant, &orders).await?
+        else {
+            return Ok(false);
+        };
+        for written in outcomes.iter_mut() {
+            let Written::Own(outcome) = written else { continue };
+            let Ok(Ok(reserved)) = outcome.as_mut() else { continue };
+            if matches!(reserved.hot, Some(HotPart::Stock { variant: of, .. }) if of == variant) {
+                reserved.availability_changed = availability_flipped;
+                reserved.figures = figure.map(|figure| vec![(variant, figure)]).unwrap_or_default();
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Takes the batch's buyers' rows, in id order, in one statement, and answers them with their
@@ -175,12 +276,4 @@ async fn take_buyers(
         .map(|row| (row.id, row))
         .collect();
     Ok((taken, current_memberships(txn, &ids).await?))
-}
-
-fn fail(batch: Vec<Waiting>, error: &AppError) {
-    for (_, answer) in batch {
-        let _ = answer.send(Err(AppError::Internal(anyhow::anyhow!(
-            "placing batch failed: {error:?}"
-        ))));
-    }
 }

@@ -14,6 +14,7 @@ use crate::livestream::sessions::LiveOffer;
 use crate::orders::PaymentMethod;
 
 /// A line as it will be written.
+#[derive(Clone)]
 pub(super) struct PricedLine {
     pub variant: variant::Model,
     pub producer_id: ProducerId,

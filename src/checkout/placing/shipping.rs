@@ -17,6 +17,7 @@ use crate::infra::ids::ProducerId;
 use crate::infra::money::Fen;
 
 /// Each producer's shipment fee, and their sum.
+#[derive(Clone)]
 pub(super) struct Shipping {
     pub fees: BTreeMap<ProducerId, Fen>,
     pub total: Fen,
