@@ -246,6 +246,12 @@ async fn apply_in_one_statement(
             Utc::now().into(),
         ],
     );
+    moved_by(txn, statement, on_hand_delta - reserved_delta).await
+}
+
+/// Runs `statement`, which moves a stock row and answers its `available` and `version` (no row:
+/// the move was refused), for a move of `available_delta`.
+async fn moved_by(txn: &impl ConnectionTrait, statement: Statement, available_delta: i64) -> AppResult<Moved> {
     let Some(row) = txn.query_one_raw(statement).await? else {
         return Ok(Moved::Refused);
     };
@@ -253,7 +259,7 @@ async fn apply_in_one_statement(
         available: row.try_get("", "available")?,
         version: row.try_get("", "version")?,
     };
-    Ok(moved_to(figure, on_hand_delta - reserved_delta))
+    Ok(moved_to(figure, available_delta))
 }
 
 /// Reserves units of `variant_id` for several orders in one statement, on PostgreSQL: the stock
@@ -301,15 +307,12 @@ pub async fn reserve_for_orders(
     for (order_id, units, buyer_id) in orders {
         values.extend([order_id.0.into(), (*units).into(), buyer_id.0.into()]);
     }
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
-    let Some(row) = txn.query_one_raw(statement).await? else {
-        return Ok(Moved::Refused);
-    };
-    let figure = Figure {
-        available: row.try_get("", "available")?,
-        version: row.try_get("", "version")?,
-    };
-    Ok(moved_to(figure, -total))
+    moved_by(
+        txn,
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, values),
+        -total,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, UpdateMany,
 };
 
 use super::entity::{live_session, live_session_item, session_purchase};
@@ -63,14 +63,7 @@ pub async fn claim(
         } else {
             // The quota and the buyer's limit in one conditional update; which of them refused
             // is read only when one did.
-            let taken = live_session_item::Entity::update_many()
-                .col_expr(
-                    live_session_item::Column::Remaining,
-                    Expr::col(live_session_item::Column::Remaining).sub(*quantity),
-                )
-                .filter(live_session_item::Column::Id.eq(item.id))
-                .filter(live_session_item::Column::Remaining.gte(*quantity))
-                .filter(live_session_item::Column::ReturnedAt.is_null())
+            let taken = taking(item.id, i64::from(*quantity))
                 .filter(
                     held_of(item.id, buyer_id)
                         .add(*quantity)
@@ -103,7 +96,13 @@ pub async fn claim(
 /// Takes `units` from the quota of `item_id` for a batch's orders, whose limits were checked
 /// ([`claim`], deferred): all or none; `false` when the quota is short (or returned).
 pub async fn take(txn: &impl ConnectionTrait, item_id: LiveSessionItemId, units: i64) -> AppResult<bool> {
-    let taken = live_session_item::Entity::update_many()
+    Ok(taking(item_id, units).exec(txn).await?.rows_affected == 1)
+}
+
+/// The conditional update that takes `units` from the quota of `item_id`, while it has them
+/// and was not returned.
+fn taking(item_id: LiveSessionItemId, units: i64) -> UpdateMany<live_session_item::Entity> {
+    live_session_item::Entity::update_many()
         .col_expr(
             live_session_item::Column::Remaining,
             Expr::col(live_session_item::Column::Remaining).sub(units),
@@ -111,9 +110,6 @@ pub async fn take(txn: &impl ConnectionTrait, item_id: LiveSessionItemId, units:
         .filter(live_session_item::Column::Id.eq(item_id))
         .filter(live_session_item::Column::Remaining.gte(units))
         .filter(live_session_item::Column::ReturnedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(taken.rows_affected == 1)
 }
 
 /// What `buyer_id` holds of the item and the item's limit per buyer; `None` when the item was

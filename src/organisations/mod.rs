@@ -41,12 +41,7 @@ pub async fn admins_of(db: &impl ConnectionTrait, organisation_id: OrganisationI
 
 /// The user's current membership of an organisation, if any.
 pub async fn current_membership(db: &impl ConnectionTrait, user_id: UserId) -> AppResult<Option<membership::Model>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Kind.eq(MembershipKind::Organisation))
-        .filter(membership::Column::EndedAt.is_null())
-        .one(db)
-        .await?)
+    Ok(current_memberships(db, &[user_id]).await?.remove(&user_id))
 }
 
 /// [`current_membership`] of each of `user_ids`, in one read (those with none are left out).
