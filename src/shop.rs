@@ -32,9 +32,9 @@ pub struct Shop {
     pub cache: Arc<StorefrontCache>,
     /// Where uploaded pictures (claim photos) are checked, resized and kept.
     pub images: ImageStore,
-    /// Who else hears that stock moved (the live rooms, here and through Redis in the other
-    /// replicas), wired by the app: a domain below never names the live rooms.
-    pub stock_listener: Arc<dyn StockListener>,
+    /// Who hears what a commit did to stock, wired by the app: the live rooms (here and through
+    /// Redis in the other replicas), then the storefront's cache. An operation only announces.
+    pub stock_listeners: StockListeners,
     /// Where a hot variant's orders wait to be written in one batch (this process's).
     pub placing_lanes: Arc<crate::infra::lanes::Lanes>,
     pub settings: ShopSettings,
@@ -80,10 +80,14 @@ pub fn shop<'a>(ctx: &Context<'a>) -> AppResult<&'a Shop> {
     handle(ctx)
 }
 
-/// Told, after a commit, which variants' stock moved.
+/// Told, after a commit, what it did to stock.
+#[async_trait::async_trait]
 pub trait StockListener: Send + Sync {
-    fn stock_moved(&self, variants: &[VariantId]);
+    async fn stock_moved(&self, db: &DatabaseConnection, effect: &Effect);
 }
+
+/// The shop's stock listeners, told one after the other.
+pub type StockListeners = Arc<[Arc<dyn StockListener>]>;
 
 #[derive(Clone, Debug)]
 pub struct ShopSettings {
@@ -154,21 +158,17 @@ impl Effect {
 }
 
 impl Shop {
-    /// Tells the storefront cache what a committed change did, before the change is answered:
-    /// the stock mirror takes the moved variants' figures, and lists filtered on stock are
-    /// recomputed when a variant ran out or came back; the live rooms showing one of the
-    /// variants read their stock again, here and in the other replicas. A replica that misses
+    /// Tells the stock listeners what a committed change did, before the change is answered:
+    /// the live rooms showing one of the variants read their stock again, here and in the other
+    /// replicas; the storefront cache's stock mirror takes the moved variants' figures, and its
+    /// lists filtered on stock are recomputed when a variant ran out or came back. A replica that misses
     /// this (it died, or Redis failed) leaves figures at most the mirror's time to live behind,
     /// entries at most their TTL, and live rooms at most `HUAKAI_LIVE_STOCK_RESYNC`.
     pub async fn announce(&self, mut effect: Effect) {
         effect.stock_moved.sort_unstable();
         effect.stock_moved.dedup();
-        self.stock_listener.stock_moved(&effect.stock_moved);
-        self.cache
-            .stock_changed(&self.db, &effect.stock_moved, &effect.stock_figures)
-            .await;
-        if effect.availability_changed {
-            self.cache.availability_changed().await;
+        for listener in self.stock_listeners.iter() {
+            listener.stock_moved(&self.db, &effect).await;
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod limits;
 mod shop_parts;
 pub mod socket;
+mod stock_listeners;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -81,6 +82,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The listeners of this process's shops: its live rooms and its storefront cache.
+    pub fn stock_listeners(&self) -> crate::shop::StockListeners {
+        stock_listeners::stock_listeners(self.live_rooms.clone(), self.cache.clone())
+    }
+
     /// Opens and migrates the database; the embedded default is filled with the demo
     /// catalogue while it holds no products.
     pub async fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
@@ -141,7 +147,7 @@ impl AppState {
             db: db.clone(),
             cache: cache.clone(),
             images: images.clone(),
-            stock_listener: live_rooms.clone(),
+            stock_listeners: stock_listeners::stock_listeners(live_rooms.clone(), cache.clone()),
             placing_lanes: placing_lanes.clone(),
             settings: config.shop_settings(),
             parts: config.shop_parts(stripe.clone(), direct.clone()),
@@ -239,12 +245,14 @@ pub async fn shop_for_command(config: &Config) -> anyhow::Result<Shop> {
         _ => StorefrontCache::off(),
     };
     let (stripe, direct) = config.payment_clients()?;
+    let cache = Arc::new(cache);
+    // A command's sales reach the servers' live rooms through Redis.
+    let live_rooms = LiveRooms::new(redis, config.part::<LivestreamSettings>().live_stock_resync);
     Ok(Shop {
         db,
-        cache: Arc::new(cache),
+        cache: cache.clone(),
         images: image_store(config)?,
-        // A command's sales reach the servers' live rooms through Redis.
-        stock_listener: LiveRooms::new(redis, config.part::<LivestreamSettings>().live_stock_resync),
+        stock_listeners: stock_listeners::stock_listeners(live_rooms, cache),
         placing_lanes: Default::default(),
         settings: config.shop_settings(),
         parts: config.shop_parts(stripe, direct),
@@ -316,7 +324,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         .await?,
         cache: state.cache.clone(),
         images: state.images.clone(),
-        stock_listener: state.live_rooms.clone(),
+        stock_listeners: state.stock_listeners(),
         placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
         parts: state.config.shop_parts(state.stripe.clone(), state.direct.clone()),

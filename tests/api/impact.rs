@@ -295,7 +295,7 @@ async fn the_page_shows_its_figures_and_charts_on_a_phone_and_a_desktop() {
         db: state.db.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
-        stock_listener: state.live_rooms.clone(),
+        stock_listeners: state.stock_listeners(),
         placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
         parts: state.config.shop_parts(None, Default::default()),

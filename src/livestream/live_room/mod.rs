@@ -23,7 +23,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::entity::live_session_item;
 use crate::infra::ids::{LiveSessionId, VariantId};
 use crate::infra::redis::Redis;
-use crate::shop::StockListener;
+use crate::shop::{Effect, StockListener};
 
 /// A watcher reads a session's items at most this often, however many sales it hears of.
 pub const READ_GAP: Duration = Duration::from_millis(100);
@@ -164,10 +164,12 @@ fn lock(rooms: &Rooms) -> MutexGuard<'_, HashMap<LiveSessionId, Room>> {
     rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+#[async_trait::async_trait]
 impl StockListener for LiveRooms {
-    /// After a commit: stock of `variants` moved here. The rooms holding one wake, and the
-    /// other replicas are told.
-    fn stock_moved(&self, variants: &[VariantId]) {
+    /// After a commit: stock of the effect's variants moved here. The rooms holding one wake,
+    /// and the other replicas are told.
+    async fn stock_moved(&self, _db: &DatabaseConnection, effect: &Effect) {
+        let variants = effect.stock_moved.as_slice();
         if variants.is_empty() {
             return;
         }

@@ -35,7 +35,7 @@ pub fn shop(app: &TestApp, fee_bps: Option<u32>) -> Shop {
         db: state.db.clone(),
         cache: state.cache.clone(),
         images: state.images.clone(),
-        stock_listener: state.live_rooms.clone(),
+        stock_listeners: state.stock_listeners(),
         placing_lanes: Default::default(),
         settings: state.config.shop_settings(),
         parts,
