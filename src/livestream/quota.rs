@@ -5,11 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, UpdateMany,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, InsertStatement, Query, QueryStatementBuilder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::{live_session, live_session_item, session_purchase};
 use super::sessions::LiveOffer;
@@ -52,57 +49,28 @@ pub async fn claim(
                 "quantity",
             ])))
         };
+        // The quota first (the item's row is locked before the purchase is written, as a
+        // batch's take locks it before its stock); a batch's order leaves it to the batch.
+        if !deferred && !take(txn, item.id, i64::from(*quantity)).await? {
+            return refused(refusal(txn, item.id, buyer_id, *quantity).await?);
+        }
+        // The purchase, written only within the buyer's limit; which of the limit and the
+        // quota refused is read only when one did (a refusal rolls the quota's take back).
+        let purchase = purchase_within_limit(item.id, buyer_id, order_id, *quantity, now)?;
+        if txn.execute(&purchase).await?.rows_affected() != 1 {
+            return refused(refusal(txn, item.id, buyer_id, *quantity).await?);
+        }
         if deferred {
-            match held_and_limit(txn, item.id, buyer_id).await? {
-                None => return refused(sold_out()),
-                Some((held, limit)) if held + i64::from(*quantity) > i64::from(limit) => {
-                    return refused(over_limit(limit));
-                }
-                Some(_) => owed.push((item.id, *quantity)),
-            }
-        } else {
-            // The quota and the buyer's limit in one conditional update; which of them refused
-            // is read only when one did.
-            let taken = taking(item.id, i64::from(*quantity))
-                .filter(
-                    held_of(item.id, buyer_id)
-                        .add(*quantity)
-                        .lte(Expr::col(live_session_item::Column::PerBuyerLimit)),
-                )
-                .exec(txn)
-                .await?;
-            if taken.rows_affected != 1 {
-                return refused(match held_and_limit(txn, item.id, buyer_id).await? {
-                    Some((held, limit)) if held + i64::from(*quantity) > i64::from(limit) => over_limit(limit),
-                    _ => sold_out(),
-                });
-            }
+            owed.push((item.id, *quantity));
         }
-        session_purchase::ActiveModel {
-            item_id: Set(item.id),
-            buyer_id: Set(buyer_id),
-            order_id: Set(order_id),
-            quantity: Set(*quantity),
-            created_at: Set(now),
-            released_at: Set(None),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
     }
     Ok(Ok(owed))
 }
 
-/// Takes `units` from the quota of `item_id` for a batch's orders, whose limits were checked
-/// ([`claim`], deferred): all or none; `false` when the quota is short (or returned).
+/// Takes `units` from the quota of `item_id` (for an order, or for a batch's orders at its end),
+/// while it has them and was not returned: all or none; `false` when the quota is short.
 pub async fn take(txn: &impl ConnectionTrait, item_id: LiveSessionItemId, units: i64) -> AppResult<bool> {
-    Ok(taking(item_id, units).exec(txn).await?.rows_affected == 1)
-}
-
-/// The conditional update that takes `units` from the quota of `item_id`, while it has them
-/// and was not returned.
-fn taking(item_id: LiveSessionItemId, units: i64) -> UpdateMany<live_session_item::Entity> {
-    live_session_item::Entity::update_many()
+    let taken = live_session_item::Entity::update_many()
         .col_expr(
             live_session_item::Column::Remaining,
             Expr::col(live_session_item::Column::Remaining).sub(units),
@@ -110,6 +78,9 @@ fn taking(item_id: LiveSessionItemId, units: i64) -> UpdateMany<live_session_ite
         .filter(live_session_item::Column::Id.eq(item_id))
         .filter(live_session_item::Column::Remaining.gte(units))
         .filter(live_session_item::Column::ReturnedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(taken.rows_affected == 1)
 }
 
 /// What `buyer_id` holds of the item and the item's limit per buyer; `None` when the item was
@@ -128,6 +99,57 @@ async fn held_and_limit(
         .into_tuple()
         .one(txn)
         .await?)
+}
+
+/// Why `buyer_id` could not have `quantity` more of the item: over the limit, or sold out.
+async fn refusal(
+    txn: &impl ConnectionTrait,
+    item_id: LiveSessionItemId,
+    buyer_id: UserId,
+    quantity: i32,
+) -> AppResult<UserError> {
+    Ok(match held_and_limit(txn, item_id, buyer_id).await? {
+        Some((held, limit)) if held + i64::from(quantity) > i64::from(limit) => over_limit(limit),
+        _ => sold_out(),
+    })
+}
+
+/// The purchase of `quantity` of the item for the order, inserted only while the item is held
+/// (not returned) and the buyer's purchases stay within its limit per buyer.
+fn purchase_within_limit(
+    item_id: LiveSessionItemId,
+    buyer_id: UserId,
+    order_id: OrderId,
+    quantity: i32,
+    now: DateTime<Utc>,
+) -> AppResult<InsertStatement> {
+    let purchase = Query::select()
+        .expr(Expr::val(item_id))
+        .expr(Expr::val(buyer_id))
+        .expr(Expr::val(order_id))
+        .expr(Expr::val(quantity))
+        .expr(Expr::val(now))
+        .from(live_session_item::Entity)
+        .and_where(live_session_item::Column::Id.eq(item_id))
+        .and_where(live_session_item::Column::ReturnedAt.is_null())
+        .and_where(
+            held_of(item_id, buyer_id)
+                .add(quantity)
+                .lte(Expr::col(live_session_item::Column::PerBuyerLimit)),
+        )
+        .to_owned();
+    Ok(Query::insert()
+        .into_table(session_purchase::Entity)
+        .columns([
+            session_purchase::Column::ItemId,
+            session_purchase::Column::BuyerId,
+            session_purchase::Column::OrderId,
+            session_purchase::Column::Quantity,
+            session_purchase::Column::CreatedAt,
+        ])
+        .select_from(purchase)
+        .map_err(|error| AppError::Internal(error.into()))?
+        .to_owned())
 }
 
 fn over_limit(limit: i32) -> UserError {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -317,7 +317,8 @@ impl LiveOffer {
     }
 }
 
-/// The live offer of `link` (the order's code's live link), read at `now`.
+/// The live offer of `link` (the order's code's live link), read at `now`: the approved items
+/// still held of its session, if the session is live then, in one read.
 pub async fn live_offer(
     db: &impl ConnectionTrait,
     link: Option<&promo_link::Model>,
@@ -326,15 +327,21 @@ pub async fn live_offer(
     let Some(session_id) = link.and_then(|link| link.session_id) else {
         return Ok(LiveOffer::default());
     };
-    let session = session_of(db, session_id).await?;
-    if phase(&session, now) != SessionPhase::Live {
-        return Ok(LiveOffer::default());
-    }
-    let items = items_of(db, session_id)
-        .await?
-        .into_iter()
-        .filter(|item| item.approved_at.is_some() && item.returned_at.is_none())
-        .map(|item| (item.variant_id, item))
-        .collect();
-    Ok(LiveOffer { items })
+    // Live as `phase` says: from its start (included) to its end (excluded).
+    let live_session = Query::select()
+        .column(live_session::Column::Id)
+        .from(live_session::Entity)
+        .and_where(live_session::Column::Id.eq(session_id))
+        .and_where(live_session::Column::StartsAt.lte(now))
+        .and_where(live_session::Column::EndsAt.gt(now))
+        .to_owned();
+    let items = live_session_item::Entity::find()
+        .filter(live_session_item::Column::SessionId.in_subquery(live_session))
+        .filter(live_session_item::Column::ApprovedAt.is_not_null())
+        .filter(live_session_item::Column::ReturnedAt.is_null())
+        .all(db)
+        .await?;
+    Ok(LiveOffer {
+        items: items.into_iter().map(|item| (item.variant_id, item)).collect(),
+    })
 }
