@@ -55,9 +55,13 @@ pub async fn tell(
     subject: &Message,
     body: &Message,
 ) -> AppResult<()> {
+    mail::enqueue(txn, &mail_to(person, event, subject, body)).await?;
+    Ok(())
+}
+
+/// The message [`tell`] enqueues, for a caller that enqueues several at once.
+pub fn mail_to(person: &user::Model, event: &str, subject: &Message, body: &Message) -> OutgoingMail {
     let language = person.language.unwrap_or_default();
     let words = mail::render(language, subject, body);
-    let key = format!("{event}:to:{}", person.id);
-    mail::enqueue(txn, &OutgoingMail::new(key, &person.email, language, words)).await?;
-    Ok(())
+    OutgoingMail::new(format!("{event}:to:{}", person.id), &person.email, language, words)
 }

@@ -422,7 +422,7 @@ async fn reserve(
             figures: Vec::new(), // a bulk order's stock is read again after the commit
             paid,
             payment: None,
-            hot: None,
+            left_to_batch: Default::default(),
         }),
     )
     .await

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::checkout::Checkout;
 use super::entity::payment;
@@ -31,12 +31,18 @@ use crate::shop::{Effect, Shop};
 /// provider itself is asked after the commit, by [`start`]). None when the shop has no such
 /// provider: [`start`] then says so, and the order stands.
 pub async fn open(txn: &impl ConnectionTrait, shop: &Shop, order: &order::Model) -> AppResult<Option<payment::Model>> {
-    let Some(provider) = providers::for_method(shop, order.remainder_method.unwrap_or(order.payment_method)) else {
-        return Ok(None);
-    };
-    Ok(Some(
-        new_row(order, provider.kind(), Started::default()).insert(txn).await?,
-    ))
+    Ok(open_all(txn, opening(shop, order).into_iter().collect()).await?.pop())
+}
+
+/// The row [`open`] writes for `order`, for a caller that writes several orders' at once.
+pub fn opening(shop: &Shop, order: &order::Model) -> Option<payment::ActiveModel> {
+    let provider = providers::for_method(shop, order.remainder_method.unwrap_or(order.payment_method))?;
+    Some(new_row(order, provider.kind(), Started::default()))
+}
+
+/// Writes payment rows made by [`opening`] in one statement.
+pub async fn open_all(txn: &impl ConnectionTrait, rows: Vec<payment::ActiveModel>) -> AppResult<Vec<payment::Model>> {
+    Ok(payment::Entity::insert_many(rows).exec_with_returning(txn).await?)
 }
 
 /// The order's payment, started if it was not, by the provider of the order's method: a

@@ -24,10 +24,13 @@ use crate::accounts::entity::{membership, user};
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::ids::{LiveSessionItemId, OrderId, UserId, VariantId};
+use crate::infra::mail;
 use crate::inventory::{self, Moved};
 use crate::livestream::quota;
-use crate::orders::entity::order;
+use crate::orders::entity::{order, shipment};
 use crate::organisations::current_memberships;
+use crate::payments::entity::payment;
+use crate::payments::service as payments;
 use crate::shop::Shop;
 
 /// The most orders one transaction writes.
@@ -158,7 +161,11 @@ async fn write_all(shop: &Shop, batch: Vec<Prepared>, hot: Hot) -> Option<Vec<Ou
         };
         outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared, buyer, hot).await)));
     }
-    let committed = match take_hot_rows(&txn, &mut outcomes).await {
+    let taken = match write_later(&txn, &mut outcomes).await {
+        Ok(()) => take_hot_rows(&txn, &mut outcomes).await,
+        Err(error) => Err(error),
+    };
+    let committed = match taken {
         Ok(true) => txn.commit().await.map_err(|error| error.to_string()),
         Ok(false) => {
             let _ = txn.rollback().await;
@@ -209,17 +216,55 @@ enum Written {
     Again(usize),
 }
 
-/// Takes from the hot rows what the batch's placed orders left them (`Reserved::hot`): each
+/// Writes what the batch's placed orders left it (`Reserved::left_to_batch`): their shipments, payment
+/// rows and mails, one statement each; each order is answered with its payment row.
+async fn write_later(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> AppResult<()> {
+    let (mut shipments, mut rows, mut mails) = (Vec::new(), Vec::new(), Vec::new());
+    for reserved in placed(outcomes) {
+        let left = &mut reserved.left_to_batch;
+        shipments.append(&mut left.shipments);
+        rows.extend(left.payment.take());
+        mails.extend(left.mail.take());
+    }
+    if !shipments.is_empty() {
+        shipment::Entity::insert_many(shipments)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let mut opened: HashMap<OrderId, payment::Model> = payments::open_all(txn, rows)
+        .await?
+        .into_iter()
+        .map(|row| (row.order_id, row))
+        .collect();
+    mail::enqueue_all(txn, &mails).await?;
+    for reserved in placed(outcomes) {
+        if let Some(row) = opened.remove(&reserved.order.id) {
+            reserved.payment = Some(row);
+        }
+    }
+    Ok(())
+}
+
+/// The orders of a batch that were placed (not refused, not a repeated key).
+fn placed(outcomes: &mut [Written]) -> impl Iterator<Item = &mut Reserved> {
+    outcomes.iter_mut().filter_map(|written| match written {
+        Written::Own(outcome) => match outcome.as_mut() {
+            Ok(Ok(reserved)) => Some(reserved),
+            _ => None,
+        },
+        Written::Again(_) => None,
+    })
+}
+
+/// Takes from the hot rows what the batch's placed orders left them (`LeftToBatch::hot`): each
 /// live session item's quota, then each variant's stock (the order a single order takes them
 /// in), one statement each; the stock's figure goes to its orders, for the storefront's mirror.
 /// `false` when a row is short for all of it.
 async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> AppResult<bool> {
     let mut quotas: BTreeMap<LiveSessionItemId, i64> = BTreeMap::new();
     let mut stock: BTreeMap<VariantId, Vec<(OrderId, i64, UserId)>> = BTreeMap::new();
-    for written in outcomes.iter() {
-        let Written::Own(outcome) = written else { continue };
-        let Ok(Ok(reserved)) = outcome.as_ref() else { continue };
-        match reserved.hot {
+    for reserved in placed(outcomes) {
+        match reserved.left_to_batch.hot {
             Some(HotPart::Quota { item, units }) => *quotas.entry(item).or_default() += i64::from(units),
             Some(HotPart::Stock { variant, units, buyer }) => {
                 stock
@@ -243,10 +288,8 @@ async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> A
         else {
             return Ok(false);
         };
-        for written in outcomes.iter_mut() {
-            let Written::Own(outcome) = written else { continue };
-            let Ok(Ok(reserved)) = outcome.as_mut() else { continue };
-            if matches!(reserved.hot, Some(HotPart::Stock { variant: of, .. }) if of == variant) {
+        for reserved in placed(outcomes) {
+            if matches!(reserved.left_to_batch.hot, Some(HotPart::Stock { variant: of, .. }) if of == variant) {
                 reserved.availability_changed = availability_flipped;
                 reserved.figures = figure.map(|figure| vec![(variant, figure)]).unwrap_or_default();
             }

@@ -13,8 +13,8 @@ mod write;
 
 use pricing::PricedLine;
 use shipping::Shipping;
-pub(super) use write::HotPart;
 use write::{Hot, Taken, write};
+pub(super) use write::{HotPart, LeftToBatch};
 
 use std::collections::BTreeMap;
 
@@ -65,8 +65,8 @@ pub(super) struct Reserved {
     pub paid: Effect,
     /// The payment row written with the order, waiting for its provider to start it.
     pub payment: Option<payment::Model>,
-    /// What a batch takes from its hot row for this order, once for all (`Hot::AtTheEnd`).
-    pub hot: Option<HotPart>,
+    /// What a batch does for this order at its end, with its other orders' (`Hot::AtTheEnd`).
+    pub left_to_batch: LeftToBatch,
 }
 
 impl Reserved {
@@ -79,7 +79,7 @@ impl Reserved {
             figures: Vec::new(),
             paid: Effect::default(),
             payment: None,
-            hot: None,
+            left_to_batch: LeftToBatch::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::infra::error::{AppError, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{LiveSessionItemId, UserId, VariantId};
+use crate::infra::mail::{self, OutgoingMail};
 use crate::infra::money::Fen;
 use crate::inventory::{Moved, Movement};
 use crate::livestream::attribution;
@@ -22,6 +23,7 @@ use crate::orders::service::state::move_units;
 use crate::orders::{OrderStatus, PaymentMethod};
 use crate::organisations::{current_membership, funds};
 use crate::payments::ProviderKind;
+use crate::payments::entity::payment;
 use crate::payments::service as payments;
 use crate::shop::{Effect, Shop};
 
@@ -56,10 +58,22 @@ pub(in crate::checkout) enum HotPart {
     Quota { item: LiveSessionItemId, units: i32 },
 }
 
+/// What an order written with `Hot::AtTheEnd` leaves its batch to do at its end, with its other
+/// orders', one statement each: take its units of the hot row, and write the rows nothing can
+/// refuse once the order stands.
+#[derive(Default)]
+pub(in crate::checkout) struct LeftToBatch {
+    pub hot: Option<HotPart>,
+    pub shipments: Vec<shipment::ActiveModel>,
+    pub payment: Option<payment::ActiveModel>,
+    pub mail: Option<OutgoingMail>,
+}
+
 /// Writes a prepared order in a transaction of its own, or (`parent` a transaction: a batch
 /// of a hot variant's orders) in a savepoint of that one: all of it or none, either way. A
 /// batch has taken its buyers' rows already (`Taken::Before`), and may leave its hot row to
-/// the end (`Hot::AtTheEnd`: what the order owes it is in `Reserved::hot`).
+/// the end (`Hot::AtTheEnd`: what the order owes it, and the rows it leaves to the batch, are
+/// in `Reserved::left_to_batch`).
 pub(super) async fn write<C>(parent: &C, shop: &Shop, prepared: Prepared, buyer: Taken, hot: Hot) -> Outcome<Reserved>
 where
     C: TransactionTrait<Transaction = DatabaseTransaction>,
@@ -175,24 +189,34 @@ where
     }))
     .exec_without_returning(&txn)
     .await?;
+    // Paid at once, the order sells its units in this transaction: they must be held first.
+    // Otherwise a batch's order leaves its hot row, and the rows nothing can refuse (shipments,
+    // payment row, mail), to its batch, which writes them for all its orders at once.
+    let deferred = hot == Hot::AtTheEnd && !paid_at_once;
+    let mut later = LeftToBatch::default();
     // One parcel per producer; a pickup order has none (it is collected whole).
     if pickup_store.is_none() {
-        shipment::Entity::insert_many(shipping.fees.iter().map(|(producer_id, fee)| shipment::ActiveModel {
-            order_id: Set(order.id),
-            producer_id: Set(*producer_id),
-            tracking_number: Set(None),
-            shipped_at: Set(None),
-            shipping_fee_fen: Set(*fee),
-            ..Default::default()
-        }))
-        .exec_without_returning(&txn)
-        .await?;
+        later.shipments = shipping
+            .fees
+            .iter()
+            .map(|(producer_id, fee)| shipment::ActiveModel {
+                order_id: Set(order.id),
+                producer_id: Set(*producer_id),
+                tracking_number: Set(None),
+                shipped_at: Set(None),
+                shipping_fee_fen: Set(*fee),
+                ..Default::default()
+            })
+            .collect();
+        if !deferred {
+            shipment::Entity::insert_many(std::mem::take(&mut later.shipments))
+                .exec_without_returning(&txn)
+                .await?;
+        }
     }
     if let Some(referral) = &referral {
         attribution::attribute(&txn, order.id, referral, now).await?;
     }
-    // Paid at once, the order sells its units in this transaction: they must be held first.
-    let deferred = hot == Hot::AtTheEnd && !paid_at_once;
     let claimed = match quota::claim(&txn, &session, order.id, buyer_id, &wanted, now, deferred).await? {
         Ok(claimed) => claimed,
         Err(problem) => return end_write(txn, Err(problem)).await,
@@ -203,9 +227,13 @@ where
     });
     // The payment waits in the order's own transaction (one commit places both), written
     // before the stock so that it adds nothing to the time a hot variant's row is locked.
-    let payment = match paid_at_once {
-        true => None,
-        false => payments::open(&txn, shop, &order).await?,
+    let payment = match (paid_at_once, deferred) {
+        (true, _) => None,
+        (false, true) => {
+            later.payment = payments::opening(shop, &order);
+            None
+        }
+        (false, false) => payments::open(&txn, shop, &order).await?,
     };
     // Stock last, in variant order (no deadlocks between orders of several lines): a hot
     // variant's row is locked only from here to the commit.
@@ -270,7 +298,11 @@ where
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {} vanished", order.id)))?;
     }
     if let Some(buyer) = &buyer {
-        crate::orders::service::notices::placed(&txn, &order, buyer).await?;
+        let mail = crate::orders::service::notices::placed(&order, buyer);
+        match deferred {
+            true => later.mail = Some(mail),
+            false => _ = mail::enqueue(&txn, &mail).await?,
+        }
     }
     end_write(
         txn,
@@ -281,7 +313,7 @@ where
             figures,
             paid,
             payment,
-            hot: hot_part,
+            left_to_batch: LeftToBatch { hot: hot_part, ..later },
         }),
     )
     .await

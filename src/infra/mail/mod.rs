@@ -40,7 +40,7 @@ pub mod settings;
 mod transport;
 mod worker;
 
-pub use outbox::{OutboxCounts, OutgoingMail, counts, enqueue};
+pub use outbox::{OutboxCounts, OutgoingMail, counts, enqueue, enqueue_all};
 pub use render::{Rendered, render};
 pub use settings::{MailSettings, MailSettingsError, RetryPolicy};
 pub use transport::Transport;

@@ -64,8 +64,17 @@ impl OutgoingMail {
 /// every replica (`NOTIFY`); elsewhere they find it within a second (or at once, in this
 /// process).
 pub async fn enqueue<C: ConnectionTrait>(txn: &C, mail: &OutgoingMail) -> Result<bool, DbErr> {
+    Ok(enqueue_all(txn, std::slice::from_ref(mail)).await? == 1)
+}
+
+/// [`enqueue`] for several messages in one statement (a batch of orders' mails), the workers
+/// told once; answers how many were new.
+pub async fn enqueue_all<C: ConnectionTrait>(txn: &C, mails: &[OutgoingMail]) -> Result<u64, DbErr> {
+    if mails.is_empty() {
+        return Ok(0);
+    }
     let now = Utc::now();
-    let inserted = Entity::insert(entity::ActiveModel {
+    let rows = mails.iter().map(|mail| entity::ActiveModel {
         dedupe_key: Set(mail.dedupe_key.clone()),
         message_id: Set(uuid::Uuid::new_v4().simple().to_string()),
         recipient: Set(mail.to.clone()),
@@ -81,12 +90,12 @@ pub async fn enqueue<C: ConnectionTrait>(txn: &C, mail: &OutgoingMail) -> Result
         last_error: Set(None),
         created_at: Set(now),
         ..Default::default()
-    })
-    .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
-    .exec_without_returning(txn)
-    .await?
-        == 1;
-    if inserted {
+    });
+    let inserted = Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+    if inserted > 0 {
         if txn.get_database_backend() == DbBackend::Postgres {
             // Delivered when (and only if) the transaction commits.
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;

@@ -14,22 +14,21 @@ use crate::catalogue::entity::producer;
 use crate::infra::error::AppResult;
 use crate::infra::i18n::Message;
 use crate::infra::ids::{OrderId, ProducerId};
+use crate::infra::mail::OutgoingMail;
 use crate::infra::money::Fen;
 use crate::orders::entity::{order, shipment};
 
-/// An order was placed (`placeOrder`) by `buyer`, whose row placing has taken (and read).
-pub async fn placed(txn: &impl ConnectionTrait, order: &order::Model, buyer: &user::Model) -> AppResult<()> {
-    let total = order.total_fen;
-    tell(
-        txn,
+/// The mail to `buyer` that its order was placed (`placeOrder`), for the placing transaction
+/// to enqueue (a batch enqueues its orders' mails at once).
+pub fn placed(order: &order::Model, buyer: &user::Model) -> OutgoingMail {
+    recipients::mail_to(
         buyer,
         &format!("order-placed:{}", order.id),
         &Message::new("order-placed-mail-subject").with("order", order.number.as_str()),
         &Message::new("order-placed-mail-body")
             .with("order", order.number.as_str())
-            .with("total", total),
+            .with("total", order.total_fen),
     )
-    .await
 }
 
 /// An order was paid: its buyer hears, and each producer's growers hear of their part.

@@ -10,7 +10,7 @@ use huakai::infra::ids::OrderId;
 use huakai::infra::ids::VariantId;
 use huakai::inventory::entity::{stock_level, stock_movement};
 use huakai::orders::entity::{order, order_line};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 
 use crate::on_each_backend;

@@ -236,6 +236,19 @@ async fn three_hundred_buyers_race_for_forty_units(backend: Backend) {
     assert_eq!(by_key.len(), 40, "exactly 40 orders for 40 units");
     assert!(refused >= 240, "{refused} refused");
     assert_eq!(order::Entity::find().all(app.db()).await.expect("orders").len(), 40);
+    // What a batch writes for its orders at its end: each order's parcel, its payment row
+    // waiting for the transfer, and its buyer's mail, once each.
+    let sql = "SELECT COUNT(*) FROM orders o WHERE \
+        (SELECT COUNT(*) FROM shipments s WHERE s.order_id = o.id) = 1 \
+        AND (SELECT COUNT(*) FROM payments p WHERE p.order_id = o.id) = 1 \
+        AND (SELECT COUNT(*) FROM mail_outbox m WHERE m.dedupe_key LIKE 'order-placed:' || o.id || ':to:%') = 1";
+    let statement = Statement::from_string(app.db().get_database_backend(), sql);
+    let row = app.db().query_one_raw(statement).await.expect("read").expect("a count");
+    assert_eq!(
+        row.try_get_by_index::<i64>(0).expect("a number"),
+        40,
+        "each order whole"
+    );
     let (_, available) = variants(&app, "zhibo-baihe-miaosha")
         .await
         .into_values()
