@@ -161,9 +161,10 @@ impl Shop {
     /// Tells the stock listeners what a committed change did, before the change is answered:
     /// the live rooms showing one of the variants read their stock again, here and in the other
     /// replicas; the storefront cache's stock mirror takes the moved variants' figures, and its
-    /// lists filtered on stock are recomputed when a variant ran out or came back. A replica that misses
-    /// this (it died, or Redis failed) leaves figures at most the mirror's time to live behind,
-    /// entries at most their TTL, and live rooms at most `HUAKAI_LIVE_STOCK_RESYNC`.
+    /// lists filtered on stock are recomputed when a variant ran out or came back. A replica
+    /// that misses this (it died, or Redis failed) leaves figures at most the mirror's time to
+    /// live behind, entries at most their TTL, and live rooms at most
+    /// `HUAKAI_LIVE_STOCK_RESYNC`.
     pub async fn announce(&self, mut effect: Effect) {
         effect.stock_moved.sort_unstable();
         effect.stock_moved.dedup();

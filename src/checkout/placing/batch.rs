@@ -216,8 +216,8 @@ enum Written {
     Again(usize),
 }
 
-/// Writes what the batch's placed orders left it (`Reserved::left_to_batch`): their shipments, payment
-/// rows and mails, one statement each; each order is answered with its payment row.
+/// Writes what the batch's placed orders left it (`Reserved::left_to_batch`): their shipments,
+/// payment rows and mails, one statement each; each order is answered with its payment row.
 async fn write_later(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> AppResult<()> {
     let (mut shipments, mut rows, mut mails) = (Vec::new(), Vec::new(), Vec::new());
     for reserved in placed(outcomes) {

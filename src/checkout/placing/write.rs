@@ -196,22 +196,21 @@ where
     let mut later = LeftToBatch::default();
     // One parcel per producer; a pickup order has none (it is collected whole).
     if pickup_store.is_none() {
-        later.shipments = shipping
-            .fees
-            .iter()
-            .map(|(producer_id, fee)| shipment::ActiveModel {
-                order_id: Set(order.id),
-                producer_id: Set(*producer_id),
-                tracking_number: Set(None),
-                shipped_at: Set(None),
-                shipping_fee_fen: Set(*fee),
-                ..Default::default()
-            })
-            .collect();
-        if !deferred {
-            shipment::Entity::insert_many(std::mem::take(&mut later.shipments))
-                .exec_without_returning(&txn)
-                .await?;
+        let parcels = shipping.fees.iter().map(|(producer_id, fee)| shipment::ActiveModel {
+            order_id: Set(order.id),
+            producer_id: Set(*producer_id),
+            tracking_number: Set(None),
+            shipped_at: Set(None),
+            shipping_fee_fen: Set(*fee),
+            ..Default::default()
+        });
+        match deferred {
+            true => later.shipments = parcels.collect(),
+            false => {
+                _ = shipment::Entity::insert_many(parcels)
+                    .exec_without_returning(&txn)
+                    .await?
+            }
         }
     }
     if let Some(referral) = &referral {
