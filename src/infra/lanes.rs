@@ -1,10 +1,10 @@
 //! Lanes of waiting jobs, one per key, for group commit: a caller puts its job in its key's
 //! lane and takes a turn at the lane; whoever has one takes out everything waiting (up to a
 //! cap) and does it all at once, so that jobs that queue on one resource share one turn at it.
-//! A lane gives a few turns at once (its writers), when its jobs hold the resource only at
-//! their turn's end. Knows no domain: a job is whatever its caller puts in
-//! (`Box<dyn Any + Send>`) and takes out again as its own type. The counts say how many turns
-//! did how many jobs.
+//! A lane gives one turn at a time; a resource its jobs hold only at their turn's end can have
+//! several lanes (shards of its callers), whose turns go on at once. Knows no domain: a job is
+//! whatever its caller puts in (`Box<dyn Any + Send>`) and takes out again as its own type. The
+//! counts say how many turns did how many jobs.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -16,6 +16,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::infra::error::{AppError, AppResult};
 
 pub type Job = Box<dyn Any + Send>;
+
+/// A lane's key: what its jobs queue on (a row, say), and which shard of its callers (so that
+/// callers who must not share a turn's moment, because they lock more than the row, never do).
+pub type LaneKey = (i64, i64);
 
 /// One key's lane: the jobs waiting, and the turns being taken.
 pub struct Lane {
@@ -52,19 +56,19 @@ impl Lane {
 /// A process's lanes, each made on first use, and how many turns did how many jobs.
 #[derive(Default)]
 pub struct Lanes {
-    lanes: Mutex<HashMap<i64, Arc<Lane>>>,
+    lanes: Mutex<HashMap<LaneKey, Arc<Lane>>>,
     turns: AtomicU64,
     jobs: AtomicU64,
 }
 
 impl Lanes {
-    /// `key`'s lane, made on first use with `writers` turns at once.
-    pub fn lane(&self, key: i64, writers: usize) -> AppResult<Arc<Lane>> {
+    /// `key`'s lane, made on first use.
+    pub fn lane(&self, key: LaneKey) -> AppResult<Arc<Lane>> {
         let mut lanes = self.lanes.lock().map_err(|_| poisoned())?;
         Ok(Arc::clone(lanes.entry(key).or_insert_with(|| {
             Arc::new(Lane {
                 waiting: Mutex::default(),
-                turns: Arc::new(Semaphore::new(writers.max(1))),
+                turns: Arc::new(Semaphore::new(1)),
             })
         })))
     }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::entity::promo_link;
 use super::plans::rates_for;
@@ -103,6 +103,31 @@ pub async fn attribute(
         .map_err(|error| AppError::Internal(error.into()))?
         .to_owned();
     txn.execute(&insert).await?;
+    Ok(())
+}
+
+/// Attributes lines of several orders placed together, each with its order's referral and
+/// time, in one statement (as [`attribute`] does one order's): a line whose product the
+/// referral's host's plans cover is credited at the rate read for it.
+pub async fn attribute_lines<'a>(
+    txn: &impl ConnectionTrait,
+    lines: impl IntoIterator<Item = (&'a order_line::Model, &'a Referral, DateTime<Utc>)>,
+) -> AppResult<()> {
+    let rows = lines.into_iter().filter_map(|(line, referral, placed_at)| {
+        let rate = referral.rates.get(&line.product_id)?;
+        Some(order_line_attribution::ActiveModel {
+            order_line_id: Set(line.id),
+            order_id: Set(line.order_id),
+            host_id: Set(referral.link.host_id),
+            promo_link_id: Set(referral.link.id),
+            rate_bps: Set(i32::try_from(*rate).unwrap_or(0)),
+            created_at: Set(placed_at),
+            ..Default::default()
+        })
+    });
+    order_line_attribution::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }
 

@@ -2,11 +2,13 @@
 //! transaction within each buyer's limit, returned when an order is cancelled, expires or is
 //! refunded before it ships, and the unsold rest returned to stock when the session ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, InsertStatement, Query, QueryStatementBuilder};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use super::entity::{live_session, live_session_item, session_purchase};
 use super::sessions::LiveOffer;
@@ -150,6 +152,90 @@ fn purchase_within_limit(
         .select_from(purchase)
         .map_err(|error| AppError::Internal(error.into()))?
         .to_owned())
+}
+
+/// A session item's limit per buyer and what some buyers hold of it, read once for a batch's
+/// orders of the item (after their buyers' rows were taken), each counted as it is checked.
+pub struct BuyersLimit {
+    limit: i32,
+    held: HashMap<UserId, i64>,
+}
+
+impl BuyersLimit {
+    /// Whether `buyer` may have `quantity` more of the item; counts them when it may.
+    pub fn take(&mut self, buyer: UserId, quantity: i32) -> bool {
+        let held = self.held.entry(buyer).or_default();
+        let allowed = *held + i64::from(quantity) <= i64::from(self.limit);
+        if allowed {
+            *held += i64::from(quantity);
+        }
+        allowed
+    }
+}
+
+/// The limit per buyer of `item_id` and what each of `buyers` holds of it, in one statement;
+/// `None` when the item was returned (or is gone).
+pub async fn buyers_limit(
+    txn: &impl ConnectionTrait,
+    item_id: LiveSessionItemId,
+    buyers: &[UserId],
+) -> AppResult<Option<BuyersLimit>> {
+    let purchase = |column: session_purchase::Column| Expr::col((session_purchase::Entity, column));
+    let item = |column: live_session_item::Column| Expr::col((live_session_item::Entity, column));
+    let select = Query::select()
+        .from(live_session_item::Entity)
+        .left_join(
+            session_purchase::Entity,
+            purchase(session_purchase::Column::ItemId)
+                .equals((live_session_item::Entity, live_session_item::Column::Id))
+                .and(purchase(session_purchase::Column::BuyerId).is_in(buyers.iter().copied()))
+                .and(purchase(session_purchase::Column::ReleasedAt).is_null()),
+        )
+        .expr_as(item(live_session_item::Column::PerBuyerLimit), "per_buyer_limit")
+        .expr_as(purchase(session_purchase::Column::BuyerId), "buyer_id")
+        .expr_as(
+            Func::coalesce([
+                Expr::from(Func::sum(purchase(session_purchase::Column::Quantity))),
+                Expr::val(0),
+            ]),
+            "held",
+        )
+        .and_where(item(live_session_item::Column::Id).eq(item_id))
+        .and_where(item(live_session_item::Column::ReturnedAt).is_null())
+        .group_by_col((live_session_item::Entity, live_session_item::Column::PerBuyerLimit))
+        .group_by_col((session_purchase::Entity, session_purchase::Column::BuyerId))
+        .to_owned();
+    let mut limit = None;
+    let mut held = HashMap::new();
+    for row in txn.query_all(&select).await? {
+        limit = Some(row.try_get::<i32>("", "per_buyer_limit")?);
+        if let Some(buyer) = row.try_get::<Option<UserId>>("", "buyer_id")? {
+            held.insert(buyer, row.try_get::<i64>("", "held")?);
+        }
+    }
+    Ok(limit.map(|limit| BuyersLimit { limit, held }))
+}
+
+/// Writes the purchases of a batch's orders, each checked by [`BuyersLimit::take`], in one
+/// statement: (item, buyer, order, quantity, when).
+pub async fn record_purchases(
+    txn: &impl ConnectionTrait,
+    purchases: impl IntoIterator<Item = (LiveSessionItemId, UserId, OrderId, i32, DateTime<Utc>)>,
+) -> AppResult<()> {
+    let rows = purchases
+        .into_iter()
+        .map(|(item, buyer, order, quantity, now)| session_purchase::ActiveModel {
+            item_id: Set(item),
+            buyer_id: Set(buyer),
+            order_id: Set(order),
+            quantity: Set(quantity),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    session_purchase::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
 }
 
 fn over_limit(limit: i32) -> UserError {

@@ -315,6 +315,11 @@ impl LiveOffer {
     pub fn serves(&self, variant_id: VariantId) -> bool {
         self.items.contains_key(&variant_id)
     }
+
+    /// The item that sells `variant_id` in the session.
+    pub fn item_of(&self, variant_id: VariantId) -> Option<LiveSessionItemId> {
+        self.items.get(&variant_id).map(|item| item.id)
+    }
 }
 
 /// The live offer of `link` (the order's code's live link), read at `now`: the approved items

@@ -1,17 +1,20 @@
 //! Hot variants beyond one row's lock (issue 29; the design and its failure modes are in
 //! docs/orders-and-payments.md). On PostgreSQL, an order of one line waits in its variant's
 //! lane; whoever gets a turn at the lane writes everyone waiting (up to `MAX_BATCH`) in one
-//! transaction, each order in a savepoint of its own (all of it or none, exactly as alone),
-//! and one commit answers them all. No timer: a buyer alone is a batch of one; under load
-//! batches grow by themselves. The batch takes its buyers' rows first, in id order, and reads
-//! their memberships once; each order writes what it alone decides.
+//! transaction, and one commit answers them all. No timer: a buyer alone is a batch of one;
+//! under load batches grow by themselves. The batch takes its buyers' rows first, in id order,
+//! and reads their memberships once. Orders whose checks can all be made before they are
+//! written go together, one multi-row statement for each kind of row (`together`); the others
+//! are written one by one, each in a savepoint of its own (all of it or none, exactly as alone).
 //!
 //! The hot row (the variant's stock, or its live session item's quota) is taken once, at the
 //! batch's end, for all its orders: so a batch holds the row only for its last statement and
-//! its commit, and a lane lets `WRITERS` batches write at once, each waiting for the row only
-//! there. When the row cannot give a batch its units at once (the last units of a flash sale),
-//! nothing of that batch stands, and it is written again taking the row order by order, as a
-//! single order does, so each buyer gets exactly the answer it would have got alone.
+//! its commit, and `SHARDS` batches of one variant write at once, each waiting for the row only
+//! there. A variant has a lane per shard of its buyers: two batches written at once never share
+//! a buyer, whose row each batch locks from its start to its commit. When the row cannot give a
+//! batch its units at once (the last units of a flash sale), nothing of that batch stands, and
+//! it is written again taking the row order by order, as a single order does, so each buyer
+//! gets exactly the answer it would have got alone.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,8 +22,9 @@ use sea_orm::sea_query::LockType;
 use sea_orm::{ColumnTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
+use super::together::{Buyers, InBatch, write_together};
 use super::{Hot, HotPart, Prepared, Reserved, Taken, write};
-use crate::accounts::entity::{membership, user};
+use crate::accounts::entity::user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::ids::{LiveSessionItemId, OrderId, UserId, VariantId};
@@ -36,13 +40,16 @@ use crate::shop::Shop;
 /// The most orders one transaction writes.
 const MAX_BATCH: usize = 64;
 
-/// Batches of one lane written at once: each waits for the hot row only at its end, so while
-/// one commits the next is writing its orders.
-const WRITERS: usize = 2;
+/// A variant's lanes, each for a shard of its buyers (by id), each writing one batch at a time:
+/// batches of one variant wait for each other only at the hot row, at their ends, so while one
+/// commits another is writing its orders. (With two batches of one lane at once, measured
+/// 2026-12-06, the second waited for the first's commit at its first statement, on the buyers
+/// they shared.)
+const SHARDS: i64 = 2;
 
 type Answer = oneshot::Sender<AppResult<Result<Reserved, UserError>>>;
 
-/// What waits in a variant's lane (`infra::lanes`).
+/// What waits in a lane (`infra::lanes`).
 type Waiting = (Prepared, Answer);
 
 /// The variant whose lane `prepared` waits in: an order of one online line, on PostgreSQL
@@ -52,16 +59,22 @@ pub(super) fn lane_of(shop: &Shop, prepared: &Prepared) -> Option<VariantId> {
     (single && shop.db.get_database_backend() == DatabaseBackend::Postgres).then(|| prepared.lines[0].variant.id)
 }
 
-/// Places `prepared` through `variant`'s lane; answered once the batch it was written in has
-/// committed (or failed).
+/// Places `prepared` through its buyer's lane of `variant`; answered once the batch it was
+/// written in has committed (or failed).
 pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -> Outcome<Reserved> {
-    let lane = shop.placing_lanes.lane(variant.0, WRITERS)?;
+    let shard = prepared.buyer_id.0.rem_euclid(SHARDS);
+    let lane = shop.placing_lanes.lane((variant.0, shard))?;
     let (answer, mut answered) = oneshot::channel();
     let waiting: Waiting = (prepared, answer);
     lane.push(Box::new(waiting))?;
     loop {
-        let writing = lane.turn().await?;
-        // Written while this one waited for the lane: answered already.
+        // Answered while waiting for a turn (another turn wrote it), it leaves the turns' queue
+        // at once: the next batch's writer does not wait for a line of answered buyers.
+        let writing = tokio::select! {
+            biased;
+            outcome = &mut answered => return outcome.map_err(|_| unanswered())?,
+            turn = lane.turn() => turn?,
+        };
         if let Some(outcome) = taken(&mut answered)? {
             return outcome;
         }
@@ -141,26 +154,52 @@ async fn write_all(shop: &Shop, batch: Vec<Prepared>, hot: Hot) -> Option<Vec<Ou
         Ok(txn) => txn,
         Err(error) => return failed(error.into()),
     };
-    let (buyers, memberships) = match take_buyers(&txn, batch.iter().map(|prepared| prepared.buyer_id)).await {
+    let buyers = match take_buyers(&txn, batch.iter().map(|prepared| prepared.buyer_id)).await {
         Ok(taken) => taken,
         Err(error) => return failed(error),
     };
     // A key twice in one batch: the second is the first's order, found again after the commit.
     let mut first_of: HashMap<(UserId, String), usize> = HashMap::new();
-    let mut outcomes: Vec<Written> = Vec::with_capacity(count);
+    let mut written: Vec<(usize, Written)> = Vec::with_capacity(count);
+    let mut firsts: Vec<InBatch> = Vec::with_capacity(count);
     for (index, prepared) in batch.into_iter().enumerate() {
         let key = (prepared.buyer_id, prepared.idempotency_key.clone());
-        if let Some(first) = first_of.get(&key) {
-            outcomes.push(Written::Again(*first));
-            continue;
+        match first_of.get(&key) {
+            Some(first) => written.push((index, Written::Again(*first))),
+            None => {
+                first_of.insert(key, index);
+                firsts.push((index, prepared));
+            }
         }
-        first_of.insert(key, index);
-        let buyer = Taken::Before {
-            buyer: buyers.get(&prepared.buyer_id).cloned().map(Box::new),
-            membership: memberships.get(&prepared.buyer_id).cloned(),
-        };
-        outcomes.push(Written::Own(Box::new(write(&txn, shop, prepared, buyer, hot).await)));
     }
+    // Taking the hot row at the end, the orders that can be checked before they are written go
+    // together; the others, and all when the hot row is taken order by order, one by one.
+    let alone = match hot {
+        Hot::AtTheEnd => match write_together(&txn, shop, firsts, &buyers).await {
+            Ok((placed, alone)) => {
+                written.extend(
+                    placed
+                        .into_iter()
+                        .map(|(index, reserved)| (index, own(Ok(Ok(reserved))))),
+                );
+                alone
+            }
+            Err(error) => {
+                let _ = txn.rollback().await;
+                return failed(error);
+            }
+        },
+        Hot::EachOrder => firsts,
+    };
+    for (index, prepared) in alone {
+        let buyer = Taken::Before {
+            buyer: buyers.rows.get(&prepared.buyer_id).cloned().map(Box::new),
+            membership: buyers.memberships.get(&prepared.buyer_id).cloned(),
+        };
+        written.push((index, own(write(&txn, shop, prepared, buyer, hot).await)));
+    }
+    written.sort_by_key(|(index, _)| *index);
+    let mut outcomes: Vec<Written> = written.into_iter().map(|(_, written)| written).collect();
     let taken = match write_later(&txn, &mut outcomes).await {
         Ok(()) => take_hot_rows(&txn, &mut outcomes).await,
         Err(error) => Err(error),
@@ -207,6 +246,10 @@ async fn write_all(shop: &Shop, batch: Vec<Prepared>, hot: Hot) -> Option<Vec<Ou
 
 fn internal(what: &str) -> AppError {
     AppError::Internal(anyhow::anyhow!("{what}"))
+}
+
+fn own(outcome: Outcome<Reserved>) -> Written {
+    Written::Own(Box::new(outcome))
 }
 
 /// What writing an order of a batch came to.
@@ -300,10 +343,7 @@ async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> A
 
 /// Takes the batch's buyers' rows, in id order, in one statement, and answers them with their
 /// current memberships (read once they are taken, as a single order reads its buyer's).
-async fn take_buyers(
-    txn: &DatabaseTransaction,
-    buyers: impl Iterator<Item = UserId>,
-) -> AppResult<(HashMap<UserId, user::Model>, HashMap<UserId, membership::Model>)> {
+async fn take_buyers(txn: &DatabaseTransaction, buyers: impl Iterator<Item = UserId>) -> AppResult<Buyers> {
     let mut ids: Vec<UserId> = buyers.collect();
     ids.sort_unstable();
     ids.dedup();
@@ -318,5 +358,8 @@ async fn take_buyers(
         .into_iter()
         .map(|row| (row.id, row))
         .collect();
-    Ok((taken, current_memberships(txn, &ids).await?))
+    Ok(Buyers {
+        rows: taken,
+        memberships: current_memberships(txn, &ids).await?,
+    })
 }

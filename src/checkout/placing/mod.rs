@@ -9,6 +9,7 @@ mod paid;
 mod pricing;
 mod request;
 mod shipping;
+mod together;
 mod write;
 
 use pricing::PricedLine;

@@ -4,6 +4,7 @@
 
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
 
+use super::shipping::Shipping;
 use super::{Prepared, PricedLine, Reserved, key_taken, order_number, pay_at_once, pickup_code, placed_meanwhile};
 use crate::accounts::entity::{membership, user};
 use crate::cart::take_user;
@@ -11,7 +12,7 @@ use crate::infra::db::{begin_write, end_write};
 use crate::infra::error::{AppError, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
-use crate::infra::ids::{LiveSessionItemId, UserId, VariantId};
+use crate::infra::ids::{LiveSessionItemId, OrderId, OrganisationId, UserId, VariantId};
 use crate::infra::mail::{self, OutgoingMail};
 use crate::infra::money::Fen;
 use crate::inventory::{Moved, Movement};
@@ -79,23 +80,22 @@ where
     C: TransactionTrait<Transaction = DatabaseTransaction>,
 {
     let (db, settings) = (&shop.db, &shop.settings);
+    // The row's own fields are written from `prepared` whole (`order_row`).
     let Prepared {
         buyer_id,
-        idempotency_key,
         payment_method,
         remainder_method: wanted_remainder,
-        referral_code,
-        referral,
+        ref referral,
         from_cart,
         pickup_store,
-        address,
-        wanted,
-        session,
-        lines,
-        shipping,
+        ref wanted,
+        ref session,
+        ref lines,
+        ref shipping,
         total,
         now,
         reserved_until,
+        ..
     } = prepared;
     let txn = begin_write(parent).await?;
     // Credited to the organisation the buyer belongs to now (read in the transaction that
@@ -134,61 +134,24 @@ where
     let paid_at_once = allowance_from.is_some() && remainder_method.is_none();
     if !paid_at_once
         && let Err(problem) =
-            within_buyer_limits(&txn, buyer_id, &wanted, settings.order_limits, (now, reserved_until)).await?
+            within_buyer_limits(&txn, buyer_id, wanted, settings.order_limits, (now, reserved_until)).await?
     {
         return end_write(txn, Err(problem)).await;
     }
-    let inserted = order::ActiveModel {
-        number: Set(order_number()),
-        buyer_id: Set(buyer_id),
-        status: Set(OrderStatus::PendingPayment),
-        payment_method: Set(payment_method),
-        total_fen: Set(total),
-        shipping_fee_fen: Set(shipping.total),
-        idempotency_key: Set(idempotency_key.clone()),
-        referral_code: Set(referral_code.clone()),
-        union_id: Set(organisation),
-        ship_name: Set(address.name),
-        ship_phone: Set(address.phone),
-        ship_province: Set(address.province),
-        ship_city: Set(address.city),
-        ship_district: Set(address.district),
-        ship_line1: Set(address.line1),
-        ship_postal_code: Set(address.postal_code),
-        reserved_until: Set(Some(reserved_until)),
-        created_at: Set(now),
-        allowance_fen: Set(allowance_part),
-        remainder_method: Set(remainder_method),
-        pickup_store_id: Set(pickup_store),
-        pickup_code: Set(pickup_store.map(|_| pickup_code())),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let inserted = order_row(&prepared, organisation, allowance_part, remainder_method)
+        .insert(&txn)
+        .await;
     let mut order = match inserted {
         Ok(order) => order,
         Err(error) if key_taken(&error) => {
             txn.rollback().await?;
-            return Ok(Ok(placed_meanwhile(db, buyer_id, &idempotency_key).await?));
+            return Ok(Ok(placed_meanwhile(db, buyer_id, &prepared.idempotency_key).await?));
         }
         Err(error) => return Err(error.into()),
     };
-    // The platform's fee is the rate in force now, kept with the line: delivery and every
-    // refund take it from there, whatever the setting is by then.
-    let fee_bps = i32::try_from(shop.payout_settings().platform_fee_bps).unwrap_or(i32::MAX);
-    order_line::Entity::insert_many(lines.iter().map(|line| order_line::ActiveModel {
-        order_id: Set(order.id),
-        variant_id: Set(line.variant.id),
-        product_id: Set(line.variant.product_id),
-        producer_id: Set(line.producer_id),
-        quantity: Set(line.quantity),
-        unit_price_fen: Set(line.unit_price),
-        line_total_fen: Set(line.line_total),
-        platform_fee_bps: Set(Some(fee_bps)),
-        ..Default::default()
-    }))
-    .exec_without_returning(&txn)
-    .await?;
+    order_line::Entity::insert_many(line_rows(shop, order.id, lines))
+        .exec_without_returning(&txn)
+        .await?;
     // Paid at once, the order sells its units in this transaction: they must be held first.
     // Otherwise a batch's order leaves its hot row, and the rows nothing can refuse (shipments,
     // payment row, mail), to its batch, which writes them for all its orders at once.
@@ -196,16 +159,9 @@ where
     let mut later = LeftToBatch::default();
     // One parcel per producer; a pickup order has none (it is collected whole).
     if pickup_store.is_none() {
-        let parcels = shipping.fees.iter().map(|(producer_id, fee)| shipment::ActiveModel {
-            order_id: Set(order.id),
-            producer_id: Set(*producer_id),
-            tracking_number: Set(None),
-            shipped_at: Set(None),
-            shipping_fee_fen: Set(*fee),
-            ..Default::default()
-        });
+        let parcels = parcel_rows(order.id, shipping);
         match deferred {
-            true => later.shipments = parcels.collect(),
+            true => later.shipments = parcels,
             false => {
                 _ = shipment::Entity::insert_many(parcels)
                     .exec_without_returning(&txn)
@@ -213,10 +169,10 @@ where
             }
         }
     }
-    if let Some(referral) = &referral {
+    if let Some(referral) = referral {
         attribution::attribute(&txn, order.id, referral, now).await?;
     }
-    let claimed = match quota::claim(&txn, &session, order.id, buyer_id, &wanted, now, deferred).await? {
+    let claimed = match quota::claim(&txn, session, order.id, buyer_id, wanted, now, deferred).await? {
         Ok(claimed) => claimed,
         Err(problem) => return end_write(txn, Err(problem)).await,
     };
@@ -240,7 +196,7 @@ where
     let mut figures = Vec::with_capacity(lines.len());
     for PricedLine {
         variant, quantity, at, ..
-    } in &lines
+    } in lines
     {
         // Units from a session's quota are held already (set aside at approval).
         if session.serves(variant.id) {
@@ -327,4 +283,76 @@ fn allowance_short(total: Fen, balance: Fen) -> UserError {
             .with("balance", balance),
     )
     .on_field(&["input", "paymentMethod"])
+}
+
+/// The order's row, awaiting its payment.
+pub(super) fn order_row(
+    parts: &Prepared,
+    organisation: Option<OrganisationId>,
+    allowance_part: Fen,
+    remainder_method: Option<PaymentMethod>,
+) -> order::ActiveModel {
+    let address = parts.address.clone();
+    order::ActiveModel {
+        number: Set(order_number()),
+        buyer_id: Set(parts.buyer_id),
+        status: Set(OrderStatus::PendingPayment),
+        payment_method: Set(parts.payment_method),
+        total_fen: Set(parts.total),
+        shipping_fee_fen: Set(parts.shipping.total),
+        idempotency_key: Set(parts.idempotency_key.clone()),
+        referral_code: Set(parts.referral_code.clone()),
+        union_id: Set(organisation),
+        ship_name: Set(address.name),
+        ship_phone: Set(address.phone),
+        ship_province: Set(address.province),
+        ship_city: Set(address.city),
+        ship_district: Set(address.district),
+        ship_line1: Set(address.line1),
+        ship_postal_code: Set(address.postal_code),
+        reserved_until: Set(Some(parts.reserved_until)),
+        created_at: Set(parts.now),
+        allowance_fen: Set(allowance_part),
+        remainder_method: Set(remainder_method),
+        pickup_store_id: Set(parts.pickup_store),
+        pickup_code: Set(parts.pickup_store.map(|_| pickup_code())),
+        ..Default::default()
+    }
+}
+
+/// The order's lines, with the platform's fee in force now: delivery and every refund take it
+/// from there, whatever the setting is by then.
+pub(super) fn line_rows<'a>(
+    shop: &Shop,
+    order_id: OrderId,
+    lines: &'a [PricedLine],
+) -> impl Iterator<Item = order_line::ActiveModel> + 'a {
+    let fee_bps = i32::try_from(shop.payout_settings().platform_fee_bps).unwrap_or(i32::MAX);
+    lines.iter().map(move |line| order_line::ActiveModel {
+        order_id: Set(order_id),
+        variant_id: Set(line.variant.id),
+        product_id: Set(line.variant.product_id),
+        producer_id: Set(line.producer_id),
+        quantity: Set(line.quantity),
+        unit_price_fen: Set(line.unit_price),
+        line_total_fen: Set(line.line_total),
+        platform_fee_bps: Set(Some(fee_bps)),
+        ..Default::default()
+    })
+}
+
+/// The order's parcels, one per producer.
+pub(super) fn parcel_rows(order_id: OrderId, shipping: &Shipping) -> Vec<shipment::ActiveModel> {
+    shipping
+        .fees
+        .iter()
+        .map(|(producer_id, fee)| shipment::ActiveModel {
+            order_id: Set(order_id),
+            producer_id: Set(*producer_id),
+            tracking_number: Set(None),
+            shipped_at: Set(None),
+            shipping_fee_fen: Set(*fee),
+            ..Default::default()
+        })
+        .collect()
 }

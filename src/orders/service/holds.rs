@@ -4,7 +4,7 @@
 //! A buyer's own holds have limits of their own (`HUAKAI_UNPAID_ORDERS_PER_BUYER`, …), counted
 //! the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -136,7 +136,10 @@ async fn buyer_holds(
         )
         .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
         .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
-        .cond_where(holding(buyer_id, now));
+        .cond_where(holding(
+            Expr::col((order::Entity, order::Column::BuyerId)).eq(buyer_id),
+            now,
+        ));
     let mut wanted_count = 0;
     for (at, variant_id) in wanted.enumerate() {
         let of_variant = Expr::case(
@@ -161,11 +164,78 @@ async fn buyer_holds(
     })
 }
 
-/// The buyer's own orders (not bulk) that hold stock unpaid at `now`.
-fn holding(buyer_id: UserId, now: DateTime<Utc>) -> Condition {
+/// What one buyer holds unpaid now of all variants and of one, for orders checked together.
+#[derive(Clone, Copy, Default)]
+pub struct Held {
+    orders: i64,
+    units: i64,
+    of_variant: i64,
+}
+
+impl Held {
+    /// Whether an order of `quantity` units of the variant stays within `limits` (the checks of
+    /// [`within_buyer_limits`], whose refusals say which limit and until when).
+    pub fn allows(&self, limits: OrderLimits, quantity: i32) -> bool {
+        let quantity = i64::from(quantity);
+        self.orders < i64::from(limits.unpaid_orders_per_buyer)
+            && self.units + quantity <= i64::from(limits.reserved_units_per_buyer)
+            && self.of_variant + quantity <= i64::from(limits.reserved_units_per_variant)
+    }
+
+    /// Counts an order of `quantity` units of the variant placed meanwhile.
+    pub fn add(&mut self, quantity: i32) {
+        self.orders += 1;
+        self.units += i64::from(quantity);
+        self.of_variant += i64::from(quantity);
+    }
+}
+
+/// What each of `buyers` holds unpaid now, of all variants and of `variant`, in one statement
+/// (a buyer who holds nothing is not in the answer). Call it after taking the buyers' rows.
+pub async fn held_by(
+    txn: &impl ConnectionTrait,
+    buyers: &[UserId],
+    variant: VariantId,
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<UserId, Held>> {
+    let line = |column: order_line::Column| Expr::col((order_line::Entity, column));
+    let buyer = Expr::col((order::Entity, order::Column::BuyerId));
+    let of_variant = Expr::case(
+        line(order_line::Column::VariantId).eq(variant),
+        line(order_line::Column::Quantity),
+    )
+    .finally(0);
+    let select = Query::select()
+        .from(order_line::Entity)
+        .inner_join(
+            order::Entity,
+            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
+        )
+        .expr_as(buyer.clone(), "buyer_id")
+        .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
+        .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
+        .expr_as(sum_or_zero(of_variant), "of_variant")
+        .cond_where(holding(buyer.clone().is_in(buyers.iter().copied()), now))
+        .group_by_col((order::Entity, order::Column::BuyerId))
+        .to_owned();
+    let mut held = HashMap::new();
+    for row in txn.query_all(&select).await? {
+        let buyer: UserId = row.try_get("", "buyer_id")?;
+        let of_buyer = Held {
+            orders: row.try_get("", "orders")?,
+            units: row.try_get("", "units")?,
+            of_variant: row.try_get("", "of_variant")?,
+        };
+        held.insert(buyer, of_buyer);
+    }
+    Ok(held)
+}
+
+/// The orders (not bulk) of the buyers `buyer` says that hold stock unpaid at `now`.
+fn holding(buyer: Expr, now: DateTime<Utc>) -> Condition {
     let column = |column: order::Column| Expr::col((order::Entity, column));
     Condition::all()
-        .add(column(order::Column::BuyerId).eq(buyer_id))
+        .add(buyer)
         .add(column(order::Column::Bulk).eq(false))
         .add(column(order::Column::Status).eq(OrderStatus::PendingPayment))
         .add(column(order::Column::ReservedUntil).gt(now))
@@ -185,7 +255,10 @@ async fn first_hold_ends(
     reserved_until: DateTime<Utc>,
 ) -> AppResult<u64> {
     let first = order::Entity::find()
-        .filter(holding(buyer_id, now))
+        .filter(holding(
+            Expr::col((order::Entity, order::Column::BuyerId)).eq(buyer_id),
+            now,
+        ))
         .order_by_asc(order::Column::ReservedUntil)
         .one(txn)
         .await?
