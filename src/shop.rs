@@ -125,6 +125,9 @@ pub struct Effect {
     /// Figures the change itself left (`UPDATE … RETURNING`): the mirror takes these without
     /// reading them again. A variant moved without one is read after the commit.
     pub stock_figures: Vec<(VariantId, Figure)>,
+    /// The variants whose live session quota moved, their stock not: the live rooms showing
+    /// them read it again; the storefront, which shows stock, has nothing to learn.
+    pub quota_moved: Vec<VariantId>,
 }
 
 impl Effect {
@@ -138,6 +141,7 @@ impl Effect {
         });
         self.stock_moved.extend(other.stock_moved);
         self.stock_figures.extend(other.stock_figures);
+        self.quota_moved.extend(other.quota_moved);
         self
     }
 
@@ -152,7 +156,15 @@ impl Effect {
         Effect {
             availability_changed,
             stock_moved: variant_ids.into_iter().collect(),
-            stock_figures: Vec::new(),
+            ..Effect::default()
+        }
+    }
+
+    /// The live session quota of `variant_ids` moved.
+    pub fn quota_moved(variant_ids: impl IntoIterator<Item = VariantId>) -> Effect {
+        Effect {
+            quota_moved: variant_ids.into_iter().collect(),
+            ..Effect::default()
         }
     }
 }
@@ -168,6 +180,8 @@ impl Shop {
     pub async fn announce(&self, mut effect: Effect) {
         effect.stock_moved.sort_unstable();
         effect.stock_moved.dedup();
+        effect.quota_moved.sort_unstable();
+        effect.quota_moved.dedup();
         for listener in self.stock_listeners.iter() {
             listener.stock_moved(&self.db, &effect).await;
         }

@@ -419,6 +419,7 @@ async fn reserve(
             order,
             availability_changed,
             variant_ids: per_variant.keys().copied().collect(),
+            quota_variant_ids: Vec::new(),
             figures: Vec::new(), // a bulk order's stock is read again after the commit
             paid,
             payment: None,

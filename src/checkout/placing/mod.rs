@@ -59,7 +59,10 @@ pub struct OrderRequest {
 pub(super) struct Reserved {
     pub order: order::Model,
     pub availability_changed: bool,
+    /// The variants whose stock its reservation moved.
     pub variant_ids: Vec<VariantId>,
+    /// The variants whose live session quota it took (their stock did not move).
+    pub quota_variant_ids: Vec<VariantId>,
     /// The stock figures its reservation left, for the storefront's mirror.
     pub figures: Vec<(VariantId, Figure)>,
     /// An order paid as it was placed (by allowance or fund): its stock sold.
@@ -77,6 +80,7 @@ impl Reserved {
             order,
             availability_changed: false,
             variant_ids: Vec::new(),
+            quota_variant_ids: Vec::new(),
             figures: Vec::new(),
             paid: Effect::default(),
             payment: None,
@@ -108,6 +112,7 @@ pub(super) async fn announce_and_start_payment(shop: &Shop, reserved: Reserved, 
     shop.announce(
         Effect::stock_moved(reserved.variant_ids.iter().copied(), reserved.availability_changed)
             .with_figures(reserved.figures)
+            .and(Effect::quota_moved(reserved.quota_variant_ids))
             .and(reserved.paid),
     )
     .await;

@@ -175,13 +175,13 @@ async fn write_rows(
 /// item's quota, or its variant's stock), its parcels, its payment row and its buyer's mail.
 fn reserved(shop: &Shop, prepared: &Prepared, order: order::Model, variant: VariantId, buyers: &Buyers) -> Reserved {
     let quantity = prepared.lines[0].quantity;
-    let hot = match prepared.session.item_of(variant) {
-        Some(item) => HotPart::Quota { item, units: quantity },
-        None => HotPart::Stock {
-            variant,
-            units: i64::from(quantity),
-            buyer: prepared.buyer_id,
-        },
+    let (hot, moved) = match prepared.session.item_of(variant) {
+        Some(item) => (HotPart::Quota { item, units: quantity }, (vec![], vec![variant])),
+        None => {
+            let units = i64::from(quantity);
+            let buyer = prepared.buyer_id;
+            (HotPart::Stock { variant, units, buyer }, (vec![variant], vec![]))
+        }
     };
     let left_to_batch = LeftToBatch {
         hot: Some(hot),
@@ -195,7 +195,8 @@ fn reserved(shop: &Shop, prepared: &Prepared, order: order::Model, variant: Vari
     Reserved {
         order,
         availability_changed: false,
-        variant_ids: vec![variant],
+        variant_ids: moved.0,
+        quota_variant_ids: moved.1,
         figures: Vec::new(),
         paid: Effect::default(),
         payment: None,

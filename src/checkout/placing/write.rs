@@ -259,12 +259,14 @@ where
             false => _ = mail::enqueue(&txn, &mail).await?,
         }
     }
+    let ids = lines.iter().map(|line| line.variant.id);
     end_write(
         txn,
         Ok(Reserved {
             order,
             availability_changed,
-            variant_ids: lines.iter().map(|line| line.variant.id).collect(),
+            variant_ids: ids.clone().filter(|id| !session.serves(*id)).collect(),
+            quota_variant_ids: ids.filter(|id| session.serves(*id)).collect(),
             figures,
             paid,
             payment,

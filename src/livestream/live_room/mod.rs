@@ -166,16 +166,17 @@ fn lock(rooms: &Rooms) -> MutexGuard<'_, HashMap<LiveSessionId, Room>> {
 
 #[async_trait::async_trait]
 impl StockListener for LiveRooms {
-    /// After a commit: stock of the effect's variants moved here. The rooms holding one wake,
-    /// and the other replicas are told.
+    /// After a commit: stock or a session's quota of the effect's variants moved here. The
+    /// rooms holding one wake, and the other replicas are told.
     async fn stock_moved(&self, _db: &DatabaseConnection, effect: &Effect) {
-        let variants = effect.stock_moved.as_slice();
+        let mut variants = effect.stock_moved.clone();
+        variants.extend(&effect.quota_moved);
         if variants.is_empty() {
             return;
         }
-        self.ring(variants);
+        self.ring(&variants);
         if let Some(outbox) = &self.outbox {
-            let _ = outbox.send(variants.to_vec());
+            let _ = outbox.send(variants);
         }
     }
 }
