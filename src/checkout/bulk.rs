@@ -274,8 +274,7 @@ async fn reserve(
         return Ok(Err(problems));
     }
 
-    // Per variant: units wanted and the lines asking. Per recipient and producer: a shipment
-    // and what goes in it.
+    // Per variant: units wanted and the lines asking. Per recipient and producer: a parcel.
     let mut per_variant: BTreeMap<VariantId, (i64, Vec<LinePlace>)> = BTreeMap::new();
     let mut parcels: Parcels = BTreeMap::new();
     for Checked { line, offer } in &checked {
