@@ -25,7 +25,8 @@ PORT="${PORT:-18181}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huakai-target}"
 
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --release --quiet
+# BIN runs a binary built already (one built before a change, side by side).
+if [ -z "${BIN:-}" ]; then cargo build --release --quiet; fi
 BIN="${BIN:-$CARGO_TARGET_DIR/release/huakai}"
 
 DB="huakai_bench_$$"
