@@ -32,6 +32,7 @@ mod m20261203_000038_stores;
 mod m20261204_000041_shipping_fees;
 mod m20261204_000042_pickups;
 mod m20261204_000043_counter_refunds;
+mod m20261206_000044_buyer_holds;
 mod sql;
 
 pub struct Migrator;
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000041_shipping_fees::Migration),
             Box::new(m20261204_000042_pickups::Migration),
             Box::new(m20261204_000043_counter_refunds::Migration),
+            Box::new(m20261206_000044_buyer_holds::Migration),
         ]
     }
 }
