@@ -8,12 +8,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::entity::promo_link;
 use super::plans::rates_for;
-use crate::infra::error::{AppError, AppResult};
+use crate::infra::error::AppResult;
 use crate::infra::ids::PayoutId;
 use crate::infra::ids::PromoLinkId;
 use crate::infra::ids::UserId;
@@ -62,53 +61,10 @@ pub async fn referral(
     }))
 }
 
-/// Attributes the lines of `order_id` that `referral` covers to its host, with the rate read
-/// for it (a snapshot: later plan changes never touch a placed order), in one statement. Call
-/// it in the transaction that placed the order, after its lines.
-pub async fn attribute(
-    txn: &impl ConnectionTrait,
-    order_id: OrderId,
-    referral: &Referral,
-    placed_at: DateTime<Utc>,
-) -> AppResult<()> {
-    let mut rate = CaseStatement::new();
-    for (product_id, bps) in &referral.rates {
-        rate = rate.case(
-            order_line::Column::ProductId.eq(*product_id),
-            Expr::val(i32::try_from(*bps).unwrap_or(0)),
-        );
-    }
-    let lines = Query::select()
-        .column(order_line::Column::Id)
-        .column(order_line::Column::OrderId)
-        .expr(Expr::val(referral.link.host_id))
-        .expr(Expr::val(referral.link.id))
-        .expr(rate.finally(Expr::val(0)))
-        .expr(Expr::val(placed_at))
-        .from(order_line::Entity)
-        .and_where(order_line::Column::OrderId.eq(order_id))
-        .and_where(order_line::Column::ProductId.is_in(referral.rates.keys().copied()))
-        .to_owned();
-    let insert = Query::insert()
-        .into_table(order_line_attribution::Entity)
-        .columns([
-            order_line_attribution::Column::OrderLineId,
-            order_line_attribution::Column::OrderId,
-            order_line_attribution::Column::HostId,
-            order_line_attribution::Column::PromoLinkId,
-            order_line_attribution::Column::RateBps,
-            order_line_attribution::Column::CreatedAt,
-        ])
-        .select_from(lines)
-        .map_err(|error| AppError::Internal(error.into()))?
-        .to_owned();
-    txn.execute(&insert).await?;
-    Ok(())
-}
-
-/// Attributes lines of several orders placed together, each with its order's referral and
-/// time, in one statement (as [`attribute`] does one order's): a line whose product the
-/// referral's host's plans cover is credited at the rate read for it.
+/// Attributes placed lines, each with its order's referral and time, in one statement: a line
+/// whose product the referral's host's plans cover is credited to the host at the rate read
+/// for it (a snapshot: later plan changes never touch a placed order). Call it in the
+/// transaction that placed the orders, with their lines as inserted.
 pub async fn attribute_lines<'a>(
     txn: &impl ConnectionTrait,
     lines: impl IntoIterator<Item = (&'a order_line::Model, &'a Referral, DateTime<Utc>)>,

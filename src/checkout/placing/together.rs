@@ -57,11 +57,8 @@ pub(super) async fn write_together(
             .memberships
             .get(&prepared.buyer_id)
             .and_then(|membership| membership.organisation_id);
-        // As alone: no allowance pays any of it, so a remainder method asked for stays with it.
-        let remainder = (Fen::ZERO < prepared.total)
-            .then_some(prepared.remainder_method)
-            .flatten();
-        order_row(prepared, organisation, Fen::ZERO, remainder)
+        // No allowance pays any of it (those are written alone).
+        order_row(prepared, organisation, Fen::ZERO)
     });
     let key_taken = OnConflict::columns([order::Column::BuyerId, order::Column::IdempotencyKey])
         .do_nothing()

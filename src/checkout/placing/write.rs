@@ -84,7 +84,6 @@ where
     let Prepared {
         buyer_id,
         payment_method,
-        remainder_method: wanted_remainder,
         ref referral,
         from_cart,
         pickup_store,
@@ -113,7 +112,7 @@ where
     let (allowance_from, allowance_part) = match (&membership, payment_method) {
         (Some(membership), PaymentMethod::WelfareAllowance) => {
             let balance = funds::allowance(&txn, membership.id, now).await?;
-            if balance < total && wanted_remainder.is_none() {
+            if balance < total && prepared.remainder_method.is_none() {
                 return end_write(txn, Err(allowance_short(total, balance))).await;
             }
             (Some(membership.id), Ord::min(balance, total))
@@ -128,7 +127,7 @@ where
         }
         _ => (None, Fen::ZERO),
     };
-    let remainder_method = (allowance_part < total).then_some(wanted_remainder).flatten();
+    let remainder_method = remainder_method(&prepared, allowance_part);
     // Every order that waits for its money holds stock unpaid; one the allowance pays in full
     // is paid in this transaction and holds nothing.
     let paid_at_once = allowance_from.is_some() && remainder_method.is_none();
@@ -138,9 +137,7 @@ where
     {
         return end_write(txn, Err(problem)).await;
     }
-    let inserted = order_row(&prepared, organisation, allowance_part, remainder_method)
-        .insert(&txn)
-        .await;
+    let inserted = order_row(&prepared, organisation, allowance_part).insert(&txn).await;
     let mut order = match inserted {
         Ok(order) => order,
         Err(error) if key_taken(&error) => {
@@ -149,8 +146,8 @@ where
         }
         Err(error) => return Err(error.into()),
     };
-    order_line::Entity::insert_many(line_rows(shop, order.id, lines))
-        .exec_without_returning(&txn)
+    let order_lines = order_line::Entity::insert_many(line_rows(shop, order.id, lines))
+        .exec_with_returning(&txn)
         .await?;
     // Paid at once, the order sells its units in this transaction: they must be held first.
     // Otherwise a batch's order leaves its hot row, and the rows nothing can refuse (shipments,
@@ -170,7 +167,7 @@ where
         }
     }
     if let Some(referral) = referral {
-        attribution::attribute(&txn, order.id, referral, now).await?;
+        attribution::attribute_lines(&txn, order_lines.iter().map(|line| (line, referral, now))).await?;
     }
     let claimed = match quota::claim(&txn, session, order.id, buyer_id, wanted, now, deferred).await? {
         Ok(claimed) => claimed,
@@ -287,23 +284,30 @@ fn allowance_short(total: Fen, balance: Fen) -> UserError {
     .on_field(&["input", "paymentMethod"])
 }
 
-/// The order's row, awaiting its payment.
+/// What pays the part of the order the allowance does not (`allowance_part` of its total):
+/// the method the buyer asked for, when there is such a part.
+pub(super) fn remainder_method(prepared: &Prepared, allowance_part: Fen) -> Option<PaymentMethod> {
+    (allowance_part < prepared.total)
+        .then_some(prepared.remainder_method)
+        .flatten()
+}
+
+/// The order's row, awaiting its payment; the allowance pays `allowance_part` of it.
 pub(super) fn order_row(
-    parts: &Prepared,
+    prepared: &Prepared,
     organisation: Option<OrganisationId>,
     allowance_part: Fen,
-    remainder_method: Option<PaymentMethod>,
 ) -> order::ActiveModel {
-    let address = parts.address.clone();
+    let address = prepared.address.clone();
     order::ActiveModel {
         number: Set(order_number()),
-        buyer_id: Set(parts.buyer_id),
+        buyer_id: Set(prepared.buyer_id),
         status: Set(OrderStatus::PendingPayment),
-        payment_method: Set(parts.payment_method),
-        total_fen: Set(parts.total),
-        shipping_fee_fen: Set(parts.shipping.total),
-        idempotency_key: Set(parts.idempotency_key.clone()),
-        referral_code: Set(parts.referral_code.clone()),
+        payment_method: Set(prepared.payment_method),
+        total_fen: Set(prepared.total),
+        shipping_fee_fen: Set(prepared.shipping.total),
+        idempotency_key: Set(prepared.idempotency_key.clone()),
+        referral_code: Set(prepared.referral_code.clone()),
         union_id: Set(organisation),
         ship_name: Set(address.name),
         ship_phone: Set(address.phone),
@@ -312,12 +316,12 @@ pub(super) fn order_row(
         ship_district: Set(address.district),
         ship_line1: Set(address.line1),
         ship_postal_code: Set(address.postal_code),
-        reserved_until: Set(Some(parts.reserved_until)),
-        created_at: Set(parts.now),
+        reserved_until: Set(Some(prepared.reserved_until)),
+        created_at: Set(prepared.now),
         allowance_fen: Set(allowance_part),
-        remainder_method: Set(remainder_method),
-        pickup_store_id: Set(parts.pickup_store),
-        pickup_code: Set(parts.pickup_store.map(|_| pickup_code())),
+        remainder_method: Set(remainder_method(prepared, allowance_part)),
+        pickup_store_id: Set(prepared.pickup_store),
+        pickup_code: Set(prepared.pickup_store.map(|_| pickup_code())),
         ..Default::default()
     }
 }

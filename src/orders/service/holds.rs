@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::sea_query::{ExprTrait, Func, FunctionCall, Query};
+use sea_orm::sea_query::{ExprTrait, Func, FunctionCall, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::infra::error::{AppError, AppResult, UserError};
@@ -126,28 +126,10 @@ async fn buyer_holds(
     wanted: impl Iterator<Item = &VariantId>,
     now: DateTime<Utc>,
 ) -> AppResult<BuyerHolds> {
-    let line = |column: order_line::Column| Expr::col((order_line::Entity, column));
-    let mut select = Query::select();
-    select
-        .from(order_line::Entity)
-        .inner_join(
-            order::Entity,
-            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
-        )
-        .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
-        .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
-        .cond_where(holding(
-            Expr::col((order::Entity, order::Column::BuyerId)).eq(buyer_id),
-            now,
-        ));
+    let mut select = holds_of(buyer_column().eq(buyer_id), now);
     let mut wanted_count = 0;
     for (at, variant_id) in wanted.enumerate() {
-        let of_variant = Expr::case(
-            line(order_line::Column::VariantId).eq(*variant_id),
-            line(order_line::Column::Quantity),
-        )
-        .finally(0);
-        select.expr_as(sum_or_zero(of_variant), format!("variant_{at}"));
+        select.expr_as(units_of(*variant_id), format!("variant_{at}"));
         wanted_count = at + 1;
     }
     let row = txn
@@ -198,24 +180,9 @@ pub async fn held_by(
     variant: VariantId,
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<UserId, Held>> {
-    let line = |column: order_line::Column| Expr::col((order_line::Entity, column));
-    let buyer = Expr::col((order::Entity, order::Column::BuyerId));
-    let of_variant = Expr::case(
-        line(order_line::Column::VariantId).eq(variant),
-        line(order_line::Column::Quantity),
-    )
-    .finally(0);
-    let select = Query::select()
-        .from(order_line::Entity)
-        .inner_join(
-            order::Entity,
-            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
-        )
-        .expr_as(buyer.clone(), "buyer_id")
-        .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
-        .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
-        .expr_as(sum_or_zero(of_variant), "of_variant")
-        .cond_where(holding(buyer.clone().is_in(buyers.iter().copied()), now))
+    let select = holds_of(buyer_column().is_in(buyers.iter().copied()), now)
+        .expr_as(buyer_column(), "buyer_id")
+        .expr_as(units_of(variant), "of_variant")
         .group_by_col((order::Entity, order::Column::BuyerId))
         .to_owned();
     let mut held = HashMap::new();
@@ -231,11 +198,44 @@ pub async fn held_by(
     Ok(held)
 }
 
-/// The orders (not bulk) of the buyers `buyer` says that hold stock unpaid at `now`.
-fn holding(buyer: Expr, now: DateTime<Utc>) -> Condition {
+/// The unpaid orders' count (`orders`) and units (`units`) of the buyers `buyers` says, over
+/// their lines; a caller adds the columns it needs.
+fn holds_of(buyers: Expr, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .from(order_line::Entity)
+        .inner_join(
+            order::Entity,
+            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
+        )
+        .expr_as(Func::count_distinct(line(order_line::Column::OrderId)), "orders")
+        .expr_as(sum_or_zero(line(order_line::Column::Quantity)), "units")
+        .cond_where(holding(buyers, now))
+        .to_owned()
+}
+
+/// The units of `variant_id` among the lines summed.
+fn units_of(variant_id: VariantId) -> FunctionCall {
+    let of_variant = Expr::case(
+        line(order_line::Column::VariantId).eq(variant_id),
+        line(order_line::Column::Quantity),
+    )
+    .finally(0);
+    sum_or_zero(of_variant)
+}
+
+fn line(column: order_line::Column) -> Expr {
+    Expr::col((order_line::Entity, column))
+}
+
+fn buyer_column() -> Expr {
+    Expr::col((order::Entity, order::Column::BuyerId))
+}
+
+/// The orders (not bulk) of the buyers `buyers` says that hold stock unpaid at `now`.
+fn holding(buyers: Expr, now: DateTime<Utc>) -> Condition {
     let column = |column: order::Column| Expr::col((order::Entity, column));
     Condition::all()
-        .add(buyer)
+        .add(buyers)
         .add(column(order::Column::Bulk).eq(false))
         .add(column(order::Column::Status).eq(OrderStatus::PendingPayment))
         .add(column(order::Column::ReservedUntil).gt(now))
@@ -255,10 +255,7 @@ async fn first_hold_ends(
     reserved_until: DateTime<Utc>,
 ) -> AppResult<u64> {
     let first = order::Entity::find()
-        .filter(holding(
-            Expr::col((order::Entity, order::Column::BuyerId)).eq(buyer_id),
-            now,
-        ))
+        .filter(holding(buyer_column().eq(buyer_id), now))
         .order_by_asc(order::Column::ReservedUntil)
         .one(txn)
         .await?
