@@ -1,7 +1,7 @@
 //! Lanes of waiting jobs, one per key, for group commit: a caller puts its job in its key's
 //! lane and takes a turn at the lane; whoever has one takes out everything waiting (up to a
 //! cap) and does it all at once, so that jobs that queue on one resource share one turn at it.
-//! A lane gives one turn at a time; a resource its jobs hold only at their turn's end can have
+//! A lane gives one turn at a time; resources its jobs hold only at their turn's end can have
 //! several lanes (shards of its callers), whose turns go on at once. Knows no domain: a job is
 //! whatever its caller puts in (`Box<dyn Any + Send>`) and takes out again as its own type. The
 //! counts say how many turns did how many jobs.
@@ -17,9 +17,9 @@ use crate::infra::error::{AppError, AppResult};
 
 pub type Job = Box<dyn Any + Send>;
 
-/// A lane's key: what its jobs queue on (a row, say), and which shard of its callers (so that
-/// callers who must not share a turn's moment, because they lock more than the row, never do).
-pub type LaneKey = (i64, i64);
+/// A lane's key: which shard of the callers it serves (callers who must not share a turn's
+/// moment, because each locks something of its own for the whole turn, are in one shard).
+pub type LaneKey = i64;
 
 /// One key's lane: the jobs waiting, and the turns being taken.
 pub struct Lane {

@@ -1,20 +1,22 @@
-//! Hot variants beyond one row's lock (issue 29; the design and its failure modes are in
-//! docs/orders-and-payments.md). On PostgreSQL, an order of one line waits in its variant's
-//! lane; whoever gets a turn at the lane writes everyone waiting (up to `MAX_BATCH`) in one
-//! transaction, and one commit answers them all. No timer: a buyer alone is a batch of one;
-//! under load batches grow by themselves. The batch takes its buyers' rows first, in id order,
-//! and reads their memberships once. Orders whose checks can all be made before they are
-//! written go together, one multi-row statement for each kind of row (`together`); the others
-//! are written one by one, each in a savepoint of its own (all of it or none, exactly as alone).
+//! Orders of one line written in batches (issue 29; the design and its failure modes are in
+//! docs/orders-and-payments.md). On PostgreSQL, an order of one line waits in its buyer's lane
+//! (a shard of the buyers, by id, whatever the variant); whoever gets a turn at the lane writes
+//! everyone waiting (up to `MAX_BATCH`) in one transaction, and one commit answers them all. No
+//! timer: a buyer alone is a batch of one; under load batches grow by themselves. The batch
+//! takes its buyers' rows first, in id order, and reads their memberships once. Orders whose
+//! checks can all be made before they are written go together, one multi-row statement for
+//! each kind of row (`together`); the others are written one by one, each in a savepoint of its
+//! own (all of it or none, exactly as alone).
 //!
-//! The hot row (the variant's stock, or its live session item's quota) is taken once, at the
-//! batch's end, for all its orders: so a batch holds the row only for its last statement and
-//! its commit, and `SHARDS` batches of one variant write at once, each waiting for the row only
-//! there. A variant has a lane per shard of its buyers: two batches written at once never share
-//! a buyer, whose row each batch locks from its start to its commit. When the row cannot give a
-//! batch its units at once (the last units of a flash sale), nothing of that batch stands, and
-//! it is written again taking the row order by order, as a single order does, so each buyer
-//! gets exactly the answer it would have got alone.
+//! The hot rows (each variant's stock, or its live session item's quota) are taken once per
+//! row, at the batch's end, in one order (quotas, then stock, each by id): so a batch holds a
+//! row only for its last statements and its commit, and the lanes' batches, written at once,
+//! wait for each other only there. Two batches written at once never share a buyer, whose row
+//! each batch locks from its start to its commit. When a row cannot give a batch its units at
+//! once (the last units of a flash sale), or a batch of several rows meets a writer that takes
+//! them in another order (a deadlock), nothing of that batch stands: each variant's orders are
+//! written again as a batch of their own, and a variant's whose row is short for them, order by
+//! order, as a single order does, so each buyer gets exactly the answer it would have got alone.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -28,6 +30,7 @@ use crate::accounts::entity::user;
 use crate::infra::db::begin_write;
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::ids::{LiveSessionItemId, OrderId, UserId, VariantId};
+use crate::infra::lanes::LaneKey;
 use crate::infra::mail;
 use crate::inventory::{self, Moved};
 use crate::livestream::quota;
@@ -40,11 +43,10 @@ use crate::shop::Shop;
 /// The most orders one transaction writes.
 const MAX_BATCH: usize = 64;
 
-/// A variant's lanes, each for a shard of its buyers (by id), each writing one batch at a time:
-/// batches of one variant wait for each other only at the hot row, at their ends, so while one
-/// commits another is writing its orders. (With two batches of one lane at once, measured
-/// 2026-12-06, the second waited for the first's commit at its first statement, on the buyers
-/// they shared.)
+/// The lanes, each for a shard of the buyers (by id), each writing one batch at a time: batches
+/// wait for each other only at the hot rows, at their ends, so while one commits another is
+/// writing its orders. (With two batches of one lane at once, measured 2026-12-06, the second
+/// waited for the first's commit at its first statement, on the buyers they shared.)
 const SHARDS: i64 = 2;
 
 type Answer = oneshot::Sender<AppResult<Result<Reserved, UserError>>>;
@@ -52,18 +54,18 @@ type Answer = oneshot::Sender<AppResult<Result<Reserved, UserError>>>;
 /// What waits in a lane (`infra::lanes`).
 type Waiting = (Prepared, Answer);
 
-/// The variant whose lane `prepared` waits in: an order of one online line, on PostgreSQL
+/// The lane `prepared` waits in, its buyer's shard: an order of one online line, on PostgreSQL
 /// (SQLite writes one transaction at a time, batched or not).
-pub(super) fn lane_of(shop: &Shop, prepared: &Prepared) -> Option<VariantId> {
+pub(super) fn lane_of(shop: &Shop, prepared: &Prepared) -> Option<LaneKey> {
     let single = prepared.lines.len() == 1 && prepared.pickup_store.is_none();
-    (single && shop.db.get_database_backend() == DatabaseBackend::Postgres).then(|| prepared.lines[0].variant.id)
+    (single && shop.db.get_database_backend() == DatabaseBackend::Postgres)
+        .then(|| prepared.buyer_id.0.rem_euclid(SHARDS))
 }
 
-/// Places `prepared` through its buyer's lane of `variant`; answered once the batch it was
-/// written in has committed (or failed).
-pub(super) async fn place(shop: &Shop, variant: VariantId, prepared: Prepared) -> Outcome<Reserved> {
-    let shard = prepared.buyer_id.0.rem_euclid(SHARDS);
-    let lane = shop.placing_lanes.lane((variant.0, shard))?;
+/// Places `prepared` through the lane `shard`; answered once the batch it was written in has
+/// committed (or failed).
+pub(super) async fn place(shop: &Shop, shard: LaneKey, prepared: Prepared) -> Outcome<Reserved> {
+    let lane = shop.placing_lanes.lane(shard)?;
     let (answer, mut answered) = oneshot::channel();
     let waiting: Waiting = (prepared, answer);
     lane.push(Box::new(waiting))?;
@@ -117,29 +119,68 @@ fn unanswered() -> AppError {
     AppError::Internal(anyhow::anyhow!("a placing batch ended unanswered"))
 }
 
-/// Writes `batch`, its hot row taken at the end, or, when the row is short for all of it at
-/// once, order by order; answers each order with its own outcome.
+/// Writes `batch`, its hot rows taken at the end; when that cannot stand, each variant's orders
+/// as a batch of their own, and a variant's whose row is short for them, order by order.
+/// Answers each order with its own outcome.
 async fn write_batch(shop: &Shop, batch: Vec<Waiting>) {
     shop.placing_lanes.count(batch.len());
     metrics::histogram!("huakai_placing_batch_orders").record(batch.len() as f64);
     let (prepared, answers): (Vec<Prepared>, Vec<Answer>) = batch.into_iter().unzip();
     let outcomes = match write_all(shop, prepared.clone(), Hot::AtTheEnd).await {
         Some(outcomes) => outcomes,
-        None => match write_all(shop, prepared, Hot::EachOrder).await {
-            Some(outcomes) => outcomes,
-            None => answers.iter().map(|_| Err(unanswered())).collect(),
-        },
+        None => write_in_parts(shop, &prepared).await,
     };
     for (outcome, answer) in outcomes.into_iter().zip(answers) {
         let _ = answer.send(outcome);
     }
 }
 
+/// Writes each variant's orders of `batch` as a batch of their own (one hot row each), and a
+/// variant's whose row is short for them, order by order; the outcomes in `batch`'s order.
+async fn write_in_parts(shop: &Shop, batch: &[Prepared]) -> Vec<Outcome<Reserved>> {
+    let parts = by_variant(batch);
+    let several = parts.len() > 1;
+    let mut outcomes: Vec<Option<Outcome<Reserved>>> = batch.iter().map(|_| None).collect();
+    for part in parts {
+        let orders: Vec<Prepared> = part.iter().map(|&index| batch[index].clone()).collect();
+        // A batch of one variant came here for its row: it is short for them all.
+        let whole = match several {
+            true => write_all(shop, orders.clone(), Hot::AtTheEnd).await,
+            false => None,
+        };
+        let written = match whole {
+            Some(written) => Some(written),
+            None => write_all(shop, orders, Hot::EachOrder).await,
+        };
+        for (index, outcome) in part.into_iter().zip(written.into_iter().flatten()) {
+            outcomes[index] = Some(outcome);
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.unwrap_or_else(|| Err(unanswered())))
+        .collect()
+}
+
+/// The places of `batch`'s orders, by the variant of their line, in the order the variants
+/// first came.
+fn by_variant(batch: &[Prepared]) -> Vec<Vec<usize>> {
+    let mut parts: Vec<(VariantId, Vec<usize>)> = Vec::new();
+    for (index, prepared) in batch.iter().enumerate() {
+        let variant = prepared.lines[0].variant.id;
+        match parts.iter_mut().find(|(of, _)| *of == variant) {
+            Some((_, part)) => part.push(index),
+            None => parts.push((variant, vec![index])),
+        }
+    }
+    parts.into_iter().map(|(_, part)| part).collect()
+}
+
 /// One transaction for `batch`: its buyers' rows, each order in its savepoint, with
-/// `Hot::AtTheEnd` the hot row once for all, one commit; each order's outcome, in the batch's
-/// order. When the transaction itself fails, the orders it placed come to that error (nothing
-/// of them stands: the same keys retry safely), and refusals stand as they were. `None`: the
-/// hot row could not give the batch its units at once, and nothing of it stands.
+/// `Hot::AtTheEnd` the hot rows once each for all, one commit; each order's outcome, in the
+/// batch's order. When the transaction itself fails, the orders it placed come to that error
+/// (nothing of them stands: the same keys retry safely), and refusals stand as they were.
+/// `None`: nothing of it stands, and it is to be written again in parts (`take_hot_rows`).
 async fn write_all(shop: &Shop, batch: Vec<Prepared>, hot: Hot) -> Option<Vec<Outcome<Reserved>>> {
     let count = batch.len();
     let failed = |error: AppError| {
@@ -302,7 +343,9 @@ fn placed(outcomes: &mut [Written]) -> impl Iterator<Item = &mut Reserved> {
 /// Takes from the hot rows what the batch's placed orders left them (`LeftToBatch::hot`): each
 /// live session item's quota, then each variant's stock (the order a single order takes them
 /// in), one statement each; the stock's figure goes to its orders, for the storefront's mirror.
-/// `false` when a row is short for all of it.
+/// `false` when a row is short for all of it, or when, taking several rows, one could not be
+/// taken: a writer that takes rows in another order (expiring orders, say) deadlocked with the
+/// batch, which one variant's orders at a time cannot.
 async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> AppResult<bool> {
     let mut quotas: BTreeMap<LiveSessionItemId, i64> = BTreeMap::new();
     let mut stock: BTreeMap<VariantId, Vec<(OrderId, i64, UserId)>> = BTreeMap::new();
@@ -318,16 +361,17 @@ async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> A
             None => {}
         }
     }
+    let several = quotas.len() + stock.len() > 1;
     for (item, units) in quotas {
-        if !quota::take(txn, item, units).await? {
+        if or_in_parts(quota::take(txn, item, units).await, several)? != Some(true) {
             return Ok(false);
         }
     }
     for (variant, orders) in stock {
-        let Moved::Done {
+        let Some(Moved::Done {
             availability_flipped,
             figure,
-        } = inventory::reserve_for_orders(txn, variant, &orders).await?
+        }) = or_in_parts(inventory::reserve_for_orders(txn, variant, &orders).await, several)?
         else {
             return Ok(false);
         };
@@ -339,6 +383,19 @@ async fn take_hot_rows(txn: &DatabaseTransaction, outcomes: &mut [Written]) -> A
         }
     }
     Ok(true)
+}
+
+/// A hot row's taking, or, when it failed taking one of `several` rows, `None`: the batch is
+/// written again in parts.
+fn or_in_parts<T>(taken: AppResult<T>, several: bool) -> AppResult<Option<T>> {
+    match taken {
+        Ok(taken) => Ok(Some(taken)),
+        Err(error) if several => {
+            tracing::warn!(%error, "a batch could not take its hot rows: written again in parts");
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Takes the batch's buyers' rows, in id order, in one statement, and answers them with their

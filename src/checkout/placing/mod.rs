@@ -145,7 +145,7 @@ async fn place_order(shop: &Shop, buyer_id: UserId, request: OrderRequest) -> Ou
         Err(problem) => return Ok(Err(problem)),
     };
     match batch::lane_of(shop, &prepared) {
-        Some(variant) => batch::place(shop, variant, prepared).await,
+        Some(shard) => batch::place(shop, shard, prepared).await,
         None => write(&shop.db, shop, prepared, Taken::NotYet, Hot::EachOrder).await,
     }
 }

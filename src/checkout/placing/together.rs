@@ -1,5 +1,5 @@
 //! A batch's orders written together: those whose every check can be made before anything of
-//! them is written, against what their buyers hold, read once for the batch (after its buyers'
+//! them is written (whatever their variants), against what their buyers hold, read once for the batch (after its buyers'
 //! rows were taken, so nothing else adds to it meanwhile) and counted order by order as they
 //! are checked. Their orders, lines, attributions and live-session purchases are one multi-row
 //! statement each, and no order needs a savepoint. An order that would be refused (a limit),
@@ -36,7 +36,7 @@ pub(super) struct Buyers {
     pub memberships: HashMap<UserId, membership::Model>,
 }
 
-/// Writes together what of `orders` (one variant's, in arrival order) can be: answers the
+/// Writes together what of `orders` (one line each, in arrival order) can be: answers the
 /// placed ones with their place in the batch, and leaves the others, in their order.
 pub(super) async fn write_together(
     txn: &DatabaseTransaction,
@@ -44,13 +44,10 @@ pub(super) async fn write_together(
     orders: Vec<InBatch>,
     buyers: &Buyers,
 ) -> AppResult<(Vec<(usize, Reserved)>, Vec<InBatch>)> {
-    let Some(variant) = orders.first().map(|(_, prepared)| prepared.lines[0].variant.id) else {
-        return Ok((Vec::new(), orders));
-    };
     let (candidates, mut alone): (Vec<InBatch>, Vec<InBatch>) = orders
         .into_iter()
-        .partition(|(_, prepared)| checked_before(prepared, variant, buyers));
-    let (accepted, refused) = check(txn, shop, candidates, variant).await?;
+        .partition(|(_, prepared)| checked_before(prepared, buyers));
+    let (accepted, refused) = check(txn, shop, candidates).await?;
     alone.extend(refused);
     let rows = accepted.iter().map(|(_, prepared)| {
         let organisation = buyers
@@ -82,18 +79,17 @@ pub(super) async fn write_together(
     write_rows(txn, shop, &placed).await?;
     let reserved = placed
         .into_iter()
-        .map(|(index, prepared, order)| (index, reserved(shop, &prepared, order, variant, buyers)))
+        .map(|(index, prepared, order)| (index, reserved(shop, &prepared, order, buyers)))
         .collect();
     Ok((reserved, alone))
 }
 
 /// Whether everything that could refuse `prepared` can be checked before it is written.
-fn checked_before(prepared: &Prepared, variant: VariantId, buyers: &Buyers) -> bool {
+fn checked_before(prepared: &Prepared, buyers: &Buyers) -> bool {
     prepared.payment_method != PaymentMethod::WelfareAllowance
         && !prepared.from_cart
         && prepared.pickup_store.is_none()
         && prepared.lines.len() == 1
-        && prepared.lines[0].variant.id == variant
         && buyers.rows.contains_key(&prepared.buyer_id)
 }
 
@@ -104,31 +100,31 @@ async fn check(
     txn: &DatabaseTransaction,
     shop: &Shop,
     candidates: Vec<InBatch>,
-    variant: VariantId,
 ) -> AppResult<(Vec<InBatch>, Vec<InBatch>)> {
-    let mut buyer_ids: Vec<UserId> = candidates.iter().map(|(_, prepared)| prepared.buyer_id).collect();
+    let ordered: Vec<(UserId, VariantId)> = candidates
+        .iter()
+        .map(|(_, prepared)| (prepared.buyer_id, prepared.lines[0].variant.id))
+        .collect();
+    let mut buyer_ids: Vec<UserId> = ordered.iter().map(|(buyer, _)| *buyer).collect();
     buyer_ids.sort_unstable();
     buyer_ids.dedup();
     // The earliest of the orders' times: a hold that ends between them counts (stricter).
     let Some(now) = candidates.iter().map(|(_, prepared)| prepared.now).min() else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let mut held = holds::held_by(txn, &buyer_ids, variant, now).await?;
+    let mut held = holds::held_by(txn, &ordered, now).await?;
     let mut session_limits: HashMap<LiveSessionItemId, Option<BuyersLimit>> = HashMap::new();
-    for item in candidates
-        .iter()
-        .filter_map(|(_, prepared)| prepared.session.item_of(variant))
-    {
+    for item in candidates.iter().filter_map(|(_, prepared)| item_of(prepared)) {
         if let std::collections::hash_map::Entry::Vacant(e) = session_limits.entry(item) {
             e.insert(quota::buyers_limit(txn, item, &buyer_ids).await?);
         }
     }
     let limits = shop.settings.order_limits;
     Ok(candidates.into_iter().partition(|(_, prepared)| {
-        let quantity = prepared.lines[0].quantity;
+        let (variant, quantity) = (prepared.lines[0].variant.id, prepared.lines[0].quantity);
         let of_buyer: &mut Held = held.entry(prepared.buyer_id).or_default();
-        let within = of_buyer.allows(limits, quantity)
-            && match prepared.session.item_of(variant) {
+        let within = of_buyer.allows(limits, variant, quantity)
+            && match item_of(prepared) {
                 None => true,
                 Some(item) => session_limits
                     .get_mut(&item)
@@ -136,7 +132,7 @@ async fn check(
                     .is_some_and(|limit| limit.take(prepared.buyer_id, quantity)),
             };
         if within {
-            of_buyer.add(quantity);
+            of_buyer.add(variant, quantity);
         }
         within
     }))
@@ -161,18 +157,23 @@ async fn write_rows(
     });
     attribution::attribute_lines(txn, credited).await?;
     let purchases = placed.iter().filter_map(|(_, prepared, order)| {
-        let line = &prepared.lines[0];
-        let item = prepared.session.item_of(line.variant.id)?;
-        Some((item, prepared.buyer_id, order.id, line.quantity, prepared.now))
+        let item = item_of(prepared)?;
+        Some((
+            item,
+            prepared.buyer_id,
+            order.id,
+            prepared.lines[0].quantity,
+            prepared.now,
+        ))
     });
     quota::record_purchases(txn, purchases).await
 }
 
 /// A placed order's answer, with what it leaves its batch: its units of the hot row (its session
 /// item's quota, or its variant's stock), its parcels, its payment row and its buyer's mail.
-fn reserved(shop: &Shop, prepared: &Prepared, order: order::Model, variant: VariantId, buyers: &Buyers) -> Reserved {
-    let quantity = prepared.lines[0].quantity;
-    let (hot, moved) = match prepared.session.item_of(variant) {
+fn reserved(shop: &Shop, prepared: &Prepared, order: order::Model, buyers: &Buyers) -> Reserved {
+    let (variant, quantity) = (prepared.lines[0].variant.id, prepared.lines[0].quantity);
+    let (hot, moved) = match item_of(prepared) {
         Some(item) => (HotPart::Quota { item, units: quantity }, (vec![], vec![variant])),
         None => {
             let units = i64::from(quantity);
@@ -199,4 +200,9 @@ fn reserved(shop: &Shop, prepared: &Prepared, order: order::Model, variant: Vari
         payment: None,
         left_to_batch,
     }
+}
+
+/// The live session item the order's one line buys from, if any.
+fn item_of(prepared: &Prepared) -> Option<LiveSessionItemId> {
+    prepared.session.item_of(prepared.lines[0].variant.id)
 }

@@ -4,7 +4,7 @@
 //! A buyer's own holds have limits of their own (`HUAKAI_UNPAID_ORDERS_PER_BUYER`, …), counted
 //! the same way.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -146,54 +146,74 @@ async fn buyer_holds(
     })
 }
 
-/// What one buyer holds unpaid now of all variants and of one, for orders checked together.
-#[derive(Clone, Copy, Default)]
+/// What one buyer holds unpaid now, of all variants and of those it orders, for orders checked
+/// together.
+#[derive(Clone, Default)]
 pub struct Held {
     orders: i64,
     units: i64,
-    of_variant: i64,
+    of_variants: HashMap<VariantId, i64>,
 }
 
 impl Held {
-    /// Whether an order of `quantity` units of the variant stays within `limits` (the checks of
+    /// Whether an order of `quantity` units of `variant` stays within `limits` (the checks of
     /// [`within_buyer_limits`], whose refusals say which limit and until when).
-    pub fn allows(&self, limits: OrderLimits, quantity: i32) -> bool {
+    pub fn allows(&self, limits: OrderLimits, variant: VariantId, quantity: i32) -> bool {
         let quantity = i64::from(quantity);
+        let of_variant = self.of_variants.get(&variant).copied().unwrap_or(0);
         self.orders < i64::from(limits.unpaid_orders_per_buyer)
             && self.units + quantity <= i64::from(limits.reserved_units_per_buyer)
-            && self.of_variant + quantity <= i64::from(limits.reserved_units_per_variant)
+            && of_variant + quantity <= i64::from(limits.reserved_units_per_variant)
     }
 
-    /// Counts an order of `quantity` units of the variant placed meanwhile.
-    pub fn add(&mut self, quantity: i32) {
+    /// Counts an order of `quantity` units of `variant` placed meanwhile.
+    pub fn add(&mut self, variant: VariantId, quantity: i32) {
         self.orders += 1;
         self.units += i64::from(quantity);
-        self.of_variant += i64::from(quantity);
+        *self.of_variants.entry(variant).or_default() += i64::from(quantity);
     }
 }
 
-/// What each of `buyers` holds unpaid now, of all variants and of `variant`, in one statement
-/// (a buyer who holds nothing is not in the answer). Call it after taking the buyers' rows.
+/// What the buyers of `orders` (each a buyer and the variant it orders) hold unpaid now, of all
+/// variants and of the variants they order, in one statement (a buyer who holds nothing is not
+/// in the answer). Call it after taking the buyers' rows. The lines are grouped by buyer and
+/// by the ordered variant, every other variant in one group: a buyer's orders are summed over
+/// its groups, so an order with lines in two of them counts twice. That errs on the strict
+/// side only (an order the count refuses is checked again alone, exactly).
 pub async fn held_by(
     txn: &impl ConnectionTrait,
-    buyers: &[UserId],
-    variant: VariantId,
+    orders: &[(UserId, VariantId)],
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<UserId, Held>> {
-    let select = holds_of(buyer_column().is_in(buyers.iter().copied()), now)
+    let buyers: BTreeSet<UserId> = orders.iter().map(|(buyer, _)| *buyer).collect();
+    let pairs: BTreeSet<(UserId, VariantId)> = orders.iter().copied().collect();
+    let ordered = pairs.into_iter().fold(Condition::any(), |any, (buyer, variant)| {
+        any.add(
+            buyer_column()
+                .eq(buyer)
+                .and(line(order_line::Column::VariantId).eq(variant)),
+        )
+    });
+    // Grouped by its output name: the CASE's values are bound twice otherwise, and PostgreSQL
+    // cannot tell the two expressions are one.
+    let select = holds_of(buyer_column().is_in(buyers), now)
         .expr_as(buyer_column(), "buyer_id")
-        .expr_as(units_of(variant), "of_variant")
+        .expr_as(
+            Expr::case(ordered, line(order_line::Column::VariantId)),
+            "ordered_variant",
+        )
         .group_by_col((order::Entity, order::Column::BuyerId))
+        .add_group_by([Expr::col("ordered_variant")])
         .to_owned();
-    let mut held = HashMap::new();
+    let mut held: HashMap<UserId, Held> = HashMap::new();
     for row in txn.query_all(&select).await? {
-        let buyer: UserId = row.try_get("", "buyer_id")?;
-        let of_buyer = Held {
-            orders: row.try_get("", "orders")?,
-            units: row.try_get("", "units")?,
-            of_variant: row.try_get("", "of_variant")?,
-        };
-        held.insert(buyer, of_buyer);
+        let of_buyer = held.entry(row.try_get("", "buyer_id")?).or_default();
+        let units: i64 = row.try_get("", "units")?;
+        of_buyer.orders += row.try_get::<i64>("", "orders")?;
+        of_buyer.units += units;
+        if let Some(variant) = row.try_get::<Option<i64>>("", "ordered_variant")? {
+            of_buyer.of_variants.insert(VariantId(variant), units);
+        }
     }
     Ok(held)
 }

@@ -8,6 +8,7 @@ on_each_backend!(
     bad_orders_get_stable_codes_and_reserve_nothing,
     three_hundred_buyers_race_for_forty_units,
     one_buyer_cannot_hold_a_flash_sale_with_unpaid_orders,
+    a_sale_across_variants_answers_each_buyer_as_alone,
 );
 
 async fn placing_an_order_reserves_its_stock_and_repeats_are_the_same_order(backend: Backend) {
@@ -365,5 +366,83 @@ async fn one_buyer_cannot_hold_a_flash_sale_with_unpaid_orders(backend: Backend)
         )
         .await;
     assert_eq!(theirs["placeOrder"]["userErrors"], json!([]));
+    assert_ledger_balances(&app).await;
+}
+
+async fn a_sale_across_variants_answers_each_buyer_as_alone(backend: Backend) {
+    // Each buyer may hold two units of a variant unpaid: the limit is counted per variant, also
+    // when one buyer's orders for two variants are written in one batch.
+    let Some(app) = TestApp::on(backend)
+        .settings(&[
+            ("HUAKAI_UNPAID_ORDERS_PER_BUYER", "100"),
+            ("HUAKAI_RESERVED_UNITS_PER_VARIANT", "2"),
+        ])
+        .start()
+        .await
+    else {
+        return;
+    };
+    let flash = forty_units(&app).await;
+    let curator = app.user("curator@example.com", Role::Admin, None).await;
+    let created = app
+        .query_as(
+            &curator,
+            "mutation($input: NewProductInput!) { createProduct(input: $input) { product { variants { id } } userErrors { code field message } } }",
+            json!({ "input": {
+                "slug": "zhibo-baihe-gan", "name": "直播：三旺村百合干", "categorySlug": "shucai",
+                "producerSlug": "sanwang-baihe-hezuoshe",
+                "variants": [{ "sku": "BH-GAN-250G", "name": "250 g", "price": "39.90", "stock": 1000 }]
+            } }),
+        )
+        .await;
+    assert_eq!(created["createProduct"]["userErrors"], json!([]), "{created}");
+    let dried = created["createProduct"]["product"]["variants"][0]["id"].clone();
+    let mut buyers = Vec::new();
+    for index in 0..30 {
+        buyers.push(app.user(&format!("fan{index}@example.com"), Role::Buyer, None).await);
+    }
+    // Every buyer at once: three single-unit orders of the flash variant (40 units for 30
+    // buyers) and three of the dried lilies (ample), interleaved.
+    let attempts = (0..180).map(|attempt| {
+        let is_flash = (attempt / 30) % 2 == 0;
+        let variant = if is_flash { &flash } else { &dried };
+        let input = order_input(
+            json!([{ "variantId": variant, "quantity": 1 }]),
+            &format!("fan-{attempt}"),
+        );
+        let (app, buyer) = (&app, &buyers[attempt % 30]);
+        async move { (attempt % 30, is_flash, app.query_as(buyer, PLACE_LIMITED, input).await) }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let mut placed: HashMap<(usize, bool), usize> = HashMap::new();
+    for (buyer, is_flash, answer) in &answers {
+        let payload = &answer["placeOrder"];
+        match payload["order"]["id"].as_str() {
+            Some(_) => *placed.entry((*buyer, *is_flash)).or_default() += 1,
+            None => {
+                let code = payload["userErrors"][0]["code"].as_str();
+                let expected = match is_flash {
+                    true => matches!(code, Some("RATE_LIMITED" | "OUT_OF_STOCK")),
+                    false => code == Some("RATE_LIMITED"),
+                };
+                assert!(expected, "{payload}");
+            }
+        }
+    }
+    let placed = &placed;
+    let of = |flash: bool| (0..30).map(move |buyer| placed.get(&(buyer, flash)).copied().unwrap_or(0));
+    assert!(
+        of(false).all(|count| count == 2),
+        "two of the ample variant each: {placed:?}"
+    );
+    assert!(
+        of(true).all(|count| count <= 2),
+        "at most two of the flash variant each: {placed:?}"
+    );
+    assert_eq!(of(true).sum::<usize>(), 40, "the flash variant sold out exactly");
+    assert_eq!(available(&app, "zhibo-baihe-miaosha", &flash).await, 0);
+    assert_eq!(available(&app, "zhibo-baihe-gan", &dried).await, 1000 - 60);
+    let level = stock_level::Entity::find().all(app.db()).await.expect("stock");
+    assert!(level.iter().all(|l| l.reserved >= 0 && l.on_hand >= l.reserved));
     assert_ledger_balances(&app).await;
 }
