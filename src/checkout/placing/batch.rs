@@ -144,9 +144,10 @@ async fn write_in_parts(shop: &Shop, batch: &[Prepared]) -> Vec<Outcome<Reserved
     for part in parts {
         let orders: Vec<Prepared> = part.iter().map(|&index| batch[index].clone()).collect();
         // A batch of one variant came here for its row: it is short for them all.
-        let whole = match several {
-            true => write_all(shop, orders.clone(), Hot::AtTheEnd).await,
-            false => None,
+        let whole = if several {
+            write_all(shop, orders.clone(), Hot::AtTheEnd).await
+        } else {
+            None
         };
         let written = match whole {
             Some(written) => Some(written),

@@ -100,18 +100,29 @@ pub async fn assert_ledger_balances(app: &TestApp) {
 /// A product of 40 units, listed by an operator.
 pub async fn forty_units(app: &TestApp) -> Value {
     let operator = app.user("operator@example.com", Role::Admin, None).await;
+    let product = ("zhibo-baihe-miaosha", "直播秒杀：三旺村鲜百合");
+    lily_product(app, &operator, product, ("LIVE-BH-500G", "19.90", 40)).await
+}
+
+/// A product of the lily cooperative, (slug, name), with one variant of (sku, price, stock),
+/// listed by `operator`: its variant's id.
+pub async fn lily_product(
+    app: &TestApp,
+    operator: &Actor,
+    (slug, name): (&str, &str),
+    (sku, price, stock): (&str, &str, i64),
+) -> Value {
     let created = app
         .query_as(
-            &operator,
-            "mutation($input: NewProductInput!) { createProduct(input: $input) { product { variants { id } } userErrors { code } } }",
+            operator,
+            "mutation($input: NewProductInput!) { createProduct(input: $input) { product { variants { id } } userErrors { code field message } } }",
             json!({ "input": {
-                "slug": "zhibo-baihe-miaosha", "name": "直播秒杀：三旺村鲜百合", "categorySlug": "shucai",
-                "producerSlug": "sanwang-baihe-hezuoshe",
-                "variants": [{ "sku": "LIVE-BH-500G", "name": "500 g", "price": "19.90", "stock": 40 }]
+                "slug": slug, "name": name, "categorySlug": "shucai", "producerSlug": "sanwang-baihe-hezuoshe",
+                "variants": [{ "sku": sku, "name": "500 g", "price": price, "stock": stock }]
             } }),
         )
         .await;
-    assert_eq!(created["createProduct"]["userErrors"], json!([]));
+    assert_eq!(created["createProduct"]["userErrors"], json!([]), "{created}");
     created["createProduct"]["product"]["variants"][0]["id"].clone()
 }
 

@@ -384,19 +384,8 @@ async fn a_sale_across_variants_answers_each_buyer_as_alone(backend: Backend) {
     };
     let flash = forty_units(&app).await;
     let curator = app.user("curator@example.com", Role::Admin, None).await;
-    let created = app
-        .query_as(
-            &curator,
-            "mutation($input: NewProductInput!) { createProduct(input: $input) { product { variants { id } } userErrors { code field message } } }",
-            json!({ "input": {
-                "slug": "zhibo-baihe-gan", "name": "直播：三旺村百合干", "categorySlug": "shucai",
-                "producerSlug": "sanwang-baihe-hezuoshe",
-                "variants": [{ "sku": "BH-GAN-250G", "name": "250 g", "price": "39.90", "stock": 1000 }]
-            } }),
-        )
-        .await;
-    assert_eq!(created["createProduct"]["userErrors"], json!([]), "{created}");
-    let dried = created["createProduct"]["product"]["variants"][0]["id"].clone();
+    let product = ("zhibo-baihe-gan", "直播：三旺村百合干");
+    let dried = lily_product(&app, &curator, product, ("BH-GAN-500G", "39.90", 1000)).await;
     let mut buyers = Vec::new();
     for index in 0..30 {
         buyers.push(app.user(&format!("fan{index}@example.com"), Role::Buyer, None).await);
