@@ -17,6 +17,7 @@ use crate::on_each_backend;
 use crate::support::scenario::*;
 use crate::support::{Actor, Backend, TestApp, TestDatabase};
 
+mod deadlock;
 mod lifecycle;
 mod placing;
 
