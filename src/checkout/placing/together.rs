@@ -1,11 +1,12 @@
 //! A batch's orders written together: those whose every check can be made before anything of
-//! them is written (whatever their variants), against what their buyers hold, read once for the batch (after its buyers'
-//! rows were taken, so nothing else adds to it meanwhile) and counted order by order as they
-//! are checked. Their orders, lines, attributions and live-session purchases are one multi-row
-//! statement each, and no order needs a savepoint. An order that would be refused (a limit),
-//! that the allowance pays, that comes from the cart, or whose key turns out taken is left to be
-//! written alone in its savepoint (`write`), after these, whose rows it then reads: it gets the
-//! answer it would have got alone, with its reasons.
+//! them is written (whatever their variants), against what their buyers hold, read once for
+//! the batch (after its buyers' rows were taken, so nothing else adds to it meanwhile) and
+//! counted order by order as they are checked. Their orders, lines, attributions and
+//! live-session purchases are one multi-row statement each, and no order needs a savepoint. An
+//! order that would be refused (a limit), that the allowance pays, that comes from the cart, or
+//! whose key turns out taken is left to be written alone in its savepoint (`write`), after
+//! these, whose rows it then reads: it gets the answer it would have got alone, with its
+//! reasons.
 
 use std::collections::HashMap;
 
