@@ -289,7 +289,7 @@ async fn reserve(
     }
     let mut total = Fen::ZERO;
     let mut lines = Vec::with_capacity(per_variant.len());
-    let fee_bps = i32::try_from(shop.payout_settings().platform_fee_bps).unwrap_or(i32::MAX);
+    let fee_bps = shop.payout_settings().line_fee_bps();
     for (variant_id, (quantity, _)) in &per_variant {
         let offer = &offers[variant_id];
         let unit_price = offer.variant.price_fen;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use huakai_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{Expr, Func, FunctionCall};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, TransactionSession};
 
@@ -123,4 +124,9 @@ pub fn parse_pool_size(value: &str) -> Result<u32, String> {
 pub fn split_pool(pool: u32) -> (u32, u32) {
     let workers = (pool / 5).clamp(2, 4);
     (pool.saturating_sub(workers).max(2), workers)
+}
+
+/// `SUM(expr)`, 0 over no rows (SQL's own `SUM` is `NULL` there).
+pub fn sum_or_zero(expr: impl Into<Expr>) -> FunctionCall {
+    Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)])
 }

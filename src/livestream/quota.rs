@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, InsertStatement, Query, QueryStatementBuilder};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::{live_session, live_session_item, session_purchase};
 use super::sessions::LiveOffer;
-use crate::infra::db::begin_write;
+use crate::infra::db::{begin_write, sum_or_zero};
 use crate::infra::error::{AppError, AppResult, Outcome, UserError};
 use crate::infra::error_code::ErrorCode;
 use crate::infra::i18n::Message;
@@ -193,13 +193,7 @@ pub async fn buyers_limit(
         )
         .expr_as(item(live_session_item::Column::PerBuyerLimit), "per_buyer_limit")
         .expr_as(purchase(session_purchase::Column::BuyerId), "buyer_id")
-        .expr_as(
-            Func::coalesce([
-                Expr::from(Func::sum(purchase(session_purchase::Column::Quantity))),
-                Expr::val(0),
-            ]),
-            "held",
-        )
+        .expr_as(sum_or_zero(purchase(session_purchase::Column::Quantity)), "held")
         .and_where(item(live_session_item::Column::Id).eq(item_id))
         .and_where(item(live_session_item::Column::ReturnedAt).is_null())
         .group_by_col((live_session_item::Entity, live_session_item::Column::PerBuyerLimit))
@@ -252,10 +246,7 @@ fn sold_out() -> UserError {
 /// The units of `item_id` that `buyer_id` holds (bought and not released), as a subquery.
 fn held_of(item_id: LiveSessionItemId, buyer_id: UserId) -> Expr {
     let held = Query::select()
-        .expr(Func::coalesce([
-            Expr::from(Func::sum(Expr::col(session_purchase::Column::Quantity))),
-            Expr::val(0),
-        ]))
+        .expr(sum_or_zero(Expr::col(session_purchase::Column::Quantity)))
         .from(session_purchase::Entity)
         .and_where(session_purchase::Column::ItemId.eq(item_id))
         .and_where(session_purchase::Column::BuyerId.eq(buyer_id))

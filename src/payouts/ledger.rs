@@ -49,6 +49,13 @@ pub struct PayoutSettings {
     pub hold: Duration,
 }
 
+impl PayoutSettings {
+    /// The fee rate as an order line keeps it (`order_lines.platform_fee_bps`).
+    pub fn line_fee_bps(&self) -> i32 {
+        i32::try_from(self.platform_fee_bps).unwrap_or(i32::MAX)
+    }
+}
+
 /// The ledger's part in a delivery: each line's earning, at the fee in force.
 pub struct CreditOnDelivery;
 
@@ -229,10 +236,7 @@ pub async fn record_delivery(
     settings: PayoutSettings,
 ) -> AppResult<()> {
     order_line::Entity::update_many()
-        .col_expr(
-            order_line::Column::PlatformFeeBps,
-            Expr::value(i32::try_from(settings.platform_fee_bps).unwrap_or(i32::MAX)),
-        )
+        .col_expr(order_line::Column::PlatformFeeBps, Expr::value(settings.line_fee_bps()))
         .filter(order_line::Column::OrderId.eq(order_id))
         .filter(order_line::Column::PlatformFeeBps.is_null())
         .exec(db)

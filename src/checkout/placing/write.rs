@@ -333,7 +333,7 @@ pub(super) fn line_rows<'a>(
     order_id: OrderId,
     lines: &'a [PricedLine],
 ) -> impl Iterator<Item = order_line::ActiveModel> + 'a {
-    let fee_bps = i32::try_from(shop.payout_settings().platform_fee_bps).unwrap_or(i32::MAX);
+    let fee_bps = shop.payout_settings().line_fee_bps();
     lines.iter().map(move |line| order_line::ActiveModel {
         order_id: Set(order_id),
         variant_id: Set(line.variant.id),

@@ -11,6 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::{ExprTrait, Func, FunctionCall, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::infra::db::sum_or_zero;
 use crate::infra::error::{AppError, AppResult, UserError};
 use crate::infra::i18n::Message;
 use crate::infra::ids::{OrganisationId, UserId, VariantId};
@@ -259,11 +260,6 @@ fn holding(buyers: Expr, now: DateTime<Utc>) -> Condition {
         .add(column(order::Column::Bulk).eq(false))
         .add(column(order::Column::Status).eq(OrderStatus::PendingPayment))
         .add(column(order::Column::ReservedUntil).gt(now))
-}
-
-/// `SUM(expr)`, 0 over no rows.
-fn sum_or_zero(expr: impl Into<Expr>) -> FunctionCall {
-    Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)])
 }
 
 /// Seconds until the buyer's first hold ends (`reserved_until`, this order's own, when the

@@ -315,7 +315,7 @@ pub async fn record_sale(
         Err(error) if key_taken(&error) => return sold_meanwhile(db, txn, store.id, &key).await,
         Err(error) => return Err(error.into()),
     };
-    let fee_bps = i32::try_from(payouts.platform_fee_bps).unwrap_or(i32::MAX);
+    let fee_bps = payouts.line_fee_bps();
     order_line::Entity::insert_many(lines.iter().map(|line| order_line::ActiveModel {
         order_id: Set(order.id),
         variant_id: Set(line.variant_id),
